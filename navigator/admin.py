@@ -1,0 +1,113 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from navigator.models import (
+    Appointment,
+    BarrierCategory,
+    BarrierType,
+    CaseBarrier,
+    CaseEvent,
+    NavigationCase,
+    NavigatorProfile,
+    User,
+)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "first_name", "last_name", "email", "role", "clinic", "is_active"]
+    list_filter = ["role", "clinic", "is_active", "is_staff"]
+    fieldsets = [
+        *DjangoUserAdmin.fieldsets,
+        ("EquiNav", {"fields": ["role", "clinic"]}),
+    ]
+    add_fieldsets = [
+        *DjangoUserAdmin.add_fieldsets,
+        ("EquiNav", {"fields": ["role", "clinic"]}),
+    ]
+
+
+@admin.register(NavigatorProfile)
+class NavigatorProfileAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "languages", "caseload_capacity", "active"]
+    list_filter = ["active"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    list_select_related = ["user"]
+
+
+class CaseEventInline(admin.TabularInline):
+    model = CaseEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["at", "kind", "actor", "summary", "data"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NavigationCase)
+class NavigationCaseAdmin(admin.ModelAdmin):
+    list_display = ["pk", "patient", "program", "navigator", "status", "next_follow_up",
+                    "needs_interpreter", "opened_at", "completed_at"]  # fmt: skip
+    list_filter = ["status", "program", "navigator", "needs_interpreter",
+                   "patient__preferred_language", "patient__clinic"]  # fmt: skip
+    search_fields = ["patient__mrn", "patient__family_name", "patient__given_name"]
+    date_hierarchy = "opened_at"
+    list_select_related = ["patient", "program", "navigator__user"]
+    raw_id_fields = ["patient"]
+    # Status only moves through navigator.services.case_transition, never by a raw edit.
+    readonly_fields = ["status", "opened_at", "completed_at", "closed_at"]
+    inlines = [CaseEventInline]
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "case", "kind", "actor", "summary"]
+    list_filter = ["kind"]
+    search_fields = ["case__pk", "summary"]
+    date_hierarchy = "at"
+    list_select_related = ["actor"]
+    readonly_fields = ["case", "kind", "actor", "at", "summary", "data"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class BarrierTypeInline(admin.TabularInline):
+    model = BarrierType
+    extra = 0
+
+
+@admin.register(BarrierCategory)
+class BarrierCategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "order"]
+    inlines = [BarrierTypeInline]
+
+
+@admin.register(BarrierType)
+class BarrierTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "code", "active"]
+    list_filter = ["category", "active"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(CaseBarrier)
+class CaseBarrierAdmin(admin.ModelAdmin):
+    list_display = ["case", "barrier_type", "status", "identified_on", "resolved_on"]
+    list_filter = ["status", "barrier_type__category", "barrier_type"]
+    search_fields = ["case__patient__mrn", "action", "note"]
+    raw_id_fields = ["case"]
+    list_select_related = ["barrier_type"]
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    list_display = ["case", "scheduled_at", "site", "modality", "status"]
+    list_filter = ["status", "modality__program", "site"]
+    search_fields = ["case__patient__mrn", "site"]
+    date_hierarchy = "scheduled_at"
+    raw_id_fields = ["case"]
+    list_select_related = ["modality"]

@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from navigator.models import (
+    Appointment,
+    AppointmentStatus,
+    BarrierStatus,
+    BarrierType,
+    CaseBarrier,
+    CaseEvent,
+    CaseStatus,
+    NavigationCase,
+    NavigatorProfile,
+)
+from outreach.models import Channel, ContactAttempt, Direction, Outcome
+from patients.api.serializers import PatientSerializer, ProgramBriefSerializer
+from patients.languages import language_name
+from patients.models import Patient, ScreeningEvent, ScreeningResult
+
+
+class NavigatorSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="__str__")
+    language_names = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = NavigatorProfile
+        fields = ["id", "name", "languages", "language_names", "caseload_capacity", "active"]
+
+
+class NavigatorBriefSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="__str__")
+
+    class Meta:
+        model = NavigatorProfile
+        fields = ["id", "name"]
+
+
+class CasePatientSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="full_name")
+    language_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields = ["id", "mrn", "name", "birth_date", "preferred_language", "language_name",
+                  "interpreter_needed"]  # fmt: skip
+
+    def get_language_name(self, patient) -> str:
+        return language_name(patient.preferred_language)
+
+
+class CaseListSerializer(serializers.ModelSerializer):
+    """A worklist or case-list row; the counts come from selector annotations."""
+
+    patient = CasePatientSerializer()
+    program = ProgramBriefSerializer()
+    navigator = NavigatorBriefSerializer(allow_null=True)
+    status_label = serializers.CharField(source="get_status_display")
+    follow_up_overdue = serializers.BooleanField(source="follow_up_is_overdue")
+    open_barrier_count = serializers.IntegerField()
+    last_attempt_at = serializers.DateTimeField(allow_null=True)
+    has_pending_reminder = serializers.BooleanField()
+
+    class Meta:
+        model = NavigationCase
+        fields = [
+            "id", "patient", "program", "navigator", "status", "status_label",
+            "needs_interpreter", "next_follow_up", "follow_up_overdue", "open_barrier_count",
+            "last_attempt_at", "has_pending_reminder", "opened_at", "completed_at", "closed_at",
+        ]  # fmt: skip
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.get_full_name", allow_null=True, default=None)
+
+    class Meta:
+        model = CaseEvent
+        fields = ["id", "kind", "at", "actor", "summary", "data"]
+
+
+class CaseBarrierSerializer(serializers.ModelSerializer):
+    barrier_type = serializers.CharField(source="barrier_type.code")
+    barrier_name = serializers.CharField(source="barrier_type.name")
+    category = serializers.CharField(source="barrier_type.category.name")
+
+    class Meta:
+        model = CaseBarrier
+        fields = ["id", "barrier_type", "barrier_name", "category", "status", "identified_on",
+                  "action", "action_on", "resolved_on", "note"]  # fmt: skip
+
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    modality = serializers.CharField(source="modality.code", allow_null=True, default=None)
+
+    class Meta:
+        model = Appointment
+        fields = ["id", "scheduled_at", "site", "modality", "status", "note"]
+
+
+class ContactAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ContactAttempt
+        fields = ["id", "attempted_at", "channel", "direction", "outcome", "interpreter_used",
+                  "note"]  # fmt: skip
+
+
+class ScreeningEventSerializer(serializers.ModelSerializer):
+    modality = serializers.CharField(source="modality.code")
+
+    class Meta:
+        model = ScreeningEvent
+        fields = ["id", "modality", "performed_on", "result"]
+
+
+class CaseDetailSerializer(serializers.ModelSerializer):
+    patient = PatientSerializer()
+    program = ProgramBriefSerializer()
+    navigator = NavigatorBriefSerializer(allow_null=True)
+    status_label = serializers.CharField(source="get_status_display")
+    barriers = CaseBarrierSerializer(many=True)
+    appointments = AppointmentSerializer(many=True)
+    attempts = ContactAttemptSerializer(many=True)
+    screenings = ScreeningEventSerializer(many=True)
+    timeline = CaseEventSerializer(source="events", many=True)
+
+    class Meta:
+        model = NavigationCase
+        fields = [
+            "id", "patient", "program", "navigator", "status", "status_label",
+            "needs_interpreter", "next_follow_up", "opened_at", "completed_at", "closed_at",
+            "barriers", "appointments", "attempts", "screenings", "timeline",
+        ]  # fmt: skip
+
+
+# --- Input -------------------------------------------------------------------------
+
+
+class TransitionSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=CaseStatus.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=250)
+
+
+class AssignSerializer(serializers.Serializer):
+    navigator = serializers.PrimaryKeyRelatedField(queryset=NavigatorProfile.objects.all())
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class AttemptCreateSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    direction = serializers.ChoiceField(choices=Direction.choices, default=Direction.OUTBOUND)
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    interpreter_used = serializers.BooleanField(default=False)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    attempted_at = serializers.DateTimeField(required=False, default=None)
+    next_follow_up = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class BarrierCreateSerializer(serializers.Serializer):
+    barrier_type = serializers.SlugRelatedField(
+        slug_field="code", queryset=BarrierType.objects.filter(active=True)
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    action = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class BarrierUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=BarrierStatus.choices)
+    action = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AppointmentCreateSerializer(serializers.Serializer):
+    scheduled_at = serializers.DateTimeField()
+    site = serializers.CharField(max_length=200)
+    modality = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_scheduled_at(self, value):
+        if value <= timezone.now():
+            raise serializers.ValidationError("An appointment must be in the future.")
+        return value
+
+
+class AppointmentStatusSerializer(serializers.Serializer):
+    # "booked" is refused by the service: an outcome is kept, no-show or cancelled.
+    status = serializers.ChoiceField(choices=AppointmentStatus.choices)
+
+
+class ScreeningRecordSerializer(serializers.Serializer):
+    modality = serializers.CharField()
+    performed_on = serializers.DateField()
+    result = serializers.ChoiceField(choices=ScreeningResult.choices)
+
+
+class FollowUpSerializer(serializers.Serializer):
+    next_follow_up = serializers.DateField(allow_null=True)
+
+
+class BarrierTypeSerializer(serializers.ModelSerializer):
+    category = serializers.CharField(source="category.name")
+
+    class Meta:
+        model = BarrierType
+        fields = ["code", "name", "category"]
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    program = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if attrs["start"] > attrs["end"]:
+            raise serializers.ValidationError({"end": "The end date is before the start date."})
+        return attrs

@@ -1,0 +1,15 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from navigator.api import views
+
+router = SimpleRouter()
+router.register("cases", views.CaseViewSet, basename="case")
+router.register("navigators", views.NavigatorViewSet, basename="navigator")
+router.register("barrier-types", views.BarrierTypeViewSet, basename="barrier-type")
+
+urlpatterns = [
+    path("worklist/", views.WorklistView.as_view(), name="worklist"),
+    path("reports/completion/", views.CompletionReportView.as_view(), name="completion-report"),
+    *router.urls,
+]

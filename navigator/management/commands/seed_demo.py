@@ -1,0 +1,317 @@
+"""Create a demo program: clinics, staff of every role, and a few hundred synthetic
+patients whose cases stand at every stage of navigation.
+
+Idempotent: once the demo clinics have patients, a second run changes nothing
+and only prints the logins again. Everything is synthetic (Faker, fixed seed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from faker import Faker
+
+from navigator import services as nav
+from navigator.models import (
+    OPEN_STATUSES,
+    Appointment,
+    BarrierType,
+    CaseEvent,
+    CaseStatus,
+    NavigationCase,
+    NavigatorProfile,
+    Role,
+    User,
+)
+from outreach.models import ContactAttempt, Outcome
+from outreach.services import attempt_log, follow_up_reminders_create
+from patients.models import Clinic, Referral, ScreeningProgram
+from patients.services import PatientInput, PhoneInput, patient_find_or_create, referral_create
+
+DEMO_PASSWORD = "equinav-demo"  # noqa: S105 - synthetic demo accounts only
+SEED = 2026
+PATIENT_COUNT = 360
+
+CLINICS = [
+    ("chelsea", "Chelsea Community Health Center"),
+    ("revere", "Revere Family Medicine"),
+    ("dorchester", "Dorchester Neighborhood Clinic"),
+]
+
+# username, first, last, languages, capacity
+NAVIGATORS = [
+    ("maria", "María", "Rodríguez", ["es", "en"], 140),
+    ("ana", "Ana", "Souza", ["pt", "es", "en"], 120),
+    ("jean", "Jean", "Baptiste", ["ht", "fr", "en"], 120),
+    ("linh", "Linh", "Nguyen", ["vi", "en"], 100),
+    ("wei", "Wei", "Chen", ["zh", "yue", "en"], 100),
+    ("sam", "Sam", "Okafor", ["en"], 150),
+]
+
+# (share, primary category, extra categories sometimes chosen, [(language, share)])
+POPULATION = [
+    (0.30, "hispanic", ["white", "black"], [("es", 0.65), ("en", 0.35)]),
+    (0.17, "black", [], [("en", 0.70), ("ht", 0.22), ("kea", 0.08)]),
+    (0.30, "white", [], [("en", 0.84), ("pt", 0.11), ("ru", 0.05)]),
+    (0.12, "asian", [], [("vi", 0.35), ("zh", 0.2), ("yue", 0.15), ("en", 0.30)]),
+    (0.03, "mena", [], [("ar", 0.5), ("en", 0.5)]),
+    (0.01, "aian", [], [("en", 1.0)]),
+    (0.01, "nhpi", [], [("en", 1.0)]),
+    (0.04, "declined", [], [("en", 0.7), ("es", 0.3)]),
+    (0.02, "unknown", [], [("en", 1.0)]),
+]
+
+FAKER_LOCALES = {
+    "es": "es_MX", "pt": "pt_BR", "ht": "fr_FR", "kea": "pt_PT", "vi": "vi_VN",
+    "zh": "zh_CN", "yue": "zh_TW", "ru": "ru_RU", "ar": "ar_AA", "en": "en_US",
+}  # fmt: skip
+
+STAGES = [
+    (CaseStatus.NEW, 0.03),
+    (CaseStatus.ASSIGNED, 0.15),
+    (CaseStatus.CONTACTING, 0.25),
+    (CaseStatus.SCHEDULED, 0.12),
+    (CaseStatus.COMPLETED, 0.08),
+    (CaseStatus.CLOSED, 0.20),
+    (CaseStatus.CLOSED_UNREACHABLE, 0.08),
+    (CaseStatus.DECLINED, 0.06),
+    (CaseStatus.INELIGIBLE, 0.03),
+]
+
+PROGRAM_MIX = [("colorectal", 0.55), ("breast", 0.25), ("cervical", 0.15), ("lung", 0.05)]
+SITES = ["MGH Endoscopy Center", "Chelsea Imaging", "Revere Women's Health", "Dorchester Lab"]
+CLINICIANS = ["Dr. Patel", "Dr. Alvarez", "Dr. Kim", "Dr. O'Brien", "Dr. Haddad", "NP Silva"]
+
+
+@dataclass
+class DemoLogin:
+    username: str
+    role: str
+    detail: str
+
+
+def _pick(rng: random.Random, weighted):
+    items = [item for item, _ in weighted]
+    weights = [weight for _, weight in weighted]
+    return rng.choices(items, weights=weights, k=1)[0]
+
+
+class Command(BaseCommand):
+    help = "Create demo clinics, users of every role and synthetic patients (idempotent)."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            logins = self._users_and_clinics()
+            if Referral.objects.filter(clinic__code__in=[c for c, _ in CLINICS]).exists():
+                self.stdout.write("Demo data already present; nothing changed.")
+            else:
+                count = self._patients()
+                self.stdout.write(self.style.SUCCESS(f"Created {count} demo patients."))
+        self._print_logins(logins)
+
+    # --- people ----------------------------------------------------------------------
+
+    def _user(self, username, first, last, role, clinic=None, **extra) -> User:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "email": f"{username}@equinav.example",
+                "role": role,
+                "clinic": clinic,
+                **extra,
+            },
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        return user
+
+    def _users_and_clinics(self) -> list[DemoLogin]:
+        logins = []
+        clinics = []
+        for code, name in CLINICS:
+            clinic, _ = Clinic.objects.get_or_create(code=code, defaults={"name": name})
+            clinics.append(clinic)
+        for username, first, last, languages, capacity in NAVIGATORS:
+            user = self._user(username, first, last, Role.NAVIGATOR)
+            NavigatorProfile.objects.get_or_create(
+                user=user, defaults={"languages": languages, "caseload_capacity": capacity}
+            )
+            logins.append(DemoLogin(username, "navigator", ", ".join(languages)))
+        self._user("manager", "Grace", "Lee", Role.MANAGER)
+        logins.append(DemoLogin("manager", "program manager", "every case, reports"))
+        for clinic in clinics:
+            username = f"clinic-{clinic.code}"
+            self._user(username, "Front", "Desk", Role.CLINIC_STAFF, clinic=clinic)
+            logins.append(DemoLogin(username, "clinic staff", clinic.name))
+        self._user("admin", "Site", "Admin", Role.ADMIN, is_staff=True, is_superuser=True)
+        logins.append(DemoLogin("admin", "admin", "Django admin at /admin/"))
+        return logins
+
+    def _print_logins(self, logins: list[DemoLogin]) -> None:
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
+        for login in logins:
+            self.stdout.write(f"  {login.username:<18} {login.role:<16} {login.detail}")
+
+    # --- patients and cases -------------------------------------------------------------
+
+    def _patients(self) -> int:
+        rng = random.Random(SEED)
+        fakers = {code: Faker(locale) for code, locale in FAKER_LOCALES.items()}
+        for index, faker in enumerate(fakers.values()):
+            faker.seed_instance(SEED + index)
+        clinics = list(Clinic.objects.filter(code__in=[c for c, _ in CLINICS]))
+        programs = {p.code: p for p in ScreeningProgram.objects.prefetch_related("modalities")}
+        barrier_types = list(BarrierType.objects.filter(active=True))
+        staff = {c.pk: User.objects.get(username=f"clinic-{c.code}") for c in clinics}
+        manager = User.objects.get(username="manager")
+        today = timezone.localdate()
+
+        for number in range(PATIENT_COUNT):
+            clinic = clinics[number % len(clinics)]
+            program = programs[_pick(rng, PROGRAM_MIX)]
+            primary, extras, languages = _pick(
+                rng, [((p, e, langs), share) for share, p, e, langs in POPULATION]
+            )
+            language = _pick(rng, languages)
+            categories = [primary] + (
+                [rng.choice(extras)] if extras and rng.random() < 0.15 else []
+            )
+            faker = fakers[language]
+            sex = "female" if program.sex == "female" or rng.random() < 0.55 else "male"
+            age = rng.randint(program.min_age, program.max_age)
+            birth_date = today - dt.timedelta(days=age * 365 + rng.randint(30, 330))
+            proficiency = (
+                "very_well"
+                if language == "en"
+                else rng.choice(["well", "not_well", "not_well", "not_at_all"])
+            )
+            data = PatientInput(
+                mrn=f"{clinic.code[:3].upper()}{100000 + number}",
+                given_name=faker.first_name_female()
+                if sex == "female"
+                else faker.first_name_male(),
+                family_name=faker.last_name(),
+                birth_date=birth_date,
+                sex=sex,
+                preferred_language=language,
+                english_proficiency=proficiency,
+                interpreter_needed=proficiency in {"not_well", "not_at_all"},
+                race_ethnicity=categories,
+                phones=[PhoneInput(number=f"+1617555{number:04d}", kind="mobile")]
+                + ([PhoneInput(number=f"+1781555{number:04d}", kind="home")] if number % 3 else []),
+                sms_consent=rng.random() < 0.7,
+                email=f"patient{number}@example.org" if rng.random() < 0.5 else "",
+                city=rng.choice(["Chelsea", "Revere", "Boston", "Everett", "Lynn"]),
+                state="MA",
+                insurance_type=rng.choice(
+                    ["medicaid", "medicaid", "medicare", "commercial", "uninsured", "dual"]
+                ),  # fmt: skip
+                smoking_status="current" if program.code == "lung" else "unknown",
+                smoking_pack_years=rng.randint(20, 50) if program.code == "lung" else None,
+            )
+            stage = _pick(rng, STAGES)
+            if stage == CaseStatus.NEW:
+                patient, _ = patient_find_or_create(clinic=clinic, data=data)
+                case, _ = nav.case_open(
+                    patient=patient, program=program, actor=manager,
+                    source="care-gap list", auto_assign=False,
+                )  # fmt: skip
+            else:
+                referral = referral_create(
+                    clinic=clinic,
+                    program=program,
+                    patient_data=data,
+                    referring_clinician=rng.choice(CLINICIANS),
+                    reason=f"Overdue for {program.name.lower()} screening",
+                    actor=staff[clinic.pk],
+                )
+                case = referral.case
+                self._advance(case, stage, rng, barrier_types)
+            self._backdate(case, stage, rng, today)
+
+        # What the daily task would have done this morning.
+        follow_up_reminders_create(today=today)
+        return PATIENT_COUNT
+
+    def _advance(self, case: NavigationCase, stage: str, rng: random.Random, barrier_types):
+        actor = case.navigator.user
+        if stage == CaseStatus.ASSIGNED:
+            return
+        attempts = rng.randint(1, 4)
+        for attempt in range(attempts):
+            reached = attempt == attempts - 1 and stage not in {CaseStatus.CLOSED_UNREACHABLE}
+            attempt_log(
+                case=case,
+                channel=rng.choice(["phone", "phone", "sms", "letter"]) if not reached else "phone",
+                outcome=Outcome.REACHED
+                if reached
+                else rng.choice(["no_answer", "left_voicemail", "no_answer", "wrong_number"]),
+                interpreter_used=case.patient.interpreter_needed and reached,
+                note="Synthetic demo attempt.",
+                actor=actor,
+            )
+        for barrier_type in rng.sample(barrier_types, k=rng.choice([0, 1, 1, 2])):
+            barrier = nav.barrier_add(case=case, barrier_type=barrier_type, actor=actor)
+            if stage in {CaseStatus.COMPLETED, CaseStatus.CLOSED} or rng.random() < 0.3:
+                nav.barrier_update(
+                    barrier=barrier, status="resolved", action="Arranged with the patient.",
+                    actor=actor,
+                )  # fmt: skip
+        if stage in {CaseStatus.CLOSED_UNREACHABLE, CaseStatus.DECLINED, CaseStatus.INELIGIBLE}:
+            nav.case_transition(case=case, to_status=stage, actor=actor, note="demo")
+            return
+        if stage == CaseStatus.CONTACTING:
+            return
+        modality = rng.choice([m for m in case.program.modalities.all() if m.min_age is None])
+        nav.appointment_book(
+            case=case,
+            scheduled_at=timezone.now() + dt.timedelta(days=rng.randint(2, 20), hours=1),
+            site=rng.choice(SITES),
+            modality=modality,
+            actor=actor,
+        )
+        if stage == CaseStatus.SCHEDULED:
+            return
+        nav.case_record_screening(
+            case=case,
+            modality=modality,
+            performed_on=timezone.localdate(),
+            result=rng.choices(["normal", "abnormal", "inconclusive"], [0.85, 0.1, 0.05])[0],
+            actor=actor,
+        )
+        if stage == CaseStatus.CLOSED:
+            nav.case_transition(case=case, to_status=CaseStatus.CLOSED, actor=actor)
+
+    def _backdate(self, case: NavigationCase, stage: str, rng: random.Random, today: dt.date):
+        """Spread the demo over the past year, so reports and timelines look lived-in."""
+        if stage in {CaseStatus.NEW, CaseStatus.ASSIGNED, CaseStatus.SCHEDULED}:
+            days = rng.randint(0, 14)
+        else:
+            days = rng.randint(20, 330)
+        shift = dt.timedelta(days=days)
+        NavigationCase.objects.filter(pk=case.pk).update(
+            opened_at=F("opened_at") - shift,
+            completed_at=F("completed_at") - shift,
+            closed_at=F("closed_at") - shift,
+        )
+        CaseEvent.objects.filter(case=case).update(at=F("at") - shift)
+        ContactAttempt.objects.filter(case=case).update(attempted_at=F("attempted_at") - shift)
+        Referral.objects.filter(case=case).update(created_at=F("created_at") - shift)
+        if stage != CaseStatus.SCHEDULED:
+            Appointment.objects.filter(case=case).update(scheduled_at=F("scheduled_at") - shift)
+            case.screenings.update(performed_on=F("performed_on") - shift)
+        case.refresh_from_db()
+        if case.status in OPEN_STATUSES and case.status != CaseStatus.COMPLETED:
+            # Some follow-ups are overdue, some due today, some ahead.
+            NavigationCase.objects.filter(pk=case.pk).update(
+                next_follow_up=today + dt.timedelta(days=rng.randint(-6, 10))
+            )

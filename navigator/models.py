@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+from patients.languages import language_name
+
+
+class Role(models.TextChoices):
+    NAVIGATOR = "navigator", "Navigator"
+    MANAGER = "manager", "Program manager"
+    CLINIC_STAFF = "clinic_staff", "Clinic staff"
+    ADMIN = "admin", "Administrator"
+
+
+class User(AbstractUser):
+    """A person who signs in. What they may see follows from `role`."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.NAVIGATOR)
+    clinic = models.ForeignKey(
+        "patients.Clinic",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        help_text="The clinic a clinic-staff user refers for.",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(role="clinic_staff") | models.Q(clinic__isnull=False),
+                name="clinic_staff_has_clinic",
+            )
+        ]
+
+    @property
+    def is_navigator(self) -> bool:
+        return self.role == Role.NAVIGATOR
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+    @property
+    def is_clinic_staff(self) -> bool:
+        return self.role == Role.CLINIC_STAFF
+
+    @property
+    def is_program_admin(self) -> bool:
+        return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def sees_all_cases(self) -> bool:
+        return self.is_manager or self.is_program_admin
+
+
+class NavigatorProfile(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="navigator_profile")
+    languages = models.JSONField(
+        default=list, help_text="ISO 639 codes of the languages this navigator speaks."
+    )
+    caseload_capacity = models.PositiveSmallIntegerField(default=150)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name"]
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.username
+
+    @property
+    def language_names(self) -> list[str]:
+        return [language_name(code) for code in self.languages]
+
+
+class CaseStatus(models.TextChoices):
+    NEW = "new", "New"
+    ASSIGNED = "assigned", "Assigned"
+    CONTACTING = "contacting", "Contacting"
+    SCHEDULED = "scheduled", "Scheduled"
+    COMPLETED = "completed", "Screening completed"
+    CLOSED = "closed", "Closed"
+    CLOSED_UNREACHABLE = "closed_unreachable", "Closed: unreachable"
+    DECLINED = "declined", "Declined"
+    INELIGIBLE = "ineligible", "Ineligible"
+
+
+OPEN_STATUSES = frozenset(
+    {
+        CaseStatus.NEW,
+        CaseStatus.ASSIGNED,
+        CaseStatus.CONTACTING,
+        CaseStatus.SCHEDULED,
+        CaseStatus.COMPLETED,
+    }
+)
+CLOSED_STATUSES = frozenset(set(CaseStatus) - OPEN_STATUSES)
+
+
+class NavigationCase(models.Model):
+    """One patient's navigation toward one screening program."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="navigation_cases"
+    )
+    program = models.ForeignKey("patients.ScreeningProgram", on_delete=models.PROTECT)
+    navigator = models.ForeignKey(
+        NavigatorProfile,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    # Only services.case_transition writes this field.
+    status = models.CharField(max_length=24, choices=CaseStatus.choices, default=CaseStatus.NEW)
+    needs_interpreter = models.BooleanField(default=False)
+    next_follow_up = models.DateField(null=True, blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "program"],
+                condition=models.Q(status__in=sorted(OPEN_STATUSES)),
+                name="one_open_case_per_patient_program",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["navigator", "status", "next_follow_up"]),
+            models.Index(fields=["status", "next_follow_up"]),
+            models.Index(fields=["opened_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Case #{self.pk} ({self.program})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def follow_up_overdue(self, today) -> bool:
+        return self.next_follow_up is not None and self.next_follow_up < today
+
+
+class CaseEventKind(models.TextChoices):
+    OPENED = "opened", "Case opened"
+    REFERRED = "referred", "Referral received"
+    ASSIGNED = "assigned", "Assigned"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    ATTEMPT_LOGGED = "attempt_logged", "Contact attempt"
+    BARRIER_ADDED = "barrier_added", "Barrier identified"
+    BARRIER_UPDATED = "barrier_updated", "Barrier updated"
+    APPOINTMENT_BOOKED = "appointment_booked", "Appointment booked"
+    APPOINTMENT_UPDATED = "appointment_updated", "Appointment updated"
+    SCREENING_RECORDED = "screening_recorded", "Screening recorded"
+    FOLLOW_UP_SET = "follow_up_set", "Follow-up date set"
+    REMINDER_CREATED = "reminder_created", "Follow-up reminder"
+
+
+class CaseEvent(models.Model):
+    """The case's timeline and audit trail: who did what, when, old and new values."""
+
+    case = models.ForeignKey(NavigationCase, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=CaseEventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    at = models.DateTimeField(default=timezone.now)
+    summary = models.CharField(max_length=300)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["case", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on case #{self.case_id}"
+
+
+class BarrierCategory(models.Model):
+    """The Patient Navigation Research Program's barrier groups."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name_plural = "barrier categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BarrierType(models.Model):
+    category = models.ForeignKey(BarrierCategory, on_delete=models.PROTECT, related_name="types")
+    code = models.SlugField(max_length=48, unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["category__order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BarrierStatus(models.TextChoices):
+    IDENTIFIED = "identified", "Identified"
+    ACTION_TAKEN = "action_taken", "Action taken"
+    RESOLVED = "resolved", "Resolved"
+
+
+class CaseBarrier(models.Model):
+    case = models.ForeignKey(NavigationCase, on_delete=models.CASCADE, related_name="barriers")
+    barrier_type = models.ForeignKey(BarrierType, on_delete=models.PROTECT)
+    status = models.CharField(
+        max_length=16, choices=BarrierStatus.choices, default=BarrierStatus.IDENTIFIED
+    )
+    identified_on = models.DateField(default=timezone.localdate)
+    action = models.TextField(blank=True, help_text="What was done about it.")
+    action_on = models.DateField(null=True, blank=True)
+    resolved_on = models.DateField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+
+    class Meta:
+        ordering = ["status", "-identified_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.barrier_type} ({self.get_status_display()})"
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    KEPT = "kept", "Kept"
+    NO_SHOW = "no_show", "No-show"
+    CANCELLED = "cancelled", "Cancelled"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+
+
+class Appointment(models.Model):
+    case = models.ForeignKey(NavigationCase, on_delete=models.CASCADE, related_name="appointments")
+    modality = models.ForeignKey(
+        "patients.ScreeningModality", on_delete=models.PROTECT, null=True, blank=True
+    )
+    scheduled_at = models.DateTimeField()
+    site = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
+    )
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-scheduled_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Appointment {self.scheduled_at:%Y-%m-%d %H:%M} at {self.site}"

@@ -1,0 +1,584 @@
+"""Writes on navigation cases. Every status change goes through `case_transition`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from navigator.models import (
+    OPEN_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    BarrierStatus,
+    BarrierType,
+    CaseBarrier,
+    CaseEvent,
+    CaseEventKind,
+    CaseStatus,
+    NavigationCase,
+    NavigatorProfile,
+    User,
+)
+from patients.languages import language_name
+from patients.models import (
+    Patient,
+    ScreeningEvent,
+    ScreeningModality,
+    ScreeningProgram,
+    ScreeningResult,
+)
+
+# The only legal moves. Anything not listed is refused, from every page and API.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    CaseStatus.NEW: frozenset(
+        {
+            CaseStatus.ASSIGNED,
+            CaseStatus.CLOSED_UNREACHABLE,
+            CaseStatus.DECLINED,
+            CaseStatus.INELIGIBLE,
+        }
+    ),
+    CaseStatus.ASSIGNED: frozenset(
+        {
+            CaseStatus.CONTACTING,
+            CaseStatus.SCHEDULED,
+            CaseStatus.COMPLETED,
+            CaseStatus.CLOSED_UNREACHABLE,
+            CaseStatus.DECLINED,
+            CaseStatus.INELIGIBLE,
+        }
+    ),
+    CaseStatus.CONTACTING: frozenset(
+        {
+            CaseStatus.SCHEDULED,
+            CaseStatus.COMPLETED,
+            CaseStatus.CLOSED_UNREACHABLE,
+            CaseStatus.DECLINED,
+            CaseStatus.INELIGIBLE,
+        }
+    ),
+    CaseStatus.SCHEDULED: frozenset(
+        {
+            CaseStatus.CONTACTING,
+            CaseStatus.COMPLETED,
+            CaseStatus.CLOSED_UNREACHABLE,
+            CaseStatus.DECLINED,
+            CaseStatus.INELIGIBLE,
+        }
+    ),
+    CaseStatus.COMPLETED: frozenset({CaseStatus.CLOSED}),
+    CaseStatus.CLOSED: frozenset(),
+    CaseStatus.CLOSED_UNREACHABLE: frozenset(),
+    CaseStatus.DECLINED: frozenset(),
+    CaseStatus.INELIGIBLE: frozenset(),
+}
+
+# Statuses a person may choose directly; the others follow from an action
+# (assigning, booking an appointment, recording a screening).
+MANUAL_TARGETS = frozenset(
+    {
+        CaseStatus.CONTACTING,
+        CaseStatus.CLOSED,
+        CaseStatus.CLOSED_UNREACHABLE,
+        CaseStatus.DECLINED,
+        CaseStatus.INELIGIBLE,
+    }
+)
+
+
+def event_record(
+    *,
+    case: NavigationCase,
+    kind: str,
+    actor: User | None,
+    summary: str,
+    data: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case,
+        kind=kind,
+        actor=actor,
+        summary=summary[:300],
+        data=data or {},
+        at=at or timezone.now(),
+    )
+
+
+def case_lock(case: NavigationCase | int) -> NavigationCase:
+    case_id = case if isinstance(case, int) else case.pk
+    return NavigationCase.objects.select_for_update().get(pk=case_id)
+
+
+def case_ensure_open(case: NavigationCase, field: str = "case") -> None:
+    if not case.is_open:
+        raise ValidationError(
+            {field: f"This case is {case.get_status_display().lower()}; it can no longer change."}
+        )
+
+
+def case_transition(
+    *,
+    case: NavigationCase | int,
+    to_status: str,
+    actor: User | None,
+    note: str = "",
+) -> NavigationCase:
+    """Move a case to another status, or refuse with a ValidationError on `status`."""
+    with transaction.atomic():
+        case = case_lock(case)
+        from_status = case.status
+        if to_status not in CaseStatus.values:
+            raise ValidationError({"status": f"“{to_status}” is not a case status."})
+        if to_status == from_status:
+            return case
+        if to_status not in ALLOWED_TRANSITIONS[from_status]:
+            raise ValidationError(
+                {
+                    "status": (
+                        f"A case cannot move from {CaseStatus(from_status).label.lower()} "
+                        f"to {CaseStatus(to_status).label.lower()}."
+                    )
+                },
+                code="illegal_transition",
+            )
+        if to_status == CaseStatus.ASSIGNED and case.navigator_id is None:
+            raise ValidationError(
+                {"status": "Assign a navigator before marking the case assigned."}
+            )
+        if (
+            to_status == CaseStatus.SCHEDULED
+            and not case.appointments.filter(status=AppointmentStatus.BOOKED).exists()
+        ):
+            raise ValidationError({"status": "Book an appointment to mark the case scheduled."})
+        if to_status == CaseStatus.COMPLETED and not case.screenings.exists():
+            raise ValidationError({"status": "Record the screening and its result first."})
+
+        now = timezone.now()
+        case.status = to_status
+        update_fields = ["status", "updated_at"]
+        if to_status == CaseStatus.COMPLETED:
+            case.completed_at = now
+            update_fields.append("completed_at")
+        if to_status not in OPEN_STATUSES:
+            case.closed_at = now
+            case.next_follow_up = None
+            update_fields += ["closed_at", "next_follow_up"]
+        case.save(update_fields=update_fields)
+        event_record(
+            case=case,
+            kind=CaseEventKind.STATUS_CHANGED,
+            actor=actor,
+            at=now,
+            summary=f"{CaseStatus(from_status).label} → {CaseStatus(to_status).label}"
+            + (f": {note}" if note else ""),
+            data={"from": from_status, "to": to_status, "note": note},
+        )
+        return case
+
+
+# --- Assignment ------------------------------------------------------------------
+
+
+def _navigators_with_load() -> list[NavigatorProfile]:
+    """Active navigators, locked in a fixed order, with their open caseload."""
+    locked_ids = list(
+        NavigatorProfile.objects.select_for_update()
+        .filter(active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return list(
+        NavigatorProfile.objects.filter(pk__in=locked_ids)
+        .select_related("user")
+        .annotate(open_cases=Count("cases", filter=Q(cases__status__in=OPEN_STATUSES)))
+        .order_by("pk")
+    )
+
+
+def navigator_choose_for(*, patient: Patient) -> tuple[NavigatorProfile | None, bool, str]:
+    """Pick a navigator for a patient: (navigator, needs_interpreter, reason in words).
+
+    A navigator who speaks the patient's preferred language and has the most
+    spare capacity wins; where nobody speaks it, the least-loaded navigator
+    takes the case and it is flagged as needing an interpreter.
+    """
+    navigators = _navigators_with_load()
+    if not navigators:
+        return None, False, "No active navigator."
+
+    def spare(n: NavigatorProfile) -> int:
+        return n.caseload_capacity - n.open_cases  # type: ignore[attr-defined]
+
+    language = patient.preferred_language
+    speakers = [n for n in navigators if language in n.languages]
+    if speakers:
+        chosen = max(speakers, key=lambda n: (spare(n), -n.pk))
+        reason = (
+            f"speaks {language_name(language)}; "
+            f"{chosen.open_cases} of {chosen.caseload_capacity} cases"  # type: ignore[attr-defined]
+        )
+        return chosen, False, reason
+    chosen = min(navigators, key=lambda n: (n.open_cases, -spare(n), n.pk))  # type: ignore[attr-defined]
+    reason = (
+        f"no navigator speaks {language_name(language)}: least loaded, "
+        f"{chosen.open_cases} of {chosen.caseload_capacity} cases; interpreter needed"  # type: ignore[attr-defined]
+    )
+    return chosen, True, reason
+
+
+def case_assign(
+    *,
+    case: NavigationCase | int,
+    navigator: NavigatorProfile,
+    actor: User | None,
+    reason: str = "",
+    needs_interpreter: bool | None = None,
+) -> NavigationCase:
+    """Give a case to a navigator (first assignment or reassignment)."""
+    with transaction.atomic():
+        case = case_lock(case)
+        case_ensure_open(case)
+        if not navigator.active:
+            raise ValidationError({"navigator": f"{navigator} is not an active navigator."})
+        if case.navigator_id == navigator.pk:
+            return case
+        previous = case.navigator
+        case.navigator = navigator
+        if needs_interpreter is None:
+            needs_interpreter = case.patient.preferred_language not in navigator.languages
+        case.needs_interpreter = needs_interpreter
+        case.save(update_fields=["navigator", "needs_interpreter", "updated_at"])
+        event_record(
+            case=case,
+            kind=CaseEventKind.ASSIGNED,
+            actor=actor,
+            summary=(
+                f"Assigned to {navigator}"
+                + (f" (was {previous})" if previous else "")
+                + (f": {reason}" if reason else "")
+            ),
+            data={
+                "from": previous.pk if previous else None,
+                "to": navigator.pk,
+                "reason": reason,
+                "needs_interpreter": needs_interpreter,
+            },
+        )
+        if case.status == CaseStatus.NEW:
+            case = case_transition(case=case, to_status=CaseStatus.ASSIGNED, actor=actor)
+        return case
+
+
+def case_assign_automatically(*, case: NavigationCase, actor: User | None) -> NavigationCase:
+    with transaction.atomic():
+        navigator, needs_interpreter, reason = navigator_choose_for(patient=case.patient)
+        if navigator is None:
+            return case
+        return case_assign(
+            case=case,
+            navigator=navigator,
+            actor=actor,
+            reason=reason,
+            needs_interpreter=needs_interpreter,
+        )
+
+
+def case_open(
+    *,
+    patient: Patient,
+    program: ScreeningProgram,
+    actor: User | None,
+    source: str,
+    auto_assign: bool = True,
+) -> tuple[NavigationCase, bool]:
+    """Open a case for patient × program, or return the open one: (case, created).
+
+    A new case goes to a navigator at once unless `auto_assign` is off, when
+    it waits, new, for a manager to assign it.
+    """
+    with transaction.atomic():
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        existing = NavigationCase.objects.filter(
+            patient=patient, program=program, status__in=OPEN_STATUSES
+        ).first()
+        if existing is not None:
+            return existing, False
+        case = NavigationCase.objects.create(
+            patient=patient,
+            program=program,
+            next_follow_up=timezone.localdate(),
+        )
+        event_record(
+            case=case,
+            kind=CaseEventKind.OPENED,
+            actor=actor,
+            summary=f"Case opened ({source})",
+            data={"source": source},
+        )
+        if auto_assign:
+            case = case_assign_automatically(case=case, actor=actor)
+        return case, True
+
+
+# --- Follow-up -------------------------------------------------------------------
+
+
+def case_set_follow_up(
+    *, case: NavigationCase | int, on: dt.date | None, actor: User | None
+) -> NavigationCase:
+    with transaction.atomic():
+        case = case_lock(case)
+        case_ensure_open(case, "next_follow_up")
+        if on is not None and on < timezone.localdate():
+            raise ValidationError({"next_follow_up": "The next follow-up cannot be in the past."})
+        if case.next_follow_up == on:
+            return case
+        previous = case.next_follow_up
+        case.next_follow_up = on
+        case.save(update_fields=["next_follow_up", "updated_at"])
+        event_record(
+            case=case,
+            kind=CaseEventKind.FOLLOW_UP_SET,
+            actor=actor,
+            summary=f"Next follow-up {on:%Y-%m-%d}" if on else "Follow-up cleared",
+            data={
+                "from": previous.isoformat() if previous else None,
+                "to": on.isoformat() if on else None,
+            },
+        )
+        return case
+
+
+# --- Barriers ----------------------------------------------------------------------
+
+
+def barrier_add(
+    *,
+    case: NavigationCase | int,
+    barrier_type: BarrierType,
+    actor: User,
+    note: str = "",
+    action: str = "",
+) -> CaseBarrier:
+    with transaction.atomic():
+        case = case_lock(case)
+        case_ensure_open(case)
+        if not barrier_type.active:
+            raise ValidationError({"barrier_type": "This barrier type is retired."})
+        if (
+            case.barriers.filter(barrier_type=barrier_type)
+            .exclude(status=BarrierStatus.RESOLVED)
+            .exists()
+        ):
+            raise ValidationError(
+                {"barrier_type": f"“{barrier_type}” is already an open barrier on this case."}
+            )
+        today = timezone.localdate()
+        barrier = CaseBarrier.objects.create(
+            case=case,
+            barrier_type=barrier_type,
+            note=note,
+            action=action,
+            status=BarrierStatus.ACTION_TAKEN if action else BarrierStatus.IDENTIFIED,
+            action_on=today if action else None,
+            identified_on=today,
+            created_by=actor,
+        )
+        event_record(
+            case=case,
+            kind=CaseEventKind.BARRIER_ADDED,
+            actor=actor,
+            summary=f"Barrier: {barrier_type}" + (f" — action: {action}" if action else ""),
+            data={"barrier": barrier.pk, "type": barrier_type.code, "status": barrier.status},
+        )
+        return barrier
+
+
+_BARRIER_ORDER = [BarrierStatus.IDENTIFIED, BarrierStatus.ACTION_TAKEN, BarrierStatus.RESOLVED]
+
+
+def barrier_update(
+    *, barrier: CaseBarrier | int, status: str, actor: User, action: str = ""
+) -> CaseBarrier:
+    """Move a barrier forward: identified → action taken → resolved."""
+    with transaction.atomic():
+        barrier_id = barrier if isinstance(barrier, int) else barrier.pk
+        case_id = CaseBarrier.objects.values_list("case_id", flat=True).get(pk=barrier_id)
+        case = case_lock(case_id)
+        barrier = CaseBarrier.objects.select_related("barrier_type").get(pk=barrier_id)
+        case_ensure_open(case)
+        if status not in BarrierStatus.values:
+            raise ValidationError({"status": f"“{status}” is not a barrier status."})
+        old_status = barrier.status
+        if status == old_status and not action:
+            return barrier
+        if _BARRIER_ORDER.index(status) < _BARRIER_ORDER.index(old_status):
+            raise ValidationError(
+                {"status": f"A {barrier.get_status_display().lower()} barrier cannot go back."}
+            )
+        if status == BarrierStatus.ACTION_TAKEN and not (action or barrier.action):
+            raise ValidationError({"action": "Say what action was taken."})
+        today = timezone.localdate()
+        old_action = barrier.action
+        if action:
+            barrier.action = action
+            barrier.action_on = today
+        barrier.status = status
+        if status == BarrierStatus.RESOLVED:
+            barrier.resolved_on = today
+        barrier.save()
+        event_record(
+            case=case,
+            kind=CaseEventKind.BARRIER_UPDATED,
+            actor=actor,
+            summary=f"Barrier {barrier.barrier_type}: {barrier.get_status_display().lower()}"
+            + (f" — {action}" if action else ""),
+            data={
+                "barrier": barrier.pk,
+                "from": old_status,
+                "to": status,
+                "old_action": old_action,
+                "action": barrier.action,
+            },
+        )
+        return barrier
+
+
+# --- Appointments and screenings ------------------------------------------------------
+
+
+def appointment_book(
+    *,
+    case: NavigationCase | int,
+    scheduled_at: dt.datetime,
+    site: str,
+    actor: User,
+    modality: ScreeningModality | None = None,
+    note: str = "",
+) -> Appointment:
+    with transaction.atomic():
+        case = case_lock(case)
+        case_ensure_open(case)
+        if case.status == CaseStatus.COMPLETED:
+            raise ValidationError({"case": "The screening is already recorded on this case."})
+        if scheduled_at <= timezone.now():
+            raise ValidationError({"scheduled_at": "An appointment must be in the future."})
+        if modality is not None and modality.program_id != case.program_id:
+            raise ValidationError({"modality": f"{modality} is not a {case.program} test."})
+        # A new booking replaces any appointment still pending.
+        for previous in case.appointments.filter(status=AppointmentStatus.BOOKED):
+            previous.status = AppointmentStatus.RESCHEDULED
+            previous.save(update_fields=["status"])
+        appointment = Appointment.objects.create(
+            case=case,
+            scheduled_at=scheduled_at,
+            site=site,
+            modality=modality,
+            note=note,
+            created_by=actor,
+        )
+        local = timezone.localtime(scheduled_at)
+        event_record(
+            case=case,
+            kind=CaseEventKind.APPOINTMENT_BOOKED,
+            actor=actor,
+            summary=f"Appointment {local:%Y-%m-%d %H:%M} at {site}",
+            data={"appointment": appointment.pk, "scheduled_at": scheduled_at.isoformat()},
+        )
+        if case.status != CaseStatus.SCHEDULED:
+            case = case_transition(case=case, to_status=CaseStatus.SCHEDULED, actor=actor)
+        return appointment
+
+
+def appointment_set_status(
+    *, appointment: Appointment | int, status: str, actor: User
+) -> Appointment:
+    """Record what became of a booked appointment (kept, no-show, cancelled)."""
+    with transaction.atomic():
+        appointment_id = appointment if isinstance(appointment, int) else appointment.pk
+        case_id = Appointment.objects.values_list("case_id", flat=True).get(pk=appointment_id)
+        case = case_lock(case_id)
+        appointment = Appointment.objects.get(pk=appointment_id)
+        if status not in AppointmentStatus.values or status == AppointmentStatus.BOOKED:
+            raise ValidationError({"status": f"“{status}” is not an appointment outcome."})
+        if appointment.status == status:
+            return appointment
+        if appointment.status != AppointmentStatus.BOOKED:
+            already = appointment.get_status_display().lower()
+            raise ValidationError({"status": f"This appointment is already {already}."})
+        old = appointment.status
+        appointment.status = status
+        appointment.save(update_fields=["status"])
+        event_record(
+            case=case,
+            kind=CaseEventKind.APPOINTMENT_UPDATED,
+            actor=actor,
+            summary=f"Appointment {timezone.localtime(appointment.scheduled_at):%Y-%m-%d}: "
+            f"{appointment.get_status_display().lower()}",
+            data={"appointment": appointment.pk, "from": old, "to": status},
+        )
+        if (
+            status in {AppointmentStatus.NO_SHOW, AppointmentStatus.CANCELLED}
+            and case.status == CaseStatus.SCHEDULED
+        ):
+            case_transition(
+                case=case,
+                to_status=CaseStatus.CONTACTING,
+                actor=actor,
+                note="appointment " + appointment.get_status_display().lower(),
+            )
+            case_set_follow_up(case=case, on=timezone.localdate(), actor=actor)
+        return appointment
+
+
+def case_record_screening(
+    *,
+    case: NavigationCase | int,
+    modality: ScreeningModality,
+    performed_on: dt.date,
+    result: str,
+    actor: User,
+) -> ScreeningEvent:
+    """Record the screening done for this case and its result; the case is completed."""
+    with transaction.atomic():
+        case = case_lock(case)
+        case_ensure_open(case)
+        if case.status == CaseStatus.COMPLETED:
+            raise ValidationError({"case": "The screening is already recorded on this case."})
+        errors: dict[str, str] = {}
+        if modality.program_id != case.program_id:
+            errors["modality"] = f"{modality} is not a {case.program} test."
+        if performed_on > timezone.localdate():
+            errors["performed_on"] = "A screening cannot be recorded before it happens."
+        elif performed_on < case.opened_at.date() - dt.timedelta(days=365):
+            errors["performed_on"] = "This date is more than a year before the case opened."
+        if result not in ScreeningResult.values:
+            errors["result"] = f"“{result}” is not a screening result."
+        if errors:
+            raise ValidationError(errors)
+        event = ScreeningEvent.objects.create(
+            patient_id=case.patient_id,
+            modality=modality,
+            performed_on=performed_on,
+            result=result,
+            case=case,
+            recorded_by=actor,
+        )
+        for appointment in case.appointments.filter(status=AppointmentStatus.BOOKED):
+            appointment.status = AppointmentStatus.KEPT
+            appointment.save(update_fields=["status"])
+        event_record(
+            case=case,
+            kind=CaseEventKind.SCREENING_RECORDED,
+            actor=actor,
+            summary=f"{modality} on {performed_on:%Y-%m-%d}: {event.get_result_display().lower()}",
+            data={"screening": event.pk, "modality": modality.code, "result": result},
+        )
+        case_transition(case=case, to_status=CaseStatus.COMPLETED, actor=actor)
+        return event

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
+
+from config.api import roles_allowed
+from navigator.models import Role
+from patients import selectors, services
+from patients.api.serializers import (
+    PatientSerializer,
+    ProgramSerializer,
+    ReferralCreateSerializer,
+    ReferralSerializer,
+    patient_input_from,
+)
+
+
+class ReferralViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    """Clinics refer patients here and follow what became of each referral."""
+
+    serializer_class = ReferralSerializer
+    permission_classes = [roles_allowed(Role.CLINIC_STAFF, Role.MANAGER)]
+    filterset_fields = ["program__code"]
+
+    def get_queryset(self):
+        return selectors.referral_list(user=self.request.user)
+
+    @extend_schema(request=ReferralCreateSerializer, responses={201: ReferralSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = ReferralCreateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        referral = services.referral_create(
+            clinic=data["clinic"],
+            program=data["program"],
+            patient_data=patient_input_from(data["patient"]),
+            referring_clinician=data["referring_clinician"],
+            reason=data["reason"],
+            actor=request.user,
+        )
+        referral = self.get_queryset().get(pk=referral.pk)
+        return Response(ReferralSerializer(referral).data, status=status.HTTP_201_CREATED)
+
+
+class PatientViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = PatientSerializer
+    filterset_fields = ["preferred_language", "mrn"]
+
+    def get_queryset(self):
+        return (
+            selectors.patients_visible_to(self.request.user)
+            .select_related("clinic")
+            .prefetch_related("race_ethnicities", "phones")
+        )
+
+
+class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
+    """Screening programs with their modalities and intervals (reference data)."""
+
+    serializer_class = ProgramSerializer
+    lookup_field = "code"
+
+    def get_queryset(self):
+        return selectors.programs_active()

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests import factories
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def need(service: str, available: bool, why: str) -> None:
+    """Skip a test whose service is missing, or fail it when CI requires services."""
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{service} is required (REQUIRE_SERVICES=1) but {why}")
+    pytest.skip(f"{service} not available: {why}")
+
+
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL", "")
+
+
+def redis_reachable(url: str) -> bool:
+    if not url:
+        return False
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), 1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def require_postgres(settings):
+    from django.db import connection
+
+    need("PostgreSQL", connection.vendor == "postgresql", "DATABASE_URL is not PostgreSQL")
+
+
+@pytest.fixture
+def require_redis():
+    url = redis_url()
+    need("Redis", redis_reachable(url), f"REDIS_URL={url!r} is not reachable")
+    return url
+
+
+@pytest.fixture
+def require_chromium():
+    need("Chromium", shutil.which(CHROMIUM) is not None, f"{CHROMIUM} is not installed")
+    return CHROMIUM
+
+
+@pytest.fixture
+def navigator(db):
+    return factories.NavigatorFactory(languages=["en", "es"])
+
+
+@pytest.fixture
+def manager(db):
+    return factories.ManagerFactory()
+
+
+@pytest.fixture
+def clinic(db):
+    return factories.ClinicFactory(code="north", name="North Clinic")
+
+
+@pytest.fixture
+def clinic_staff(clinic):
+    return factories.ClinicStaffFactory(clinic=clinic)
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def api_as(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from django.utils import timezone
+
+from navigator.models import CaseStatus, NavigationCase, NavigatorProfile, Role, User
+from patients.models import Clinic, Patient, PatientPhone, PatientRaceEthnicity, ScreeningProgram
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class ClinicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Clinic
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"clinic-{n}")
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    role = Role.NAVIGATOR
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def save_password(self, create, extracted, **kwargs):
+        if create:
+            self.save()
+
+
+class ManagerFactory(UserFactory):
+    role = Role.MANAGER
+
+
+class AdminFactory(UserFactory):
+    role = Role.ADMIN
+
+
+class ClinicStaffFactory(UserFactory):
+    role = Role.CLINIC_STAFF
+    clinic = factory.SubFactory(ClinicFactory)
+
+
+class NavigatorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NavigatorProfile
+
+    user = factory.SubFactory(UserFactory, role=Role.NAVIGATOR)
+    languages = factory.LazyFunction(lambda: ["en"])
+    caseload_capacity = 100
+    active = True
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    clinic = factory.SubFactory(ClinicFactory)
+    mrn = factory.Sequence(lambda n: f"MRN{n:06d}")
+    given_name = factory.Faker("first_name")
+    family_name = factory.Faker("last_name")
+    birth_date = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=365 * 55))
+    sex = "female"
+    preferred_language = "en"
+    english_proficiency = "very_well"
+
+    @factory.post_generation
+    def race_ethnicity(self, create, extracted, **kwargs):
+        if create and extracted:
+            for category in extracted:
+                PatientRaceEthnicity.objects.create(patient=self, category=category)
+
+    @factory.post_generation
+    def phone(self, create, extracted, **kwargs):
+        if create and extracted:
+            PatientPhone.objects.create(patient=self, number=extracted, kind="mobile")
+
+
+def program(code: str = "colorectal") -> ScreeningProgram:
+    return ScreeningProgram.objects.get(code=code)
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    """A case already assigned to a navigator (status set directly: test setup only)."""
+
+    class Meta:
+        model = NavigationCase
+
+    patient = factory.SubFactory(PatientFactory)
+    program = factory.LazyFunction(lambda: program("colorectal"))
+    navigator = factory.SubFactory(NavigatorFactory)
+    status = CaseStatus.ASSIGNED
+    next_follow_up = factory.LazyFunction(timezone.localdate)
