@@ -16,3 +16,6 @@ STORAGES = {
 # Tasks run inline in the test process; tests that need a real worker start one.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# Serve static files from the apps' folders, as in development: no collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -9,15 +9,17 @@ from typing import Any
 
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
     Exists,
-    ExpressionWrapper,
     F,
     Max,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Value,
+    When,
 )
 from django.utils import timezone
 
@@ -84,8 +86,12 @@ def case_list(*, user: User) -> QuerySet[NavigationCase]:
                 distinct=True,
             ),
             last_attempt_at=Max("attempts__attempted_at"),
-            follow_up_is_overdue=ExpressionWrapper(
-                Q(next_follow_up__lt=today), output_field=BooleanField()
+            # Case/When, not a bare Q: a case with no follow-up date is "not overdue",
+            # never NULL (which would also sort differently on PostgreSQL and SQLite).
+            follow_up_is_overdue=Case(
+                When(next_follow_up__lt=today, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
             ),
             has_pending_reminder=Exists(
                 FollowUpReminder.objects.filter(case=OuterRef("pk"), dismissed_at=None)
@@ -96,15 +102,11 @@ def case_list(*, user: User) -> QuerySet[NavigationCase]:
 
 def worklist_for(*, user: User) -> QuerySet[NavigationCase]:
     """A navigator's open cases: overdue follow-ups first, then by due date."""
-    today = timezone.localdate()
     return (
         case_list(user=user)
         .filter(navigator__user=user, status__in=OPEN_STATUSES)
-        .annotate(
-            overdue_rank=ExpressionWrapper(Q(next_follow_up__lt=today), output_field=BooleanField())
-        )
         .order_by(
-            F("overdue_rank").desc(),
+            F("follow_up_is_overdue").desc(),
             F("next_follow_up").asc(nulls_last=True),
             "opened_at",
             "pk",

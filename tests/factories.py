@@ -64,6 +64,7 @@ class NavigatorFactory(factory.django.DjangoModelFactory):
 class PatientFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Patient
+        skip_postgeneration_save = True
 
     clinic = factory.SubFactory(ClinicFactory)
     mrn = factory.Sequence(lambda n: f"MRN{n:06d}")

@@ -1,19 +1,33 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.serializers import as_serializer_error
 from rest_framework.response import Response
 
 from config.api import roles_allowed
 from navigator.models import Role
 from patients import selectors, services
 from patients.api.serializers import (
+    PatientInputSerializer,
     PatientSerializer,
     ProgramSerializer,
     ReferralCreateSerializer,
     ReferralSerializer,
     patient_input_from,
 )
+
+
+def _nest_patient_errors(error: ValidationError) -> serializers.ValidationError:
+    """Put the service's errors on patient fields where the request had them: under "patient"."""
+    errors = as_serializer_error(error)
+    patient_fields = set(PatientInputSerializer().fields)
+    nested = {k: v for k, v in errors.items() if k in patient_fields}
+    answer = {k: v for k, v in errors.items() if k not in patient_fields}
+    if nested:
+        answer["patient"] = nested
+    return serializers.ValidationError(answer)
 
 
 class ReferralViewSet(
@@ -34,14 +48,17 @@ class ReferralViewSet(
         serializer = ReferralCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        referral = services.referral_create(
-            clinic=data["clinic"],
-            program=data["program"],
-            patient_data=patient_input_from(data["patient"]),
-            referring_clinician=data["referring_clinician"],
-            reason=data["reason"],
-            actor=request.user,
-        )
+        try:
+            referral = services.referral_create(
+                clinic=data["clinic"],
+                program=data["program"],
+                patient_data=patient_input_from(data["patient"]),
+                referring_clinician=data["referring_clinician"],
+                reason=data["reason"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            raise _nest_patient_errors(error) from error
         referral = self.get_queryset().get(pk=referral.pk)
         return Response(ReferralSerializer(referral).data, status=status.HTTP_201_CREATED)
 

@@ -1,0 +1,184 @@
+"""The case status machine: every legal move works, every other move is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from navigator.models import (
+    OPEN_STATUSES,
+    AppointmentStatus,
+    CaseEvent,
+    CaseEventKind,
+    CaseStatus,
+    NavigationCase,
+)
+from navigator.services import (
+    ALLOWED_TRANSITIONS,
+    appointment_book,
+    case_record_screening,
+    case_transition,
+)
+from tests import factories
+from tests.conftest import api_as
+
+pytestmark = pytest.mark.django_db
+
+ALL_MOVES = list(itertools.product(CaseStatus.values, CaseStatus.values))
+ILLEGAL_MOVES = [(a, b) for a, b in ALL_MOVES if a != b and b not in ALLOWED_TRANSITIONS[a]]
+LEGAL_MOVES = [(a, b) for a, b in ALL_MOVES if b in ALLOWED_TRANSITIONS[a]]
+
+
+def case_in(status: str) -> NavigationCase:
+    """A case in a status, with whatever that status presupposes (test setup only)."""
+    case = factories.CaseFactory(status=status)
+    if status in {CaseStatus.SCHEDULED}:
+        case.appointments.create(
+            scheduled_at=timezone.now() + dt.timedelta(days=3),
+            site="Endoscopy",
+            created_by=case.navigator.user,
+        )
+    return case
+
+
+def satisfy_preconditions(case: NavigationCase, to_status: str) -> None:
+    actor = case.navigator.user
+    if (
+        to_status == CaseStatus.SCHEDULED
+        and not case.appointments.filter(status=AppointmentStatus.BOOKED).exists()
+    ):
+        case.appointments.create(
+            scheduled_at=timezone.now() + dt.timedelta(days=3), site="Lab", created_by=actor
+        )
+    if to_status == CaseStatus.COMPLETED:
+        case.screenings.create(
+            patient=case.patient,
+            modality=case.program.modalities.get(code="fit"),
+            performed_on=timezone.localdate(),
+            result="normal",
+            recorded_by=actor,
+        )
+
+
+def test_every_status_has_a_row_in_the_transition_table():
+    assert set(ALLOWED_TRANSITIONS) == set(CaseStatus.values)
+
+
+def test_closed_statuses_are_final():
+    for status in set(CaseStatus.values) - OPEN_STATUSES:
+        assert ALLOWED_TRANSITIONS[status] == frozenset()
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), LEGAL_MOVES)
+def test_it_allows_a_legal_move_and_records_who_and_when(from_status, to_status):
+    # Given a case in the starting status
+    case = case_in(from_status)
+    satisfy_preconditions(case, to_status)
+    actor = case.navigator.user
+
+    # When it moves
+    moved = case_transition(case=case, to_status=to_status, actor=actor, note="because")
+
+    # Then the status changed and the move is on the timeline with its actor and values
+    assert moved.status == to_status
+    event = CaseEvent.objects.get(case=case, kind=CaseEventKind.STATUS_CHANGED)
+    assert event.actor == actor
+    assert event.data == {"from": from_status, "to": to_status, "note": "because"}
+    assert event.at is not None
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), ILLEGAL_MOVES)
+def test_it_refuses_an_illegal_move_and_changes_nothing(from_status, to_status):
+    case = case_in(from_status)
+    satisfy_preconditions(case, to_status)
+    events_before = CaseEvent.objects.count()
+
+    with pytest.raises(ValidationError) as error:
+        case_transition(case=case, to_status=to_status, actor=case.navigator.user)
+
+    assert "status" in error.value.message_dict
+    case.refresh_from_db()
+    assert case.status == from_status
+    assert CaseEvent.objects.count() == events_before
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), ILLEGAL_MOVES)
+def test_the_api_answers_an_illegal_move_with_a_400_on_status(from_status, to_status):
+    case = case_in(from_status)
+    manager = factories.ManagerFactory()
+
+    response = api_as(manager).post(
+        f"/api/cases/{case.pk}/transition/", {"status": to_status}, format="json"
+    )
+
+    assert response.status_code == 400, response.content
+    assert "status" in response.json()
+    case.refresh_from_db()
+    assert case.status == from_status
+
+
+def test_it_refuses_an_unknown_status():
+    case = case_in(CaseStatus.CONTACTING)
+    with pytest.raises(ValidationError):
+        case_transition(case=case, to_status="teleported", actor=None)
+
+
+def test_it_refuses_scheduled_without_a_booked_appointment():
+    case = case_in(CaseStatus.CONTACTING)
+    with pytest.raises(ValidationError, match="Book an appointment"):
+        case_transition(case=case, to_status=CaseStatus.SCHEDULED, actor=None)
+
+
+def test_it_refuses_completed_without_a_recorded_screening():
+    case = case_in(CaseStatus.SCHEDULED)
+    with pytest.raises(ValidationError, match="Record the screening"):
+        case_transition(case=case, to_status=CaseStatus.COMPLETED, actor=None)
+
+
+def test_moving_to_the_same_status_changes_nothing():
+    case = case_in(CaseStatus.CONTACTING)
+    case_transition(case=case, to_status=CaseStatus.CONTACTING, actor=None)
+    assert not CaseEvent.objects.filter(case=case).exists()
+
+
+def test_closing_a_case_clears_its_follow_up_and_stamps_closed_at():
+    case = case_in(CaseStatus.CONTACTING)
+    case_transition(case=case, to_status=CaseStatus.DECLINED, actor=None)
+    case.refresh_from_db()
+    assert case.next_follow_up is None
+    assert case.closed_at is not None
+
+
+def test_booking_moves_the_case_to_scheduled_and_recording_the_screening_completes_it():
+    # Given a case being contacted
+    case = case_in(CaseStatus.CONTACTING)
+    actor = case.navigator.user
+    colonoscopy = case.program.modalities.get(code="colonoscopy")
+
+    # When the navigator books the test and later records it
+    appointment_book(
+        case=case,
+        scheduled_at=timezone.now() + dt.timedelta(days=5),
+        site="Endoscopy Center",
+        modality=colonoscopy,
+        actor=actor,
+    )
+    case.refresh_from_db()
+    assert case.status == CaseStatus.SCHEDULED
+    case_record_screening(
+        case=case,
+        modality=colonoscopy,
+        performed_on=timezone.localdate(),
+        result="normal",
+        actor=actor,
+    )
+
+    # Then the case is completed, with its completion time and the appointment kept
+    case.refresh_from_db()
+    assert case.status == CaseStatus.COMPLETED
+    assert case.completed_at is not None
+    assert case.appointments.get().status == AppointmentStatus.KEPT
