@@ -105,13 +105,18 @@ def _pick(rng: random.Random, weighted):
 class Command(BaseCommand):
     help = "Create demo clinics, users of every role and synthetic patients (idempotent)."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--patients", type=int, default=PATIENT_COUNT, help="How many synthetic patients."
+        )
+
     def handle(self, *args, **options):
         with transaction.atomic():
             logins = self._users_and_clinics()
             if Referral.objects.filter(clinic__code__in=[c for c, _ in CLINICS]).exists():
                 self.stdout.write("Demo data already present; nothing changed.")
             else:
-                count = self._patients()
+                count = self._patients(options["patients"])
                 self.stdout.write(self.style.SUCCESS(f"Created {count} demo patients."))
         self._print_logins(logins)
 
@@ -163,7 +168,7 @@ class Command(BaseCommand):
 
     # --- patients and cases -------------------------------------------------------------
 
-    def _patients(self) -> int:
+    def _patients(self, patient_count: int) -> int:
         rng = random.Random(SEED)
         fakers = {code: Faker(locale) for code, locale in FAKER_LOCALES.items()}
         for index, faker in enumerate(fakers.values()):
@@ -175,7 +180,7 @@ class Command(BaseCommand):
         manager = User.objects.get(username="manager")
         today = timezone.localdate()
 
-        for number in range(PATIENT_COUNT):
+        for number in range(patient_count):
             clinic = clinics[number % len(clinics)]
             program = programs[_pick(rng, PROGRAM_MIX)]
             primary, extras, languages = _pick(
@@ -240,7 +245,7 @@ class Command(BaseCommand):
 
         # What the daily task would have done this morning.
         follow_up_reminders_create(today=today)
-        return PATIENT_COUNT
+        return patient_count
 
     def _advance(self, case: NavigationCase, stage: str, rng: random.Random, barrier_types):
         actor = case.navigator.user

@@ -1,0 +1,60 @@
+"""The demo data: every role, every stage, and a second run that changes nothing."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from navigator.models import CaseEvent, CaseStatus, NavigationCase, NavigatorProfile, Role, User
+from patients.models import Patient, PatientRaceEthnicity
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(capture, *args) -> str:
+    out = StringIO()
+    with capture(execute=True):
+        call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_it_seeds_every_role_a_realistic_mix_and_every_stage(django_capture_on_commit_callbacks):
+    # When the demo is seeded with its defaults
+    printed = seed(django_capture_on_commit_callbacks)
+
+    # Then there is a user of every role, and their logins are printed
+    roles = set(User.objects.values_list("role", flat=True))
+    assert roles == {Role.NAVIGATOR, Role.MANAGER, Role.CLINIC_STAFF, Role.ADMIN}
+    for username in ["maria", "jean", "manager", "clinic-chelsea", "admin"]:
+        assert username in printed
+    assert User.objects.get(username="maria").check_password("equinav-demo")
+
+    # Navigators speak the community's languages
+    spoken = {code for n in NavigatorProfile.objects.all() for code in n.languages}
+    assert {"en", "es", "pt", "ht", "vi"} <= spoken
+
+    # A few hundred patients, with a realistic mix of race, ethnicity and language
+    assert Patient.objects.count() >= 300
+    categories = set(PatientRaceEthnicity.objects.values_list("category", flat=True))
+    assert {"hispanic", "black", "white", "asian"} <= categories
+    languages = set(Patient.objects.values_list("preferred_language", flat=True))
+    assert {"en", "es", "pt", "ht", "vi"} <= languages
+
+    # And cases at every stage
+    statuses = set(NavigationCase.objects.values_list("status", flat=True))
+    assert statuses == set(CaseStatus.values)
+
+
+def test_running_it_twice_changes_nothing(django_capture_on_commit_callbacks):
+    seed(django_capture_on_commit_callbacks, "--patients", "30")
+    counts = (Patient.objects.count(), NavigationCase.objects.count(), CaseEvent.objects.count(),
+              User.objects.count())  # fmt: skip
+
+    printed = seed(django_capture_on_commit_callbacks, "--patients", "30")
+
+    assert "nothing changed" in printed
+    assert "maria" in printed
+    assert counts == (Patient.objects.count(), NavigationCase.objects.count(),
+                      CaseEvent.objects.count(), User.objects.count())  # fmt: skip
