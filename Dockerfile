@@ -1,0 +1,24 @@
+# EquiNav production image: gunicorn serves the web app; the same image runs
+# the Celery worker and beat with another command (see docker-compose.yml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PORT=8000
+
+WORKDIR /app
+RUN useradd --create-home --uid 10001 equinav
+
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+# collectstatic needs settings, not secrets: a throwaway key for this step only.
+RUN SECRET_KEY=collectstatic-only DEBUG=0 python manage.py collectstatic --no-input \
+    && mkdir -p /app/.run && chown -R equinav /app/.run
+
+USER equinav
+EXPOSE 8000
+CMD ["sh", "-c", "gunicorn config.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-3} --access-logfile -"]
