@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint format check migrations-check bench clean
+.PHONY: run test lint format check typecheck migrations-check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,10 @@ format: $(VENV)/.installed-dev
 migrations-check: $(VENV)/.installed-dev
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
-check: lint migrations-check
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+check: lint migrations-check typecheck
 	DEBUG=1 $(BIN)/python manage.py check
 
 clean:

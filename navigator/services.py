@@ -400,7 +400,11 @@ def barrier_add(
         return barrier
 
 
-_BARRIER_ORDER = [BarrierStatus.IDENTIFIED, BarrierStatus.ACTION_TAKEN, BarrierStatus.RESOLVED]
+_BARRIER_ORDER: list[str] = [
+    BarrierStatus.IDENTIFIED,
+    BarrierStatus.ACTION_TAKEN,
+    BarrierStatus.RESOLVED,
+]
 
 
 def barrier_update(

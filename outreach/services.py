@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -136,7 +137,7 @@ def follow_up_reminders_create(*, today: dt.date) -> list[int]:
                 data={"reminder": reminder.pk},
             )
             created_ids.append(reminder.pk)
-            transaction.on_commit(lambda pk=reminder.pk: _enqueue_reminder_email(pk))
+            transaction.on_commit(partial(_enqueue_reminder_email, reminder.pk))
     logger.info("follow-up reminders created: %d", len(created_ids))
     return created_ids
 

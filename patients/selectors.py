@@ -18,7 +18,7 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
         return patients
     if user.is_navigator:
         return patients.filter(navigation_cases__navigator__user=user).distinct()
-    if user.is_clinic_staff:
+    if user.is_clinic_staff and user.clinic_id is not None:
         return patients.filter(clinic_id=user.clinic_id)
     return patients.none()
 
@@ -29,7 +29,7 @@ def referrals_visible_to(user: User) -> QuerySet[Referral]:
         return referrals.none()
     if user.sees_all_cases:
         return referrals
-    if user.is_clinic_staff:
+    if user.is_clinic_staff and user.clinic_id is not None:
         return referrals.filter(clinic_id=user.clinic_id)
     if user.is_navigator:
         return referrals.filter(case__navigator__user=user)
