@@ -508,6 +508,7 @@ def appointment_set_status(
         appointment_id = appointment if isinstance(appointment, int) else appointment.pk
         case_id = Appointment.objects.values_list("case_id", flat=True).get(pk=appointment_id)
         case = case_lock(case_id)
+        case_ensure_open(case)
         appointment = Appointment.objects.get(pk=appointment_id)
         if status not in AppointmentStatus.values or status == AppointmentStatus.BOOKED:
             raise ValidationError({"status": f"“{status}” is not an appointment outcome."})

@@ -282,3 +282,18 @@ def test_the_case_list_filters_by_status_and_program(manager):
     assert ids == [contacting.pk]
     ids = [r["id"] for r in client.get("/api/cases/?program=breast").json()["results"]]
     assert ids == [breast.pk]
+
+
+def test_it_refuses_an_appointment_outcome_on_a_closed_case(case, client):
+    response = client.post(
+        f"/api/cases/{case.pk}/appointments/", {"scheduled_at": in_days(3), "site": "Lab"}
+    )
+    appointment_id = response.json()["appointments"][0]["id"]
+    client.post(f"/api/cases/{case.pk}/transition/", {"status": "declined"})
+
+    response = client.post(
+        f"/api/cases/{case.pk}/appointments/{appointment_id}/", {"status": "kept"}
+    )
+
+    assert response.status_code == 400
+    assert case.appointments.get().status == AppointmentStatus.BOOKED

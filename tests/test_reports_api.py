@@ -123,6 +123,8 @@ def test_the_api_filters_by_program(cases, manager):
         ("start=2026-12-31&end=2026-01-01", "end"),
         ("end=2026-12-31", "start"),
         ("start=2026-01-01&end=2026-12-31&program=unicorn", "program"),
+        ("start=2026-01-01&end=9999-12-31", "end"),
+        ("start=0001-01-01&end=2026-12-31", "start"),
     ],
 )
 def test_the_api_rejects_a_bad_period_with_a_field_error(manager, query, field):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -204,6 +206,10 @@ class BarrierTypeSerializer(serializers.ModelSerializer):
         fields = ["code", "name", "category"]
 
 
+# Reports cover the program's life: no case predates this.
+REPORT_EARLIEST = dt.date(2000, 1, 1)
+
+
 class ReportQuerySerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
@@ -212,4 +218,10 @@ class ReportQuerySerializer(serializers.Serializer):
     def validate(self, attrs):
         if attrs["start"] > attrs["end"]:
             raise serializers.ValidationError({"end": "The end date is before the start date."})
+        earliest, latest = REPORT_EARLIEST, timezone.localdate() + dt.timedelta(days=366)
+        for field in ("start", "end"):
+            if not earliest <= attrs[field] <= latest:
+                raise serializers.ValidationError(
+                    {field: f"Choose a date between {earliest} and {latest}."}
+                )
         return attrs

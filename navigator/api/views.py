@@ -208,9 +208,11 @@ class NavigatorViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [CASE_ROLES]
 
     def get_queryset(self):
-        return selectors.navigators_visible_to(self.request.user).annotate(
-            open_cases=Count("cases", filter=Q(cases__status__in=OPEN_STATUSES))
-        ).order_by("user__last_name", "user__first_name", "pk")
+        return (
+            selectors.navigators_visible_to(self.request.user)
+            .annotate(open_cases=Count("cases", filter=Q(cases__status__in=OPEN_STATUSES)))
+            .order_by("user__last_name", "user__first_name", "pk")
+        )
 
 
 class BarrierTypeViewSet(viewsets.ReadOnlyModelViewSet):

@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.serializers import as_serializer_error
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 
 from config.api import roles_allowed
 from navigator.models import Role

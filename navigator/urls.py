@@ -1,0 +1,29 @@
+from django.urls import path
+
+from navigator import views
+
+app_name = "navigator"
+
+urlpatterns = [
+    path("worklist/", views.worklist, name="worklist"),
+    path("cases/", views.case_list, name="case_list"),
+    path("cases/<int:pk>/", views.case_detail, name="case_detail"),
+    path("cases/<int:pk>/attempts/", views.attempt_create, name="attempt_create"),
+    path("cases/<int:pk>/barriers/", views.barrier_create, name="barrier_create"),
+    path(
+        "cases/<int:pk>/barriers/<int:barrier_id>/",
+        views.barrier_update,
+        name="barrier_update",
+    ),
+    path("cases/<int:pk>/appointments/", views.appointment_create, name="appointment_create"),
+    path(
+        "cases/<int:pk>/appointments/<int:appointment_id>/",
+        views.appointment_update,
+        name="appointment_update",
+    ),
+    path("cases/<int:pk>/screening/", views.screening_create, name="screening_create"),
+    path("cases/<int:pk>/status/", views.case_transition, name="case_transition"),
+    path("cases/<int:pk>/follow-up/", views.follow_up_set, name="follow_up_set"),
+    path("cases/<int:pk>/assign/", views.case_assign, name="case_assign"),
+    path("reports/completion/", views.report, name="report"),
+]

@@ -1,0 +1,244 @@
+"""The referral form: a clinic refers a patient to a screening program."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+from django import forms
+from django.conf import settings
+from django.db.models import QuerySet
+from phonenumber_field.formfields import PhoneNumberField
+
+from navigator.forms import DateInput, EquiNavForm, model_choice
+from patients.languages import common_language_choices, validate_language_code
+from patients.models import (
+    Clinic,
+    EnglishProficiency,
+    InsuranceType,
+    PhoneType,
+    RaceEthnicity,
+    ScreeningProgram,
+    Sex,
+    SmokingStatus,
+    validate_not_in_future,
+    validate_time_zone,
+)
+from patients.services import PatientInput, PhoneInput
+
+PHONE_SLOTS = (1, 2)
+
+US_TIME_ZONES = [
+    ("America/New_York", "Eastern (New York)"),
+    ("America/Chicago", "Central (Chicago)"),
+    ("America/Denver", "Mountain (Denver)"),
+    ("America/Phoenix", "Mountain, no DST (Phoenix)"),
+    ("America/Los_Angeles", "Pacific (Los Angeles)"),
+    ("America/Anchorage", "Alaska (Anchorage)"),
+    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
+    ("America/Puerto_Rico", "Atlantic (Puerto Rico)"),
+]
+
+
+def time_zone_choices() -> list:
+    common = list(US_TIME_ZONES)
+    if settings.TIME_ZONE not in {zone for zone, _ in common}:
+        common.insert(0, (settings.TIME_ZONE, settings.TIME_ZONE))
+    listed = {zone for zone, _ in common}
+    others = sorted(zone for zone in zoneinfo.available_timezones() if zone not in listed)
+    return [("United States", common), ("Other time zones", [(z, z) for z in others])]
+
+
+def _with_blank(choices, label: str) -> list:
+    return [("", label), *choices]
+
+
+class ReferralForm(EquiNavForm):
+    # The referral
+    clinic = forms.ModelChoiceField(
+        queryset=Clinic.objects.none(), empty_label="Choose a clinic…", label="Referring clinic"
+    )
+    program = forms.ModelChoiceField(
+        queryset=ScreeningProgram.objects.none(),
+        empty_label="Choose a program…",
+        label="Screening program",
+    )
+    referring_clinician = forms.CharField(max_length=200)
+    reason = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+    )
+
+    # The patient
+    mrn = forms.CharField(label="MRN", max_length=64, help_text="Medical record number.")
+    given_name = forms.CharField(max_length=100)
+    family_name = forms.CharField(max_length=100)
+    birth_date = forms.DateField(
+        label="Date of birth", widget=DateInput, validators=[validate_not_in_future]
+    )
+    sex = forms.ChoiceField(choices=_with_blank(Sex.choices, "Choose…"))
+
+    # Language
+    preferred_language = forms.ChoiceField(
+        label="Preferred language", choices=common_language_choices, initial="en"
+    )
+    preferred_language_other = forms.CharField(
+        label="Other language code",
+        required=False,
+        max_length=8,
+        validators=[validate_language_code],
+        help_text="Only if the language is not listed: its ISO 639 code, e.g. 'yo' or 'mh'.",
+    )
+    english_proficiency = forms.ChoiceField(
+        label="Speaks English", choices=EnglishProficiency.choices, initial="unknown"
+    )
+    interpreter_needed = forms.BooleanField(required=False, label="Needs an interpreter")
+
+    # Demographics and coverage
+    race_ethnicity = forms.MultipleChoiceField(
+        label="Race and ethnicity",
+        required=False,
+        choices=RaceEthnicity.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="As the patient describes themself; choose all that apply.",
+    )
+    insurance_type = forms.ChoiceField(
+        label="Insurance", choices=InsuranceType.choices, initial="unknown"
+    )
+    smoking_status = forms.ChoiceField(choices=SmokingStatus.choices, initial="unknown")
+    smoking_pack_years = forms.IntegerField(
+        label="Pack-years",
+        required=False,
+        min_value=0,
+        max_value=300,
+        help_text="Needed for lung screening.",
+    )
+
+    # Contact
+    phone_1_number = PhoneNumberField(region="US", required=False, label="Phone 1")
+    phone_1_kind = forms.ChoiceField(label="Phone 1 type", choices=PhoneType.choices)
+    phone_2_number = PhoneNumberField(region="US", required=False, label="Phone 2")
+    phone_2_kind = forms.ChoiceField(label="Phone 2 type", choices=PhoneType.choices)
+    sms_consent = forms.BooleanField(required=False, label="Consents to text messages (SMS)")
+    email = forms.EmailField(required=False)
+    address_line1 = forms.CharField(label="Address", required=False, max_length=200)
+    address_line2 = forms.CharField(label="Address line 2", required=False, max_length=200)
+    city = forms.CharField(required=False, max_length=100)
+    state = forms.CharField(required=False, max_length=50)
+    postal_code = forms.CharField(label="ZIP code", required=False, max_length=20)
+    time_zone = forms.ChoiceField(choices=time_zone_choices, validators=[validate_time_zone])
+
+    def __init__(
+        self,
+        *args,
+        programs: QuerySet[ScreeningProgram],
+        clinics: QuerySet[Clinic] | None = None,
+        fixed_clinic: Clinic | None = None,
+        **kwargs,
+    ):
+        kwargs.setdefault("initial", {"time_zone": settings.TIME_ZONE})
+        super().__init__(*args, **kwargs)
+        self.fixed_clinic = fixed_clinic
+        model_choice(self, "program").queryset = programs
+        if fixed_clinic is not None:
+            # Clinic staff refer for their own clinic only.
+            del self.fields["clinic"]
+        else:
+            model_choice(self, "clinic").queryset = (
+                clinics if clinics is not None else Clinic.objects.none()
+            )
+        self._phone_slots: list[int] = []
+
+    # Field groups, for the template's fieldsets.
+    def group(self, *names: str) -> list[forms.BoundField]:
+        return [self[name] for name in names if name in self.fields]
+
+    @property
+    def referral_fields(self):
+        return self.group("clinic", "program", "referring_clinician", "reason")
+
+    @property
+    def patient_fields(self):
+        return self.group("mrn", "given_name", "family_name", "birth_date", "sex")
+
+    @property
+    def language_fields(self):
+        return self.group(
+            "preferred_language",
+            "preferred_language_other",
+            "english_proficiency",
+            "interpreter_needed",
+        )
+
+    @property
+    def contact_fields(self):
+        return self.group(
+            "phone_1_number",
+            "phone_1_kind",
+            "phone_2_number",
+            "phone_2_kind",
+            "sms_consent",
+            "email",
+        )
+
+    @property
+    def address_fields(self):
+        return self.group(
+            "address_line1", "address_line2", "city", "state", "postal_code", "time_zone"
+        )
+
+    @property
+    def background_fields(self):
+        return self.group(
+            "race_ethnicity", "insurance_type", "smoking_status", "smoking_pack_years"
+        )
+
+    @property
+    def clinic_choice(self) -> Clinic:
+        return self.fixed_clinic or self.cleaned_data["clinic"]
+
+    def clean_preferred_language_other(self) -> str:
+        return self.cleaned_data["preferred_language_other"].strip().lower()
+
+    def patient_input(self) -> PatientInput:
+        data = self.cleaned_data
+        phones = []
+        self._phone_slots = []
+        for slot in PHONE_SLOTS:
+            number = data.get(f"phone_{slot}_number")
+            if number:
+                phones.append(PhoneInput(number=number.as_e164, kind=data[f"phone_{slot}_kind"]))
+                self._phone_slots.append(slot)
+        return PatientInput(
+            mrn=data["mrn"],
+            given_name=data["given_name"],
+            family_name=data["family_name"],
+            birth_date=data["birth_date"],
+            sex=data["sex"],
+            preferred_language=data["preferred_language_other"] or data["preferred_language"],
+            english_proficiency=data["english_proficiency"],
+            interpreter_needed=data["interpreter_needed"],
+            race_ethnicity=list(data["race_ethnicity"]),
+            phones=phones,
+            sms_consent=data["sms_consent"],
+            email=data["email"],
+            address_line1=data["address_line1"],
+            address_line2=data["address_line2"],
+            city=data["city"],
+            state=data["state"],
+            postal_code=data["postal_code"],
+            time_zone=data["time_zone"],
+            insurance_type=data["insurance_type"],
+            smoking_status=data["smoking_status"],
+            smoking_pack_years=data["smoking_pack_years"],
+        )
+
+    def service_error_field(self, key: str, message: str) -> str | None:
+        if key == "phones":
+            # "Phone 2: …" is about the second number sent, which may sit in either slot.
+            match = re.match(r"Phone (\d+):", message)
+            index = int(match.group(1)) - 1 if match else 0
+            slot = self._phone_slots[index] if index < len(self._phone_slots) else 1
+            return f"phone_{slot}_number"
+        if key == "preferred_language" and self.cleaned_data.get("preferred_language_other"):
+            return "preferred_language_other"
+        return super().service_error_field(key, message)

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from patients import views
+
+app_name = "patients"
+
+urlpatterns = [
+    path("referrals/", views.referral_list, name="referral_list"),
+    path("referrals/new/", views.referral_create, name="referral_create"),
+    path("referrals/<int:pk>/", views.referral_detail, name="referral_detail"),
+]

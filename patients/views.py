@@ -1,0 +1,82 @@
+"""Referral pages, for referring clinics and program managers.
+
+Clinic staff see their own clinic's referrals and each one's stage in plain
+words (`Referral.clinic_status`); never a case's barriers, notes, attempts or
+timeline.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from navigator.models import Role
+from navigator.permissions import AuthedRequest, role_required
+from patients import selectors
+from patients.forms import ReferralForm
+from patients.models import Clinic, Referral
+from patients.services import referral_create as create_referral
+
+PAGE_SIZE = 50
+
+
+@require_GET
+@role_required(Role.CLINIC_STAFF, Role.MANAGER)
+def referral_list(request: AuthedRequest) -> HttpResponse:
+    referrals = selectors.referral_list(user=request.user).order_by("-created_at", "-pk")
+    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "patients/referral_list.html", {"page": page, "referrals": page})
+
+
+def _referral_form(request: AuthedRequest, data=None) -> ReferralForm:
+    user = request.user
+    fixed_clinic = user.clinic if user.is_clinic_staff and user.clinic_id else None
+    return ReferralForm(
+        data,
+        id_prefix="referral",
+        programs=selectors.programs_active(),
+        clinics=Clinic.objects.filter(active=True),
+        fixed_clinic=fixed_clinic,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.CLINIC_STAFF, Role.MANAGER)
+def referral_create(request: AuthedRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "patients/referral_form.html", {"form": _referral_form(request)})
+    form = _referral_form(request, request.POST)
+    if form.is_valid():
+        try:
+            referral = create_referral(
+                clinic=form.clinic_choice,
+                program=form.cleaned_data["program"],
+                patient_data=form.patient_input(),
+                referring_clinician=form.cleaned_data["referring_clinician"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, "Referral sent. A navigator will contact the patient.")
+            return redirect("patients:referral_detail", pk=referral.pk)
+    return render(request, "patients/referral_form.html", {"form": form}, status=400)
+
+
+@require_GET
+@role_required(Role.CLINIC_STAFF, Role.MANAGER, Role.NAVIGATOR)
+def referral_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    try:
+        referral = (
+            selectors.referrals_visible_to(request.user)
+            .select_related("clinic", "patient", "program", "case", "created_by")
+            .get(pk=pk)
+        )
+    except Referral.DoesNotExist:
+        raise Http404("No such referral.") from None
+    return render(request, "patients/referral_detail.html", {"referral": referral})
