@@ -22,6 +22,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 # The web server, a Celery worker and Celery beat together; Ctrl-C stops all three.
 # With DEBUG on and nothing else set: SQLite and a filesystem broker, no services.
 run: export DEBUG ?= 1
+run: export EQUINAV_SITE_URL ?= http://127.0.0.1:$(PORT)
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo

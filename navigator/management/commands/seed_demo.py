@@ -22,6 +22,7 @@ from navigator.models import (
     OPEN_STATUSES,
     Appointment,
     BarrierType,
+    CaseBarrier,
     CaseEvent,
     CaseStatus,
     NavigationCase,
@@ -311,6 +312,11 @@ class Command(BaseCommand):
         CaseEvent.objects.filter(case=case).update(at=F("at") - shift)
         ContactAttempt.objects.filter(case=case).update(attempted_at=F("attempted_at") - shift)
         Referral.objects.filter(case=case).update(created_at=F("created_at") - shift)
+        CaseBarrier.objects.filter(case=case).update(
+            identified_on=F("identified_on") - shift,
+            action_on=F("action_on") - shift,
+            resolved_on=F("resolved_on") - shift,
+        )
         if stage != CaseStatus.SCHEDULED:
             Appointment.objects.filter(case=case).update(scheduled_at=F("scheduled_at") - shift)
             case.screenings.update(performed_on=F("performed_on") - shift)
