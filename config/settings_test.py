@@ -19,3 +19,6 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # Serve static files from the apps' folders, as in development: no collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Threads in tests (the live server's, concurrency tests') must not keep
+# connections open past their request, or the test database cannot be dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
