@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint format check typecheck migrations-check bench clean
+.PHONY: run test lint format check typecheck migrations-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

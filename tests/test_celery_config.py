@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from celery.schedules import crontab
 from django.conf import settings
 
 from config.celery import app
+from tests.conftest import run_with_settings
 
 BASE_DIR = Path(settings.BASE_DIR)
 PROJECT_PACKAGES = ("patients", "navigator", "outreach", "config")
@@ -54,26 +52,13 @@ def celery_config_in_subprocess(tmp_path: Path, **env: str) -> dict:
         }))
         """
     )
-    child_env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("CELERY_", "DATABASE_", "REDIS_", "DEBUG"))
-    }
-    child_env.update(
+    result = run_with_settings(
+        script,
+        tmp_path,
         DJANGO_SETTINGS_MODULE="config.settings",
         SECRET_KEY="a-production-like-key-for-a-settings-test",
         DEBUG="0",
-        EQUINAV_RUN_DIR=str(tmp_path),
         **env,
-    )
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", script],
-        cwd=BASE_DIR,
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -7,21 +7,18 @@ as `manage.py`, gunicorn or a Celery worker would.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 import config.settings as project_settings
+from tests.conftest import run_with_settings
 
 BASE_DIR = project_settings.BASE_DIR
 DEVELOPMENT_KEY = project_settings._DEVELOPMENT_SECRET_KEY
 REAL_KEY = "a-unique-unpredictable-production-key-for-this-test-only"
-# Variables a developer's shell or CI may set that would change what is tested here.
-CONTROLLED = ("SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS")
 
 REPORT_SETTINGS = textwrap.dedent(
     """
@@ -48,22 +45,7 @@ REPORT_SETTINGS = textwrap.dedent(
 
 def start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     """Import the settings in a fresh interpreter with only `env` changed from a clean slate."""
-    child_env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in CONTROLLED and not key.startswith(("DJANGO_", "CELERY_"))
-    }
-    child_env["EQUINAV_RUN_DIR"] = str(tmp_path / "run")
-    child_env.update(env)
-    return subprocess.run(  # noqa: S603
-        [sys.executable, "-c", REPORT_SETTINGS],
-        cwd=BASE_DIR,
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_with_settings(REPORT_SETTINGS, tmp_path, **env)
 
 
 def started(result: subprocess.CompletedProcess) -> dict:
