@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from navigator.models import AppointmentStatus, CaseEventKind, CaseStatus
@@ -52,6 +53,9 @@ def page(require_chromium, monkeypatch):
         finally:
             context.close()
             browser.close()
+            # Under Playwright's event loop Django keeps this test's connection in
+            # a context-local slot that the test database teardown never sees.
+            connections.close_all()
 
 
 def assert_not_reloaded(page) -> None:
