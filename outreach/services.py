@@ -175,7 +175,7 @@ def follow_up_reminder_send_email(*, reminder_id: int) -> bool:
         send_mail(
             subject=f"EquiNav: follow-up due on case #{reminder.case_id}",
             message=(
-                f"A follow-up is due today ({reminder.due_on:%Y-%m-%d}) on "
+                f"A follow-up has come due ({reminder.due_on:%Y-%m-%d}) on "
                 f"{reminder.case.program.name.lower()} screening case #{reminder.case_id}.\n\n"
                 f"Open it: {case_url}\n"
             ),
@@ -185,12 +185,22 @@ def follow_up_reminder_send_email(*, reminder_id: int) -> bool:
         return True
 
 
+# A reminder email not sent within a day is stale: the worklist already shows it,
+# and tomorrow brings a fresh reminder if the case is still due. Bounding the sweep
+# also stops it retrying an address the mail server rejects for ever.
+REMINDER_EMAIL_STALE_AFTER = dt.timedelta(days=1)
+
+
 def unsent_reminder_ids(*, older_than: dt.timedelta) -> list[int]:
-    cutoff = timezone.now() - older_than
+    """Reminders still waiting for their email, old enough that their task was lost."""
+    now = timezone.now()
     return list(
-        FollowUpReminder.objects.filter(emailed_at=None, created_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )[:1000]
+        FollowUpReminder.objects.filter(
+            emailed_at=None,
+            dismissed_at=None,
+            created_at__lt=now - older_than,
+            created_at__gte=now - REMINDER_EMAIL_STALE_AFTER,
+        ).values_list("pk", flat=True)[:1000]
     )
 
 

@@ -133,6 +133,21 @@ def test_the_sweep_resends_emails_whose_task_was_lost(due_cases):
     assert tasks.sweep_unsent_reminder_emails() == 0
 
 
+def test_the_sweep_leaves_dismissed_and_stale_reminders_alone(due_cases):
+    # Given two reminders whose email tasks were lost
+    first, second = services.follow_up_reminders_create(today=timezone.localdate())
+    # One is dismissed: the navigator already acted on the case
+    FollowUpReminder.objects.filter(pk=first).update(dismissed_at=timezone.now())
+
+    # When the sweep runs two days later, the other is stale too
+    with time_machine.travel(timezone.now() + dt.timedelta(days=2)):
+        swept = tasks.sweep_unsent_reminder_emails()
+
+    # Then nothing is emailed days late
+    assert swept == 0
+    assert mail.outbox == []
+
+
 def test_logging_an_attempt_dismisses_the_cases_reminder(
     due_cases, navigator, django_capture_on_commit_callbacks
 ):
