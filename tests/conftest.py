@@ -117,3 +117,19 @@ def api_as(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+def pytest_collection_modifyitems(config, items):
+    """A transactional test must restore the migrations' seed data (programs,
+    barrier taxonomy) when it flushes the database, or every later test that
+    relies on them fails far from the cause."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if (
+            marker
+            and marker.kwargs.get("transaction")
+            and not marker.kwargs.get("serialized_rollback")
+        ):
+            raise pytest.UsageError(
+                f"{item.nodeid}: use django_db(transaction=True, serialized_rollback=True)"
+            )
