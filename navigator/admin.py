@@ -54,9 +54,11 @@ class NavigationCaseAdmin(admin.ModelAdmin):
     search_fields = ["patient__mrn", "patient__family_name", "patient__given_name"]
     date_hierarchy = "opened_at"
     list_select_related = ["patient", "program", "navigator__user"]
-    raw_id_fields = ["patient"]
     # Status only moves through navigator.services.case_transition, never by a raw edit.
-    readonly_fields = ["status", "opened_at", "completed_at", "closed_at"]
+    # Nor the navigator: reassignment goes through case_assign, which logs it
+    # and moves the case's reminders.
+    readonly_fields = ["patient", "program", "navigator", "status", "opened_at", "completed_at",
+                       "closed_at"]  # fmt: skip
     inlines = [CaseEventInline]
 
 

@@ -254,6 +254,8 @@ def case_assign(
             needs_interpreter = case.patient.preferred_language not in navigator.languages
         case.needs_interpreter = needs_interpreter
         case.save(update_fields=["navigator", "needs_interpreter", "updated_at"])
+        # Pending reminders go with the case to its new navigator.
+        case.follow_up_reminders.filter(dismissed_at=None).update(navigator=navigator)
         event_record(
             case=case,
             kind=CaseEventKind.ASSIGNED,

@@ -21,7 +21,8 @@ def reminders_visible_to(user: User) -> QuerySet[FollowUpReminder]:
     if user.sees_all_cases:
         return reminders
     if user.is_navigator:
-        return reminders.filter(navigator__user=user)
+        # The case's current navigator, whoever the reminder was first made for.
+        return reminders.filter(case__navigator__user=user)
     return reminders.none()
 
 

@@ -157,9 +157,12 @@ def follow_up_reminder_send_email(*, reminder_id: int) -> bool:
     and the task's retry or the next sweep tries again.
     """
     with transaction.atomic():
-        claimed = FollowUpReminder.objects.filter(pk=reminder_id, emailed_at=None).update(
-            emailed_at=timezone.now()
-        )
+        claimed = FollowUpReminder.objects.filter(
+            pk=reminder_id,
+            emailed_at=None,
+            dismissed_at=None,
+            case__status__in=OPEN_STATUSES,
+        ).update(emailed_at=timezone.now())
         if claimed == 0:
             return False
         reminder = FollowUpReminder.objects.select_related("navigator__user", "case__program").get(

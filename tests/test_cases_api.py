@@ -297,3 +297,13 @@ def test_it_refuses_an_appointment_outcome_on_a_closed_case(case, client):
 
     assert response.status_code == 400
     assert case.appointments.get().status == AppointmentStatus.BOOKED
+
+
+def test_it_refuses_a_retired_test(case, client):
+    case.program.modalities.filter(code="gfobt").update(active=False)
+    response = client.post(
+        f"/api/cases/{case.pk}/screening/",
+        {"modality": "gfobt", "performed_on": timezone.localdate().isoformat(), "result": "normal"},
+    )
+    assert response.status_code == 400
+    assert "modality" in response.json()

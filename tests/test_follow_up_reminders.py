@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from navigator.models import CaseStatus
+from navigator.services import case_transition
 from outreach import services, tasks
 from outreach.models import FollowUpReminder
 from tests import factories
@@ -163,3 +164,17 @@ def test_logging_an_attempt_dismisses_the_cases_reminder(
     row = next(r for r in client.get("/api/worklist/").json()["results"] if r["id"] == case.pk)
     assert row["has_pending_reminder"] is False
     assert FollowUpReminder.objects.get(case=case).dismissed_at is not None
+
+
+def test_no_email_goes_out_for_a_reminder_dismissed_or_a_case_closed_meanwhile(due_cases):
+    # Given two reminders whose emails are still queued
+    first, second = services.follow_up_reminders_create(today=timezone.localdate())
+    # When one is dismissed and the other's case is closed before the tasks run
+    FollowUpReminder.objects.filter(pk=first).update(dismissed_at=timezone.now())
+    case = FollowUpReminder.objects.get(pk=second).case
+    case_transition(case=case, to_status=CaseStatus.DECLINED, actor=None)
+
+    # Then neither email is sent
+    assert tasks.send_follow_up_reminder_email(first) is False
+    assert tasks.send_follow_up_reminder_email(second) is False
+    assert mail.outbox == []

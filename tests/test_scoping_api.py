@@ -181,3 +181,31 @@ def test_managers_and_admins_see_every_case_referral_and_reminder(world, factory
 )  # fmt: skip
 def test_anonymous_requests_are_refused(world, url, api):
     assert api.get(url).status_code in {401, 403}
+
+
+def test_a_non_numeric_case_id_is_a_404_not_a_500(world):
+    client = api_as(world["mine"].user)
+    assert client.get("/api/cases/abc/").status_code == 404
+    response = client.post("/api/cases/abc/transition/", {"status": "declined"})
+    assert response.status_code == 404
+
+
+def test_filtering_reminders_by_case_reveals_nothing_of_other_caseloads(world):
+    client = api_as(world["mine"].user)
+    theirs = client.get(f"/api/reminders/?case={world['their_case'].pk}")
+    missing = client.get("/api/reminders/?case=999999")
+    assert theirs.status_code == missing.status_code == 200
+    assert theirs.json()["results"] == missing.json()["results"] == []
+
+
+def test_a_reassigned_cases_reminder_goes_to_its_new_navigator(world):
+    # Given my case, with a pending reminder, reassigned to the other navigator
+    case = world["my_case"]
+    api_as(factories.ManagerFactory()).post(
+        f"/api/cases/{case.pk}/assign/", {"navigator": world["theirs"].pk}
+    )
+
+    # Then the reminder is theirs now, not mine
+    reminder_id = case.follow_up_reminders.get().pk
+    assert reminder_id not in ids(api_as(world["mine"].user).get("/api/reminders/"))
+    assert reminder_id in ids(api_as(world["theirs"].user).get("/api/reminders/"))

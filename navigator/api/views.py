@@ -41,7 +41,7 @@ class CaseFilter(filters.FilterSet):
 
 
 def _modality_for(case: NavigationCase, code: str) -> ScreeningModality:
-    modality = next((m for m in case.program.modalities.all() if m.code == code), None)
+    modality = next((m for m in case.program.modalities.all() if m.code == code and m.active), None)
     if modality is None:
         known = ", ".join(m.code for m in case.program.modalities.all())
         raise ValidationError(
@@ -55,6 +55,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
 
     permission_classes = [CASE_ROLES]
     filterset_class = CaseFilter
+    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         return selectors.case_list(user=self.request.user).order_by("-opened_at", "-pk")
