@@ -85,7 +85,9 @@ class SmokingStatus(models.TextChoices):
 
 class Patient(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
-    mrn = models.CharField("MRN", max_length=64, help_text="Medical record number at the clinic.")
+    mrn = models.CharField(
+        "MRN", max_length=64, blank=True, help_text="Medical record number at the clinic."
+    )
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
     birth_date = models.DateField(validators=[validate_not_in_future])
@@ -118,13 +120,23 @@ class Patient(models.Model):
         max_length=16, choices=SmokingStatus.choices, default=SmokingStatus.UNKNOWN
     )
     smoking_pack_years = models.PositiveSmallIntegerField(null=True, blank=True)
+    deceased = models.BooleanField(default=False)
+    # Set whenever clinical data arrives from an EHR feed, so that the nightly
+    # care-gap run recomputes only patients whose data changed.
+    clinical_data_changed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["family_name", "given_name", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["clinic", "mrn"], name="patient_mrn_unique_per_clinic"),
+            # Blank only for a patient from an EHR feed whose identifier could not be
+            # linked safely (see DataQualityWarning): never two patients on one MRN.
+            models.UniqueConstraint(
+                fields=["clinic", "mrn"],
+                condition=~models.Q(mrn=""),
+                name="patient_mrn_unique_per_clinic",
+            ),
         ]
         indexes = [
             models.Index(fields=["family_name", "given_name"]),
@@ -220,6 +232,18 @@ class ScreeningProgram(models.Model):
     )
     guideline = models.CharField(max_length=200, blank=True)
     active = models.BooleanField(default=True)
+    due_soon_days = models.PositiveSmallIntegerField(
+        default=60,
+        validators=[MaxValueValidator(365)],
+        help_text="A patient is “due soon” this many days before the next screening is due.",
+    )
+    open_cases_automatically = models.BooleanField(
+        default=True,
+        help_text="The nightly care-gap run opens a case for each newly overdue patient.",
+    )
+    # Bumped by patients.services.program_rules_update with every change to
+    # the rules (eligibility, modalities, exclusions); see RuleVersion.
+    rule_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["name"]
@@ -270,6 +294,14 @@ class ScreeningModality(models.Model):
     interval_note = models.CharField(max_length=200, blank=True)
     min_age = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Only from this age (e.g. hrHPV testing from 30)."
+    )
+    concept = models.ForeignKey(
+        "CodeConcept",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="modalities",
+        help_text="The codes that show, in EHR data, that this test was done.",
     )
     active = models.BooleanField(default=True)
 
@@ -344,10 +376,27 @@ class Referral(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals_made"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    upload = models.ForeignKey(
+        "ReferralUpload",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+    )
+    # For a referral from a CSV upload: a digest of its row, so that uploading
+    # the same file again creates nothing new.
+    upload_key = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["clinic", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "upload_key"],
+                condition=~models.Q(upload_key=""),
+                name="referral_upload_row_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Referral #{self.pk} ({self.program})"
@@ -356,3 +405,339 @@ class Referral(models.Model):
     def clinic_status(self) -> str:
         """The case's stage in the words a referring clinic sees."""
         return CLINIC_STATUS_LABELS[self.case.status]
+
+
+class ReferralUpload(models.Model):
+    """One CSV of referrals a clinic uploaded, and what became of its rows."""
+
+    class Mode(models.TextChoices):
+        GOOD_ROWS = "good_rows", "Import the good rows"
+        ALL_OR_NOTHING = "all_or_nothing", "Import nothing if any row is bad"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="uploads")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    row_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.uploaded_at:%Y-%m-%d})"
+
+
+# --- Codes and value sets ---------------------------------------------------------
+
+
+class ConceptKind(models.TextChoices):
+    SCREENING = "screening", "Screening test"
+    EXCLUSION = "exclusion", "Exclusion"
+    ENCOUNTER = "encounter", "Qualifying encounter"
+    OTHER = "other", "Other"
+
+
+class CodeConcept(models.Model):
+    """Something the care-gap engine asks about (“colonoscopy”, “hospice”), in codes.
+
+    Its codes are the official value sets named in `value_set_urls` once
+    `load_valuesets` has loaded them, and until then the built-in starter codes.
+    """
+
+    key = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=ConceptKind.choices)
+    description = models.TextField(blank=True)
+    value_set_urls = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConceptCode(models.Model):
+    """A built-in starter code for a concept."""
+
+    concept = models.ForeignKey(CodeConcept, on_delete=models.CASCADE, related_name="codes")
+    system = models.CharField(max_length=200)
+    code = models.CharField(max_length=64)
+    display = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["concept", "system", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["concept", "system", "code"], name="concept_code_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}|{self.code}"
+
+
+class ValueSet(models.Model):
+    """An official value set (e.g. from VSAC), loaded from a FHIR ValueSet expansion."""
+
+    url = models.CharField(max_length=300, unique=True)
+    version = models.CharField(max_length=64, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=300, blank=True)
+    content_hash = models.CharField(max_length=64)
+    code_count = models.PositiveIntegerField(default=0)
+    loaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title", "url"]
+
+    def __str__(self) -> str:
+        return self.title or self.name or self.url
+
+
+class ValueSetCode(models.Model):
+    value_set = models.ForeignKey(ValueSet, on_delete=models.CASCADE, related_name="codes")
+    system = models.CharField(max_length=200)
+    code = models.CharField(max_length=64)
+    display = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["value_set", "system", "code"], name="value_set_code_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["system", "code"])]
+
+    def __str__(self) -> str:
+        return f"{self.system}|{self.code}"
+
+
+class ProgramExclusion(models.Model):
+    """A reason a patient is not screened for a program, as data.
+
+    It applies when every concept in `all_of` has evidence (a Condition whose
+    prevalence has begun, a completed Procedure, an Encounter, ...) within
+    `lookback_months` before the day (any time before, if blank), and the
+    patient is at least `min_age`.
+    """
+
+    program = models.ForeignKey(
+        ScreeningProgram, on_delete=models.CASCADE, related_name="exclusions"
+    )
+    code = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    all_of = models.ManyToManyField(CodeConcept, related_name="exclusions")
+    lookback_months = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(1200)]
+    )
+    min_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["program", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "code"], name="exclusion_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleVersion(models.Model):
+    """One change to a program's rules: who, when, and the rules before and after."""
+
+    program = models.ForeignKey(
+        ScreeningProgram, on_delete=models.CASCADE, related_name="rule_versions"
+    )
+    number = models.PositiveIntegerField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    summary = models.CharField(max_length=300)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["program", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "number"], name="rule_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program} rules v{self.number}"
+
+
+# --- Clinical data from EHR feeds -------------------------------------------------
+
+
+class FhirSource(models.Model):
+    """An EHR feed. A patient's identity is its resource id within its feed."""
+
+    key = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.PROTECT,
+        related_name="fhir_sources",
+        help_text="The clinic whose patients this feed sends.",
+    )
+    mrn_system = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The identifier system that holds the clinic's MRN; blank: the first one.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PatientSourceLink(models.Model):
+    source = models.ForeignKey(FhirSource, on_delete=models.PROTECT, related_name="links")
+    resource_id = models.CharField(max_length=64)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="source_links")
+    linked_at = models.DateTimeField(default=timezone.now)
+    content_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "resource_id"], name="patient_source_link_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source.key}/Patient/{self.resource_id}"
+
+
+class ClinicalResource(models.Model):
+    """A FHIR resource about a patient, kept as received; the engine reads it."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="clinical_resources"
+    )
+    source = models.ForeignKey(FhirSource, on_delete=models.PROTECT, related_name="resources")
+    resource_type = models.CharField(max_length=40)
+    resource_id = models.CharField(max_length=64)
+    resource = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    imported_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "resource_type", "resource_id"],
+                name="clinical_resource_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["patient", "resource_type"])]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type}/{self.resource_id}"
+
+
+class FhirImport(models.Model):
+    """One bundle (or file of resources) received from a feed, and its counts."""
+
+    source = models.ForeignKey(FhirSource, on_delete=models.PROTECT, related_name="imports")
+    received_at = models.DateTimeField(default=timezone.now)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    origin = models.CharField(max_length=300, blank=True, help_text="File name or “api”.")
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=dict, blank=True, help_text="Count per resource type.")
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} from {self.source}"
+
+
+class DataQualityWarning(models.Model):
+    """Something in a feed that needs a person: never silently merged or dropped."""
+
+    class Kind(models.TextChoices):
+        IDENTIFIER_CONFLICT = "identifier_conflict", "Identifier shared by different patients"
+
+    source = models.ForeignKey(FhirSource, on_delete=models.PROTECT, related_name="warnings")
+    fhir_import = models.ForeignKey(
+        FhirImport, on_delete=models.CASCADE, null=True, blank=True, related_name="warnings"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    message = models.CharField(max_length=500)
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    other_patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --- Care gaps ----------------------------------------------------------------------
+
+
+class CareGapStatus(models.TextChoices):
+    NOT_ELIGIBLE = "not_eligible", "Not eligible"
+    EXCLUDED = "excluded", "Excluded"
+    UP_TO_DATE = "up_to_date", "Up to date"
+    DUE_SOON = "due_soon", "Due soon"
+    OVERDUE = "overdue", "Overdue"
+
+
+class CareGap(models.Model):
+    """A patient's screening status for one program, as of a day, with its reasons."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_gaps")
+    program = models.ForeignKey(ScreeningProgram, on_delete=models.CASCADE)
+    status = models.CharField(max_length=16, choices=CareGapStatus.choices)
+    as_of = models.DateField()
+    summary = models.CharField(max_length=300)
+    reasons = models.JSONField(default=list, blank=True)
+    evidence = models.JSONField(default=list, blank=True)
+    last_screening_on = models.DateField(null=True, blank=True)
+    last_modality = models.ForeignKey(
+        ScreeningModality, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    next_due_on = models.DateField(null=True, blank=True)
+    overdue_since = models.DateField(null=True, blank=True)
+    # The first day on which this status could change without new data
+    # (a due date, a birthday at an age limit): the nightly run looks again then.
+    recheck_on = models.DateField(null=True, blank=True)
+    rule_version = models.PositiveIntegerField()
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["program__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "program"], name="care_gap_unique")
+        ]
+        indexes = [
+            models.Index(fields=["program", "status"]),
+            models.Index(fields=["recheck_on"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program}: {self.get_status_display()}"
