@@ -249,6 +249,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "outreach.tasks.sweep_unsent_reminder_emails",
         "schedule": crontab(minute="*/15"),
     },
+    "care-gaps-nightly": {
+        # 07:00 UTC is the small hours across the continental US: gaps are
+        # current before navigators start, and before the 11:00 reminders.
+        "task": "patients.tasks.refresh_care_gaps",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }
 
 # --- Logging: no PHI. Our own loggers log ids, never names or notes. -------------

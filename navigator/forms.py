@@ -26,7 +26,7 @@ from navigator.models import (
 )
 from navigator.services import ALLOWED_TRANSITIONS, MANUAL_TARGETS
 from outreach.models import Channel, Direction, Outcome
-from patients.models import ScreeningModality, ScreeningProgram, ScreeningResult
+from patients.models import RECORDABLE_RESULTS, ScreeningModality, ScreeningProgram
 
 # Far-off dates are typos, and past year 9999 the database cannot store them.
 MAX_DAYS_AHEAD = 2 * 366
@@ -203,7 +203,7 @@ class ScreeningForm(EquiNavForm):
         queryset=ScreeningModality.objects.none(), label="Test", empty_label="Choose a test…"
     )
     performed_on = forms.DateField(label="Done on", widget=DateInput)
-    result = forms.ChoiceField(choices=[("", "Choose a result…"), *ScreeningResult.choices])
+    result = forms.ChoiceField(choices=[("", "Choose a result…"), *RECORDABLE_RESULTS])
 
     def __init__(self, *args, case: NavigationCase, **kwargs):
         kwargs.setdefault("initial", {"performed_on": timezone.localdate()})

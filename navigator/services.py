@@ -26,11 +26,11 @@ from navigator.models import (
 )
 from patients.languages import language_name
 from patients.models import (
+    RECORDABLE_RESULTS,
     Patient,
     ScreeningEvent,
     ScreeningModality,
     ScreeningProgram,
-    ScreeningResult,
 )
 
 # The only legal moves. Anything not listed is refused, from every page and API.
@@ -565,7 +565,7 @@ def case_record_screening(
             errors["performed_on"] = "A screening cannot be recorded before it happens."
         elif performed_on < case.opened_at.date() - dt.timedelta(days=365):
             errors["performed_on"] = "This date is more than a year before the case opened."
-        if result not in ScreeningResult.values:
+        if result not in dict(RECORDABLE_RESULTS):
             errors["result"] = f"“{result}” is not a screening result."
         if errors:
             raise ValidationError(errors)
@@ -577,6 +577,8 @@ def case_record_screening(
             case=case,
             recorded_by=actor,
         )
+        # The nightly care-gap run looks at this patient again.
+        Patient.objects.filter(pk=case.patient_id).update(clinical_data_changed_at=timezone.now())
         for appointment in case.appointments.filter(status=AppointmentStatus.BOOKED):
             appointment.status = AppointmentStatus.KEPT
             appointment.save(update_fields=["status"])

@@ -124,6 +124,7 @@ class Patient(models.Model):
     # Set whenever clinical data arrives from an EHR feed, so that the nightly
     # care-gap run recomputes only patients whose data changed.
     clinical_data_changed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    care_gaps_computed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -320,6 +321,14 @@ class ScreeningResult(models.TextChoices):
     NORMAL = "normal", "Normal"
     ABNORMAL = "abnormal", "Abnormal"
     INCONCLUSIVE = "inconclusive", "Inconclusive"
+    # A test reported by the EHR without an interpretation we can read.
+    NOT_REPORTED = "not_reported", "Result not reported"
+
+
+# What a navigator may record by hand.
+RECORDABLE_RESULTS = [
+    (value, label) for value, label in ScreeningResult.choices if value != "not_reported"
+]
 
 
 class ScreeningEvent(models.Model):
@@ -340,6 +349,10 @@ class ScreeningEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # Set when the test came from an EHR feed rather than a navigator.
+    clinical_resource = models.ForeignKey(
+        "ClinicalResource", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-performed_on", "-pk"]

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
 from navigator.models import User
-from patients.models import Patient, Referral, ScreeningProgram
+from patients.builtin_codes import normalise_system
+from patients.models import (
+    CareGap,
+    CodeConcept,
+    ConceptCode,
+    Patient,
+    PatientSourceLink,
+    Referral,
+    ScreeningProgram,
+    ValueSetCode,
+)
 
 
 def patients_visible_to(user: User) -> QuerySet[Patient]:
@@ -42,3 +55,50 @@ def referral_list(*, user: User) -> QuerySet[Referral]:
 
 def programs_active() -> QuerySet[ScreeningProgram]:
     return ScreeningProgram.objects.filter(active=True).prefetch_related("modalities")
+
+
+# --- Codes ---------------------------------------------------------------------------
+
+
+def concept_codes(keys: Iterable[str] | None = None) -> dict[str, frozenset[tuple[str, str]]]:
+    """Each concept's codes: its loaded official value sets, else its starter codes.
+
+    Three queries whatever the number of concepts.
+    """
+    concepts = CodeConcept.objects.all()
+    if keys is not None:
+        concepts = concepts.filter(key__in=list(keys))
+    urls_by_concept = {
+        key: list(urls or []) for key, urls in concepts.values_list("key", "value_set_urls")
+    }
+    all_urls = {url for urls in urls_by_concept.values() for url in urls}
+    loaded: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for url, system, code in ValueSetCode.objects.filter(value_set__url__in=all_urls).values_list(
+        "value_set__url", "system", "code"
+    ):
+        loaded[url].add((normalise_system(system), code))
+    starter: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for key, system, code in ConceptCode.objects.filter(
+        concept__key__in=list(urls_by_concept)
+    ).values_list("concept__key", "system", "code"):
+        starter[key].add((normalise_system(system), code))
+    answer: dict[str, frozenset[tuple[str, str]]] = {}
+    for key, urls in urls_by_concept.items():
+        official = [loaded[url] for url in urls if url in loaded]
+        answer[key] = frozenset().union(*official) if official else frozenset(starter[key])
+    return answer
+
+
+# --- Care gaps --------------------------------------------------------------------------
+
+
+def care_gaps_for(patient: Patient) -> QuerySet[CareGap]:
+    return (
+        CareGap.objects.filter(patient=patient)
+        .select_related("program", "last_modality")
+        .order_by("program__name")
+    )
+
+
+def feed_ids_for(patient: Patient) -> QuerySet[PatientSourceLink]:
+    return PatientSourceLink.objects.filter(patient=patient).select_related("source")

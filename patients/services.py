@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from phonenumber_field.phonenumber import to_python as to_phone_number
 
-from navigator.models import CaseEventKind, User
-from navigator.services import case_open, event_record
+from navigator.models import OPEN_STATUSES, CaseEventKind, CaseStatus, NavigationCase, User
+from navigator.services import case_lock, case_open, case_transition, event_record
+from patients import selectors
+from patients.caregaps import GapResult, PatientFacts, RecordedScreening, evaluate_care_gap
 from patients.models import (
+    CareGap,
+    CareGapStatus,
     Clinic,
+    ClinicalResource,
     Patient,
     PatientPhone,
     PatientRaceEthnicity,
     PhoneType,
     RaceEthnicity,
     Referral,
+    RuleVersion,
+    ScreeningEvent,
+    ScreeningModality,
     ScreeningProgram,
+    ScreeningResult,
 )
 
 EXCLUSIVE_RACE_ANSWERS = {RaceEthnicity.DECLINED, RaceEthnicity.UNKNOWN}
@@ -221,3 +232,397 @@ def referral_create(
             data={"referral": referral.pk, "new_case": case_created},
         )
         return referral
+
+
+# --- Program rules --------------------------------------------------------------------
+
+RULE_FIELDS = ("min_age", "max_age", "sex", "min_pack_years", "due_soon_days", "active")
+
+
+def program_rules_snapshot(program: ScreeningProgram) -> dict[str, Any]:
+    """The rules the care-gap engine applies for a program, as plain data."""
+    return {
+        "min_age": program.min_age,
+        "max_age": program.max_age,
+        "sex": program.sex,
+        "min_pack_years": program.min_pack_years,
+        "due_soon_days": program.due_soon_days,
+        "active": program.active,
+        "modalities": [
+            {
+                "code": m.code,
+                "name": m.name,
+                "interval_months": m.interval_months,
+                "min_age": m.min_age,
+                "concept": m.concept.key if m.concept_id else None,
+                "active": m.active,
+            }
+            for m in program.modalities.select_related("concept").order_by("code")
+        ],
+        "exclusions": [
+            {
+                "code": e.code,
+                "name": e.name,
+                "all_of": sorted(c.key for c in e.all_of.all()),
+                "lookback_months": e.lookback_months,
+                "min_age": e.min_age,
+                "active": e.active,
+            }
+            for e in program.exclusions.prefetch_related("all_of").order_by("code")
+        ],
+    }
+
+
+@dataclass
+class ModalityRuleChange:
+    code: str
+    interval_months: int | None = None
+    min_age: int | None = None
+    active: bool | None = None
+
+
+@dataclass
+class ExclusionRuleChange:
+    code: str
+    lookback_months: int | None = None
+    clear_lookback: bool = False
+    min_age: int | None = None
+    active: bool | None = None
+
+
+def program_rules_update(
+    *,
+    program: ScreeningProgram,
+    actor: User,
+    summary: str,
+    fields: dict[str, Any] | None = None,
+    modalities: list[ModalityRuleChange] | None = None,
+    exclusions: list[ExclusionRuleChange] | None = None,
+) -> RuleVersion | None:
+    """Change a program's rules; record who, when, before and after as a new version.
+
+    Returns None (and writes nothing) when nothing changes. Every care gap
+    computed under an older version is recomputed by the next refresh.
+    """
+    fields = fields or {}
+    unknown = set(fields) - set(RULE_FIELDS)
+    if unknown:
+        raise ValidationError({"fields": f"Not a rule: {', '.join(sorted(unknown))}."})
+    if not summary.strip():
+        raise ValidationError({"summary": "Say what changed and why."})
+    with transaction.atomic():
+        program = ScreeningProgram.objects.select_for_update().get(pk=program.pk)
+        before = program_rules_snapshot(program)
+        for name, value in fields.items():
+            setattr(program, name, value)
+        program.full_clean(validate_unique=False)
+        program_modalities = {m.code: m for m in program.modalities.all()}
+        for change in modalities or []:
+            modality = program_modalities.get(change.code)
+            if modality is None:
+                raise ValidationError({"modalities": f"{program} has no modality “{change.code}”."})
+            for name in ("interval_months", "min_age", "active"):
+                value = getattr(change, name)
+                if value is not None:
+                    setattr(modality, name, value)
+            modality.full_clean(validate_unique=False)
+            modality.save()
+        program_exclusions = {e.code: e for e in program.exclusions.all()}
+        for exclusion_change in exclusions or []:
+            exclusion = program_exclusions.get(exclusion_change.code)
+            if exclusion is None:
+                raise ValidationError(
+                    {"exclusions": f"{program} has no exclusion “{exclusion_change.code}”."}
+                )
+            if exclusion_change.clear_lookback:
+                exclusion.lookback_months = None
+            elif exclusion_change.lookback_months is not None:
+                exclusion.lookback_months = exclusion_change.lookback_months
+            if exclusion_change.min_age is not None:
+                exclusion.min_age = exclusion_change.min_age
+            if exclusion_change.active is not None:
+                exclusion.active = exclusion_change.active
+            exclusion.full_clean(validate_unique=False)
+            exclusion.save()
+        program.save()
+        after = program_rules_snapshot(program)
+        if after == before:
+            transaction.set_rollback(True)
+            return None
+        program.rule_version += 1
+        program.save(update_fields=["rule_version"])
+        return RuleVersion.objects.create(
+            program=program,
+            number=program.rule_version,
+            changed_by=actor,
+            summary=summary.strip()[:300],
+            before=before,
+            after=after,
+        )
+
+
+# --- Care gaps ----------------------------------------------------------------------------
+
+
+@dataclass
+class ProgramRules:
+    program: ScreeningProgram
+    rules: dict[str, Any]
+    modality_ids: dict[str, int]
+
+
+def _program_rules() -> list[ProgramRules]:
+    programs = ScreeningProgram.objects.prefetch_related(
+        "modalities__concept", "exclusions__all_of"
+    ).order_by("pk")
+    return [
+        ProgramRules(
+            program=program,
+            rules=program_rules_snapshot(program),
+            modality_ids={m.code: m.pk for m in program.modalities.all()},
+        )
+        for program in programs
+    ]
+
+
+def _concept_codes() -> dict[str, frozenset[tuple[str, str]]]:
+    return selectors.concept_codes()
+
+
+def _patient_facts(patient_ids: list[int]) -> list[PatientFacts]:
+    """Facts for a batch of patients: three queries whatever the batch size."""
+    facts = {
+        p.pk: PatientFacts(
+            pk=p.pk,
+            birth_date=p.birth_date,
+            sex=p.sex,
+            smoking_status=p.smoking_status,
+            smoking_pack_years=p.smoking_pack_years,
+            deceased=p.deceased,
+        )
+        for p in Patient.objects.filter(pk__in=patient_ids).only(
+            "pk", "birth_date", "sex", "smoking_status", "smoking_pack_years", "deceased"
+        )
+    }
+    for patient_id, modality_code, performed_on, result, resource_id in (
+        ScreeningEvent.objects.filter(patient_id__in=patient_ids)
+        .values_list(
+            "patient_id", "modality__code", "performed_on", "result", "clinical_resource_id"
+        )
+        .order_by("performed_on", "pk")
+    ):
+        facts[patient_id].screenings.append(
+            RecordedScreening(modality_code, performed_on, result, resource_id is not None)
+        )
+    for pk, patient_id, resource in (
+        ClinicalResource.objects.filter(patient_id__in=patient_ids)
+        .exclude(resource_type="Patient")
+        .values_list("pk", "patient_id", "resource")
+        .order_by("pk")
+    ):
+        facts[patient_id].resources.append((pk, resource))
+    return list(facts.values())
+
+
+@dataclass
+class CareGapChange:
+    patient_id: int
+    program_id: int
+    old_status: str | None
+    gap: CareGap
+    result: GapResult
+
+
+def care_gaps_recompute(
+    *, patient_ids: list[int], as_of: dt.date, programs: list[ProgramRules] | None = None
+) -> list[CareGapChange]:
+    """Compute every program's gap for a batch of patients and store it.
+
+    A fixed number of queries per batch: facts (3), existing gaps (1), the
+    upsert (1) and the patients' timestamps (1).
+    """
+    programs = programs if programs is not None else _program_rules()
+    concept_codes = _concept_codes()
+    now = timezone.now()
+    facts_list = _patient_facts(patient_ids)
+    previous = {
+        (gap.patient_id, gap.program_id): gap.status
+        for gap in CareGap.objects.filter(patient_id__in=patient_ids).only(
+            "patient_id", "program_id", "status"
+        )
+    }
+    changes: list[CareGapChange] = []
+    for facts in facts_list:
+        for entry in programs:
+            result = evaluate_care_gap(
+                facts=facts,
+                program_name=entry.program.name,
+                rules=entry.rules,
+                concept_codes=concept_codes,
+                as_of=as_of,
+            )
+            gap = CareGap(
+                patient_id=facts.pk,
+                program_id=entry.program.pk,
+                status=result.status,
+                as_of=as_of,
+                summary=result.summary[:300],
+                reasons=result.reasons,
+                evidence=result.evidence,
+                last_screening_on=result.last_screening_on,
+                last_modality_id=entry.modality_ids.get(result.last_modality_code or ""),
+                next_due_on=result.next_due_on,
+                overdue_since=result.overdue_since,
+                recheck_on=result.recheck_on,
+                rule_version=entry.program.rule_version,
+                computed_at=now,
+            )
+            changes.append(
+                CareGapChange(
+                    facts.pk,
+                    entry.program.pk,
+                    previous.get((facts.pk, entry.program.pk)),
+                    gap,
+                    result,
+                )
+            )
+    CareGap.objects.bulk_create(
+        [change.gap for change in changes],
+        update_conflicts=True,
+        unique_fields=["patient", "program"],
+        update_fields=[
+            "status",
+            "as_of",
+            "summary",
+            "reasons",
+            "evidence",
+            "last_screening_on",
+            "last_modality",
+            "next_due_on",
+            "overdue_since",
+            "recheck_on",
+            "rule_version",
+            "computed_at",
+        ],  # fmt: skip
+        batch_size=1000,
+    )
+    Patient.objects.filter(pk__in=[f.pk for f in facts_list]).update(care_gaps_computed_at=now)
+    return changes
+
+
+def care_gap_patients_due(*, as_of: dt.date) -> QuerySet[Patient]:
+    """Patients whose gaps may have changed: new data, a recheck day, changed rules."""
+    stale_rules = Q()
+    for program_id, version in ScreeningProgram.objects.values_list("pk", "rule_version"):
+        stale_rules |= Q(care_gaps__program_id=program_id) & ~Q(care_gaps__rule_version=version)
+    return (
+        Patient.objects.filter(
+            Q(care_gaps_computed_at__isnull=True)
+            | Q(clinical_data_changed_at__gt=F("care_gaps_computed_at"))
+            | Q(care_gaps__recheck_on__lte=as_of)
+            | stale_rules
+        )
+        .values_list("pk", flat=True)
+        .distinct()
+        .order_by("pk")
+    )
+
+
+@dataclass
+class RefreshResult:
+    patients: int = 0
+    cases_opened: int = 0
+    cases_closed: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+def care_gaps_refresh(*, as_of: dt.date, batch_size: int = 1000) -> RefreshResult:
+    """The nightly run: recompute what may have changed; open and close cases from it."""
+    programs = _program_rules()
+    result = RefreshResult()
+    patient_ids = list(care_gap_patients_due(as_of=as_of))
+    for start in range(0, len(patient_ids), batch_size):
+        batch = patient_ids[start : start + batch_size]
+        with transaction.atomic():
+            changes = care_gaps_recompute(patient_ids=batch, as_of=as_of, programs=programs)
+            opened, closed = _cases_follow_gaps(changes, programs)
+        result.patients += len(batch)
+        result.cases_opened += opened
+        result.cases_closed += closed
+        for change in changes:
+            result.statuses[change.gap.status] = result.statuses.get(change.gap.status, 0) + 1
+    return result
+
+
+def _cases_follow_gaps(
+    changes: list[CareGapChange], programs: list[ProgramRules]
+) -> tuple[int, int]:
+    """Open a case for each newly overdue patient; close one the EHR shows screened."""
+    program_by_id = {entry.program.pk: entry.program for entry in programs}
+    opened = closed = 0
+    newly_overdue = [
+        c for c in changes if c.gap.status == CareGapStatus.OVERDUE and c.old_status != "overdue"
+    ]
+    screened = [c for c in changes if c.result.last_screening_resource_pk is not None and (
+        c.gap.status in {CareGapStatus.UP_TO_DATE, CareGapStatus.DUE_SOON}
+    )]  # fmt: skip
+    open_cases = {
+        (case.patient_id, case.program_id): case
+        for case in NavigationCase.objects.filter(
+            patient_id__in={c.patient_id for c in newly_overdue + screened},
+            status__in=OPEN_STATUSES,
+        )
+    }
+    for change in newly_overdue:
+        program = program_by_id[change.program_id]
+        if not (program.active and program.open_cases_automatically):
+            continue
+        if (change.patient_id, change.program_id) in open_cases:
+            continue
+        patient = Patient.objects.get(pk=change.patient_id)
+        case_open(
+            patient=patient,
+            program=program,
+            actor=None,
+            source=f"care gap: {change.gap.summary}",
+        )
+        opened += 1
+    for change in screened:
+        case = open_cases.get((change.patient_id, change.program_id))
+        if case is None or case.screenings.exists():
+            continue
+        _case_close_screened_by_ehr(case=case, change=change)
+        closed += 1
+    return opened, closed
+
+
+def _case_close_screened_by_ehr(*, case: NavigationCase, change: CareGapChange) -> None:
+    """Close the loop from data: record the EHR's test on the case, then close it."""
+    result = change.result
+    modality = ScreeningModality.objects.get(
+        program_id=case.program_id, code=result.last_modality_code
+    )
+    with transaction.atomic():
+        case = case_lock(case)
+        if not case.is_open:
+            return
+        event = ScreeningEvent.objects.create(
+            patient_id=case.patient_id,
+            modality=modality,
+            performed_on=result.last_screening_on,
+            result=ScreeningResult.NOT_REPORTED,
+            case=case,
+            clinical_resource_id=result.last_screening_resource_pk,
+        )
+        event_record(
+            case=case,
+            kind=CaseEventKind.SCREENING_RECORDED,
+            actor=None,
+            summary=f"{modality} on {event.performed_on:%Y-%m-%d}, reported by the EHR",
+            data={"screening": event.pk, "modality": modality.code, "source": "ehr"},
+        )
+        if case.status != CaseStatus.COMPLETED:
+            case_transition(
+                case=case, to_status=CaseStatus.COMPLETED, actor=None, note="reported by the EHR"
+            )
+        case_transition(case=case, to_status=CaseStatus.CLOSED, actor=None, note="screened")

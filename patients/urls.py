@@ -8,4 +8,5 @@ urlpatterns = [
     path("referrals/", views.referral_list, name="referral_list"),
     path("referrals/new/", views.referral_create, name="referral_create"),
     path("referrals/<int:pk>/", views.referral_detail, name="referral_detail"),
+    path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
 ]

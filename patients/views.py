@@ -14,11 +14,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from navigator import selectors as navigator_selectors
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
 from patients import selectors
 from patients.forms import ReferralForm
-from patients.models import Clinic, Referral
+from patients.models import Clinic, Patient, Referral
 from patients.services import referral_create as create_referral
 
 PAGE_SIZE = 50
@@ -80,3 +81,41 @@ def referral_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     except Referral.DoesNotExist:
         raise Http404("No such referral.") from None
     return render(request, "patients/referral_detail.html", {"referral": referral})
+
+
+@require_GET
+@role_required(Role.CLINIC_STAFF, Role.MANAGER, Role.NAVIGATOR)
+def patient_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    """A patient's screening status per program, with its reasons and evidence."""
+    try:
+        patient = (
+            selectors.patients_visible_to(request.user)
+            .select_related("clinic")
+            .prefetch_related("race_ethnicities", "phones")
+            .get(pk=pk)
+        )
+    except Patient.DoesNotExist:
+        raise Http404("No such patient.") from None
+    cases = []
+    if not request.user.is_clinic_staff:
+        cases = list(
+            navigator_selectors.cases_visible_to(request.user)
+            .filter(patient=patient)
+            .select_related("program", "navigator__user")
+            .order_by("-opened_at")
+        )
+    return render(
+        request,
+        "patients/patient_detail.html",
+        {
+            "patient": patient,
+            "care_gaps": selectors.care_gaps_for(patient),
+            "feed_ids": selectors.feed_ids_for(patient),
+            "cases": cases,
+            "stale": patient.care_gaps_computed_at is None
+            or (
+                patient.clinical_data_changed_at is not None
+                and patient.clinical_data_changed_at > patient.care_gaps_computed_at
+            ),
+        },
+    )

@@ -19,7 +19,7 @@ from navigator.models import (
 from outreach.models import Channel, ContactAttempt, Direction, Outcome
 from patients.api.serializers import PatientSerializer, ProgramBriefSerializer
 from patients.languages import language_name
-from patients.models import Patient, ScreeningEvent, ScreeningResult
+from patients.models import RECORDABLE_RESULTS, Patient, ScreeningEvent
 
 
 class NavigatorSerializer(serializers.ModelSerializer):
@@ -191,7 +191,7 @@ class AppointmentStatusSerializer(serializers.Serializer):
 class ScreeningRecordSerializer(serializers.Serializer):
     modality = serializers.CharField()
     performed_on = serializers.DateField()
-    result = serializers.ChoiceField(choices=ScreeningResult.choices)
+    result = serializers.ChoiceField(choices=RECORDABLE_RESULTS)
 
 
 class FollowUpSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from patients.languages import is_language_code, language_name
 from patients.models import (
+    CareGap,
     Clinic,
     EnglishProficiency,
     InsuranceType,
@@ -202,3 +203,17 @@ class ReferralSerializer(serializers.ModelSerializer):
         model = Referral
         fields = ["id", "clinic", "patient", "program", "referring_clinician", "reason",
                   "created_at", "status", "status_label"]  # fmt: skip
+
+
+class CareGapSerializer(serializers.ModelSerializer):
+    program = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    last_modality = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = CareGap
+        fields = [
+            "program", "status", "status_display", "summary", "reasons", "evidence",
+            "last_screening_on", "last_modality", "next_due_on", "overdue_since", "as_of",
+            "rule_version", "computed_at",
+        ]  # fmt: skip

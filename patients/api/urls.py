@@ -1,10 +1,18 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from patients.api import views
+from patients.api import measures, views
 
 router = SimpleRouter()
 router.register("referrals", views.ReferralViewSet, basename="referral")
 router.register("patients", views.PatientViewSet, basename="patient")
 router.register("programs", views.ProgramViewSet, basename="program")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path(
+        "measures/<str:measure>/report/",
+        measures.MeasureReportView.as_view(),
+        name="measure-report",
+    ),
+    *router.urls,
+]

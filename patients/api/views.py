@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
@@ -10,6 +11,7 @@ from config.api import roles_allowed
 from navigator.models import Role
 from patients import selectors, services
 from patients.api.serializers import (
+    CareGapSerializer,
     PatientInputSerializer,
     PatientSerializer,
     ProgramSerializer,
@@ -73,6 +75,13 @@ class PatientViewSet(viewsets.ReadOnlyModelViewSet):
             .select_related("clinic")
             .prefetch_related("race_ethnicities", "phones")
         )
+
+    @extend_schema(responses={200: CareGapSerializer(many=True)})
+    @action(detail=True, url_path="care-gaps", pagination_class=None)
+    def care_gaps(self, request, pk=None):
+        """The patient's screening status per program, with its reasons and evidence."""
+        patient = self.get_object()
+        return Response(CareGapSerializer(selectors.care_gaps_for(patient), many=True).data)
 
 
 class ProgramViewSet(viewsets.ReadOnlyModelViewSet):

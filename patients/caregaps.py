@@ -1,0 +1,346 @@
+"""Who is due for which screening, as of a day, and why: the care-gap engine.
+
+The rules are data: a program's age range, sex, smoking history, modalities
+with their intervals and concepts, and exclusions (see `program_rules_snapshot`
+in services). This module only evaluates them; it reads no database itself, so
+that a whole batch of patients is evaluated with a fixed number of queries
+(loaded by `patients.services.care_gaps_recompute`).
+
+Every modality counts: the patient is up to date while any test's interval
+still runs. Evidence is the navigators' recorded screenings and the FHIR
+resources from EHR feeds whose codes belong to a modality's concept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from patients.fhirdata import (
+    Code,
+    Resource,
+    authored_interval,
+    choice_interval,
+    concept_in,
+    device_do_not_perform,
+    first_code_display,
+    has_value,
+    medication_request_period,
+    period_interval,
+    prevalence_interval,
+    primary_code,
+    status,
+)
+from patients.temporal import (
+    Interval,
+    add_months,
+    add_years,
+    age_in_years,
+)
+
+RESULTED = {"final", "amended", "corrected"}
+PERFORMED_ENCOUNTER = {"finished", "arrived", "triaged", "in-progress", "onleave"}
+
+
+@dataclass(frozen=True)
+class RecordedScreening:
+    modality_code: str
+    performed_on: dt.date
+    result: str
+    from_ehr: bool = False
+
+
+@dataclass
+class PatientFacts:
+    pk: int
+    birth_date: dt.date
+    sex: str
+    smoking_status: str
+    smoking_pack_years: int | None
+    deceased: bool
+    screenings: list[RecordedScreening] = field(default_factory=list)
+    resources: list[tuple[int, Resource]] = field(
+        default_factory=list
+    )  # (ClinicalResource pk, json)
+
+
+@dataclass
+class GapResult:
+    status: str
+    summary: str
+    reasons: list[str]
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    last_screening_on: dt.date | None = None
+    last_modality_code: str | None = None
+    last_screening_resource_pk: int | None = None
+    next_due_on: dt.date | None = None
+    overdue_since: dt.date | None = None
+    recheck_on: dt.date | None = None
+
+
+def _birthday(birth_date: dt.date, age: int) -> dt.date:
+    return add_years(birth_date, age)
+
+
+def _resource_span(resource: Resource, birth_date: dt.date) -> Interval | None:
+    """When a resource happened, whatever its type."""
+    resource_type = resource.get("resourceType")
+    if resource_type == "Encounter":
+        return period_interval(resource.get("period"))
+    if resource_type == "Procedure":
+        return choice_interval(resource, "performed", birth_date)
+    if resource_type == "Observation":
+        return choice_interval(resource, "effective", birth_date)
+    if resource_type == "Condition":
+        return prevalence_interval(resource, birth_date)
+    if resource_type == "MedicationRequest":
+        return medication_request_period(resource) or authored_interval(resource)
+    if resource_type in {"ServiceRequest", "DeviceRequest"}:
+        return authored_interval(resource)
+    return None
+
+
+def _counts(resource: Resource) -> bool:
+    """Whether a resource's status says it happened (or, for an order, stands)."""
+    resource_type = resource.get("resourceType")
+    state = status(resource)
+    if resource_type == "Encounter":
+        return state in PERFORMED_ENCOUNTER
+    if resource_type == "Procedure":
+        return state == "completed"
+    if resource_type == "Observation":
+        return state in RESULTED
+    if resource_type == "Condition":
+        verification = resource.get("verificationStatus") or {}
+        refuted = any(
+            c.get("code") in {"refuted", "entered-in-error"}
+            for c in verification.get("coding") or []
+        )
+        return not refuted
+    if resource_type in {"ServiceRequest", "DeviceRequest"}:
+        if resource.get("doNotPerform") is True or device_do_not_perform(resource) is True:
+            return False
+        return state in {"active", "completed"} and resource.get("intent") == "order"
+    if resource_type == "MedicationRequest":
+        return state in {"active", "completed"} and resource.get("doNotPerform") is not True
+    return False
+
+
+def _matches(resource: Resource, codes: frozenset[Code]) -> bool:
+    if concept_in(primary_code(resource), codes):
+        return True
+    # An assessment answered with the concept (“Housing status: lives in a nursing home”).
+    return resource.get("resourceType") == "Observation" and concept_in(
+        resource.get("valueCodeableConcept"), codes
+    )
+
+
+def _day_span(span: Interval | None) -> tuple[dt.date | None, dt.date | None]:
+    if span is None:
+        return None, None
+    start, end = span.start, span.end
+    first = start.lo.date() if start is not None and span.has_start else None
+    last = end.hi.date() if end is not None and span.has_end else None
+    return first, last
+
+
+def _evidence_row(pk: int, resource: Resource, label: str, day: dt.date | None) -> dict[str, Any]:
+    return {
+        "resource": f"{resource.get('resourceType')}/{resource.get('id', pk)}",
+        "clinical_resource": pk,
+        "what": label,
+        "display": first_code_display(resource),
+        "date": day.isoformat() if day else None,
+    }
+
+
+def _exclusion_evidence(
+    facts: PatientFacts,
+    codes: frozenset[Code],
+    label: str,
+    as_of: dt.date,
+    lookback_months: int | None,
+) -> tuple[dict[str, Any], dt.date | None] | None:
+    """Evidence of one concept by `as_of`, and the day it stops counting (None: never)."""
+    window_start = add_months(as_of, -lookback_months) if lookback_months else None
+    best: tuple[dict[str, Any], dt.date | None] | None = None
+    for pk, resource in facts.resources:
+        if not _matches(resource, codes) or not _counts(resource):
+            continue
+        first, last = _day_span(_resource_span(resource, facts.birth_date))
+        if first is not None and first > as_of:
+            continue  # not yet
+        if resource.get("resourceType") == "Condition" or first is None:
+            ongoing_until = last  # None: still going on
+        else:
+            ongoing_until = last or first
+        if window_start is not None and ongoing_until is not None and ongoing_until < window_start:
+            continue  # too long ago
+        if window_start is None or ongoing_until is None:
+            expires = None
+        else:
+            expires = add_months(ongoing_until, lookback_months or 0) + dt.timedelta(days=1)
+        row = _evidence_row(pk, resource, label, first or ongoing_until)
+        if best is None or (best[1] is not None and (expires is None or expires > best[1])):
+            best = (row, expires)
+    return best
+
+
+def _test_day(resource: Resource, birth_date: dt.date) -> dt.date | None:
+    """The day a test was done (its end, or its only day)."""
+    span = _resource_span(resource, birth_date)
+    if span is None:
+        return None
+    point = span.latest()
+    return point.day if point is not None else None
+
+
+def evaluate_care_gap(
+    *,
+    facts: PatientFacts,
+    program_name: str,
+    rules: dict[str, Any],
+    concept_codes: dict[str, frozenset[Code]],
+    as_of: dt.date,
+) -> GapResult:
+    """One patient's status for one program on `as_of`, with reasons and evidence."""
+    name = program_name
+    age = age_in_years(facts.birth_date, as_of)
+    min_age, max_age = rules["min_age"], rules["max_age"]
+    ages_out = _birthday(facts.birth_date, max_age + 1)
+
+    # 1. Eligibility.
+    if facts.deceased:
+        return GapResult("not_eligible", "Deceased", ["The patient has died."])
+    problems = []
+    if rules["sex"] != "any" and facts.sex != rules["sex"]:
+        problems.append(f"{name} screening is for {rules['sex']} patients.")
+    if rules.get("min_pack_years") is not None and (
+        facts.smoking_status not in {"current", "former"}
+        or (facts.smoking_pack_years or 0) < rules["min_pack_years"]
+    ):
+        problems.append(
+            f"{name} screening needs a smoking history of {rules['min_pack_years']} pack-years."
+        )
+    if age < min_age or age > max_age:
+        problems.append(f"{name} screening is for ages {min_age}–{max_age}; the patient is {age}.")
+    if problems:
+        recheck = (
+            _birthday(facts.birth_date, min_age) if age < min_age and len(problems) == 1 else None
+        )
+        return GapResult("not_eligible", problems[0], problems, recheck_on=recheck)
+
+    # 2. Exclusions.
+    for exclusion in rules["exclusions"]:
+        if not exclusion["active"]:
+            continue
+        if exclusion["min_age"] is not None and age < exclusion["min_age"]:
+            continue
+        found = []
+        for concept_key in exclusion["all_of"]:
+            evidence = _exclusion_evidence(
+                facts,
+                concept_codes.get(concept_key, frozenset()),
+                concept_key,
+                as_of,
+                exclusion["lookback_months"],
+            )
+            if evidence is None:
+                break
+            found.append(evidence)
+        else:
+            rows = [row for row, _ in found]
+            expiries = [expires for _, expires in found if expires is not None]
+            recheck = min(expiries) if expiries else None
+            reasons = [
+                f"{exclusion['name']}: {row['display']}"
+                + (f" ({row['date']})" if row["date"] else "")
+                for row in rows
+            ]
+            return GapResult(
+                "excluded",
+                f"Excluded: {exclusion['name']}",
+                reasons,
+                evidence=rows,
+                recheck_on=min(d for d in (recheck, ages_out) if d is not None),
+            )
+
+    # 3. Screenings: the test whose interval runs longest decides.
+    best: tuple[dt.date, dt.date, dict[str, Any], str, int | None] | None = None
+    for modality in rules["modalities"]:
+        if not modality["active"]:
+            continue
+        candidates: list[tuple[dt.date, str, int | None, str]] = []
+        for screening in facts.screenings:
+            if screening.modality_code == modality["code"]:
+                candidates.append((screening.performed_on, "recorded", None, screening.result))
+        codes = concept_codes.get(modality["concept"] or "", frozenset())
+        if codes:
+            for pk, resource in facts.resources:
+                if resource.get("resourceType") not in {"Procedure", "Observation"}:
+                    continue
+                if not _matches(resource, codes) or not _counts(resource):
+                    continue
+                if resource.get("resourceType") == "Observation" and not has_value(resource):
+                    continue
+                day = _test_day(resource, facts.birth_date)
+                if day is not None:
+                    candidates.append((day, "ehr", pk, ""))
+        for day, origin, pk, _result in candidates:
+            if day > as_of:
+                continue
+            if (
+                modality["min_age"] is not None
+                and age_in_years(facts.birth_date, day) < modality["min_age"]
+            ):
+                continue
+            due = add_months(day, modality["interval_months"])
+            if best is None or due > best[1]:
+                best = (day, due, modality, origin, pk)
+
+    soon = as_of + dt.timedelta(days=rules["due_soon_days"])
+    if best is not None:
+        day, due, modality, origin, pk = best
+        said = f"{modality['name']} {day.isoformat()}, next due {due.isoformat()}"
+        common = {
+            "last_screening_on": day,
+            "last_modality_code": modality["code"],
+            "last_screening_resource_pk": pk,
+            "next_due_on": due,
+            "evidence": [{"what": modality["code"], "date": day.isoformat(), "origin": origin}],
+        }
+        if due > soon:
+            return GapResult(
+                "up_to_date",
+                said,
+                [said],
+                recheck_on=min(due - dt.timedelta(days=rules["due_soon_days"]), ages_out),
+                **common,
+            )
+        if due > as_of:
+            days = (due - as_of).days
+            return GapResult(
+                "due_soon",
+                f"{said} (in {days} days)",
+                [f"{said} (in {days} days)"],
+                recheck_on=min(due, ages_out),
+                **common,
+            )
+        return GapResult(
+            "overdue",
+            f"Overdue since {due.isoformat()}: {modality['name']} {day.isoformat()}",
+            [said, f"Overdue since {due.isoformat()}."],
+            overdue_since=due,
+            recheck_on=ages_out,
+            **common,
+        )
+    eligible_since = _birthday(facts.birth_date, min_age)
+    reason = f"No {name.lower()} screening on record."
+    return GapResult(
+        "overdue",
+        f"Overdue: no {name.lower()} screening on record",
+        [reason, f"Eligible since {eligible_since.isoformat()}."],
+        overdue_since=eligible_since,
+        recheck_on=ages_out,
+    )

@@ -1,0 +1,113 @@
+"""The patient page and API: each screening status with its reasons, to those who may see it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from patients import services
+from tests.conftest import api_as
+from tests.factories import (
+    PASSWORD,
+    CaseFactory,
+    ClinicFactory,
+    ClinicStaffFactory,
+    ManagerFactory,
+    NavigatorFactory,
+    PatientFactory,
+    program,
+)
+from tests.test_care_gaps import ehr_resource, fit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def screened_patient():
+    patient = PatientFactory(birth_date=dt.date(1960, 1, 1), sex="male")
+    ehr_resource(patient, fit("2025-03-02"))
+    services.care_gaps_recompute(patient_ids=[patient.pk], as_of=dt.date(2025, 6, 1))
+    return patient
+
+
+def login(client, user):
+    assert client.login(username=user.username, password=PASSWORD)
+
+
+def test_the_patient_page_shows_each_status_with_its_reasons(client, screened_patient):
+    login(client, ManagerFactory())
+
+    response = client.get(reverse("patients:patient_detail", args=[screened_patient.pk]))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "FIT (fecal immunochemical test) 2025-03-02, next due 2026-03-02" in page
+    assert "Up to date" in page
+    assert "Not eligible" in page  # breast, for a man
+    assert "rules version 1" in page
+
+
+def test_a_navigator_sees_the_page_of_a_patient_they_navigate_and_no_other(
+    client, screened_patient
+):
+    navigator = NavigatorFactory()
+    CaseFactory(patient=screened_patient, program=program("colorectal"), navigator=navigator)
+    other = PatientFactory()
+    login(client, navigator.user)
+
+    assert (
+        client.get(reverse("patients:patient_detail", args=[screened_patient.pk])).status_code
+        == 200
+    )
+    assert client.get(reverse("patients:patient_detail", args=[other.pk])).status_code == 404
+
+
+def test_clinic_staff_see_their_own_clinics_patients_without_case_links(client, screened_patient):
+    staff = ClinicStaffFactory(clinic=screened_patient.clinic)
+    CaseFactory(patient=screened_patient, program=program("colorectal"))
+    login(client, staff)
+
+    response = client.get(reverse("patients:patient_detail", args=[screened_patient.pk]))
+
+    assert response.status_code == 200
+    assert "Navigation cases" not in response.content.decode()
+    other_clinic = ClinicStaffFactory(clinic=ClinicFactory())
+    client.logout()
+    login(client, other_clinic)
+    assert (
+        client.get(reverse("patients:patient_detail", args=[screened_patient.pk])).status_code
+        == 404
+    )
+
+
+def test_a_patient_not_yet_computed_says_so(client):
+    patient = PatientFactory()
+    login(client, ManagerFactory())
+
+    response = client.get(reverse("patients:patient_detail", args=[patient.pk]))
+
+    assert "Not computed yet" in response.content.decode()
+
+
+def test_the_api_lists_the_care_gaps_with_reasons(screened_patient):
+    response = api_as(ManagerFactory()).get(f"/api/patients/{screened_patient.pk}/care-gaps/")
+
+    assert response.status_code == 200
+    colorectal = next(g for g in response.json() if g["program"] == "colorectal")
+    assert colorectal["status"] == "up_to_date"
+    assert (
+        colorectal["summary"] == "FIT (fecal immunochemical test) 2025-03-02, next due 2026-03-02"
+    )
+    assert colorectal["last_modality"] == "fit"
+    assert colorectal["next_due_on"] == "2026-03-02"
+    assert colorectal["rule_version"] == 1
+
+
+def test_the_care_gap_api_is_scoped_like_the_patient(screened_patient):
+    navigator = NavigatorFactory()
+
+    response = api_as(navigator.user).get(f"/api/patients/{screened_patient.pk}/care-gaps/")
+
+    assert response.status_code == 404
