@@ -1,14 +1,31 @@
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from patients.models import (
+    CareGap,
     Clinic,
+    ClinicalResource,
+    CodeConcept,
+    ConceptCode,
+    DataQualityWarning,
+    FhirImport,
+    FhirSource,
     Patient,
     PatientPhone,
     PatientRaceEthnicity,
+    ProgramExclusion,
     Referral,
+    ReferralUpload,
+    RuleVersion,
     ScreeningEvent,
     ScreeningModality,
     ScreeningProgram,
+    ValueSet,
+    ValueSetCode,
 )
 
 
@@ -85,3 +102,236 @@ class ReferralAdmin(admin.ModelAdmin):
     @admin.display(description="case status", ordering="case__status")
     def case_status(self, referral):
         return referral.case.get_status_display()
+
+
+# --- Codes and value sets ---------------------------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the system (imports, audit trails): to look at, not to edit."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ConceptCodeInline(admin.TabularInline):
+    model = ConceptCode
+    extra = 0
+    verbose_name = "starter code"
+    verbose_name_plural = "starter codes (used until one of the official value sets is loaded)"
+
+
+class CodeConceptChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        _attach_loaded_urls(self.result_list)
+
+
+def _attach_loaded_urls(concepts) -> None:
+    """Which of each concept's value sets are loaded, in one query for the whole page."""
+    concepts = list(concepts)
+    wanted = {url for concept in concepts for url in concept.value_set_urls or []}
+    loaded = set(ValueSet.objects.filter(url__in=wanted).values_list("url", flat=True))
+    for concept in concepts:
+        concept.loaded_value_set_urls = [
+            url for url in concept.value_set_urls or [] if url in loaded
+        ]
+
+
+def _loaded_urls(concept) -> list[str]:
+    if not hasattr(concept, "loaded_value_set_urls"):
+        _attach_loaded_urls([concept])
+    return concept.loaded_value_set_urls
+
+
+class CodeConceptForm(forms.ModelForm):
+    class Meta:
+        model = CodeConcept
+        fields = ["key", "name", "kind", "description", "value_set_urls"]
+        help_texts = {
+            "value_set_urls": "A JSON list of the canonical URLs of the official value sets, "
+            'e.g. ["http://cts.nlm.nih.gov/fhir/ValueSet/2.16.840.1.113883.3.464.1003.108.12.1020"].'
+        }
+
+    def clean_value_set_urls(self):
+        urls = self.cleaned_data["value_set_urls"] or []
+        if not isinstance(urls, list) or not all(isinstance(u, str) and u.strip() for u in urls):
+            raise forms.ValidationError("Give a JSON list of value set URLs (strings).")
+        return [url.strip() for url in urls]
+
+
+@admin.register(CodeConcept)
+class CodeConceptAdmin(admin.ModelAdmin):
+    form = CodeConceptForm
+    list_display = ["name", "key", "kind", "value_sets_loaded", "codes_in_use"]
+    list_filter = ["kind"]
+    search_fields = ["key", "name", "description", "codes__code"]
+    fields = ["key", "name", "kind", "description", "value_set_urls", "value_sets"]
+    readonly_fields = ["value_sets"]
+    inlines = [ConceptCodeInline]
+
+    def get_changelist(self, request, **kwargs):
+        return CodeConceptChangeList
+
+    @admin.display(description="official value sets loaded")
+    def value_sets_loaded(self, concept):
+        urls = concept.value_set_urls or []
+        if not urls:
+            return "none named"
+        return f"{len(_loaded_urls(concept))} of {len(urls)}"
+
+    @admin.display(description="codes in use")
+    def codes_in_use(self, concept):
+        return "official value sets" if _loaded_urls(concept) else "starter codes"
+
+    @admin.display(description="value sets")
+    def value_sets(self, concept):
+        urls = concept.value_set_urls or []
+        if not urls:
+            return "None named: the starter codes are this concept's codes."
+        loaded = {vs.url: vs for vs in ValueSet.objects.filter(url__in=urls)}
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308 - a constant
+            "{}: {}",
+            (
+                (
+                    url,
+                    f"loaded, {loaded[url]} ({loaded[url].code_count} codes)"
+                    if url in loaded
+                    else "not loaded",
+                )
+                for url in urls
+            ),
+        )
+
+
+@admin.register(ValueSet)
+class ValueSetAdmin(ReadOnlyAdmin):
+    list_display = ["title", "name", "version", "url", "code_count", "loaded_at"]
+    # A code finds the value sets that hold it.
+    search_fields = ["title", "name", "url", "codes__code"]
+    date_hierarchy = "loaded_at"
+    fields = ["url", "version", "name", "title", "code_count", "loaded_at", "content_hash",
+              "codes_link"]  # fmt: skip
+    readonly_fields = ["url", "version", "name", "title", "code_count", "loaded_at",
+                       "content_hash", "codes_link"]  # fmt: skip
+
+    @admin.display(description="codes")
+    def codes_link(self, value_set):
+        url = reverse("admin:patients_valuesetcode_changelist")
+        return format_html(
+            '<a href="{}?value_set__id__exact={}">{} codes</a>',
+            url,
+            value_set.pk,
+            value_set.code_count,
+        )
+
+
+@admin.register(ValueSetCode)
+class ValueSetCodeAdmin(ReadOnlyAdmin):
+    list_display = ["code", "system", "display", "value_set"]
+    list_filter = ["system", "value_set"]
+    search_fields = ["code", "display"]
+    list_select_related = ["value_set"]
+
+
+@admin.register(ProgramExclusion)
+class ProgramExclusionAdmin(admin.ModelAdmin):
+    list_display = ["name", "program", "code", "concepts", "lookback_months", "min_age",
+                    "active"]  # fmt: skip
+    list_filter = ["program", "active"]
+    search_fields = ["name", "code"]
+    filter_horizontal = ["all_of"]
+    list_select_related = ["program"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("all_of")
+
+    @admin.display(description="all of")
+    def concepts(self, exclusion):
+        return ", ".join(sorted(concept.name for concept in exclusion.all_of.all()))
+
+
+@admin.register(RuleVersion)
+class RuleVersionAdmin(ReadOnlyAdmin):
+    list_display = ["program", "number", "summary", "changed_by", "changed_at"]
+    list_filter = ["program"]
+    search_fields = ["summary"]
+    date_hierarchy = "changed_at"
+    list_select_related = ["program", "changed_by"]
+
+
+# --- Clinical data from EHR feeds ---------------------------------------------------
+
+
+@admin.register(FhirSource)
+class FhirSourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "clinic", "mrn_system", "created_at"]
+    list_filter = ["clinic"]
+    search_fields = ["name", "key"]
+    list_select_related = ["clinic"]
+
+
+@admin.register(ClinicalResource)
+class ClinicalResourceAdmin(ReadOnlyAdmin):
+    list_display = ["resource_type", "resource_id", "patient", "source", "imported_at",
+                    "updated_at"]  # fmt: skip
+    list_filter = ["resource_type", "source"]
+    search_fields = ["resource_id", "patient__mrn", "patient__family_name"]
+    date_hierarchy = "imported_at"
+    list_select_related = ["patient", "source"]
+    raw_id_fields = ["patient"]
+
+
+@admin.register(FhirImport)
+class FhirImportAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "source", "received_at", "received_by", "origin", "created", "updated",
+                    "unchanged"]  # fmt: skip
+    list_filter = ["source"]
+    search_fields = ["origin"]
+    date_hierarchy = "received_at"
+    list_select_related = ["source", "received_by"]
+
+
+@admin.register(DataQualityWarning)
+class DataQualityWarningAdmin(admin.ModelAdmin):
+    list_display = ["message", "kind", "source", "created_at", "resolved_at"]
+    list_filter = ["kind", "source", ("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["message", "patient__mrn", "other_patient__mrn"]
+    date_hierarchy = "created_at"
+    list_select_related = ["source"]
+    # Only whether it is resolved is for a person to set; the rest is what the feed said.
+    readonly_fields = ["source", "fhir_import", "kind", "message", "patient", "other_patient",
+                       "created_at"]  # fmt: skip
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+# --- Care gaps and uploads ----------------------------------------------------------
+
+
+@admin.register(CareGap)
+class CareGapAdmin(ReadOnlyAdmin):
+    list_display = ["patient", "program", "status", "as_of", "next_due_on", "overdue_since",
+                    "rule_version", "computed_at"]  # fmt: skip
+    list_filter = ["program", "status"]
+    search_fields = ["patient__mrn", "patient__family_name"]
+    date_hierarchy = "as_of"
+    list_select_related = ["patient", "program"]
+
+
+@admin.register(ReferralUpload)
+class ReferralUploadAdmin(ReadOnlyAdmin):
+    list_display = ["filename", "clinic", "uploaded_by", "uploaded_at", "mode", "row_count",
+                    "created_count", "duplicate_count"]  # fmt: skip
+    list_filter = ["clinic", "mode"]
+    search_fields = ["filename", "sha256"]
+    date_hierarchy = "uploaded_at"
+    list_select_related = ["clinic", "uploaded_by"]
