@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint format check typecheck migrations-check clean
+.PHONY: run test bench lint format check typecheck migrations-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Throughput on PostgreSQL (a fresh equinav_bench database): FHIR import and
+# care-gap recomputation. Sizes: BENCH_BUNDLES, BENCH_PATIENTS, BENCH_BATCH.
+bench: $(VENV)/.installed-dev
+	$(BIN)/python tests/benchmarks/run.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

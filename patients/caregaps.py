@@ -277,7 +277,7 @@ def evaluate_care_gap(
                 candidates.append((screening.performed_on, "recorded", None, screening.result))
         codes = concept_codes.get(modality["concept"] or "", frozenset())
         if codes:
-            for pk, resource in facts.resources:
+            for resource_pk, resource in facts.resources:
                 if resource.get("resourceType") not in {"Procedure", "Observation"}:
                     continue
                 if not _matches(resource, codes) or not _counts(resource):
@@ -286,8 +286,8 @@ def evaluate_care_gap(
                     continue
                 day = _test_day(resource, facts.birth_date)
                 if day is not None:
-                    candidates.append((day, "ehr", pk, ""))
-        for day, origin, pk, _result in candidates:
+                    candidates.append((day, "ehr", resource_pk, ""))
+        for day, origin, source_pk, _result in candidates:
             if day > as_of:
                 continue
             if (
@@ -297,16 +297,16 @@ def evaluate_care_gap(
                 continue
             due = add_months(day, modality["interval_months"])
             if best is None or due > best[1]:
-                best = (day, due, modality, origin, pk)
+                best = (day, due, modality, origin, source_pk)
 
     soon = as_of + dt.timedelta(days=rules["due_soon_days"])
     if best is not None:
-        day, due, modality, origin, pk = best
+        day, due, modality, origin, last_pk = best
         said = f"{modality['name']} {day.isoformat()}, next due {due.isoformat()}"
         common = {
             "last_screening_on": day,
             "last_modality_code": modality["code"],
-            "last_screening_resource_pk": pk,
+            "last_screening_resource_pk": last_pk,
             "next_due_on": due,
             "evidence": [{"what": modality["code"], "date": day.isoformat(), "origin": origin}],
         }

@@ -13,6 +13,7 @@ from phonenumber_field.formfields import PhoneNumberField
 from navigator.forms import DateInput, EquiNavForm, model_choice
 from patients.languages import common_language_choices, validate_language_code
 from patients.models import (
+    CareGapStatus,
     Clinic,
     EnglishProficiency,
     InsuranceType,
@@ -24,7 +25,12 @@ from patients.models import (
     validate_not_in_future,
     validate_time_zone,
 )
-from patients.services import PatientInput, PhoneInput
+from patients.services import (
+    ExclusionRuleChange,
+    ModalityRuleChange,
+    PatientInput,
+    PhoneInput,
+)
 
 PHONE_SLOTS = (1, 2)
 
@@ -242,3 +248,106 @@ class ReferralForm(EquiNavForm):
         if key == "preferred_language" and self.cleaned_data.get("preferred_language_other"):
             return "preferred_language_other"
         return super().service_error_field(key, message)
+
+
+class ProgramRulesForm(forms.Form):
+    """A program's adjustable rules; each modality and exclusion gets its own fields."""
+
+    min_age = forms.IntegerField(min_value=0, max_value=120, label="Youngest age")
+    max_age = forms.IntegerField(min_value=0, max_value=120, label="Oldest age")
+    due_soon_days = forms.IntegerField(
+        min_value=0, max_value=365, label="“Due soon” window (days before the due date)"
+    )
+    active = forms.BooleanField(required=False, label="Program active (cases open for it)")
+    summary = forms.CharField(
+        max_length=300,
+        label="What changed, and why",
+        help_text="Kept with this version of the rules.",
+    )
+
+    def __init__(self, *args, program, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.program = program
+        self.modalities = list(program.modalities.select_related("concept").order_by("code"))
+        self.exclusions = list(program.exclusions.prefetch_related("all_of").order_by("code"))
+        if not self.is_bound:
+            for name in ("min_age", "max_age", "due_soon_days", "active"):
+                self.initial[name] = getattr(program, name)
+        for modality in self.modalities:
+            self.fields[f"modality_{modality.code}_interval"] = forms.IntegerField(
+                min_value=1,
+                max_value=240,
+                initial=modality.interval_months,
+                label=f"{modality.name}: interval (months)",
+            )
+            self.fields[f"modality_{modality.code}_active"] = forms.BooleanField(
+                required=False, initial=modality.active, label=f"{modality.name} counts"
+            )
+        for exclusion in self.exclusions:
+            self.fields[f"exclusion_{exclusion.code}_lookback"] = forms.IntegerField(
+                required=False,
+                min_value=1,
+                max_value=1200,
+                initial=exclusion.lookback_months,
+                label=f"{exclusion.name}: look-back (months; blank = any time)",
+            )
+            self.fields[f"exclusion_{exclusion.code}_active"] = forms.BooleanField(
+                required=False, initial=exclusion.active, label=f"{exclusion.name} applies"
+            )
+
+    def modality_fields(self):
+        return [
+            (m, self[f"modality_{m.code}_interval"], self[f"modality_{m.code}_active"])
+            for m in self.modalities
+        ]
+
+    def exclusion_fields(self):
+        return [
+            (e, self[f"exclusion_{e.code}_lookback"], self[f"exclusion_{e.code}_active"])
+            for e in self.exclusions
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("min_age") is not None
+            and data.get("max_age") is not None
+            and data["min_age"] > data["max_age"]
+        ):
+            self.add_error("max_age", "The oldest age is below the youngest.")
+        return data
+
+    def changes(self):
+        """The arguments of services.program_rules_update."""
+        data = self.cleaned_data
+        return {
+            "fields": {n: data[n] for n in ("min_age", "max_age", "due_soon_days", "active")},
+            "modalities": [
+                ModalityRuleChange(
+                    code=m.code,
+                    interval_months=data[f"modality_{m.code}_interval"],
+                    active=data[f"modality_{m.code}_active"],
+                )
+                for m in self.modalities
+            ],
+            "exclusions": [
+                ExclusionRuleChange(
+                    code=e.code,
+                    lookback_months=data[f"exclusion_{e.code}_lookback"],
+                    clear_lookback=data[f"exclusion_{e.code}_lookback"] is None,
+                    active=data[f"exclusion_{e.code}_active"],
+                )
+                for e in self.exclusions
+            ],
+        }
+
+
+class CareGapFilterForm(forms.Form):
+    program = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *CareGapStatus.choices])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].choices = [("", "Any program")] + [
+            (p.code, p.name) for p in ScreeningProgram.objects.order_by("name")
+        ]

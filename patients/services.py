@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from phonenumber_field.phonenumber import to_python as to_phone_number
 
@@ -254,7 +254,7 @@ def program_rules_snapshot(program: ScreeningProgram) -> dict[str, Any]:
                 "name": m.name,
                 "interval_months": m.interval_months,
                 "min_age": m.min_age,
-                "concept": m.concept.key if m.concept_id else None,
+                "concept": m.concept.key if m.concept is not None else None,
                 "active": m.active,
             }
             for m in program.modalities.select_related("concept").order_by("code")
@@ -510,21 +510,26 @@ def care_gaps_recompute(
     return changes
 
 
-def care_gap_patients_due(*, as_of: dt.date) -> QuerySet[Patient]:
-    """Patients whose gaps may have changed: new data, a recheck day, changed rules."""
+def care_gap_patients_due(*, as_of: dt.date) -> list[int]:
+    """Patients whose gaps may have changed: new data, a recheck day, changed rules.
+
+    Also those missing a program's gap (never computed, or a program added since).
+    """
     stale_rules = Q()
-    for program_id, version in ScreeningProgram.objects.values_list("pk", "rule_version"):
-        stale_rules |= Q(care_gaps__program_id=program_id) & ~Q(care_gaps__rule_version=version)
-    return (
-        Patient.objects.filter(
+    programs = list(ScreeningProgram.objects.values_list("pk", "rule_version"))
+    for program_id, version in programs:
+        stale_rules |= Q(program_id=program_id) & ~Q(rule_version=version)
+    gaps_due = CareGap.objects.filter(Q(recheck_on__lte=as_of) | stale_rules).values("patient_id")
+    return list(
+        Patient.objects.annotate(gap_count=Count("care_gaps"))
+        .filter(
             Q(care_gaps_computed_at__isnull=True)
             | Q(clinical_data_changed_at__gt=F("care_gaps_computed_at"))
-            | Q(care_gaps__recheck_on__lte=as_of)
-            | stale_rules
+            | Q(pk__in=gaps_due)
+            | Q(gap_count__lt=len(programs))
         )
-        .values_list("pk", flat=True)
-        .distinct()
         .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 
@@ -540,7 +545,7 @@ def care_gaps_refresh(*, as_of: dt.date, batch_size: int = 1000) -> RefreshResul
     """The nightly run: recompute what may have changed; open and close cases from it."""
     programs = _program_rules()
     result = RefreshResult()
-    patient_ids = list(care_gap_patients_due(as_of=as_of))
+    patient_ids = care_gap_patients_due(as_of=as_of)
     for start in range(0, len(patient_ids), batch_size):
         batch = patient_ids[start : start + batch_size]
         with transaction.atomic():
@@ -599,6 +604,8 @@ def _cases_follow_gaps(
 def _case_close_screened_by_ehr(*, case: NavigationCase, change: CareGapChange) -> None:
     """Close the loop from data: record the EHR's test on the case, then close it."""
     result = change.result
+    if result.last_screening_on is None:
+        return
     modality = ScreeningModality.objects.get(
         program_id=case.program_id, code=result.last_modality_code
     )

@@ -9,4 +9,6 @@ urlpatterns = [
     path("referrals/new/", views.referral_create, name="referral_create"),
     path("referrals/<int:pk>/", views.referral_detail, name="referral_detail"),
     path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
+    path("care-gaps/", views.care_gap_list, name="care_gap_list"),
+    path("programs/<slug:code>/rules/", views.program_rules, name="program_rules"),
 ]

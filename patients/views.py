@@ -18,8 +18,9 @@ from navigator import selectors as navigator_selectors
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
 from patients import selectors
-from patients.forms import ReferralForm
-from patients.models import Clinic, Patient, Referral
+from patients.forms import CareGapFilterForm, ProgramRulesForm, ReferralForm
+from patients.models import CareGapStatus, Clinic, Patient, Referral, ScreeningProgram
+from patients.services import program_rules_update
 from patients.services import referral_create as create_referral
 
 PAGE_SIZE = 50
@@ -118,4 +119,71 @@ def patient_detail(request: AuthedRequest, pk: int) -> HttpResponse:
                 and patient.clinical_data_changed_at > patient.care_gaps_computed_at
             ),
         },
+    )
+
+
+@require_GET
+@role_required(Role.MANAGER)
+def care_gap_list(request: AuthedRequest) -> HttpResponse:
+    """Who is overdue, due soon, excluded or up to date, per program, with the reason."""
+    form = CareGapFilterForm(request.GET or {"status": CareGapStatus.OVERDUE})
+    filters = form.cleaned_data if form.is_valid() else {}
+    gaps = selectors.care_gap_list(
+        user=request.user, program=filters.get("program", ""), status=filters.get("status", "")
+    )
+    page = Paginator(gaps, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "patients/care_gap_list.html",
+        {
+            "form": form,
+            "page": page,
+            "gaps": page,
+            "programs": ScreeningProgram.objects.order_by("name"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.MANAGER)
+def program_rules(request: AuthedRequest, code: str) -> HttpResponse:
+    """A program's care-gap rules, their history, and (POST) a new version of them."""
+    program = ScreeningProgram.objects.filter(code=code).first()
+    if program is None:
+        raise Http404("No such program.")
+    status = 200
+    if request.method == "POST":
+        form = ProgramRulesForm(request.POST, program=program)
+        if form.is_valid():
+            try:
+                version = program_rules_update(
+                    program=program,
+                    actor=request.user,
+                    summary=form.cleaned_data["summary"],
+                    **form.changes(),
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                if version is None:
+                    messages.info(request, "Nothing changed; no new version was recorded.")
+                else:
+                    messages.success(
+                        request,
+                        f"Rules version {version.number} saved. Care gaps are recomputed "
+                        "tonight under the new rules.",
+                    )
+                return redirect("patients:program_rules", code=program.code)
+        status = 400
+    else:
+        form = ProgramRulesForm(program=program)
+    versions = [
+        (version, selectors.rule_changes(version.before, version.after))
+        for version in selectors.rule_versions_for(program)
+    ]
+    return render(
+        request,
+        "patients/program_rules.html",
+        {"program": program, "form": form, "versions": versions},
+        status=status,
     )

@@ -476,10 +476,10 @@ def test_recomputing_makes_the_same_number_of_queries_for_one_patient_or_twenty(
         upserts = sum(1 for q in sql if q.startswith("INSERT"))
         return len(sql) - upserts, upserts
 
-    # Facts: patients, recorded screenings, resources; concepts, value-set codes,
-    # starter codes; existing gaps; the patients' timestamps. Then the upsert: one
-    # statement on PostgreSQL; SQLite splits it by its 999-variable limit.
-    assert queries_for(one) == (8, 1)
+    # Facts: patients, recorded screenings, resources; the concepts' codes (two);
+    # existing gaps; the patients' timestamps. Then the upsert: one statement on
+    # PostgreSQL; SQLite splits it by its 999-variable limit.
+    assert queries_for(one) == (7, 1)
     reads, upserts = queries_for(many)
-    assert reads == 8
+    assert reads == 7
     assert upserts == 1 or connection.vendor == "sqlite"

@@ -111,3 +111,24 @@ def test_the_care_gap_api_is_scoped_like_the_patient(screened_patient):
     response = api_as(navigator.user).get(f"/api/patients/{screened_patient.pk}/care-gaps/")
 
     assert response.status_code == 404
+
+
+def test_managers_list_overdue_patients_first_and_can_filter(client):
+    overdue = PatientFactory(birth_date=dt.date(1960, 1, 1), sex="male", family_name="Overdue")
+    screened = PatientFactory(birth_date=dt.date(1960, 1, 1), sex="male", family_name="Screened")
+    ehr_resource(screened, fit("2026-05-01"))
+    services.care_gaps_recompute(patient_ids=[overdue.pk, screened.pk], as_of=dt.date(2026, 6, 1))
+    login(client, ManagerFactory())
+
+    default = client.get(reverse("patients:care_gap_list")).content.decode()
+    up_to_date = client.get(
+        reverse("patients:care_gap_list"), {"program": "colorectal", "status": "up_to_date"}
+    ).content.decode()
+
+    assert "Overdue, " in default and "Screened, " not in default
+    assert "Screened, " in up_to_date and "Overdue, " not in up_to_date
+
+
+def test_navigators_and_clinic_staff_cannot_open_the_care_gap_list(client):
+    login(client, NavigatorFactory().user)
+    assert client.get(reverse("patients:care_gap_list")).status_code == 403
