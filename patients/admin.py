@@ -27,6 +27,7 @@ from patients.models import (
     ValueSet,
     ValueSetCode,
 )
+from patients.services import program_rules_record_change, program_rules_snapshot
 
 
 @admin.register(Clinic)
@@ -64,16 +65,45 @@ class ScreeningModalityInline(admin.TabularInline):
     extra = 0
 
 
+class VersionedRulesAdmin(admin.ModelAdmin):
+    """Edits here change a program's care-gap rules: each one is recorded as a new version."""
+
+    def _program_of(self, obj) -> ScreeningProgram | None:
+        return obj if isinstance(obj, ScreeningProgram) else getattr(obj, "program", None)
+
+    def save_model(self, request, obj, form, change):
+        program = self._program_of(obj)
+        if program is not None and program.pk:
+            request._rules_before = program_rules_snapshot(
+                ScreeningProgram.objects.get(pk=program.pk)
+            )
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        before = getattr(request, "_rules_before", None)
+        program = self._program_of(form.instance)
+        if before is not None and program is not None:
+            program_rules_record_change(
+                program=program,
+                actor=request.user,
+                before=before,
+                summary="Changed in the admin site",
+            )
+
+
 @admin.register(ScreeningProgram)
-class ScreeningProgramAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "min_age", "max_age", "sex", "min_pack_years", "active"]
+class ScreeningProgramAdmin(VersionedRulesAdmin):
+    list_display = ["name", "code", "min_age", "max_age", "sex", "min_pack_years", "active",
+                    "rule_version"]  # fmt: skip
     list_filter = ["active", "sex"]
     search_fields = ["name", "code"]
+    readonly_fields = ["rule_version"]
     inlines = [ScreeningModalityInline]
 
 
 @admin.register(ScreeningModality)
-class ScreeningModalityAdmin(admin.ModelAdmin):
+class ScreeningModalityAdmin(VersionedRulesAdmin):
     list_display = ["name", "program", "code", "interval_months", "min_age", "active"]
     list_filter = ["program", "active"]
     search_fields = ["name", "code"]
@@ -242,7 +272,7 @@ class ValueSetCodeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ProgramExclusion)
-class ProgramExclusionAdmin(admin.ModelAdmin):
+class ProgramExclusionAdmin(VersionedRulesAdmin):
     list_display = ["name", "program", "code", "concepts", "lookback_months", "min_age",
                     "active"]  # fmt: skip
     list_filter = ["program", "active"]

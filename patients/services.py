@@ -345,9 +345,22 @@ def program_rules_update(
             exclusion.full_clean(validate_unique=False)
             exclusion.save()
         program.save()
+        version = program_rules_record_change(
+            program=program, actor=actor, before=before, summary=summary
+        )
+        if version is None:
+            transaction.set_rollback(True)
+        return version
+
+
+def program_rules_record_change(
+    *, program: ScreeningProgram, actor: User | None, before: dict[str, Any], summary: str
+) -> RuleVersion | None:
+    """Record a new rules version if the rules now differ from `before` (after an admin edit)."""
+    with transaction.atomic():
+        program = ScreeningProgram.objects.select_for_update().get(pk=program.pk)
         after = program_rules_snapshot(program)
         if after == before:
-            transaction.set_rollback(True)
             return None
         program.rule_version += 1
         program.save(update_fields=["rule_version"])
