@@ -554,11 +554,18 @@ class RefreshResult:
     statuses: dict[str, int] = field(default_factory=dict)
 
 
-def care_gaps_refresh(*, as_of: dt.date, batch_size: int = 1000) -> RefreshResult:
-    """The nightly run: recompute what may have changed; open and close cases from it."""
+def care_gaps_refresh(
+    *, as_of: dt.date, patient_ids: list[int] | None = None, batch_size: int = 1000
+) -> RefreshResult:
+    """Recompute what may have changed; open and close cases from it.
+
+    The nightly run looks at every patient due (`care_gap_patients_due`); an
+    import names the patients it touched, so that their pages are current at once.
+    """
     programs = _program_rules()
     result = RefreshResult()
-    patient_ids = care_gap_patients_due(as_of=as_of)
+    if patient_ids is None:
+        patient_ids = care_gap_patients_due(as_of=as_of)
     for start in range(0, len(patient_ids), batch_size):
         batch = patient_ids[start : start + batch_size]
         with transaction.atomic():

@@ -32,3 +32,10 @@ def refresh_care_gaps() -> dict[str, int]:
         "cases_opened": result.cases_opened,
         "cases_closed": result.cases_closed,
     }
+
+
+@shared_task
+def refresh_care_gaps_for(patient_ids: list[int]) -> int:
+    """After an import: bring these patients' gaps (and cases) up to date now."""
+    result = services.care_gaps_refresh(as_of=timezone.localdate(), patient_ids=patient_ids)
+    return result.patients
