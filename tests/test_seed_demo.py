@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from navigator.models import CaseEvent, CaseStatus, NavigationCase, NavigatorProfile, Role, User
-from patients.models import Patient, PatientRaceEthnicity
+from patients.models import CareGap, CareGapStatus, Patient, PatientRaceEthnicity
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +45,11 @@ def test_it_seeds_every_role_a_realistic_mix_and_every_stage(django_capture_on_c
     # And cases at every stage
     statuses = set(NavigationCase.objects.values_list("status", flat=True))
     assert statuses == set(CaseStatus.values)
+
+    # And an EHR feed imported as FHIR, whose patients have every care-gap status
+    ehr_gaps = CareGap.objects.filter(patient__source_links__source__key="demo-ehr")
+    assert set(ehr_gaps.values_list("status", flat=True)) == set(CareGapStatus.values)
+    assert CareGap.objects.filter(patient__source_links__isnull=True).exists()
 
 
 def test_running_it_twice_changes_nothing(django_capture_on_commit_callbacks):

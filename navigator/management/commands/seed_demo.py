@@ -32,12 +32,22 @@ from navigator.models import (
 )
 from outreach.models import ContactAttempt, Outcome
 from outreach.services import attempt_log, follow_up_reminders_create
-from patients.models import Clinic, Referral, ScreeningProgram
-from patients.services import PatientInput, PhoneInput, patient_find_or_create, referral_create
+from patients.demo_ehr import demo_bundles
+from patients.fhir.importer import fhir_import
+from patients.models import Clinic, FhirSource, Patient, Referral, ScreeningProgram
+from patients.services import (
+    PatientInput,
+    PhoneInput,
+    care_gaps_recompute,
+    patient_find_or_create,
+    referral_create,
+)
 
 DEMO_PASSWORD = "equinav-demo"  # noqa: S105 - synthetic demo accounts only
 SEED = 2026
 PATIENT_COUNT = 360
+DEMO_FEED = "demo-ehr"
+EHR_PATIENTS = 30
 
 CLINICS = [
     ("chelsea", "Chelsea Community Health Center"),
@@ -119,6 +129,11 @@ class Command(BaseCommand):
             else:
                 count = self._patients(options["patients"])
                 self.stdout.write(self.style.SUCCESS(f"Created {count} demo patients."))
+            if not FhirSource.objects.filter(key=DEMO_FEED).exists():
+                imported = self._ehr_feed()
+                self.stdout.write(
+                    self.style.SUCCESS(f"Imported {imported} patients from the demo EHR feed.")
+                )
         self._print_logins(logins)
 
     # --- people ----------------------------------------------------------------------
@@ -166,6 +181,21 @@ class Command(BaseCommand):
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
         for login in logins:
             self.stdout.write(f"  {login.username:<18} {login.role:<16} {login.detail}")
+
+    # --- the EHR feed and care gaps -------------------------------------------------------
+
+    def _ehr_feed(self) -> int:
+        """A synthetic EHR feed imported as FHIR, then every patient's care gaps."""
+        clinic = Clinic.objects.get(code=CLINICS[0][0])
+        source = FhirSource.objects.create(key=DEMO_FEED, name="Demo EHR (FHIR)", clinic=clinic)
+        today = timezone.localdate()
+        bundles = demo_bundles(count=EHR_PATIENTS, today=today)
+        for patient_id, payload in bundles:
+            fhir_import(source=source, payload=payload, origin=f"demo {patient_id}", actor=None)
+        patient_ids = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
+        for start in range(0, len(patient_ids), 500):
+            care_gaps_recompute(patient_ids=patient_ids[start : start + 500], as_of=today)
+        return len(bundles)
 
     # --- patients and cases -------------------------------------------------------------
 
