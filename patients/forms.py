@@ -351,3 +351,33 @@ class CareGapFilterForm(forms.Form):
         self.fields["program"].choices = [("", "Any program")] + [
             (p.code, p.name) for p in ScreeningProgram.objects.order_by("name")
         ]
+
+
+class ReferralUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file", help_text="UTF-8, one referral per row; see the template."
+    )
+    mode = forms.ChoiceField(
+        label="If some rows have problems",
+        choices=[
+            ("all_or_nothing", "Import nothing, so I can fix the file and upload it again"),
+            ("good_rows", "Import the good rows now, and list the others"),
+        ],
+        initial="all_or_nothing",
+        widget=forms.RadioSelect,
+    )
+    clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), required=False)
+
+    def __init__(self, *args, fixed_clinic: Clinic | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fixed_clinic = fixed_clinic
+        if fixed_clinic is not None:
+            del self.fields["clinic"]
+        else:
+            self.fields["clinic"].queryset = Clinic.objects.filter(active=True)
+            self.fields["clinic"].required = True
+            self.fields["clinic"].label = "Referring clinic"
+
+    @property
+    def clinic_choice(self) -> Clinic:
+        return self.fixed_clinic or self.cleaned_data["clinic"]

@@ -7,6 +7,12 @@ app_name = "patients"
 urlpatterns = [
     path("referrals/", views.referral_list, name="referral_list"),
     path("referrals/new/", views.referral_create, name="referral_create"),
+    path("referrals/upload/", views.referral_upload, name="referral_upload"),
+    path(
+        "referrals/upload/template.csv",
+        views.referral_upload_template,
+        name="referral_upload_template",
+    ),
     path("referrals/<int:pk>/", views.referral_detail, name="referral_detail"),
     path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
     path("care-gaps/", views.care_gap_list, name="care_gap_list"),

@@ -18,10 +18,12 @@ from navigator import selectors as navigator_selectors
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
 from patients import selectors
-from patients.forms import CareGapFilterForm, ProgramRulesForm, ReferralForm
+from patients.api.upload import csv_template_response
+from patients.forms import CareGapFilterForm, ProgramRulesForm, ReferralForm, ReferralUploadForm
 from patients.models import CareGapStatus, Clinic, Patient, Referral, ScreeningProgram
 from patients.services import program_rules_update
 from patients.services import referral_create as create_referral
+from patients.uploads import COLUMN_HELP, UploadRejected, referrals_upload
 
 PAGE_SIZE = 50
 
@@ -187,3 +189,44 @@ def program_rules(request: AuthedRequest, code: str) -> HttpResponse:
         {"program": program, "form": form, "versions": versions},
         status=status,
     )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.CLINIC_STAFF, Role.MANAGER)
+def referral_upload(request: AuthedRequest) -> HttpResponse:
+    """Upload a CSV of referrals; every bad row is listed with its line and reason."""
+    user = request.user
+    fixed = user.clinic if user.is_clinic_staff else None
+    context: dict = {"column_help": COLUMN_HELP}
+    status = 200
+    if request.method == "POST":
+        form = ReferralUploadForm(request.POST, request.FILES, fixed_clinic=fixed)
+        if form.is_valid():
+            upload_file = form.cleaned_data["file"]
+            try:
+                result = referrals_upload(
+                    clinic=form.clinic_choice,
+                    actor=user,
+                    file_bytes=upload_file.read(),
+                    filename=upload_file.name,
+                    mode=form.cleaned_data["mode"],
+                )
+            except UploadRejected as rejected:
+                context["row_errors"] = rejected.errors
+                context["rejected"] = True
+                status = 400
+            else:
+                context["result"] = result.upload
+                context["row_errors"] = result.errors
+        else:
+            status = 400
+    else:
+        form = ReferralUploadForm(fixed_clinic=fixed)
+    context["form"] = form
+    return render(request, "patients/referral_upload.html", context, status=status)
+
+
+@require_GET
+@role_required(Role.CLINIC_STAFF, Role.MANAGER)
+def referral_upload_template(request: AuthedRequest) -> HttpResponse:
+    return csv_template_response()

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from patients.api import fhir, measures, views
+from patients.api import fhir, measures, upload, views
 
 router = SimpleRouter()
 router.register("referrals", views.ReferralViewSet, basename="referral")
@@ -9,6 +9,12 @@ router.register("patients", views.PatientViewSet, basename="patient")
 router.register("programs", views.ProgramViewSet, basename="program")
 
 urlpatterns = [
+    path("referrals/upload/", upload.ReferralUploadView.as_view(), name="referral-upload"),
+    path(
+        "referrals/upload/template/",
+        upload.ReferralUploadTemplateView.as_view(),
+        name="referral-upload-template",
+    ),
     path("fhir/", fhir.FhirImportView.as_view(), name="fhir-import"),
     path(
         "measures/<str:measure>/report/",

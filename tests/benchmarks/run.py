@@ -30,6 +30,8 @@ os.environ["DATABASE_URL"] = BENCH_URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+# Imports enqueue a care-gap refresh each; keep those messages out of the app's queue.
+os.environ.setdefault("EQUINAV_RUN_DIR", "/tmp/equinav-bench-run")
 
 
 def recreate_database(url: str) -> None:
@@ -148,9 +150,8 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
-    from patients.fhir.importer import fhir_import
-
     from patients import services
+    from patients.fhir.importer import fhir_import
     from patients.models import CareGap, Clinic, ClinicalResource, FhirSource, Patient
 
     clinic = Clinic.objects.create(code="bench", name="Bench clinic")
