@@ -754,3 +754,8 @@ class CareGap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.program}: {self.get_status_display()}"
+
+    @property
+    def further_reasons(self) -> list[str]:
+        """The reasons the summary line does not already say."""
+        return [reason for reason in self.reasons if reason != self.summary]
