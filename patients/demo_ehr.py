@@ -36,30 +36,21 @@ def _history(kind: str, patient_id: str, today: dt.date) -> list[dict[str, Any]]
     def days_ago(days: int) -> str:
         return (today - dt.timedelta(days=days)).isoformat()
 
+    def fit(days: int) -> dict[str, Any]:
+        return {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": [LAB],
+            "code": _coding("http://loinc.org", "29771-3", "FIT hemoglobin in stool"),
+            "effectiveDateTime": days_ago(days),
+            "valueCodeableConcept": NEGATIVE,
+            "subject": subject,
+        }
+
     if kind == "fit-recent":
-        return [
-            {
-                "resourceType": "Observation",
-                "status": "final",
-                "category": [LAB],
-                "code": _coding("http://loinc.org", "29771-3", "FIT hemoglobin in stool"),
-                "effectiveDateTime": days_ago(150),
-                "valueCodeableConcept": NEGATIVE,
-                "subject": subject,
-            }
-        ]
+        return [fit(150)]
     if kind == "fit-due-soon":
-        return [
-            {
-                "resourceType": "Observation",
-                "status": "final",
-                "category": [LAB],
-                "code": _coding("http://loinc.org", "29771-3", "FIT hemoglobin in stool"),
-                "effectiveDateTime": days_ago(340),
-                "valueCodeableConcept": NEGATIVE,
-                "subject": subject,
-            }
-        ]
+        return [fit(340)]
     if kind == "colonoscopy-old":
         return [
             {

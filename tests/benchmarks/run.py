@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 BENCH_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/equinav_bench")
 os.environ["DATABASE_URL"] = BENCH_URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "1")
+# Production settings: no query logging to slow the numbers.
+os.environ["DEBUG"] = "0"
 os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
 # Imports enqueue a care-gap refresh each; keep those messages out of the app's queue.
 os.environ.setdefault("EQUINAV_RUN_DIR", "/tmp/equinav-bench-run")
