@@ -221,6 +221,7 @@ def main() -> None:
     queries_per_batch: set[int] = set()
     started = time.perf_counter()
     for start in range(0, len(ids), batch_size):
+        connection.queries_log.clear()
         with CaptureQueriesContext(connection) as captured:
             services.care_gaps_recompute(
                 patient_ids=ids[start : start + batch_size], as_of=as_of, programs=programs
