@@ -32,7 +32,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["DEBUG"] = "0"
 os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
 # Imports enqueue a care-gap refresh each; keep those messages out of the app's queue.
-os.environ.setdefault("EQUINAV_RUN_DIR", "/tmp/equinav-bench-run")
+os.environ.setdefault("EQUINAV_RUN_DIR", str(ROOT / ".run" / "bench"))
 
 
 def recreate_database(url: str) -> None:
