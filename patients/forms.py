@@ -353,30 +353,42 @@ class CareGapFilterForm(forms.Form):
         ]
 
 
-class ReferralUploadForm(forms.Form):
+class ReferralUploadForm(EquiNavForm):
+    """A CSV of referrals, and what to do if some rows are bad.
+
+    The default imports nothing when any row is bad: the clinic fixes its
+    spreadsheet and uploads the whole file again, and no referral goes out
+    twice or half-done. Either way a second upload skips rows already imported.
+    """
+
     file = forms.FileField(
-        label="CSV file", help_text="UTF-8, one referral per row; see the template."
+        label="CSV file",
+        help_text="UTF-8, comma-separated, one referral per row, the header on line 1.",
+        widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
     )
     mode = forms.ChoiceField(
         label="If some rows have problems",
+        # ReferralUpload.Mode's values; the service refuses any other.
         choices=[
-            ("all_or_nothing", "Import nothing, so I can fix the file and upload it again"),
+            ("all_or_nothing", "Import nothing, so that I can fix the file and upload it again"),
             ("good_rows", "Import the good rows now, and list the others"),
         ],
         initial="all_or_nothing",
         widget=forms.RadioSelect,
+        help_text="Either way, rows already imported by an earlier upload are skipped.",
     )
-    clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), required=False)
+    clinic = forms.ModelChoiceField(
+        queryset=Clinic.objects.none(), empty_label="Choose a clinic…", label="Referring clinic"
+    )
 
     def __init__(self, *args, fixed_clinic: Clinic | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fixed_clinic = fixed_clinic
         if fixed_clinic is not None:
+            # Clinic staff upload for their own clinic; a posted clinic is ignored.
             del self.fields["clinic"]
         else:
-            self.fields["clinic"].queryset = Clinic.objects.filter(active=True)
-            self.fields["clinic"].required = True
-            self.fields["clinic"].label = "Referring clinic"
+            self.fields["clinic"].queryset = Clinic.objects.filter(active=True).order_by("name")
 
     @property
     def clinic_choice(self) -> Clinic:

@@ -1,9 +1,15 @@
-"""Bulk referrals: a clinic's CSV, every row checked, imported all-or-nothing or good rows only.
+"""Bulk referrals: a clinic's CSV, every row checked, then all or nothing, or the good rows.
 
-Each row goes through `services.referral_create`, so a bulk referral follows
-exactly the rules of a single one (MRN matching, eligibility, one open case).
-A row already imported (same clinic, same content) is a duplicate, counted and
-skipped: uploading the same file again creates nothing.
+`referral_upload_parse` reads and checks a file without writing anything;
+`referrals_upload` imports it. Each row goes through `services.referral_create`,
+so a bulk referral follows exactly the rules of a single one (MRN matching,
+eligibility, one open case per program); a row that service refuses is a row
+error like any other. A row already imported for the clinic (the same content,
+see `UploadRow.key`) is a duplicate, counted and skipped: uploading the same
+file again creates nothing.
+
+Errors name the CSV line (the header is line 1) and the column. Logs carry
+ids and counts only, never a value from the file.
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from phonenumber_field.phonenumber import to_python as to_phone_number
 
@@ -25,6 +33,7 @@ from navigator.models import User
 from patients.languages import is_language_code
 from patients.models import (
     Clinic,
+    Patient,
     PhoneType,
     RaceEthnicity,
     Referral,
@@ -34,69 +43,106 @@ from patients.models import (
 )
 from patients.services import PatientInput, PhoneInput, referral_create
 
+logger = logging.getLogger(__name__)
+
 MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 5000
-REQUIRED = [
+# Rows are imported within the request, each through referral_create (about 35
+# queries and a patient full_clean): measured at 18-48 rows a second, so 200 rows
+# stay well inside the web server's 30-second timeout. More needs a background import.
+MAX_ROWS = 200
+
+REQUIRED = (
     "mrn", "given_name", "family_name", "birth_date", "sex", "program", "referring_clinician",
-]  # fmt: skip
-OPTIONAL = [
+)  # fmt: skip
+OPTIONAL = (
     "reason", "preferred_language", "interpreter_needed", "phone", "phone_type", "sms_consent",
     "email", "race_ethnicity",
-]  # fmt: skip
+)  # fmt: skip
 COLUMNS = REQUIRED + OPTIONAL
-# What each column holds, for the template and the page.
-COLUMN_HELP = {
-    "mrn": "Required. The patient's medical record number at your clinic.",
-    "given_name": "Required. Given (first) name.",
-    "family_name": "Required. Family (last) name.",
-    "birth_date": "Required. Date of birth as YYYY-MM-DD, e.g. 1968-04-30.",
-    "sex": "Required. female, male, other or unknown.",
-    "program": "Required. Screening program code: colorectal, breast, cervical or lung.",
-    "referring_clinician": "Required. Who refers the patient.",
-    "reason": "Optional. Why, in a few words.",
-    "preferred_language": "Optional. ISO 639 code, e.g. en, es, pt, ht, vi. Default: en.",
-    "interpreter_needed": "Optional. yes or no. Default: no.",
-    "phone": "Optional. A phone number, e.g. (617) 555-0142 or +16175550142.",
-    "phone_type": "Optional. mobile, home or work. Default: mobile.",
-    "sms_consent": "Optional. yes if the patient agreed to text messages. Default: no.",
-    "email": "Optional. Email address.",
-    "race_ethnicity": (
-        "Optional. One or more of " + ", ".join(RaceEthnicity.values) + ", separated by ';'."
-    ),
+COMMENT = "#"
+YES = frozenset({"yes", "y", "true", "1"})
+NO = frozenset({"no", "n", "false", "0", ""})
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+REASON_MAX_LENGTH = 5000  # as on the referral form
+
+TEMPLATE_FILENAME = "equinav-referrals-template.csv"
+TEMPLATE_EXAMPLE = {
+    "mrn": "CHE100234",
+    "given_name": "Ana",
+    "family_name": "Lima",
+    "birth_date": "1968-04-30",
+    "sex": "female",
+    "program": "colorectal",
+    "referring_clinician": "Dr. Patel",
+    "reason": "Overdue for colorectal screening",
+    "preferred_language": "pt",
+    "interpreter_needed": "yes",
+    "phone": "+16175550142",
+    "phone_type": "mobile",
+    "sms_consent": "yes",
+    "email": "",
+    "race_ethnicity": "hispanic;white",
 }
-YES = {"yes", "y", "true", "1"}
-NO = {"no", "n", "false", "0", ""}
+
+
+def _max_length(model: type[models.Model], name: str) -> int:
+    max_length = getattr(model._meta.get_field(name), "max_length", None)
+    if not isinstance(max_length, int):
+        raise TypeError(f"{model.__name__}.{name} has no max_length")
+    return max_length
+
+
+def column_guide() -> dict[str, str]:
+    """What each column holds, in the order of the template: for the template and the page."""
+    programs = ", ".join(
+        ScreeningProgram.objects.filter(active=True).order_by("code").values_list("code", flat=True)
+    )
+    return {
+        "mrn": "Required. The patient's medical record number at your clinic.",
+        "given_name": "Required. Given (first) name.",
+        "family_name": "Required. Family (last) name.",
+        "birth_date": "Required. Date of birth as YYYY-MM-DD, e.g. 1968-04-30.",
+        "sex": f"Required. One of {', '.join(Sex.values)}.",
+        "program": f"Required. The screening program's code: {programs}.",
+        "referring_clinician": "Required. Who refers the patient.",
+        "reason": "Optional. Why, in a few words.",
+        "preferred_language": (
+            "Optional. ISO 639 language code, e.g. en, es, pt, ht, vi, zh. Default: en."
+        ),
+        "interpreter_needed": "Optional. yes or no. Default: no.",
+        "phone": "Optional. A phone number, e.g. (617) 555-0142 or +16175550142.",
+        "phone_type": f"Optional. {', '.join(PhoneType.values)}. Default: mobile.",
+        "sms_consent": "Optional. yes if the patient agreed to text messages. Default: no.",
+        "email": "Optional. Email address.",
+        "race_ethnicity": (
+            f"Optional. One or more of {', '.join(RaceEthnicity.values)}, separated by ';'."
+        ),
+    }
 
 
 def template_csv() -> str:
+    """The header, then two comment lines (ignored on upload): what each column holds, an example.
+
+    A line whose first cell starts with '#' is a comment, so a clinic can keep
+    both lines and type its rows below them.
+    """
+    guide = column_guide()
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
+    writer.writerow([f"{COMMENT} {guide['mrn']}"] + [guide[column] for column in COLUMNS[1:]])
     writer.writerow(
-        [
-            "CHE100234",
-            "Ana",
-            "Lima",
-            "1968-04-30",
-            "female",
-            "colorectal",
-            "Dr. Patel",
-            "Overdue for screening",
-            "pt",
-            "yes",
-            "+16175550142",
-            "mobile",
-            "yes",
-            "",
-            "hispanic;white",
-        ]  # fmt: skip
+        [f"{COMMENT} Example: {TEMPLATE_EXAMPLE['mrn']}"]
+        + [TEMPLATE_EXAMPLE[column] for column in COLUMNS[1:]]
     )
     return out.getvalue()
 
 
 @dataclass
 class RowError:
-    line: int
+    """A problem and where it is: `line` is the CSV line (header = 1), None for the whole file."""
+
+    line: int | None
     column: str
     message: str
 
@@ -105,48 +151,135 @@ class RowError:
 
 
 @dataclass
-class _Row:
+class UploadRow:
+    """A row that passed every check, ready for referral_create."""
+
     line: int
     program: ScreeningProgram
     patient: PatientInput
     referring_clinician: str
     reason: str
-    key: str
-
-
-class UploadRejected(Exception):
-    """Nothing was written; `errors` says why, row by row where it can."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} problem(s)")
-        self.errors = errors
+    key: str  # the digest of the normalised row; the same row again is a duplicate
 
 
 @dataclass
-class UploadResult:
-    upload: ReferralUpload
+class ParsedUpload:
+    rows: list[UploadRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    row_count: int = 0  # data rows read, good and bad (not blank or comment lines)
 
 
-def _decode(file_bytes: bytes) -> str:
+class UploadRejected(Exception):
+    """Nothing was written: `detail` says why in a sentence, `errors` where."""
+
+    def __init__(self, detail: str, errors: list[RowError], *, row_count: int = 0) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.row_count = row_count
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "detail": self.detail,
+            "rows": self.row_count,
+            "errors": [error.as_dict() for error in self.errors],
+        }
+
+
+def _unreadable(message: str, line: int | None = None, column: str = "") -> UploadRejected:
+    return UploadRejected(
+        "The file could not be read; nothing was imported.", [RowError(line, column, message)]
+    )
+
+
+SAVE_AS_CSV = "In your spreadsheet, choose Save As › “CSV UTF-8 (comma delimited)”."
+NOT_CSV_SIGNATURES = [
+    (b"PK\x03\x04", "a spreadsheet workbook (.xlsx, .ods) or another zip file"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)"),
+    (b"%PDF", "a PDF"),
+]
+NOT_CSV_EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".ods", ".numbers", ".pdf", ".docx", ".doc"}
+
+
+def _decode(file_bytes: bytes, filename: str) -> str:
+    if len(file_bytes) > MAX_BYTES:
+        raise _unreadable(
+            f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB. "
+            f"Split it into files of at most {MAX_ROWS} rows."
+        )
+    if not file_bytes.strip():
+        raise _unreadable("The file is empty.")
+    for signature, kind in NOT_CSV_SIGNATURES:
+        if file_bytes.startswith(signature):
+            raise _unreadable(f"This is {kind}, not a CSV file. {SAVE_AS_CSV}")
+    extension = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension in NOT_CSV_EXTENSIONS:
+        raise _unreadable(f"A {extension} file is not a CSV file. {SAVE_AS_CSV}")
+    if file_bytes.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _unreadable(f"The file is UTF-16 (“Unicode text”), not UTF-8. {SAVE_AS_CSV}")
     try:
-        return file_bytes.decode("utf-8-sig")
+        text = file_bytes.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = file_bytes[: error.start].count(b"\n") + 1
-        raise UploadRejected(
-            [
+        raise _unreadable(
+            f"The file is not UTF-8: line {line} has a byte UTF-8 does not allow "
+            f"(0x{file_bytes[error.start]:02X}, byte {error.start + 1} of the file). "
+            f"{SAVE_AS_CSV}",
+            line,
+        ) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise _unreadable(f"Line {line} contains a NUL character: not a text CSV file.", line)
+    if not text.strip():
+        raise _unreadable("The file is empty.")
+    return text
+
+
+def _header(cells: list[str], line: int) -> list[str]:
+    names = [cell.strip().lower() for cell in cells]
+    problems: list[RowError] = []
+    if len(names) == 1 and (";" in names[0] or "\t" in names[0]):
+        separator = "semicolons" if ";" in names[0] else "tabs"
+        problems.append(
+            RowError(line, "", f"Columns must be separated by commas; this file uses {separator}.")
+        )
+    elif not set(names) & set(COLUMNS):
+        problems.append(
+            RowError(
+                line,
+                "",
+                f"Line {line} must be the header naming the columns "
+                f"({', '.join(REQUIRED)}, ...); see the template.",
+            )
+        )
+    else:
+        twice = sorted({name for name in names if name and names.count(name) > 1})
+        if twice:
+            problems.append(
+                RowError(line, ", ".join(twice), f"Columns named twice: {', '.join(twice)}.")
+            )
+        missing = [column for column in REQUIRED if column not in names]
+        if missing:
+            problems.append(
+                RowError(line, ", ".join(missing), f"Missing columns: {', '.join(missing)}.")
+            )
+        unknown = [name for name in dict.fromkeys(names) if name and name not in COLUMNS]
+        if unknown:
+            problems.append(
                 RowError(
                     line,
-                    "",
-                    f"The file is not UTF-8 (byte {error.start} on line {line}). "
-                    "Save it as “CSV UTF-8” and upload it again.",
+                    ", ".join(unknown),
+                    f"Unknown columns: {', '.join(unknown)}. The columns are "
+                    f"{', '.join(COLUMNS)}; see the template.",
                 )
-            ]
-        ) from None
+            )
+    if problems:
+        raise UploadRejected("The file's header is wrong; nothing was imported.", problems)
+    return names
 
 
 def _yes_no(value: str, line: int, column: str, errors: list[RowError]) -> bool:
-    lowered = value.strip().lower()
+    lowered = value.lower()
     if lowered in YES:
         return True
     if lowered not in NO:
@@ -154,34 +287,62 @@ def _yes_no(value: str, line: int, column: str, errors: list[RowError]) -> bool:
     return False
 
 
+def _normalise(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+MAX_LENGTHS = {
+    "mrn": _max_length(Patient, "mrn"),
+    "given_name": _max_length(Patient, "given_name"),
+    "family_name": _max_length(Patient, "family_name"),
+    "referring_clinician": _max_length(Referral, "referring_clinician"),
+    "reason": REASON_MAX_LENGTH,
+    "email": _max_length(Patient, "email"),
+}
+
+
 def _parse_row(
-    line: int, row: dict[str, str], programs: dict[str, ScreeningProgram], clinic: Clinic
-) -> tuple[_Row | None, list[RowError]]:
+    line: int, value: dict[str, str], programs: dict[str, ScreeningProgram]
+) -> tuple[UploadRow | None, list[RowError]]:
     errors: list[RowError] = []
-    value = {column: (row.get(column) or "").strip() for column in COLUMNS}
     for column in REQUIRED:
         if not value[column]:
             errors.append(RowError(line, column, f"{column} is required."))
-    birth_date = None
-    if value["birth_date"]:
-        try:
-            birth_date = dt.date.fromisoformat(value["birth_date"])
-        except ValueError:
+    for column, limit in MAX_LENGTHS.items():
+        if len(value[column]) > limit:
             errors.append(
                 RowError(
-                    line, "birth_date", f"“{value['birth_date']}” is not a date in YYYY-MM-DD form."
+                    line, column, f"At most {limit} characters (this has {len(value[column])})."
                 )
             )
+
+    birth_date = None
+    if value["birth_date"]:
+        text = value["birth_date"]
+        if not ISO_DATE.fullmatch(text):
+            errors.append(
+                RowError(line, "birth_date", f"“{text}” is not a date in YYYY-MM-DD form.")
+            )
         else:
-            if birth_date > timezone.localdate():
-                errors.append(RowError(line, "birth_date", "The birth date is in the future."))
-            elif birth_date.year < 1900:
-                errors.append(RowError(line, "birth_date", "The birth date is before 1900."))
-    if value["sex"] and value["sex"].lower() not in Sex.values:
+            try:
+                birth_date = dt.date.fromisoformat(text)
+            except ValueError:
+                errors.append(RowError(line, "birth_date", f"“{text}” is not a real date."))
+            else:
+                if birth_date > timezone.localdate():
+                    errors.append(RowError(line, "birth_date", "The birth date is in the future."))
+                    birth_date = None
+                elif birth_date.year < 1900:
+                    errors.append(RowError(line, "birth_date", "The birth date is before 1900."))
+                    birth_date = None
+
+    sex = value["sex"].lower()
+    if sex and sex not in Sex.values:
         errors.append(
             RowError(line, "sex", f"“{value['sex']}” is not one of {', '.join(Sex.values)}.")
         )
-    program = programs.get(value["program"].lower()) if value["program"] else None
+
+    program = programs.get(value["program"].lower())
     if value["program"] and program is None:
         errors.append(
             RowError(
@@ -190,51 +351,88 @@ def _parse_row(
                 f"“{value['program']}” is not a program code ({', '.join(sorted(programs))}).",
             )
         )
+
     language = value["preferred_language"].lower() or "en"
     if not is_language_code(language):
         errors.append(
-            RowError(line, "preferred_language", f"“{language}” is not an ISO 639 language code.")
+            RowError(
+                line,
+                "preferred_language",
+                f"“{value['preferred_language']}” is not an ISO 639 language code.",
+            )
         )
+
     interpreter = _yes_no(value["interpreter_needed"], line, "interpreter_needed", errors)
     sms_consent = _yes_no(value["sms_consent"], line, "sms_consent", errors)
-    phones = []
+
+    kind = value["phone_type"].lower() or PhoneType.MOBILE
+    if kind not in PhoneType.values:
+        errors.append(
+            RowError(
+                line,
+                "phone_type",
+                f"“{value['phone_type']}” is not one of {', '.join(PhoneType.values)}.",
+            )
+        )
+    phones: list[PhoneInput] = []
+    phone_key = ""
     if value["phone"]:
         number = to_phone_number(value["phone"])
         if number is None or not number.is_valid():
             errors.append(
                 RowError(line, "phone", f"“{value['phone']}” is not a valid phone number.")
             )
-        kind = value["phone_type"].lower() or PhoneType.MOBILE
-        if kind not in PhoneType.values:
-            errors.append(
-                RowError(
-                    line, "phone_type", f"“{kind}” is not one of {', '.join(PhoneType.values)}."
-                )
-            )
-        phones.append(PhoneInput(number=value["phone"], kind=kind))
+        else:
+            phones.append(PhoneInput(number=number.as_e164, kind=kind))
+            phone_key = f"{number.as_e164} {kind}"
+
     if value["email"]:
         try:
             validate_email(value["email"])
         except ValidationError:
             errors.append(RowError(line, "email", f"“{value['email']}” is not an email address."))
-    categories = [c.strip().lower() for c in value["race_ethnicity"].split(";") if c.strip()]
-    unknown = [c for c in categories if c not in RaceEthnicity.values]
+
+    categories = list(
+        dict.fromkeys(
+            category.strip().lower()
+            for category in value["race_ethnicity"].split(";")
+            if category.strip()
+        )
+    )
+    unknown = [category for category in categories if category not in RaceEthnicity.values]
     if unknown:
         errors.append(
             RowError(
                 line,
                 "race_ethnicity",
-                f"Unknown: {', '.join(unknown)}. Use {', '.join(RaceEthnicity.values)}.",
+                f"Not a category: {', '.join(unknown)}. Use {', '.join(RaceEthnicity.values)}, "
+                "separated by ';'.",
             )
         )
+
     if errors or program is None or birth_date is None:
         return None, errors
+    # The same referral written differently (case, spacing, phone format, "Yes"
+    # for "yes") is the same row.
     normalised = [
-        value[column].lower() if column != "reason" else value[column] for column in COLUMNS
+        _normalise(value["mrn"]),
+        _normalise(value["given_name"]),
+        _normalise(value["family_name"]),
+        birth_date.isoformat(),
+        sex,
+        program.code,
+        _normalise(value["referring_clinician"]),
+        _normalise(value["reason"]),
+        language,
+        "yes" if interpreter else "no",
+        phone_key,
+        "yes" if sms_consent else "no",
+        value["email"].casefold(),
+        ";".join(sorted(categories)),
     ]
-    key = hashlib.sha256("\x1f".join([str(clinic.pk), *normalised]).encode()).hexdigest()
+    key = hashlib.sha256("\x1f".join(["referral-upload-v1", *normalised]).encode()).hexdigest()
     return (
-        _Row(
+        UploadRow(
             line=line,
             program=program,
             patient=PatientInput(
@@ -242,7 +440,7 @@ def _parse_row(
                 given_name=value["given_name"],
                 family_name=value["family_name"],
                 birth_date=birth_date,
-                sex=value["sex"].lower(),
+                sex=sex,
                 preferred_language=language,
                 interpreter_needed=interpreter,
                 race_ethnicity=categories,
@@ -258,104 +456,181 @@ def _parse_row(
     )
 
 
-def referral_upload_parse(
-    *, clinic: Clinic, file_bytes: bytes
-) -> tuple[list[_Row], list[RowError]]:
-    """Every row checked; nothing written. Raises UploadRejected if the file itself is unusable."""
-    if not file_bytes.strip():
-        raise UploadRejected([RowError(1, "", "The file is empty.")])
-    if len(file_bytes) > MAX_BYTES:
-        raise UploadRejected([RowError(1, "", "The file is over 5 MB; split it.")])
-    text = _decode(file_bytes)
-    try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    except csv.Error as error:
-        raise UploadRejected([RowError(1, "", f"Not a readable CSV: {error}.")]) from None
-    missing = [c for c in REQUIRED if c not in header]
-    extra = [c for c in header if c and c not in COLUMNS]
-    problems = []
-    if missing:
-        problems.append(RowError(1, ", ".join(missing), f"Missing columns: {', '.join(missing)}."))
-    if extra:
-        problems.append(
-            RowError(1, ", ".join(extra), f"Unknown columns: {', '.join(extra)}. See the template.")
-        )
-    if problems:
-        raise UploadRejected(problems)
-    reader.fieldnames = header
+def referral_upload_parse(*, file_bytes: bytes, filename: str = "") -> ParsedUpload:
+    """Read and check every row; nothing is written.
+
+    Raises UploadRejected when the file itself is unusable (not UTF-8, not a
+    CSV, a wrong header, empty, too large); a bad row is a row error instead.
+    """
+    text = _decode(file_bytes, filename)
+    # strict: a quote opened and never closed is an error, not the rest of the file in one cell.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    parsed = ParsedUpload()
     programs = {p.code: p for p in ScreeningProgram.objects.all()}
-    rows: list[_Row] = []
-    errors: list[RowError] = []
+    names: list[str] | None = None
+    end_of_previous = 0
     try:
-        for record in reader:
-            line = reader.line_num
-            if len(rows) + len(errors) >= MAX_ROWS:
-                raise UploadRejected(
-                    [RowError(line, "", f"More than {MAX_ROWS} rows; split the file.")]
-                )
-            if None in record:
-                errors.append(RowError(line, "", "This row has more cells than the header."))
+        for cells in reader:
+            line = end_of_previous + 1  # where this record starts (a quoted cell may span lines)
+            end_of_previous = reader.line_num
+            if not any(cell.strip() for cell in cells):
                 continue
-            if not any((v or "").strip() for v in record.values()):
-                continue  # a blank line
-            row, row_errors = _parse_row(line, record, programs, clinic)
-            errors += row_errors
+            if names is None:
+                names = _header(cells, line)
+                continue
+            if cells[0].strip().startswith(COMMENT):
+                continue
+            parsed.row_count += 1
+            if parsed.row_count > MAX_ROWS:
+                raise UploadRejected(
+                    "The file has too many rows; nothing was imported.",
+                    [
+                        RowError(
+                            line,
+                            "",
+                            f"More than {MAX_ROWS} rows. Split the file into files of at most "
+                            f"{MAX_ROWS} rows.",
+                        )
+                    ],
+                )
+            extra = cells[len(names) :]
+            if any(cell.strip() for cell in extra):
+                parsed.errors.append(
+                    RowError(
+                        line,
+                        "",
+                        f"This row has {len(cells)} cells; the header names {len(names)} columns.",
+                    )
+                )
+                continue
+            value = dict.fromkeys(COLUMNS, "")
+            unnamed = False
+            for name, cell in zip(names, cells, strict=False):
+                if name in value:
+                    value[name] = cell.strip()
+                elif not name and cell.strip():
+                    unnamed = True
+            if unnamed:
+                parsed.errors.append(
+                    RowError(line, "", "This row has a value in a column with no header.")
+                )
+                continue
+            row, errors = _parse_row(line, value, programs)
+            parsed.errors += errors
             if row is not None:
-                rows.append(row)
+                parsed.rows.append(row)
     except csv.Error as error:
-        raise UploadRejected(
-            [RowError(reader.line_num, "", f"Not a readable CSV: {error}.")]
-        ) from None
-    if not rows and not errors:
-        raise UploadRejected([RowError(1, "", "The file has a header but no rows.")])
-    return rows, errors
+        line = end_of_previous + 1  # where the unreadable record starts
+        if "unexpected end of data" in str(error):
+            raise _unreadable(f'A quote (") opened on line {line} is never closed.', line) from None
+        raise _unreadable(f"Line {line} is not readable CSV: {error}.", line) from None
+    if names is None:
+        raise _unreadable("The file is empty.")
+    if not parsed.row_count:
+        raise _unreadable("The file has a header but no rows.")
+    return parsed
+
+
+SERVICE_COLUMNS = {"phones": "phone"}
 
 
 def _service_errors(line: int, error: ValidationError) -> list[RowError]:
-    if hasattr(error, "error_dict"):
-        return [
-            RowError(line, column if column in COLUMNS else "", " ".join(messages))
-            for column, messages in error.message_dict.items()
-        ]
-    return [RowError(line, "", " ".join(error.messages))]
+    """referral_create's refusal of a row, as row errors on the columns concerned."""
+    if not hasattr(error, "error_dict"):
+        return [RowError(line, "", " ".join(error.messages))]
+    errors = []
+    for key, messages in error.message_dict.items():
+        column = SERVICE_COLUMNS.get(key, key)
+        errors.append(RowError(line, column if column in COLUMNS else "", " ".join(messages)))
+    return errors
+
+
+def _problems(errors: list[RowError], row_count: int) -> str:
+    bad = len({error.line for error in errors})
+    rows = "row" if row_count == 1 else "rows"
+    return f"{bad} of {row_count} {rows} {'has' if bad == 1 else 'have'} problems"
 
 
 def referrals_upload(
     *, clinic: Clinic, actor: User, file_bytes: bytes, filename: str, mode: str
-) -> UploadResult:
-    """Import a CSV of referrals. ALL_OR_NOTHING raises UploadRejected on any bad row."""
+) -> ReferralUpload:
+    """Import a CSV of referrals for `clinic`, as `actor`: the upload, with its counts and errors.
+
+    ALL_OR_NOTHING imports nothing if any row is bad; GOOD_ROWS imports the
+    good rows and records the bad. Raises UploadRejected whenever nothing was
+    imported (and nothing was written), and ValidationError for a bad mode or a
+    clinic the actor may not upload for.
+    """
     if mode not in ReferralUpload.Mode.values:
-        raise UploadRejected([RowError(1, "", f"“{mode}” is not an upload mode.")])
+        raise ValidationError({"mode": f"“{mode}” is not an upload mode."})
     if actor.is_clinic_staff and actor.clinic_id != clinic.pk:
-        raise UploadRejected(
-            [RowError(1, "", "You can only upload referrals for your own clinic.")]
+        raise ValidationError({"clinic": "You can only upload referrals for your own clinic."})
+    try:
+        upload = _referrals_upload(
+            clinic=clinic, actor=actor, file_bytes=file_bytes, filename=filename, mode=mode
         )
-    rows, errors = referral_upload_parse(clinic=clinic, file_bytes=file_bytes)
+    except UploadRejected as rejected:
+        logger.info(
+            "Referral upload rejected for clinic %s by user %s (%s): %d rows, %d errors",
+            clinic.pk,
+            actor.pk,
+            mode,
+            rejected.row_count,
+            len(rejected.errors),
+        )
+        raise
+    logger.info(
+        "Referral upload %s for clinic %s by user %s (%s): %d rows, %d created, "
+        "%d duplicates, %d errors",
+        upload.pk,
+        clinic.pk,
+        actor.pk,
+        mode,
+        upload.row_count,
+        upload.created_count,
+        upload.duplicate_count,
+        len(upload.errors),
+    )
+    return upload
+
+
+def _referrals_upload(
+    *, clinic: Clinic, actor: User, file_bytes: bytes, filename: str, mode: str
+) -> ReferralUpload:
+    parsed = referral_upload_parse(file_bytes=file_bytes, filename=filename)
     all_or_nothing = mode == ReferralUpload.Mode.ALL_OR_NOTHING
-    if errors and all_or_nothing:
-        raise UploadRejected(errors)
+    if all_or_nothing and parsed.errors:
+        raise UploadRejected(
+            f"Nothing was imported: {_problems(parsed.errors, parsed.row_count)}.",
+            parsed.errors,
+            row_count=parsed.row_count,
+        )
     with transaction.atomic():
+        # One upload per clinic at a time, so that the same file sent twice at
+        # once (a double click) finds the first copy's rows and skips them. NO KEY
+        # UPDATE does not hold up single referrals (their inserts take KEY SHARE).
+        list(Clinic.objects.select_for_update(no_key=True).filter(pk=clinic.pk))
         upload = ReferralUpload.objects.create(
             clinic=clinic,
             uploaded_by=actor,
-            filename=filename[:255],
+            filename=(filename or "upload.csv")[:255],
             sha256=hashlib.sha256(file_bytes).hexdigest(),
             mode=mode,
-            row_count=len(rows) + len({e.line for e in errors}),
+            row_count=parsed.row_count,
         )
         already = set(
             Referral.objects.filter(
-                clinic=clinic, upload_key__in=[r.key for r in rows]
+                clinic=clinic, upload_key__in=[row.key for row in parsed.rows]
             ).values_list("upload_key", flat=True)
         )
+        errors = list(parsed.errors)
         created = duplicates = 0
-        for row in rows:
+        for row in parsed.rows:
             if row.key in already:
                 duplicates += 1
                 continue
             try:
-                with transaction.atomic():
+                with transaction.atomic():  # a refused row leaves nothing behind
                     referral = referral_create(
                         clinic=clinic,
                         program=row.program,
@@ -372,12 +647,22 @@ def referrals_upload(
                 continue
             already.add(row.key)
             created += 1
-        errors.sort(key=lambda e: e.line)
-        if errors and all_or_nothing:
-            transaction.set_rollback(True)
-            raise UploadRejected(errors)
+        errors.sort(key=lambda error: error.line or 0)
+        # Raising inside the atomic block rolls back every row written above.
+        if all_or_nothing and errors:
+            raise UploadRejected(
+                f"Nothing was imported: {_problems(errors, parsed.row_count)}.",
+                errors,
+                row_count=parsed.row_count,
+            )
+        if not created and not duplicates:
+            raise UploadRejected(
+                "Nothing was imported: every row has a problem.",
+                errors,
+                row_count=parsed.row_count,
+            )
         upload.created_count = created
         upload.duplicate_count = duplicates
-        upload.errors = [e.as_dict() for e in errors]
+        upload.errors = [error.as_dict() for error in errors]
         upload.save(update_fields=["created_count", "duplicate_count", "errors"])
-    return UploadResult(upload=upload, errors=errors)
+    return upload

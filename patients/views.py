@@ -18,12 +18,19 @@ from navigator import selectors as navigator_selectors
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
 from patients import selectors
-from patients.api.upload import csv_template_response
+from patients.api.upload import template_response
 from patients.forms import CareGapFilterForm, ProgramRulesForm, ReferralForm, ReferralUploadForm
 from patients.models import CareGapStatus, Clinic, Patient, Referral, ScreeningProgram
 from patients.services import program_rules_update
 from patients.services import referral_create as create_referral
-from patients.uploads import COLUMN_HELP, UploadRejected, referrals_upload
+from patients.uploads import (
+    MAX_BYTES,
+    MAX_ROWS,
+    TEMPLATE_EXAMPLE,
+    UploadRejected,
+    column_guide,
+    referrals_upload,
+)
 
 PAGE_SIZE = 50
 
@@ -194,30 +201,43 @@ def program_rules(request: AuthedRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @role_required(Role.CLINIC_STAFF, Role.MANAGER)
 def referral_upload(request: AuthedRequest) -> HttpResponse:
-    """Upload a CSV of referrals; every bad row is listed with its line and reason."""
+    """Upload a CSV of referrals; the result lists every bad row with its line and reason.
+
+    200 with the counts when something was imported (or everything had been
+    before); 400 when nothing was, with the reasons. Sending the same file again
+    is harmless: rows already imported are skipped as duplicates.
+    """
     user = request.user
     fixed = user.clinic if user.is_clinic_staff else None
-    context: dict = {"column_help": COLUMN_HELP}
+    context: dict = {
+        "columns": [
+            (column, text, TEMPLATE_EXAMPLE[column]) for column, text in column_guide().items()
+        ],
+        "max_rows": MAX_ROWS,
+    }
     status = 200
     if request.method == "POST":
         form = ReferralUploadForm(request.POST, request.FILES, fixed_clinic=fixed)
         if form.is_valid():
             upload_file = form.cleaned_data["file"]
             try:
-                result = referrals_upload(
+                upload = referrals_upload(
                     clinic=form.clinic_choice,
                     actor=user,
-                    file_bytes=upload_file.read(),
-                    filename=upload_file.name,
+                    file_bytes=upload_file.read(MAX_BYTES + 1),
+                    filename=upload_file.name or "upload.csv",
                     mode=form.cleaned_data["mode"],
                 )
             except UploadRejected as rejected:
-                context["row_errors"] = rejected.errors
-                context["rejected"] = True
+                context["rejected"] = rejected
+                context["row_errors"] = [error.as_dict() for error in rejected.errors]
+                status = 400
+            except ValidationError as error:
+                form.add_service_error(error)
                 status = 400
             else:
-                context["result"] = result.upload
-                context["row_errors"] = result.errors
+                context["result"] = upload
+                context["row_errors"] = upload.errors
         else:
             status = 400
     else:
@@ -229,4 +249,5 @@ def referral_upload(request: AuthedRequest) -> HttpResponse:
 @require_GET
 @role_required(Role.CLINIC_STAFF, Role.MANAGER)
 def referral_upload_template(request: AuthedRequest) -> HttpResponse:
-    return csv_template_response()
+    """The CSV template: the header, a line documenting each column, an example line."""
+    return template_response()

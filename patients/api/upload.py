@@ -1,10 +1,15 @@
-"""`POST /api/referrals/upload/`: a CSV of referrals; `GET .../template/`: the template."""
+"""`POST /api/referrals/upload/`: a CSV of referrals; `GET .../template/`: the CSV template.
+
+201: something was imported, or every good row had been imported before
+(the upload's counts, and the rows not imported with their line and reason).
+400: nothing was imported: `detail`, and `errors` by line and column.
+"""
 
 from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -14,19 +19,65 @@ from rest_framework.views import APIView
 from config.api import roles_allowed
 from navigator.models import Role
 from patients.models import Clinic, ReferralUpload
-from patients.uploads import UploadRejected, referrals_upload, template_csv
+from patients.uploads import (
+    MAX_BYTES,
+    MAX_ROWS,
+    TEMPLATE_FILENAME,
+    UploadRejected,
+    referrals_upload,
+    template_csv,
+)
 
 
-class UploadRequest(serializers.Serializer):
+class ReferralUploadFileSerializer(serializers.Serializer):
     # An empty file reaches the service, which explains it like every other bad file.
-    file = serializers.FileField(allow_empty_file=True)
-    mode = serializers.ChoiceField(choices=ReferralUpload.Mode.choices)
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text=f"CSV, UTF-8, at most {MAX_ROWS} rows; see GET /api/referrals/upload/template/.",
+    )
+    mode = serializers.ChoiceField(
+        choices=ReferralUpload.Mode.choices,
+        help_text="all_or_nothing: import nothing if any row is bad. "
+        "good_rows: import the good rows, list the bad.",
+    )
     clinic = serializers.SlugRelatedField(
         slug_field="code",
         queryset=Clinic.objects.filter(active=True),
         required=False,
-        help_text="The clinic's code (managers); clinic staff upload for their own clinic.",
+        help_text="The clinic's code: required of managers; clinic staff may omit it.",
     )
+
+
+class RowErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(
+        allow_null=True, help_text="CSV line (the header is line 1); null: the whole file."
+    )
+    column = serializers.CharField(allow_blank=True)
+    message = serializers.CharField()
+
+
+class ReferralUploadSerializer(serializers.ModelSerializer):
+    clinic = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    rows = serializers.IntegerField(source="row_count", read_only=True)
+    created = serializers.IntegerField(source="created_count", read_only=True)
+    duplicates = serializers.IntegerField(
+        source="duplicate_count", read_only=True, help_text="Rows imported before: skipped."
+    )
+    errors = RowErrorSerializer(many=True, read_only=True, help_text="Rows not imported.")
+
+    class Meta:
+        model = ReferralUpload
+        fields = [
+            "id", "clinic", "filename", "mode", "uploaded_at", "rows", "created", "duplicates",
+            "errors",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ReferralUploadRejectedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    rows = serializers.IntegerField(help_text="Data rows read (0 when the file was unreadable).")
+    errors = RowErrorSerializer(many=True)
 
 
 class ReferralUploadView(APIView):
@@ -34,67 +85,77 @@ class ReferralUploadView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
-        request={"multipart/form-data": UploadRequest},
+        operation_id="referrals_upload",
+        summary="Upload a CSV of referrals",
+        request={"multipart/form-data": ReferralUploadFileSerializer},
         responses={
-            201: inline_serializer(
-                "ReferralUploadResult",
-                {
-                    "id": serializers.IntegerField(),
-                    "rows": serializers.IntegerField(),
-                    "created": serializers.IntegerField(),
-                    "duplicates": serializers.IntegerField(),
-                    "errors": serializers.ListField(child=serializers.DictField()),
-                },
+            201: ReferralUploadSerializer,
+            400: OpenApiResponse(
+                ReferralUploadRejectedSerializer,
+                description="Nothing was imported (or a field of the request is invalid, "
+                "answered as {field: [message]}).",
+                examples=[
+                    OpenApiExample(
+                        "A bad row, all or nothing",
+                        value={
+                            "detail": "Nothing was imported: 1 of 3 rows has problems.",
+                            "rows": 3,
+                            "errors": [
+                                {
+                                    "line": 3,
+                                    "column": "birth_date",
+                                    "message": "“31/02/1970” is not a date in YYYY-MM-DD form.",
+                                }
+                            ],
+                        },
+                    )
+                ],
             ),
-            400: OpenApiTypes.OBJECT,
         },
     )
     def post(self, request: Request) -> Response:
-        form = UploadRequest(data=request.data)
+        form = ReferralUploadFileSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         user = request.user
-        clinic = user.clinic if user.is_clinic_staff else form.validated_data.get("clinic")
-        if clinic is None:
-            raise serializers.ValidationError({"clinic": "Name the clinic the referrals are for."})
+        clinic = form.validated_data.get("clinic")
+        if user.is_clinic_staff:
+            if clinic is not None and clinic.pk != user.clinic_id:
+                raise serializers.ValidationError(
+                    {"clinic": ["You can only upload referrals for your own clinic."]}
+                )
+            clinic = user.clinic
+        elif clinic is None:
+            raise serializers.ValidationError(
+                {"clinic": ["Name the clinic the referrals are for (its code)."]}
+            )
         upload_file = form.validated_data["file"]
         try:
-            result = referrals_upload(
+            upload = referrals_upload(
                 clinic=clinic,
                 actor=user,
-                file_bytes=upload_file.read(),
+                # One byte over the limit is enough to refuse a file that is too large.
+                file_bytes=upload_file.read(MAX_BYTES + 1),
                 filename=upload_file.name or "upload.csv",
                 mode=form.validated_data["mode"],
             )
         except UploadRejected as rejected:
-            return Response(
-                {
-                    "detail": "Nothing was imported.",
-                    "errors": [e.as_dict() for e in rejected.errors],
-                },
-                status=400,
-            )
-        upload = result.upload
-        return Response(
-            {
-                "id": upload.pk,
-                "rows": upload.row_count,
-                "created": upload.created_count,
-                "duplicates": upload.duplicate_count,
-                "errors": upload.errors,
-            },
-            status=201,
-        )
+            return Response(rejected.as_dict(), status=400)
+        return Response(ReferralUploadSerializer(upload).data, status=201)
 
 
 class ReferralUploadTemplateView(APIView):
     permission_classes = [roles_allowed(Role.CLINIC_STAFF, Role.MANAGER)]
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(
+        operation_id="referrals_upload_template",
+        summary="The CSV template: the header, a comment line describing each column, an example",
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
     def get(self, request: Request) -> HttpResponse:
-        return csv_template_response()
+        return template_response()
 
 
-def csv_template_response() -> HttpResponse:
+def template_response() -> HttpResponse:
     response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="equinav-referrals-template.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{TEMPLATE_FILENAME}"'
     return response
