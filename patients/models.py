@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 
 from django.conf import settings
@@ -13,8 +14,14 @@ from phonenumber_field.modelfields import PhoneNumberField
 from patients.languages import language_name, validate_language_code
 
 
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    # available_timezones() scans the tz database on disk each call: once is enough.
+    return frozenset(zoneinfo.available_timezones())
+
+
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in _time_zones():
         raise ValidationError(f"“{value}” is not a known IANA time zone.", code="invalid_time_zone")
 
 
