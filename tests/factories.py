@@ -102,3 +102,13 @@ class CaseFactory(factory.django.DjangoModelFactory):
     navigator = factory.SubFactory(NavigatorFactory)
     status = CaseStatus.ASSIGNED
     next_follow_up = factory.LazyFunction(timezone.localdate)
+
+
+class FhirSourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "patients.FhirSource"
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"feed-{n}")
+    name = factory.Sequence(lambda n: f"EHR feed {n}")
+    clinic = factory.SubFactory(ClinicFactory)

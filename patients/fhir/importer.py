@@ -15,20 +15,24 @@ import hashlib
 import json
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from fhir.resources import get_fhir_model_class as r5_model_class
 from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.resource import Resource as R4BResource
+from fhir.resources.resource import Resource as R5Resource
 from pydantic import ValidationError as PydanticValidationError
 
 from navigator.models import User
 from patients.builtin_codes import KNOWN_SYSTEMS, normalise_system
 from patients.fhir.outcome import FhirImportError, Issue, issue
 from patients.fhir.patient_mapping import MappedPatient, map_patient
-from patients.fhirdata import primary_code
 from patients.models import (
     ClinicalResource,
     DataQualityWarning,
@@ -54,8 +58,20 @@ BUNDLE_TYPES = {"transaction", "batch", "collection"}
 MAX_BYTES = 20 * 1024 * 1024
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _REFERENCE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
+_UUID_URN = re.compile(r"^urn:uuid:([0-9A-Fa-f\-]{36})$")
 # Systems that describe the record rather than the clinical fact: no warning.
 QUIET_SYSTEMS = ("http://terminology.hl7.org/", "urn:oid:2.16.840.1.113883.6.238", "urn:ietf:")
+# R4 resource types that R4B (whose models validate R4 content) no longer has.
+R4_ONLY_TYPES = frozenset(
+    {
+        "EffectEvidenceSynthesis", "RiskEvidenceSynthesis", "MedicinalProduct",
+        "MedicinalProductAuthorization", "MedicinalProductContraindication",
+        "MedicinalProductIndication", "MedicinalProductIngredient",
+        "MedicinalProductInteraction", "MedicinalProductManufactured",
+        "MedicinalProductPackaged", "MedicinalProductPharmaceutical",
+        "MedicinalProductUndesirableEffect", "SubstanceSpecification",
+    }
+)  # fmt: skip
 
 
 @dataclass
@@ -71,11 +87,14 @@ class _Item:
 
 @dataclass
 class FhirImportResult:
+    """What one import did. Counts are of resources (the Patient resource included)."""
+
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     warnings: list[Issue] = field(default_factory=list)
+    # (Patient id in the feed, our Patient pk) for every patient the bundle is about.
     patients: list[tuple[str, int]] = field(default_factory=list)
     fhir_import: FhirImport | None = None
 
@@ -98,6 +117,46 @@ def _loc(loc: tuple[Any, ...]) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else f".{part}"
     return text
+
+
+def _message(problem: Mapping[str, Any]) -> str:
+    """pydantic's message for one problem, in words about FHIR (never the value sent)."""
+    kind = problem.get("type", "")
+    if kind in {"json_invalid", "model_type", "model_attributes_type", "dict_type"}:
+        return "Expected a JSON object (a FHIR element) here."
+    if kind == "list_type":
+        return "Expected a JSON array here."
+    if kind == "extra_forbidden":
+        return "Not an element of this resource in FHIR R4."
+    text = str(problem.get("msg", ""))
+    if "does not match spec regex" in text:
+        # fhir.resources: "Date value string does not match spec regex."
+        name = text.removeprefix("Value error, ").split(" value string")[0]
+        return FORMATS.get(name, f"Not a valid FHIR {name[:1].lower()}{name[1:]}.")
+    return f"{str(problem['msg']).removeprefix('Value error, ').rstrip('.')}."
+
+
+FORMATS = {
+    "Date": "Not a valid FHIR date (YYYY, YYYY-MM or YYYY-MM-DD).",
+    "DateTime": "Not a valid FHIR dateTime (e.g. 2025-03-02 or 2025-03-02T09:30:00-05:00).",
+    "Instant": "Not a valid FHIR instant (e.g. 2025-03-02T09:30:00Z).",
+    "Time": "Not a valid FHIR time (hh:mm:ss).",
+}
+
+
+@lru_cache(maxsize=512)
+def is_resource_type(name: str) -> bool:
+    """Whether `name` is a FHIR resource type (R4, R4B or R5), not a data type or a typo."""
+    if name in R4_ONLY_TYPES:
+        return True
+    for lookup, base in ((get_fhir_model_class, R4BResource), (r5_model_class, R5Resource)):
+        try:
+            model = lookup(name)
+        except (ValueError, KeyError, AttributeError, ImportError):
+            continue
+        if isinstance(model, type) and issubclass(model, base):
+            return True
+    return False
 
 
 def _parse(payload: bytes) -> Any:
@@ -145,13 +204,13 @@ def _entries(document: Any) -> tuple[list[tuple[str, dict[str, Any]]], str]:
         return [(document["resourceType"], {"resource": document})], ""
     bundle_type = document.get("type")
     if bundle_type not in BUNDLE_TYPES:
+        said = f"Bundle.type “{bundle_type}”" if bundle_type else "A Bundle without a type"
         raise FhirImportError(
             [
                 issue(
-                    f"Bundle.type “{bundle_type}” cannot be imported; "
-                    "use transaction, batch or collection.",
+                    f"{said} cannot be imported; use transaction, batch or collection.",
                     "Bundle.type",
-                    code="not-supported",
+                    code="not-supported" if bundle_type else "required",
                 )
             ]
         )
@@ -161,16 +220,41 @@ def _entries(document: Any) -> tuple[list[tuple[str, dict[str, Any]]], str]:
     return [(f"Bundle.entry[{i}]", e) for i, e in enumerate(entries)], bundle_type
 
 
+def _main_codings(resource: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(path, coding) for the codes the engine matches a resource by (fhirdata.primary_code)."""
+    resource_type = resource.get("resourceType")
+    found: list[tuple[str, Any]] = []
+
+    def add(path: str, concept: Any) -> None:
+        if isinstance(concept, dict) and isinstance(concept.get("coding"), list):
+            found.extend((f"{path}.coding[{i}]", c) for i, c in enumerate(concept["coding"]))
+
+    if resource_type == "Encounter":
+        for index, concept in enumerate(resource.get("type") or []):
+            add(f"type[{index}]", concept)
+    elif resource_type == "DeviceRequest":
+        add("codeCodeableConcept", resource.get("codeCodeableConcept"))
+    elif resource_type == "MedicationRequest":
+        if "medicationCodeableConcept" in resource:
+            add("medicationCodeableConcept", resource["medicationCodeableConcept"])
+        reference = str((resource.get("medicationReference") or {}).get("reference") or "")
+        for index, contained in enumerate(resource.get("contained") or []):
+            if reference.startswith("#") and contained.get("id") == reference[1:]:
+                add(f"contained[{index}].code", contained.get("code"))
+    elif resource_type != "Coverage":
+        add("code", resource.get("code"))
+    return found
+
+
 def _check_codes(resource: dict[str, Any], where: str) -> list[Issue]:
-    concept = primary_code(resource)
     warnings = []
-    for index, coding in enumerate((concept or {}).get("coding") or []):
-        system = coding.get("system")
+    for path, coding in _main_codings(resource):
+        system = coding.get("system") if isinstance(coding, dict) else None
         if not system:
             warnings.append(
                 issue(
-                    "A code has no system; it cannot be matched.",
-                    f"{where}.code.coding[{index}]",
+                    "A code has no system; it is kept but can never match.",
+                    f"{where}.{path}",
                     severity="warning",
                     code="code-invalid",
                 )
@@ -178,13 +262,66 @@ def _check_codes(resource: dict[str, Any], where: str) -> list[Issue]:
         elif normalise_system(system) not in KNOWN_SYSTEMS and not system.startswith(QUIET_SYSTEMS):
             warnings.append(
                 issue(
-                    f"Code system “{system}” is not one the engine knows; kept, never matched.",
-                    f"{where}.code.coding[{index}]",
+                    f"Code system “{system}” is not one the engine knows; "
+                    "the code is kept but never matched.",
+                    f"{where}.{path}",
                     severity="warning",
-                    code="code-unknown",
+                    code="code-invalid",
                 )
             )
     return warnings
+
+
+def _identity(
+    entry: dict[str, Any], resource: dict[str, Any], bundle_type: str, where: str
+) -> tuple[str, Issue | None]:
+    """A resource's id in its feed, or the problem that keeps it from having one.
+
+    In order: the id a transaction's PUT names; the resource's id; the id an
+    absolute fullUrl ends with; for a Patient, its first identifier; the uuid of
+    a urn:uuid fullUrl; and for anything else, a digest of its content.
+    """
+    resource_type = resource["resourceType"]
+    expression = f"{where}.resource" if bundle_type else where
+    request = entry.get("request") or {}
+    method = str(request.get("method") or "").upper() if isinstance(request, dict) else ""
+    if method == "DELETE":
+        return "", issue("DELETE is not supported.", f"{where}.request", code="not-supported")
+    if bundle_type == "transaction" and method == "PUT":
+        match = re.match(r"^([A-Za-z]+)/([^/?]+)$", str(request.get("url") or ""))
+        if not match or match.group(1) != resource_type:
+            return "", issue(
+                f"request.url must be “{resource_type}/<id>” for a PUT.", f"{where}.request.url"
+            )
+        return match.group(2), None
+    if resource.get("id"):
+        return str(resource["id"]), None
+    full_url = str(entry.get("fullUrl") or "")
+    tail = _REFERENCE.search(full_url)
+    if tail and full_url.startswith(("http://", "https://")) and tail.group(1) == resource_type:
+        return tail.group(2), None
+    if resource_type == "Patient":
+        identifiers = [
+            i
+            for i in resource.get("identifier") or []
+            if isinstance(i, dict) and str(i.get("value") or "").strip()
+        ]
+        if not identifiers:
+            # A urn:uuid is new with every export: it cannot recognise the patient again.
+            return "", issue(
+                "A Patient needs an id or an identifier to be recognised again.",
+                expression,
+                code="required",
+            )
+        first = identifiers[0]
+        key = f"{first.get('system') or ''}|{str(first['value']).strip()}"
+        return hashlib.sha256(key.encode()).hexdigest()[:40], None
+    uuid = _UUID_URN.match(full_url)
+    if uuid:
+        return uuid.group(1).lower(), None
+    if full_url:
+        return hashlib.sha256(full_url.encode()).hexdigest()[:40], None
+    return _hash(resource)[:40], None
 
 
 def _read(
@@ -199,6 +336,14 @@ def _read(
     clinical: list[_Item] = []
     full_urls: dict[str, tuple[str, str]] = {}
     seen: set[tuple[str, str]] = set()
+    unreadable_patients: set[str] = set()
+
+    def unreadable(entry: dict[str, Any], resource_id: str, where: str) -> None:
+        # A Patient already reported: references to it are not errors of their own.
+        resource_id = resource_id or f"#{where}"
+        unreadable_patients.add(resource_id)
+        if entry.get("fullUrl"):
+            full_urls.setdefault(str(entry["fullUrl"]), ("Patient", resource_id))
 
     for where, entry in entries:
         resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -208,63 +353,47 @@ def _read(
         resource_type = resource["resourceType"]
         expression = f"{where}.resource" if bundle_type else where
         if resource_type != "Patient" and resource_type not in CLINICAL_TYPES:
-            skipped[resource_type] += 1
+            if is_resource_type(resource_type):
+                skipped[resource_type] += 1
+            else:
+                errors.append(
+                    issue(
+                        f"“{resource_type[:64]}” is not a FHIR resource type.",
+                        f"{expression}.resourceType",
+                        code="not-supported",
+                    )
+                )
             continue
         try:
             get_fhir_model_class(resource_type).model_validate(resource)
         except PydanticValidationError as error:
-            for problem in error.errors()[:20]:
-                errors.append(issue(f"{problem['msg']}.", f"{expression}{_loc(problem['loc'])}"))
+            for detail in error.errors()[:20]:
+                errors.append(issue(_message(detail), f"{expression}{_loc(detail['loc'])}"))
+            if resource_type == "Patient":
+                unreadable(entry, _identity(entry, resource, bundle_type, where)[0], where)
             continue
-        request = entry.get("request") or {}
-        method = str(request.get("method") or "").upper()
-        resource_id = ""
-        if method == "DELETE":
-            errors.append(
-                issue("DELETE is not supported.", f"{where}.request", code="not-supported")
-            )
+        resource_id, problem = _identity(entry, resource, bundle_type, where)
+        if problem is not None:
+            errors.append(problem)
+            if resource_type == "Patient":
+                unreadable(entry, resource_id, where)
             continue
-        if bundle_type == "transaction" and method == "PUT":
-            match = re.match(r"^([A-Za-z]+)/([^/?]+)$", str(request.get("url") or ""))
-            if not match or match.group(1) != resource_type:
-                errors.append(
-                    issue(
-                        f"request.url must be “{resource_type}/<id>” for a PUT.",
-                        f"{where}.request.url",
-                    )
-                )
-                continue
-            resource_id = match.group(2)
-        resource_id = resource_id or str(resource.get("id") or "")
-        full_url = str(entry.get("fullUrl") or "")
-        if not resource_id and full_url:
-            resource_id = hashlib.sha256(full_url.encode()).hexdigest()[:40]
-        if resource_type == "Patient" and not resource_id:
-            identifiers = [i for i in resource.get("identifier") or [] if i.get("value")]
-            if not identifiers:
-                errors.append(
-                    issue(
-                        "A Patient needs an id or an identifier to be recognised again.",
-                        expression,
-                        code="required",
-                    )
-                )
-                continue
-            first = identifiers[0]
-            resource_id = hashlib.sha256(
-                f"{first.get('system', '')}|{first['value']}".encode()
-            ).hexdigest()[:40]
-        content_hash = _hash(resource)
-        resource_id = resource_id or content_hash[:40]
         if not _ID.match(resource_id):
-            errors.append(issue(f"“{resource_id}” is not a valid FHIR id.", f"{expression}.id"))
+            errors.append(
+                issue(f"“{resource_id[:80]}” is not a valid FHIR id.", f"{expression}.id")
+            )
             continue
         if (resource_type, resource_id) in seen:
             errors.append(
-                issue(f"{resource_type}/{resource_id} appears twice in the bundle.", expression)
+                issue(
+                    f"{resource_type}/{resource_id} appears twice in the bundle.",
+                    expression,
+                    code="duplicate",
+                )
             )
             continue
         seen.add((resource_type, resource_id))
+        full_url = str(entry.get("fullUrl") or "")
         if full_url:
             full_urls[full_url] = (resource_type, resource_id)
             # A relative reference resolves against the fullUrl's base (FHIR 2.36.4.1).
@@ -273,7 +402,7 @@ def _read(
                 full_urls.setdefault(
                     f"{tail.group(1)}/{tail.group(2)}", (resource_type, resource_id)
                 )
-        item = _Item(expression, resource_type, resource_id, resource, content_hash)
+        item = _Item(expression, resource_type, resource_id, resource, _hash(resource))
         if resource_type == "Patient":
             mapped, problems = map_patient(resource, expression)
             errors += [p for p in problems if p["severity"] == "error"]
@@ -301,7 +430,13 @@ def _read(
         else:
             match = _REFERENCE.search(reference)
             if match is None:
-                errors.append(issue(f"“{reference}” is not a reference we can resolve.", where))
+                errors.append(
+                    issue(
+                        f"“{reference[:100]}” is not a reference we can resolve.",
+                        f"{where}.reference",
+                        code="not-found",
+                    )
+                )
                 continue
             target_type, target_id = match.group(1), match.group(2)
         if target_type != "Patient":
@@ -313,7 +448,7 @@ def _read(
             )
             continue
         item.patient_ref = target_id
-        if target_id not in bundle_patients:
+        if target_id not in bundle_patients and target_id not in unreadable_patients:
             wanted.setdefault(target_id, []).append((item, where))
     if wanted:
         known = set(
@@ -365,10 +500,11 @@ def _same_person(patient: Patient, mapped: MappedPatient) -> bool:
     )
 
 
-def _apply_demographics(patient: Patient, mapped: MappedPatient) -> None:
-    patient.given_name = mapped.given_name
-    patient.family_name = mapped.family_name
-    patient.birth_date = mapped.birth_date
+def _apply_demographics(patient: Patient, mapped: MappedPatient, *, names: bool = True) -> None:
+    if names:
+        patient.given_name = mapped.given_name
+        patient.family_name = mapped.family_name
+        patient.birth_date = mapped.birth_date
     patient.sex = mapped.sex
     patient.deceased = mapped.deceased
     if mapped.preferred_language:
@@ -387,7 +523,7 @@ def _save_details(patient: Patient, mapped: MappedPatient, created: bool) -> Non
             [PatientRaceEthnicity(patient=patient, category=c) for c in mapped.race_ethnicity]
         )
     known = set() if created else {str(n) for n in patient.phones.values_list("number", flat=True)}
-    rank = 0 if created else patient.phones.count()
+    rank = 0 if created else len(known)
     new_phones = []
     for number, kind in mapped.phones:
         if number not in known:
@@ -403,7 +539,15 @@ def _write_patient(
     warnings: list[Issue],
     conflicts: list[tuple[Patient, Patient, str]],
 ) -> tuple[Patient, str]:
-    """The patient for a feed Patient: (patient, "created" | "updated" | "unchanged")."""
+    """The patient for a feed Patient: (patient, "created" | "linked" | "updated" | "unchanged").
+
+    (a) The feed's id is linked already: that patient, demographics updated if the
+    resource changed. (b) Its MRN is a patient of the clinic with the same name
+    and birth date who is not another id of this feed: linked to them. (c) The
+    MRN is somebody else's (or another id's of this feed): a new patient without
+    an MRN and a data-quality warning, never a merge. (d) Otherwise a new
+    patient with that MRN.
+    """
     mapped = item.mapped
     if mapped is None:  # excluded by phase one
         raise FhirImportError([issue("Patient could not be read.", item.expression)])
@@ -419,27 +563,32 @@ def _write_patient(
         link.save(update_fields=["content_hash"])
         return patient, "updated"
 
-    mrn = mapped.mrn(source.mrn_system)
+    system, mrn = mapped.mrn_identifier(source.mrn_system)
     existing = (
         Patient.objects.select_for_update().filter(clinic=source.clinic, mrn=mrn).first()
         if mrn
         else None
     )
     if existing is not None:
-        linked_elsewhere = (
+        other_id = (
             PatientSourceLink.objects.filter(source=source, patient=existing)
             .exclude(resource_id=item.resource_id)
-            .exists()
+            .values_list("resource_id", flat=True)
+            .first()
         )
-        if not linked_elsewhere and _same_person(existing, mapped):
+        if other_id is None and _same_person(existing, mapped):
+            # The names agree (ignoring case and spacing): keep the clinic's spelling.
+            _apply_demographics(existing, mapped, names=False)
+            existing.full_clean(validate_unique=False, validate_constraints=False)
+            existing.save()
+            _save_details(existing, mapped, created=False)
             PatientSourceLink.objects.create(
                 source=source,
                 resource_id=item.resource_id,
                 patient=existing,
                 content_hash=item.content_hash,
             )
-            _save_details(existing, mapped, created=False)
-            return existing, "updated"
+            return existing, "linked"
     patient = Patient(clinic=source.clinic, mrn="" if existing is not None else mrn)
     _apply_demographics(patient, mapped)
     patient.full_clean(validate_unique=False, validate_constraints=False)
@@ -449,10 +598,16 @@ def _write_patient(
         source=source, resource_id=item.resource_id, patient=patient, content_hash=item.content_hash
     )
     if existing is not None:
-        message = (
-            f"Feed {source.key} Patient/{item.resource_id} shares its MRN with patient "
-            f"#{existing.pk}, whose name, birth date or feed id differ; not merged."
+        # Ids and the identifier's system only: the MRN itself is PHI.
+        shared = (
+            f"shares identifier {system or '(no system)'} (its MRN) with patient #{existing.pk}"
         )
+        reason = (
+            f"who is already Patient/{other_id} in this feed"
+            if other_id is not None
+            else "whose name or birth date differ"
+        )
+        message = f"Feed {source.key} Patient/{item.resource_id} {shared}, {reason}; not merged."
         conflicts.append((patient, existing, message))
         warnings.append(issue(message, item.expression, severity="warning", code="duplicate"))
     return patient, "created"
@@ -461,59 +616,83 @@ def _write_patient(
 def fhir_import(
     *, source: FhirSource, payload: bytes, origin: str, actor: User | None
 ) -> FhirImportResult:
-    """Import one bundle (or resource) from a feed; all or nothing, idempotent."""
+    """Import one bundle (or resource) from a feed; all or nothing, idempotent.
+
+    Raises FhirImportError (nothing written) when the input cannot be imported.
+    The same bundle again writes nothing at all, not even an import record.
+    """
     patient_items, clinical_items, skipped, warnings = _read(source, payload)
-    result = FhirImportResult(skipped=dict(skipped), warnings=warnings)
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            conflicts = _write(source, patient_items, clinical_items, result, now)
-            if result.created or result.updated or result.warnings:
-                result.fhir_import = FhirImport.objects.create(
-                    source=source,
-                    received_by=actor,
-                    origin=origin[:300],
-                    created=result.created,
-                    updated=result.updated,
-                    unchanged=result.unchanged,
-                    skipped=result.skipped,
-                )
-            DataQualityWarning.objects.bulk_create(
+    for attempt in (1, 2):
+        result = FhirImportResult(skipped=dict(skipped), warnings=list(warnings))
+        try:
+            _write_all(source, patient_items, clinical_items, result, now, actor, origin)
+        except ValidationError as error:
+            raise FhirImportError(
                 [
-                    DataQualityWarning(
-                        source=source,
-                        fhir_import=result.fhir_import,
-                        kind=DataQualityWarning.Kind.IDENTIFIER_CONFLICT,
-                        message=message[:500],
-                        patient=new,
-                        other_patient=existing,
-                        created_at=now,
-                    )
-                    for new, existing, message in conflicts
+                    issue(f"{name}: {'; '.join(messages)}")
+                    for name, messages in error.message_dict.items()
                 ]
-            )
-            changed = [pk for _, pk in result.patients]
-            if changed:
-                transaction.on_commit(lambda: _refresh_later(changed))
-    except ValidationError as error:
-        raise FhirImportError(
-            [
-                issue(f"{name}: {'; '.join(messages)}")
-                for name, messages in error.message_dict.items()
-            ]
-            if hasattr(error, "error_dict")
-            else [issue("; ".join(error.messages))]
-        ) from None
-    except IntegrityError:
-        raise FhirImportError(
-            [
-                issue(
-                    "Another import changed these records at the same time; send it again.",
-                    code="conflict",
-                )
-            ]  # fmt: skip
-        ) from None
+                if hasattr(error, "error_dict")
+                else [issue("; ".join(error.messages))]
+            ) from None
+        except IntegrityError:
+            # Another import created the same patient or resource a moment ago: the
+            # second attempt sees it and updates (or leaves) it instead.
+            if attempt == 1:
+                continue
+            raise FhirImportError(
+                [
+                    issue(
+                        "Another import changed these records at the same time; send it again.",
+                        code="conflict",
+                    )
+                ]
+            ) from None
+        break
     return result
+
+
+def _write_all(
+    source: FhirSource,
+    patient_items: list[_Item],
+    clinical_items: list[_Item],
+    result: FhirImportResult,
+    now: dt.datetime,
+    actor: User | None,
+    origin: str,
+) -> None:
+    """Phase two in one transaction: the records, the import and its warnings."""
+    with transaction.atomic():
+        conflicts, touched = _write(source, patient_items, clinical_items, result, now)
+        if result.created or result.updated or conflicts:
+            result.fhir_import = FhirImport.objects.create(
+                source=source,
+                received_at=now,
+                received_by=actor if actor is not None and actor.pk else None,
+                origin=origin[:300],
+                created=result.created,
+                updated=result.updated,
+                unchanged=result.unchanged,
+                skipped=result.skipped,
+            )
+        DataQualityWarning.objects.bulk_create(
+            [
+                DataQualityWarning(
+                    source=source,
+                    fhir_import=result.fhir_import,
+                    kind=DataQualityWarning.Kind.IDENTIFIER_CONFLICT,
+                    message=message[:500],
+                    patient=new,
+                    other_patient=existing,
+                    created_at=now,
+                )
+                for new, existing, message in conflicts
+            ]
+        )
+        if touched:
+            changed = sorted(touched)
+            transaction.on_commit(lambda: _refresh_later(changed))
 
 
 def _refresh_later(patient_ids: list[int]) -> None:
@@ -528,8 +707,12 @@ def _write(
     clinical_items: list[_Item],
     result: FhirImportResult,
     now: dt.datetime,
-) -> list[tuple[Patient, Patient, str]]:
-    """Phase two: patients, then every resource; returns identifier conflicts to record."""
+) -> tuple[list[tuple[Patient, Patient, str]], set[int]]:
+    """Phase two: patients, then every resource.
+
+    Returns the identifier conflicts to record and the pks of the patients whose
+    data changed.
+    """
     links = {
         link.resource_id: link
         for link in PatientSourceLink.objects.select_related("patient").filter(
@@ -541,6 +724,7 @@ def _write(
     conflicts: list[tuple[Patient, Patient, str]] = []
     patient_by_ref: dict[str, Patient] = {ref: link.patient for ref, link in links.items()}
     touched: set[int] = set()
+    items = list(clinical_items)
     for item in patient_items:
         patient, outcome = _write_patient(
             source, item, links.get(item.resource_id), result.warnings, conflicts
@@ -549,17 +733,24 @@ def _write(
         if outcome != "unchanged":
             touched.add(patient.pk)
         # The Patient resource is kept as received, like every other.
-        clinical_items = [*clinical_items, _Item(item.expression, "Patient", item.resource_id,
-                                                 item.resource, item.content_hash,
-                                                 item.resource_id)]  # fmt: skip
+        items.append(
+            _Item(
+                item.expression,
+                "Patient",
+                item.resource_id,
+                item.resource,
+                item.content_hash,
+                patient_ref=item.resource_id,
+            )
+        )
     existing = {
         (row.resource_type, row.resource_id): row
         for row in ClinicalResource.objects.filter(
-            source=source, resource_id__in=[i.resource_id for i in clinical_items]
+            source=source, resource_id__in=[i.resource_id for i in items]
         )
     }
     to_create, to_update = [], []
-    for item in clinical_items:
+    for item in items:
         patient = patient_by_ref[item.patient_ref]
         row = existing.get((item.resource_type, item.resource_id))
         if row is None:
@@ -578,6 +769,15 @@ def _write(
         elif row.content_hash != item.content_hash or row.patient_id != patient.pk:
             if row.patient_id != patient.pk:
                 touched.add(row.patient_id)
+                result.warnings.append(
+                    issue(
+                        f"{item.resource_type}/{item.resource_id} was filed under patient "
+                        f"#{row.patient_id}; moved to patient #{patient.pk}.",
+                        item.expression,
+                        severity="warning",
+                        code="business-rule",
+                    )
+                )
             row.patient = patient
             row.resource = item.resource
             row.content_hash = item.content_hash
@@ -595,5 +795,6 @@ def _write(
     result.updated = len(to_update)
     if touched:
         Patient.objects.filter(pk__in=touched).update(clinical_data_changed_at=now)
-    result.patients = [(ref, p.pk) for ref, p in patient_by_ref.items() if p.pk in touched]
-    return conflicts
+    in_bundle = [i.resource_id for i in patient_items] + [i.patient_ref for i in clinical_items]
+    result.patients = [(ref, patient_by_ref[ref].pk) for ref in dict.fromkeys(in_bundle)]
+    return conflicts, touched

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from phonenumber_field.phonenumber import to_python as to_phone_number
 
 from patients.fhir.outcome import Issue, issue
@@ -47,11 +49,18 @@ class MappedPatient:
     deceased: bool
     identifiers: list[tuple[str, str, bool]] = field(default_factory=list)  # system, value, is MR
 
-    def mrn(self, mrn_system: str) -> str:
+    def mrn_identifier(self, mrn_system: str) -> tuple[str, str]:
+        """(system, value) of the MRN: the feed's MRN system if it names one, else the
+        identifier typed MR, else the first; ("", "") if there is none."""
         if mrn_system:
-            return next((v for s, v, _ in self.identifiers if s == mrn_system), "")
-        marked = next((v for _, v, is_mr in self.identifiers if is_mr), "")
-        return marked or (self.identifiers[0][1] if self.identifiers else "")
+            return next(((s, v) for s, v, _ in self.identifiers if s == mrn_system), ("", ""))
+        marked = next(((s, v) for s, v, is_mr in self.identifiers if is_mr), None)
+        if marked:
+            return marked
+        return (self.identifiers[0][0], self.identifiers[0][1]) if self.identifiers else ("", "")
+
+    def mrn(self, mrn_system: str) -> str:
+        return self.mrn_identifier(mrn_system)[1]
 
 
 def _categories(resource: dict[str, Any]) -> list[str]:
@@ -155,6 +164,19 @@ def map_patient(resource: dict[str, Any], where: str) -> tuple[MappedPatient | N
             if e164 not in {n for n, _ in phones}:
                 phones.append((e164, PHONE_KINDS.get(telecom.get("use", ""), "mobile")))
         elif telecom.get("system") == "email" and value and not email:
+            try:
+                if len(value) > 254:  # Patient.email's limit
+                    raise ValidationError("too long")
+                validate_email(value)
+            except ValidationError:
+                problems.append(
+                    issue(
+                        "An email address could not be read; it was skipped.",
+                        f"{where}.telecom[{index}]",
+                        severity="warning",
+                    )
+                )
+                continue
             email = value
 
     identifiers = []
@@ -179,7 +201,7 @@ def map_patient(resource: dict[str, Any], where: str) -> tuple[MappedPatient | N
             preferred_language=language,
             interpreter_needed=_interpreter(resource),
             phones=phones,
-            email=email[:254],
+            email=email,
             deceased=bool(resource.get("deceasedBoolean")) or "deceasedDateTime" in resource,
             identifiers=identifiers,
         ),

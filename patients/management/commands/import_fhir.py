@@ -1,32 +1,76 @@
-"""Import FHIR R4 bundles (or single resources) from files or folders of an EHR feed."""
+"""Import FHIR R4 bundles (or single resources) from files or folders of an EHR feed.
+
+One line per file on stdout (counts, skipped types, warnings), the problems of
+every file that could not be imported on stderr, and exit status 1 if any file
+failed. Output carries ids and counts only, never a patient's details.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from patients.fhir.importer import fhir_import
-from patients.fhir.outcome import FhirImportError
+from patients.fhir.importer import MAX_BYTES, fhir_import
+from patients.fhir.outcome import FhirImportError, Issue, issue
 from patients.models import Clinic, FhirSource
+
+TOO_LARGE = f"The file is over {MAX_BYTES // (1024 * 1024)} MB."
+
+
+def _line(problem: Issue) -> str:
+    where = ", ".join(problem.get("expression", []))
+    return f"{problem['diagnostics']}" + (f" [{where}]" if where else "")
 
 
 class Command(BaseCommand):
     help = (
         "Import FHIR R4 JSON files (each a Bundle or a single resource; folders are read "
-        "recursively for *.json) from one EHR feed. Each file is imported all or nothing."
+        "recursively for *.json) from one EHR feed. Each file is imported all or nothing; "
+        "the good files are imported even when another fails (exit status 1)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("paths", nargs="+", metavar="PATH")
+        parser.add_argument("paths", nargs="+", metavar="PATH", help="Files or folders.")
         parser.add_argument("--source", required=True, help="The feed's key, e.g. epic-main.")
-        parser.add_argument("--clinic", help="Create the feed for this clinic (its code).")
+        parser.add_argument(
+            "--clinic", help="The feed's clinic (its code): creates the feed if it is new."
+        )
         parser.add_argument("--source-name", help="Name of a feed created with --clinic.")
 
     def handle(self, *args, **options) -> None:
+        files = self._files(options["paths"])
         source = self._source(options)
+        failed = 0
+        for path in files:
+            try:
+                if path.stat().st_size > MAX_BYTES:
+                    raise FhirImportError([issue(TOO_LARGE, code="too-costly")])
+                payload = path.read_bytes()
+                result = fhir_import(source=source, payload=payload, origin=path.name, actor=None)
+            except OSError as error:
+                failed += 1
+                self.stderr.write(f"{path}: not imported")
+                self.stderr.write(f"  cannot be read ({error.strerror or error})")
+                continue
+            except FhirImportError as error:
+                failed += 1
+                self.stderr.write(f"{path}: not imported")
+                for problem in error.issues:
+                    self.stderr.write(f"  {_line(problem)}")
+                continue
+            self.stdout.write(f"{path}: {result.summary()}")
+            for warning in result.warnings:
+                self.stdout.write(f"  warning: {_line(warning)}")
+        self.stdout.write(f"{len(files) - failed} of {len(files)} file(s) imported.")
+        if failed:
+            raise CommandError(f"{failed} file(s) were not imported; nothing of them was written.")
+
+    @staticmethod
+    def _files(paths: list[str]) -> list[Path]:
         files: list[Path] = []
-        for raw in options["paths"]:
+        for raw in paths:
             path = Path(raw)
             if path.is_dir():
                 files += sorted(p for p in path.rglob("*.json") if p.is_file())
@@ -34,41 +78,31 @@ class Command(BaseCommand):
                 files.append(path)
             else:
                 raise CommandError(f"{raw}: no such file or folder.")
-        failed = 0
-        for path in files:
-            try:
-                result = fhir_import(
-                    source=source, payload=path.read_bytes(), origin=path.name, actor=None
-                )
-            except FhirImportError as error:
-                failed += 1
-                self.stderr.write(f"{path}: not imported")
-                for problem in error.issues:
-                    where = ", ".join(problem.get("expression", []))
-                    self.stderr.write(
-                        f"  {problem['diagnostics']}" + (f" [{where}]" if where else "")
-                    )
-                continue
-            self.stdout.write(f"{path}: {result.summary()}")
-            for warning in result.warnings:
-                where = ", ".join(warning.get("expression", []))
-                self.stdout.write(f"  warning: {warning['diagnostics']} [{where}]")
-        self.stdout.write(f"{len(files) - failed} of {len(files)} file(s) imported.")
-        if failed:
-            raise CommandError(f"{failed} file(s) were not imported; nothing of them was written.")
+        return files
 
-    def _source(self, options) -> FhirSource:
-        source = FhirSource.objects.filter(key=options["source"]).first()
+    @staticmethod
+    def _source(options) -> FhirSource:
+        key = options["source"]
+        source = FhirSource.objects.select_related("clinic").filter(key=key).first()
         if source is not None:
+            if options["clinic"] and source.clinic.code != options["clinic"]:
+                raise CommandError(
+                    f"Feed “{key}” belongs to clinic “{source.clinic.code}”, "
+                    f"not “{options['clinic']}”."
+                )
             return source
         if not options["clinic"]:
             known = ", ".join(FhirSource.objects.values_list("key", flat=True)) or "none yet"
             raise CommandError(
-                f"No feed “{options['source']}” (known: {known}). Give --clinic CODE to create it."
+                f"No feed “{key}” (known: {known}). Give --clinic CODE to create it."
             )
         clinic = Clinic.objects.filter(code=options["clinic"]).first()
         if clinic is None:
             raise CommandError(f"No clinic with code “{options['clinic']}”.")
-        return FhirSource.objects.create(
-            key=options["source"], name=options["source_name"] or options["source"], clinic=clinic
-        )
+        source = FhirSource(key=key, name=options["source_name"] or key, clinic=clinic)
+        try:
+            source.full_clean()
+        except ValidationError as error:
+            raise CommandError(f"Cannot create feed “{key}”: {'; '.join(error.messages)}") from None
+        source.save()
+        return source
