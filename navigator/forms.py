@@ -24,12 +24,11 @@ from navigator.models import (
     NavigationCase,
     NavigatorProfile,
 )
-from navigator.services import ALLOWED_TRANSITIONS, MANUAL_TARGETS
+from navigator.services import ALLOWED_TRANSITIONS, MANUAL_TARGETS, MAX_DAYS_AHEAD
 from outreach.models import Channel, Direction, Outcome
 from patients.models import RECORDABLE_RESULTS, ScreeningModality, ScreeningProgram
 
 # Far-off dates are typos, and past year 9999 the database cannot store them.
-MAX_DAYS_AHEAD = 2 * 366
 REPORT_EARLIEST = dt.date(2000, 1, 1)
 
 

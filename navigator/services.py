@@ -78,6 +78,19 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     CaseStatus.INELIGIBLE: frozenset(),
 }
 
+# Dates further ahead than this are almost always typing mistakes (2062 for 2026).
+MAX_DAYS_AHEAD = 2 * 366
+# An attempt logged later than this after it happened is refused: check the date.
+MAX_DAYS_LATE = 90
+
+
+def too_far_ahead(day: dt.date) -> bool:
+    return day > timezone.localdate() + dt.timedelta(days=MAX_DAYS_AHEAD)
+
+
+TOO_FAR_AHEAD = "This date is more than two years ahead; check it."
+
+
 # Statuses a person may choose directly; the others follow from an action
 # (assigning, booking an appointment, recording a screening).
 MANUAL_TARGETS = frozenset(
@@ -339,6 +352,8 @@ def case_set_follow_up(
         case_ensure_open(case, "next_follow_up")
         if on is not None and on < timezone.localdate():
             raise ValidationError({"next_follow_up": "The next follow-up cannot be in the past."})
+        if on is not None and too_far_ahead(on):
+            raise ValidationError({"next_follow_up": TOO_FAR_AHEAD})
         if case.next_follow_up == on:
             return case
         previous = case.next_follow_up
@@ -475,6 +490,8 @@ def appointment_book(
             raise ValidationError({"case": "The screening is already recorded on this case."})
         if scheduled_at <= timezone.now():
             raise ValidationError({"scheduled_at": "An appointment must be in the future."})
+        if too_far_ahead(timezone.localtime(scheduled_at).date()):
+            raise ValidationError({"scheduled_at": TOO_FAR_AHEAD})
         if modality is not None and modality.program_id != case.program_id:
             raise ValidationError({"modality": f"{modality} is not a {case.program} test."})
         # A new booking replaces any appointment still pending.

@@ -13,7 +13,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from navigator.models import OPEN_STATUSES, CaseEventKind, CaseStatus, NavigationCase, User
-from navigator.services import case_ensure_open, case_lock, case_transition, event_record
+from navigator.services import (
+    MAX_DAYS_LATE,
+    TOO_FAR_AHEAD,
+    case_ensure_open,
+    case_lock,
+    case_transition,
+    event_record,
+    too_far_ahead,
+)
 from outreach.models import Channel, ContactAttempt, Direction, FollowUpReminder, Outcome
 
 logger = logging.getLogger(__name__)
@@ -59,6 +67,12 @@ def attempt_log(
         errors["attempted_at"] = "An attempt cannot be logged before it happens."
     if next_follow_up is not None and next_follow_up < today:
         errors["next_follow_up"] = "The next follow-up cannot be in the past."
+    elif next_follow_up is not None and too_far_ahead(next_follow_up):
+        errors["next_follow_up"] = TOO_FAR_AHEAD
+    if attempted_at < now - dt.timedelta(days=MAX_DAYS_LATE):
+        errors["attempted_at"] = (
+            f"This attempt is dated more than {MAX_DAYS_LATE} days ago; check the date."
+        )
     if errors:
         raise ValidationError(errors)
 

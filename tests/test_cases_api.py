@@ -307,3 +307,40 @@ def test_it_refuses_a_retired_test(case, client):
     )
     assert response.status_code == 400
     assert "modality" in response.json()
+
+
+# --- Dates out of range are refused by the services, for the API as for the pages --------
+
+
+def test_it_refuses_a_follow_up_more_than_two_years_ahead(case, client):
+    response = client.post(f"/api/cases/{case.pk}/follow-up/", {"next_follow_up": "2062-01-01"})
+
+    assert response.status_code == 400
+    assert "two years ahead" in response.json()["next_follow_up"][0]
+    case.refresh_from_db()
+    assert case.next_follow_up != dt.date(2062, 1, 1)
+
+
+def test_it_refuses_an_appointment_more_than_two_years_ahead(case, client):
+    response = client.post(
+        f"/api/cases/{case.pk}/appointments/", {"scheduled_at": in_days(800), "site": "Lab"}
+    )
+
+    assert response.status_code == 400
+    assert "two years ahead" in response.json()["scheduled_at"][0]
+    assert not case.appointments.exists()
+
+
+def test_it_refuses_an_attempt_dated_months_ago_or_a_follow_up_years_ahead(case, client):
+    old = (timezone.now() - dt.timedelta(days=120)).isoformat()
+
+    response = client.post(
+        f"/api/cases/{case.pk}/attempts/",
+        {"channel": "phone", "outcome": "no_answer", "attempted_at": old,
+         "next_follow_up": "2062-01-01"},
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert "more than 90 days ago" in response.json()["attempted_at"][0]
+    assert "two years ahead" in response.json()["next_follow_up"][0]
+    assert not case.attempts.exists()
