@@ -2,12 +2,17 @@
 
 The functions here mirror FHIRHelpers and QICoreCommon (`toInterval`,
 `prevalenceInterval`, `latest`, ...) and CumulativeMedicationDuration's
-`medicationRequestPeriod`, over resources kept as received (JSON dicts).
+`medicationRequestPeriod`, over resources kept as received (JSON dicts), as
+cql-execution/cql-exec-fhir (the engine behind MADiE's expected results)
+evaluate them. Where the engine would stop with an error (`singleton from`
+with several items, a quantity with a comparator), the element is read as
+missing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -17,8 +22,9 @@ from patients.builtin_codes import normalise_system
 from patients.temporal import (
     Interval,
     Point,
-    add_months,
-    add_years,
+    date_from,
+    date_plus_days,
+    date_plus_quantity,
     instant,
     parse_point,
     point_from_date,
@@ -50,7 +56,14 @@ class PatientRecord:
 
 
 def codings(concept: Any) -> Iterator[Code]:
-    """(system, code) pairs of a CodeableConcept or Coding, systems normalised."""
+    """(system, code) pairs of a CodeableConcept or Coding, systems normalised.
+
+    cql-execution matches a code only when its system and code are exactly the
+    value set's. A coding with no system never matches (its system is "").
+    Deliberate leniency: well-known aliases of a system (an OID URN, a trailing
+    slash) are read as the canonical URL (builtin_codes.SYSTEM_ALIASES), for
+    EHR feeds; MADiE's data always use the canonical URLs.
+    """
     if not isinstance(concept, dict):
         return
     items = concept.get("coding") if "coding" in concept else [concept]
@@ -72,14 +85,23 @@ def concepts_in(concepts: Any, codes: frozenset[Code] | set[Code]) -> bool:
     return isinstance(concepts, list) and any(concept_in(c, codes) for c in concepts)
 
 
-def primary_code(resource: Resource) -> Any:
-    """The element a retrieve filters on for each resource type."""
+def primary_code(resource: Resource, *, follow_references: bool = True) -> Any:
+    """The element a retrieve filters on for each resource type (QI-Core primaryCodePath).
+
+    Encounter: `type`; DeviceRequest: `code` (only codeCodeableConcept can
+    match, a codeReference has no codes); MedicationRequest: `medication`.
+    With follow_references=False a medicationReference never matches, as in
+    cql-execution/cql-exec-fhir, which do not resolve references in a
+    retrieve; the care-gap engine follows contained Medications.
+    """
     resource_type = resource.get("resourceType")
     if resource_type == "Encounter":
         return {"coding": [c for t in resource.get("type") or [] for c in t.get("coding") or []]}
     if resource_type == "DeviceRequest":
         return resource.get("codeCodeableConcept")
     if resource_type == "MedicationRequest":
+        if not follow_references:
+            return resource.get("medicationCodeableConcept")
         return medication_concept(resource)
     return resource.get("code")
 
@@ -95,9 +117,18 @@ def medication_concept(request: Resource) -> Any:
     return None
 
 
-def retrieve(resources: Iterable[Resource], codes: frozenset[Code] | set[Code]) -> list[Resource]:
+def retrieve(
+    resources: Iterable[Resource],
+    codes: frozenset[Code] | set[Code],
+    *,
+    follow_references: bool = True,
+) -> list[Resource]:
     """CQL `[Type: "Value Set"]`: the resources whose code is in the value set."""
-    return [r for r in resources if concept_in(primary_code(r), codes)]
+    return [
+        r
+        for r in resources
+        if concept_in(primary_code(r, follow_references=follow_references), codes)
+    ]
 
 
 def first_code_display(resource: Resource) -> str:
@@ -115,6 +146,8 @@ def first_code_display(resource: Resource) -> str:
 
 
 def status(resource: Resource) -> str:
+    """The status as written. Status.cql compares it exactly (`in {...}`, `=`), except
+    `status ~ 'completed'` (Procedure), which ignores case: callers lower() for that."""
     return str(resource.get("status") or "")
 
 
@@ -125,58 +158,104 @@ def has_category(resource: Resource, code: str) -> bool:
     )
 
 
+_VALUE_CHOICE = re.compile(r"^value[A-Z]")
+
+
 def has_value(observation: Resource) -> bool:
-    """`Observation.value is not null`."""
-    return any(key.startswith("value") for key in observation)
+    """`Observation.value is not null`: some value[x] element is present.
+
+    Observation.dataAbsentReason is a separate element, so an observation that
+    only says why it has no value has a null value; so has `"valueQuantity": null`.
+    """
+    return any(_VALUE_CHOICE.match(key) and value is not None for key, value in observation.items())
 
 
 def device_do_not_perform(request: Resource) -> bool | None:
-    """QICoreCommon.doNotPerform(DeviceRequest): the modifier extension's value, if any."""
-    values = [
-        extension.get("valueBoolean")
+    """QICoreCommon.doNotPerform(DeviceRequest).
+
+    `singleton from (modifierExtension E where E.url = '...qicore-doNotPerform'
+    return E.value as Boolean)`: null when there is no such extension (a
+    misspelt URL does not count), or its value is not a boolean. Several such
+    extensions make `singleton from` an error in the engine; here they count
+    only if they agree.
+    """
+    values = {
+        extension.get("valueBoolean") if isinstance(extension.get("valueBoolean"), bool) else None
         for extension in request.get("modifierExtension") or []
-        if extension.get("url") == QICORE_DO_NOT_PERFORM
-    ]
-    return values[0] if values else None
+        if isinstance(extension, dict) and extension.get("url") == QICORE_DO_NOT_PERFORM
+    }
+    return values.pop() if len(values) == 1 else None
 
 
 # --- Timing -----------------------------------------------------------------------
 
+UCUM = "http://unitsofmeasure.org"
+CALENDAR_UNITS = "http://hl7.org/fhirpath/CodeSystem/calendar-units"
 
-def _quantity_years(quantity: Any) -> Decimal | None:
-    if not isinstance(quantity, dict) or quantity.get("value") is None:
+# FHIRHelpers.ToCalendarUnit, plus the plural spellings cql-execution accepts
+# in date arithmetic (its convertToCQLDateUnit).
+_CALENDAR_UNIT = {
+    "ms": "millisecond",
+    "s": "second",
+    "min": "minute",
+    "h": "hour",
+    "d": "day",
+    "wk": "week",
+    "mo": "month",
+    "a": "year",
+}
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
         return None
-    unit = str(quantity.get("code") or quantity.get("unit") or "a").lower()
     try:
-        value = Decimal(str(quantity["value"]))
+        return Decimal(str(value))
     except InvalidOperation:
         return None
-    if unit in {"a", "year", "years", "yr", "yrs"}:
-        return value
-    if unit in {"mo", "month", "months"}:
-        return value / 12
-    return None
 
 
-def _age_interval(birth_date: dt.date, low: Any, high: Any) -> Interval | None:
-    """An age (or age range) as the interval from that birthday to a year later."""
-    low_years = _quantity_years(low)
-    high_years = _quantity_years(high)
-    if low_years is None or high_years is None:
+def _calendar_quantity(quantity: Any) -> tuple[Decimal, str] | None:
+    """FHIRHelpers.ToQuantity for a duration: (value, CQL unit), or None.
+
+    The engine raises an error for a comparator or a system other than UCUM or
+    calendar-units; such a quantity is treated as missing here.
+    """
+    if not isinstance(quantity, dict) or quantity.get("comparator") is not None:
         return None
-    start = _add_quantity_years(birth_date, low_years)
-    end = add_years(_add_quantity_years(birth_date, high_years), 1)
-    return Interval(point_from_date(start), point_from_date(end), True, False)
+    value = _decimal(quantity.get("value"))
+    if value is None or quantity.get("system") not in (None, UCUM, CALENDAR_UNITS):
+        return None
+    unit = str(quantity.get("code") or quantity.get("unit") or "1")
+    unit = _CALENDAR_UNIT.get(unit, unit)
+    return value, unit[:-1] if unit.endswith("s") and unit[:-1] in _CALENDAR_UNIT.values() else unit
 
 
-def _add_quantity_years(day: dt.date, years: Decimal) -> dt.date:
-    whole = int(years)
-    months = int((years - whole) * 12)
-    return add_months(add_years(day, whole), months)
+def _birthday_plus(birth_date: dt.date, quantity: Any) -> Point | None:
+    """Patient.birthDate + (an Age): a day-precision DateTime, or None."""
+    converted = _calendar_quantity(quantity)
+    if converted is None:
+        return None
+    day = date_plus_quantity(birth_date, float(converted[0]), converted[1])
+    return point_from_date(day) if day is not None else None
+
+
+def _age_interval(birth_date: dt.date, low: Any, high: Any) -> Interval:
+    """QICoreCommon.toInterval() of an Age or an age Range:
+    Interval[birthDate + low, birthDate + high + 1 year).
+
+    A missing low age leaves a null closed start (the start of time); a missing
+    high age a null open end (unknown).
+    """
+    start = _birthday_plus(birth_date, low)
+    end_age = _birthday_plus(birth_date, high)
+    end = end_age.plus(years=1) if end_age is not None else None
+    return Interval(start, end, True, False)
 
 
 def period_interval(period: Any) -> Interval | None:
-    """FHIRHelpers.ToInterval(Period)."""
+    """FHIRHelpers.ToInterval(Period): Interval[start, end], or Interval(null, end]
+    when there is no start (a null closed end is the end of time: still going on)."""
     if not isinstance(period, dict):
         return None
     start = parse_point(period.get("start"))
@@ -187,32 +266,41 @@ def period_interval(period: Any) -> Interval | None:
 
 
 def choice_interval(resource: Resource, prefix: str, birth_date: dt.date) -> Interval | None:
-    """QICoreCommon.toInterval() of a timing choice element such as `performed[x]`."""
+    """QICoreCommon.toInterval() of a timing choice element such as `performed[x]`.
+
+    dateTime/instant: Interval[x, x]; Period: ToInterval(Period); Age and Range:
+    the birthday interval; anything else (a string, a Timing, which the engine
+    refuses) is null.
+    """
     for suffix in ("DateTime", "Instant", "Date"):
-        if f"{prefix}{suffix}" in resource:
+        if resource.get(f"{prefix}{suffix}") is not None:
             point = parse_point(resource[f"{prefix}{suffix}"])
             return instant(point) if point else None
-    if f"{prefix}Period" in resource:
+    if resource.get(f"{prefix}Period") is not None:
         return period_interval(resource[f"{prefix}Period"])
-    if f"{prefix}Age" in resource:
+    if resource.get(f"{prefix}Age") is not None:
         age = resource[f"{prefix}Age"]
         return _age_interval(birth_date, age, age)
-    if f"{prefix}Range" in resource:
-        value = resource[f"{prefix}Range"] or {}
+    if resource.get(f"{prefix}Range") is not None:
+        value = resource[f"{prefix}Range"]
+        if not isinstance(value, dict):
+            return None
         return _age_interval(birth_date, value.get("low"), value.get("high"))
     return None
 
 
 def abatement_interval(condition: Resource, birth_date: dt.date) -> Interval | None:
-    """QICoreCommon.abatementInterval(): a period's end is excluded."""
-    if "abatementPeriod" in condition:
-        period = condition["abatementPeriod"] or {}
-        start, end = parse_point(period.get("start")), parse_point(period.get("end"))
-        return Interval(start, end, True, False)
+    """QICoreCommon.abatementInterval(): a Period becomes Interval[start, end)."""
+    if condition.get("abatementPeriod") is not None:
+        period = period_interval(condition["abatementPeriod"])
+        if period is None:
+            return None
+        return Interval(period.low, period.high, True, False)
     return choice_interval(condition, "abatement", birth_date)
 
 
 def is_active(condition: Resource) -> bool:
+    """QICoreCommon.isActive(): clinicalStatus ~ active, recurrence or relapse."""
     clinical_status = condition.get("clinicalStatus")
     return any(
         concept_is(clinical_status, CONDITION_CLINICAL, code)
@@ -224,7 +312,8 @@ def prevalence_interval(condition: Resource, birth_date: dt.date) -> Interval:
     """QICoreCommon.prevalenceInterval(): onset to abatement.
 
     Active (or recurring) conditions run to the end of time unless abated; a
-    resolved condition with no abatement date has an unknown end.
+    resolved condition with no abatement date has an unknown end. (The measure
+    engine uses `prevalence_interval_or_null`, which follows the CQL exactly.)
     """
     onset = choice_interval(condition, "onset", birth_date)
     onset_start = onset.start if onset is not None else None
@@ -235,13 +324,31 @@ def prevalence_interval(condition: Resource, birth_date: dt.date) -> Interval:
     return Interval(onset_start, abatement_end, True, abatement_end is not None)
 
 
+def prevalence_interval_or_null(condition: Resource, birth_date: dt.date) -> Interval | None:
+    """QICoreCommon.prevalenceInterval() exactly as CQL evaluates it.
+
+    For a condition that is not active the CQL is a query over one value:
+        (end of condition.abatementInterval()) abatementDate return ...
+    and a query whose only source is null is null (CQL 1.5.3, FHIR-40225;
+    cql-execution's Query since 2.x). So a resolved, inactive or status-less
+    condition with no abatement end has no prevalence interval at all: every
+    comparison with it is unknown and it never counts.
+    """
+    interval = prevalence_interval(condition, birth_date)
+    if not is_active(condition) and interval.high is None:
+        return None
+    return interval
+
+
 def authored_interval(resource: Resource) -> Interval | None:
+    """`authoredOn.toInterval()`: Interval[authoredOn, authoredOn]."""
     point = parse_point(resource.get("authoredOn"))
     return instant(point) if point else None
 
 
 # --- Medication requests (CumulativeMedicationDuration 4.1.000) --------------------
 
+# CMD.ToDaily(frequency, period): doses a day = frequency * factor / period.value.
 _PER_DAY_BY_UNIT = {
     "h": Decimal(24),
     "hour": Decimal(24),
@@ -265,88 +372,97 @@ _PER_DAY_BY_UNIT = {
     "year": Decimal(1) / 365,
     "years": Decimal(1) / 365,
 }
-_DAYS_PER_UNIT = {
-    "d": Decimal(1),
+# `convert <duration> to days` (cql-execution with UCUM): CQL's month and year
+# are UCUM's Gregorian mo_g (30.436875 d) and a_g (365.2425 d).
+_DAYS_PER_CALENDAR_UNIT = {
     "day": Decimal(1),
-    "days": Decimal(1),
-    "wk": Decimal(7),
     "week": Decimal(7),
-    "weeks": Decimal(7),
-    "mo": Decimal(30),
-    "month": Decimal(30),
-    "months": Decimal(30),
-    "a": Decimal(365),
-    "year": Decimal(365),
-    "years": Decimal(365),
-    "h": Decimal(1) / 24,
+    "month": Decimal("30.436875"),
+    "year": Decimal("365.2425"),
     "hour": Decimal(1) / 24,
-    "hours": Decimal(1) / 24,
+    "minute": Decimal(1) / (24 * 60),
+    "second": Decimal(1) / (24 * 3600),
+    "millisecond": Decimal(1) / (24 * 3600 * 1000),
 }
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
-def _to_daily(frequency: Decimal | None, period: Decimal | None, unit: str) -> Decimal | None:
+def _to_daily(frequency: Decimal | None, period: Decimal | None, unit: Any) -> Decimal | None:
+    """CMD.ToDaily(frequency, Quantity(period, periodUnit)); null for an unknown unit
+    (the CQL's Message is a warning that returns null) or a zero period."""
     if frequency is None or period is None or period == 0 or unit not in _PER_DAY_BY_UNIT:
         return None
     return frequency * _PER_DAY_BY_UNIT[unit] / period
 
 
-def _date_of(point: Point | None) -> dt.date | None:
-    return point.day if point is not None else None
+def _singleton(items: Any) -> Any:
+    """`singleton from`: the only element, None if there is none.
+
+    More than one is an error in the engine (the whole evaluation fails); it
+    is read as none here.
+    """
+    if isinstance(items, list):
+        return items[0] if len(items) == 1 else None
+    return items if isinstance(items, dict) else None
 
 
 def medication_request_period(request: Resource) -> Interval | None:
-    """CMD.medicationRequestPeriod(): from the start date, the days supplied."""
-    dosages = request.get("dosageInstruction") or []
-    dosage = dosages[0] if len(dosages) == 1 else {}
-    rates = dosage.get("doseAndRate") or []
-    dose_and_rate = rates[0] if len(rates) == 1 else {}
+    """CMD.medicationRequestPeriod(), statement by statement:
+
+        dosage: singleton from R.dosageInstruction,
+        doseAndRate: singleton from dosage.doseAndRate,
+        frequency: Coalesce(timing.repeat.frequencyMax, timing.repeat.frequency),
+        dose: Coalesce(end of doseRange, doseQuantity),
+        dosesPerDay: Coalesce(ToDaily(frequency, period), Count(timing.repeat.timeOfDay), 1.0),
+        daysSupply: (convert R.dispenseRequest.expectedSupplyDuration to days).value,
+        refills: Coalesce(R.dispenseRequest.numberOfRepeatsAllowed, 0),
+        startDate: Coalesce(date from start of boundsPeriod, date from R.authoredOn,
+                            date from start of R.dispenseRequest.validityPeriod),
+        totalDaysSupplied: Coalesce(daysSupply, quantity.value / (dose.value * dosesPerDay))
+                           * (1 + refills)
+        return Interval[startDate, startDate + Quantity(totalDaysSupplied - 1, 'day')]
+          or, with no total, Interval[startDate, date from end of boundsPeriod]
+
+    `Count` is never null (0 for no timeOfDay), so without a frequency or
+    times of day dosesPerDay is 0 (not the 1.0 the comment promises) and the
+    quantity-based supply divides by zero: null.
+    """
+    dosage = _singleton(request.get("dosageInstruction")) or {}
+    dose_and_rate = _singleton(dosage.get("doseAndRate")) or {}
     repeat = (dosage.get("timing") or {}).get("repeat") or {}
-    frequency = _decimal(repeat.get("frequencyMax", repeat.get("frequency")))
-    per_day = _to_daily(frequency, _decimal(repeat.get("period")), str(repeat.get("periodUnit")))
-    if per_day is None and repeat.get("timeOfDay"):
-        per_day = Decimal(len(repeat["timeOfDay"]))
+    frequency = _decimal(repeat.get("frequencyMax"))
+    if frequency is None:
+        frequency = _decimal(repeat.get("frequency"))
+    per_day = _to_daily(frequency, _decimal(repeat.get("period")), repeat.get("periodUnit"))
     if per_day is None:
-        per_day = Decimal(1)
+        times = repeat.get("timeOfDay")
+        per_day = Decimal(sum(t is not None for t in times) if isinstance(times, list) else 0)
     dose = None
-    if "doseRange" in dose_and_rate:
+    if dose_and_rate.get("doseRange") is not None:
         dose = _decimal((dose_and_rate["doseRange"].get("high") or {}).get("value"))
-    elif "doseQuantity" in dose_and_rate:
+    elif dose_and_rate.get("doseQuantity") is not None:
         dose = _decimal(dose_and_rate["doseQuantity"].get("value"))
-    bounds = repeat.get("boundsPeriod")
-    bounds_interval = period_interval(bounds) if bounds else None
+    bounds = period_interval(repeat.get("boundsPeriod"))
     dispense = request.get("dispenseRequest") or {}
-    supply = dispense.get("expectedSupplyDuration") or {}
-    supply_unit = str(supply.get("code") or supply.get("unit") or "")
     days_supply = None
-    if _decimal(supply.get("value")) is not None and supply_unit in _DAYS_PER_UNIT:
-        days_supply = _decimal(supply.get("value")) * _DAYS_PER_UNIT[supply_unit]  # type: ignore[operator]
+    supply = _calendar_quantity(dispense.get("expectedSupplyDuration"))
+    if supply is not None and supply[1] in _DAYS_PER_CALENDAR_UNIT:
+        days_supply = round(supply[0] * _DAYS_PER_CALENDAR_UNIT[supply[1]], 8)
     quantity = _decimal((dispense.get("quantity") or {}).get("value"))
     refills = _decimal(dispense.get("numberOfRepeatsAllowed")) or Decimal(0)
     validity = period_interval(dispense.get("validityPeriod"))
 
     start = (
-        _date_of(bounds_interval.low if bounds_interval else None)
-        or _date_of(parse_point(request.get("authoredOn")))
-        or _date_of(validity.low if validity else None)
+        date_from(bounds.start if bounds is not None else None)
+        or date_from(parse_point(request.get("authoredOn")))
+        or date_from(validity.start if validity is not None else None)
     )
     total = days_supply
-    if total is None and quantity is not None and dose:
+    if total is None and quantity is not None and dose is not None and dose * per_day != 0:
         total = quantity / (dose * per_day)
     if total is not None:
         total *= 1 + refills
     if start is not None and total is not None:
-        end = start + dt.timedelta(days=int(total - 1))
-        return Interval(point_from_date(start), point_from_date(end))
-    if start is not None and bounds_interval is not None and bounds_interval.high is not None:
-        end_day = _date_of(bounds_interval.high)
-        return Interval(point_from_date(start), point_from_date(end_day) if end_day else None)
+        return Interval(start, date_plus_days(start, float(total - 1)))
+    if start is not None and bounds is not None and bounds.high is not None:
+        return Interval(start, date_from(bounds.end))
     return None

@@ -7,8 +7,15 @@ each docstring so the two can be read side by side. Value sets come from the
 database (`load_valuesets`); where one is not loaded, the concept's built-in
 starter codes stand in and the report says so.
 
-Population rules (proportion measures): the denominator is the initial
-population; a patient in the denominator exclusion is never in the numerator.
+Population rules (proportion measures, as fqm-execution applies them): the
+denominator is the initial population; a patient in the denominator exclusion
+is never in the numerator, whatever the numerator's criteria say.
+
+Date and time comparisons follow CQL and cql-execution (see patients.temporal):
+`... day of` compares calendar days as written, without time-zone conversion;
+comparisons without `day of` are to the millisecond, offsets normalised; a
+partial date that cannot be placed is unknown, and only a certain `true`
+counts.
 """
 
 from __future__ import annotations
@@ -33,21 +40,22 @@ from patients.fhirdata import (
     has_value,
     medication_request_period,
     period_interval,
-    prevalence_interval,
+    prevalence_interval_or_null,
     retrieve,
     status,
 )
 from patients.temporal import (
-    MIN_POINT,
+    UTC,
     Interval,
     Point,
     Truth,
-    add_years,
     age_in_years,
+    age_range_at,
+    all_of,
     before_or_same,
     period_of,
     point_during,
-    point_from_date,
+    point_from_datetime,
 )
 
 POPULATIONS = ("initial-population", "denominator", "denominator-exclusion", "numerator")
@@ -105,7 +113,9 @@ class Context:
         return self.terminology[vsac(oid)]
 
     def of_type(self, resource_type: str, oid: str) -> list[Resource]:
-        return retrieve(self.patient.of_type(resource_type), self.vs(oid))
+        """`[Type: "Value Set"]`. Like cql-execution, a MedicationRequest's
+        medicationReference is not followed: only medicationCodeableConcept matches."""
+        return retrieve(self.patient.of_type(resource_type), self.vs(oid), follow_references=False)
 
     def with_code(self, resource_type: str, system: str, code: str) -> list[Resource]:
         return [
@@ -116,10 +126,7 @@ class Context:
 
     def back(self, years: int) -> Interval:
         """Interval[start of "Measurement Period" - N years, end of "Measurement Period"]."""
-        start = self.start
-        day = add_years(start.lo.date(), -years)
-        moment = start.lo.replace(year=day.year, month=day.month, day=day.day)
-        return Interval(Point(moment, moment, start.precision), self.period.end)
+        return Interval(self.start.plus(years=-years), self.end)
 
     @property
     def start(self) -> Point:
@@ -144,8 +151,10 @@ class Context:
     def effective(self, resource: Resource) -> Interval | None:
         return choice_interval(resource, "effective", self.patient.birth_date)
 
-    def prevalence(self, condition: Resource) -> Interval:
-        return prevalence_interval(condition, self.patient.birth_date)
+    def prevalence(self, condition: Resource) -> Interval | None:
+        """QICoreCommon.prevalenceInterval(): null for an inactive condition with no
+        abatement end (see fhirdata.prevalence_interval_or_null)."""
+        return prevalence_interval_or_null(condition, self.patient.birth_date)
 
 
 def _true(value: Truth) -> bool:
@@ -267,7 +276,7 @@ def has_hospice_services(ctx: Context) -> bool:
         return interval.overlaps(ctx.period) if interval else None
 
     def diagnosis_overlaps(condition: Resource) -> Truth:
-        return ctx.prevalence(condition).overlaps(ctx.period)
+        return _overlaps(ctx.prevalence(condition), ctx.period)
 
     hospice_care = "2.16.840.1.113883.3.526.3.1584"
     return (
@@ -310,11 +319,21 @@ def has_hospice_services(ctx: Context) -> bool:
 # --- PalliativeCare (1.11.000) --------------------------------------------------------------
 
 
+def _overlaps(interval: Interval | None, window: Interval) -> Truth:
+    """`interval overlaps day of window`; a null interval is unknown."""
+    return interval.overlaps(window) if interval is not None else None
+
+
+def _starts_on_or_before(interval: Interval | None, point: Point, *, by_day: bool) -> Truth:
+    """`interval starts on or before [day of] point`: SameOrBefore(Start(interval), point)."""
+    return before_or_same(interval.start, point, by_day=by_day) if interval is not None else None
+
+
 def has_palliative_care(ctx: Context) -> bool:
     """PalliativeCare."Has Palliative Care in the Measurement Period"."""
 
     def overlaps(interval: Interval | None) -> Truth:
-        return interval.overlaps(ctx.period) if interval else None
+        return _overlaps(interval, ctx.period)
 
     return (
         _exists(
@@ -357,6 +376,8 @@ def has_frailty(ctx: Context) -> bool:
     """ "Has Criteria Indicating Frailty"."""
 
     def device_ordered(request: Resource) -> Truth:
+        # `FrailtyDeviceOrder.doNotPerform() is not true`: absent, false or a
+        # misspelt extension URL all leave the order counting.
         if device_do_not_perform(request) is True:
             return False
         interval = authored_interval(request)
@@ -369,7 +390,7 @@ def has_frailty(ctx: Context) -> bool:
         return interval.ends_during(ctx.period) if interval else None
 
     def overlaps(interval: Interval | None) -> Truth:
-        return interval.overlaps(ctx.period) if interval else None
+        return _overlaps(interval, ctx.period)
 
     return (
         _exists(
@@ -410,23 +431,26 @@ def has_frailty(ctx: Context) -> bool:
 def has_advanced_illness_or_dementia_medication(ctx: Context) -> bool:
     """ "Has Advanced Illness ..." or "Has Dementia Medications in Year Before or During ..."."""
     window = ctx.back(1)
+
+    def starts_in_window(condition: Resource) -> Truth:
+        # `prevalenceInterval() starts during day of Interval[start - 1 year, end]`:
+        # an active condition with no onset starts at the start of time, so never.
+        interval = ctx.prevalence(condition)
+        return interval.starts_during(window) if interval is not None else None
+
     return _exists(
         ctx,
         "Advanced illness",
         ctx.of_type("Condition", "2.16.840.1.113883.3.464.1003.110.12.1082"),
-        lambda c: ctx.prevalence(c).starts_during(window),
+        starts_in_window,
     ) or _exists(
         ctx,
         "Dementia medication",
         medication_active(
             ctx.of_type("MedicationRequest", "2.16.840.1.113883.3.464.1003.196.12.1510")
         ),
-        lambda m: _overlaps_or_none(medication_request_period(m), window),
+        lambda m: _overlaps(medication_request_period(m), window),
     )
-
-
-def _overlaps_or_none(interval: Interval | None, window: Interval) -> Truth:
-    return interval.overlaps(window) if interval else None
 
 
 def is_66_or_older_with_advanced_illness_and_frailty(ctx: Context) -> bool:
@@ -437,20 +461,62 @@ def is_66_or_older_with_advanced_illness_and_frailty(ctx: Context) -> bool:
     )
 
 
+Keyed = list[tuple[Point | None, Resource]]
+
+
+def _sort_ascending(items: Keyed) -> list[Resource]:
+    """cql-execution's `sort by <expression> asc` (ByExpression in asyncMergeSort).
+
+    Nulls come first. Two DateTimes are compared with JavaScript's `<`, which
+    compares their text (DateTime.toString(): as written, in its own offset,
+    at its own precision), and a tie is never 0: the right-hand one is put
+    first, so equal values come out in reverse order and `Last` picks the
+    first one listed.
+    """
+
+    def compare(a: Point | None, b: Point | None) -> int:
+        if a is None and b is None:
+            return 0
+        if a is None or b is None:
+            return -1 if a is None else 1
+        return -1 if a.iso() < b.iso() else 1
+
+    def merge_sort(pairs: Keyed) -> Keyed:
+        if len(pairs) <= 1:
+            return pairs
+        middle = len(pairs) // 2
+        left, right = merge_sort(pairs[:middle]), merge_sort(pairs[middle:])
+        merged = []
+        while left and right:
+            if compare(left[0][0], right[0][0]) <= 0:
+                merged.append(left.pop(0))
+            else:
+                merged.append(right.pop(0))
+        return merged + left + right
+
+    return [resource for _, resource in merge_sort(items)]
+
+
 def is_66_or_older_living_in_nursing_home(ctx: Context) -> bool:
-    """The last housing-status assessment by the period's end says “lives in a nursing home”."""
+    """ "Is Age 66 or Older Living Long Term in a Nursing Home":
+
+    Last(housing-status assessments (isAssessmentPerformed) whose
+    effective.toInterval() ends on or before day of end of "Measurement Period",
+    sort by end of effective.toInterval() asc), whose value ~ "Lives in a
+    nursing home". Only the last assessment counts: a later "lives at home"
+    undoes an earlier nursing home.
+    """
     if ctx.age_at_end < 66:
         return False
-    assessments = []
+    assessments: Keyed = []
     for observation in assessment_performed(ctx.with_code("Observation", LOINC, "71802-3")):
         interval = ctx.effective(observation)
-        if interval is not None and _true(before_or_same(interval.end, ctx.end)):
-            assessments.append((interval.end, observation))
+        end = interval.end if interval is not None else None
+        if _true(before_or_same(end, ctx.end)):
+            assessments.append((end, observation))
     if not assessments:
         return False
-    # `sort by end of effective.toInterval() asc`, then Last.
-    assessments.sort(key=lambda pair: (pair[0] or MIN_POINT).lo)
-    last = assessments[-1][1]
+    last = _sort_ascending(assessments)[-1]
     if concept_is(last.get("valueCodeableConcept"), SNOMED, "160734000"):
         return ctx.found("Lives in a nursing home", last)
     return False
@@ -518,7 +584,8 @@ def _cms130_exclusion(ctx: Context) -> bool:
             ctx,
             "Colorectal cancer",
             ctx.of_type("Condition", "2.16.840.1.113883.3.464.1003.108.12.1001"),
-            lambda c: before_or_same(ctx.prevalence(c).start, ctx.end),
+            # "Malignant Neoplasm": prevalenceInterval() starts on or before day of end of MP
+            lambda c: _starts_on_or_before(ctx.prevalence(c), ctx.end, by_day=True),
         )
         or _exists(
             ctx,
@@ -616,7 +683,9 @@ def _mastectomy_side(ctx: Context, side: Code) -> bool:
         ctx,
         f"{label} mastectomy",
         diagnoses,
-        lambda c: before_or_same(ctx.prevalence(c).start, ctx.end, by_day=False),
+        # `prevalenceInterval() starts on or before end of "Measurement Period"`
+        # has no `day of`: to the millisecond, offsets normalised.
+        lambda c: _starts_on_or_before(ctx.prevalence(c), ctx.end, by_day=False),
     ) or _exists(
         ctx,
         f"{label} mastectomy",
@@ -634,7 +703,7 @@ def _cms125_exclusion(ctx: Context) -> bool:
             ctx,
             "History of bilateral mastectomy",
             ctx.of_type("Condition", prefix + "198.12.1068"),
-            lambda c: before_or_same(ctx.prevalence(c).start, ctx.end, by_day=False),
+            lambda c: _starts_on_or_before(ctx.prevalence(c), ctx.end, by_day=False),
         )
         or _exists(
             ctx,
@@ -649,9 +718,14 @@ def _cms125_exclusion(ctx: Context) -> bool:
 
 
 def _cms125_numerator(ctx: Context) -> bool:
-    """A mammogram ending between 1 October two years before the period and its end."""
-    october = point_from_date(dt.date(ctx.period_start.year - 2, 10, 1))
-    window = Interval(Point(october.lo, october.lo, "ms"), ctx.end)
+    """A mammogram ending between 1 October two years before the period and its end.
+
+    "October 1 Two Years Prior to the Measurement Period":
+    DateTime((year from start of "Measurement Period" - 2), 10, 1, 0, 0, 0, 0, 0)
+    (offset 0); `ends during day of` compares the mammogram's end day as written.
+    """
+    october = point_from_datetime(dt.datetime(ctx.period_start.year - 2, 10, 1, tzinfo=UTC))
+    window = Interval(october, ctx.end)
     return _exists(
         ctx,
         "Mammogram",
@@ -694,7 +768,7 @@ def _cms124_exclusion(ctx: Context) -> bool:
             ctx,
             "Absence of cervix",
             ctx.of_type("Condition", prefix + "111.12.1016"),
-            lambda c: before_or_same(ctx.prevalence(c).start, ctx.end, by_day=False),
+            lambda c: _starts_on_or_before(ctx.prevalence(c), ctx.end, by_day=False),
         )
         or has_palliative_care(ctx)
     )
@@ -704,12 +778,20 @@ def _cms124_numerator(ctx: Context) -> bool:
     prefix = "2.16.840.1.113883.3.464.1003."
 
     def hpv_at_30_or_older(observation: Resource) -> Truth:
+        """ "HPV Test Within 5 Years for Women Age 30 and Older":
+        AgeInYearsAt(date from HPVTest.effective.latest()) >= 30
+          and HPVTest.effective.latest() during day of Interval[start - 4 years, end]
+          and HPVTest.value is not null
+
+        `date from` takes the day as written; a partial date gives a range of
+        ages, unknown when it straddles 30.
+        """
         latest = _latest(ctx.effective(observation))
-        if not has_value(observation) or latest is None or latest.day is None:
+        if latest is None:
             return None
-        if age_in_years(ctx.patient.birth_date, latest.day) < 30:
-            return False
-        return point_during(latest, ctx.back(4))
+        youngest, oldest = age_range_at(ctx.patient.birth_date, latest)
+        old_enough: Truth = True if youngest >= 30 else False if oldest < 30 else None
+        return all_of(old_enough, point_during(latest, ctx.back(4)), has_value(observation))
 
     return _lab_result_latest_during(
         ctx, "Cervical cytology", prefix + "108.12.1017", ctx.back(2)
