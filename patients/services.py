@@ -600,13 +600,17 @@ def _cases_follow_gaps(
             status__in=OPEN_STATUSES,
         )
     }
-    for change in newly_overdue:
+    to_open = [
+        change
+        for change in newly_overdue
+        if program_by_id[change.program_id].active
+        and program_by_id[change.program_id].open_cases_automatically
+        and (change.patient_id, change.program_id) not in open_cases
+    ]
+    patients = Patient.objects.in_bulk({change.patient_id for change in to_open})
+    for change in to_open:
         program = program_by_id[change.program_id]
-        if not (program.active and program.open_cases_automatically):
-            continue
-        if (change.patient_id, change.program_id) in open_cases:
-            continue
-        patient = Patient.objects.get(pk=change.patient_id)
+        patient = patients[change.patient_id]
         case_open(
             patient=patient,
             program=program,

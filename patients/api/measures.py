@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from config.api import roles_allowed
 from navigator.models import Role
+from patients.fhir.outcome import issue, operation_outcome
 from patients.measure_reports import measure_report
 from patients.measures import MEASURES
 from patients.models import FhirSource
@@ -21,14 +22,11 @@ EARLIEST_PERIOD = dt.date(2000, 1, 1)
 FHIR_JSON = "application/fhir+json"
 
 
-def operation_outcome(problems: dict[str, str], code: str = "invalid") -> dict:
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [
-            {"severity": "error", "code": code, "diagnostics": message, "expression": [where]}
-            for where, message in problems.items()
-        ],
-    }
+def problems_outcome(problems: dict[str, str], code: str = "invalid") -> dict:
+    """An OperationOutcome with one error per query parameter."""
+    return operation_outcome(
+        [issue(message, where, code=code) for where, message in problems.items()]
+    )
 
 
 class MeasureReportQuery(serializers.Serializer):
@@ -75,7 +73,7 @@ class MeasureReportView(APIView):
         if measure_id not in MEASURES:
             known = ", ".join(sorted(MEASURES))
             return self._fhir(
-                operation_outcome(
+                problems_outcome(
                     {"measure": f"No measure “{measure}”; known: {known}."}, "not-found"
                 ),
                 404,
@@ -83,7 +81,7 @@ class MeasureReportView(APIView):
         query = MeasureReportQuery(data=request.query_params)
         if not query.is_valid():
             problems = {field: " ".join(map(str, errors)) for field, errors in query.errors.items()}
-            return self._fhir(operation_outcome(problems), 400)
+            return self._fhir(problems_outcome(problems), 400)
         params = query.validated_data
         patient_id = params.get("patient")
         report = measure_report(
@@ -97,14 +95,14 @@ class MeasureReportView(APIView):
             return self._fhir(report.as_fhir(), 200)
         if not report.patients:
             return self._fhir(
-                operation_outcome(
+                problems_outcome(
                     {"patient": "No patient from an EHR feed has this id."}, "not-found"
                 ),
                 404,
             )
         if len(report.patients) > 1:
             return self._fhir(
-                operation_outcome(
+                problems_outcome(
                     {"source": "Several feeds have a patient with this id; name the feed."}
                 ),
                 400,
