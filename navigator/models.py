@@ -63,6 +63,12 @@ class NavigatorProfile(models.Model):
         default=list, help_text="ISO 639 codes of the languages this navigator speaks."
     )
     caseload_capacity = models.PositiveSmallIntegerField(default=150)
+    clinics = models.ManyToManyField(
+        "patients.Clinic",
+        blank=True,
+        related_name="navigators",
+        help_text="Clinics this navigator works with; assignment prefers their patients.",
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -118,6 +124,18 @@ class NavigationCase(models.Model):
     status = models.CharField(max_length=24, choices=CaseStatus.choices, default=CaseStatus.NEW)
     needs_interpreter = models.BooleanField(default=False)
     next_follow_up = models.DateField(null=True, blank=True)
+    next_channel = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="The channel the outreach protocol proposes for the next follow-up.",
+    )
+    assignment_reason = models.CharField(max_length=300, blank=True)
+    # Bumped by every change recorded on the timeline (services.event_record), so that
+    # a form carrying the version it was drawn from can tell it has gone stale.
+    version = models.PositiveIntegerField(default=1)
+    # Set when the outreach protocol has run out of attempts; a manager confirms
+    # (closes as unreachable) or dismisses (keeps trying).
+    unreachable_proposed_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -162,6 +180,11 @@ class CaseEventKind(models.TextChoices):
     SCREENING_RECORDED = "screening_recorded", "Screening recorded"
     FOLLOW_UP_SET = "follow_up_set", "Follow-up date set"
     REMINDER_CREATED = "reminder_created", "Follow-up reminder"
+    UNREACHABLE_PROPOSED = "unreachable_proposed", "Proposed for closing as unreachable"
+    UNREACHABLE_DISMISSED = "unreachable_dismissed", "Kept open"
+    PHONE_MARKED_BAD = "phone_marked_bad", "Phone number marked bad"
+    LETTER_PRINTED = "letter_printed", "Letter printed"
+    NOTE = "note", "Note"
 
 
 class CaseEvent(models.Model):
@@ -246,8 +269,16 @@ class AppointmentStatus(models.TextChoices):
     RESCHEDULED = "rescheduled", "Rescheduled"
 
 
+class AppointmentPurpose(models.TextChoices):
+    SCREENING = "screening", "Screening"
+    DIAGNOSTIC = "diagnostic", "Diagnostic follow-up"
+
+
 class Appointment(models.Model):
     case = models.ForeignKey(NavigationCase, on_delete=models.CASCADE, related_name="appointments")
+    purpose = models.CharField(
+        max_length=16, choices=AppointmentPurpose.choices, default=AppointmentPurpose.SCREENING
+    )
     modality = models.ForeignKey(
         "patients.ScreeningModality", on_delete=models.PROTECT, null=True, blank=True
     )
@@ -265,3 +296,61 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return f"Appointment {self.scheduled_at:%Y-%m-%d %H:%M} at {self.site}"
+
+
+class Coverage(models.Model):
+    """A navigator away hands their caseload to a colleague for a date range."""
+
+    absent = models.ForeignKey(
+        NavigatorProfile, on_delete=models.PROTECT, related_name="coverages_given"
+    )
+    covering = models.ForeignKey(
+        NavigatorProfile, on_delete=models.PROTECT, related_name="coverages_taken"
+    )
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(default=timezone.now)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(starts_on__lte=models.F("ends_on")),
+                name="coverage_dates_ordered",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(absent=models.F("covering")),
+                name="coverage_not_self",
+            ),
+        ]
+        indexes = [models.Index(fields=["covering", "starts_on", "ends_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.covering} covers {self.absent} {self.starts_on}–{self.ends_on}"
+
+
+class Rebalance(models.Model):
+    """One manager action that moved cases between navigators, atomically."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    at = models.DateTimeField(default=timezone.now)
+    from_navigator = models.ForeignKey(
+        NavigatorProfile, on_delete=models.PROTECT, related_name="rebalances"
+    )
+    requested = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How many cases to move; empty for all of them."
+    )
+    moved = models.PositiveIntegerField(default=0)
+    deactivated = models.BooleanField(
+        default=False, help_text="The navigator was leaving and was made inactive."
+    )
+    summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Rebalance #{self.pk}: {self.moved} cases from {self.from_navigator}"

@@ -48,8 +48,19 @@ def cases_visible_to(user: User) -> QuerySet[NavigationCase]:
     if user.sees_all_cases:
         return cases
     if user.is_navigator:
-        return cases.filter(navigator__user=user)
+        return cases.filter(Q(navigator__user=user) | Q(navigator__in=navigators_covered_by(user)))
     return cases.none()
+
+
+def navigators_covered_by(user: User, on: dt.date | None = None) -> QuerySet[NavigatorProfile]:
+    """The navigators whose caseload `user` covers today (a subquery, not evaluated)."""
+    on = on or timezone.localdate()
+    return NavigatorProfile.objects.filter(
+        coverages_given__covering__user=user,
+        coverages_given__starts_on__lte=on,
+        coverages_given__ends_on__gte=on,
+        coverages_given__cancelled_at=None,
+    ).values("pk")
 
 
 def barriers_visible_to(user: User) -> QuerySet[CaseBarrier]:

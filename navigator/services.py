@@ -7,12 +7,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from navigator.models import (
     OPEN_STATUSES,
     Appointment,
+    AppointmentPurpose,
     AppointmentStatus,
     BarrierStatus,
     BarrierType,
@@ -31,6 +32,7 @@ from patients.models import (
     ScreeningEvent,
     ScreeningModality,
     ScreeningProgram,
+    ScreeningResult,
 )
 
 # The only legal moves. Anything not listed is refused, from every page and API.
@@ -113,7 +115,7 @@ def event_record(
     data: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> CaseEvent:
-    return CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case,
         kind=kind,
         actor=actor,
@@ -121,11 +123,57 @@ def event_record(
         data=data or {},
         at=at or timezone.now(),
     )
+    # Every change on the timeline is a new version of the case (see case_lock).
+    NavigationCase.objects.filter(pk=case.pk).update(version=F("version") + 1)
+    if case.version is not None:
+        case.version += 1
+    return event
 
 
-def case_lock(case: NavigationCase | int) -> NavigationCase:
+class StaleCaseError(ValidationError):
+    """A form drawn from an older version of the case was submitted."""
+
+
+def case_changes_since(case: NavigationCase, version: int) -> list[CaseEvent]:
+    """The timeline entries written after the case was at `version`, oldest first.
+
+    Versions count events, so the newest `case.version - version` events are the
+    changes made since.
+    """
+    missed = max(case.version - version, 0)
+    if missed == 0:
+        return []
+    events = list(
+        CaseEvent.objects.filter(case=case).select_related("actor").order_by("-pk")[:missed]
+    )
+    return events[::-1]
+
+
+def case_lock(case: NavigationCase | int, *, expected_version: int | None = None) -> NavigationCase:
+    """Lock a case row for the rest of the transaction.
+
+    With `expected_version` (the version the submitted form was drawn from), a
+    case changed since by anyone refuses with a StaleCaseError that says what
+    changed, so that nobody overwrites what they have not seen.
+    """
     case_id = case if isinstance(case, int) else case.pk
-    return NavigationCase.objects.select_for_update().get(pk=case_id)
+    locked = NavigationCase.objects.select_for_update().get(pk=case_id)
+    if expected_version is not None and locked.version != expected_version:
+        changes = case_changes_since(locked, expected_version)
+        described = "; ".join(
+            f"{event.summary} ({event.actor or 'EquiNav'})" for event in changes[-3:]
+        )
+        raise StaleCaseError(
+            {
+                "version": (
+                    "This case changed after you opened it"
+                    + (f": {described}" if described else "")
+                    + ". Nothing was saved; check the case and submit again."
+                )
+            },
+            code="stale",
+        )
+    return locked
 
 
 def case_ensure_open(case: NavigationCase, field: str = "case") -> None:
@@ -482,11 +530,24 @@ def appointment_book(
     actor: User,
     modality: ScreeningModality | None = None,
     note: str = "",
+    purpose: str = AppointmentPurpose.SCREENING,
+    expected_version: int | None = None,
 ) -> Appointment:
+    """Book the screening, or (after an abnormal result) its diagnostic follow-up."""
     with transaction.atomic():
-        case = case_lock(case)
+        case = case_lock(case, expected_version=expected_version)
         case_ensure_open(case)
-        if case.status == CaseStatus.COMPLETED:
+        if purpose not in AppointmentPurpose.values:
+            raise ValidationError({"purpose": f"“{purpose}” is not an appointment purpose."})
+        if purpose == AppointmentPurpose.DIAGNOSTIC:
+            follow_up = diagnostic_follow_up_needed(case)
+            if follow_up is None:
+                raise ValidationError(
+                    {"purpose": "No abnormal result on this case calls for a diagnostic test."}
+                )
+            if modality is None:
+                modality = follow_up
+        elif case.status == CaseStatus.COMPLETED:
             raise ValidationError({"case": "The screening is already recorded on this case."})
         if scheduled_at <= timezone.now():
             raise ValidationError({"scheduled_at": "An appointment must be in the future."})
@@ -495,11 +556,12 @@ def appointment_book(
         if modality is not None and modality.program_id != case.program_id:
             raise ValidationError({"modality": f"{modality} is not a {case.program} test."})
         # A new booking replaces any appointment still pending.
-        for previous in case.appointments.filter(status=AppointmentStatus.BOOKED):
+        for previous in case.appointments.filter(status=AppointmentStatus.BOOKED, purpose=purpose):
             previous.status = AppointmentStatus.RESCHEDULED
             previous.save(update_fields=["status"])
         appointment = Appointment.objects.create(
             case=case,
+            purpose=purpose,
             scheduled_at=scheduled_at,
             site=site,
             modality=modality,
@@ -514,9 +576,22 @@ def appointment_book(
             summary=f"Appointment {local:%Y-%m-%d %H:%M} at {site}",
             data={"appointment": appointment.pk, "scheduled_at": scheduled_at.isoformat()},
         )
-        if case.status != CaseStatus.SCHEDULED:
+        if purpose == AppointmentPurpose.SCREENING and case.status != CaseStatus.SCHEDULED:
             case = case_transition(case=case, to_status=CaseStatus.SCHEDULED, actor=actor)
         return appointment
+
+
+def diagnostic_follow_up_needed(case: NavigationCase) -> ScreeningModality | None:
+    """The diagnostic test this case's latest screening calls for, if it was abnormal."""
+    latest = (
+        ScreeningEvent.objects.filter(case=case)
+        .select_related("modality__diagnostic_follow_up")
+        .order_by("-performed_on", "-pk")
+        .first()
+    )
+    if latest is None or latest.result != ScreeningResult.ABNORMAL:
+        return None
+    return latest.modality.diagnostic_follow_up
 
 
 def appointment_set_status(

@@ -34,6 +34,26 @@ class Outcome(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class Purpose(models.TextChoices):
+    OUTREACH = "outreach", "Outreach"
+    PREP_CALL = "prep_call", "Prep call before an appointment"
+    RESULT_FOLLOW_UP = "result_follow_up", "Result follow-up"
+    OTHER = "other", "Other"
+
+
+# Outcomes after which the patient was not reached, for the outreach protocol.
+UNSUCCESSFUL_OUTCOMES = frozenset(
+    {
+        Outcome.NO_ANSWER,
+        Outcome.LEFT_VOICEMAIL,
+        Outcome.WRONG_NUMBER,
+        Outcome.DISCONNECTED,
+        Outcome.CALL_BLOCKED,
+        Outcome.LANGUAGE_BARRIER,
+    }
+)
+
+
 class ContactAttempt(models.Model):
     case = models.ForeignKey(
         "navigator.NavigationCase", on_delete=models.CASCADE, related_name="attempts"
@@ -44,6 +64,15 @@ class ContactAttempt(models.Model):
         max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
     )
     outcome = models.CharField(max_length=24, choices=Outcome.choices)
+    purpose = models.CharField(max_length=24, choices=Purpose.choices, default=Purpose.OUTREACH)
+    phone = models.ForeignKey(
+        "patients.PatientPhone",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The number called or texted.",
+    )
     interpreter_used = models.BooleanField(default=False)
     note = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
@@ -83,3 +112,80 @@ class FollowUpReminder(models.Model):
 
     def __str__(self) -> str:
         return f"Follow-up reminder for case #{self.case_id} on {self.due_on}"
+
+
+class OutreachProtocol(models.Model):
+    """A program's outreach cadence, as data a manager can change."""
+
+    program = models.OneToOneField(
+        "patients.ScreeningProgram", on_delete=models.CASCADE, related_name="outreach_protocol"
+    )
+    unreachable_after_attempts = models.PositiveSmallIntegerField(
+        default=4, help_text="Unsuccessful attempts before the case is proposed for closing."
+    )
+    unreachable_after_days = models.PositiveSmallIntegerField(
+        default=14, help_text="…made over at least this many days."
+    )
+    reached_follow_up_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Next follow-up after the patient was reached."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Outreach protocol for {self.program}"
+
+
+class ProtocolStep(models.Model):
+    """Attempt number `order` (from 1) goes out on day `day` by `channel`."""
+
+    protocol = models.ForeignKey(OutreachProtocol, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField()
+    day = models.PositiveSmallIntegerField(help_text="Days after the first attempt.")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+
+    class Meta:
+        ordering = ["protocol", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol", "order"], name="protocol_step_order_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.order}: {self.get_channel_display()} on day {self.day}"
+
+
+class TemplateKind(models.TextChoices):
+    OUTREACH_LETTER = "outreach_letter", "Outreach letter"
+
+
+class MessageTemplate(models.Model):
+    """Text sent or printed for a patient, per kind, language and (optionally) program."""
+
+    kind = models.CharField(max_length=32, choices=TemplateKind.choices)
+    language = models.CharField(max_length=8, help_text="ISO 639 code.")
+    program = models.ForeignKey(
+        "patients.ScreeningProgram",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        help_text="Empty: used for every program without one of its own.",
+    )
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(help_text="Placeholders in {braces}, e.g. {patient_name}.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "language", "program"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "language", "program"],
+                name="message_template_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "language"],
+                condition=models.Q(program__isnull=True),
+                name="message_template_default_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.language})"

@@ -22,7 +22,15 @@ from navigator.services import (
     event_record,
     too_far_ahead,
 )
-from outreach.models import Channel, ContactAttempt, Direction, FollowUpReminder, Outcome
+from outreach.models import (
+    Channel,
+    ContactAttempt,
+    Direction,
+    FollowUpReminder,
+    Outcome,
+    Purpose,
+)
+from patients.models import PatientPhone
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +55,9 @@ def attempt_log(
     note: str = "",
     attempted_at: dt.datetime | None = None,
     next_follow_up: dt.date | None = None,
+    purpose: str = Purpose.OUTREACH,
+    phone: PatientPhone | None = None,
+    expected_version: int | None = None,
 ) -> ContactAttempt:
     """Log one contact attempt, and set the case's next follow-up.
 
@@ -63,6 +74,8 @@ def attempt_log(
         errors["outcome"] = f"“{outcome}” is not an attempt outcome."
     if direction not in Direction.values:
         errors["direction"] = f"“{direction}” is not a direction."
+    if purpose not in Purpose.values:
+        errors["purpose"] = f"“{purpose}” is not an attempt purpose."
     if attempted_at > now + dt.timedelta(minutes=5):
         errors["attempted_at"] = "An attempt cannot be logged before it happens."
     if next_follow_up is not None and next_follow_up < today:
@@ -77,14 +90,18 @@ def attempt_log(
         raise ValidationError(errors)
 
     with transaction.atomic():
-        case = case_lock(case)
+        case = case_lock(case, expected_version=expected_version)
         case_ensure_open(case)
+        if phone is not None and phone.patient_id != case.patient_id:
+            raise ValidationError({"phone": "This number is not one of the patient's."})
         attempt = ContactAttempt.objects.create(
             case=case,
             attempted_at=attempted_at,
             channel=channel,
             direction=direction,
             outcome=outcome,
+            purpose=purpose,
+            phone=phone,
             interpreter_used=interpreter_used,
             note=note,
             created_by=actor,

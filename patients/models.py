@@ -90,6 +90,13 @@ class SmokingStatus(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+class PreferredChannel(models.TextChoices):
+    PHONE = "phone", "Phone"
+    SMS = "sms", "Text message"
+    EMAIL = "email", "Email"
+    LETTER = "letter", "Letter"
+
+
 class Patient(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
     mrn = models.CharField(
@@ -111,6 +118,15 @@ class Patient(models.Model):
     interpreter_needed = models.BooleanField(default=False)
     sms_consent = models.BooleanField("consents to SMS", default=False)
     sms_consent_at = models.DateTimeField(null=True, blank=True)
+    preferred_channel = models.CharField(
+        max_length=8,
+        choices=PreferredChannel.choices,
+        blank=True,
+        help_text="How the patient prefers to be reached.",
+    )
+    best_contact_times = models.CharField(
+        max_length=200, blank=True, help_text="When the patient is easiest to reach, in words."
+    )
     email = models.EmailField(blank=True)
     address_line1 = models.CharField(max_length=200, blank=True)
     address_line2 = models.CharField(max_length=200, blank=True)
@@ -310,6 +326,14 @@ class ScreeningModality(models.Model):
         blank=True,
         related_name="modalities",
         help_text="The codes that show, in EHR data, that this test was done.",
+    )
+    diagnostic_follow_up = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The diagnostic test an abnormal result calls for (colonoscopy after FIT).",
     )
     active = models.BooleanField(default=True)
 
