@@ -279,3 +279,17 @@ LOGGING = {
 EQUINAV_FOLLOW_UP_DAYS_NOT_REACHED = 2
 EQUINAV_FOLLOW_UP_DAYS_REACHED = 7
 EQUINAV_SITE_URL = os.environ.get("EQUINAV_SITE_URL", "http://127.0.0.1:8000")
+# Outreach letters (outreach.letters): the letterhead, and the number patients call,
+# per program code where a program has its own ("colorectal=617-555-0101,breast=...").
+EQUINAV_LETTERHEAD = {
+    "organization": os.environ.get("EQUINAV_LETTER_ORGANIZATION", "EquiNav Patient Navigation"),
+    "address": [
+        line.strip()
+        for line in os.environ.get("EQUINAV_LETTER_ADDRESS", "").split("|")
+        if line.strip()
+    ],
+    "phone": os.environ.get("EQUINAV_LETTER_PHONE", "(617) 555-0100"),
+}
+EQUINAV_PROGRAM_PHONES = dict(
+    item.split("=", 1) for item in env_list("EQUINAV_PROGRAM_PHONES", []) if "=" in item
+)

@@ -23,4 +23,5 @@ urlpatterns = [
     path("api/", include((api_patterns, "api"))),
     path("", include("navigator.urls")),
     path("", include("patients.urls")),
+    path("", include("outreach.urls")),
 ]

@@ -1,6 +1,17 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
-from outreach.models import ContactAttempt, FollowUpReminder
+from outreach.letters import PLACEHOLDERS, LetterError, template_check
+from outreach.models import (
+    ContactAttempt,
+    FollowUpReminder,
+    MessageTemplate,
+    OutreachProtocol,
+    ProtocolStep,
+)
+from outreach.services import protocol_validate_steps
+from patients.languages import validate_language_code
 
 
 @admin.register(ContactAttempt)
@@ -21,3 +32,74 @@ class FollowUpReminderAdmin(admin.ModelAdmin):
     search_fields = ["case__pk"]
     raw_id_fields = ["case"]
     list_select_related = ["navigator__user"]
+
+
+class ProtocolStepFormSet(forms.BaseInlineFormSet):
+    """The same rules as the protocol page: steps 1, 2, 3… on days that never go back."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        steps = [
+            (form.cleaned_data["order"], form.cleaned_data["day"], form.cleaned_data["channel"])
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        try:
+            protocol_validate_steps(steps)
+        except ValidationError as error:
+            raise ValidationError(
+                [message for messages in error.message_dict.values() for message in messages]
+            ) from None
+
+
+class ProtocolStepInline(admin.TabularInline):
+    model = ProtocolStep
+    formset = ProtocolStepFormSet
+    extra = 0
+
+
+@admin.register(OutreachProtocol)
+class OutreachProtocolAdmin(admin.ModelAdmin):
+    list_display = ["program", "unreachable_after_attempts", "unreachable_after_days",
+                    "reached_follow_up_days", "updated_at"]  # fmt: skip
+    list_select_related = ["program"]
+    inlines = [ProtocolStepInline]
+
+
+class MessageTemplateForm(forms.ModelForm):
+    class Meta:
+        model = MessageTemplate
+        fields = ["kind", "language", "program", "subject", "body"]
+        help_texts = {
+            "body": "Placeholders: "
+            + "; ".join(f"{{{name}}} {meaning}" for name, meaning in PLACEHOLDERS.items())
+            + ". Never a diagnosis or a result.",
+        }
+
+    def _checked(self, field: str) -> str:
+        text = self.cleaned_data.get(field, "")
+        try:
+            template_check(text)
+        except LetterError as error:
+            raise ValidationError(str(error)) from None
+        return text
+
+    def clean_subject(self) -> str:
+        return self._checked("subject")
+
+    def clean_body(self) -> str:
+        return self._checked("body")
+
+    def clean_language(self) -> str:
+        language = self.cleaned_data.get("language", "").strip().lower()
+        validate_language_code(language)
+        return language
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    form = MessageTemplateForm
+    list_display = ["kind", "language", "program", "subject", "updated_at"]
+    list_filter = ["kind", "language", "program"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 
-from navigator.models import User
+from navigator.models import CaseEvent, CaseEventKind, NavigationCase, User
 from navigator.selectors import cases_visible_to
-from outreach.models import ContactAttempt, FollowUpReminder
+from outreach.models import ContactAttempt, FollowUpReminder, OutreachProtocol
 
 
 def attempts_visible_to(user: User) -> QuerySet[ContactAttempt]:
@@ -32,4 +34,25 @@ def reminders_pending_for(user: User) -> QuerySet[FollowUpReminder]:
         .filter(dismissed_at=None, case__navigator__user=user)
         .select_related("case__patient", "case__program")
         .order_by("due_on", "pk")
+    )
+
+
+def protocol_history(protocol: OutreachProtocol, limit: int = 50) -> list[LogEntry]:
+    """Who changed a protocol, when, and what (written by services.protocol_update)."""
+    return list(
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(OutreachProtocol),
+            object_id=str(protocol.pk),
+        )
+        .select_related("user")
+        .order_by("-action_time", "-pk")[:limit]
+    )
+
+
+def unreachable_proposal(case: NavigationCase) -> CaseEvent | None:
+    """The timeline entry that proposed closing the case, from its prefetched events."""
+    if case.unreachable_proposed_at is None:
+        return None
+    return next(
+        (e for e in case.events.all() if e.kind == CaseEventKind.UNREACHABLE_PROPOSED), None
     )

@@ -1,4 +1,6 @@
-"""Writes for outreach: contact attempts and navigators' follow-up reminders."""
+"""Writes for outreach: contact attempts and what the outreach protocol makes of them,
+proposals to close a case as unreachable, protocol changes, letters printed, and
+navigators' follow-up reminders."""
 
 from __future__ import annotations
 
@@ -7,13 +9,23 @@ import logging
 from functools import partial
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from navigator.models import OPEN_STATUSES, CaseEventKind, CaseStatus, NavigationCase, User
+from navigator.models import (
+    OPEN_STATUSES,
+    CaseEvent,
+    CaseEventKind,
+    CaseStatus,
+    Coverage,
+    NavigationCase,
+    User,
+)
 from navigator.services import (
+    ALLOWED_TRANSITIONS,
     MAX_DAYS_LATE,
     TOO_FAR_AHEAD,
     case_ensure_open,
@@ -22,15 +34,19 @@ from navigator.services import (
     event_record,
     too_far_ahead,
 )
+from outreach import protocols
 from outreach.models import (
     Channel,
     ContactAttempt,
     Direction,
     FollowUpReminder,
     Outcome,
+    OutreachProtocol,
+    ProtocolStep,
     Purpose,
 )
-from patients.models import PatientPhone
+from patients.languages import language_name
+from patients.models import PatientPhone, ScreeningProgram
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +75,14 @@ def attempt_log(
     phone: PatientPhone | None = None,
     expected_version: int | None = None,
 ) -> ContactAttempt:
-    """Log one contact attempt, and set the case's next follow-up.
+    """Log one contact attempt, and set the case's next follow-up and channel.
 
-    The first attempt on an assigned case moves it to contacting. Without an
-    explicit next follow-up, a default follows from the outcome.
+    The first attempt on an assigned case moves it to contacting. A wrong or
+    disconnected number is marked bad. The program's outreach protocol
+    (`outreach.protocols`) proposes the next follow-up date and channel, and
+    proposes the case for closing as unreachable after its N unsuccessful attempts
+    over M days; an explicit `next_follow_up` wins over the protocol's date. A
+    program without a protocol keeps the settings' default.
     """
     now = timezone.now()
     attempted_at = attempted_at or now
@@ -106,10 +126,40 @@ def attempt_log(
             note=note,
             created_by=actor,
         )
-        follow_up = next_follow_up or default_follow_up(outcome=outcome, today=today)
-        previous_follow_up = case.next_follow_up
+        # Locked after the case: the fixed order is case, then its patient's phones.
+        phones = list(
+            PatientPhone.objects.select_for_update()
+            .filter(patient_id=case.patient_id)
+            .order_by("rank", "pk")
+        )
+        marked_bad = _bad_number(attempt, phones)
+        if marked_bad is not None:
+            marked_bad.is_bad = True
+            marked_bad.save(update_fields=["is_bad"])
+
+        plan = _protocol_plan(case, phones, today)
+        previous_follow_up, previous_channel = case.next_follow_up, case.next_channel
+        update_fields = ["next_follow_up", "updated_at"]
+        follow_up: dt.date | None
+        if plan is None:
+            follow_up = next_follow_up or default_follow_up(outcome=outcome, today=today)
+            what_next = f"next follow-up {follow_up:%Y-%m-%d}"
+        else:
+            follow_up = next_follow_up or plan.on
+            case.next_channel = plan.channel
+            update_fields.append("next_channel")
+            what_next = plan.explanation
+            if next_follow_up is not None and next_follow_up != plan.on:
+                what_next = (
+                    f"next follow-up {next_follow_up:%Y-%m-%d} (set by hand); protocol: {what_next}"
+                )
+        interpreter_now = plan is not None and plan.needs_interpreter and not case.needs_interpreter
+        if interpreter_now:
+            case.needs_interpreter = True
+            update_fields.append("needs_interpreter")
+            what_next += "; interpreter needed from now on"
         case.next_follow_up = follow_up
-        case.save(update_fields=["next_follow_up", "updated_at"])
+        case.save(update_fields=update_fields)
         event_record(
             case=case,
             kind=CaseEventKind.ATTEMPT_LOGGED,
@@ -118,20 +168,386 @@ def attempt_log(
             summary=f"{attempt.get_direction_display()} {attempt.get_channel_display().lower()}: "
             f"{attempt.get_outcome_display().lower()}"
             + (" (interpreter)" if interpreter_used else "")
-            + f"; next follow-up {follow_up:%Y-%m-%d}",
+            + f"; {what_next}",
             data={
                 "attempt": attempt.pk,
                 "channel": channel,
                 "outcome": outcome,
                 "follow_up_from": previous_follow_up.isoformat() if previous_follow_up else None,
-                "follow_up_to": follow_up.isoformat(),
+                "follow_up_to": follow_up.isoformat() if follow_up else None,
+                "channel_from": previous_channel,
+                "channel_to": case.next_channel,
+                "protocol_step": plan.step if plan else None,
+                "needs_interpreter_to": True if interpreter_now else None,
             },
         )
+        if marked_bad is not None:
+            event_record(
+                case=case,
+                kind=CaseEventKind.PHONE_MARKED_BAD,
+                actor=actor,
+                at=attempted_at,
+                summary=f"{marked_bad.get_kind_display()} number ending "
+                f"{str(marked_bad.number)[-4:]} marked bad: "
+                f"{attempt.get_outcome_display().lower()}",
+                data={
+                    "phone": marked_bad.pk,
+                    "is_bad_from": False,
+                    "is_bad_to": True,
+                    "attempt": attempt.pk,
+                },
+            )
+        if outcome == Outcome.REACHED and case.unreachable_proposed_at is not None:
+            _unreachable_withdraw(case, actor, reason="reached the patient")
+        elif plan is not None and plan.propose_unreachable:
+            _unreachable_propose(
+                case,
+                actor,
+                reason=f"the outreach protocol: {plan.unsuccessful} unsuccessful attempts over "
+                f"{plan.span_days} days",
+                data={"attempts": plan.unsuccessful, "days": plan.span_days},
+            )
         if case.status == CaseStatus.ASSIGNED:
             case_transition(case=case, to_status=CaseStatus.CONTACTING, actor=actor)
         # A reminder for today is done with once the navigator has acted on the case.
         FollowUpReminder.objects.filter(case=case, dismissed_at=None).update(dismissed_at=now)
         return attempt
+
+
+def _bad_number(attempt: ContactAttempt, phones: list[PatientPhone]) -> PatientPhone | None:
+    """The number a wrong-number or disconnected call found bad, if it is not marked yet.
+
+    Without the number on the attempt, only a patient's one good number is
+    unambiguous; with several, none is guessed at.
+    """
+    if attempt.outcome not in {Outcome.WRONG_NUMBER, Outcome.DISCONNECTED}:
+        return None
+    if attempt.channel not in protocols.NUMBER_CHANNELS:
+        return None
+    if attempt.phone_id is not None:
+        phone = next((p for p in phones if p.pk == attempt.phone_id), None)
+    else:
+        good = [p for p in phones if not p.is_bad]
+        phone = good[0] if len(good) == 1 else None
+    if phone is None or phone.is_bad:
+        return None
+    return phone
+
+
+def protocol_for(program_id: int) -> OutreachProtocol | None:
+    return OutreachProtocol.objects.filter(program_id=program_id).prefetch_related("steps").first()
+
+
+def _protocol_plan(
+    case: NavigationCase, phones: list[PatientPhone], today: dt.date
+) -> protocols.NextStep | None:
+    """The protocol's next step for the case as it now is; None without a protocol."""
+    protocol = protocol_for(case.program_id)
+    if protocol is None:
+        return None
+    attempts = [
+        protocols.Attempt(
+            at=a.attempted_at,
+            outcome=a.outcome,
+            channel=a.channel,
+            direction=a.direction,
+            phone=a.phone_id,
+        )
+        for a in ContactAttempt.objects.filter(case=case).order_by("attempted_at", "pk")
+    ]
+    # A manager's "keep trying" restarts the count towards proposing unreachable again.
+    kept_open_at = (
+        CaseEvent.objects.filter(case=case, kind=CaseEventKind.UNREACHABLE_DISMISSED)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    patient = case.patient
+    return protocols.next_step(
+        cadence=protocols.Cadence.of(protocol),
+        attempts=attempts,
+        phones=[
+            protocols.Phone(pk=p.pk, kind=p.get_kind_display().lower(), is_bad=p.is_bad)
+            for p in phones
+        ],
+        today=today,
+        sms_consent=patient.sms_consent,
+        counting_since=kept_open_at,
+    )
+
+
+# --- Closing as unreachable: the protocol (or a navigator) proposes, a manager decides ---
+
+
+def _unreachable_propose(
+    case: NavigationCase, actor: User, *, reason: str, data: dict | None = None
+) -> bool:
+    """Flag a locked case as proposed for closing as unreachable, once."""
+    if case.unreachable_proposed_at is not None:
+        return False
+    if CaseStatus.CLOSED_UNREACHABLE not in ALLOWED_TRANSITIONS[case.status]:
+        # A completed case (screened) is closed, never as unreachable.
+        return False
+    case.unreachable_proposed_at = timezone.now()
+    case.save(update_fields=["unreachable_proposed_at", "updated_at"])
+    event_record(
+        case=case,
+        kind=CaseEventKind.UNREACHABLE_PROPOSED,
+        actor=actor,
+        summary=f"Proposed for closing as unreachable by {reason}; a manager confirms",
+        data={
+            **(data or {}),
+            "proposed_from": None,
+            "proposed_to": case.unreachable_proposed_at.isoformat(),
+        },
+    )
+    return True
+
+
+def _unreachable_withdraw(
+    case: NavigationCase, actor: User, *, reason: str, note: str = ""
+) -> None:
+    proposed_at = case.unreachable_proposed_at
+    case.unreachable_proposed_at = None
+    case.save(update_fields=["unreachable_proposed_at", "updated_at"])
+    event_record(
+        case=case,
+        kind=CaseEventKind.UNREACHABLE_DISMISSED,
+        actor=actor,
+        summary=f"Kept open ({reason})" + (f": {note}" if note else ""),
+        data={
+            "proposed_from": proposed_at.isoformat() if proposed_at else None,
+            "proposed_to": None,
+            "note": note,
+        },
+    )
+
+
+UNREACHABLE_NOTE_MAX_LENGTH = 250
+
+
+def _check_note(note: str, *, required: str = "") -> str:
+    note = note.strip()
+    if required and not note:
+        raise ValidationError({"note": required})
+    if len(note) > UNREACHABLE_NOTE_MAX_LENGTH:
+        raise ValidationError(
+            {"note": f"At most {UNREACHABLE_NOTE_MAX_LENGTH} characters; this is {len(note)}."}
+        )
+    return note
+
+
+def _manager_only(actor: User, what: str) -> None:
+    if not (actor.is_authenticated and actor.sees_all_cases):
+        raise PermissionDenied(f"Only a program manager can {what}.")
+
+
+def case_unreachable_propose(
+    *, case: NavigationCase | int, actor: User, note: str, expected_version: int | None = None
+) -> NavigationCase:
+    """A navigator who has tried everything proposes closing the case as unreachable."""
+    note = _check_note(note, required="Say what was tried; the manager decides from it.")
+    with transaction.atomic():
+        case = case_lock(case, expected_version=expected_version)
+        case_ensure_open(case, "note")
+        if case.unreachable_proposed_at is not None:
+            raise ValidationError({"note": "This case is already proposed for closing."})
+        if CaseStatus.CLOSED_UNREACHABLE not in ALLOWED_TRANSITIONS[case.status]:
+            status = case.get_status_display().lower()
+            raise ValidationError({"note": f"A {status} case is not closed as unreachable."})
+        _unreachable_propose(
+            case, actor, reason=f"{actor.get_full_name() or actor}: {note}", data={"note": note}
+        )
+        return case
+
+
+def case_unreachable_confirm(
+    *,
+    case: NavigationCase | int,
+    actor: User,
+    note: str = "",
+    expected_version: int | None = None,
+) -> NavigationCase:
+    """A manager confirms the proposal: the case closes as unreachable."""
+    _manager_only(actor, "close a case as unreachable")
+    note = _check_note(note)
+    with transaction.atomic():
+        case = case_lock(case, expected_version=expected_version)
+        case_ensure_open(case)
+        if case.unreachable_proposed_at is None:
+            raise ValidationError(
+                {"case": "Nothing proposes closing this case as unreachable; it stays open."}
+            )
+        proposed_on = timezone.localdate(case.unreachable_proposed_at)
+        return case_transition(
+            case=case,
+            to_status=CaseStatus.CLOSED_UNREACHABLE,
+            actor=actor,
+            note=f"confirmed the proposal of {proposed_on:%Y-%m-%d}"
+            + (f"; {note}" if note else ""),
+        )
+
+
+def case_unreachable_dismiss(
+    *,
+    case: NavigationCase | int,
+    actor: User,
+    note: str = "",
+    expected_version: int | None = None,
+) -> NavigationCase:
+    """A manager keeps trying: the proposal is withdrawn and counting starts again."""
+    _manager_only(actor, "keep a case proposed as unreachable open")
+    note = _check_note(note)
+    with transaction.atomic():
+        case = case_lock(case, expected_version=expected_version)
+        case_ensure_open(case)
+        if case.unreachable_proposed_at is None:
+            raise ValidationError(
+                {"case": "Nothing proposes closing this case as unreachable; nothing to dismiss."}
+            )
+        _unreachable_withdraw(case, actor, reason="a manager decided to keep trying", note=note)
+        return case
+
+
+# --- Protocols -----------------------------------------------------------------------------
+
+
+def _describe_steps(steps: list[tuple[int, int, str]]) -> str:
+    return ", ".join(f"{protocols.channel_name(channel)} on day {day}" for _, day, channel in steps)
+
+
+def protocol_validate_steps(steps: list[tuple[int, int, str]]) -> None:
+    """Refuse a cadence that is not steps 1, 2, 3... on days that never go back."""
+    if not steps:
+        raise ValidationError({"steps": "A protocol needs at least one step."})
+    errors: list[str] = []
+    orders = sorted(order for order, _, _ in steps)
+    if orders != list(range(1, len(steps) + 1)):
+        errors.append(
+            "Number the steps 1, 2, 3… with none missing or repeated (got "
+            + ", ".join(str(o) for o in orders)
+            + ")."
+        )
+    ordered = sorted(steps)
+    for (order, day, _), (next_order, next_day, _) in zip(ordered, ordered[1:], strict=False):
+        if next_day < day:
+            errors.append(
+                f"Step {next_order} is on day {next_day}, before step {order} (day {day}): "
+                "days must not go back."
+            )
+    for order, day, channel in steps:
+        if channel not in Channel.values:
+            errors.append(f"Step {order}: “{channel}” is not a contact channel.")
+        if day < 0:
+            errors.append(f"Step {order}: the day cannot be negative.")
+    if errors:
+        raise ValidationError({"steps": errors})
+
+
+PROTOCOL_FIELDS = {
+    "unreachable_after_attempts": "unreachable after attempts",
+    "unreachable_after_days": "over days",
+    "reached_follow_up_days": "follow-up days after reaching",
+}
+
+
+def protocol_update(
+    *,
+    program: ScreeningProgram,
+    actor: User,
+    unreachable_after_attempts: int,
+    unreachable_after_days: int,
+    reached_follow_up_days: int,
+    steps: list[tuple[int, int, str]],
+) -> OutreachProtocol | None:
+    """Replace a program's outreach protocol. Returns None when nothing changed.
+
+    Each change is kept in the admin log (who, when, before and after).
+    """
+    _manager_only(actor, "change an outreach protocol")
+    errors: dict[str, str] = {}
+    if unreachable_after_attempts < 1:
+        errors["unreachable_after_attempts"] = "Propose closing after at least one attempt."
+    if unreachable_after_days < 0:
+        errors["unreachable_after_days"] = "The number of days cannot be negative."
+    if reached_follow_up_days < 1:
+        errors["reached_follow_up_days"] = "Follow up at least one day after reaching them."
+    for field, value in (
+        ("unreachable_after_attempts", unreachable_after_attempts),
+        ("unreachable_after_days", unreachable_after_days),
+        ("reached_follow_up_days", reached_follow_up_days),
+    ):
+        if value > 365:
+            errors[field] = "At most 365; check the number."
+    if errors:
+        raise ValidationError(errors)
+    protocol_validate_steps(steps)
+    steps = sorted(steps)
+    with transaction.atomic():
+        protocol, created = OutreachProtocol.objects.select_for_update().get_or_create(
+            program=program
+        )
+        before_steps = [(s.order, s.day, s.channel) for s in protocol.steps.order_by("order")]
+        changes: list[str] = []
+        for field, new in (
+            ("unreachable_after_attempts", unreachable_after_attempts),
+            ("unreachable_after_days", unreachable_after_days),
+            ("reached_follow_up_days", reached_follow_up_days),
+        ):
+            old = getattr(protocol, field)
+            if old != new or created:
+                changes.append(f"{PROTOCOL_FIELDS[field]}: {old} → {new}")
+                setattr(protocol, field, new)
+        if before_steps != steps:
+            changes.append(
+                f"steps: {_describe_steps(before_steps) or 'none'} → {_describe_steps(steps)}"
+            )
+        if not changes:
+            return None
+        protocol.save()
+        if before_steps != steps:
+            protocol.steps.all().delete()
+            ProtocolStep.objects.bulk_create(
+                ProtocolStep(protocol=protocol, order=order, day=day, channel=channel)
+                for order, day, channel in steps
+            )
+        LogEntry.objects.log_actions(
+            user_id=actor.pk,
+            queryset=[protocol],
+            action_flag=CHANGE,
+            change_message="; ".join(changes),
+            single_object=True,
+        )
+        return protocol
+
+
+# --- Letters -------------------------------------------------------------------------------
+
+
+def letter_record_printed(
+    *, case: NavigationCase | int, actor: User, language: str, template_id: int
+) -> bool:
+    """Put a printed letter on the timeline, once a day per case and language.
+
+    Opening the PDF again (a reprint, a second tab) adds nothing: each entry
+    makes open forms on the case stale, and one a day says what happened.
+    """
+    with transaction.atomic():
+        case = case_lock(case)
+        today = timezone.localdate()
+        start = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+        if CaseEvent.objects.filter(
+            case=case, kind=CaseEventKind.LETTER_PRINTED, at__gte=start, data__language=language
+        ).exists():
+            return False
+        event_record(
+            case=case,
+            kind=CaseEventKind.LETTER_PRINTED,
+            actor=actor,
+            summary=f"Outreach letter printed in {language_name(language)}",
+            data={"language": language, "template": template_id},
+        )
+        return True
 
 
 # --- Follow-up reminders -----------------------------------------------------------------
@@ -152,11 +568,19 @@ def follow_up_reminders_create(*, today: dt.date) -> list[int]:
         .exclude(follow_up_reminders__due_on=today)
         .values_list("pk", "navigator_id")
     )
+    # A navigator away has handed their caseload on: the colleague covering gets it.
+    covered_by = dict(
+        Coverage.objects.filter(
+            starts_on__lte=today, ends_on__gte=today, cancelled_at=None
+        ).values_list("absent_id", "covering_id")
+    )
     created_ids: list[int] = []
     for case_id, navigator_id in due_cases.iterator(chunk_size=500):
         with transaction.atomic():
             reminder, created = FollowUpReminder.objects.get_or_create(
-                case_id=case_id, due_on=today, defaults={"navigator_id": navigator_id}
+                case_id=case_id,
+                due_on=today,
+                defaults={"navigator_id": covered_by.get(navigator_id, navigator_id)},
             )
             if not created:
                 continue

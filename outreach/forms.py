@@ -1,0 +1,94 @@
+"""Forms for outreach pages: the unreachable proposal's decisions and the protocol editor.
+
+They check input; the services (outreach.services) decide.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from navigator.forms import CaseForm, EquiNavForm
+from outreach.models import Channel, OutreachProtocol
+from outreach.services import UNREACHABLE_NOTE_MAX_LENGTH, protocol_validate_steps
+
+
+class UnreachableProposeForm(CaseForm):
+    note = forms.CharField(
+        label="What was tried",
+        max_length=UNREACHABLE_NOTE_MAX_LENGTH,
+        error_messages={"required": "Say what was tried; the manager decides from it."},
+    )
+
+
+class UnreachableDecisionForm(CaseForm):
+    """Confirm (close as unreachable) or dismiss (keep trying): one form, two buttons."""
+
+    note = forms.CharField(
+        label="Note (optional)",
+        required=False,
+        max_length=UNREACHABLE_NOTE_MAX_LENGTH,
+        help_text="Goes on the timeline with the decision.",
+    )
+
+
+class ProtocolForm(EquiNavForm):
+    unreachable_after_attempts = forms.IntegerField(
+        label="Propose closing as unreachable after this many unsuccessful attempts",
+        min_value=1,
+        max_value=365,
+    )
+    unreachable_after_days = forms.IntegerField(
+        label="…made over at least this many days", min_value=0, max_value=365
+    )
+    reached_follow_up_days = forms.IntegerField(
+        label="After reaching the patient, follow up in (days)", min_value=1, max_value=365
+    )
+
+    @classmethod
+    def for_protocol(cls, protocol: OutreachProtocol | None, **kwargs) -> ProtocolForm:
+        defaults = OutreachProtocol()
+        source = protocol or defaults
+        initial = {
+            name: getattr(source, name)
+            for name in (
+                "unreachable_after_attempts",
+                "unreachable_after_days",
+                "reached_follow_up_days",
+            )
+        }
+        return cls(initial=initial, **kwargs)
+
+
+class StepForm(EquiNavForm):
+    # Server-side checks only: a browser's own popups would say less than ours.
+    use_required_attribute = False
+
+    order = forms.IntegerField(label="Attempt", min_value=1, max_value=99)
+    day = forms.IntegerField(label="Day", min_value=0, max_value=365)
+    # The empty choice keeps the blank "new step" row blank, so that it is skipped.
+    channel = forms.ChoiceField(label="Channel", choices=[("", "—"), *Channel.choices])
+
+
+class BaseStepFormSet(forms.BaseFormSet):
+    def steps(self) -> list[tuple[int, int, str]]:
+        return [
+            (form.cleaned_data["order"], form.cleaned_data["day"], form.cleaned_data["channel"])
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        try:
+            protocol_validate_steps(self.steps())
+        except ValidationError as error:
+            raise ValidationError(
+                [message for messages in error.message_dict.values() for message in messages]
+            ) from None
+
+
+StepFormSet: type[BaseStepFormSet] = forms.formset_factory(  # type: ignore[assignment]
+    StepForm, formset=BaseStepFormSet, extra=1, can_delete=True, max_num=30, validate_max=True
+)

@@ -1,0 +1,25 @@
+from django.urls import path
+
+from outreach import views
+
+app_name = "outreach"
+
+urlpatterns = [
+    path("cases/<int:pk>/letter.pdf", views.case_letter, name="case_letter"),
+    path(
+        "cases/<int:pk>/unreachable/propose/",
+        views.unreachable_propose,
+        name="unreachable_propose",
+    ),
+    path(
+        "cases/<int:pk>/unreachable/confirm/",
+        views.unreachable_confirm,
+        name="unreachable_confirm",
+    ),
+    path(
+        "cases/<int:pk>/unreachable/dismiss/",
+        views.unreachable_dismiss,
+        name="unreachable_dismiss",
+    ),
+    path("programs/<slug:code>/protocol/", views.program_protocol, name="program_protocol"),
+]
