@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from navigator import selectors, worklist
 from navigator.models import CaseEvent, CaseStatus, NavigationCase, NavigatorProfile, Role, User
 from patients.models import CareGap, CareGapStatus, Patient, PatientRaceEthnicity
 
@@ -63,3 +64,19 @@ def test_running_it_twice_changes_nothing(django_capture_on_commit_callbacks):
     assert "maria" in printed
     assert counts == (Patient.objects.count(), NavigationCase.objects.count(),
                       CaseEvent.objects.count(), User.objects.count())  # fmt: skip
+
+
+def test_the_demo_navigators_worklist_has_a_case_for_every_reason(
+    django_capture_on_commit_callbacks,
+):
+    # When the demo is seeded, however few patients it makes at random
+    seed(django_capture_on_commit_callbacks, "--patients", "30")
+
+    # Then María's worklist has a case topped by each reason it ranks by
+    maria = User.objects.get(username="maria")
+    moment = worklist.Moment.current()
+    rows = selectors.worklist_rows(
+        selectors.worklist_for(user=maria, moment=moment), user=maria, moment=moment
+    )
+    top_reasons = {row.reasons[0].code for row in rows if row.reasons}
+    assert top_reasons == {rule.code for rule in worklist.RULES}
