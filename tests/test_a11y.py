@@ -1,0 +1,283 @@
+"""WCAG 2.1 AA on the pages people work in, checked by axe-core in Chromium.
+
+axe-core comes from npm (`npm ci --prefix tests/a11y`, run by .ci/run) and is
+injected into each page; every page is checked on a 1280×800 laptop and a 390×844
+phone, where it must not scroll sideways either. Without axe-core or Chromium the
+tests skip, unless REQUIRE_SERVICES=1, when they fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.db import connections
+from django.test import Client
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+from playwright.sync_api import Page, expect, sync_playwright
+
+from navigator import services
+from navigator.models import BarrierType, CaseStatus
+from outreach.services import attempt_log
+from patients.models import CareGap, PatientPhone, ScreeningModality
+from tests import factories
+from tests.conftest import need
+from tests.test_browser import CHROMIUM_ARGS, TIMEOUT_MS
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+AXE = Path(__file__).resolve().parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+VIEWPORTS = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+RUN_AXE = """async (tags) => {
+  const results = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+  return results.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    url: v.helpUrl,
+    nodes: v.nodes.map((n) => ({target: n.target.join(" "), summary: n.failureSummary})),
+  }));
+}"""
+
+
+@pytest.fixture
+def browser(require_chromium, monkeypatch):
+    need("axe-core", AXE.exists(), f"{AXE} is missing: run npm ci --prefix tests/a11y")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=require_chromium, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            connections.close_all()
+
+
+def signed_in(browser, live_server, user, viewport: str) -> Page:
+    """A page in a fresh browser context, signed in as `user` through a session cookie."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport=VIEWPORTS[viewport], locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    assert client.session[SESSION_KEY] == str(user.pk)
+    return context.new_page()
+
+
+def violations_on(page: Page) -> list[dict]:
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(RUN_AXE, WCAG_TAGS)
+
+
+def sideways_scroll(page: Page) -> int:
+    """How many pixels the page is wider than the screen (0: it fits)."""
+    return page.evaluate(
+        "() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth)"
+    )
+
+
+def describe(found: dict[str, list[dict]]) -> str:
+    lines = []
+    for where, violations in found.items():
+        for violation in violations:
+            lines.append(
+                f"{where}: {violation['id']} ({violation['impact']}): {violation['help']} "
+                f"<{violation['url']}>"
+            )
+            for node in violation["nodes"][:8]:
+                summary = " ".join((node["summary"] or "").split())
+                lines.append(f"    {node['target']}\n      {summary}")
+    return "\n".join(lines)
+
+
+def check(browser, live_server, user, path: str, *, then=None) -> None:
+    """axe finds nothing on `path` at laptop and phone sizes, and it fits the phone."""
+    found: dict[str, list[dict]] = {}
+    too_wide: dict[str, int] = {}
+    for viewport in VIEWPORTS:
+        page = signed_in(browser, live_server, user, viewport)
+        response = page.goto(f"{live_server.url}{path}")
+        assert response is not None and response.status == 200, f"{path}: {response}"
+        page.wait_for_load_state("load")
+        violations = violations_on(page)
+        if violations:
+            found[f"{path} {viewport}"] = violations
+        if viewport == "phone" and sideways_scroll(page):
+            too_wide[f"{path} {viewport}"] = sideways_scroll(page)
+        if then is not None:
+            label = then(page)
+            violations = violations_on(page)
+            if violations:
+                found[f"{path} {viewport} ({label})"] = violations
+            if viewport == "phone" and sideways_scroll(page):
+                too_wide[f"{path} {viewport} ({label})"] = sideways_scroll(page)
+        page.context.close()
+    assert not found, "axe-core found WCAG 2.1 AA violations:\n" + describe(found)
+    assert not too_wide, f"pages wider than a phone (pixels too wide): {too_wide}"
+
+
+# --- The data the pages show ----------------------------------------------------------------
+
+
+def a_worked_case(navigator):
+    """An open case with all a case page can show: phones (one bad), a care gap, barriers,
+    an appointment, attempts and notes on the timeline."""
+    today = timezone.localdate()
+    case = factories.CaseFactory(
+        navigator=navigator,
+        patient__given_name="Lucía",
+        patient__family_name="Ferreira",
+        patient__preferred_language="es",
+        patient__interpreter_needed=True,
+        patient__best_contact_times="Weekday evenings after 6",
+        patient__preferred_channel="phone",
+        patient__phone="+16175550123",
+        needs_interpreter=True,
+        assignment_reason="speaks Spanish; 34 of 120 cases",
+        next_follow_up=today - dt.timedelta(days=1),
+    )
+    PatientPhone.objects.create(
+        patient=case.patient, number="+16175550999", kind="home", rank=1, is_bad=True
+    )
+    CareGap.objects.create(
+        patient=case.patient,
+        program=case.program,
+        status="overdue",
+        as_of=today,
+        summary="No colorectal screening on record; overdue since 2024-01-01",
+        reasons=["No colorectal screening on record; overdue since 2024-01-01", "Age 55"],
+        overdue_since=dt.date(2024, 1, 1),
+        rule_version=1,
+    )
+    user = navigator.user
+    attempt_log(case=case, channel="phone", outcome="no_answer", actor=user)
+    attempt_log(case=case, channel="phone", outcome="reached", actor=user, note="Interested")
+    services.barrier_add(
+        case=case,
+        barrier_type=BarrierType.objects.get(code="transportation"),
+        actor=user,
+        note="No car",
+    )
+    services.barrier_add(
+        case=case,
+        barrier_type=BarrierType.objects.get(code="fear-anxiety"),
+        actor=user,
+        action="Explained the prep",
+    )
+    services.appointment_book(
+        case=case,
+        scheduled_at=timezone.now() + dt.timedelta(days=4),
+        site="Endoscopy Center",
+        modality=ScreeningModality.objects.get(program__code="colorectal", code="colonoscopy"),
+        actor=user,
+    )
+    services.case_note_add(case=case, text="Daughter helps with transport", actor=user)
+    return case
+
+
+@pytest.fixture
+def navigator(db):
+    return factories.NavigatorFactory(
+        languages=["en", "es"], user__first_name="Nora", user__last_name="Navigator"
+    )
+
+
+@pytest.fixture
+def manager(db):
+    return factories.ManagerFactory(first_name="Mona", last_name="Manager")
+
+
+# --- The pages ------------------------------------------------------------------------------
+
+
+def test_the_worklist_has_no_accessibility_violations(browser, live_server, navigator):
+    a_worked_case(navigator)
+    factories.CaseFactory(navigator=navigator, patient__family_name="Diallo")
+    factories.CaseFactory(navigator=navigator, status=CaseStatus.CONTACTING)
+    check(browser, live_server, navigator.user, "/worklist/")
+
+
+def test_the_case_page_and_its_shortcuts_help_have_no_accessibility_violations(
+    browser, live_server, navigator
+):
+    case = a_worked_case(navigator)
+
+    def open_help(page: Page) -> str:
+        page.keyboard.press("?")
+        expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+        return "shortcuts help open"
+
+    check(browser, live_server, navigator.user, f"/cases/{case.pk}/", then=open_help)
+
+
+def test_the_case_page_with_a_refused_form_has_no_accessibility_violations(
+    browser, live_server, navigator
+):
+    case = a_worked_case(navigator)
+
+    def refuse(page: Page) -> str:
+        # Blank to the server, though not to the browser's own check of required fields
+        note = page.get_by_test_id("note-form")
+        note.get_by_label("Note").fill("   ")
+        note.get_by_role("button", name="Add note").click()
+        expect(page.get_by_test_id("note-form").get_by_role("alert")).to_be_visible()
+        return "note refused"
+
+    check(browser, live_server, navigator.user, f"/cases/{case.pk}/", then=refuse)
+
+
+def test_the_referral_form_has_no_accessibility_violations(browser, live_server):
+    staff = factories.ClinicStaffFactory()
+    check(browser, live_server, staff, "/referrals/new/")
+
+    def refuse(page: Page) -> str:
+        # Sent empty, past the browser's own check of required fields
+        with page.expect_navigation():
+            page.get_by_test_id("referral-form").evaluate("form => form.submit()")
+        expect(page.get_by_role("alert").first).to_be_visible()
+        return "refused"
+
+    check(browser, live_server, staff, "/referrals/new/", then=refuse)
+
+
+def test_the_managers_dashboards_have_no_accessibility_violations(
+    browser, live_server, navigator, manager
+):
+    a_worked_case(navigator)
+    done = factories.CaseFactory(navigator=navigator)
+    services.case_record_screening(
+        case=done,
+        modality=ScreeningModality.objects.get(program__code="colorectal", code="fit"),
+        performed_on=timezone.localdate(),
+        result="normal",
+        actor=navigator.user,
+    )
+    paths = ["/reports/completion/", "/care-gaps/", "/cases/"]
+    for path in ("/team/",):
+        try:
+            resolve(path)
+        except Resolver404:
+            continue
+        paths.append(path)
+    for path in paths:
+        check(browser, live_server, manager, path)
