@@ -34,8 +34,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Throughput on PostgreSQL (a fresh equinav_bench database): FHIR import and
-# care-gap recomputation. Sizes: BENCH_BUNDLES, BENCH_PATIENTS, BENCH_BATCH.
+# On PostgreSQL (a fresh equinav_bench database): FHIR import and care-gap
+# recomputation throughput, and the worklist's median/p95 with 200,000 cases.
+# Parts: BENCH_PARTS=fhir,caregaps,worklist. Sizes: BENCH_BUNDLES, BENCH_PATIENTS,
+# BENCH_BATCH, BENCH_WORKLIST_CASES, BENCH_WORKLIST_CASELOAD.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python tests/benchmarks/run.py
 
@@ -55,6 +57,7 @@ typecheck: $(VENV)/.installed-dev
 
 check: lint migrations-check typecheck
 	DEBUG=1 $(BIN)/python manage.py check
+	DEBUG=1 $(BIN)/python manage.py spectacular --fail-on-warn --validate --file /dev/null
 
 clean:
 	rm -rf $(VENV) .run db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -7,8 +7,10 @@ from navigator.models import (
     BarrierType,
     CaseBarrier,
     CaseEvent,
+    Coverage,
     NavigationCase,
     NavigatorProfile,
+    Rebalance,
     User,
 )
 
@@ -33,6 +35,7 @@ class NavigatorProfileAdmin(admin.ModelAdmin):
     list_filter = ["active"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     list_select_related = ["user"]
+    filter_horizontal = ["clinics"]
 
 
 class CaseEventInline(admin.TabularInline):
@@ -113,3 +116,37 @@ class AppointmentAdmin(admin.ModelAdmin):
     date_hierarchy = "scheduled_at"
     raw_id_fields = ["case"]
     list_select_related = ["modality"]
+
+
+@admin.register(Coverage)
+class CoverageAdmin(admin.ModelAdmin):
+    """Read-only: cover is arranged and ended through navigator.services, which check it."""
+
+    list_display = ["absent", "covering", "starts_on", "ends_on", "cancelled_at", "created_by"]
+    list_filter = ["starts_on"]
+    list_select_related = ["absent__user", "covering__user", "created_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Rebalance)
+class RebalanceAdmin(admin.ModelAdmin):
+    """The log of case moves; read-only."""
+
+    list_display = ["at", "actor", "from_navigator", "requested", "moved", "deactivated"]
+    list_select_related = ["actor", "from_navigator__user"]
+    readonly_fields = ["at", "actor", "from_navigator", "requested", "moved", "deactivated",
+                       "summary"]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,17 +13,20 @@ from django.db.models import (
     Case,
     Count,
     Exists,
-    F,
+    IntegerField,
     Max,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from navigator import worklist
 from navigator.models import (
     OPEN_STATUSES,
     Appointment,
@@ -30,11 +34,12 @@ from navigator.models import (
     BarrierStatus,
     CaseBarrier,
     CaseEvent,
+    Coverage,
     NavigationCase,
     NavigatorProfile,
     User,
 )
-from outreach.models import FollowUpReminder
+from outreach.models import ContactAttempt, FollowUpReminder, Outcome
 from patients.languages import language_name
 from patients.models import RaceEthnicity
 
@@ -60,7 +65,7 @@ def navigators_covered_by(user: User, on: dt.date | None = None) -> QuerySet[Nav
         coverages_given__starts_on__lte=on,
         coverages_given__ends_on__gte=on,
         coverages_given__cancelled_at=None,
-    ).values("pk")
+    )
 
 
 def barriers_visible_to(user: User) -> QuerySet[CaseBarrier]:
@@ -111,17 +116,95 @@ def case_list(*, user: User) -> QuerySet[NavigationCase]:
     )
 
 
-def worklist_for(*, user: User) -> QuerySet[NavigationCase]:
-    """A navigator's open cases: overdue follow-ups first, then by due date."""
-    return (
-        case_list(user=user)
-        .filter(navigator__user=user, status__in=OPEN_STATUSES)
-        .order_by(
-            F("follow_up_is_overdue").desc(),
-            F("next_follow_up").asc(nulls_last=True),
-            "opened_at",
-            "pk",
+def worklist_navigators(
+    *, user: User, navigator: NavigatorProfile | None = None, on: dt.date | None = None
+) -> list[NavigatorProfile]:
+    """Whose open cases make up a worklist: its navigator (`navigator`, by default
+    `user`'s own profile) and the colleagues that navigator covers on `on`, each of
+    those with the day the cover ends (`covered_until`). One query.
+
+    Resolved up front so that the worklist's query filters on a short list of ids:
+    PostgreSQL then reads those navigators' cases through the navigator index,
+    where an OR across the coverage table had it scan every case.
+    """
+    on = on or timezone.localdate()
+    owner_user = navigator.user if navigator is not None else user
+    if not owner_user.is_authenticated:
+        return []
+    cover = Coverage.objects.filter(
+        absent=OuterRef("pk"),
+        covering__user=owner_user,
+        starts_on__lte=on,
+        ends_on__gte=on,
+        cancelled_at=None,
+    )
+    whose = Q(user=owner_user) | Q(pk__in=navigators_covered_by(owner_user, on))
+    return list(
+        NavigatorProfile.objects.filter(whose)
+        .select_related("user")
+        .annotate(covered_until=Subquery(cover.order_by("-ends_on").values("ends_on")[:1]))
+        .order_by("user__last_name", "user__first_name", "pk")
+    )
+
+
+def worklist_for(
+    *,
+    user: User,
+    navigators: Sequence[NavigatorProfile] | None = None,
+    filters: worklist.Filters | None = None,
+    moment: worklist.Moment | None = None,
+) -> QuerySet[NavigationCase]:
+    """The open cases on a worklist, ranked (rules: navigator.worklist), with what
+    each row shows, in one query however many there are.
+
+    `navigators` are whose cases (`worklist_navigators`); by default the user's own
+    worklist. Whatever the list, only cases `user` may see are on it.
+    """
+    moment = moment or worklist.Moment.current()
+    filters = filters or worklist.Filters()
+    if navigators is None:
+        navigators = worklist_navigators(user=user, on=moment.today)
+    cases = (
+        cases_visible_to(user)
+        .filter(status__in=OPEN_STATUSES, navigator__in=[n.pk for n in navigators])
+        .select_related("patient", "program", "navigator__user")
+    )
+    cases = filters.apply(cases, moment)
+    return worklist.annotate(cases, moment).order_by(*worklist.ordering(filters.sort))
+
+
+def worklist_owner(*, user: User, navigator_id: int) -> NavigatorProfile | None:
+    """The navigator whose worklist `user` asked for, if they may open it: managers
+    and admins anyone's, a navigator their own or a colleague's they cover today."""
+    navigators = NavigatorProfile.objects.select_related("user")
+    if not user.is_authenticated:
+        return None
+    if not user.sees_all_cases:
+        if not user.is_navigator:
+            return None
+        navigators = navigators.filter(Q(user=user) | Q(pk__in=navigators_covered_by(user)))
+    return navigators.filter(pk=navigator_id).first()
+
+
+def worklist_rows(
+    cases: Iterable[NavigationCase],
+    *,
+    user: User,
+    navigator: NavigatorProfile | None = None,
+    moment: worklist.Moment,
+) -> list[NavigationCase]:
+    """The worklist's cases with their reasons and, on a case its navigator handed
+    over, "covering for" them. Covering is said from the point of view of whoever
+    works the list: the navigator signed in, or (for a manager looking on) the
+    navigator whose list it is."""
+    if user.is_navigator or navigator is None:
+        return worklist.rows(
+            cases,
+            moment=moment,
+            covering=lambda case: case.navigator is not None and case.navigator.user_id != user.pk,
         )
+    return worklist.rows(
+        cases, moment=moment, covering=lambda case: case.navigator_id != navigator.pk
     )
 
 
@@ -307,3 +390,78 @@ def completion_report(
         by_race_ethnicity=by_race_ethnicity,
         by_language=by_language,
     )
+
+
+# --- Team view ------------------------------------------------------------------------------
+
+
+def week_start(today: dt.date) -> dt.datetime:
+    """Monday 00:00 of this week, in the local time zone."""
+    monday = today - dt.timedelta(days=today.weekday())
+    return dt.datetime.combine(monday, dt.time.min, tzinfo=timezone.get_current_timezone())
+
+
+def _count(queryset: QuerySet[Any], *, distinct_field: str = "pk") -> Subquery:
+    """A correlated COUNT as a subquery, so that several counts never multiply rows."""
+    return Subquery(
+        queryset.order_by()
+        .annotate(_group=Value(1))
+        .values("_group")
+        .annotate(n=Count(distinct_field, distinct=True))
+        .values("n"),
+        output_field=IntegerField(),
+    )
+
+
+def team_overview(*, user: User, today: dt.date | None = None) -> list[NavigatorProfile]:
+    """Every navigator with this week's numbers, in two queries whatever the team size:
+    the navigators with their counts, and today's covers."""
+    if not (user.is_authenticated and user.sees_all_cases):
+        return []
+    today = today or timezone.localdate()
+    since = week_start(today)
+    open_cases = NavigationCase.objects.filter(navigator=OuterRef("pk"), status__in=OPEN_STATUSES)
+    attempts = ContactAttempt.objects.filter(
+        created_by=OuterRef("user_id"), attempted_at__gte=since
+    )
+    navigators: list[NavigatorProfile] = list(
+        NavigatorProfile.objects.select_related("user")
+        .annotate(
+            open_cases=Coalesce(_count(open_cases), 0),
+            overdue_follow_ups=Coalesce(_count(open_cases.filter(next_follow_up__lt=today)), 0),
+            attempts_this_week=Coalesce(_count(attempts), 0),
+            reached_this_week=Coalesce(
+                _count(attempts.filter(outcome=Outcome.REACHED), distinct_field="case_id"), 0
+            ),
+            completed_this_week=Coalesce(
+                _count(
+                    NavigationCase.objects.filter(navigator=OuterRef("pk"), completed_at__gte=since)
+                ),
+                0,
+            ),
+        )
+        .order_by("-active", "user__last_name", "user__first_name", "pk")
+    )
+    covers: dict[int, Coverage] = {
+        coverage.absent_id: coverage
+        for coverage in Coverage.objects.filter(
+            starts_on__lte=today, ends_on__gte=today, cancelled_at=None
+        ).select_related("covering__user")
+    }
+    for navigator in navigators:
+        navigator.covered_by = covers.get(navigator.pk)  # type: ignore[attr-defined]
+        capacity = navigator.caseload_capacity or 1
+        navigator.load_percent = round(100 * navigator.open_cases / capacity)  # type: ignore[attr-defined]
+    return navigators
+
+
+def coverages_for(*, user: User) -> QuerySet[Coverage]:
+    """Covers a user may see: a manager every one, a navigator those they give or take."""
+    coverages = Coverage.objects.select_related("absent__user", "covering__user", "created_by")
+    if not user.is_authenticated:
+        return coverages.none()
+    if user.sees_all_cases:
+        return coverages
+    if user.is_navigator:
+        return coverages.filter(Q(absent__user=user) | Q(covering__user=user))
+    return coverages.none()

@@ -7,9 +7,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.utils import timezone
 
+from navigator import assignment
 from navigator.models import (
     OPEN_STATUSES,
     Appointment,
@@ -21,11 +22,12 @@ from navigator.models import (
     CaseEvent,
     CaseEventKind,
     CaseStatus,
+    Coverage,
     NavigationCase,
     NavigatorProfile,
+    Rebalance,
     User,
 )
-from patients.languages import language_name
 from patients.models import (
     RECORDABLE_RESULTS,
     Patient,
@@ -94,12 +96,13 @@ TOO_FAR_AHEAD = "This date is more than two years ahead; check it."
 
 
 # Statuses a person may choose directly; the others follow from an action
-# (assigning, booking an appointment, recording a screening).
+# (assigning, booking an appointment, recording a screening). Closing as
+# unreachable is proposed (by the outreach protocol or a navigator) and
+# confirmed by a manager, on its own panel of the case page.
 MANUAL_TARGETS = frozenset(
     {
         CaseStatus.CONTACTING,
         CaseStatus.CLOSED,
-        CaseStatus.CLOSED_UNREACHABLE,
         CaseStatus.DECLINED,
         CaseStatus.INELIGIBLE,
     }
@@ -189,10 +192,11 @@ def case_transition(
     to_status: str,
     actor: User | None,
     note: str = "",
+    expected_version: int | None = None,
 ) -> NavigationCase:
     """Move a case to another status, or refuse with a ValidationError on `status`."""
     with transaction.atomic():
-        case = case_lock(case)
+        case = case_lock(case, expected_version=expected_version)
         from_status = case.status
         if to_status not in CaseStatus.values:
             raise ValidationError({"status": f"“{to_status}” is not a case status."})
@@ -207,6 +211,20 @@ def case_transition(
                     )
                 },
                 code="illegal_transition",
+            )
+        if (
+            to_status == CaseStatus.CLOSED_UNREACHABLE
+            and actor is not None
+            and not actor.sees_all_cases
+        ):
+            # Giving up on a patient is a manager's call: a navigator proposes it
+            # (outreach.services.case_unreachable_propose) and a manager confirms.
+            raise ValidationError(
+                {
+                    "status": "Only a program manager closes a case as unreachable: "
+                    "propose it, and a manager confirms."
+                },
+                code="manager_only",
             )
         if to_status == CaseStatus.ASSIGNED and case.navigator_id is None:
             raise ValidationError(
@@ -246,51 +264,41 @@ def case_transition(
 # --- Assignment ------------------------------------------------------------------
 
 
-def _navigators_with_load() -> list[NavigatorProfile]:
-    """Active navigators, locked in a fixed order, with their open caseload."""
+def _lock_active_navigators(*, exclude: tuple[int, ...] = ()) -> list[NavigatorProfile]:
+    """Active navigators, locked in pk order so that concurrent assignments queue
+    up behind each other and capacity is counted once."""
     locked_ids = list(
         NavigatorProfile.objects.select_for_update()
         .filter(active=True)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    return list(
-        NavigatorProfile.objects.filter(pk__in=locked_ids)
-        .select_related("user")
-        .annotate(open_cases=Count("cases", filter=Q(cases__status__in=OPEN_STATUSES)))
-        .order_by("pk")
-    )
+    return assignment.active_navigators(exclude=exclude) if locked_ids else []
 
 
-def navigator_choose_for(*, patient: Patient) -> tuple[NavigatorProfile | None, bool, str]:
+def navigator_choose_for(
+    *, patient: Patient, case_id: int | None = None, exclude: tuple[int, ...] = ()
+) -> tuple[NavigatorProfile | None, bool, str]:
     """Pick a navigator for a patient: (navigator, needs_interpreter, reason in words).
 
-    A navigator who speaks the patient's preferred language and has the most
-    spare capacity wins; where nobody speaks it, the least-loaded navigator
-    takes the case and it is flagged as needing an interpreter.
+    See navigator.assignment for the rules.
     """
-    navigators = _navigators_with_load()
-    if not navigators:
-        return None, False, "No active navigator."
-
-    def spare(n: NavigatorProfile) -> int:
-        return n.caseload_capacity - n.open_cases  # type: ignore[attr-defined]
-
-    language = patient.preferred_language
-    speakers = [n for n in navigators if language in n.languages]
-    if speakers:
-        chosen = max(speakers, key=lambda n: (spare(n), -n.pk))
-        reason = (
-            f"speaks {language_name(language)}; "
-            f"{chosen.open_cases} of {chosen.caseload_capacity} cases"  # type: ignore[attr-defined]
-        )
-        return chosen, False, reason
-    chosen = min(navigators, key=lambda n: (n.open_cases, -spare(n), n.pk))  # type: ignore[attr-defined]
-    reason = (
-        f"no navigator speaks {language_name(language)}: least loaded, "
-        f"{chosen.open_cases} of {chosen.caseload_capacity} cases; interpreter needed"  # type: ignore[attr-defined]
+    navigators = _lock_active_navigators(exclude=exclude)
+    candidates = assignment.candidates_for(
+        patient=patient, navigators=navigators, exclude_case=case_id
     )
-    return chosen, True, reason
+    choice = assignment.choose(patient=patient, candidates=candidates)
+    return choice.navigator, choice.needs_interpreter, choice.reason
+
+
+def actor_name(user: User | None) -> str:
+    if user is None:
+        return "EquiNav"
+    return user.get_full_name() or user.username
+
+
+class AssignmentConflict(StaleCaseError):
+    """Someone else assigned the case since the form was drawn."""
 
 
 def case_assign(
@@ -300,11 +308,40 @@ def case_assign(
     actor: User | None,
     reason: str = "",
     needs_interpreter: bool | None = None,
+    expected_version: int | None = None,
+    rebalance: Rebalance | None = None,
 ) -> NavigationCase:
-    """Give a case to a navigator (first assignment or reassignment)."""
+    """Give a case to a navigator (first assignment or reassignment).
+
+    With `expected_version`, a case assigned (or otherwise changed) by someone
+    else since the form was drawn is refused, naming who did what, so that two
+    managers assigning the same case at once cannot both win.
+    """
     with transaction.atomic():
-        case = case_lock(case)
+        case_id = case if isinstance(case, int) else case.pk
+        try:
+            case = case_lock(case_id, expected_version=expected_version)
+        except StaleCaseError:
+            locked = NavigationCase.objects.select_related("navigator__user").get(pk=case_id)
+            assigned = [
+                event
+                for event in case_changes_since(locked, expected_version or 0)
+                if event.kind == CaseEventKind.ASSIGNED
+            ]
+            if not assigned:
+                raise
+            raise AssignmentConflict(
+                {
+                    "version": (
+                        f"{actor_name(assigned[-1].actor)} assigned this case to "
+                        f"{locked.navigator} after you opened it. Nothing was saved; "
+                        "check the case and assign again if needed."
+                    )
+                },
+                code="stale",
+            ) from None
         case_ensure_open(case)
+        navigator = NavigatorProfile.objects.select_for_update().get(pk=navigator.pk)
         if not navigator.active:
             raise ValidationError({"navigator": f"{navigator} is not an active navigator."})
         if case.navigator_id == navigator.pk:
@@ -312,9 +349,16 @@ def case_assign(
         previous = case.navigator
         case.navigator = navigator
         if needs_interpreter is None:
-            needs_interpreter = case.patient.preferred_language not in navigator.languages
+            needs_interpreter = assignment.patient_needs_interpreter(case.patient) and (
+                case.patient.preferred_language not in navigator.languages
+            )
         case.needs_interpreter = needs_interpreter
-        case.save(update_fields=["navigator", "needs_interpreter", "updated_at"])
+        if not reason:
+            reason = f"chosen by {actor_name(actor)}"
+        case.assignment_reason = reason[:300]
+        case.save(
+            update_fields=["navigator", "needs_interpreter", "assignment_reason", "updated_at"]
+        )
         # Pending reminders go with the case to its new navigator.
         case.follow_up_reminders.filter(dismissed_at=None).update(navigator=navigator)
         event_record(
@@ -331,6 +375,7 @@ def case_assign(
                 "to": navigator.pk,
                 "reason": reason,
                 "needs_interpreter": needs_interpreter,
+                "rebalance": rebalance.pk if rebalance else None,
             },
         )
         if case.status == CaseStatus.NEW:
@@ -338,9 +383,17 @@ def case_assign(
         return case
 
 
-def case_assign_automatically(*, case: NavigationCase, actor: User | None) -> NavigationCase:
+def case_assign_automatically(
+    *,
+    case: NavigationCase,
+    actor: User | None,
+    exclude: tuple[int, ...] = (),
+    rebalance: Rebalance | None = None,
+) -> NavigationCase:
     with transaction.atomic():
-        navigator, needs_interpreter, reason = navigator_choose_for(patient=case.patient)
+        navigator, needs_interpreter, reason = navigator_choose_for(
+            patient=case.patient, case_id=case.pk, exclude=exclude
+        )
         if navigator is None:
             return case
         return case_assign(
@@ -349,6 +402,7 @@ def case_assign_automatically(*, case: NavigationCase, actor: User | None) -> Na
             actor=actor,
             reason=reason,
             needs_interpreter=needs_interpreter,
+            rebalance=rebalance,
         )
 
 
@@ -393,10 +447,14 @@ def case_open(
 
 
 def case_set_follow_up(
-    *, case: NavigationCase | int, on: dt.date | None, actor: User | None
+    *,
+    case: NavigationCase | int,
+    on: dt.date | None,
+    actor: User | None,
+    expected_version: int | None = None,
 ) -> NavigationCase:
     with transaction.atomic():
-        case = case_lock(case)
+        case = case_lock(case, expected_version=expected_version)
         case_ensure_open(case, "next_follow_up")
         if on is not None and on < timezone.localdate():
             raise ValidationError({"next_follow_up": "The next follow-up cannot be in the past."})
@@ -420,6 +478,36 @@ def case_set_follow_up(
         return case
 
 
+NOTE_MAX_LENGTH = 2000
+
+
+def case_note_add(
+    *,
+    case: NavigationCase | int,
+    text: str,
+    actor: User,
+    expected_version: int | None = None,
+) -> CaseEvent:
+    """Add a free-text note to the case's timeline."""
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": "Write the note first."})
+    if len(text) > NOTE_MAX_LENGTH:
+        raise ValidationError(
+            {"text": f"A note is at most {NOTE_MAX_LENGTH} characters; this one is {len(text)}."}
+        )
+    with transaction.atomic():
+        case = case_lock(case, expected_version=expected_version)
+        case_ensure_open(case, "text")
+        return event_record(
+            case=case,
+            kind=CaseEventKind.NOTE,
+            actor=actor,
+            summary=text,
+            data={"text": text},
+        )
+
+
 # --- Barriers ----------------------------------------------------------------------
 
 
@@ -430,9 +518,10 @@ def barrier_add(
     actor: User,
     note: str = "",
     action: str = "",
+    expected_version: int | None = None,
 ) -> CaseBarrier:
     with transaction.atomic():
-        case = case_lock(case)
+        case = case_lock(case, expected_version=expected_version)
         case_ensure_open(case)
         if not barrier_type.active:
             raise ValidationError({"barrier_type": "This barrier type is retired."})
@@ -473,13 +562,18 @@ _BARRIER_ORDER: list[str] = [
 
 
 def barrier_update(
-    *, barrier: CaseBarrier | int, status: str, actor: User, action: str = ""
+    *,
+    barrier: CaseBarrier | int,
+    status: str,
+    actor: User,
+    action: str = "",
+    expected_version: int | None = None,
 ) -> CaseBarrier:
     """Move a barrier forward: identified → action taken → resolved."""
     with transaction.atomic():
         barrier_id = barrier if isinstance(barrier, int) else barrier.pk
         case_id = CaseBarrier.objects.values_list("case_id", flat=True).get(pk=barrier_id)
-        case = case_lock(case_id)
+        case = case_lock(case_id, expected_version=expected_version)
         barrier = CaseBarrier.objects.select_related("barrier_type").get(pk=barrier_id)
         case_ensure_open(case)
         if status not in BarrierStatus.values:
@@ -595,13 +689,17 @@ def diagnostic_follow_up_needed(case: NavigationCase) -> ScreeningModality | Non
 
 
 def appointment_set_status(
-    *, appointment: Appointment | int, status: str, actor: User
+    *,
+    appointment: Appointment | int,
+    status: str,
+    actor: User,
+    expected_version: int | None = None,
 ) -> Appointment:
     """Record what became of a booked appointment (kept, no-show, cancelled)."""
     with transaction.atomic():
         appointment_id = appointment if isinstance(appointment, int) else appointment.pk
         case_id = Appointment.objects.values_list("case_id", flat=True).get(pk=appointment_id)
-        case = case_lock(case_id)
+        case = case_lock(case_id, expected_version=expected_version)
         case_ensure_open(case)
         appointment = Appointment.objects.get(pk=appointment_id)
         if status not in AppointmentStatus.values or status == AppointmentStatus.BOOKED:
@@ -643,10 +741,11 @@ def case_record_screening(
     performed_on: dt.date,
     result: str,
     actor: User,
+    expected_version: int | None = None,
 ) -> ScreeningEvent:
     """Record the screening done for this case and its result; the case is completed."""
     with transaction.atomic():
-        case = case_lock(case)
+        case = case_lock(case, expected_version=expected_version)
         case_ensure_open(case)
         if case.status == CaseStatus.COMPLETED:
             raise ValidationError({"case": "The screening is already recorded on this case."})
@@ -683,3 +782,205 @@ def case_record_screening(
         )
         case_transition(case=case, to_status=CaseStatus.COMPLETED, actor=actor)
         return event
+
+
+# --- Rebalancing ----------------------------------------------------------------------
+
+
+def _rebalance_order(navigator: NavigatorProfile) -> list[int]:
+    """The open cases of a navigator in the order they are handed on.
+
+    Cases nobody has contacted yet go first, then those with the least history,
+    newest first: the relationships the navigator has built are moved last.
+    """
+    return list(
+        NavigationCase.objects.filter(navigator=navigator, status__in=OPEN_STATUSES)
+        .annotate(history=Count("attempts"))
+        .order_by("history", "-opened_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def navigator_rebalance(
+    *,
+    from_navigator: NavigatorProfile,
+    actor: User,
+    count: int | None = None,
+    to_navigators: list[NavigatorProfile] | None = None,
+    deactivate: bool = False,
+) -> Rebalance:
+    """Move `count` (or all) of a navigator's open cases to others, in one transaction.
+
+    Each case goes to the best of `to_navigators` (or of every other active
+    navigator) by the assignment rules, with loads updated as cases move. With
+    `deactivate`, the navigator is leaving: every case moves and the profile is
+    made inactive. One Rebalance row logs the action; each case's timeline
+    records its move and the reason. Any error moves nothing.
+    """
+    with transaction.atomic():
+        # Navigators first, in pk order (as every assignment locks them), then cases.
+        navigators = _lock_active_navigators()
+        source = NavigatorProfile.objects.select_for_update().get(pk=from_navigator.pk)
+        case_ids = _rebalance_order(source)
+        errors: dict[str, str] = {}
+        if deactivate and count is not None:
+            errors["count"] = "A leaving navigator's cases all move; leave the number empty."
+        elif count is not None and count < 1:
+            errors["count"] = "Move at least one case."
+        elif count is not None and count > len(case_ids):
+            plural = "" if len(case_ids) == 1 else "s"
+            errors["count"] = f"{source} has only {len(case_ids)} open case{plural}."
+        if not deactivate and not case_ids:
+            errors["count"] = f"{source} has no open cases to move."
+        targets = [n for n in navigators if n.pk != source.pk]
+        if to_navigators:
+            chosen_ids = {n.pk for n in to_navigators}
+            if source.pk in chosen_ids:
+                errors["to_navigators"] = "Cases cannot move to the navigator they come from."
+            by_pk = {n.pk: n for n in targets}
+            inactive = [str(n) for n in to_navigators if n.pk not in by_pk and n.pk != source.pk]
+            if inactive:
+                errors["to_navigators"] = f"Not an active navigator: {', '.join(inactive)}."
+            targets = [by_pk[pk] for pk in sorted(chosen_ids) if pk in by_pk]
+        if case_ids and not targets and "to_navigators" not in errors:
+            errors["to_navigators"] = "No other active navigator can take these cases."
+        if errors:
+            raise ValidationError(errors)
+
+        moving = case_ids if count is None else case_ids[:count]
+        cases = list(
+            NavigationCase.objects.select_for_update()
+            .filter(pk__in=moving)
+            .select_related("patient__clinic", "program")
+            .order_by("pk")
+        )
+        by_pk_case = {c.pk: c for c in cases}
+        rebalance = Rebalance.objects.create(
+            actor=actor,
+            from_navigator=source,
+            requested=count,
+            deactivated=deactivate,
+        )
+        loads = assignment.open_case_counts([n.pk for n in targets])
+        moved_to: dict[str, int] = {}
+        for case_id in moving:
+            case = by_pk_case[case_id]
+            candidates = assignment.candidates_for(
+                patient=case.patient, navigators=targets, exclude_case=case.pk
+            )
+            for candidate in candidates:
+                candidate.open_cases = loads.get(candidate.navigator.pk, 0)
+            choice = assignment.choose(patient=case.patient, candidates=candidates)
+            if choice.navigator is None:  # pragma: no cover - targets is never empty here
+                raise ValidationError({"to_navigators": "No navigator can take these cases."})
+            case_assign(
+                case=case,
+                navigator=choice.navigator,
+                actor=actor,
+                reason=f"{'leaving' if deactivate else 'rebalanced'} from {source}: "
+                + choice.reason,
+                needs_interpreter=choice.needs_interpreter,
+                rebalance=rebalance,
+            )
+            loads[choice.navigator.pk] = loads.get(choice.navigator.pk, 0) + 1
+            moved_to[str(choice.navigator)] = moved_to.get(str(choice.navigator), 0) + 1
+        if deactivate:
+            source.active = False
+            source.save(update_fields=["active"])
+        rebalance.moved = len(moving)
+        rebalance.summary = (
+            f"Moved {len(moving)} case{'s' if len(moving) != 1 else ''} from {source}"
+            + (
+                ": " + ", ".join(f"{n} to {name}" for name, n in sorted(moved_to.items()))
+                if moved_to
+                else ""
+            )
+            + ("; navigator made inactive" if deactivate else "")
+        )
+        rebalance.save(update_fields=["moved", "summary"])
+        return rebalance
+
+
+# --- Covering ---------------------------------------------------------------------------
+
+
+def coverage_create(
+    *,
+    absent: NavigatorProfile,
+    covering: NavigatorProfile,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    actor: User,
+    note: str = "",
+) -> Coverage:
+    """Hand a navigator's caseload to a colleague for a date range.
+
+    A navigator hands on their own caseload; a manager anyone's. During the range
+    the colleague sees and works those cases; what they log is theirs.
+    """
+    with transaction.atomic():
+        # Both profiles, locked in pk order, so two overlapping requests queue.
+        locked = {
+            n.pk: n
+            for n in NavigatorProfile.objects.select_for_update()
+            .filter(pk__in=[absent.pk, covering.pk])
+            .select_related("user")
+            .order_by("pk")
+        }
+        absent, covering = locked[absent.pk], locked[covering.pk]
+        errors: dict[str, str] = {}
+        if not (actor.sees_all_cases or absent.user_id == actor.pk):
+            raise ValidationError(
+                {"absent": "You can hand on only your own caseload; ask a manager."}
+            )
+        if absent.pk == covering.pk:
+            errors["covering"] = "Choose a colleague, not the navigator who is away."
+        elif not covering.active:
+            errors["covering"] = f"{covering} is not an active navigator."
+        if ends_on < starts_on:
+            errors["ends_on"] = "The last day cannot be before the first."
+        if starts_on < timezone.localdate():
+            errors["starts_on"] = "Cover cannot start in the past."
+        elif too_far_ahead(ends_on):
+            errors["ends_on"] = TOO_FAR_AHEAD
+        if not errors:
+            overlapping = (
+                Coverage.objects.filter(
+                    absent=absent,
+                    cancelled_at=None,
+                    starts_on__lte=ends_on,
+                    ends_on__gte=starts_on,
+                )
+                .select_related("covering__user")
+                .first()
+            )
+            if overlapping is not None:
+                errors["starts_on"] = (
+                    f"{overlapping.covering} already covers {absent} from "
+                    f"{overlapping.starts_on:%Y-%m-%d} to {overlapping.ends_on:%Y-%m-%d}."
+                )
+        if errors:
+            raise ValidationError(errors)
+        return Coverage.objects.create(
+            absent=absent,
+            covering=covering,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            note=note,
+            created_by=actor,
+        )
+
+
+def coverage_cancel(*, coverage: Coverage, actor: User) -> Coverage:
+    with transaction.atomic():
+        coverage = Coverage.objects.select_for_update().select_related("absent").get(pk=coverage.pk)
+        if not (actor.sees_all_cases or coverage.absent.user_id == actor.pk):
+            raise ValidationError({"coverage": "Only the navigator away or a manager can end it."})
+        if coverage.cancelled_at is not None:
+            return coverage
+        today = timezone.localdate()
+        if coverage.ends_on < today:
+            raise ValidationError({"coverage": "This cover has already ended."})
+        coverage.cancelled_at = timezone.now()
+        coverage.save(update_fields=["cancelled_at"])
+        return coverage

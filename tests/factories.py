@@ -112,3 +112,83 @@ class FhirSourceFactory(factory.django.DjangoModelFactory):
     key = factory.Sequence(lambda n: f"feed-{n}")
     name = factory.Sequence(lambda n: f"EHR feed {n}")
     clinic = factory.SubFactory(ClinicFactory)
+
+
+# --- What happens on a case (the worklist's facts) ---------------------------------------
+
+
+def modality(code: str, program_code: str = "colorectal"):
+    from patients.models import ScreeningModality
+
+    return ScreeningModality.objects.get(program__code=program_code, code=code)
+
+
+def barrier_type(code: str):
+    from navigator.models import BarrierType
+
+    return BarrierType.objects.get(code=code)
+
+
+class ContactAttemptFactory(factory.django.DjangoModelFactory):
+    """An outbound call that reached nobody, by the case's navigator, just now."""
+
+    class Meta:
+        model = "outreach.ContactAttempt"
+
+    case = factory.SubFactory(CaseFactory)
+    attempted_at = factory.LazyFunction(timezone.now)
+    channel = "phone"
+    direction = "outbound"
+    outcome = "no_answer"
+    purpose = "outreach"
+    created_by = factory.LazyAttribute(lambda attempt: attempt.case.navigator.user)
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    """A screening appointment booked now for three days ahead."""
+
+    class Meta:
+        model = "navigator.Appointment"
+
+    case = factory.SubFactory(CaseFactory)
+    purpose = "screening"
+    scheduled_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=3))
+    site = "MGH Endoscopy Center"
+    status = "booked"
+    created_by = factory.LazyAttribute(lambda appointment: appointment.case.navigator.user)
+
+
+class ScreeningEventFactory(factory.django.DjangoModelFactory):
+    """A FIT done today on the case's patient, normal."""
+
+    class Meta:
+        model = "patients.ScreeningEvent"
+
+    case = factory.SubFactory(CaseFactory)
+    patient = factory.LazyAttribute(lambda event: event.case.patient)
+    modality = factory.LazyFunction(lambda: modality("fit"))
+    performed_on = factory.LazyFunction(timezone.localdate)
+    result = "normal"
+
+
+class CaseBarrierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "navigator.CaseBarrier"
+
+    case = factory.SubFactory(CaseFactory)
+    barrier_type = factory.LazyFunction(lambda: barrier_type("transportation"))
+    status = "identified"
+    created_by = factory.LazyAttribute(lambda barrier: barrier.case.navigator.user)
+
+
+class CoverageFactory(factory.django.DjangoModelFactory):
+    """`covering` covers `absent` from yesterday to a week ahead."""
+
+    class Meta:
+        model = "navigator.Coverage"
+
+    absent = factory.SubFactory(NavigatorFactory)
+    covering = factory.SubFactory(NavigatorFactory)
+    starts_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=1))
+    ends_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=7))
+    created_by = factory.LazyAttribute(lambda coverage: coverage.covering.user)

@@ -78,7 +78,13 @@ def test_it_allows_a_legal_move_and_records_who_and_when(from_status, to_status)
     # Given a case in the starting status
     case = case_in(from_status)
     satisfy_preconditions(case, to_status)
-    actor = case.navigator.user
+    # Only a manager closes a case as unreachable (a navigator proposes it; see
+    # test_a_navigator_cannot_close_a_case_as_unreachable_directly).
+    actor = (
+        factories.ManagerFactory()
+        if to_status == CaseStatus.CLOSED_UNREACHABLE
+        else case.navigator.user
+    )
 
     # When it moves
     moved = case_transition(case=case, to_status=to_status, actor=actor, note="because")
@@ -119,6 +125,36 @@ def test_the_api_answers_an_illegal_move_with_a_400_on_status(from_status, to_st
     assert "status" in response.json()
     case.refresh_from_db()
     assert case.status == from_status
+
+
+CAN_CLOSE_UNREACHABLE = sorted(
+    s for s in OPEN_STATUSES if CaseStatus.CLOSED_UNREACHABLE in ALLOWED_TRANSITIONS[s]
+)
+
+
+@pytest.mark.parametrize("from_status", CAN_CLOSE_UNREACHABLE)
+def test_a_navigator_cannot_close_a_case_as_unreachable_directly(from_status):
+    # Given an open case and its navigator
+    case = case_in(from_status)
+    events_before = CaseEvent.objects.count()
+
+    # When the navigator closes it as unreachable, from the service and the API
+    with pytest.raises(ValidationError, match="Only a program manager closes a case"):
+        case_transition(
+            case=case, to_status=CaseStatus.CLOSED_UNREACHABLE, actor=case.navigator.user, note="x"
+        )
+    response = api_as(case.navigator.user).post(
+        f"/api/cases/{case.pk}/transition/",
+        {"status": CaseStatus.CLOSED_UNREACHABLE, "note": "x"},
+        format="json",
+    )
+
+    # Then both refuse on `status`, and nothing changed
+    assert response.status_code == 400
+    assert "manager" in response.json()["status"][0]
+    case.refresh_from_db()
+    assert case.status == from_status
+    assert CaseEvent.objects.count() == events_before
 
 
 def test_it_refuses_an_unknown_status():

@@ -252,9 +252,10 @@ def test_the_worklist_makes_a_fixed_number_of_queries_whatever_its_size(
     navigator, client, count, django_assert_num_queries
 ):
     make_cases(navigator, count)
-    # 1: count for pagination; 2: the page of cases with patient, program, navigator
-    # and the barrier, attempt and reminder annotations joined in.
-    with django_assert_num_queries(2):
+    # 1: whose cases (the navigator and any colleague they cover); 2: count for
+    # pagination; 3: the page of cases with patient, program, navigator and every
+    # worklist rule, barrier, attempt and reminder annotation.
+    with django_assert_num_queries(3):
         response = client.get("/api/worklist/?page_size=100")
     assert len(response.json()["results"]) == count
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from navigator.models import (
@@ -15,11 +17,14 @@ from navigator.models import (
     CaseStatus,
     NavigationCase,
     NavigatorProfile,
+    Rebalance,
 )
+from navigator.selectors import cases_visible_to
+from navigator.services import NOTE_MAX_LENGTH
 from outreach.models import Channel, ContactAttempt, Direction, Outcome
 from patients.api.serializers import PatientSerializer, ProgramBriefSerializer
 from patients.languages import language_name
-from patients.models import RECORDABLE_RESULTS, Patient, ScreeningEvent
+from patients.models import RECORDABLE_RESULTS, Patient, PatientPhone, ScreeningEvent
 
 
 class NavigatorSerializer(serializers.ModelSerializer):
@@ -70,6 +75,31 @@ class CaseListSerializer(serializers.ModelSerializer):
             "id", "patient", "program", "navigator", "status", "status_label",
             "needs_interpreter", "next_follow_up", "follow_up_overdue", "open_barrier_count",
             "last_attempt_at", "has_pending_reminder", "opened_at", "completed_at", "closed_at",
+        ]  # fmt: skip
+
+
+class WorklistReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    priority = serializers.IntegerField()
+    label = serializers.CharField()
+
+
+class WorklistRowSerializer(CaseListSerializer):
+    """A worklist row: why the case is there (most urgent reason first), whom it is
+    covered for, and the next step. Reasons come from navigator.worklist."""
+
+    priority = serializers.IntegerField(source="wl_priority")
+    reasons = WorklistReasonSerializer(many=True)
+    summary = serializers.CharField()
+    covering_for = NavigatorBriefSerializer(allow_null=True)
+    next_channel = serializers.CharField()
+    next_appointment_at = serializers.DateTimeField(allow_null=True)
+
+    class Meta(CaseListSerializer.Meta):
+        fields = [
+            *CaseListSerializer.Meta.fields,
+            "priority", "reasons", "summary", "covering_for", "next_channel",
+            "next_appointment_at",
         ]  # fmt: skip
 
 
@@ -130,26 +160,56 @@ class CaseDetailSerializer(serializers.ModelSerializer):
         model = NavigationCase
         fields = [
             "id", "patient", "program", "navigator", "status", "status_label",
-            "needs_interpreter", "next_follow_up", "opened_at", "completed_at", "closed_at",
-            "barriers", "appointments", "attempts", "screenings", "timeline",
+            "needs_interpreter", "next_follow_up", "next_channel", "unreachable_proposed_at",
+            "opened_at", "completed_at", "closed_at",
+            "version", "barriers", "appointments", "attempts", "screenings", "timeline",
         ]  # fmt: skip
 
 
 # --- Input -------------------------------------------------------------------------
 
 
-class TransitionSerializer(serializers.Serializer):
+class CaseChangeSerializer(serializers.Serializer):
+    """A change to a case; with `version`, refused (409) if the case changed since."""
+
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The case version the change was made from (from GET /api/cases/<id>/); "
+        "if the case has changed since, the change is refused with 409 and nothing is saved.",
+    )
+
+
+class TransitionSerializer(CaseChangeSerializer):
     status = serializers.ChoiceField(choices=CaseStatus.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=250)
 
 
-class AssignSerializer(serializers.Serializer):
+class AssignSerializer(CaseChangeSerializer):
     navigator = serializers.PrimaryKeyRelatedField(queryset=NavigatorProfile.objects.all())
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
 
-class AttemptCreateSerializer(serializers.Serializer):
+@extend_schema_field(OpenApiTypes.INT)
+class VisiblePhoneField(serializers.PrimaryKeyRelatedField):
+    """A patient's phone number, by id, among those of the cases the user may see."""
+
+    def get_queryset(self):
+        user = self.context["request"].user
+        return PatientPhone.objects.filter(
+            patient__navigation_cases__in=cases_visible_to(user)
+        ).distinct()
+
+
+class AttemptCreateSerializer(CaseChangeSerializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
+    phone = VisiblePhoneField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The number called or texted (its id); a wrong or disconnected one is "
+        "marked bad.",
+    )
     direction = serializers.ChoiceField(choices=Direction.choices, default=Direction.OUTBOUND)
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     interpreter_used = serializers.BooleanField(default=False)
@@ -158,7 +218,7 @@ class AttemptCreateSerializer(serializers.Serializer):
     next_follow_up = serializers.DateField(required=False, allow_null=True, default=None)
 
 
-class BarrierCreateSerializer(serializers.Serializer):
+class BarrierCreateSerializer(CaseChangeSerializer):
     barrier_type = serializers.SlugRelatedField(
         slug_field="code", queryset=BarrierType.objects.filter(active=True)
     )
@@ -166,12 +226,12 @@ class BarrierCreateSerializer(serializers.Serializer):
     action = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class BarrierUpdateSerializer(serializers.Serializer):
+class BarrierUpdateSerializer(CaseChangeSerializer):
     status = serializers.ChoiceField(choices=BarrierStatus.choices)
     action = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class AppointmentCreateSerializer(serializers.Serializer):
+class AppointmentCreateSerializer(CaseChangeSerializer):
     scheduled_at = serializers.DateTimeField()
     site = serializers.CharField(max_length=200)
     modality = serializers.CharField(required=False, allow_blank=True, default="")
@@ -183,19 +243,23 @@ class AppointmentCreateSerializer(serializers.Serializer):
         return value
 
 
-class AppointmentStatusSerializer(serializers.Serializer):
+class AppointmentStatusSerializer(CaseChangeSerializer):
     # "booked" is refused by the service: an outcome is kept, no-show or cancelled.
     status = serializers.ChoiceField(choices=AppointmentStatus.choices)
 
 
-class ScreeningRecordSerializer(serializers.Serializer):
+class ScreeningRecordSerializer(CaseChangeSerializer):
     modality = serializers.CharField()
     performed_on = serializers.DateField()
     result = serializers.ChoiceField(choices=RECORDABLE_RESULTS)
 
 
-class FollowUpSerializer(serializers.Serializer):
+class FollowUpSerializer(CaseChangeSerializer):
     next_follow_up = serializers.DateField(allow_null=True)
+
+
+class NoteCreateSerializer(CaseChangeSerializer):
+    text = serializers.CharField(max_length=NOTE_MAX_LENGTH)
 
 
 class BarrierTypeSerializer(serializers.ModelSerializer):
@@ -225,3 +289,57 @@ class ReportQuerySerializer(serializers.Serializer):
                     {field: f"Choose a date between {earliest} and {latest}."}
                 )
         return attrs
+
+
+class RebalanceRequestSerializer(serializers.Serializer):
+    count = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1,
+        help_text="How many open cases to move; omit to move all of them.",
+    )  # fmt: skip
+    to_navigators = serializers.PrimaryKeyRelatedField(
+        queryset=NavigatorProfile.objects.all(), many=True, required=False, default=list,
+        help_text="Navigators to move the cases to; omit for every other active navigator.",
+    )  # fmt: skip
+    deactivate = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The navigator is leaving: move every case and make them inactive.",
+    )  # fmt: skip
+
+
+class RebalanceSerializer(serializers.ModelSerializer):
+    from_navigator = serializers.CharField(source="from_navigator.__str__")
+    actor = serializers.CharField(source="actor.username")
+
+    class Meta:
+        model = Rebalance
+        fields = [
+            "id", "at", "actor", "from_navigator", "requested", "moved", "deactivated", "summary",
+        ]  # fmt: skip
+
+
+class TeamRowSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="__str__")
+    open_cases = serializers.IntegerField()
+    overdue_follow_ups = serializers.IntegerField()
+    attempts_this_week = serializers.IntegerField()
+    reached_this_week = serializers.IntegerField()
+    completed_this_week = serializers.IntegerField()
+    covered_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = NavigatorProfile
+        fields = [
+            "id", "name", "active", "languages", "caseload_capacity", "open_cases",
+            "overdue_follow_ups", "attempts_this_week", "reached_this_week",
+            "completed_this_week", "covered_by",
+        ]  # fmt: skip
+
+    def get_covered_by(self, navigator) -> dict | None:
+        coverage = getattr(navigator, "covered_by", None)
+        if coverage is None:
+            return None
+        return {
+            "navigator": coverage.covering_id,
+            "name": str(coverage.covering),
+            "until": coverage.ends_on.isoformat(),
+        }

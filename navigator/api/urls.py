@@ -10,6 +10,7 @@ router.register("barrier-types", views.BarrierTypeViewSet, basename="barrier-typ
 
 urlpatterns = [
     path("worklist/", views.WorklistView.as_view(), name="worklist"),
+    path("team/", views.TeamView.as_view(), name="team"),
     path("reports/completion/", views.CompletionReportView.as_view(), name="completion-report"),
     *router.urls,
 ]

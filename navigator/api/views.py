@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -9,11 +9,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
 from config.api import roles_allowed
-from navigator import selectors, services
+from navigator import selectors, services, worklist
 from navigator.api import serializers as s
+from navigator.forms import WorklistFilterForm
 from navigator.models import OPEN_STATUSES, BarrierType, CaseStatus, NavigationCase, Role
 from outreach.services import attempt_log
 from patients.models import ScreeningModality, ScreeningProgram
@@ -27,6 +29,7 @@ class CaseFilter(filters.FilterSet):
     program = filters.CharFilter(field_name="program__code")
     navigator = filters.NumberFilter(field_name="navigator_id")
     open = filters.BooleanFilter(method="filter_open")
+    unreachable_proposed = filters.BooleanFilter(method="filter_unreachable_proposed")
 
     class Meta:
         model = NavigationCase
@@ -38,6 +41,11 @@ class CaseFilter(filters.FilterSet):
             if value
             else queryset.exclude(status__in=OPEN_STATUSES)
         )
+
+    def filter_unreachable_proposed(self, queryset, name, value):
+        # Open cases awaiting a manager's decision on closing them as unreachable.
+        proposed = Q(status__in=OPEN_STATUSES, unreachable_proposed_at__isnull=False)
+        return queryset.filter(proposed) if value else queryset.exclude(proposed)
 
 
 def _modality_for(case: NavigationCase, code: str) -> ScreeningModality:
@@ -86,7 +94,11 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         case = self._visible_case(pk)
         data = self._valid(s.TransitionSerializer, request)
         services.case_transition(
-            case=case, to_status=data["status"], actor=request.user, note=data["note"]
+            case=case,
+            to_status=data["status"],
+            actor=request.user,
+            note=data["note"],
+            expected_version=data.pop("version", None),
         )
         return self._answer(pk)
 
@@ -96,7 +108,11 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         case = self._visible_case(pk)
         data = self._valid(s.AssignSerializer, request)
         services.case_assign(
-            case=case, navigator=data["navigator"], actor=request.user, reason=data["reason"]
+            case=case,
+            navigator=data["navigator"],
+            actor=request.user,
+            reason=data["reason"],
+            expected_version=data.get("version"),
         )
         return self._answer(pk)
 
@@ -105,7 +121,9 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def attempts(self, request, pk=None):
         case = self._visible_case(pk)
         data = self._valid(s.AttemptCreateSerializer, request)
-        attempt_log(case=case, actor=request.user, **data)
+        attempt_log(
+            case=case, actor=request.user, expected_version=data.pop("version", None), **data
+        )
         return self._answer(pk, status.HTTP_201_CREATED)
 
     @extend_schema(request=s.BarrierCreateSerializer, responses=s.CaseDetailSerializer)
@@ -113,7 +131,9 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def barriers(self, request, pk=None):
         case = self._visible_case(pk)
         data = self._valid(s.BarrierCreateSerializer, request)
-        services.barrier_add(case=case, actor=request.user, **data)
+        services.barrier_add(
+            case=case, actor=request.user, expected_version=data.pop("version", None), **data
+        )
         return self._answer(pk, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -128,7 +148,9 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
             selectors.barriers_visible_to(request.user).filter(case=case), pk=barrier_id
         )
         data = self._valid(s.BarrierUpdateSerializer, request)
-        services.barrier_update(barrier=barrier, actor=request.user, **data)
+        services.barrier_update(
+            barrier=barrier, actor=request.user, expected_version=data.pop("version", None), **data
+        )
         return self._answer(pk)
 
     @extend_schema(request=s.AppointmentCreateSerializer, responses=s.CaseDetailSerializer)
@@ -144,6 +166,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
             modality=modality,
             note=data["note"],
             actor=request.user,
+            expected_version=data.get("version"),
         )
         return self._answer(pk, status.HTTP_201_CREATED)
 
@@ -160,7 +183,10 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         data = self._valid(s.AppointmentStatusSerializer, request)
         services.appointment_set_status(
-            appointment=appointment, status=data["status"], actor=request.user
+            appointment=appointment,
+            status=data["status"],
+            actor=request.user,
+            expected_version=data.get("version"),
         )
         return self._answer(pk)
 
@@ -175,6 +201,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
             performed_on=data["performed_on"],
             result=data["result"],
             actor=request.user,
+            expected_version=data.get("version"),
         )
         return self._answer(pk, status.HTTP_201_CREATED)
 
@@ -183,8 +210,32 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def follow_up(self, request, pk=None):
         case = self._visible_case(pk)
         data = self._valid(s.FollowUpSerializer, request)
-        services.case_set_follow_up(case=case, on=data["next_follow_up"], actor=request.user)
+        services.case_set_follow_up(
+            case=case,
+            on=data["next_follow_up"],
+            actor=request.user,
+            expected_version=data.get("version"),
+        )
         return self._answer(pk)
+
+    @extend_schema(request=s.NoteCreateSerializer, responses=s.CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def notes(self, request, pk=None):
+        case = self._visible_case(pk)
+        data = self._valid(s.NoteCreateSerializer, request)
+        services.case_note_add(
+            case=case,
+            text=data["text"],
+            actor=request.user,
+            expected_version=data.get("version"),
+        )
+        return self._answer(pk, status.HTTP_201_CREATED)
+
+    def handle_exception(self, exc):
+        # A change made from an older version of the case: a conflict, not a bad request.
+        if isinstance(exc, services.StaleCaseError):
+            return Response(as_serializer_error(exc), status=status.HTTP_409_CONFLICT)
+        return super().handle_exception(exc)
 
     @staticmethod
     def _valid(serializer_class, request) -> dict:
@@ -193,15 +244,60 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         return dict(serializer.validated_data)
 
 
+@extend_schema(
+    parameters=[
+        OpenApiParameter("q", str, description="Name, MRN, phone, or birth date (YYYY-MM-DD "
+                         "or MM/DD/YYYY)"),
+        OpenApiParameter("program", str, description="Program code"),
+        OpenApiParameter("status", str, description="An open case status"),
+        OpenApiParameter("language", str, description="ISO 639 code of the patient's language"),
+        OpenApiParameter("clinic", str, description="Clinic code"),
+        OpenApiParameter("barrier", str, description="Barrier type code (open barriers)"),
+        OpenApiParameter("overdue", bool, description="Overdue follow-ups only"),
+        OpenApiParameter("sort", str, enum=list(worklist.SORTS), description="Default: priority"),
+        OpenApiParameter("navigator", int, description="Whose worklist (managers; covering)"),
+    ]
+)  # fmt: skip
 class WorklistView(generics.ListAPIView):
-    """The signed-in navigator's open cases: overdue follow-ups first, then by due date."""
+    """Open cases, most urgent first, each saying why (rules: navigator.worklist).
 
-    serializer_class = s.CaseListSerializer
-    permission_classes = [roles_allowed(Role.NAVIGATOR)]
+    The page's filters, search and sort (`q`, `program`, `status`, `language`,
+    `clinic`, `barrier`, `overdue`, `sort`); a bad value is a 400 naming the field.
+    Managers choose the navigator (`navigator=<id>`); a navigator may ask for a
+    colleague's list only while covering for them (else 404).
+    """
+
+    serializer_class = s.WorklistRowSerializer
+    permission_classes = [CASE_ROLES]
     filter_backends: list = []
 
     def get_queryset(self):
-        return selectors.worklist_for(user=self.request.user)
+        form = WorklistFilterForm(self.request.query_params)
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        user = self.request.user
+        navigator_id = form.cleaned_data["navigator"]
+        self.owner = None
+        if navigator_id is None:
+            if not user.is_navigator:
+                raise PermissionDenied("Managers choose a navigator: ?navigator=<id>.")
+        else:
+            self.owner = selectors.worklist_owner(user=user, navigator_id=navigator_id)
+            if self.owner is None:
+                raise Http404
+        self.moment = worklist.Moment.current()
+        navigators = selectors.worklist_navigators(
+            user=user, navigator=self.owner, on=self.moment.today
+        )
+        return selectors.worklist_for(
+            user=user, navigators=navigators, filters=form.filters(), moment=self.moment
+        )
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return selectors.worklist_rows(
+            page, user=self.request.user, navigator=self.owner, moment=self.moment
+        )
 
 
 class NavigatorViewSet(viewsets.ReadOnlyModelViewSet):
@@ -214,6 +310,34 @@ class NavigatorViewSet(viewsets.ReadOnlyModelViewSet):
             .annotate(open_cases=Count("cases", filter=Q(cases__status__in=OPEN_STATUSES)))
             .order_by("user__last_name", "user__first_name", "pk")
         )
+
+    @extend_schema(request=s.RebalanceRequestSerializer, responses=s.RebalanceSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[MANAGER_ONLY])
+    def rebalance(self, request, pk=None):
+        """Move some or all of a navigator's open cases to others, in one step."""
+        source = get_object_or_404(selectors.navigators_visible_to(request.user), pk=pk)
+        serializer = s.RebalanceRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        rebalance = services.navigator_rebalance(
+            from_navigator=source,
+            actor=request.user,
+            count=data["count"],
+            to_navigators=list(data["to_navigators"]) or None,
+            deactivate=data["deactivate"],
+        )
+        return Response(s.RebalanceSerializer(rebalance).data, status=status.HTTP_201_CREATED)
+
+
+class TeamView(APIView):
+    """Each navigator's caseload and this week's work (Monday to now)."""
+
+    permission_classes = [MANAGER_ONLY]
+
+    @extend_schema(responses=s.TeamRowSerializer(many=True))
+    def get(self, request):
+        rows = selectors.team_overview(user=request.user)
+        return Response(s.TeamRowSerializer(rows, many=True).data)
 
 
 class BarrierTypeViewSet(viewsets.ReadOnlyModelViewSet):

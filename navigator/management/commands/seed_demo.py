@@ -55,6 +55,14 @@ CLINICS = [
     ("dorchester", "Dorchester Neighborhood Clinic"),
 ]
 
+# Which demo navigators work with which clinic (assignment prefers them there).
+NAVIGATOR_CLINICS = {
+    "maria": ["chelsea"],
+    "ana": ["revere"],
+    "jean": ["dorchester"],
+    "sam": ["chelsea", "revere", "dorchester"],
+}
+
 # username, first, last, languages, capacity
 NAVIGATORS = [
     ("maria", "María", "Rodríguez", ["es", "en"], 140),
@@ -163,9 +171,13 @@ class Command(BaseCommand):
             clinics.append(clinic)
         for username, first, last, languages, capacity in NAVIGATORS:
             user = self._user(username, first, last, Role.NAVIGATOR)
-            NavigatorProfile.objects.get_or_create(
+            profile, created = NavigatorProfile.objects.get_or_create(
                 user=user, defaults={"languages": languages, "caseload_capacity": capacity}
             )
+            if created:
+                profile.clinics.set(
+                    [c for c in clinics if c.code in NAVIGATOR_CLINICS.get(username, [])]
+                )
             logins.append(DemoLogin(username, "navigator", ", ".join(languages)))
         self._user("manager", "Grace", "Lee", Role.MANAGER)
         logins.append(DemoLogin("manager", "program manager", "every case, reports"))
@@ -274,6 +286,7 @@ class Command(BaseCommand):
                 self._advance(case, stage, rng, barrier_types)
             self._backdate(case, stage, rng, today)
 
+        self._worklist_reasons(clinics[0], programs, staff[clinics[0].pk], today)
         # What the daily task would have done this morning.
         follow_up_reminders_create(today=today)
         return patient_count
@@ -303,7 +316,13 @@ class Command(BaseCommand):
                     actor=actor,
                 )  # fmt: skip
         if stage in {CaseStatus.CLOSED_UNREACHABLE, CaseStatus.DECLINED, CaseStatus.INELIGIBLE}:
-            nav.case_transition(case=case, to_status=stage, actor=actor, note="demo")
+            # Only a manager closes a case as unreachable.
+            closer = (
+                User.objects.get(username="manager")
+                if stage == CaseStatus.CLOSED_UNREACHABLE
+                else actor
+            )
+            nav.case_transition(case=case, to_status=stage, actor=closer, note="demo")
             return
         if stage == CaseStatus.CONTACTING:
             return
@@ -356,3 +375,83 @@ class Command(BaseCommand):
             NavigationCase.objects.filter(pk=case.pk).update(
                 next_follow_up=today + dt.timedelta(days=rng.randint(-6, 10))
             )
+
+    # --- the demo navigator's worklist ----------------------------------------------------
+
+    def _worklist_reasons(self, clinic, programs, referrer: User, today: dt.date) -> None:
+        """Five more of María's patients, one for each reason a case tops the worklist
+        (navigator/worklist.py), so that the demo shows every one of them whatever
+        the random mix above gave her. Each is walked there through the services."""
+        maria = NavigatorProfile.objects.get(user__username="maria")
+        actor = maria.user
+        faker = Faker("es_MX")
+        faker.seed_instance(SEED + 100)
+        now = timezone.now()
+        colorectal = programs["colorectal"]
+
+        def referred(index: int, program=colorectal) -> NavigationCase:
+            sex = "female" if index % 2 == 0 or program.sex == "female" else "male"
+            referral = referral_create(
+                clinic=clinic,
+                program=program,
+                patient_data=PatientInput(
+                    mrn=f"{clinic.code[:3].upper()}9{index:05d}",
+                    given_name=faker.first_name_female()
+                    if sex == "female"
+                    else faker.first_name_male(),
+                    family_name=faker.last_name(),
+                    birth_date=today - dt.timedelta(days=365 * (52 + index) + 40),
+                    sex=sex,
+                    preferred_language="es",
+                    english_proficiency="not_well",
+                    interpreter_needed=True,
+                    race_ethnicity=["hispanic"],
+                    phones=[PhoneInput(number=f"+1857555{index:04d}", kind="mobile")],
+                    sms_consent=True,
+                    city="Chelsea",
+                    state="MA",
+                ),
+                referring_clinician="Dr. Alvarez",
+                reason=f"Overdue for {program.name.lower()} screening",
+                actor=referrer,
+            )
+            return nav.case_assign(case=referral.case, navigator=maria, actor=None, reason="demo")
+
+        # (a) An abnormal FIT and no diagnostic colonoscopy booked yet.
+        case = referred(1)
+        attempt_log(case=case, channel="phone", outcome=Outcome.REACHED, actor=actor,
+                    attempted_at=now - dt.timedelta(days=20))  # fmt: skip
+        nav.case_record_screening(
+            case=case,
+            modality=colorectal.modalities.get(code="fit"),
+            performed_on=today - dt.timedelta(days=12),
+            result="abnormal",
+            actor=actor,
+        )
+        # (b) A colonoscopy in three days, and nobody has called about the prep.
+        case = referred(2)
+        attempt_log(case=case, channel="phone", outcome=Outcome.REACHED, actor=actor,
+                    attempted_at=now - dt.timedelta(days=6))  # fmt: skip
+        nav.appointment_book(
+            case=case,
+            scheduled_at=now + dt.timedelta(days=3),
+            site=SITES[0],
+            modality=colorectal.modalities.get(code="colonoscopy"),
+            actor=actor,
+        )
+        # (c) Voicemail on Monday; the patient texted back this morning.
+        case = referred(3)
+        attempt_log(case=case, channel="phone", outcome=Outcome.LEFT_VOICEMAIL, actor=actor,
+                    attempted_at=now - dt.timedelta(days=2))  # fmt: skip
+        attempt_log(case=case, channel="sms", direction="inbound", outcome=Outcome.REACHED,
+                    actor=actor, attempted_at=now - dt.timedelta(hours=3))  # fmt: skip
+        # (d) No answer last week; the follow-up came due two days ago.
+        case = referred(4, programs["breast"])
+        attempt_log(case=case, channel="phone", outcome=Outcome.NO_ANSWER, actor=actor,
+                    attempted_at=now - dt.timedelta(days=8))  # fmt: skip
+        NavigationCase.objects.filter(pk=case.pk).update(
+            next_follow_up=today - dt.timedelta(days=2)
+        )
+        # (e) Assigned this morning; the first call is planned for tomorrow.
+        case = referred(5)
+        nav.case_set_follow_up(case=case, on=today + dt.timedelta(days=1), actor=actor)

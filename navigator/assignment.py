@@ -1,0 +1,174 @@
+"""Who should work a case, and why, in words a manager can check.
+
+The chooser weighs four things, in this order of strength:
+
+1. Language. Where the patient needs an interpreter and some active navigator
+   speaks their language, only those navigators are considered: a bilingual
+   navigator is the best interpreter there is. Otherwise speaking the language
+   is a strong preference.
+2. Continuity. The navigator already working this patient's other open case
+   keeps the relationship (one person calls the patient, not two).
+3. Clinic affinity. A navigator who works with the patient's clinic knows its
+   schedulers and its patients.
+4. Spare capacity. A navigator with room is preferred over a full one; among
+   equals, the one with the most room (capacity minus open cases) wins. A full
+   navigator is chosen only when everyone eligible is full.
+
+Scores are plain integers so that ties break the same way every time (lowest
+profile id last), and every factor that counted is written into the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+
+from navigator.models import OPEN_STATUSES, NavigationCase, NavigatorProfile
+from patients.languages import language_name
+from patients.models import Patient
+
+# Weights: each factor outweighs every weaker one put together.
+LANGUAGE_WEIGHT = 1000
+CONTINUITY_WEIGHT = 100
+CLINIC_WEIGHT = 10
+
+
+def patient_needs_interpreter(patient: Patient) -> bool:
+    """An interpreter is needed where the record says so, or English is limited."""
+    if patient.interpreter_needed:
+        return True
+    return patient.preferred_language != "en" and patient.limited_english_proficiency
+
+
+@dataclass
+class Candidate:
+    navigator: NavigatorProfile
+    open_cases: int
+    # Programs of this patient's other open cases this navigator already works.
+    continuity_programs: list[str] = field(default_factory=list)
+
+    @property
+    def spare(self) -> int:
+        return self.navigator.caseload_capacity - self.open_cases
+
+    @property
+    def has_room(self) -> bool:
+        return self.spare > 0
+
+
+@dataclass(frozen=True)
+class Choice:
+    navigator: NavigatorProfile | None
+    needs_interpreter: bool
+    reason: str
+
+
+def candidates_for(
+    *, patient: Patient, navigators: Iterable[NavigatorProfile], exclude_case: int | None = None
+) -> list[Candidate]:
+    """Active navigators with their open caseload and continuity with this patient.
+
+    Two queries whatever the number of navigators: the loads, and the patient's
+    other open cases.
+    """
+    navigators = list(navigators)
+    loads = dict(
+        NavigationCase.objects.filter(
+            navigator__in=[n.pk for n in navigators], status__in=OPEN_STATUSES
+        )
+        .values_list("navigator_id")
+        .annotate(n=Count("pk"))
+        .values_list("navigator_id", "n")
+    )
+    others = NavigationCase.objects.filter(
+        patient=patient, status__in=OPEN_STATUSES, navigator__isnull=False
+    ).select_related("program")
+    if exclude_case is not None:
+        others = others.exclude(pk=exclude_case)
+    programs_by_navigator: dict[int, list[str]] = {}
+    for other in others:
+        programs_by_navigator.setdefault(other.navigator_id or 0, []).append(
+            other.program.name.lower()
+        )
+    return [
+        Candidate(
+            navigator=n,
+            open_cases=loads.get(n.pk, 0),
+            continuity_programs=programs_by_navigator.get(n.pk, []),
+        )
+        for n in navigators
+    ]
+
+
+def _works_with_clinic(navigator: NavigatorProfile, clinic_id: int) -> bool:
+    return any(clinic.pk == clinic_id for clinic in navigator.clinics.all())
+
+
+def choose(*, patient: Patient, candidates: Sequence[Candidate]) -> Choice:
+    """The best candidate for this patient, with the reason in words."""
+    active = [c for c in candidates if c.navigator.active]
+    if not active:
+        return Choice(None, False, "No active navigator.")
+
+    language = patient.preferred_language
+    speakers = [c for c in active if language in c.navigator.languages]
+    needs_interpreter = patient_needs_interpreter(patient)
+    # Language is required where an interpreter is needed and a speaker exists.
+    pool = speakers if (needs_interpreter and speakers) else active
+    # Full navigators only when everyone in the pool is full.
+    with_room = [c for c in pool if c.has_room]
+    pool = with_room or pool
+
+    def score(c: Candidate) -> tuple[int, int, int]:
+        points = 0
+        if language in c.navigator.languages:
+            points += LANGUAGE_WEIGHT
+        if c.continuity_programs:
+            points += CONTINUITY_WEIGHT
+        if _works_with_clinic(c.navigator, patient.clinic_id):
+            points += CLINIC_WEIGHT
+        return points, c.spare, -c.navigator.pk
+
+    best = max(pool, key=score)
+    navigator = best.navigator
+    parts: list[str] = []
+    speaks = language in navigator.languages
+    if speaks:
+        parts.append(f"speaks {language_name(language)}")
+    elif not speakers:
+        parts.append(f"no active navigator speaks {language_name(language)}")
+    else:
+        parts.append(f"no {language_name(language)} speaker has room")
+    if best.continuity_programs:
+        parts.append(f"already works this patient's {', '.join(best.continuity_programs)} case")
+    if _works_with_clinic(navigator, patient.clinic_id):
+        parts.append(f"works with {patient.clinic.name}")
+    capacity_words = f"{best.open_cases} of {navigator.caseload_capacity} cases"
+    if not best.has_room:
+        capacity_words += " (every eligible navigator is full)"
+    parts.append(capacity_words)
+    interpreter = not speaks
+    if interpreter:
+        parts.append("interpreter needed")
+    return Choice(navigator, interpreter, "; ".join(parts))
+
+
+def active_navigators(*, exclude: Iterable[int] = ()) -> list[NavigatorProfile]:
+    return list(
+        NavigatorProfile.objects.filter(active=True)
+        .exclude(pk__in=list(exclude))
+        .select_related("user")
+        .prefetch_related("clinics")
+        .order_by("pk")
+    )
+
+
+def open_case_counts(navigator_ids: Sequence[int]) -> dict[int, int]:
+    return dict(
+        NavigationCase.objects.filter(navigator__in=navigator_ids, status__in=OPEN_STATUSES)
+        .values_list("navigator_id")
+        .annotate(n=Count("pk", filter=Q(status__in=OPEN_STATUSES)))
+        .values_list("navigator_id", "n")
+    )

@@ -1,0 +1,97 @@
+"""Two managers acting on the same cases at the same moment, on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from navigator.models import CaseEvent, CaseEventKind, NavigationCase, Rebalance
+from tests import factories
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def post_together(requests: list[tuple[object, str, dict]]) -> list[tuple[int, dict]]:
+    """POST each (user, url, payload) from its own thread, released at once."""
+    barrier = threading.Barrier(len(requests))
+    answers: list[tuple[int, dict]] = [(0, {})] * len(requests)
+
+    def send(index: int, user, url: str, payload: dict) -> None:
+        client = APIClient()
+        client.force_authenticate(user)
+        barrier.wait()
+        try:
+            response = client.post(url, payload, format="json")
+            answers[index] = (response.status_code, response.json())
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=send, args=(i, *request)) for i, request in enumerate(requests)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return answers
+
+
+def test_two_managers_assigning_one_case_at_once_cannot_both_win(require_postgres):
+    # Given a case both managers opened at the same version
+    case = factories.CaseFactory()
+    version = case.version
+    luis, rosa = factories.NavigatorFactory(), factories.NavigatorFactory()
+    first, second = factories.ManagerFactory(), factories.ManagerFactory()
+    url = f"/api/cases/{case.pk}/assign/"
+
+    # When both assign it to different navigators at the same moment
+    answers = post_together(
+        [
+            (first, url, {"navigator": luis.pk, "version": version}),
+            (second, url, {"navigator": rosa.pk, "version": version}),
+        ]
+    )
+
+    # Then exactly one wins, the other is told who did, and one assignment is recorded
+    codes = sorted(code for code, _ in answers)
+    assert codes == [200, 409], answers
+    winner = luis if answers[0][0] == 200 else rosa
+    loser_message = next(body for code, body in answers if code == 409)["version"][0]
+    assert f"assigned this case to {winner} after you opened it" in loser_message
+    case.refresh_from_db()
+    assert case.navigator == winner
+    assert CaseEvent.objects.filter(case=case, kind=CaseEventKind.ASSIGNED).count() == 1
+
+
+def test_two_rebalances_from_one_navigator_never_move_a_case_twice(require_postgres):
+    # Given a navigator with six cases and two colleagues
+    source = factories.NavigatorFactory()
+    cases = [factories.CaseFactory(navigator=source) for _ in range(6)]
+    factories.NavigatorFactory()
+    factories.NavigatorFactory()
+    url = f"/api/navigators/{source.pk}/rebalance/"
+
+    # When two managers each move four at the same moment
+    answers = post_together(
+        [
+            (factories.ManagerFactory(), url, {"count": 4}),
+            (factories.ManagerFactory(), url, {"count": 4}),
+        ]
+    )
+
+    # Then one moved four; the other, seeing only two left, was refused and moved none
+    codes = sorted(code for code, _ in answers)
+    assert codes == [201, 400], answers
+    refusal = next(body for code, body in answers if code == 400)
+    assert "has only 2 open cases" in refusal["count"][0]
+    assert Rebalance.objects.get().moved == 4
+    assert NavigationCase.objects.filter(navigator=source).count() == 2
+    for case in cases:
+        moves = CaseEvent.objects.filter(case=case, kind=CaseEventKind.ASSIGNED).count()
+        assert moves <= 1
