@@ -156,6 +156,9 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    # Pages are served as in production (DEBUG off), where whitenoise serves the
+    # collected static files; collect them so the page timings include that setup.
+    call_command("collectstatic", verbosity=0, interactive=False)
 
     from patients.fhir.importer import fhir_import
     from patients.models import Clinic, FhirSource

@@ -55,6 +55,12 @@ CLINICS = [
     ("dorchester", "Dorchester Neighborhood Clinic"),
 ]
 
+
+def clinic_hours(day: dt.date) -> dt.datetime:
+    """A demo appointment at 9:30 local time: real appointments are not at midnight."""
+    return dt.datetime.combine(day, dt.time(9, 30), tzinfo=timezone.get_current_timezone())
+
+
 # Which demo navigators work with which clinic (assignment prefers them there).
 NAVIGATOR_CLINICS = {
     "maria": ["chelsea"],
@@ -329,7 +335,7 @@ class Command(BaseCommand):
         modality = rng.choice([m for m in case.program.modalities.all() if m.min_age is None])
         nav.appointment_book(
             case=case,
-            scheduled_at=timezone.now() + dt.timedelta(days=rng.randint(2, 20), hours=1),
+            scheduled_at=clinic_hours(timezone.localdate() + dt.timedelta(days=rng.randint(2, 20))),
             site=rng.choice(SITES),
             modality=modality,
             actor=actor,
@@ -434,7 +440,7 @@ class Command(BaseCommand):
                     attempted_at=now - dt.timedelta(days=6))  # fmt: skip
         nav.appointment_book(
             case=case,
-            scheduled_at=now + dt.timedelta(days=3),
+            scheduled_at=clinic_hours(today + dt.timedelta(days=3)),
             site=SITES[0],
             modality=colorectal.modalities.get(code="colonoscopy"),
             actor=actor,
