@@ -155,6 +155,12 @@ class ProtocolStep(models.Model):
 
 class TemplateKind(models.TextChoices):
     OUTREACH_LETTER = "outreach_letter", "Outreach letter"
+    APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminder"
+    PREP_INSTRUCTIONS = "prep_instructions", "Preparation instructions"
+    KIT_RETURN = "kit_return", "Mailed kit return reminder"
+    RECALL = "recall", "Screening due again"
+    OPT_OUT_CONFIRMATION = "opt_out_confirmation", "Opt-out confirmation"
+    HELP_REPLY = "help_reply", "Reply to HELP"
 
 
 class MessageTemplate(models.Model):

@@ -1,0 +1,123 @@
+"""Patient messages: the patient's own language or none, and nothing clinical in them."""
+
+from __future__ import annotations
+
+import pytest
+
+from outreach.messages import (
+    PATIENT_MESSAGE_KINDS,
+    PLACEHOLDERS,
+    MessageTemplateError,
+    NoTemplateInLanguage,
+    message_compose,
+    template_check,
+)
+from outreach.models import MessageTemplate, TemplateKind
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+CONTEXT = {
+    "first_name": "Rosa",
+    "appointment_date": "3 de diciembre",
+    "appointment_time": "9:30",
+    "site": "Chelsea Endoscopy",
+    "program_phone": "(617) 555-0111",
+    "organization": "EquiNav",
+    "navigator_name": "María",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PATIENT_MESSAGE_KINDS))
+@pytest.mark.parametrize("language", ["en", "es", "pt"])
+def test_every_message_kind_is_seeded_in_english_spanish_and_portuguese(kind, language):
+    message = message_compose(kind=kind, language=language, program_id=None, context=CONTEXT)
+
+    assert message.language == language
+    assert "{" not in message.body and "}" not in message.body
+    assert "STOP" in message.body or kind == TemplateKind.OPT_OUT_CONFIRMATION
+    # Texts stay short enough for a few SMS segments
+    assert len(message.body) <= 320
+
+
+def test_a_spanish_speaker_gets_the_spanish_reminder_with_the_details_filled_in():
+    message = message_compose(
+        kind=TemplateKind.APPOINTMENT_REMINDER, language="es", program_id=None, context=CONTEXT
+    )
+
+    assert message.body.startswith("Hola Rosa")
+    assert "el 3 de diciembre a las 9:30, en Chelsea Endoscopy" in message.body
+    assert "(617) 555-0111" in message.body
+
+
+def test_without_a_template_in_the_patients_language_it_refuses_rather_than_send_english():
+    with pytest.raises(NoTemplateInLanguage) as refused:
+        message_compose(
+            kind=TemplateKind.APPOINTMENT_REMINDER, language="vi", program_id=None, context=CONTEXT
+        )
+
+    assert refused.value.language == "vi"
+    assert str(refused.value) == (
+        "No “appointment reminder” message in Vietnamese: "
+        "a navigator calls with an interpreter instead."
+    )
+
+
+def test_a_programs_own_template_wins_over_the_default():
+    breast = factories.program("breast")
+    MessageTemplate.objects.create(
+        kind=TemplateKind.RECALL,
+        language="en",
+        program=breast,
+        body="Hi {first_name}, your mammogram is due. Call {program_phone}. Reply STOP to opt out.",
+    )
+
+    own = message_compose(
+        kind=TemplateKind.RECALL, language="en", program_id=breast.pk, context=CONTEXT
+    )
+    default = message_compose(
+        kind=TemplateKind.RECALL,
+        language="en",
+        program_id=factories.program("colorectal").pk,
+        context=CONTEXT,
+    )
+
+    assert "mammogram" in own.body
+    assert "next screening" in default.body
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your FIT result was abnormal.",
+        "Su resultado es positivo, llame.",
+        "Encontramos pólipos.",
+        "Seu exame deu positivo.",
+        "We need to discuss your diagnosis.",
+        "Biopsy scheduled.",
+    ],
+)
+def test_a_template_that_speaks_of_results_or_diagnoses_is_refused(text):
+    with pytest.raises(MessageTemplateError, match="result or a diagnosis"):
+        template_check(subject="", body=text)
+
+
+def test_a_template_may_use_only_placeholders_without_clinical_detail():
+    with pytest.raises(MessageTemplateError) as refused:
+        template_check(subject="", body="Hi {first_name}, your {test_name} is on {date}.")
+
+    message = str(refused.value)
+    assert message.startswith("In the body: unknown placeholder {date}, {test_name}; use: ")
+    assert all("{" + name + "}" in message for name in PLACEHOLDERS)
+
+
+def test_a_stray_brace_is_refused_with_how_to_write_one():
+    with pytest.raises(MessageTemplateError, match="literal brace"):
+        template_check(subject="Hi {first_name", body="")
+
+
+def test_a_letter_is_not_a_patient_message_kind():
+    with pytest.raises(ValueError, match="not a patient message kind"):
+        message_compose(
+            kind=TemplateKind.OUTREACH_LETTER, language="en", program_id=None, context=CONTEXT
+        )
