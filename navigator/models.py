@@ -185,6 +185,7 @@ class CaseEventKind(models.TextChoices):
     PHONE_MARKED_BAD = "phone_marked_bad", "Phone number marked bad"
     LETTER_PRINTED = "letter_printed", "Letter printed"
     NOTE = "note", "Note"
+    MESSAGE_SUPPRESSED = "message_suppressed", "Message not sent"
 
 
 class CaseEvent(models.Model):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -195,3 +197,87 @@ class MessageTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.language})"
+
+
+class MessageChannel(models.TextChoices):
+    SMS = "sms", "SMS"
+    EMAIL = "email", "Email"
+    LETTER = "letter", "Letter"
+
+
+class MessageState(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    SUPPRESSED = "suppressed", "Suppressed"
+
+
+# States a message can still leave; the others are final.
+PENDING_MESSAGE_STATES = frozenset({MessageState.SCHEDULED, MessageState.SENDING})
+
+
+class PatientMessage(models.Model):
+    """One message to a patient. The database is the source of truth: Celery only
+    executes what these rows say, and the beat sweep finds any row whose task was lost.
+
+    (rule_key, subject_key, slot) is unique, so two beat processes, or the sweep
+    run twice at once, cannot create the same reminder twice; `idempotency_key`
+    goes to the provider with every try, so a task that runs twice sends once.
+    """
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="messages"
+    )
+    case = models.ForeignKey(
+        "navigator.NavigationCase",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+    )
+    kind = models.CharField(max_length=32, choices=TemplateKind.choices)
+    channel = models.CharField(max_length=8, choices=MessageChannel.choices)
+    recipient = models.CharField(max_length=254, blank=True)
+    language = models.CharField(max_length=8)
+    template = models.ForeignKey(
+        MessageTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    rule_key = models.CharField(max_length=64, help_text="Which rule made it, e.g. appt-7d.")
+    subject_key = models.CharField(
+        max_length=64, help_text="What it is about, e.g. appointment:42."
+    )
+    slot = models.DateField(help_text="The patient's local day it is due on.")
+    priority = models.PositiveSmallIntegerField(default=5)
+    due_at = models.DateTimeField(help_text="When it may go out (UTC), after quiet hours.")
+    state = models.CharField(
+        max_length=12, choices=MessageState.choices, default=MessageState.SCHEDULED
+    )
+    state_reason = models.CharField(max_length=300, blank=True)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tries = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    provider_id = models.CharField(max_length=64, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule_key", "subject_key", "slot"], name="one_message_per_rule_subject_slot"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state", "due_at"]),
+            models.Index(fields=["patient", "state"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.get_channel_display()} ({self.state})"

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from navigator.models import (
@@ -35,18 +38,24 @@ from navigator.services import (
     too_far_ahead,
 )
 from outreach import protocols
+from outreach.messages import NoTemplateInLanguage, message_compose
 from outreach.models import (
+    PENDING_MESSAGE_STATES,
     Channel,
     ContactAttempt,
     Direction,
     FollowUpReminder,
+    MessageChannel,
+    MessageState,
     Outcome,
     OutreachProtocol,
+    PatientMessage,
     ProtocolStep,
     Purpose,
 )
+from outreach.scheduling import next_allowed
 from patients.languages import language_name
-from patients.models import PatientPhone, ScreeningProgram
+from patients.models import Patient, PatientPhone, PhoneType, ScreeningProgram
 
 logger = logging.getLogger(__name__)
 
@@ -669,3 +678,179 @@ def follow_up_reminder_dismiss(*, reminder: FollowUpReminder, actor: User) -> Fo
         )
         reminder.refresh_from_db()
     return reminder
+
+
+# --- Patient messages -------------------------------------------------------------------------
+
+# A message claimed for sending longer ago than this, and still not sent, belonged to
+# a worker that died; the sweep claims it again (the idempotency key stops a resend).
+SENDING_LEASE = dt.timedelta(minutes=10)
+
+
+def _message_recipient(patient: Patient, channel: str) -> tuple[str, str]:
+    """(recipient, why not) for a channel: a good mobile number with consent for SMS,
+    the email address for email, nothing for a letter (the batch prints the address)."""
+    if channel == MessageChannel.SMS:
+        if not patient.sms_consent:
+            return "", "no SMS consent recorded"
+        mobile = next(
+            (
+                phone
+                for phone in patient.phones.all()
+                if phone.kind == PhoneType.MOBILE and not phone.is_bad
+            ),
+            None,
+        )
+        if mobile is None:
+            return "", "no working mobile number"
+        return str(mobile.number), ""
+    if channel == MessageChannel.EMAIL:
+        return (patient.email, "") if patient.email else ("", "no email address")
+    return "", ""
+
+
+def message_schedule(
+    *,
+    patient: Patient,
+    kind: str,
+    channel: str,
+    rule_key: str,
+    subject_key: str,
+    due_at: dt.datetime,
+    context: Mapping[str, str],
+    case: NavigationCase | None = None,
+    priority: int = 5,
+) -> tuple[PatientMessage, bool]:
+    """Schedule one message to a patient: (message, created).
+
+    Run it inside the transaction of the change that causes the message, so the
+    two commit or roll back together. The due time moves out of the patient's
+    quiet hours. The same rule, subject and local day give the same row however
+    often this runs. Where the message cannot go out (no template in the
+    patient's language, no consent, no number), the row is kept as suppressed
+    with the reason, and the case's navigator is asked, on the timeline and by a
+    follow-up due today, to call instead.
+    """
+    if channel not in MessageChannel.values:
+        raise ValidationError({"channel": f"“{channel}” is not a message channel."})
+    if timezone.is_naive(due_at):
+        raise ValidationError({"due_at": "A message's due time needs its time zone."})
+    zone = ZoneInfo(patient.time_zone)
+    slot = due_at.astimezone(zone).date()
+    with transaction.atomic():
+        existing = PatientMessage.objects.filter(
+            rule_key=rule_key, subject_key=subject_key, slot=slot
+        ).first()
+        if existing is not None:
+            return existing, False
+        state, reason = MessageState.SCHEDULED, ""
+        subject = body = ""
+        template_id = None
+        try:
+            composed = message_compose(
+                kind=kind,
+                language=patient.preferred_language,
+                program_id=case.program_id if case else None,
+                context=context,
+            )
+        except NoTemplateInLanguage as missing:
+            state, reason = MessageState.SUPPRESSED, str(missing)
+        else:
+            subject, body, template_id = composed.subject, composed.body, composed.template_id
+        recipient, unreachable = _message_recipient(patient, channel)
+        if state == MessageState.SCHEDULED and unreachable:
+            state, reason = MessageState.SUPPRESSED, f"Not sent by {channel}: {unreachable}."
+        try:
+            with transaction.atomic():
+                message = PatientMessage.objects.create(
+                    patient=patient,
+                    case=case,
+                    kind=kind,
+                    channel=channel,
+                    recipient=recipient,
+                    language=patient.preferred_language,
+                    template_id=template_id,
+                    subject=subject,
+                    body=body,
+                    rule_key=rule_key,
+                    subject_key=subject_key,
+                    slot=slot,
+                    priority=priority,
+                    due_at=next_allowed(due_at, zone),
+                    state=state,
+                    state_reason=reason,
+                )
+        except IntegrityError:
+            # Another process scheduled the same message a moment ago: theirs stands.
+            return PatientMessage.objects.get(
+                rule_key=rule_key, subject_key=subject_key, slot=slot
+            ), False
+        if state == MessageState.SUPPRESSED and case is not None and case.is_open:
+            _ask_navigator_to_call(case=case, message=message)
+        return message, True
+
+
+def _ask_navigator_to_call(*, case: NavigationCase, message: PatientMessage) -> None:
+    locked = case_lock(case)
+    event_record(
+        case=locked,
+        kind=CaseEventKind.MESSAGE_SUPPRESSED,
+        actor=None,
+        summary=f"{message.get_kind_display()} not sent: {message.state_reason} Call instead.",
+        data={"message": message.pk, "reason": message.state_reason},
+    )
+    today = timezone.localdate()
+    if locked.next_follow_up is None or locked.next_follow_up > today:
+        NavigationCase.objects.filter(pk=locked.pk).update(next_follow_up=today)
+
+
+def messages_claim_due(*, now: dt.datetime, limit: int = 500) -> list[int]:
+    """Claim up to `limit` due messages for sending; their ids.
+
+    On PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED, so two workers
+    sweeping at once take disjoint sets; the conditional update is what makes the
+    claim hold on any database. A message left "sending" past SENDING_LEASE (its
+    worker died) is claimed again.
+    """
+    due = (
+        PatientMessage.objects.filter(
+            Q(state=MessageState.SCHEDULED, due_at__lte=now)
+            | Q(state=MessageState.SENDING, claimed_at__lt=now - SENDING_LEASE)
+        )
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    with transaction.atomic():
+        ids = list(due.select_for_update(skip_locked=True)[:limit])
+        if not ids:
+            return []
+        PatientMessage.objects.filter(pk__in=ids).update(state=MessageState.SENDING, claimed_at=now)
+        return ids
+
+
+def messages_cancel_pending(
+    *,
+    reason: str,
+    case: NavigationCase | None = None,
+    patient: Patient | None = None,
+    subject_key: str | None = None,
+    suppress: bool = False,
+) -> int:
+    """Stop every pending message about a case, a patient or a subject (an
+    appointment), in the caller's transaction; how many were stopped.
+
+    `suppress` marks them suppressed (the patient opted out, or died) rather than
+    cancelled (their reason went away)."""
+    if case is None and patient is None and subject_key is None:
+        raise ValueError("say which messages to stop")
+    pending = PatientMessage.objects.filter(state__in=PENDING_MESSAGE_STATES)
+    if case is not None:
+        pending = pending.filter(case=case)
+    if patient is not None:
+        pending = pending.filter(patient=patient)
+    if subject_key is not None:
+        pending = pending.filter(subject_key=subject_key)
+    return pending.update(
+        state=MessageState.SUPPRESSED if suppress else MessageState.CANCELLED,
+        state_reason=reason[:300],
+    )
