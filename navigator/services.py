@@ -28,6 +28,7 @@ from navigator.models import (
     Rebalance,
     User,
 )
+from outreach.message_stops import messages_cancel_pending
 from patients.models import (
     RECORDABLE_RESULTS,
     Patient,
@@ -248,6 +249,8 @@ def case_transition(
             case.closed_at = now
             case.next_follow_up = None
             update_fields += ["closed_at", "next_follow_up"]
+            # Reminders stop with their reason, in this same transaction.
+            messages_cancel_pending(case=case, reason=f"case {CaseStatus(to_status).label.lower()}")
         case.save(update_fields=update_fields)
         event_record(
             case=case,
@@ -653,6 +656,9 @@ def appointment_book(
         for previous in case.appointments.filter(status=AppointmentStatus.BOOKED, purpose=purpose):
             previous.status = AppointmentStatus.RESCHEDULED
             previous.save(update_fields=["status"])
+            messages_cancel_pending(
+                subject_key=f"appointment:{previous.pk}", reason="appointment rescheduled"
+            )
         appointment = Appointment.objects.create(
             case=case,
             purpose=purpose,
@@ -712,6 +718,10 @@ def appointment_set_status(
         old = appointment.status
         appointment.status = status
         appointment.save(update_fields=["status"])
+        messages_cancel_pending(
+            subject_key=f"appointment:{appointment.pk}",
+            reason=f"appointment {appointment.get_status_display().lower()}",
+        )
         event_record(
             case=case,
             kind=CaseEventKind.APPOINTMENT_UPDATED,
@@ -768,6 +778,7 @@ def case_record_screening(
             case=case,
             recorded_by=actor,
         )
+        messages_cancel_pending(case=case, reason="screening recorded")
         # The nightly care-gap run looks at this patient again.
         Patient.objects.filter(pk=case.patient_id).update(clinical_data_changed_at=timezone.now())
         for appointment in case.appointments.filter(status=AppointmentStatus.BOOKED):

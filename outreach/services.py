@@ -40,7 +40,6 @@ from navigator.services import (
 from outreach import protocols
 from outreach.messages import NoTemplateInLanguage, message_compose
 from outreach.models import (
-    PENDING_MESSAGE_STATES,
     Channel,
     ContactAttempt,
     Direction,
@@ -826,31 +825,3 @@ def messages_claim_due(*, now: dt.datetime, limit: int = 500) -> list[int]:
             return []
         PatientMessage.objects.filter(pk__in=ids).update(state=MessageState.SENDING, claimed_at=now)
         return ids
-
-
-def messages_cancel_pending(
-    *,
-    reason: str,
-    case: NavigationCase | None = None,
-    patient: Patient | None = None,
-    subject_key: str | None = None,
-    suppress: bool = False,
-) -> int:
-    """Stop every pending message about a case, a patient or a subject (an
-    appointment), in the caller's transaction; how many were stopped.
-
-    `suppress` marks them suppressed (the patient opted out, or died) rather than
-    cancelled (their reason went away)."""
-    if case is None and patient is None and subject_key is None:
-        raise ValueError("say which messages to stop")
-    pending = PatientMessage.objects.filter(state__in=PENDING_MESSAGE_STATES)
-    if case is not None:
-        pending = pending.filter(case=case)
-    if patient is not None:
-        pending = pending.filter(patient=patient)
-    if subject_key is not None:
-        pending = pending.filter(subject_key=subject_key)
-    return pending.update(
-        state=MessageState.SUPPRESSED if suppress else MessageState.CANCELLED,
-        state_reason=reason[:300],
-    )

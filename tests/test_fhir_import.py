@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import logging
 from io import StringIO
@@ -14,6 +15,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from outreach.models import PatientMessage
 from patients.fhir.importer import fhir_import
 from patients.fhir.outcome import FhirImportError
 from patients.models import (
@@ -1111,3 +1113,26 @@ def test_references_to_a_patient_that_is_itself_refused_are_not_reported_twice(f
     issues = refused(feed, payload)
 
     assert [i["expression"] for i in issues] == [["Bundle.entry[0].resource"]]
+
+
+def test_a_patient_reported_deceased_has_every_pending_message_suppressed(feed):
+    # Given a patient known from the feed, with a reminder waiting
+    run(feed, bundle(patient_resource()))
+    patient = Patient.objects.get(mrn="MRN-1")
+    message = PatientMessage.objects.create(
+        patient=patient,
+        kind="appointment_reminder",
+        channel="sms",
+        language="en",
+        rule_key="appt-1d",
+        subject_key="appointment:1",
+        slot=dt.date(2026, 12, 2),
+        due_at=dt.datetime(2026, 12, 2, 14, tzinfo=dt.UTC),
+    )
+
+    # When the EHR reports the death
+    run(feed, bundle(patient_resource(deceasedBoolean=True)))
+
+    # Then nothing more goes to them
+    message.refresh_from_db()
+    assert (message.state, message.state_reason) == ("suppressed", "patient deceased")

@@ -7,17 +7,20 @@ import threading
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from navigator.models import CaseEventKind
-from outreach.models import MessageState, PatientMessage, TemplateKind
-from outreach.services import (
-    SENDING_LEASE,
-    message_schedule,
-    messages_cancel_pending,
-    messages_claim_due,
+from navigator.services import (
+    appointment_book,
+    appointment_set_status,
+    case_record_screening,
+    case_transition,
 )
+from outreach.message_stops import messages_cancel_pending
+from outreach.models import MessageState, PatientMessage, TemplateKind
+from outreach.services import SENDING_LEASE, message_schedule, messages_claim_due
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -248,3 +251,86 @@ def test_two_sweeps_at_once_claim_disjoint_messages_on_postgresql(require_postgr
     # Then no message is claimed twice, and between them they took every one
     assert not set(claims[0]) & set(claims[1])
     assert len(claims[0]) + len(claims[1]) == 60
+
+
+# --- Reminders stop when their reason does ------------------------------------------------------
+
+
+def booked_case_with_reminder():
+    patient = texting_patient()
+    case = factories.CaseFactory(patient=patient)
+    actor = case.navigator.user
+    appointment = appointment_book(
+        case=case,
+        scheduled_at=timezone.now() + dt.timedelta(days=5),
+        site="Chelsea Endoscopy",
+        actor=actor,
+    )
+    message, _ = schedule(
+        patient, due_at=timezone.now(), case=case, subject_key=f"appointment:{appointment.pk}"
+    )
+    return case, appointment, message, actor
+
+
+def test_closing_the_case_cancels_its_pending_messages_in_the_same_transaction():
+    case, _, message, actor = booked_case_with_reminder()
+
+    case_transition(case=case, to_status="declined", actor=actor, note="not interested")
+
+    message.refresh_from_db()
+    assert message.state == MessageState.CANCELLED
+    assert message.state_reason == "case declined"
+
+
+def test_cancelling_the_appointment_cancels_its_reminders():
+    _, appointment, message, actor = booked_case_with_reminder()
+
+    appointment_set_status(appointment=appointment, status="cancelled", actor=actor)
+
+    message.refresh_from_db()
+    assert (message.state, message.state_reason) == (
+        MessageState.CANCELLED,
+        "appointment cancelled",
+    )
+
+
+def test_rebooking_cancels_the_old_appointments_reminders():
+    case, _, message, actor = booked_case_with_reminder()
+
+    appointment_book(
+        case=case,
+        scheduled_at=timezone.now() + dt.timedelta(days=9),
+        site="Revere",
+        actor=actor,
+    )
+
+    message.refresh_from_db()
+    assert message.state_reason == "appointment rescheduled"
+
+
+def test_recording_the_screening_cancels_the_cases_pending_messages():
+    case, _, message, actor = booked_case_with_reminder()
+
+    case_record_screening(
+        case=case,
+        modality=factories.modality("fit"),
+        performed_on=timezone.localdate(),
+        result="normal",
+        actor=actor,
+    )
+
+    message.refresh_from_db()
+    assert (message.state, message.state_reason) == (
+        MessageState.CANCELLED,
+        "screening recorded",
+    )
+
+
+def test_a_failed_close_leaves_the_messages_pending():
+    case, _, message, actor = booked_case_with_reminder()
+
+    with pytest.raises(ValidationError):
+        case_transition(case=case, to_status="closed", actor=actor)  # not from scheduled
+
+    message.refresh_from_db()
+    assert message.state == MessageState.SCHEDULED

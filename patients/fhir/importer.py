@@ -30,6 +30,7 @@ from fhir.resources.resource import Resource as R5Resource
 from pydantic import ValidationError as PydanticValidationError
 
 from navigator.models import User
+from outreach.message_stops import messages_cancel_pending
 from patients.builtin_codes import KNOWN_SYSTEMS, normalise_system
 from patients.fhir.outcome import FhirImportError, Issue, issue
 from patients.fhir.patient_mapping import MappedPatient, map_patient
@@ -516,6 +517,9 @@ def _apply_demographics(patient: Patient, mapped: MappedPatient, *, names: bool 
 
 
 def _save_details(patient: Patient, mapped: MappedPatient, created: bool) -> None:
+    if mapped.deceased and not created:
+        # Nothing more goes to a patient the EHR reports as deceased.
+        messages_cancel_pending(patient=patient, reason="patient deceased", suppress=True)
     if mapped.race_ethnicity:
         if not created:
             PatientRaceEthnicity.objects.filter(patient=patient).delete()
