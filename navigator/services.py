@@ -678,6 +678,10 @@ def appointment_book(
         )
         if purpose == AppointmentPurpose.SCREENING and case.status != CaseStatus.SCHEDULED:
             case = case_transition(case=case, to_status=CaseStatus.SCHEDULED, actor=actor)
+        # Imported here: outreach.services builds on this module (case_lock, events).
+        from outreach.services import appointment_reminders_schedule
+
+        appointment_reminders_schedule(appointment=appointment)
         return appointment
 
 

@@ -3,12 +3,18 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from outreach.letters import PLACEHOLDERS, LetterError, template_check
+from outreach.messages import PLACEHOLDERS as MESSAGE_PLACEHOLDERS
+from outreach.messages import MessageTemplateError
+from outreach.messages import template_check as message_template_check
 from outreach.models import (
     ContactAttempt,
     FollowUpReminder,
     MessageTemplate,
     OutreachProtocol,
+    PatientMessage,
     ProtocolStep,
+    ReminderRule,
+    TemplateKind,
 )
 from outreach.services import protocol_validate_steps
 from patients.languages import validate_language_code
@@ -73,24 +79,30 @@ class MessageTemplateForm(forms.ModelForm):
         model = MessageTemplate
         fields = ["kind", "language", "program", "subject", "body"]
         help_texts = {
-            "body": "Placeholders: "
+            "body": "Letters: "
             + "; ".join(f"{{{name}}} {meaning}" for name, meaning in PLACEHOLDERS.items())
+            + ". Texts and emails: "
+            + "; ".join(f"{{{name}}} {meaning}" for name, meaning in MESSAGE_PLACEHOLDERS.items())
             + ". Never a diagnosis or a result.",
         }
 
-    def _checked(self, field: str) -> str:
-        text = self.cleaned_data.get(field, "")
-        try:
-            template_check(text)
-        except LetterError as error:
-            raise ValidationError(str(error)) from None
-        return text
-
-    def clean_subject(self) -> str:
-        return self._checked("subject")
-
-    def clean_body(self) -> str:
-        return self._checked("body")
+    def clean(self):
+        cleaned = super().clean()
+        subject, body = cleaned.get("subject", ""), cleaned.get("body", "")
+        if cleaned.get("kind") == TemplateKind.OUTREACH_LETTER:
+            for field, text in (("subject", subject), ("body", body)):
+                try:
+                    template_check(text)
+                except LetterError as error:
+                    self.add_error(field, str(error))
+        elif cleaned.get("kind"):
+            # Texts and emails: their own placeholders, and nothing clinical.
+            try:
+                message_template_check(subject=subject, body=body)
+            except MessageTemplateError as error:
+                field = "subject" if str(error).startswith("In the subject") else "body"
+                self.add_error(field, str(error))
+        return cleaned
 
     def clean_language(self) -> str:
         language = self.cleaned_data.get("language", "").strip().lower()
@@ -103,3 +115,29 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     form = MessageTemplateForm
     list_display = ["kind", "language", "program", "subject", "updated_at"]
     list_filter = ["kind", "language", "program"]
+
+
+@admin.register(ReminderRule)
+class ReminderRuleAdmin(admin.ModelAdmin):
+    list_display = ["program", "kind", "days_before", "at_time", "channel", "modality",
+                    "priority", "active"]  # fmt: skip
+    list_filter = ["program", "kind", "channel", "active"]
+    list_select_related = ["program", "modality"]
+
+
+@admin.register(PatientMessage)
+class PatientMessageAdmin(admin.ModelAdmin):
+    """Read-only: messages change state only through outreach.services."""
+
+    list_display = ["pk", "kind", "channel", "language", "state", "due_at", "sent_at", "tries"]
+    list_filter = ["state", "kind", "channel", "language"]
+    date_hierarchy = "due_at"
+    raw_id_fields = ["patient", "case"]
+    # The body and recipient are patient details: shown on the record, never listed.
+    exclude = ["body", "recipient", "subject"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -281,3 +281,48 @@ class PatientMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.get_channel_display()} ({self.state})"
+
+
+class ReminderTrigger(models.TextChoices):
+    BEFORE_APPOINTMENT = "before_appointment", "Days before an appointment"
+
+
+class ReminderRule(models.Model):
+    """A patient reminder a program sends, as data a manager can change: e.g. an SMS
+    7 days and 1 day before every appointment, or colonoscopy prep instructions 3
+    days before (diet) and the day before (prep start)."""
+
+    program = models.ForeignKey(
+        "patients.ScreeningProgram", on_delete=models.CASCADE, related_name="reminder_rules"
+    )
+    kind = models.CharField(max_length=32, choices=TemplateKind.choices)
+    trigger = models.CharField(
+        max_length=24, choices=ReminderTrigger.choices, default=ReminderTrigger.BEFORE_APPOINTMENT
+    )
+    days_before = models.PositiveSmallIntegerField()
+    at_time = models.TimeField(help_text="Local time in the patient's time zone.")
+    channel = models.CharField(
+        max_length=8, choices=MessageChannel.choices, default=MessageChannel.SMS
+    )
+    modality = models.ForeignKey(
+        "patients.ScreeningModality",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        help_text="Only for appointments for this test (e.g. colonoscopy prep); empty: all.",
+    )
+    priority = models.PositiveSmallIntegerField(
+        default=5, help_text="Higher goes first when the daily cap allows only one."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["program", "-days_before", "at_time", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.days_before} days before, {self.at_time:%H:%M}"
+
+    @property
+    def key(self) -> str:
+        """Names this rule in PatientMessage.rule_key (one message per rule, subject, day)."""
+        return f"rule:{self.pk}"

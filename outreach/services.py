@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from navigator.models import (
     OPEN_STATUSES,
+    Appointment,
     CaseEvent,
     CaseEventKind,
     CaseStatus,
@@ -38,6 +39,7 @@ from navigator.services import (
     too_far_ahead,
 )
 from outreach import protocols
+from outreach.letters import letter_date, letterhead, program_phone
 from outreach.messages import NoTemplateInLanguage, message_compose
 from outreach.models import (
     Channel,
@@ -51,8 +53,10 @@ from outreach.models import (
     PatientMessage,
     ProtocolStep,
     Purpose,
+    ReminderRule,
+    ReminderTrigger,
 )
-from outreach.scheduling import next_allowed
+from outreach.scheduling import next_allowed, reminder_instant
 from patients.languages import language_name
 from patients.models import Patient, PatientPhone, PhoneType, ScreeningProgram
 
@@ -727,8 +731,9 @@ def message_schedule(
     quiet hours. The same rule, subject and local day give the same row however
     often this runs. Where the message cannot go out (no template in the
     patient's language, no consent, no number), the row is kept as suppressed
-    with the reason, and the case's navigator is asked, on the timeline and by a
-    follow-up due today, to call instead.
+    with the reason. Where the language is what is missing, the case's navigator
+    is asked, on the timeline and by a follow-up due today, to call with an
+    interpreter instead.
     """
     if channel not in MessageChannel.values:
         raise ValidationError({"channel": f"“{channel}” is not a message channel."})
@@ -743,6 +748,7 @@ def message_schedule(
         if existing is not None:
             return existing, False
         state, reason = MessageState.SCHEDULED, ""
+        no_template = False
         subject = body = ""
         template_id = None
         try:
@@ -754,6 +760,7 @@ def message_schedule(
             )
         except NoTemplateInLanguage as missing:
             state, reason = MessageState.SUPPRESSED, str(missing)
+            no_template = True
         else:
             subject, body, template_id = composed.subject, composed.body, composed.template_id
         recipient, unreachable = _message_recipient(patient, channel)
@@ -784,7 +791,7 @@ def message_schedule(
             return PatientMessage.objects.get(
                 rule_key=rule_key, subject_key=subject_key, slot=slot
             ), False
-        if state == MessageState.SUPPRESSED and case is not None and case.is_open:
+        if no_template and case is not None and case.is_open:
             _ask_navigator_to_call(case=case, message=message)
         return message, True
 
@@ -825,3 +832,63 @@ def messages_claim_due(*, now: dt.datetime, limit: int = 500) -> list[int]:
             return []
         PatientMessage.objects.filter(pk__in=ids).update(state=MessageState.SENDING, claimed_at=now)
         return ids
+
+
+def _clock_time(moment: dt.time, language: str) -> str:
+    """9:30 AM in English; 9:30 (24-hour) in Spanish, Portuguese and the rest."""
+    if language == "en":
+        hour = moment.hour % 12 or 12
+        return f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
+    return f"{moment.hour}:{moment.minute:02d}"
+
+
+def appointment_reminders_schedule(*, appointment: Appointment) -> list[PatientMessage]:
+    """Schedule the program's patient reminders for a booked appointment.
+
+    Called by the booking, in its transaction. Each active rule of the program
+    (and of the appointment's test, where a rule names one) gives one message at
+    its local time that many days before the appointment's local day; reminders
+    whose time has already passed are not scheduled. Returns the messages made.
+    """
+    case = appointment.case
+    patient = case.patient
+    zone = ZoneInfo(patient.time_zone)
+    local_start = appointment.scheduled_at.astimezone(zone)
+    language = patient.preferred_language
+    now = timezone.now()
+    context = {
+        "first_name": patient.given_name,
+        "appointment_date": letter_date(local_start.date(), language),
+        "appointment_time": _clock_time(local_start.time(), language),
+        "site": appointment.site,
+        "program_phone": program_phone(case),
+        "organization": letterhead()["organization"],
+        "navigator_name": str(case.navigator) if case.navigator else "",
+    }
+    rules = ReminderRule.objects.filter(
+        Q(modality__isnull=True) | Q(modality_id=appointment.modality_id),
+        program_id=case.program_id,
+        trigger=ReminderTrigger.BEFORE_APPOINTMENT,
+        active=True,
+    )
+    made = []
+    for rule in rules:
+        due = reminder_instant(
+            anchor_day=local_start.date(), days_before=rule.days_before, at=rule.at_time, zone=zone
+        )
+        if due <= now or due >= appointment.scheduled_at:
+            continue
+        message, created = message_schedule(
+            patient=patient,
+            kind=rule.kind,
+            channel=rule.channel,
+            rule_key=rule.key,
+            subject_key=f"appointment:{appointment.pk}",
+            due_at=due,
+            context=context,
+            case=case,
+            priority=rule.priority,
+        )
+        if created:
+            made.append(message)
+    return made

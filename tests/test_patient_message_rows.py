@@ -7,6 +7,7 @@ import threading
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -334,3 +335,110 @@ def test_a_failed_close_leaves_the_messages_pending():
 
     message.refresh_from_db()
     assert message.state == MessageState.SCHEDULED
+
+
+# --- Reminder rules scheduled by a booking --------------------------------------------------------
+
+
+def test_booking_a_colonoscopy_schedules_the_programs_reminders_in_local_time():
+    # Given a Spanish-speaking patient who texts, and a colonoscopy 10 days ahead at 9:30
+    case = factories.CaseFactory(patient=texting_patient())
+    with time_machine.travel(dt.datetime(2026, 11, 23, 15, tzinfo=dt.UTC), tick=False):
+        appointment = appointment_book(
+            case=case,
+            scheduled_at=dt.datetime(2026, 12, 3, 9, 30, tzinfo=NEW_YORK),
+            site="Chelsea Endoscopy",
+            modality=factories.modality("colonoscopy"),
+            actor=case.navigator.user,
+        )
+
+    # Then the reminders (7 and 1 days) and the prep instructions (3 and 1 days) are rows
+    messages = PatientMessage.objects.filter(subject_key=f"appointment:{appointment.pk}")
+    got = sorted(
+        (m.kind, m.due_at.astimezone(NEW_YORK).strftime("%m-%d %H:%M"), m.state) for m in messages
+    )
+    assert got == [
+        ("appointment_reminder", "11-26 10:00", "scheduled"),
+        ("appointment_reminder", "12-02 10:00", "scheduled"),
+        ("prep_instructions", "11-30 09:00", "scheduled"),
+        ("prep_instructions", "12-02 09:00", "scheduled"),
+    ]
+    reminder = messages.get(kind="appointment_reminder", slot=dt.date(2026, 12, 2))
+    assert "el 3 de diciembre de 2026 a las 9:30, en Chelsea Endoscopy" in reminder.body
+
+
+def test_a_mammogram_gets_no_colonoscopy_prep_instructions():
+    patient = texting_patient(preferred_language="en")
+    case = factories.CaseFactory(patient=patient, program=factories.program("breast"))
+
+    appointment_book(
+        case=case,
+        scheduled_at=timezone.now() + dt.timedelta(days=10),
+        site="Imaging",
+        modality=factories.modality("mammography", "breast"),
+        actor=case.navigator.user,
+    )
+
+    assert set(PatientMessage.objects.values_list("kind", flat=True)) == {"appointment_reminder"}
+
+
+def test_reminders_whose_time_has_passed_are_not_scheduled():
+    case = factories.CaseFactory(patient=texting_patient())
+
+    appointment_book(
+        case=case,
+        scheduled_at=timezone.now() + dt.timedelta(days=2),
+        site="Chelsea",
+        actor=case.navigator.user,
+    )
+
+    assert list(PatientMessage.objects.values_list("slot", flat=True)) == [
+        (timezone.now() + dt.timedelta(days=1)).astimezone(NEW_YORK).date()
+    ]
+
+
+def test_a_reminder_the_day_before_a_dst_change_is_at_10_00_local_time():
+    case = factories.CaseFactory(patient=texting_patient())
+    with time_machine.travel(dt.datetime(2026, 3, 1, 15, tzinfo=dt.UTC), tick=False):
+        appointment_book(
+            case=case,
+            scheduled_at=dt.datetime(2026, 3, 9, 9, 0, tzinfo=NEW_YORK),
+            site="Chelsea",
+            actor=case.navigator.user,
+        )
+
+    day_before = PatientMessage.objects.get(slot=dt.date(2026, 3, 8))
+    assert day_before.due_at == dt.datetime(2026, 3, 8, 14, 0, tzinfo=dt.UTC)  # 10:00 EDT
+
+
+def test_rebooking_replaces_the_old_reminders_with_new_ones():
+    case = factories.CaseFactory(patient=texting_patient())
+    actor = case.navigator.user
+    first = appointment_book(
+        case=case, scheduled_at=timezone.now() + dt.timedelta(days=10), site="A", actor=actor
+    )
+
+    second = appointment_book(
+        case=case, scheduled_at=timezone.now() + dt.timedelta(days=12), site="B", actor=actor
+    )
+
+    old = PatientMessage.objects.filter(subject_key=f"appointment:{first.pk}")
+    new = PatientMessage.objects.filter(subject_key=f"appointment:{second.pk}")
+    assert {m.state for m in old} == {MessageState.CANCELLED}
+    assert {m.state for m in new} == {MessageState.SCHEDULED}
+    assert new.count() == 2
+
+
+def test_a_booking_rolled_back_leaves_no_reminder():
+    case = factories.CaseFactory(patient=texting_patient())
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        appointment_book(
+            case=case,
+            scheduled_at=timezone.now() + dt.timedelta(days=10),
+            site="A",
+            actor=case.navigator.user,
+        )
+        raise RuntimeError("something after the booking failed")
+
+    assert not PatientMessage.objects.exists()

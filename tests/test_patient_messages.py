@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from outreach.admin import MessageTemplateForm
 from outreach.messages import (
     PATIENT_MESSAGE_KINDS,
     PLACEHOLDERS,
@@ -121,3 +122,30 @@ def test_a_letter_is_not_a_patient_message_kind():
         message_compose(
             kind=TemplateKind.OUTREACH_LETTER, language="en", program_id=None, context=CONTEXT
         )
+
+
+def test_the_admin_checks_a_text_template_with_the_message_rules():
+    form = MessageTemplateForm(
+        data={
+            "kind": TemplateKind.RECALL,
+            "language": "es",
+            "subject": "",
+            "body": "Hola {first_name}, su resultado está listo.",
+        }
+    )
+
+    assert not form.is_valid()
+    assert "result or a diagnosis" in form.errors["body"][0]
+
+
+def test_the_admin_accepts_a_letter_with_the_letter_placeholders():
+    form = MessageTemplateForm(
+        data={
+            "kind": TemplateKind.OUTREACH_LETTER,
+            "language": "vi",
+            "subject": "Screening",
+            "body": "Dear {patient_name}, please call {program_phone}.",
+        }
+    )
+
+    assert form.is_valid(), form.errors
