@@ -39,7 +39,7 @@ from navigator.models import (
     NavigatorProfile,
     User,
 )
-from outreach.models import ContactAttempt, FollowUpReminder, Outcome
+from outreach.models import ContactAttempt, FollowUpReminder, Outcome, PatientMessage
 from patients.languages import language_name
 from patients.models import RaceEthnicity
 
@@ -226,6 +226,8 @@ def case_detail(*, user: User, case_id: int) -> NavigationCase:
             "attempts",
             "screenings__modality",
             "referrals__clinic",
+            # Newest first: what is about to go out, and what went.
+            Prefetch("messages", queryset=PatientMessage.objects.order_by("-due_at", "-pk")),
         )
         .get(pk=case_id)
     )

@@ -442,3 +442,16 @@ def test_a_booking_rolled_back_leaves_no_reminder():
         raise RuntimeError("something after the booking failed")
 
     assert not PatientMessage.objects.exists()
+
+
+def test_the_case_page_lists_the_patients_messages_with_their_state(client):
+    case = factories.CaseFactory(patient=texting_patient(preferred_language="vi"))
+    schedule(case.patient, due_at=timezone.now(), case=case)
+    client.force_login(case.navigator.user)
+
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+
+    assert "Messages to the patient" in page
+    assert "Appointment reminder" in page
+    assert "Suppressed" in page
+    assert "in Vietnamese: a navigator calls with an interpreter instead." in page
