@@ -293,3 +293,16 @@ EQUINAV_LETTERHEAD = {
 EQUINAV_PROGRAM_PHONES = dict(
     item.split("=", 1) for item in env_list("EQUINAV_PROGRAM_PHONES", []) if "=" in item
 )
+
+# --- Patient texts (outreach.sms) ---
+# Development prints texts to the console; production names a real provider.
+EQUINAV_SMS_BACKEND = os.environ.get(
+    "EQUINAV_SMS_BACKEND",
+    "outreach.sms.ConsoleBackend" if DEBUG else "outreach.sms.TwilioBackend",
+)
+EQUINAV_SMS_FILE_PATH = os.environ.get("EQUINAV_SMS_FILE_PATH", str(RUN_DIR / "sms.jsonl"))
+EQUINAV_SMS_API_URL = os.environ.get("EQUINAV_SMS_API_URL", "https://api.twilio.com")
+EQUINAV_SMS_FROM = os.environ.get("EQUINAV_SMS_FROM", "")
+EQUINAV_SMS_TIMEOUT = float(os.environ.get("EQUINAV_SMS_TIMEOUT", "10"))
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")

@@ -1,0 +1,215 @@
+"""Sending texts through a provider, the way Django sends email through a backend.
+
+`get_sms_backend()` loads `settings.EQUINAV_SMS_BACKEND`:
+- `ConsoleBackend` prints each text (development: `make run` shows them);
+- `FileBackend` appends each text as a JSON line to a file (tests);
+- `TwilioBackend` posts to a Twilio-compatible REST API (production), with
+  the message's idempotency key, so a retried request sends once.
+
+Hand-written rather than the twilio package: one POST and one HMAC is all we
+use, and a provider-neutral interface keeps other Twilio-compatible gateways
+(and a local test server) one setting away.
+
+Errors are split by what the caller should do: `SmsTransientError` (timeouts,
+connection failures, HTTP 429 and 5xx: try again later) and `SmsPermanentError`
+(the provider refused this message: do not retry). Neither carries the body or
+the full number: only the provider's code and the number's last two digits.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True)
+class SmsMessage:
+    to: str  # E.164
+    body: str
+    idempotency_key: str
+    status_callback: str = ""
+
+
+@dataclass(frozen=True)
+class SmsResult:
+    provider_id: str
+    status: str
+
+
+def masked(number: str) -> str:
+    """A number as logs and errors may show it: its last two digits."""
+    return f"…{number[-2:]}" if len(number) >= 2 else "…"
+
+
+class SmsError(Exception):
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class SmsTransientError(SmsError):
+    """Try again later: the provider or the network failed, not the message."""
+
+
+class SmsPermanentError(SmsError):
+    """The provider refused this message; sending it again would fail again."""
+
+
+class BaseSmsBackend:
+    def send(self, message: SmsMessage) -> SmsResult:
+        raise NotImplementedError
+
+
+class ConsoleBackend(BaseSmsBackend):
+    """Prints each text: the developer's stand-in for the patient's phone."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def send(self, message: SmsMessage) -> SmsResult:
+        provider_id = f"console-{message.idempotency_key}"
+        self.stream.write(
+            f"--- SMS to {message.to} ({provider_id}) ---\n{message.body}\n{'-' * 40}\n"
+        )
+        self.stream.flush()
+        return SmsResult(provider_id=provider_id, status="sent")
+
+
+class FileBackend(BaseSmsBackend):
+    """Appends each text as one JSON line; `read_all` gives them back (tests)."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path or settings.EQUINAV_SMS_FILE_PATH)
+
+    def send(self, message: SmsMessage) -> SmsResult:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        record = {**asdict(message), "at": timezone.now().isoformat()}
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return SmsResult(provider_id=f"file-{message.idempotency_key}", status="sent")
+
+    def read_all(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line]
+
+
+class TwilioBackend(BaseSmsBackend):
+    """Twilio's Messages API, or any provider that speaks it."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str | None = None,
+        account_sid: str | None = None,
+        auth_token: str | None = None,
+        from_number: str | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.api_url = (api_url or settings.EQUINAV_SMS_API_URL).rstrip("/")
+        self.account_sid = account_sid or settings.TWILIO_ACCOUNT_SID
+        self.auth_token = auth_token or settings.TWILIO_AUTH_TOKEN
+        self.from_number = from_number or settings.EQUINAV_SMS_FROM
+        self.timeout = timeout if timeout is not None else settings.EQUINAV_SMS_TIMEOUT
+        if not (self.account_sid and self.auth_token and self.from_number):
+            raise ImproperlyConfigured(
+                "TwilioBackend needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and EQUINAV_SMS_FROM."
+            )
+
+    def send(self, message: SmsMessage) -> SmsResult:
+        fields = {"To": message.to, "From": self.from_number, "Body": message.body}
+        if message.status_callback:
+            fields["StatusCallback"] = message.status_callback
+        credentials = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        request = urllib.request.Request(  # noqa: S310 - the URL is our own setting
+            f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json",
+            data=urllib.parse.urlencode(fields).encode(),
+            method="POST",
+            headers={
+                "Authorization": f"Basic {credentials}",
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+                # Twilio's idempotency header: a retried request does not send twice.
+                "I-Twilio-Idempotency-Token": message.idempotency_key,
+            },
+        )
+        to = masked(message.to)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                payload = _json(response.read())
+        except urllib.error.HTTPError as error:
+            payload = _json(error.read())
+            code = str(payload.get("code") or payload.get("error_code") or error.code)
+            text = f"SMS to {to} refused by the provider: HTTP {error.code}, code {code}"
+            if error.code == 429 or error.code >= 500:
+                raise SmsTransientError(text, code=code) from None
+            raise SmsPermanentError(text, code=code) from None
+        except TimeoutError as error:
+            raise SmsTransientError(f"SMS to {to}: the provider did not answer in time") from error
+        except urllib.error.URLError as error:
+            raise SmsTransientError(
+                f"SMS to {to}: could not reach the provider ({error.reason})"
+            ) from None
+        if payload.get("error_code"):
+            raise SmsPermanentError(
+                f"SMS to {to} refused by the provider: code {payload['error_code']}",
+                code=str(payload["error_code"]),
+            )
+        return SmsResult(provider_id=str(payload.get("sid", "")), status=payload.get("status", ""))
+
+
+def _json(raw: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(raw or b"{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def get_sms_backend(path: str | None = None, **kwargs: Any) -> BaseSmsBackend:
+    dotted = path or settings.EQUINAV_SMS_BACKEND
+    try:
+        backend_class = import_string(dotted)
+    except ImportError as error:
+        raise ImproperlyConfigured(
+            f"EQUINAV_SMS_BACKEND “{dotted}” cannot be imported: {error}"
+        ) from None
+    if not (isinstance(backend_class, type) and issubclass(backend_class, BaseSmsBackend)):
+        raise ImproperlyConfigured(f"EQUINAV_SMS_BACKEND “{dotted}” is not an SMS backend.")
+    return backend_class(**kwargs)
+
+
+# --- Webhook signatures ------------------------------------------------------------------------
+
+
+def twilio_signature(url: str, params: Mapping[str, str], auth_token: str) -> str:
+    """X-Twilio-Signature: base64 HMAC-SHA1, keyed by the auth token, over the full
+    request URL followed by every POST parameter's name and value, sorted by name."""
+    signed = url + "".join(name + params[name] for name in sorted(params))
+    digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify_twilio_signature(
+    url: str, params: Mapping[str, str], signature: str | None, auth_token: str
+) -> bool:
+    if not signature or not auth_token:
+        return False
+    expected = twilio_signature(url, params, auth_token)
+    return hmac.compare_digest(expected.encode(), signature.encode())
