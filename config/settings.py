@@ -251,6 +251,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "outreach.tasks.sweep_unsent_reminder_emails",
         "schedule": crontab(minute="*/15"),
     },
+    "patient-message-sweep": {
+        # Claims due patient messages and hands them to workers; a message whose
+        # task was lost is claimed again when its lease runs out.
+        "task": "outreach.tasks.sweep_patient_messages",
+        "schedule": crontab(minute="*"),
+    },
     "care-gaps-nightly": {
         # 07:00 UTC is the small hours across the continental US: gaps are
         # current before navigators start, and before the 11:00 reminders.
@@ -306,3 +312,7 @@ EQUINAV_SMS_FROM = os.environ.get("EQUINAV_SMS_FROM", "")
 EQUINAV_SMS_TIMEOUT = float(os.environ.get("EQUINAV_SMS_TIMEOUT", "10"))
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+# At most this many messages a day and a week per patient (the FCC's healthcare
+# exemption allows one a day and three a week).
+EQUINAV_MESSAGES_PER_DAY = int(os.environ.get("EQUINAV_MESSAGES_PER_DAY", "1"))
+EQUINAV_MESSAGES_PER_WEEK = int(os.environ.get("EQUINAV_MESSAGES_PER_WEEK", "3"))

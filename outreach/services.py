@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
+import smtplib
 from collections.abc import Mapping
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -56,7 +58,15 @@ from outreach.models import (
     ReminderRule,
     ReminderTrigger,
 )
-from outreach.scheduling import next_allowed, reminder_instant
+from outreach.scheduling import (
+    FREQUENCY_WINDOW_DAYS,
+    QUIET_HOURS_END,
+    FrequencyCap,
+    local_to_utc,
+    next_allowed,
+    reminder_instant,
+)
+from outreach.sms import SmsMessage, SmsPermanentError, SmsTransientError, get_sms_backend
 from patients.languages import language_name
 from patients.models import Patient, PatientPhone, PhoneType, ScreeningProgram
 
@@ -823,6 +833,8 @@ def messages_claim_due(*, now: dt.datetime, limit: int = 500) -> list[int]:
             Q(state=MessageState.SCHEDULED, due_at__lte=now)
             | Q(state=MessageState.SENDING, claimed_at__lt=now - SENDING_LEASE)
         )
+        # Letters go out in the day's printed batch, not through the sweep.
+        .exclude(channel=MessageChannel.LETTER)
         .order_by("due_at", "pk")
         .values_list("pk", flat=True)
     )
@@ -892,3 +904,155 @@ def appointment_reminders_schedule(*, appointment: Appointment) -> list[PatientM
         if created:
             made.append(message)
     return made
+
+
+# --- Sending ---------------------------------------------------------------------------------
+
+MESSAGE_MAX_TRIES = 5
+# Backoff after the n-th failed try: 1, 2, 4, 8 minutes (plus up to half again, at
+# random, so that a provider outage does not end in a synchronized stampede).
+MESSAGE_RETRY_BASE = dt.timedelta(minutes=1)
+
+
+def message_retry_delay(tries: int, *, jitter: float | None = None) -> dt.timedelta:
+    spread = random.random() if jitter is None else jitter  # noqa: S311 - not security
+    return MESSAGE_RETRY_BASE * (2 ** max(tries - 1, 0)) * (1 + spread / 2)
+
+
+class MessageOutcome:
+    SENT = "sent"
+    DEFERRED = "deferred"
+    RETRY = "retry"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+    SKIPPED = "skipped"
+
+
+def _frequency_cap() -> FrequencyCap:
+    return FrequencyCap(
+        per_day=getattr(settings, "EQUINAV_MESSAGES_PER_DAY", 1),
+        per_week=getattr(settings, "EQUINAV_MESSAGES_PER_WEEK", 3),
+    )
+
+
+def _deliver(message: PatientMessage) -> str:
+    """Hand the message to its channel; the provider's id. Raises SmsTransientError
+    (try later) or SmsPermanentError (never)."""
+    if message.channel == MessageChannel.SMS:
+        result = get_sms_backend().send(
+            SmsMessage(
+                to=message.recipient,
+                body=message.body,
+                idempotency_key=str(message.idempotency_key),
+            )
+        )
+        return result.provider_id
+    try:
+        send_mail(
+            subject=message.subject,
+            message=message.body,
+            from_email=None,
+            recipient_list=[message.recipient],
+        )
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
+        raise SmsPermanentError("the mail server refused the address", code="smtp") from error
+    except (smtplib.SMTPException, OSError) as error:
+        raise SmsTransientError("the mail server could not take the message") from error
+    return ""
+
+
+def message_send(*, message_id: int, now: dt.datetime | None = None) -> str:
+    """Send one claimed message, once; what happened (a MessageOutcome).
+
+    The row stays locked while the provider is called, so a second task for the
+    same message skips it; if the worker dies mid-send the transaction rolls back,
+    the row stays "sending", and the sweep claims it again after the lease, when
+    the same idempotency key stops the provider sending twice. Consent, death,
+    quiet hours and the frequency caps are checked again here, at the last moment.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        message = (
+            PatientMessage.objects.select_for_update(skip_locked=True)
+            .select_related("patient")
+            .filter(pk=message_id, state=MessageState.SENDING)
+            .first()
+        )
+        if message is None:
+            return MessageOutcome.SKIPPED
+        patient = message.patient
+        zone = ZoneInfo(patient.time_zone)
+        stop = ""
+        if patient.deceased:
+            stop = "patient deceased"
+        elif message.channel == MessageChannel.SMS and not patient.sms_consent:
+            stop = "SMS consent withdrawn"
+        if stop:
+            _message_finish(message, MessageState.SUPPRESSED, reason=stop)
+            return MessageOutcome.SUPPRESSED
+        allowed_at = next_allowed(now, zone)
+        sent_days = [
+            moment.astimezone(zone).date()
+            for moment in PatientMessage.objects.filter(
+                patient=patient,
+                state__in=[MessageState.SENT, MessageState.DELIVERED],
+                sent_at__gte=now - dt.timedelta(days=FREQUENCY_WINDOW_DAYS),
+            ).values_list("sent_at", flat=True)
+            if moment is not None
+        ]
+        day = _frequency_cap().first_allowed_day(allowed_at.astimezone(zone).date(), sent_days)
+        if day is not None and day != allowed_at.astimezone(zone).date():
+            allowed_at = local_to_utc(day, QUIET_HOURS_END, zone)
+        if allowed_at > now:
+            _message_reschedule(message, due_at=allowed_at, reason="waiting: quiet hours or cap")
+            return MessageOutcome.DEFERRED
+        try:
+            provider_id = _deliver(message)
+        except SmsPermanentError as error:
+            message.tries += 1
+            _message_finish(message, MessageState.FAILED, reason=str(error), error=str(error))
+            return MessageOutcome.FAILED
+        except SmsTransientError as error:
+            message.tries += 1
+            message.last_error = str(error)[:300]
+            if message.tries >= MESSAGE_MAX_TRIES:
+                _message_finish(
+                    message,
+                    MessageState.FAILED,
+                    reason=f"gave up after {message.tries} tries",
+                    error=str(error),
+                )
+                return MessageOutcome.FAILED
+            _message_reschedule(
+                message,
+                due_at=now + message_retry_delay(message.tries),
+                reason=f"try {message.tries} failed; retrying",
+            )
+            return MessageOutcome.RETRY
+        message.tries += 1
+        message.provider_id = provider_id[:64]
+        message.sent_at = now
+        _message_finish(message, MessageState.SENT, reason="")
+        logger.info("patient message %s sent (%s, try %d)", message.pk, message.channel,
+                    message.tries)  # fmt: skip
+        return MessageOutcome.SENT
+
+
+def _message_finish(message: PatientMessage, state: str, *, reason: str, error: str = "") -> None:
+    message.state = state
+    message.state_reason = reason[:300]
+    if error:
+        message.last_error = error[:300]
+    message.save(
+        update_fields=["state", "state_reason", "last_error", "tries", "provider_id", "sent_at"]
+    )
+
+
+def _message_reschedule(message: PatientMessage, *, due_at: dt.datetime, reason: str) -> None:
+    message.state = MessageState.SCHEDULED
+    message.due_at = due_at
+    message.claimed_at = None
+    message.state_reason = reason
+    message.save(
+        update_fields=["state", "due_at", "claimed_at", "state_reason", "tries", "last_error"]
+    )
