@@ -13,12 +13,12 @@ Two rules from issue 5 live here:
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db.models import Q
 
+from outreach.letters import placeholders_in
 from outreach.models import MessageTemplate, TemplateKind
 from patients.languages import language_name
 
@@ -65,7 +65,7 @@ def template_check(*, subject: str, body: str) -> None:
     """Refuse stray braces, unknown placeholders and clinical words, naming each."""
     for part, text in (("subject", subject), ("body", body)):
         try:
-            used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+            used = placeholders_in(text)
         except ValueError as error:
             raise MessageTemplateError(
                 f"In the {part}: a brace is not closed or not opened ({error}); write "
@@ -122,14 +122,11 @@ def message_compose(
         raise ValueError(f"{kind!r} is not a patient message kind")
     template = template_for(kind=kind, language=language, program_id=program_id)
     template_check(subject=template.subject, body=template.body)
-    values = {name: context[name] for name in _used(template.subject) | _used(template.body)}
+    used = placeholders_in(template.subject) | placeholders_in(template.body)
+    values = {name: context[name] for name in used}
     return ComposedMessage(
         template_id=template.pk,
         language=language,
         subject=template.subject.format_map(values),
         body=template.body.format_map(values),
     )
-
-
-def _used(text: str) -> set[str]:
-    return {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
