@@ -13,7 +13,8 @@ use, and a provider-neutral interface keeps other Twilio-compatible gateways
 Errors are split by what the caller should do: `SmsTransientError` (timeouts,
 connection failures, HTTP 429 and 5xx: try again later) and `SmsPermanentError`
 (the provider refused this message: do not retry). Neither carries the body or
-the full number: only the provider's code and the number's last two digits.
+the full number: only the provider's code and the number's last two digits;
+the module's log lines likewise.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
+import logging
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -35,6 +38,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,17 @@ class FileBackend(BaseSmsBackend):
         return [json.loads(line) for line in lines if line]
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as an error: following it would carry the
+    credentials to another address and resend a POST as a GET."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
 class TwilioBackend(BaseSmsBackend):
     """Twilio's Messages API, or any provider that speaks it."""
 
@@ -151,27 +167,50 @@ class TwilioBackend(BaseSmsBackend):
         )
         to = masked(message.to)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with _opener.open(request, timeout=self.timeout) as response:
                 payload = _json(response.read())
         except urllib.error.HTTPError as error:
-            payload = _json(error.read())
+            # The provider's own "message" is left out: it may echo the number.
+            payload = _json(_read_quietly(error))
             code = str(payload.get("code") or payload.get("error_code") or error.code)
             text = f"SMS to {to} refused by the provider: HTTP {error.code}, code {code}"
             if error.code == 429 or error.code >= 500:
+                logger.warning("SMS to %s: provider busy or failing (HTTP %s)", to, error.code)
                 raise SmsTransientError(text, code=code) from None
+            logger.warning("SMS to %s refused: HTTP %s, code %s", to, error.code, code)
             raise SmsPermanentError(text, code=code) from None
-        except TimeoutError as error:
-            raise SmsTransientError(f"SMS to {to}: the provider did not answer in time") from error
+        except TimeoutError:
+            logger.warning("SMS to %s: the provider did not answer in time", to)
+            raise SmsTransientError(f"SMS to {to}: the provider did not answer in time") from None
         except urllib.error.URLError as error:
-            raise SmsTransientError(
-                f"SMS to {to}: could not reach the provider ({error.reason})"
-            ) from None
+            if isinstance(error.reason, TimeoutError):
+                text = f"SMS to {to}: the provider did not answer in time"
+            else:
+                text = f"SMS to {to}: could not reach the provider ({error.reason})"
+            logger.warning("%s", text)
+            raise SmsTransientError(text) from None
+        except (http.client.HTTPException, OSError) as error:
+            # The connection dropped mid-answer: the provider may or may not have
+            # the message; the same idempotency token makes the retry safe.
+            text = f"SMS to {to}: the connection failed ({type(error).__name__})"
+            logger.warning("%s", text)
+            raise SmsTransientError(text) from None
         if payload.get("error_code"):
-            raise SmsPermanentError(
-                f"SMS to {to} refused by the provider: code {payload['error_code']}",
-                code=str(payload["error_code"]),
-            )
-        return SmsResult(provider_id=str(payload.get("sid", "")), status=payload.get("status", ""))
+            code = str(payload["error_code"])
+            logger.warning("SMS to %s refused: code %s", to, code)
+            raise SmsPermanentError(f"SMS to {to} refused by the provider: code {code}", code=code)
+        result = SmsResult(
+            provider_id=str(payload.get("sid") or ""), status=str(payload.get("status") or "")
+        )
+        logger.info("SMS to %s accepted: %s %s", to, result.provider_id, result.status)
+        return result
+
+
+def _read_quietly(error: urllib.error.HTTPError) -> bytes:
+    try:
+        return error.read()
+    except (http.client.HTTPException, OSError):
+        return b""
 
 
 def _json(raw: bytes) -> dict[str, Any]:
@@ -198,18 +237,57 @@ def get_sms_backend(path: str | None = None, **kwargs: Any) -> BaseSmsBackend:
 # --- Webhook signatures ------------------------------------------------------------------------
 
 
+def _values(params: Mapping[str, str], name: str) -> Iterable[str]:
+    """Every value of a parameter: a Django QueryDict repeats names (`getlist`),
+    where indexing would give the last value only."""
+    if hasattr(params, "getlist"):
+        return sorted(params.getlist(name))
+    return [params[name]]
+
+
 def twilio_signature(url: str, params: Mapping[str, str], auth_token: str) -> str:
     """X-Twilio-Signature: base64 HMAC-SHA1, keyed by the auth token, over the full
-    request URL followed by every POST parameter's name and value, sorted by name."""
-    signed = url + "".join(name + params[name] for name in sorted(params))
+    request URL followed by every POST parameter's name and value, sorted by name
+    (a repeated name once per value, values sorted). `params` may be a QueryDict."""
+    signed = url + "".join(
+        name + value for name in sorted(set(params)) for value in _values(params, name)
+    )
     digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
+
+
+def _with_and_without_port(url: str) -> list[str]:
+    """Twilio signs some requests with the default port in the URL and some
+    without (its libraries check both): the URL as given, plus the other form."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    userinfo = parts.netloc.rpartition("@")[0]
+    prefix = f"{userinfo}@" if userinfo else ""
+    try:
+        port = parts.port
+    except ValueError:
+        return [url]
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    if port is None and default:
+        other = parts._replace(netloc=f"{prefix}{host}:{default}")
+    elif port is not None and port == default:
+        other = parts._replace(netloc=f"{prefix}{host}")
+    else:
+        return [url]
+    return [url, urllib.parse.urlunsplit(other)]
 
 
 def verify_twilio_signature(
     url: str, params: Mapping[str, str], signature: str | None, auth_token: str
 ) -> bool:
+    """Whether `signature` (the X-Twilio-Signature header) signs this request;
+    constant-time. `url` is the full URL Twilio called, query string included."""
     if not signature or not auth_token:
         return False
-    expected = twilio_signature(url, params, auth_token)
-    return hmac.compare_digest(expected.encode(), signature.encode())
+    matched = False
+    for candidate in _with_and_without_port(url):
+        expected = twilio_signature(candidate, params, auth_token)
+        matched |= hmac.compare_digest(expected.encode(), signature.encode())
+    return matched

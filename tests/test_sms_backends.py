@@ -4,8 +4,11 @@ against a real HTTP server on loopback that behaves like the provider."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import io
 import json
+import logging
 import threading
 import time
 import urllib.parse
@@ -13,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.http import QueryDict
 
 from outreach.sms import (
     ConsoleBackend,
@@ -35,22 +39,28 @@ MESSAGE = SmsMessage(
 
 
 class FakeProvider(BaseHTTPRequestHandler):
-    """Answers like Twilio's Messages API; `script` says what each request gets."""
+    """Answers like Twilio's Messages API; `script` says what each request gets:
+    (status, JSON payload, delay in seconds[, extra headers]); status 0 hangs up."""
 
     requests: list[dict] = []
-    script: list[tuple[int, dict, float]] = []
+    script: list[tuple] = []
 
     def do_POST(self):  # noqa: N802 - the http.server naming
         length = int(self.headers["Content-Length"])
         form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
         type(self).requests.append({"path": self.path, "headers": dict(self.headers), "form": form})
-        status, payload, delay = type(self).script.pop(0) if type(self).script else (
+        status, payload, delay, *extra = type(self).script.pop(0) if type(self).script else (
             201, {"sid": "SM123", "status": "queued"}, 0.0
         )  # fmt: skip
         time.sleep(delay)
+        if status == 0:
+            self.close_connection = True
+            return  # hang up without an answer
         body = json.dumps(payload).encode()
         try:
             self.send_response(status)
+            for name, value in (extra[0] if extra else {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -128,17 +138,76 @@ def test_an_unreachable_provider_is_transient():
         backend("http://127.0.0.1:9", timeout=1).send(MESSAGE)
 
 
-def test_a_refused_number_is_permanent_and_the_error_holds_no_patient_details(provider):
+def test_a_connection_dropped_before_the_answer_is_transient(provider):
+    # Given a provider that hangs up after reading the request
     fake, url = provider
-    fake.script = [(400, {"code": 21211, "message": "Invalid 'To' Phone Number"}, 0.0)]
+    fake.script = [(0, {}, 0.0)]
 
+    # When a text is sent, then the caller is told to try again (the same
+    # idempotency token makes that safe even if the provider took the text)
+    with pytest.raises(SmsTransientError, match="connection failed"):
+        backend(url).send(MESSAGE)
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(21211, "Invalid 'To' Phone Number"), (21610, "Attempt to send to unsubscribed recipient")],
+)
+def test_a_refused_number_is_permanent_and_the_error_holds_no_patient_details(
+    provider, code, reason
+):
+    # Given a provider that refuses the number, echoing it and the text back
+    fake, url = provider
+    echo = f"{reason}: +16175550123 ({MESSAGE.body})"
+    fake.script = [(400, {"code": code, "message": echo, "status": 400}, 0.0)]
+
+    # When a text is sent
     with pytest.raises(SmsPermanentError) as refused:
         backend(url).send(MESSAGE)
 
-    assert refused.value.code == "21211"
+    # Then the error names the provider's code and the number's last two digits only
+    assert refused.value.code == str(code)
     text = str(refused.value)
     assert "…23" in text
     assert "6175550123" not in text and "Rosa" not in text and "cita" not in text
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirect_is_not_followed_with_the_credentials(provider, status):
+    # Given a provider address that redirects elsewhere
+    fake, url = provider
+    fake.script = [(status, {}, 0.0, {"Location": f"{url}/elsewhere"})]
+
+    # When a text is sent, then it is refused here and nothing follows the redirect
+    with pytest.raises(SmsPermanentError, match=f"HTTP {status}"):
+        backend(url).send(MESSAGE)
+    assert [request["path"] for request in fake.requests] == [
+        "/2010-04-01/Accounts/AC0000/Messages.json"
+    ]
+
+
+def test_the_backend_logs_no_number_or_text(provider, caplog):
+    # Given a provider that accepts one text, fails one and refuses one
+    fake, url = provider
+    fake.script = [
+        (201, {"sid": "SM1", "status": "queued"}, 0.0),
+        (503, {"code": 20503}, 0.0),
+        (400, {"code": 21211, "message": "+16175550123 is not valid"}, 0.0),
+    ]
+    caplog.set_level(logging.DEBUG, logger="outreach.sms")
+    sms = backend(url)
+
+    # When all three are sent
+    sms.send(MESSAGE)
+    with pytest.raises(SmsTransientError):
+        sms.send(MESSAGE)
+    with pytest.raises(SmsPermanentError):
+        sms.send(MESSAGE)
+
+    # Then each is logged, with the masked number and the provider's id or code only
+    assert len(caplog.records) == 3
+    assert "SM1" in caplog.text and "21211" in caplog.text and "…23" in caplog.text
+    assert "6175550123" not in caplog.text and "Rosa" not in caplog.text
 
 
 def test_the_file_backend_writes_each_text_and_reads_them_back(tmp_path):
@@ -213,3 +282,36 @@ def test_the_signature_matches_twilios_documented_example():
 )
 def test_a_tampered_request_or_missing_signature_fails_verification(url, params, signature, token):
     assert not verify_twilio_signature(url, params, signature, token)
+
+
+def test_repeated_parameters_are_signed_once_per_value_in_order():
+    # Given a webhook body with a repeated name, as Django parses it
+    params = QueryDict("b=3&a=2&a=1")
+    signed = "https://equinav.example.org/sms/in/a1a2b3"
+    expected = base64.b64encode(hmac.new(b"tok", signed.encode(), hashlib.sha1).digest()).decode()
+
+    # Then every value is signed, and the signature verifies
+    assert twilio_signature("https://equinav.example.org/sms/in/", params, "tok") == expected
+    assert verify_twilio_signature("https://equinav.example.org/sms/in/", params, expected, "tok")
+
+
+@pytest.mark.parametrize(
+    ("signed_url", "received_url", "valid"),
+    [
+        ("https://equinav.example.org/sms/in/", "https://equinav.example.org:443/sms/in/", True),
+        ("https://equinav.example.org:443/sms/in/", "https://equinav.example.org/sms/in/", True),
+        (
+            "http://equinav.example.org/sms/in/?x=1",
+            "http://equinav.example.org:80/sms/in/?x=1",
+            True,
+        ),
+        ("https://equinav.example.org/sms/in/", "https://equinav.example.org:8443/sms/in/", False),
+        ("https://equinav.example.org/sms/in/", "https://other.example.org/sms/in/", False),
+    ],
+)
+def test_the_default_port_may_or_may_not_be_in_the_signed_url(signed_url, received_url, valid):
+    # Given a request Twilio signed with or without the default port
+    signature = twilio_signature(signed_url, PARAMS, "12345")
+
+    # Then it verifies whichever form the server sees, but no other address does
+    assert verify_twilio_signature(received_url, PARAMS, signature, "12345") is valid
