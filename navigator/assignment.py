@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from navigator.models import OPEN_STATUSES, NavigationCase, NavigatorProfile
 from patients.languages import language_name
@@ -66,22 +66,21 @@ class Choice:
 
 
 def candidates_for(
-    *, patient: Patient, navigators: Iterable[NavigatorProfile], exclude_case: int | None = None
+    *,
+    patient: Patient,
+    navigators: Iterable[NavigatorProfile],
+    exclude_case: int | None = None,
+    loads: dict[int, int] | None = None,
 ) -> list[Candidate]:
     """Active navigators with their open caseload and continuity with this patient.
 
-    Two queries whatever the number of navigators: the loads, and the patient's
+    Two queries whatever the number of navigators: the loads (unless the caller
+    keeps them, as a rebalance does while it moves cases), and the patient's
     other open cases.
     """
     navigators = list(navigators)
-    loads = dict(
-        NavigationCase.objects.filter(
-            navigator__in=[n.pk for n in navigators], status__in=OPEN_STATUSES
-        )
-        .values_list("navigator_id")
-        .annotate(n=Count("pk"))
-        .values_list("navigator_id", "n")
-    )
+    if loads is None:
+        loads = open_case_counts([n.pk for n in navigators])
     others = NavigationCase.objects.filter(
         patient=patient, status__in=OPEN_STATUSES, navigator__isnull=False
     ).select_related("program")
@@ -169,6 +168,6 @@ def open_case_counts(navigator_ids: Sequence[int]) -> dict[int, int]:
     return dict(
         NavigationCase.objects.filter(navigator__in=navigator_ids, status__in=OPEN_STATUSES)
         .values_list("navigator_id")
-        .annotate(n=Count("pk", filter=Q(status__in=OPEN_STATUSES)))
+        .annotate(n=Count("pk"))
         .values_list("navigator_id", "n")
     )

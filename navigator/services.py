@@ -129,8 +129,7 @@ def event_record(
     )
     # Every change on the timeline is a new version of the case (see case_lock).
     NavigationCase.objects.filter(pk=case.pk).update(version=F("version") + 1)
-    if case.version is not None:
-        case.version += 1
+    case.version += 1  # the caller's copy follows the row
     return event
 
 
@@ -881,10 +880,8 @@ def navigator_rebalance(
         for case_id in moving:
             case = by_pk_case[case_id]
             candidates = assignment.candidates_for(
-                patient=case.patient, navigators=targets, exclude_case=case.pk
+                patient=case.patient, navigators=targets, exclude_case=case.pk, loads=loads
             )
-            for candidate in candidates:
-                candidate.open_cases = loads.get(candidate.navigator.pk, 0)
             choice = assignment.choose(patient=case.patient, candidates=candidates)
             if choice.navigator is None:  # pragma: no cover - targets is never empty here
                 raise ValidationError({"to_navigators": "No navigator can take these cases."})

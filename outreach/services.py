@@ -34,6 +34,7 @@ from navigator.services import (
     ALLOWED_TRANSITIONS,
     MAX_DAYS_LATE,
     TOO_FAR_AHEAD,
+    actor_name,
     case_ensure_open,
     case_lock,
     case_transition,
@@ -378,9 +379,22 @@ def case_unreachable_propose(
             status = case.get_status_display().lower()
             raise ValidationError({"note": f"A {status} case is not closed as unreachable."})
         _unreachable_propose(
-            case, actor, reason=f"{actor.get_full_name() or actor}: {note}", data={"note": note}
+            case, actor, reason=f"{actor_name(actor)}: {note}", data={"note": note}
         )
         return case
+
+
+def _lock_proposed_case(
+    case: NavigationCase | int, expected_version: int | None, otherwise: str
+) -> NavigationCase:
+    """The case, locked, open and proposed as unreachable, or a ValidationError."""
+    locked = case_lock(case, expected_version=expected_version)
+    case_ensure_open(locked)
+    if locked.unreachable_proposed_at is None:
+        raise ValidationError(
+            {"case": f"Nothing proposes closing this case as unreachable; {otherwise}."}
+        )
+    return locked
 
 
 def case_unreachable_confirm(
@@ -394,12 +408,7 @@ def case_unreachable_confirm(
     _manager_only(actor, "close a case as unreachable")
     note = _check_note(note)
     with transaction.atomic():
-        case = case_lock(case, expected_version=expected_version)
-        case_ensure_open(case)
-        if case.unreachable_proposed_at is None:
-            raise ValidationError(
-                {"case": "Nothing proposes closing this case as unreachable; it stays open."}
-            )
+        case = _lock_proposed_case(case, expected_version, "it stays open")
         proposed_on = timezone.localdate(case.unreachable_proposed_at)
         return case_transition(
             case=case,
@@ -421,12 +430,7 @@ def case_unreachable_dismiss(
     _manager_only(actor, "keep a case proposed as unreachable open")
     note = _check_note(note)
     with transaction.atomic():
-        case = case_lock(case, expected_version=expected_version)
-        case_ensure_open(case)
-        if case.unreachable_proposed_at is None:
-            raise ValidationError(
-                {"case": "Nothing proposes closing this case as unreachable; nothing to dismiss."}
-            )
+        case = _lock_proposed_case(case, expected_version, "nothing to dismiss")
         _unreachable_withdraw(case, actor, reason="a manager decided to keep trying", note=note)
         return case
 
