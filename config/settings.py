@@ -208,7 +208,11 @@ CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # How long a task taken by a worker that died waits before Redis hands it
+        # to another. The fault tests lower it to seconds.
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(60 * 60))),
+    }
 else:
     # A broker that needs no server: kombu's filesystem transport. Good for a
     # demo on one machine, never for production.
@@ -256,6 +260,15 @@ CELERY_BEAT_SCHEDULE = {
         # task was lost is claimed again when its lease runs out.
         "task": "outreach.tasks.sweep_patient_messages",
         "schedule": crontab(minute="*"),
+    },
+    "case-task-scan": {
+        # Navigator tasks and manager escalations from the programs' task rules.
+        "task": "outreach.tasks.scan_case_tasks",
+        "schedule": crontab(minute=5),
+    },
+    "recall-messages-daily": {
+        "task": "outreach.tasks.schedule_recall_messages",
+        "schedule": crontab(hour=12, minute=30),
     },
     "care-gaps-nightly": {
         # 07:00 UTC is the small hours across the continental US: gaps are
@@ -316,3 +329,11 @@ TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 # exemption allows one a day and three a week).
 EQUINAV_MESSAGES_PER_DAY = int(os.environ.get("EQUINAV_MESSAGES_PER_DAY", "1"))
 EQUINAV_MESSAGES_PER_WEEK = int(os.environ.get("EQUINAV_MESSAGES_PER_WEEK", "3"))
+# A message claimed for sending this long ago and still not sent belonged to a worker
+# that died: the sweep claims it again (its idempotency key stops a second send).
+EQUINAV_MESSAGE_LEASE_SECONDS = int(os.environ.get("EQUINAV_MESSAGE_LEASE_SECONDS", "600"))
+# The wait after a failed try: this, doubled each time, plus jitter.
+EQUINAV_MESSAGE_RETRY_SECONDS = int(os.environ.get("EQUINAV_MESSAGE_RETRY_SECONDS", "60"))
+# One sweep claims batches of this many until none is due or its time is up.
+EQUINAV_SWEEP_BATCH = int(os.environ.get("EQUINAV_SWEEP_BATCH", "500"))
+EQUINAV_SWEEP_SECONDS = int(os.environ.get("EQUINAV_SWEEP_SECONDS", "50"))

@@ -186,6 +186,13 @@ class CaseEventKind(models.TextChoices):
     LETTER_PRINTED = "letter_printed", "Letter printed"
     NOTE = "note", "Note"
     MESSAGE_SUPPRESSED = "message_suppressed", "Message not sent"
+    MESSAGE_FAILED = "message_failed", "Message failed"
+    INBOUND_MESSAGE = "inbound_message", "Message from the patient"
+    SMS_OPT_OUT = "sms_opt_out", "Opted out of texts"
+    SMS_OPT_IN = "sms_opt_in", "Opted back in to texts"
+    KIT_MAILED = "kit_mailed", "Test kit mailed"
+    TASK_CREATED = "task_created", "Task"
+    TASK_DONE = "task_done", "Task done"
 
 
 class CaseEvent(models.Model):
@@ -355,3 +362,21 @@ class Rebalance(models.Model):
 
     def __str__(self) -> str:
         return f"Rebalance #{self.pk}: {self.moved} cases from {self.from_navigator}"
+
+
+class KitMailing(models.Model):
+    """A home test kit (FIT, stool DNA) mailed to the patient: its return reminders
+    run until the result is recorded."""
+
+    case = models.ForeignKey(NavigationCase, on_delete=models.CASCADE, related_name="kits")
+    modality = models.ForeignKey("patients.ScreeningModality", on_delete=models.PROTECT)
+    mailed_on = models.DateField()
+    returned_on = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-mailed_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Kit mailed {self.mailed_on}"

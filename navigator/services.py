@@ -23,6 +23,7 @@ from navigator.models import (
     CaseEventKind,
     CaseStatus,
     Coverage,
+    KitMailing,
     NavigationCase,
     NavigatorProfile,
     Rebalance,
@@ -684,6 +685,51 @@ def appointment_book(
         return appointment
 
 
+def kit_mail(
+    *,
+    case: NavigationCase | int,
+    modality: ScreeningModality,
+    mailed_on: dt.date,
+    actor: User,
+    expected_version: int | None = None,
+) -> KitMailing:
+    """Record a home test kit mailed to the patient; its return reminders are scheduled
+    in the same transaction and stop when the result is recorded."""
+    with transaction.atomic():
+        case = case_lock(case, expected_version=expected_version)
+        case_ensure_open(case)
+        errors: dict[str, str] = {}
+        if modality.program_id != case.program_id:
+            errors["modality"] = f"{modality} is not a {case.program} test."
+        elif not modality.mailed_kit:
+            errors["modality"] = f"{modality} is not done with a kit mailed home."
+        today = timezone.localdate()
+        if mailed_on > today:
+            errors["mailed_on"] = "A kit cannot be recorded as mailed before it is."
+        elif mailed_on < today - dt.timedelta(days=MAX_DAYS_LATE):
+            errors["mailed_on"] = f"This is more than {MAX_DAYS_LATE} days ago."
+        if case.status == CaseStatus.COMPLETED:
+            errors["case"] = "The screening is already recorded on this case."
+        if errors:
+            raise ValidationError(errors)
+        kit = KitMailing.objects.create(
+            case=case, modality=modality, mailed_on=mailed_on, created_by=actor
+        )
+        event_record(
+            case=case,
+            kind=CaseEventKind.KIT_MAILED,
+            actor=actor,
+            summary=f"{modality} kit mailed on {mailed_on:%Y-%m-%d}",
+            data={"kit": kit.pk, "modality": modality.code, "mailed_on": mailed_on.isoformat()},
+        )
+        if case.status == CaseStatus.ASSIGNED:
+            case_transition(case=case, to_status=CaseStatus.CONTACTING, actor=actor)
+        from outreach.services import kit_reminders_schedule
+
+        kit_reminders_schedule(kit=kit)
+        return kit
+
+
 def diagnostic_follow_up_needed(case: NavigationCase) -> ScreeningModality | None:
     """The diagnostic test this case's latest screening calls for, if it was abnormal."""
     latest = (
@@ -782,6 +828,9 @@ def case_record_screening(
             recorded_by=actor,
         )
         messages_cancel_pending(case=case, reason="screening recorded")
+        KitMailing.objects.filter(case=case, returned_on=None, modality=modality).update(
+            returned_on=performed_on
+        )
         # The nightly care-gap run looks at this patient again.
         Patient.objects.filter(pk=case.patient_id).update(clinical_data_changed_at=timezone.now())
         for appointment in case.appointments.filter(status=AppointmentStatus.BOOKED):

@@ -119,7 +119,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 @admin.register(ReminderRule)
 class ReminderRuleAdmin(admin.ModelAdmin):
-    list_display = ["program", "kind", "days_before", "at_time", "channel", "modality",
+    list_display = ["program", "kind", "trigger", "days", "at_time", "channel", "modality",
                     "priority", "active"]  # fmt: skip
     list_filter = ["program", "kind", "channel", "active"]
     list_select_related = ["program", "modality"]

@@ -19,22 +19,27 @@ def messages_cancel_pending(
     case: NavigationCase | None = None,
     patient: Patient | None = None,
     subject_key: str | None = None,
+    channel: str | None = None,
     suppress: bool = False,
 ) -> int:
     """Stop every pending message about a case, a patient or a subject (an
-    appointment), in the caller's transaction; how many were stopped.
+    appointment), on one channel or all, in the caller's transaction; how many
+    were stopped. Replies to the patient's own text (the opt-out confirmation)
+    are never stopped.
 
     `suppress` marks them suppressed (the patient opted out, or died) rather than
     cancelled (their reason went away)."""
     if case is None and patient is None and subject_key is None:
         raise ValueError("say which messages to stop")
-    pending = PatientMessage.objects.filter(state__in=PENDING_MESSAGE_STATES)
+    pending = PatientMessage.objects.filter(state__in=PENDING_MESSAGE_STATES, reply=False)
     if case is not None:
         pending = pending.filter(case=case)
     if patient is not None:
         pending = pending.filter(patient=patient)
     if subject_key is not None:
         pending = pending.filter(subject_key=subject_key)
+    if channel is not None:
+        pending = pending.filter(channel=channel)
     return pending.update(
         state=MessageState.SUPPRESSED if suppress else MessageState.CANCELLED,
         state_reason=reason[:300],

@@ -77,7 +77,10 @@ class ContactAttempt(models.Model):
     )
     interpreter_used = models.BooleanField(default=False)
     note = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    # Empty for what the patient sent us (an inbound text arrives through a webhook).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
 
     class Meta:
         ordering = ["-attempted_at", "-pk"]
@@ -258,13 +261,24 @@ class PatientMessage(models.Model):
         max_length=12, choices=MessageState.choices, default=MessageState.SCHEDULED
     )
     state_reason = models.CharField(max_length=300, blank=True)
+    reply = models.BooleanField(
+        default=False,
+        help_text="An answer the patient asked for (STOP, HELP): sent at once, "
+        "whatever the consent, quiet hours or caps.",
+    )
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tries = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
-    provider_id = models.CharField(max_length=64, blank=True)
+    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
+    provider_status = models.CharField(
+        max_length=16, blank=True, help_text="The provider's last delivery status."
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    printed_on = models.DateField(
+        null=True, blank=True, help_text="Letters: the day's batch it was printed in."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -285,6 +299,8 @@ class PatientMessage(models.Model):
 
 class ReminderTrigger(models.TextChoices):
     BEFORE_APPOINTMENT = "before_appointment", "Days before an appointment"
+    AFTER_KIT_MAILED = "after_kit_mailed", "Days after a test kit was mailed, until it is back"
+    BEFORE_NEXT_DUE = "before_next_due", "Days before the next screening falls due (recall)"
 
 
 class ReminderRule(models.Model):
@@ -299,7 +315,9 @@ class ReminderRule(models.Model):
     trigger = models.CharField(
         max_length=24, choices=ReminderTrigger.choices, default=ReminderTrigger.BEFORE_APPOINTMENT
     )
-    days_before = models.PositiveSmallIntegerField()
+    days = models.PositiveSmallIntegerField(
+        help_text="Before the appointment or the due date; after the kit was mailed."
+    )
     at_time = models.TimeField(help_text="Local time in the patient's time zone.")
     channel = models.CharField(
         max_length=8, choices=MessageChannel.choices, default=MessageChannel.SMS
@@ -317,12 +335,134 @@ class ReminderRule(models.Model):
     active = models.BooleanField(default=True)
 
     class Meta:
-        ordering = ["program", "-days_before", "at_time", "pk"]
+        ordering = ["program", "trigger", "-days", "at_time", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.days_before} days before, {self.at_time:%H:%M}"
+        when = "after" if self.trigger == ReminderTrigger.AFTER_KIT_MAILED else "before"
+        return f"{self.get_kind_display()} {self.days} days {when}, {self.at_time:%H:%M}"
 
     @property
     def key(self) -> str:
         """Names this rule in PatientMessage.rule_key (one message per rule, subject, day)."""
         return f"rule:{self.pk}"
+
+
+class TaskKind(models.TextChoices):
+    # For the case's navigator.
+    PREP_CALL = "prep_call", "Prep call before an appointment"
+    NO_SHOW = "no_show", "No-show: re-book"
+    RESULT_MISSING = "result_missing", "Result missing after the appointment"
+    ABNORMAL_NO_FOLLOW_UP = "abnormal_no_follow_up", "Abnormal result, no follow-up booked"
+    CALL_WITH_INTERPRETER = "call_with_interpreter", "Call with an interpreter"
+    PATIENT_REPLIED = "patient_replied", "The patient sent a message"
+    # Escalations, for program managers.
+    NO_ATTEMPT = "no_attempt", "No contact attempt"
+    MESSAGE_FAILED = "message_failed", "Message failed"
+
+
+ESCALATION_KINDS = frozenset({TaskKind.NO_ATTEMPT, TaskKind.MESSAGE_FAILED})
+
+
+class TaskRule(models.Model):
+    """When a navigator task or a manager escalation comes due, as data a manager
+    can change: e.g. a result still missing 7 days after the appointment."""
+
+    program = models.ForeignKey(
+        "patients.ScreeningProgram", on_delete=models.CASCADE, related_name="task_rules"
+    )
+    kind = models.CharField(max_length=32, choices=TaskKind.choices)
+    days = models.PositiveSmallIntegerField(
+        help_text="Prep call: days before the appointment. The others: days after "
+        "what starts them (the appointment, the abnormal result, the last attempt)."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["program", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "kind"], name="one_task_rule_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.days} days)"
+
+
+class CaseTask(models.Model):
+    """Something a person must do about a case: a navigator's task, or an escalation
+    to the program's managers. One per kind and subject (an appointment, a result, a
+    message), however often the rules run: the unique constraint makes that true."""
+
+    case = models.ForeignKey(
+        "navigator.NavigationCase", on_delete=models.CASCADE, related_name="tasks"
+    )
+    kind = models.CharField(max_length=32, choices=TaskKind.choices)
+    for_manager = models.BooleanField(default=False)
+    subject_key = models.CharField(max_length=64)
+    due_on = models.DateField()
+    summary = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    done_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "subject_key"], name="one_task_per_subject")
+        ]
+        indexes = [
+            models.Index(fields=["for_manager", "done_at", "due_on"]),
+            models.Index(fields=["case", "done_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on case #{self.case_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.done_at is None
+
+
+class SmsOptOut(models.Model):
+    """A number that texted STOP: nothing more goes to it by SMS, whichever patient
+    it belongs to now or later, until it texts START."""
+
+    number = models.CharField(max_length=32, unique=True)
+    keyword = models.CharField(max_length=32)
+    opted_out_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"SMS opt-out ({self.keyword})"
+
+
+class InboundSms(models.Model):
+    """A text from a patient (or anyone) to the program's number, as received."""
+
+    provider_id = models.CharField(max_length=64, unique=True)
+    from_number = models.CharField(max_length=32)
+    to_number = models.CharField(max_length=32, blank=True)
+    body = models.TextField(blank=True)
+    intent = models.CharField(max_length=16)
+    received_at = models.DateTimeField(default=timezone.now)
+    patient = models.ForeignKey(
+        "patients.Patient",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound_texts",
+    )
+    case = models.ForeignKey(
+        "navigator.NavigationCase",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound_texts",
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Inbound text ({self.intent}) at {self.received_at:%Y-%m-%d %H:%M}"

@@ -8,7 +8,8 @@ import datetime as dt
 import logging
 import random
 import smtplib
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from navigator.models import (
@@ -27,6 +28,7 @@ from navigator.models import (
     CaseEventKind,
     CaseStatus,
     Coverage,
+    KitMailing,
     NavigationCase,
     User,
 )
@@ -42,6 +44,7 @@ from navigator.services import (
     too_far_ahead,
 )
 from outreach import protocols
+from outreach.case_tasks import case_task_open, message_failure_escalate
 from outreach.letters import letter_date, letterhead, program_phone
 from outreach.messages import NoTemplateInLanguage, message_compose
 from outreach.models import (
@@ -58,6 +61,8 @@ from outreach.models import (
     Purpose,
     ReminderRule,
     ReminderTrigger,
+    SmsOptOut,
+    TaskKind,
 )
 from outreach.scheduling import (
     FREQUENCY_WINDOW_DAYS,
@@ -69,7 +74,14 @@ from outreach.scheduling import (
 )
 from outreach.sms import SmsMessage, SmsPermanentError, SmsTransientError, get_sms_backend
 from patients.languages import language_name
-from patients.models import Patient, PatientPhone, PhoneType, ScreeningProgram
+from patients.models import (
+    CareGap,
+    CareGapStatus,
+    Patient,
+    PatientPhone,
+    PhoneType,
+    ScreeningProgram,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -699,9 +711,11 @@ def follow_up_reminder_dismiss(*, reminder: FollowUpReminder, actor: User) -> Fo
 
 # --- Patient messages -------------------------------------------------------------------------
 
-# A message claimed for sending longer ago than this, and still not sent, belonged to
-# a worker that died; the sweep claims it again (the idempotency key stops a resend).
-SENDING_LEASE = dt.timedelta(minutes=10)
+
+def sending_lease() -> dt.timedelta:
+    """A message claimed for sending longer ago than this, and still not sent, belonged
+    to a worker that died; the sweep claims it again (the idempotency key stops a resend)."""
+    return dt.timedelta(seconds=settings.EQUINAV_MESSAGE_LEASE_SECONDS)
 
 
 def _message_recipient(patient: Patient, channel: str) -> tuple[str, str]:
@@ -710,17 +724,20 @@ def _message_recipient(patient: Patient, channel: str) -> tuple[str, str]:
     if channel == MessageChannel.SMS:
         if not patient.sms_consent:
             return "", "no SMS consent recorded"
-        mobile = next(
-            (
-                phone
-                for phone in patient.phones.all()
-                if phone.kind == PhoneType.MOBILE and not phone.is_bad
-            ),
-            None,
-        )
-        if mobile is None:
+        mobiles = [
+            str(phone.number)
+            for phone in patient.phones.all()
+            if phone.kind == PhoneType.MOBILE and not phone.is_bad and not phone.undeliverable
+        ]
+        if not mobiles:
             return "", "no working mobile number"
-        return str(mobile.number), ""
+        opted_out = set(
+            SmsOptOut.objects.filter(number__in=mobiles).values_list("number", flat=True)
+        )
+        usable = [number for number in mobiles if number not in opted_out]
+        if not usable:
+            return "", "the patient's mobile number texted STOP"
+        return usable[0], ""
     if channel == MessageChannel.EMAIL:
         return (patient.email, "") if patient.email else ("", "no email address")
     return "", ""
@@ -737,6 +754,8 @@ def message_schedule(
     context: Mapping[str, str],
     case: NavigationCase | None = None,
     priority: int = 5,
+    slot: dt.date | None = None,
+    reply_to: str = "",
 ) -> tuple[PatientMessage, bool]:
     """Schedule one message to a patient: (message, created).
 
@@ -748,13 +767,19 @@ def message_schedule(
     with the reason. Where the language is what is missing, the case's navigator
     is asked, on the timeline and by a follow-up due today, to call with an
     interpreter instead.
+
+    `slot` is the local day the message belongs to where that is not the day it
+    goes out (a recall caught up late keeps its day, so a rerun finds it). A
+    `reply_to` number makes it an answer to the patient's own text (STOP, HELP):
+    sent to that number at once, whatever the consent, quiet hours or caps. A
+    message due now is handed to a worker as soon as this transaction commits.
     """
     if channel not in MessageChannel.values:
         raise ValidationError({"channel": f"“{channel}” is not a message channel."})
     if timezone.is_naive(due_at):
         raise ValidationError({"due_at": "A message's due time needs its time zone."})
     zone = ZoneInfo(patient.time_zone)
-    slot = due_at.astimezone(zone).date()
+    slot = slot or due_at.astimezone(zone).date()
     with transaction.atomic():
         existing = PatientMessage.objects.filter(
             rule_key=rule_key, subject_key=subject_key, slot=slot
@@ -777,7 +802,10 @@ def message_schedule(
             no_template = True
         else:
             subject, body, template_id = composed.subject, composed.body, composed.template_id
-        recipient, unreachable = _message_recipient(patient, channel)
+        if reply_to:
+            recipient, unreachable = reply_to, ""
+        else:
+            recipient, unreachable = _message_recipient(patient, channel)
         if state == MessageState.SCHEDULED and unreachable:
             state, reason = MessageState.SUPPRESSED, f"Not sent by {channel}: {unreachable}."
         try:
@@ -796,9 +824,10 @@ def message_schedule(
                     subject_key=subject_key,
                     slot=slot,
                     priority=priority,
-                    due_at=next_allowed(due_at, zone),
+                    due_at=due_at if reply_to else next_allowed(due_at, zone),
                     state=state,
                     state_reason=reason,
+                    reply=bool(reply_to),
                 )
         except IntegrityError:
             # Another process scheduled the same message a moment ago: theirs stands.
@@ -807,7 +836,15 @@ def message_schedule(
             ), False
         if no_template and case is not None and case.is_open:
             _ask_navigator_to_call(case=case, message=message)
+        if message.state == MessageState.SCHEDULED and message.due_at <= timezone.now():
+            transaction.on_commit(partial(_enqueue_message, message.pk))
         return message, True
+
+
+def _enqueue_message(message_id: int) -> None:
+    from outreach.tasks import send_patient_message
+
+    send_patient_message.delay(message_id)
 
 
 def _ask_navigator_to_call(*, case: NavigationCase, message: PatientMessage) -> None:
@@ -822,6 +859,13 @@ def _ask_navigator_to_call(*, case: NavigationCase, message: PatientMessage) -> 
     today = timezone.localdate()
     if locked.next_follow_up is None or locked.next_follow_up > today:
         NavigationCase.objects.filter(pk=locked.pk).update(next_follow_up=today)
+    case_task_open(
+        case=locked,
+        kind=TaskKind.CALL_WITH_INTERPRETER,
+        subject_key=f"message:{message.pk}",
+        summary=f"Call with an interpreter: no {message.get_kind_display().lower()} "
+        f"template in {language_name(message.language)}",
+    )
 
 
 def messages_claim_due(*, now: dt.datetime, limit: int = 500) -> list[int]:
@@ -829,13 +873,13 @@ def messages_claim_due(*, now: dt.datetime, limit: int = 500) -> list[int]:
 
     On PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED, so two workers
     sweeping at once take disjoint sets; the conditional update is what makes the
-    claim hold on any database. A message left "sending" past SENDING_LEASE (its
+    claim hold on any database. A message left "sending" past its lease (its
     worker died) is claimed again.
     """
     due = (
         PatientMessage.objects.filter(
             Q(state=MessageState.SCHEDULED, due_at__lte=now)
-            | Q(state=MessageState.SENDING, claimed_at__lt=now - SENDING_LEASE)
+            | Q(state=MessageState.SENDING, claimed_at__lt=now - sending_lease())
         )
         # Letters go out in the day's printed batch, not through the sweep.
         .exclude(channel=MessageChannel.LETTER)
@@ -848,6 +892,32 @@ def messages_claim_due(*, now: dt.datetime, limit: int = 500) -> list[int]:
             return []
         PatientMessage.objects.filter(pk__in=ids).update(state=MessageState.SENDING, claimed_at=now)
         return ids
+
+
+def messages_dispatch_due(
+    *,
+    enqueue: Callable[[list[int]], object],
+    now: Callable[[], dt.datetime] = timezone.now,
+    batch: int | None = None,
+    budget: dt.timedelta | None = None,
+) -> int:
+    """The sweep: claim due messages a batch at a time and hand each batch to
+    `enqueue` once its claim has committed, until none is due or the time budget
+    is spent (the next sweep goes on from there); how many were dispatched.
+
+    It streams: a batch is all it holds in memory, however many are due.
+    """
+    batch = batch or settings.EQUINAV_SWEEP_BATCH
+    budget = budget or dt.timedelta(seconds=settings.EQUINAV_SWEEP_SECONDS)
+    started = time.monotonic()
+    dispatched = 0
+    while True:
+        ids = messages_claim_due(now=now(), limit=batch)
+        if ids:
+            enqueue(ids)
+            dispatched += len(ids)
+        if len(ids) < batch or time.monotonic() - started > budget.total_seconds():
+            return dispatched
 
 
 def _clock_time(moment: dt.time, language: str) -> str:
@@ -890,7 +960,7 @@ def appointment_reminders_schedule(*, appointment: Appointment) -> list[PatientM
     made = []
     for rule in rules:
         due = reminder_instant(
-            anchor_day=local_start.date(), days_before=rule.days_before, at=rule.at_time, zone=zone
+            anchor_day=local_start.date(), days_before=rule.days, at=rule.at_time, zone=zone
         )
         if due <= now or due >= appointment.scheduled_at:
             continue
@@ -910,17 +980,138 @@ def appointment_reminders_schedule(*, appointment: Appointment) -> list[PatientM
     return made
 
 
+def kit_reminders_schedule(*, kit: KitMailing) -> list[PatientMessage]:
+    """Schedule the program's reminders to mail back a home test kit.
+
+    Called by `kit_mail`, in its transaction. Each active after-kit rule (of the
+    kit's test, where a rule names one) gives one message at its local time that
+    many days after the kit was mailed. Recording the result stops them.
+    """
+    case = kit.case
+    patient = case.patient
+    zone = ZoneInfo(patient.time_zone)
+    now = timezone.now()
+    context = {
+        "first_name": patient.given_name,
+        "program_phone": program_phone(case),
+        "organization": letterhead()["organization"],
+        "navigator_name": str(case.navigator) if case.navigator else "",
+    }
+    rules = ReminderRule.objects.filter(
+        Q(modality__isnull=True) | Q(modality_id=kit.modality_id),
+        program_id=case.program_id,
+        trigger=ReminderTrigger.AFTER_KIT_MAILED,
+        active=True,
+    )
+    made = []
+    for rule in rules:
+        due = reminder_instant(
+            anchor_day=kit.mailed_on, days_before=-rule.days, at=rule.at_time, zone=zone
+        )
+        if due <= now:
+            continue
+        message, created = message_schedule(
+            patient=patient,
+            kind=rule.kind,
+            channel=rule.channel,
+            rule_key=rule.key,
+            subject_key=f"kit:{kit.pk}",
+            due_at=due,
+            context=context,
+            case=case,
+            priority=rule.priority,
+        )
+        if created:
+            made.append(message)
+    return made
+
+
+# Patients a recall may go to by each channel (the others would only pile up as
+# suppressed rows: a recall is an offer, not a loop someone must close).
+RECALL_REACHABLE = {
+    MessageChannel.SMS: Q(patient__sms_consent=True, patient__phones__kind=PhoneType.MOBILE),
+    MessageChannel.EMAIL: ~Q(patient__email=""),
+    MessageChannel.LETTER: ~Q(patient__address_line1=""),
+}
+
+
+def recall_messages_schedule(*, today: dt.date) -> list[PatientMessage]:
+    """Schedule recall messages: each active recall rule reaches the patients of its
+    program whose next screening falls due within its days, once per due date.
+
+    A day the beat missed is caught up: the message keeps the day it was meant for
+    (its slot), so running this twice, or on two beat processes, makes one message.
+    """
+    now = timezone.now()
+    organization = letterhead()["organization"]
+    phones = getattr(settings, "EQUINAV_PROGRAM_PHONES", {}) or {}
+    made = []
+    rules = ReminderRule.objects.filter(
+        trigger=ReminderTrigger.BEFORE_NEXT_DUE, active=True
+    ).select_related("program")
+    for rule in rules:
+        gaps = (
+            CareGap.objects.filter(
+                RECALL_REACHABLE[MessageChannel(rule.channel)],
+                program_id=rule.program_id,
+                status__in=[CareGapStatus.UP_TO_DATE, CareGapStatus.DUE_SOON],
+                next_due_on__gte=today,
+                next_due_on__lte=today + dt.timedelta(days=rule.days),
+                patient__deceased=False,
+            )
+            .exclude(
+                # Already being navigated toward this screening: the navigator has it.
+                Exists(
+                    NavigationCase.objects.filter(
+                        patient=OuterRef("patient"),
+                        program_id=rule.program_id,
+                        status__in=sorted(OPEN_STATUSES),
+                    )
+                )
+            )
+            .select_related("patient")
+            .prefetch_related("patient__phones")
+            .distinct()
+            .order_by("pk")
+        )
+        for gap in gaps.iterator(chunk_size=500):
+            assert gap.next_due_on is not None  # noqa: S101 - filtered above
+            patient = gap.patient
+            zone = ZoneInfo(patient.time_zone)
+            meant_for = gap.next_due_on - dt.timedelta(days=rule.days)
+            due = local_to_utc(max(meant_for, today), rule.at_time, zone)
+            message, created = message_schedule(
+                patient=patient,
+                kind=rule.kind,
+                channel=rule.channel,
+                rule_key=rule.key,
+                subject_key=f"recall:{rule.program_id}:{gap.next_due_on.isoformat()}",
+                due_at=max(due, now),
+                context={
+                    "first_name": patient.given_name,
+                    "program_phone": phones.get(rule.program.code) or letterhead()["phone"],
+                    "organization": organization,
+                    "navigator_name": "",
+                },
+                priority=rule.priority,
+                slot=meant_for,
+            )
+            if created:
+                made.append(message)
+    return made
+
+
 # --- Sending ---------------------------------------------------------------------------------
 
 MESSAGE_MAX_TRIES = 5
-# Backoff after the n-th failed try: 1, 2, 4, 8 minutes (plus up to half again, at
-# random, so that a provider outage does not end in a synchronized stampede).
-MESSAGE_RETRY_BASE = dt.timedelta(minutes=1)
 
 
 def message_retry_delay(tries: int, *, jitter: float | None = None) -> dt.timedelta:
+    """Backoff after the n-th failed try: 1, 2, 4, 8 minutes by default (plus up to
+    half again, at random, so that a provider outage does not end in a stampede)."""
+    base = dt.timedelta(seconds=settings.EQUINAV_MESSAGE_RETRY_SECONDS)
     spread = random.random() if jitter is None else jitter  # noqa: S311 - not security
-    return MESSAGE_RETRY_BASE * (2 ** max(tries - 1, 0)) * (1 + spread / 2)
+    return base * (2 ** max(tries - 1, 0)) * (1 + spread / 2)
 
 
 class MessageOutcome:
@@ -979,21 +1170,24 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> str:
         message = (
             PatientMessage.objects.select_for_update(skip_locked=True)
             .select_related("patient")
-            .filter(pk=message_id, state=MessageState.SENDING)
+            .filter(
+                # Claimed by the sweep, or due now and enqueued by its own transaction.
+                Q(state=MessageState.SENDING) | Q(state=MessageState.SCHEDULED, due_at__lte=now),
+                pk=message_id,
+            )
             .first()
         )
         if message is None:
             return MessageOutcome.SKIPPED
         patient = message.patient
         zone = ZoneInfo(patient.time_zone)
-        stop = ""
-        if patient.deceased:
-            stop = "patient deceased"
-        elif message.channel == MessageChannel.SMS and not patient.sms_consent:
-            stop = "SMS consent withdrawn"
+        stop = _reason_not_to_send(message)
         if stop:
             _message_finish(message, MessageState.SUPPRESSED, reason=stop)
             return MessageOutcome.SUPPRESSED
+        if message.reply:
+            # What the patient asked for a moment ago (STOP, HELP): no hour or cap applies.
+            return _message_deliver(message, now=now)
         allowed_at = next_allowed(now, zone)
         sent_days = [
             moment.astimezone(zone).date()
@@ -1001,7 +1195,11 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> str:
                 patient=patient,
                 state__in=[MessageState.SENT, MessageState.DELIVERED],
                 sent_at__gte=now - dt.timedelta(days=FREQUENCY_WINDOW_DAYS),
-            ).values_list("sent_at", flat=True)
+                # Answers the patient asked for are not reminders: they use no cap.
+                reply=False,
+            )
+            .exclude(channel=MessageChannel.LETTER)
+            .values_list("sent_at", flat=True)
             if moment is not None
         ]
         day = _frequency_cap().first_allowed_day(allowed_at.astimezone(zone).date(), sent_days)
@@ -1010,36 +1208,57 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> str:
         if allowed_at > now:
             _message_reschedule(message, due_at=allowed_at, reason="waiting: quiet hours or cap")
             return MessageOutcome.DEFERRED
-        try:
-            provider_id = _deliver(message)
-        except SmsPermanentError as error:
-            message.tries += 1
-            _message_finish(message, MessageState.FAILED, reason=str(error), error=str(error))
-            return MessageOutcome.FAILED
-        except SmsTransientError as error:
-            message.tries += 1
-            message.last_error = str(error)[:300]
-            if message.tries >= MESSAGE_MAX_TRIES:
-                _message_finish(
-                    message,
-                    MessageState.FAILED,
-                    reason=f"gave up after {message.tries} tries",
-                    error=str(error),
-                )
-                return MessageOutcome.FAILED
-            _message_reschedule(
-                message,
-                due_at=now + message_retry_delay(message.tries),
-                reason=f"try {message.tries} failed; retrying",
-            )
-            return MessageOutcome.RETRY
+        return _message_deliver(message, now=now)
+
+
+def _reason_not_to_send(message: PatientMessage) -> str:
+    """Why the message must not go out now, checked at the last moment; "" if it may."""
+    patient = message.patient
+    if patient.deceased:
+        return "patient deceased"
+    if message.channel != MessageChannel.SMS or message.reply:
+        return ""
+    if not patient.sms_consent:
+        return "SMS consent withdrawn"
+    if SmsOptOut.objects.filter(number=message.recipient).exists():
+        return "the number texted STOP"
+    return ""
+
+
+def _message_deliver(message: PatientMessage, *, now: dt.datetime) -> str:
+    """Hand the locked message to its channel and record what came of it."""
+    try:
+        provider_id = _deliver(message)
+    except SmsPermanentError as error:
         message.tries += 1
-        message.provider_id = provider_id[:64]
-        message.sent_at = now
-        _message_finish(message, MessageState.SENT, reason="")
-        logger.info("patient message %s sent (%s, try %d)", message.pk, message.channel,
-                    message.tries)  # fmt: skip
-        return MessageOutcome.SENT
+        _message_fail(message, reason=str(error), error=str(error))
+        return MessageOutcome.FAILED
+    except SmsTransientError as error:
+        message.tries += 1
+        message.last_error = str(error)[:300]
+        if message.tries >= MESSAGE_MAX_TRIES:
+            _message_fail(message, reason=f"gave up after {message.tries} tries", error=str(error))
+            return MessageOutcome.FAILED
+        _message_reschedule(
+            message,
+            due_at=now + message_retry_delay(message.tries),
+            reason=f"try {message.tries} failed; retrying",
+        )
+        return MessageOutcome.RETRY
+    message.tries += 1
+    message.provider_id = provider_id[:64]
+    message.sent_at = now
+    _message_finish(message, MessageState.SENT, reason="")
+    logger.info("patient message %s sent (%s, try %d)", message.pk, message.channel,
+                message.tries)  # fmt: skip
+    return MessageOutcome.SENT
+
+
+def _message_fail(message: PatientMessage, *, reason: str, error: str = "") -> None:
+    """A message that will not go out: failed, on the case's timeline, and escalated
+    to the program's managers (who can retry it from the messages page)."""
+    _message_finish(message, MessageState.FAILED, reason=reason, error=error)
+    message_failure_escalate(message=message)
 
 
 def _message_finish(message: PatientMessage, state: str, *, reason: str, error: str = "") -> None:

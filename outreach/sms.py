@@ -20,6 +20,7 @@ the module's log lines likewise.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import hmac
 import http.client
@@ -96,23 +97,52 @@ class ConsoleBackend(BaseSmsBackend):
 
 
 class FileBackend(BaseSmsBackend):
-    """Appends each text as one JSON line; `read_all` gives them back (tests)."""
+    """Appends each text as one JSON line; `read_all` gives them back (tests).
+
+    It behaves as a provider that honours idempotency keys: a text whose key it has
+    already taken is not delivered again (it answers with the first id and notes the
+    repeat in `<file>.repeats`), so tests can tell a task that ran twice from a
+    patient texted twice. Writers on one machine take turns through a file lock.
+    """
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path or settings.EQUINAV_SMS_FILE_PATH)
 
+    @property
+    def repeats_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".repeats")
+
     def send(self, message: SmsMessage) -> SmsResult:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        record = {**asdict(message), "at": timezone.now().isoformat()}
-        with self.path.open("a", encoding="utf-8") as out:
+        provider_id = f"file-{message.idempotency_key}"
+        with self.path.open("a+", encoding="utf-8") as out:
+            fcntl.flock(out, fcntl.LOCK_EX)
+            out.seek(0)
+            taken = any(
+                json.loads(line).get("idempotency_key") == message.idempotency_key
+                for line in out
+                if line.strip()
+            )
+            if taken and message.idempotency_key:
+                with self.repeats_path.open("a", encoding="utf-8") as repeats:
+                    repeats.write(message.idempotency_key + "\n")
+                return SmsResult(provider_id=provider_id, status="sent")
+            record = {**asdict(message), "at": timezone.now().isoformat()}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        return SmsResult(provider_id=f"file-{message.idempotency_key}", status="sent")
+            out.flush()
+        return SmsResult(provider_id=provider_id, status="sent")
 
     def read_all(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
         lines = self.path.read_text(encoding="utf-8").splitlines()
         return [json.loads(line) for line in lines if line]
+
+    def repeats(self) -> list[str]:
+        """The idempotency keys sent again after they were delivered (not delivered twice)."""
+        if not self.repeats_path.exists():
+            return []
+        return self.repeats_path.read_text(encoding="utf-8").split()
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -10,7 +10,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from outreach import services
+from outreach import case_tasks, services
 
 
 @shared_task
@@ -46,14 +46,30 @@ def send_patient_message(message_id: int) -> str:
     return services.message_send(message_id=message_id)
 
 
+def _enqueue_sends(message_ids: list[int]) -> None:
+    for message_id in message_ids:
+        transaction.on_commit(partial(send_patient_message.delay, message_id))
+
+
 @shared_task
 def sweep_patient_messages() -> int:
-    """Every minute: claim due messages (SKIP LOCKED) and hand each to a worker.
+    """Every minute: claim due messages (SKIP LOCKED) a batch at a time and hand each
+    to a worker, until none is due.
 
-    The claim commits first; the send tasks are enqueued after it, so a task
-    never runs for a claim that rolled back, and a task lost with a worker or
-    a broker is found again when its claim's lease runs out."""
-    ids = services.messages_claim_due(now=timezone.now())
-    for message_id in ids:
-        transaction.on_commit(partial(send_patient_message.delay, message_id))
-    return len(ids)
+    Each claim commits first; its send tasks are enqueued after it, so a task never
+    runs for a claim that rolled back, and a task lost with a worker or a broker is
+    found again when its claim's lease runs out."""
+    return services.messages_dispatch_due(enqueue=_enqueue_sends)
+
+
+@shared_task
+def scan_case_tasks() -> dict[str, int]:
+    """Hourly: run the programs' task rules (prep calls, no-shows, missing results,
+    abnormal results without follow-up, cases with no attempt)."""
+    return case_tasks.case_tasks_scan()
+
+
+@shared_task
+def schedule_recall_messages() -> int:
+    """Daily: schedule the recall messages of patients whose next screening comes due."""
+    return len(services.recall_messages_schedule(today=timezone.localdate()))

@@ -226,6 +226,11 @@ class PatientPhone(models.Model):
     is_bad = models.BooleanField(
         default=False, help_text="Wrong or disconnected: skipped when calling."
     )
+    undeliverable = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Why texts to this number cannot be delivered, as the SMS provider said.",
+    )
 
     class Meta:
         ordering = ["rank", "pk"]
@@ -334,6 +339,9 @@ class ScreeningModality(models.Model):
         blank=True,
         related_name="+",
         help_text="The diagnostic test an abnormal result calls for (colonoscopy after FIT).",
+    )
+    mailed_kit = models.BooleanField(
+        default=False, help_text="Done with a kit mailed to the patient (FIT, stool DNA)."
     )
     active = models.BooleanField(default=True)
 

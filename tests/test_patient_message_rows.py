@@ -21,7 +21,7 @@ from navigator.services import (
 )
 from outreach.message_stops import messages_cancel_pending
 from outreach.models import MessageState, PatientMessage, TemplateKind
-from outreach.services import SENDING_LEASE, message_schedule, messages_claim_due
+from outreach.services import message_schedule, messages_claim_due, sending_lease
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -175,8 +175,8 @@ def test_a_message_left_sending_by_a_dead_worker_is_claimed_again_after_the_leas
     PatientMessage.objects.filter(pk=message.pk).update(due_at=now)
     messages_claim_due(now=now)
 
-    assert messages_claim_due(now=now + SENDING_LEASE - dt.timedelta(seconds=1)) == []
-    assert messages_claim_due(now=now + SENDING_LEASE + dt.timedelta(seconds=1)) == [message.pk]
+    assert messages_claim_due(now=now + sending_lease() - dt.timedelta(seconds=1)) == []
+    assert messages_claim_due(now=now + sending_lease() + dt.timedelta(seconds=1)) == [message.pk]
 
 
 def test_suppressed_and_cancelled_messages_are_never_claimed():

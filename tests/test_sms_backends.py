@@ -4,6 +4,7 @@ against a real HTTP server on loopback that behaves like the provider."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import io
@@ -12,6 +13,7 @@ import logging
 import threading
 import time
 import urllib.parse
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -212,13 +214,28 @@ def test_the_backend_logs_no_number_or_text(provider, caplog):
 
 def test_the_file_backend_writes_each_text_and_reads_them_back(tmp_path):
     files = FileBackend(tmp_path / "sms.jsonl")
+    other = dataclasses.replace(MESSAGE, idempotency_key=str(uuid.uuid4()), body="Otro")
 
     files.send(MESSAGE)
-    files.send(MESSAGE)
+    files.send(other)
 
     sent = files.read_all()
-    assert len(sent) == 2
-    assert sent[0]["to"] == MESSAGE.to and sent[0]["body"] == MESSAGE.body
+    assert [text["body"] for text in sent] == [MESSAGE.body, "Otro"]
+    assert sent[0]["to"] == MESSAGE.to
+
+
+def test_the_file_backend_delivers_a_key_once_as_an_idempotent_provider_does(tmp_path):
+    # Given a text already taken
+    files = FileBackend(tmp_path / "sms.jsonl")
+    first = files.send(MESSAGE)
+
+    # When a task that ran again sends it with the same key
+    again = files.send(MESSAGE)
+
+    # Then the patient gets it once, the repeat is noted, and the ids agree
+    assert len(files.read_all()) == 1
+    assert files.repeats() == [MESSAGE.idempotency_key]
+    assert again.provider_id == first.provider_id
 
 
 def test_the_console_backend_prints_the_text_for_the_developer():
