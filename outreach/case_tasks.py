@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -187,14 +187,13 @@ def _day(day: dt.date) -> str:
     return f"{day:%a} {day.day} {day:%b}"
 
 
-def _appointments(rule: TaskRule) -> Iterator[Appointment]:
+def _appointments(rule: TaskRule) -> QuerySet[Appointment]:
     return (
         Appointment.objects.filter(
             case__program_id=rule.program_id, case__status__in=sorted(OPEN_STATUSES)
         )
         .select_related("case__patient", "modality")
         .order_by("scheduled_at", "pk")
-        .iterator(chunk_size=500)
     )
 
 
@@ -209,7 +208,7 @@ def _prep_calls_due(rule: TaskRule, now: dt.datetime) -> Iterator[Finding]:
         status=AppointmentStatus.BOOKED,
         scheduled_at__gte=now,
         scheduled_at__lt=horizon,
-    ):
+    ).iterator(chunk_size=500):
         day = _local_day(appointment.scheduled_at, appointment.case)
         if (day - _local_day(now, appointment.case)).days > rule.days:
             continue
@@ -234,7 +233,7 @@ def _no_shows(rule: TaskRule, now: dt.datetime) -> Iterator[Finding]:
         status=AppointmentStatus.NO_SHOW,
         scheduled_at__lte=now - dt.timedelta(days=rule.days),
         scheduled_at__gte=now - LOOK_BACK,
-    ):
+    ).iterator(chunk_size=500):
         day = _local_day(appointment.scheduled_at, appointment.case)
         yield Finding(
             case=appointment.case,
@@ -256,7 +255,7 @@ def _results_missing(rule: TaskRule, now: dt.datetime) -> Iterator[Finding]:
         status__in=[AppointmentStatus.KEPT, AppointmentStatus.BOOKED],
         scheduled_at__lte=now - dt.timedelta(days=rule.days),
         scheduled_at__gte=now - LOOK_BACK,
-    ):
+    ).iterator(chunk_size=500):
         day = _local_day(appointment.scheduled_at, appointment.case)
         test = appointment.modality.name if appointment.modality else "Appointment"
         yield Finding(

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from navigator.models import (
@@ -1130,6 +1131,12 @@ def _frequency_cap() -> FrequencyCap:
     )
 
 
+def _status_callback_url() -> str:
+    """Where the provider reports delivery (the public site URL; none without one)."""
+    site = getattr(settings, "EQUINAV_SITE_URL", "")
+    return site.rstrip("/") + reverse("api:sms-status") if site else ""
+
+
 def _deliver(message: PatientMessage) -> str:
     """Hand the message to its channel; the provider's id. Raises SmsTransientError
     (try later) or SmsPermanentError (never)."""
@@ -1139,6 +1146,7 @@ def _deliver(message: PatientMessage) -> str:
                 to=message.recipient,
                 body=message.body,
                 idempotency_key=str(message.idempotency_key),
+                status_callback=_status_callback_url(),
             )
         )
         return result.provider_id

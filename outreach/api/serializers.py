@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from outreach.models import FollowUpReminder
+from outreach.models import CaseTask, FollowUpReminder
 
 
 class FollowUpReminderSerializer(serializers.ModelSerializer):
@@ -19,3 +19,50 @@ class UnreachableDecisionSerializer(serializers.Serializer):
         "since, the decision is refused with 409 and nothing is saved.",
     )
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=250)
+
+
+class InboundSmsSerializer(serializers.Serializer):
+    """Twilio's inbound-message webhook fields (form-encoded); others are ignored."""
+
+    MessageSid = serializers.CharField(max_length=64)
+    From = serializers.CharField(max_length=40)
+    To = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    Body = serializers.CharField(
+        required=False, allow_blank=True, default="", trim_whitespace=False, max_length=1600
+    )
+
+
+class MessageStatusSerializer(serializers.Serializer):
+    """Twilio's status-callback fields (form-encoded)."""
+
+    MessageSid = serializers.CharField(max_length=64)
+    MessageStatus = serializers.CharField(max_length=16)
+    ErrorCode = serializers.CharField(required=False, allow_blank=True, default="", max_length=8)
+
+
+class CaseTaskSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    program = serializers.CharField(source="case.program.name", read_only=True)
+    done_by = serializers.StringRelatedField(read_only=True)
+
+    class Meta:
+        model = CaseTask
+        fields = [
+            "id",
+            "case",
+            "program",
+            "kind",
+            "kind_label",
+            "for_manager",
+            "due_on",
+            "summary",
+            "created_at",
+            "done_at",
+            "done_by",
+            "done_note",
+        ]
+        read_only_fields = fields
+
+
+class CaseTaskDoneSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)

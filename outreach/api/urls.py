@@ -5,6 +5,7 @@ from outreach.api import views
 
 router = SimpleRouter()
 router.register("reminders", views.FollowUpReminderViewSet, basename="reminder")
+router.register("tasks", views.CaseTaskViewSet, basename="task")
 
 urlpatterns = [
     path(
@@ -17,5 +18,7 @@ urlpatterns = [
         views.UnreachableDismissView.as_view(),
         name="case-unreachable-dismiss",
     ),
+    path("sms/inbound/", views.InboundSmsWebhook.as_view(), name="sms-inbound"),
+    path("sms/status/", views.MessageStatusWebhook.as_view(), name="sms-status"),
     *router.urls,
 ]

@@ -1,7 +1,11 @@
+from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
+from rest_framework import exceptions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
@@ -11,9 +15,17 @@ from navigator.api.serializers import CaseDetailSerializer
 from navigator.models import Role
 from navigator.selectors import case_detail, cases_visible_to
 from navigator.services import StaleCaseError
-from outreach import selectors, services
-from outreach.api.serializers import FollowUpReminderSerializer, UnreachableDecisionSerializer
-from outreach.models import FollowUpReminder
+from outreach import case_tasks, inbound, selectors, services
+from outreach.api.serializers import (
+    CaseTaskDoneSerializer,
+    CaseTaskSerializer,
+    FollowUpReminderSerializer,
+    InboundSmsSerializer,
+    MessageStatusSerializer,
+    UnreachableDecisionSerializer,
+)
+from outreach.models import CaseTask, FollowUpReminder
+from outreach.sms import verify_twilio_signature
 
 
 class FollowUpReminderFilter(filters.FilterSet):
@@ -74,3 +86,121 @@ class UnreachableDismissView(_UnreachableDecisionView):
     """Keep trying: the proposal is withdrawn (managers)."""
 
     decide = staticmethod(services.case_unreachable_dismiss)
+
+
+# --- SMS provider webhooks -------------------------------------------------------------------
+
+
+class _TwilioWebhook(APIView):
+    """A webhook the SMS provider calls. No session or token: the request is trusted
+    only if its X-Twilio-Signature signs this URL and these parameters with our auth
+    token; anything else is refused with 403 and changes nothing."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    parser_classes = [FormParser, MultiPartParser]
+    throttle_classes: list = []
+
+    def signed_url(self, request) -> str:
+        # Behind a proxy the request may arrive as http://internal/…: the URL Twilio
+        # signed is the public one, so the configured site URL wins where set.
+        site = getattr(settings, "EQUINAV_SITE_URL", "")
+        if site:
+            return site.rstrip("/") + request.get_full_path()
+        return request.build_absolute_uri()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        token = settings.TWILIO_AUTH_TOKEN
+        if not token:
+            raise exceptions.PermissionDenied(
+                "SMS webhooks are off: TWILIO_AUTH_TOKEN is not configured."
+            )
+        if not verify_twilio_signature(
+            self.signed_url(request),
+            request.POST,
+            request.headers.get("X-Twilio-Signature"),
+            token,
+        ):
+            raise exceptions.PermissionDenied(
+                "The request's X-Twilio-Signature is missing or wrong."
+            )
+
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+class InboundSmsWebhook(_TwilioWebhook):
+    """A text to the program's number: STOP (and its synonyms), START, HELP or a
+    message for the navigator. Replies go out as messages of their own, so the
+    answer to the provider is empty TwiML."""
+
+    @extend_schema(request=InboundSmsSerializer, responses={200: str}, auth=[])
+    def post(self, request):
+        serializer = InboundSmsSerializer(data=request.POST)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        inbound.sms_inbound_receive(
+            provider_id=data["MessageSid"],
+            from_number=data["From"],
+            to_number=data["To"],
+            body=data["Body"],
+        )
+        return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+
+
+class MessageStatusWebhook(_TwilioWebhook):
+    """A delivery-status callback for one of our texts."""
+
+    @extend_schema(request=MessageStatusSerializer, responses={204: None}, auth=[])
+    def post(self, request):
+        serializer = MessageStatusSerializer(data=request.POST)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            inbound.message_status_record(
+                provider_id=data["MessageSid"],
+                status=data["MessageStatus"],
+                error_code=data["ErrorCode"],
+            )
+        except inbound.UnknownMessage as unknown:
+            raise exceptions.NotFound("No message of ours has this MessageSid.") from unknown
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Tasks -----------------------------------------------------------------------------------
+
+
+class CaseTaskFilter(filters.FilterSet):
+    case = filters.NumberFilter(field_name="case_id")
+    open = filters.BooleanFilter(field_name="done_at", lookup_expr="isnull")
+
+    class Meta:
+        model = CaseTask
+        fields = ["kind", "for_manager", "case", "open"]
+
+
+class CaseTaskViewSet(viewsets.ReadOnlyModelViewSet):
+    """Navigator tasks (their cases') and, for managers, escalations too."""
+
+    serializer_class = CaseTaskSerializer
+    permission_classes = [roles_allowed(Role.NAVIGATOR, Role.MANAGER)]
+    filterset_class = CaseTaskFilter
+
+    def get_queryset(self):
+        return (
+            CaseTask.objects.filter(case_tasks.tasks_visible_to(self.request.user))
+            .select_related("case__program", "done_by")
+            .order_by("done_at", "due_on", "pk")
+        )
+
+    @extend_schema(request=CaseTaskDoneSerializer, responses=CaseTaskSerializer)
+    @action(detail=True, methods=["post"])
+    def done(self, request, pk=None):
+        task = self.get_object()
+        serializer = CaseTaskDoneSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task = case_tasks.case_task_done(
+            task=task, actor=request.user, note=serializer.validated_data["note"]
+        )
+        return Response(CaseTaskSerializer(task).data)
