@@ -311,6 +311,30 @@ class ScreeningForm(CaseForm):
         model_choice(self, "modality").queryset = program_modalities(case)
 
 
+class KitMailForm(CaseForm):
+    modality = forms.ModelChoiceField(
+        queryset=ScreeningModality.objects.none(), label="Kit", empty_label=None
+    )
+    mailed_on = forms.DateField(label="Mailed on", widget=DateInput)
+
+    def __init__(self, *args, case: NavigationCase, **kwargs):
+        kwargs.setdefault("initial", {"mailed_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+        model_choice(self, "modality").queryset = program_modalities(case).filter(mailed_kit=True)
+
+    @property
+    def has_kits(self) -> bool:
+        return model_choice(self, "modality").queryset.exists()
+
+
+class TaskDoneForm(CaseForm):
+    task = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(
+        label="What you did", required=False, max_length=300,
+        help_text="Optional, e.g. “Re-booked for Dec 9”.",
+    )  # fmt: skip
+
+
 def manual_targets(status: str) -> list[tuple[str, str]]:
     """The statuses a person may move a case to from `status`, in the usual order."""
     allowed = ALLOWED_TRANSITIONS.get(status, frozenset()) & MANUAL_TARGETS

@@ -225,6 +225,7 @@ def case_detail(*, user: User, case_id: int) -> NavigationCase:
             Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
             "attempts",
             "screenings__modality",
+            "kits__modality",
             "referrals__clinic",
             # Newest first: what is about to go out, and what went.
             Prefetch("messages", queryset=PatientMessage.objects.order_by("-due_at", "-pk")),

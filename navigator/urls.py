@@ -23,6 +23,8 @@ urlpatterns = [
         name="appointment_update",
     ),
     path("cases/<int:pk>/screening/", views.screening_create, name="screening_create"),
+    path("cases/<int:pk>/kits/", views.kit_create, name="kit_create"),
+    path("cases/<int:pk>/tasks/done/", views.task_done, name="task_done"),
     path("cases/<int:pk>/status/", views.case_transition, name="case_transition"),
     path("cases/<int:pk>/follow-up/", views.follow_up_set, name="follow_up_set"),
     path("cases/<int:pk>/assign/", views.case_assign, name="case_assign"),

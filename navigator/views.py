@@ -36,9 +36,11 @@ from navigator.forms import (
     CoverageForm,
     EquiNavForm,
     FollowUpForm,
+    KitMailForm,
     NoteForm,
     RebalanceForm,
     ScreeningForm,
+    TaskDoneForm,
     WorklistFilterForm,
     choice,
 )
@@ -57,7 +59,8 @@ from navigator.models import (
     Role,
 )
 from navigator.permissions import AuthedRequest, has_role, role_required
-from outreach.models import Channel, Purpose
+from outreach.case_tasks import case_task_done, tasks_visible_to
+from outreach.models import CaseTask, Channel, Purpose
 from outreach.selectors import reminders_pending_for
 from outreach.services import attempt_log
 from patients.models import PreferredChannel
@@ -215,6 +218,11 @@ def _appointment_form(
     return AppointmentOutcomeForm(id_prefix=f"appointment{appointment.pk}")
 
 
+def _task_form(task: CaseTask, bound: dict[str, EquiNavForm]) -> EquiNavForm:
+    key = f"task:{task.pk}"
+    return bound.get(key) or TaskDoneForm(id_prefix=f"task{task.pk}", initial={"task": task.pk})
+
+
 # A patient's preferred way to be reached, as a contact channel.
 PREFERRED_CHANNELS = {
     PreferredChannel.PHONE: Channel.PHONE,
@@ -244,6 +252,14 @@ TIMELINE_KINDS: dict[str, tuple[str, str]] = {
     CaseEventKind.PHONE_MARKED_BAD: ("☒", "barrier"),
     CaseEventKind.LETTER_PRINTED: ("✉", "contact"),
     CaseEventKind.NOTE: ("✎", "note"),
+    CaseEventKind.MESSAGE_SUPPRESSED: ("✉", "barrier"),
+    CaseEventKind.MESSAGE_FAILED: ("✉", "barrier"),
+    CaseEventKind.INBOUND_MESSAGE: ("✉", "contact"),
+    CaseEventKind.SMS_OPT_OUT: ("⊘", "barrier"),
+    CaseEventKind.SMS_OPT_IN: ("✓", "contact"),
+    CaseEventKind.KIT_MAILED: ("✉", "appointment"),
+    CaseEventKind.TASK_CREATED: ("!", "case"),
+    CaseEventKind.TASK_DONE: ("✓", "case"),
 }
 
 
@@ -312,6 +328,11 @@ def _case_context(
             for appointment in case.appointments.all()
         ],
         "screenings": case.screenings.all(),
+        "kits": case.kits.all(),
+        "open_tasks": [
+            (task, _task_form(task, bound))
+            for task in CaseTask.objects.filter(tasks_visible_to(user), case=case, done_at=None)
+        ],
         "diagnostic": diagnostic,
         "can_act": is_open,
         "can_assign": is_open and has_role(user, Role.MANAGER),
@@ -336,6 +357,9 @@ def _case_context(
                 case=case,
                 initial={"purpose": AppointmentPurpose.DIAGNOSTIC, "modality": diagnostic},
             )
+        kit_form = bound.get("kit") or KitMailForm(id_prefix="kit", case=case)
+        if awaiting_screening and cast(KitMailForm, kit_form).has_kits or "kit" in bound:
+            context["kit_form"] = kit_form
         if awaiting_screening or "screening" in bound:
             context["screening_form"] = bound.get("screening") or ScreeningForm(
                 id_prefix="screening", case=case
@@ -827,3 +851,47 @@ def coverage_cancel(request: AuthedRequest, coverage_id: int) -> HttpResponse:
         messages.success(request, f"Cover by {found.covering} ended.")
     back = "navigator:team" if request.POST.get("next") == "team" else "navigator:coverage"
     return redirect(back)
+
+
+@require_POST
+@role_required(*CASE_ROLES)
+def kit_create(request: AuthedRequest, pk: int) -> HttpResponse:
+    case = _get_case(request, pk)
+    return _case_action(
+        request,
+        case,
+        key="kit",
+        form=KitMailForm(request.POST, id_prefix="kit", case=case),
+        perform=lambda data: services.kit_mail(
+            case=case,
+            modality=data["modality"],
+            mailed_on=data["mailed_on"],
+            actor=request.user,
+            expected_version=data["version"],
+        ),
+        notice="Kit recorded as mailed; its return reminders are scheduled.",
+        anchor="appointments",
+    )
+
+
+@require_POST
+@role_required(*CASE_ROLES)
+def task_done(request: AuthedRequest, pk: int) -> HttpResponse:
+    case = _get_case(request, pk)
+    task = (
+        CaseTask.objects.filter(tasks_visible_to(request.user), case=case)
+        .filter(pk=request.POST.get("task") if str(request.POST.get("task", "")).isdigit() else 0)
+        .first()
+    )
+    if task is None:
+        raise Http404("No such task on this case.")
+    return _case_action(
+        request,
+        case,
+        key=f"task:{task.pk}",
+        form=TaskDoneForm(request.POST, id_prefix=f"task{task.pk}"),
+        perform=lambda data: case_task_done(task=task, actor=request.user, note=data["note"]),
+        notice="Task done.",
+        # The task leaves the list: the notice shows where its "done" entry appears.
+        anchor="timeline",
+    )

@@ -203,12 +203,16 @@ def _prep_calls_due(rule: TaskRule, now: dt.datetime) -> Iterator[Finding]:
         case=OuterRef("case"), purpose=Purpose.PREP_CALL, attempted_at__gte=OuterRef("created_at")
     )
     horizon = now + dt.timedelta(days=rule.days + 1)
-    for appointment in _appointments(rule).filter(
-        ~Exists(prep_called),
-        status=AppointmentStatus.BOOKED,
-        scheduled_at__gte=now,
-        scheduled_at__lt=horizon,
-    ).iterator(chunk_size=500):
+    for appointment in (
+        _appointments(rule)
+        .filter(
+            ~Exists(prep_called),
+            status=AppointmentStatus.BOOKED,
+            scheduled_at__gte=now,
+            scheduled_at__lt=horizon,
+        )
+        .iterator(chunk_size=500)
+    ):
         day = _local_day(appointment.scheduled_at, appointment.case)
         if (day - _local_day(now, appointment.case)).days > rule.days:
             continue
@@ -228,12 +232,16 @@ def _no_shows(rule: TaskRule, now: dt.datetime) -> Iterator[Finding]:
         status__in=[AppointmentStatus.BOOKED, AppointmentStatus.KEPT],
         scheduled_at__gt=OuterRef("scheduled_at"),
     )
-    for appointment in _appointments(rule).filter(
-        ~Exists(rebooked),
-        status=AppointmentStatus.NO_SHOW,
-        scheduled_at__lte=now - dt.timedelta(days=rule.days),
-        scheduled_at__gte=now - LOOK_BACK,
-    ).iterator(chunk_size=500):
+    for appointment in (
+        _appointments(rule)
+        .filter(
+            ~Exists(rebooked),
+            status=AppointmentStatus.NO_SHOW,
+            scheduled_at__lte=now - dt.timedelta(days=rule.days),
+            scheduled_at__gte=now - LOOK_BACK,
+        )
+        .iterator(chunk_size=500)
+    ):
         day = _local_day(appointment.scheduled_at, appointment.case)
         yield Finding(
             case=appointment.case,
@@ -250,12 +258,16 @@ def _results_missing(rule: TaskRule, now: dt.datetime) -> Iterator[Finding]:
         modality__program=OuterRef("case__program"),
         performed_on__gte=OuterRef("scheduled_at__date"),
     )
-    for appointment in _appointments(rule).filter(
-        ~Exists(resulted),
-        status__in=[AppointmentStatus.KEPT, AppointmentStatus.BOOKED],
-        scheduled_at__lte=now - dt.timedelta(days=rule.days),
-        scheduled_at__gte=now - LOOK_BACK,
-    ).iterator(chunk_size=500):
+    for appointment in (
+        _appointments(rule)
+        .filter(
+            ~Exists(resulted),
+            status__in=[AppointmentStatus.KEPT, AppointmentStatus.BOOKED],
+            scheduled_at__lte=now - dt.timedelta(days=rule.days),
+            scheduled_at__gte=now - LOOK_BACK,
+        )
+        .iterator(chunk_size=500)
+    ):
         day = _local_day(appointment.scheduled_at, appointment.case)
         test = appointment.modality.name if appointment.modality else "Appointment"
         yield Finding(

@@ -9,8 +9,16 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from navigator.forms import CaseForm, EquiNavForm
-from outreach.models import Channel, OutreachProtocol
+from outreach.models import (
+    Channel,
+    MessageChannel,
+    OutreachProtocol,
+    ReminderRule,
+    ReminderTrigger,
+    TemplateKind,
+)
 from outreach.services import UNREACHABLE_NOTE_MAX_LENGTH, protocol_validate_steps
+from patients.models import ScreeningModality, ScreeningProgram
 
 
 class UnreachableProposeForm(CaseForm):
@@ -92,3 +100,61 @@ class BaseStepFormSet(forms.BaseFormSet):
 StepFormSet: type[BaseStepFormSet] = forms.formset_factory(  # type: ignore[assignment]
     StepForm, formset=BaseStepFormSet, extra=1, can_delete=True, max_num=30, validate_max=True
 )
+
+
+class ReminderRuleForm(EquiNavForm):
+    """One patient reminder rule; the service checks the combinations."""
+
+    trigger = forms.ChoiceField(choices=ReminderTrigger.choices, label="When")
+    days = forms.IntegerField(min_value=0, max_value=365, label="Days")
+    kind = forms.ChoiceField(
+        choices=[
+            (kind.value, kind.label)
+            for kind in (
+                TemplateKind.APPOINTMENT_REMINDER,
+                TemplateKind.PREP_INSTRUCTIONS,
+                TemplateKind.KIT_RETURN,
+                TemplateKind.RECALL,
+            )
+        ],
+        label="Message",
+    )
+    at_time = forms.TimeField(
+        label="At (patient's local time)", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    channel = forms.ChoiceField(choices=MessageChannel.choices, label="Channel")
+    modality = forms.ModelChoiceField(
+        queryset=ScreeningModality.objects.none(),
+        required=False,
+        label="Only for the test",
+        empty_label="Any test",
+    )
+    priority = forms.IntegerField(
+        min_value=0, max_value=10, initial=5, help_text="Higher goes first on a capped day."
+    )
+    active = forms.BooleanField(required=False, initial=True, label="On")
+
+    def __init__(self, *args, program: ScreeningProgram, **kwargs):
+        super().__init__(*args, **kwargs)
+        modality = self.fields["modality"]
+        assert isinstance(modality, forms.ModelChoiceField)  # noqa: S101 - declared above
+        modality.queryset = ScreeningModality.objects.filter(program=program, active=True)
+
+    @classmethod
+    def for_rule(cls, rule: ReminderRule, **kwargs) -> ReminderRuleForm:
+        initial = {
+            "trigger": rule.trigger,
+            "days": rule.days,
+            "kind": rule.kind,
+            "at_time": rule.at_time,
+            "channel": rule.channel,
+            "modality": rule.modality_id,
+            "priority": rule.priority,
+            "active": rule.active,
+        }
+        return cls(initial=initial, program=rule.program, **kwargs)
+
+
+class TaskRuleForm(EquiNavForm):
+    days = forms.IntegerField(min_value=0, max_value=365, label="Days")
+    active = forms.BooleanField(required=False, label="On")

@@ -175,8 +175,13 @@ def _opt_out(*, inbound: InboundSms, patients: list[Patient], cases: list[Naviga
     if created and patients:
         # One confirmation, the last text this number gets from us, whatever the caps.
         patient = patients[0]
-        case = next((case for case in cases if case.patient_id == patient.pk), None)
-        _reply(inbound=inbound, patient=patient, kind=TemplateKind.OPT_OUT_CONFIRMATION, case=case)
+        own_case = next((case for case in cases if case.patient_id == patient.pk), None)
+        _reply(
+            inbound=inbound,
+            patient=patient,
+            kind=TemplateKind.OPT_OUT_CONFIRMATION,
+            case=own_case,
+        )
 
 
 def _opt_in(*, inbound: InboundSms, patients: list[Patient], cases: list[NavigationCase]) -> None:

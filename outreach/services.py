@@ -719,7 +719,7 @@ def sending_lease() -> dt.timedelta:
     return dt.timedelta(seconds=settings.EQUINAV_MESSAGE_LEASE_SECONDS)
 
 
-def _message_recipient(patient: Patient, channel: str) -> tuple[str, str]:
+def message_recipient(patient: Patient, channel: str) -> tuple[str, str]:
     """(recipient, why not) for a channel: a good mobile number with consent for SMS,
     the email address for email, nothing for a letter (the batch prints the address)."""
     if channel == MessageChannel.SMS:
@@ -806,7 +806,7 @@ def message_schedule(
         if reply_to:
             recipient, unreachable = reply_to, ""
         else:
-            recipient, unreachable = _message_recipient(patient, channel)
+            recipient, unreachable = message_recipient(patient, channel)
         if state == MessageState.SCHEDULED and unreachable:
             state, reason = MessageState.SUPPRESSED, f"Not sent by {channel}: {unreachable}."
         try:
@@ -838,11 +838,11 @@ def message_schedule(
         if no_template and case is not None and case.is_open:
             _ask_navigator_to_call(case=case, message=message)
         if message.state == MessageState.SCHEDULED and message.due_at <= timezone.now():
-            transaction.on_commit(partial(_enqueue_message, message.pk))
+            transaction.on_commit(partial(message_enqueue, message.pk))
         return message, True
 
 
-def _enqueue_message(message_id: int) -> None:
+def message_enqueue(message_id: int) -> None:
     from outreach.tasks import send_patient_message
 
     send_patient_message.delay(message_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from outreach import views
+from outreach import manager_views, views
 
 app_name = "outreach"
 
@@ -22,4 +22,8 @@ urlpatterns = [
         name="unreachable_dismiss",
     ),
     path("programs/<slug:code>/protocol/", views.program_protocol, name="program_protocol"),
+    path("programs/<slug:code>/reminders/", manager_views.program_rules, name="program_rules"),
+    path("messages/", manager_views.message_list, name="message_list"),
+    path("messages/<int:pk>/retry/", manager_views.message_retry, name="message_retry"),
+    path("messages/<int:pk>/cancel/", manager_views.message_cancel, name="message_cancel"),
 ]
