@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 from io import StringIO
+from unittest import mock
 
 import pytest
+import time_machine
 from django.core.management import call_command
 
 from navigator import selectors, worklist
 from navigator.models import CaseEvent, CaseStatus, NavigationCase, NavigatorProfile, Role, User
+from outreach.models import MessageState, PatientMessage
+from outreach.services import message_send, messages_claim_due
+from outreach.sms import ConsoleBackend
 from patients.models import CareGap, CareGapStatus, Patient, PatientRaceEthnicity
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +87,31 @@ def test_the_demo_navigators_worklist_has_a_case_for_every_reason(
     )
     top_reasons = {row.reasons[0].code for row in rows if row.reasons}
     assert top_reasons == {rule.code for rule in worklist.RULES}
+
+
+def test_the_demo_mails_a_kit_and_a_recall_that_the_console_prints_when_due(
+    django_capture_on_commit_callbacks,
+):
+    # Given the demo, seeded in the small hours in Boston
+    with time_machine.travel(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC), tick=False):
+        seed(django_capture_on_commit_callbacks, "--patients", "30")
+    kit_reminders = PatientMessage.objects.filter(kind="kit_return")
+    recall = PatientMessage.objects.get(kind="recall")
+    assert kit_reminders.count() == 2 and recall.language == "es"
+    # The recall waits for 10:00 in Boston, not 3:00
+    assert recall.due_at == dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
+
+    # When the sweep runs at 10:01 and a worker sends what it claimed
+    screen = io.StringIO()
+    with (
+        time_machine.travel(dt.datetime(2026, 11, 24, 15, 1, tzinfo=dt.UTC), tick=False),
+        mock.patch("outreach.services.get_sms_backend", return_value=ConsoleBackend(screen)),
+    ):
+        for message_id in messages_claim_due(now=dt.datetime.now(tz=dt.UTC)):
+            message_send(message_id=message_id)
+
+    # Then the console shows the recall, in Spanish, to her mobile
+    recall.refresh_from_db()
+    assert recall.state == MessageState.SENT
+    assert f"--- SMS to {recall.recipient}" in screen.getvalue()
+    assert recall.body in screen.getvalue()

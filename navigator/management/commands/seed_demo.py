@@ -30,11 +30,19 @@ from navigator.models import (
     Role,
     User,
 )
+from outreach.case_tasks import case_tasks_scan
 from outreach.models import ContactAttempt, Outcome
-from outreach.services import attempt_log, follow_up_reminders_create
+from outreach.services import attempt_log, follow_up_reminders_create, recall_messages_schedule
 from patients.demo_ehr import demo_bundles
 from patients.fhir.importer import fhir_import
-from patients.models import Clinic, FhirSource, Patient, Referral, ScreeningProgram
+from patients.models import (
+    Clinic,
+    FhirSource,
+    Patient,
+    Referral,
+    ScreeningEvent,
+    ScreeningProgram,
+)
 from patients.services import (
     PatientInput,
     PhoneInput,
@@ -293,8 +301,11 @@ class Command(BaseCommand):
             self._backdate(case, stage, rng, today)
 
         self._worklist_reasons(clinics[0], programs, staff[clinics[0].pk], today)
-        # What the daily task would have done this morning.
+        self._messages(clinics[0], programs, staff[clinics[0].pk], today)
+        # What the daily and hourly tasks would have done this morning.
         follow_up_reminders_create(today=today)
+        case_tasks_scan()
+        recall_messages_schedule(today=today)
         return patient_count
 
     def _advance(self, case: NavigationCase, stage: str, rng: random.Random, barrier_types):
@@ -461,3 +472,61 @@ class Command(BaseCommand):
         # (e) Assigned this morning; the first call is planned for tomorrow.
         case = referred(5)
         nav.case_set_follow_up(case=case, on=today + dt.timedelta(days=1), actor=actor)
+
+    def _messages(self, clinic, programs, referrer: User, today: dt.date) -> None:
+        """Two more of María's patients for the messages: a FIT kit mailed two weeks ago
+        (its return reminders on the case), and one whose yearly FIT comes due again
+        within the month (the recall goes out as soon as the worker's sweep runs, at an
+        allowed hour in her time zone, and the console prints it)."""
+        maria = NavigatorProfile.objects.get(user__username="maria")
+        colorectal = programs["colorectal"]
+        fit = colorectal.modalities.get(code="fit")
+
+        def patient_data(index: int, **extra) -> PatientInput:
+            return PatientInput(
+                mrn=f"{clinic.code[:3].upper()}8{index:05d}",
+                given_name=["Graça", "Lucía"][index % 2],
+                family_name=["Ferreira", "Ramírez"][index % 2],
+                birth_date=today - dt.timedelta(days=365 * (58 + index) + 17),
+                sex="female",
+                phones=[PhoneInput(number=f"+1617555{index + 7000:04d}", kind="mobile")],
+                sms_consent=True,
+                city="Chelsea",
+                state="MA",
+                **extra,
+            )
+
+        # (f) A FIT kit mailed 13 days ago: tomorrow, and in two weeks, a reminder to send it.
+        referral = referral_create(
+            clinic=clinic,
+            program=colorectal,
+            patient_data=patient_data(1, preferred_language="pt", english_proficiency="not_well"),
+            referring_clinician="Dr. Alvarez",
+            reason="Overdue for colorectal cancer screening; prefers a home test",
+            actor=referrer,
+        )
+        case = nav.case_assign(case=referral.case, navigator=maria, actor=None, reason="demo")
+        attempt_log(case=case, channel="phone", outcome=Outcome.REACHED, actor=maria.user,
+                    attempted_at=timezone.now() - dt.timedelta(days=13))  # fmt: skip
+        nav.kit_mail(
+            case=case, modality=fit, mailed_on=today - dt.timedelta(days=13), actor=maria.user
+        )
+        # (g) A normal FIT 11 months ago, on her clinic's record: due again next month,
+        # and no case open for it, so the recall rule writes to her.
+        referral = referral_create(
+            clinic=clinic,
+            program=programs["breast"],
+            patient_data=patient_data(2, preferred_language="es"),
+            referring_clinician="Dr. Alvarez",
+            reason="Overdue for breast cancer screening",
+            actor=referrer,
+        )
+        nav.case_assign(case=referral.case, navigator=maria, actor=None, reason="demo")
+        # The EHR's record of that test (as the FHIR import would have written it).
+        ScreeningEvent.objects.create(
+            patient=referral.patient,
+            modality=fit,
+            performed_on=today - dt.timedelta(days=345),
+            result="normal",
+        )
+        care_gaps_recompute(patient_ids=[referral.patient_id], as_of=today)
