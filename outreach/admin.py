@@ -7,13 +7,17 @@ from outreach.messages import PLACEHOLDERS as MESSAGE_PLACEHOLDERS
 from outreach.messages import MessageTemplateError
 from outreach.messages import template_check as message_template_check
 from outreach.models import (
+    CaseTask,
     ContactAttempt,
     FollowUpReminder,
+    InboundSms,
     MessageTemplate,
     OutreachProtocol,
     PatientMessage,
     ProtocolStep,
     ReminderRule,
+    SmsOptOut,
+    TaskRule,
     TemplateKind,
 )
 from outreach.services import protocol_validate_steps
@@ -117,12 +121,56 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     list_filter = ["kind", "language", "program"]
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown for reference; changed only through the services (and their pages), which
+    check every value and log who changed what."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ReminderRule)
-class ReminderRuleAdmin(admin.ModelAdmin):
+class ReminderRuleAdmin(ReadOnlyAdmin):
+    """Edited on each program's "Reminders and tasks" page (/programs/<code>/reminders/)."""
+
     list_display = ["program", "kind", "trigger", "days", "at_time", "channel", "modality",
                     "priority", "active"]  # fmt: skip
     list_filter = ["program", "kind", "channel", "active"]
     list_select_related = ["program", "modality"]
+
+
+@admin.register(TaskRule)
+class TaskRuleAdmin(ReadOnlyAdmin):
+    """Edited on each program's "Reminders and tasks" page (/programs/<code>/reminders/)."""
+
+    list_display = ["program", "kind", "days", "active"]
+    list_filter = ["program", "kind", "active"]
+
+
+@admin.register(CaseTask)
+class CaseTaskAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "case", "kind", "for_manager", "due_on", "done_at"]
+    list_filter = ["kind", "for_manager", "due_on"]
+    raw_id_fields = ["case", "done_by"]
+
+
+@admin.register(SmsOptOut)
+class SmsOptOutAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "keyword", "opted_out_at"]
+
+
+@admin.register(InboundSms)
+class InboundSmsAdmin(ReadOnlyAdmin):
+    # The text and the number are patient details: shown on the record, never listed.
+    list_display = ["pk", "intent", "received_at", "patient", "case"]
+    list_filter = ["intent"]
+    raw_id_fields = ["patient", "case"]
 
 
 @admin.register(PatientMessage)

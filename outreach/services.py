@@ -1086,7 +1086,9 @@ def recall_messages_schedule(*, today: dt.date) -> list[PatientMessage]:
                 kind=rule.kind,
                 channel=rule.channel,
                 rule_key=rule.key,
-                subject_key=f"recall:{rule.program_id}:{gap.next_due_on.isoformat()}",
+                # The patient's own: a subject is what the message is about, and two
+                # patients due the same day are two subjects.
+                subject_key=f"recall:{patient.pk}:{rule.program_id}:{gap.next_due_on.isoformat()}",
                 due_at=max(due, now),
                 context={
                     "first_name": patient.given_name,

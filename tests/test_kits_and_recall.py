@@ -157,7 +157,14 @@ def test_a_patient_whose_screening_falls_due_in_30_days_gets_a_recall_message():
     assert message.kind == "recall" and message.case is None
     assert message.language == "pt"
     assert message.due_at == dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
-    assert message.subject_key == f"recall:{factories.program().pk}:2026-12-24"
+    assert message.subject_key == f"recall:{patient.pk}:{factories.program().pk}:2026-12-24"
+
+
+def test_two_patients_due_the_same_day_each_get_their_recall():
+    for number in ("+16175550001", "+16175550002"):
+        care_gap(texting_patient(phone=number), next_due_on=TODAY + dt.timedelta(days=12))
+
+    assert len(recall_messages_schedule(today=TODAY)) == 2
 
 
 def test_a_recall_is_made_once_however_often_and_on_whichever_day_the_rules_run():
