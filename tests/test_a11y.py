@@ -22,6 +22,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from navigator import services
 from navigator.models import BarrierType, CaseStatus
+from outreach.case_tasks import case_tasks_scan, message_failure_escalate
+from outreach.models import PatientMessage
 from outreach.services import attempt_log
 from patients.models import CareGap, PatientPhone, ScreeningModality
 from tests import factories
@@ -280,4 +282,21 @@ def test_the_managers_dashboards_have_no_accessibility_violations(
             continue
         paths.append(path)
     for path in paths:
+        check(browser, live_server, manager, path)
+
+
+def test_the_message_pages_and_a_case_with_tasks_have_no_accessibility_violations(
+    browser, live_server, navigator, manager
+):
+    # Given a case with a prep call due, a kit mailed, and a text that failed for good
+    case = a_worked_case(navigator)
+    case_tasks_scan()
+    failed = PatientMessage.objects.filter(case=case).first()
+    PatientMessage.objects.filter(pk=failed.pk).update(
+        state="failed", state_reason="gave up after 5 tries", last_error="timed out"
+    )
+    message_failure_escalate(message=PatientMessage.objects.get(pk=failed.pk))
+
+    check(browser, live_server, navigator.user, f"/cases/{case.pk}/")
+    for path in ("/messages/", "/programs/colorectal/reminders/"):
         check(browser, live_server, manager, path)
