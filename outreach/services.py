@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
@@ -1152,18 +1152,35 @@ def _deliver(message: PatientMessage) -> str:
             )
         )
         return result.provider_id
+    email = EmailMessage(
+        subject=message.subject,
+        body=message.body,
+        to=[message.recipient],
+        # The idempotency key as the Message-ID: a copy sent again after a worker died
+        # mid-send is the same message, which mail servers and mailboxes collapse.
+        headers={"Message-ID": f"<{message.idempotency_key}@equinav>"},
+    )
     try:
-        send_mail(
-            subject=message.subject,
-            message=message.body,
-            from_email=None,
-            recipient_list=[message.recipient],
-        )
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
-        raise SmsPermanentError("the mail server refused the address", code="smtp") from error
+        email.send()
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _ in error.recipients.values()]
+        raise _smtp_error(min(codes, default=550), "the mail server refused the address") from error
+    except smtplib.SMTPResponseException as error:
+        # Sender refused, data refused, …: a 5xx reply is final, a 4xx one ("try later") not.
+        raise _smtp_error(error.smtp_code, "the mail server refused the message") from error
     except (smtplib.SMTPException, OSError) as error:
-        raise SmsTransientError("the mail server could not take the message") from error
+        raise SmsTransientError(
+            f"the mail server could not be reached ({type(error).__name__})"
+        ) from error
     return ""
+
+
+def _smtp_error(code: int, what: str) -> SmsTransientError | SmsPermanentError:
+    """An SMTP reply as a send error, with its code only: the reply's text may repeat
+    the patient's address."""
+    if 500 <= code < 600:
+        return SmsPermanentError(f"{what} (SMTP {code})", code=str(code))
+    return SmsTransientError(f"{what} for now (SMTP {code})")
 
 
 def message_send(*, message_id: int, now: dt.datetime | None = None) -> str:
