@@ -135,6 +135,18 @@ def worklist(request: AuthedRequest) -> HttpResponse:
             reminders_pending_for(owner.user if owner else request.user)[:PAGE_SIZE]
         )
         context["covered"] = [n for n in navigators if n.covered_until is not None]
+        # The navigators' own tasks due by today (escalations are the managers').
+        context["tasks"] = list(
+            CaseTask.objects.filter(
+                for_manager=False,
+                done_at=None,
+                due_on__lte=moment.today,
+                case__navigator__in=navigators,
+                case__in=selectors.cases_visible_to(request.user),
+            )
+            .select_related("case__patient")
+            .order_by("due_on", "pk")[:PAGE_SIZE]
+        )
         response = render(request, "navigator/worklist.html", context, status=200 if valid else 400)
     # The same URL answers a page or (to htmx) a fragment: caches must keep them apart.
     patch_vary_headers(response, ["HX-Request"])

@@ -144,3 +144,24 @@ def test_an_undeliverable_number_is_flagged_on_the_case_page(client):
     page = client.get(reverse("navigator:case_detail", args=[case.pk]))
 
     assert "Texts undeliverable: a landline" in page.content.decode()
+
+
+def test_the_worklist_lists_the_navigators_tasks_due_but_not_escalations(client):
+    # Given a no-show on Ana's case and a case of hers quiet for three weeks
+    missed = factories.AppointmentFactory(
+        scheduled_at=NOW - dt.timedelta(hours=2), status="no_show"
+    )
+    with time_machine.travel(NOW - dt.timedelta(days=21), tick=False):
+        factories.CaseFactory(navigator=missed.case.navigator)
+    factories.AppointmentFactory(scheduled_at=NOW - dt.timedelta(hours=1), status="no_show")
+    case_tasks_scan()
+    signed_in(client, missed.case.navigator.user)
+
+    # When she opens her worklist
+    page = client.get(reverse("navigator:worklist"))
+
+    # Then her no-show is listed, not the other navigator's, not the escalation
+    html = page.content.decode()
+    assert 'data-testid="worklist-tasks"' in html
+    assert html.count("No-show on Tue 24 Nov: call to re-book") == 1
+    assert "No contact attempt since" not in html

@@ -938,9 +938,9 @@ def test_the_page_takes_the_same_queries_whatever_the_caseload(
 
     # 1 the session, 2 the user, 3 whose cases (the navigator and the colleague
     # they cover today), 4 the count of cases, 5 the page of cases with every rule,
-    # reason and row fact as annotations, 6 the reminders, 7-9 the program, clinic
-    # and barrier menus.
-    with django_assert_num_queries(9):
+    # reason and row fact as annotations, 6 the reminders, 7 the tasks due, 8-10 the
+    # program, clinic and barrier menus.
+    with django_assert_num_queries(10):
         response = client.get(WORKLIST)
 
     assert response.status_code == 200
@@ -980,8 +980,9 @@ def test_a_manager_looking_on_takes_the_same_queries_too(
 
     # 1 the session, 2 the user, 3 the program asked for, 4 the navigator whose
     # list it is, 5 whose cases (they and whom they cover), 6 the count, 7 the page
-    # of cases, 8 the reminders, 9-11 the program, clinic and barrier menus.
-    with django_assert_num_queries(11):
+    # of cases, 8 the reminders, 9 the tasks due, 10-12 the program, clinic and
+    # barrier menus.
+    with django_assert_num_queries(12):
         response = client.get(WORKLIST, {"navigator": navigator.pk, "program": "colorectal"})
 
     assert response.status_code == 200
