@@ -744,6 +744,12 @@ def message_recipient(patient: Patient, channel: str) -> tuple[str, str]:
     return "", ""
 
 
+def channel_words(channel: str) -> str:
+    """A channel as a sentence says it: "SMS", "email", "letter"."""
+    label = MessageChannel(channel).label
+    return label if label.isupper() else label.lower()
+
+
 def message_schedule(
     *,
     patient: Patient,
@@ -808,7 +814,7 @@ def message_schedule(
         else:
             recipient, unreachable = message_recipient(patient, channel)
         if state == MessageState.SCHEDULED and unreachable:
-            state, reason = MessageState.SUPPRESSED, f"Not sent by {channel}: {unreachable}."
+            state, reason = MessageState.SUPPRESSED, f"Not sent by {channel_words(channel)}: {unreachable}."
         try:
             with transaction.atomic():
                 message = PatientMessage.objects.create(

@@ -132,7 +132,7 @@ def test_an_sms_without_consent_or_a_mobile_number_is_suppressed_with_the_reason
     message, _ = schedule(patient, due_at=timezone.now())
 
     assert message.state == MessageState.SUPPRESSED
-    assert message.state_reason == f"Not sent by sms: {reason}."
+    assert message.state_reason == f"Not sent by SMS: {reason}."
 
 
 def test_an_email_needs_an_address():

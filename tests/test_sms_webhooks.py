@@ -179,7 +179,7 @@ def test_an_opted_out_number_gets_no_new_reminder_whoever_it_belongs_to(client):
     [message] = pending_reminders(newcomer, count=1)
 
     assert message.state == MessageState.SUPPRESSED
-    assert message.state_reason == "Not sent by sms: the patient's mobile number texted STOP."
+    assert message.state_reason == "Not sent by SMS: the patient's mobile number texted STOP."
 
 
 def test_a_family_sharing_a_mobile_opts_out_together(client):

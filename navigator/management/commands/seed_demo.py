@@ -485,8 +485,8 @@ class Command(BaseCommand):
         def patient_data(index: int, **extra) -> PatientInput:
             return PatientInput(
                 mrn=f"{clinic.code[:3].upper()}8{index:05d}",
-                given_name=["Graça", "Lucía"][index % 2],
-                family_name=["Ferreira", "Ramírez"][index % 2],
+                given_name=["Lucía", "Graça"][index % 2],
+                family_name=["Ramírez", "Ferreira"][index % 2],
                 birth_date=today - dt.timedelta(days=365 * (58 + index) + 17),
                 sex="female",
                 phones=[PhoneInput(number=f"+1617555{index + 7000:04d}", kind="mobile")],
