@@ -814,7 +814,8 @@ def message_schedule(
         else:
             recipient, unreachable = message_recipient(patient, channel)
         if state == MessageState.SCHEDULED and unreachable:
-            state, reason = MessageState.SUPPRESSED, f"Not sent by {channel_words(channel)}: {unreachable}."
+            reason = f"Not sent by {channel_words(channel)}: {unreachable}."
+            state = MessageState.SUPPRESSED
         try:
             with transaction.atomic():
                 message = PatientMessage.objects.create(
