@@ -35,9 +35,11 @@ test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # On PostgreSQL (a fresh equinav_bench database): FHIR import and care-gap
-# recomputation throughput, and the worklist's median/p95 with 200,000 cases.
-# Parts: BENCH_PARTS=fhir,caregaps,worklist. Sizes: BENCH_BUNDLES, BENCH_PATIENTS,
-# BENCH_BATCH, BENCH_WORKLIST_CASES, BENCH_WORKLIST_CASELOAD.
+# recomputation throughput, the worklist's median/p95 with 200,000 cases, and the
+# patient-message sweep's rate and memory with 100,000 due (to Redis db 7, BENCH_REDIS_URL).
+# Parts: BENCH_PARTS=fhir,caregaps,worklist,sweep. Sizes: BENCH_BUNDLES, BENCH_PATIENTS,
+# BENCH_BATCH, BENCH_WORKLIST_CASES, BENCH_WORKLIST_CASELOAD, BENCH_SWEEP_MESSAGES,
+# BENCH_SWEEP_BATCH.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python tests/benchmarks/run.py
 

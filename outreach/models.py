@@ -289,7 +289,9 @@ class PatientMessage(models.Model):
             )
         ]
         indexes = [
+            # The sweep's two claims: what is due, and what a dead worker left.
             models.Index(fields=["state", "due_at"]),
+            models.Index(fields=["state", "claimed_at"]),
             models.Index(fields=["patient", "state"]),
         ]
 

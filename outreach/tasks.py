@@ -46,7 +46,7 @@ def send_patient_message(message_id: int) -> str:
     return services.message_send(message_id=message_id)
 
 
-def _enqueue_sends(message_ids: list[int]) -> None:
+def enqueue_sends(message_ids: list[int]) -> None:
     for message_id in message_ids:
         transaction.on_commit(partial(send_patient_message.delay, message_id))
 
@@ -59,7 +59,7 @@ def sweep_patient_messages() -> int:
     Each claim commits first; its send tasks are enqueued after it, so a task never
     runs for a claim that rolled back, and a task lost with a worker or a broker is
     found again when its claim's lease runs out."""
-    return services.messages_dispatch_due(enqueue=_enqueue_sends)
+    return services.messages_dispatch_due(enqueue=enqueue_sends)
 
 
 @shared_task

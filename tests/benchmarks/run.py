@@ -13,10 +13,18 @@ Not a test: it reports numbers, it asserts none. It builds a fresh database
    BENCH_WORKLIST_CASELOAD (300) open cases spread across every worklist
    reason, and times that navigator's worklist page and API BENCH_WORKLIST_RUNS
    (50) times each through Django's test client, signed in, DEBUG off:
-   median and 95th percentile, and the queries each answer took.
+   median and 95th percentile, and the queries each answer took;
+4. sweeps BENCH_SWEEP_MESSAGES (100,000) due patient messages with the real
+   sweep service, enqueueing the real send task to a Redis database kept for
+   the bench (BENCH_REDIS_URL, redis://127.0.0.1:6379/7; emptied before and
+   after, no worker): messages per second claimed and dispatched, the claim
+   alone, queries per batch (BENCH_SWEEP_BATCH, else EQUINAV_SWEEP_BATCH), and
+   that memory stays flat (tracemalloc peak of the full sweep against one ten
+   times smaller). See tests/benchmarks/sweep.py.
 
-BENCH_PARTS (default "fhir,caregaps,worklist") runs only some of them, e.g.
-BENCH_PARTS=worklist. Results are printed and written to .run/bench.json.
+BENCH_PARTS (default "fhir,caregaps,worklist,sweep") runs only some of them, e.g.
+BENCH_PARTS=worklist. With "sweep" the whole run's Celery broker is that Redis
+database. Results are printed and written to .run/bench.json.
 """
 
 from __future__ import annotations
@@ -144,7 +152,13 @@ def patient_bundle(index: int, rng: random.Random) -> bytes:
 
 
 def main() -> None:
-    parts = set(os.environ.get("BENCH_PARTS", "fhir,caregaps,worklist").split(","))
+    parts = set(os.environ.get("BENCH_PARTS", "fhir,caregaps,worklist,sweep").split(","))
+    if "sweep" in parts:
+        from tests.benchmarks import sweep
+
+        sweep.check_broker(sweep.broker_url())
+        # Before the settings load: they make REDIS_URL the Celery broker.
+        os.environ["REDIS_URL"] = sweep.broker_url()
     bundles = int(os.environ.get("BENCH_BUNDLES", "10000")) if "fhir" in parts else 0
     population = int(os.environ.get("BENCH_PATIENTS", "100000"))
     batch_size = int(os.environ.get("BENCH_BATCH", "1000"))
@@ -198,6 +212,9 @@ def main() -> None:
     if "worklist" in parts:
         results["worklist"] = bench_worklist(clinic=clinic, rng=rng)
         print(json.dumps({"worklist": results["worklist"]}, indent=2))
+    if "sweep" in parts:
+        results["sweep"] = sweep.bench_sweep(clinic=clinic)
+        print(json.dumps({"sweep": results["sweep"]}, indent=2))
     out = ROOT / ".run" / "bench.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
