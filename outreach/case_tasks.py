@@ -143,7 +143,12 @@ def message_failure_escalate(*, message: PatientMessage) -> CaseTask | None:
     program's rule is on, to its managers."""
     if message.case_id is None:
         return None
-    case = NavigationCase.objects.get(pk=message.case_id)
+    with transaction.atomic():
+        return _escalate_failure(message, case_id=message.case_id)
+
+
+def _escalate_failure(message: PatientMessage, *, case_id: int) -> CaseTask | None:
+    case = NavigationCase.objects.get(pk=case_id)
     kind_label = message.get_kind_display()
     event_record(
         case=case_lock(case),
