@@ -30,6 +30,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 from navigator.models import NavigationCase
 from outreach.models import MessageTemplate, TemplateKind
 from patients.languages import language_name
+from patients.models import Patient
 
 PLACEHOLDERS = {
     "patient_name": "the patient's full name",
@@ -200,30 +201,13 @@ def letter_compose(case: NavigationCase, *, today: dt.date) -> Letter:
         raise LetterError(
             f"The {language_name(language)} letter template cannot be filled in: {error}"
         ) from None
-    city_line = " ".join(
-        part
-        for part in (
-            ", ".join(p for p in (patient.city, patient.state) if p),
-            patient.postal_code,
-        )
-        if part
-    )
     letter = Letter(
         language=language,
         template_id=template.pk,
         date=values["date"],
         organization=head["organization"],
         letterhead=[*head["address"], head["phone"]] if head["phone"] else head["address"],
-        recipient=[
-            line
-            for line in (
-                values["patient_name"],
-                patient.address_line1,
-                patient.address_line2,
-                city_line,
-            )  # fmt: skip
-            if line
-        ],
+        recipient=[values["patient_name"], *postal_address(patient)],
         subject=subject,
         body=body,
         reference=f"{REFERENCE.get(language, 'Ref.')}: {case.pk}",
@@ -237,7 +221,7 @@ def _check_printable(letter: Letter) -> None:
         [letter.date, letter.organization, *letter.letterhead, *letter.recipient,
          letter.subject, letter.body, letter.reference]
     )  # fmt: skip
-    missing = sorted({ch for ch in text if not _encodable(ch)})
+    missing = unprintable(text)
     if missing:
         raise LetterError(
             f"The {language_name(letter.language)} letter has characters the letter font cannot "
@@ -253,7 +237,26 @@ def _encodable(ch: str) -> bool:
     return True
 
 
-def _styles() -> dict[str, ParagraphStyle]:
+def unprintable(text: str) -> list[str]:
+    """The characters of `text` the letter font cannot print, sorted (none: [])."""
+    return sorted({ch for ch in text if not _encodable(ch)})
+
+
+def postal_address(patient: Patient) -> list[str]:
+    """The patient's postal address as an envelope shows it, blank lines left out:
+    street, second line, "City, ST 02150"."""
+    city_line = " ".join(
+        part
+        for part in (
+            ", ".join(p for p in (patient.city, patient.state) if p),
+            patient.postal_code,
+        )
+        if part
+    )
+    return [line for line in (patient.address_line1, patient.address_line2, city_line) if line]
+
+
+def letter_styles() -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("body", fontName="Helvetica", fontSize=11, leading=15, spaceAfter=9)
     return {
         "body": base,
@@ -266,7 +269,8 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _lines(lines: list[str]) -> str:
+def line_breaks(lines: list[str]) -> str:
+    """Lines as one paragraph's markup: each escaped, joined by line breaks."""
     return "<br/>".join(escape(line) for line in lines)
 
 
@@ -285,20 +289,20 @@ def letter_pdf(letter: Letter, *, title: str) -> bytes:
         author=letter.organization,
         lang=letter.language,
     )
-    style = _styles()
+    style = letter_styles()
     story = [
         Paragraph(escape(letter.organization), style["head"]),
-        Paragraph(_lines(letter.letterhead), style["small"]),
+        Paragraph(line_breaks(letter.letterhead), style["small"]),
         Spacer(1, 0.35 * inch),
         Paragraph(escape(letter.date), style["plain"]),
         Spacer(1, 0.25 * inch),
-        Paragraph(_lines(letter.recipient), style["plain"]),
+        Paragraph(line_breaks(letter.recipient), style["plain"]),
         Spacer(1, 0.35 * inch),
         Paragraph(escape(letter.subject), style["subject"]),
     ]
     for paragraph in letter.body.replace("\r\n", "\n").split("\n\n"):
         if paragraph.strip():
-            story.append(Paragraph(_lines(paragraph.strip().split("\n")), style["body"]))
+            story.append(Paragraph(line_breaks(paragraph.strip().split("\n")), style["body"]))
     story += [Spacer(1, 0.3 * inch), Paragraph(escape(letter.reference), style["small"])]
     document.build(story)
     return buffer.getvalue()

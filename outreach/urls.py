@@ -1,6 +1,6 @@
 from django.urls import path
 
-from outreach import manager_views, views
+from outreach import letter_batch_views, manager_views, views
 
 app_name = "outreach"
 
@@ -26,4 +26,10 @@ urlpatterns = [
     path("messages/", manager_views.message_list, name="message_list"),
     path("messages/<int:pk>/retry/", manager_views.message_retry, name="message_retry"),
     path("messages/<int:pk>/cancel/", manager_views.message_cancel, name="message_cancel"),
+    # The mail room's daily letter batch.
+    path("letters/", letter_batch_views.letter_batch_list, name="letter_batches"),
+    path("letters/print/", letter_batch_views.letter_batch_print_view, name="letter_batch_print"),
+    path(
+        "letters/<str:day>.pdf", letter_batch_views.letter_batch_pdf_view, name="letter_batch_pdf"
+    ),
 ]
