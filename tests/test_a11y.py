@@ -298,5 +298,5 @@ def test_the_message_pages_and_a_case_with_tasks_have_no_accessibility_violation
     message_failure_escalate(message=PatientMessage.objects.get(pk=failed.pk))
 
     check(browser, live_server, navigator.user, f"/cases/{case.pk}/")
-    for path in ("/messages/", "/programs/colorectal/reminders/"):
+    for path in ("/messages/", "/programs/colorectal/reminders/", "/letters/"):
         check(browser, live_server, manager, path)
