@@ -191,7 +191,12 @@ class TwilioBackend(BaseSmsBackend):
                 "Authorization": f"Basic {credentials}",
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Accept": "application/json",
-                # Twilio's idempotency header: a retried request does not send twice.
+                # The same key on every try of one message, under both names providers
+                # use: the IETF draft's Idempotency-Key (Telnyx and others dedupe on it)
+                # and the I-Twilio-Idempotency-Token of Twilio-compatible gateways.
+                # Twilio's own Messages API documents no such key: behind it, a try that
+                # timed out after Twilio took the text can reach the patient twice.
+                "Idempotency-Key": message.idempotency_key,
                 "I-Twilio-Idempotency-Token": message.idempotency_key,
             },
         )

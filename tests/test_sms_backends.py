@@ -114,6 +114,7 @@ def test_it_posts_the_message_to_the_provider_with_auth_and_the_idempotency_key(
         "Basic " + base64.b64encode(b"AC0000:secret-token").decode()
     )
     assert request["headers"]["I-Twilio-Idempotency-Token"] == MESSAGE.idempotency_key
+    assert request["headers"]["Idempotency-Key"] == MESSAGE.idempotency_key
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 429])
