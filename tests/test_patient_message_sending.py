@@ -11,6 +11,7 @@ import pytest
 from django.core import mail
 
 from outreach.models import MessageState, PatientMessage
+from outreach.scheduling import reminder_instant
 from outreach.services import (
     MESSAGE_MAX_TRIES,
     MessageOutcome,
@@ -201,3 +202,46 @@ def test_the_sweep_enqueues_a_send_only_after_its_claim_commits(
     message.refresh_from_db()
     assert message.state == MessageState.SENT
     assert PatientMessage.objects.filter(state=MessageState.SENDING).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [(dt.date(2026, 3, 6), dt.date(2026, 3, 10)), (dt.date(2026, 10, 30), dt.date(2026, 11, 3))],
+)
+def test_a_daily_9am_reminder_goes_out_once_each_day_at_9_local_across_a_dst_change(
+    sms_file, settings, first, last
+):
+    # Given a 9:00 reminder for each day around a daylight-saving change, scheduled ahead
+    # (the weekly cap raised: five days in a row is the point here, not the cap)
+    settings.EQUINAV_MESSAGES_PER_WEEK = 7
+
+    patient = factories.PatientFactory(
+        sms_consent=True, time_zone="America/New_York", phone="+16175550123"
+    )
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    for day in days:
+        message_schedule(
+            patient=patient, kind="appointment_reminder", channel="sms", rule_key="daily-9",
+            subject_key="appointment:1", context=CONTEXT,
+            due_at=reminder_instant(anchor_day=day, days_before=0, at=dt.time(9), zone=NEW_YORK),
+        )  # fmt: skip
+
+    # When the sweep runs every 15 minutes, day and night, over the whole span
+    moment = dt.datetime.combine(first, dt.time(0), tzinfo=NEW_YORK).astimezone(dt.UTC)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=NEW_YORK)
+    while moment < end:
+        for message_id in messages_claim_due(now=moment):
+            message_send(message_id=message_id, now=moment)
+        moment += dt.timedelta(minutes=15)
+
+    # Then each day's reminder went out exactly once, at 9:00 on that day's clock
+    sent = PatientMessage.objects.order_by("slot")
+    assert [m.slot for m in sent] == days
+    assert len(sms_file.read_all()) == len(days)
+    for message in sent:
+        local = message.sent_at.astimezone(NEW_YORK)
+        assert (message.state, local.date(), local.time()) == (
+            MessageState.SENT,
+            message.slot,
+            dt.time(9),
+        )
