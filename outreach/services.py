@@ -47,7 +47,7 @@ from navigator.services import (
 from outreach import protocols
 from outreach.case_tasks import case_task_open, message_failure_escalate
 from outreach.letters import letter_date, letterhead, program_phone
-from outreach.messages import NoTemplateInLanguage, message_compose
+from outreach.messages import MessageTemplateError, NoTemplateInLanguage, message_compose
 from outreach.models import (
     Channel,
     ContactAttempt,
@@ -794,7 +794,7 @@ def message_schedule(
         if existing is not None:
             return existing, False
         state, reason = MessageState.SCHEDULED, ""
-        no_template = False
+        no_template = interpreter = False
         subject = body = ""
         template_id = None
         try:
@@ -806,6 +806,9 @@ def message_schedule(
             )
         except NoTemplateInLanguage as missing:
             state, reason = MessageState.SUPPRESSED, str(missing)
+            no_template = interpreter = True
+        except MessageTemplateError as unsafe:
+            state, reason = MessageState.SUPPRESSED, f"Not sent: {unsafe}; a navigator calls."
             no_template = True
         else:
             subject, body, template_id = composed.subject, composed.body, composed.template_id
@@ -843,7 +846,7 @@ def message_schedule(
                 rule_key=rule_key, subject_key=subject_key, slot=slot
             ), False
         if no_template and case is not None and case.is_open:
-            _ask_navigator_to_call(case=case, message=message)
+            _ask_navigator_to_call(case=case, message=message, interpreter=interpreter)
         if message.state == MessageState.SCHEDULED and message.due_at <= timezone.now():
             transaction.on_commit(partial(message_enqueue, message.pk))
         return message, True
@@ -855,7 +858,9 @@ def message_enqueue(message_id: int) -> None:
     send_patient_message.delay(message_id)
 
 
-def _ask_navigator_to_call(*, case: NavigationCase, message: PatientMessage) -> None:
+def _ask_navigator_to_call(
+    *, case: NavigationCase, message: PatientMessage, interpreter: bool
+) -> None:
     locked = case_lock(case)
     event_record(
         case=locked,
@@ -867,13 +872,14 @@ def _ask_navigator_to_call(*, case: NavigationCase, message: PatientMessage) -> 
     today = timezone.localdate()
     if locked.next_follow_up is None or locked.next_follow_up > today:
         NavigationCase.objects.filter(pk=locked.pk).update(next_follow_up=today)
-    case_task_open(
-        case=locked,
-        kind=TaskKind.CALL_WITH_INTERPRETER,
-        subject_key=f"message:{message.pk}",
-        summary=f"Call with an interpreter: no {message.get_kind_display().lower()} "
-        f"template in {language_name(message.language)}",
-    )
+    if interpreter:
+        case_task_open(
+            case=locked,
+            kind=TaskKind.CALL_WITH_INTERPRETER,
+            subject_key=f"message:{message.pk}",
+            summary=f"Call with an interpreter: no {message.get_kind_display().lower()} "
+            f"template in {language_name(message.language)}",
+        )
 
 
 def messages_claim_due(*, now: dt.datetime, limit: int = 500) -> list[int]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
 
+import pytest
+from django.utils import timezone
+
+from navigator.models import CaseEvent, CaseEventKind
 from outreach.admin import MessageTemplateForm
 from outreach.messages import (
     PATIENT_MESSAGE_KINDS,
@@ -13,7 +17,8 @@ from outreach.messages import (
     message_compose,
     template_check,
 )
-from outreach.models import MessageTemplate, TemplateKind
+from outreach.models import MessageState, MessageTemplate, TemplateKind
+from outreach.services import message_schedule
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +154,33 @@ def test_the_admin_accepts_a_letter_with_the_letter_placeholders():
     )
 
     assert form.is_valid(), form.errors
+
+
+def test_a_value_that_would_put_a_clinical_word_in_the_text_is_refused():
+    # A clean template, but a site whose name gives the reason for the visit away
+    with pytest.raises(MessageTemplateError) as refused:
+        message_compose(
+            kind=TemplateKind.APPOINTMENT_REMINDER,
+            language="en",
+            program_id=None,
+            context={**CONTEXT, "site": "Biopsy Suite, 4th floor"},
+        )
+
+    assert "“Biopsy”" in str(refused.value)
+
+
+def test_such_a_message_is_kept_as_suppressed_and_the_navigator_calls_instead():
+    case = factories.CaseFactory(
+        patient=factories.PatientFactory(sms_consent=True, phone="+16175550123")
+    )
+
+    message, _ = message_schedule(
+        patient=case.patient, kind=TemplateKind.APPOINTMENT_REMINDER, channel="sms",
+        rule_key="r", subject_key="appointment:1", case=case,
+        due_at=timezone.now() + dt.timedelta(days=2),
+        context={**CONTEXT, "site": "Oncology Biopsy Clinic"},
+    )  # fmt: skip
+
+    assert message.state == MessageState.SUPPRESSED and message.body == ""
+    assert "“Biopsy”" in message.state_reason and "a navigator calls" in message.state_reason
+    assert CaseEvent.objects.filter(case=case, kind=CaseEventKind.MESSAGE_SUPPRESSED).exists()
