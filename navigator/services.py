@@ -705,7 +705,7 @@ def kit_mail(
             errors["modality"] = f"{modality} is not done with a kit mailed home."
         today = timezone.localdate()
         if mailed_on > today:
-            errors["mailed_on"] = "A kit cannot be recorded as mailed before it is."
+            errors["mailed_on"] = "The mailing date cannot be in the future."
         elif mailed_on < today - dt.timedelta(days=MAX_DAYS_LATE):
             errors["mailed_on"] = f"This is more than {MAX_DAYS_LATE} days ago."
         if case.status == CaseStatus.COMPLETED:

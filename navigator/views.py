@@ -8,6 +8,7 @@ JavaScript the same forms post normally and redirect back to the case.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -140,6 +141,7 @@ def worklist(request: AuthedRequest) -> HttpResponse:
             CaseTask.objects.filter(
                 for_manager=False,
                 done_at=None,
+                case__status__in=sorted(OPEN_STATUSES),
                 due_on__lte=moment.today,
                 case__navigator__in=navigators,
                 case__in=selectors.cases_visible_to(request.user),
@@ -886,13 +888,18 @@ def kit_create(request: AuthedRequest, pk: int) -> HttpResponse:
     )
 
 
+def _posted_id(value: str | None) -> int:
+    """A posted id, or 0 (which matches nothing) for anything that is not one."""
+    return int(value) if value and re.fullmatch(r"[0-9]{1,18}", value) else 0
+
+
 @require_POST
 @role_required(*CASE_ROLES)
 def task_done(request: AuthedRequest, pk: int) -> HttpResponse:
     case = _get_case(request, pk)
     task = (
         CaseTask.objects.filter(tasks_visible_to(request.user), case=case)
-        .filter(pk=request.POST.get("task") if str(request.POST.get("task", "")).isdigit() else 0)
+        .filter(pk=_posted_id(request.POST.get("task")))
         .first()
     )
     if task is None:

@@ -36,6 +36,7 @@ from outreach.models import (
     ESCALATION_KINDS,
     CaseTask,
     ContactAttempt,
+    MessageState,
     PatientMessage,
     Purpose,
     TaskKind,
@@ -138,23 +139,26 @@ def case_task_done(*, task: CaseTask, actor: User, note: str = "") -> CaseTask:
 # --- Opened by events ------------------------------------------------------------------------
 
 
-def message_failure_escalate(*, message: PatientMessage) -> CaseTask | None:
+def message_failure_escalate(*, message_id: int) -> CaseTask | None:
     """A message that failed for good goes on its case's timeline and, where the
-    program's rule is on, to its managers."""
-    if message.case_id is None:
+    program's rule is on, to its managers; an escalation closed by an earlier retry
+    opens again."""
+    message = PatientMessage.objects.filter(pk=message_id, state=MessageState.FAILED).first()
+    if message is None or message.case_id is None:
         return None
     with transaction.atomic():
         return _escalate_failure(message, case_id=message.case_id)
 
 
 def _escalate_failure(message: PatientMessage, *, case_id: int) -> CaseTask | None:
-    case = NavigationCase.objects.get(pk=case_id)
+    case = case_lock(case_id)
     kind_label = message.get_kind_display()
+    channel = message.get_channel_display()
     event_record(
-        case=case_lock(case),
+        case=case,
         kind=CaseEventKind.MESSAGE_FAILED,
         actor=None,
-        summary=f"{kind_label} by {message.get_channel_display()} failed: {message.state_reason}",
+        summary=f"{kind_label} by {channel} failed: {message.state_reason}",
         data={"message": message.pk, "reason": message.state_reason},
     )
     rule = TaskRule.objects.filter(
@@ -162,14 +166,24 @@ def _escalate_failure(message: PatientMessage, *, case_id: int) -> CaseTask | No
     ).first()
     if rule is None:
         return None
-    task, _ = case_task_open(
+    summary = (
+        f"{kind_label} by {channel} failed ({message.state_reason}): retry or reach the "
+        "patient another way"
+    )
+    due_on = timezone.localdate() + dt.timedelta(days=rule.days)
+    task, created = case_task_open(
         case=case,
         kind=TaskKind.MESSAGE_FAILED,
         subject_key=f"message:{message.pk}",
-        summary=f"{kind_label} by {message.get_channel_display()} failed "
-        f"({message.state_reason}): retry or reach the patient another way",
-        due_on=timezone.localdate() + dt.timedelta(days=rule.days),
+        summary=summary,
+        due_on=due_on,
     )
+    if not created and task.done_at is not None:
+        # Retried, and failed again: the managers must hear of it again.
+        CaseTask.objects.filter(pk=task.pk).update(
+            done_at=None, done_by=None, done_note="", summary=summary[:300], due_on=due_on
+        )
+        task.refresh_from_db()
     return task
 
 

@@ -26,6 +26,7 @@ from outreach.keywords import Intent, intent_of
 from outreach.letters import letterhead, program_phone
 from outreach.message_stops import messages_cancel_pending
 from outreach.models import (
+    CaseTask,
     Channel,
     ContactAttempt,
     Direction,
@@ -63,29 +64,35 @@ def normalise_number(raw: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _patients_on(number: str) -> list[Patient]:
-    """Every patient with this number, locked in a fixed (id) order: a family may share
-    one mobile, and an opt-out from it speaks for all of them."""
-    ids = (
+def _patient_ids_on(number: str) -> list[int]:
+    """Every patient with this number (a family may share one mobile, and an opt-out
+    from it speaks for all of them), in id order."""
+    return list(
         PatientPhone.objects.filter(number=number)
         .order_by("patient_id")
         .values_list("patient_id", flat=True)
         .distinct()
     )
-    return list(Patient.objects.select_for_update().filter(pk__in=list(ids)).order_by("pk"))
 
 
-def _open_cases(patients: Sequence[Patient]) -> list[NavigationCase]:
-    """Each patient's most recently opened open case (the one a navigator works now)."""
+def _open_cases(patient_ids: Sequence[int]) -> list[NavigationCase]:
+    """Each patient's most recently opened open case (the one a navigator works now),
+    locked in id order: the case before anything of its patient's, as everywhere."""
     latest: dict[int, NavigationCase] = {}
     cases = (
-        NavigationCase.objects.filter(patient__in=patients, status__in=sorted(OPEN_STATUSES))
+        NavigationCase.objects.filter(patient_id__in=patient_ids, status__in=sorted(OPEN_STATUSES))
         .select_related("program", "navigator")
         .order_by("patient_id", "-opened_at", "-pk")
     )
     for case in cases:
         latest.setdefault(case.patient_id, case)
+    for case in sorted(latest.values(), key=lambda case: case.pk):
+        case_lock(case)
     return list(latest.values())
+
+
+def _lock_patients(patient_ids: Sequence[int]) -> list[Patient]:
+    return list(Patient.objects.select_for_update().filter(pk__in=patient_ids).order_by("pk"))
 
 
 def _reply(
@@ -125,8 +132,9 @@ def sms_inbound_receive(
         existing = InboundSms.objects.filter(provider_id=provider_id).first()
         if existing is not None:
             return existing
-        patients = _patients_on(number)
-        cases = _open_cases(patients)
+        patient_ids = _patient_ids_on(number)
+        cases = _open_cases(patient_ids)
+        patients = _lock_patients(patient_ids)
         try:
             with transaction.atomic():
                 inbound = InboundSms.objects.create(
@@ -156,6 +164,9 @@ def _opt_out(*, inbound: InboundSms, patients: list[Patient], cases: list[Naviga
     opt_out, created = SmsOptOut.objects.get_or_create(
         number=inbound.from_number, defaults={"keyword": keyword}
     )
+    if created:
+        opt_out.consent_withdrawn_for = [patient.pk for patient in patients if patient.sms_consent]
+        opt_out.save(update_fields=["consent_withdrawn_for"])
     for patient in patients:
         Patient.objects.filter(pk=patient.pk).update(sms_consent=False)
         messages_cancel_pending(
@@ -185,10 +196,17 @@ def _opt_out(*, inbound: InboundSms, patients: list[Patient], cases: list[Naviga
 
 
 def _opt_in(*, inbound: InboundSms, patients: list[Patient], cases: list[NavigationCase]) -> None:
-    SmsOptOut.objects.filter(number=inbound.from_number).delete()
+    """Lift the number's STOP. Consent comes back only to the patients whose consent
+    that STOP took away: START is not consent from someone who never gave it."""
+    opt_out = SmsOptOut.objects.filter(number=inbound.from_number).first()
+    if opt_out is None:
+        return
+    withdrawn = set(opt_out.consent_withdrawn_for)
+    opt_out.delete()
     now = timezone.now()
     for patient in patients:
-        Patient.objects.filter(pk=patient.pk).update(sms_consent=True, sms_consent_at=now)
+        if patient.pk in withdrawn:
+            Patient.objects.filter(pk=patient.pk).update(sms_consent=True, sms_consent_at=now)
     for case in cases:
         event_record(
             case=case_lock(case),
@@ -210,10 +228,13 @@ def _help(*, inbound: InboundSms, patients: list[Patient], cases: list[Navigatio
 def _message_for_navigator(
     *, inbound: InboundSms, patients: list[Patient], cases: list[NavigationCase]
 ) -> None:
-    """The text goes on each matching open case as an inbound contact (so the worklist
+    """The text goes on the patient's open case as an inbound contact (so the worklist
     ranks it as a call-back) and as a task for the case's navigator. A text from a
-    number we do not know, or from a patient with no open case, waits on the
-    managers' messages page."""
+    number we do not know, from a number several patients share (whose words it is
+    cannot be told, and one's news must not land on a relative's case), or from a
+    patient with no open case, waits on the managers' messages page."""
+    if len(patients) != 1:
+        return
     for case in cases:
         locked = case_lock(case)
         phone = PatientPhone.objects.filter(
@@ -260,7 +281,12 @@ UNDELIVERABLE_NUMBER_CODES = {
 UNSUBSCRIBED_CODE = "21610"
 DELIVERED_STATUSES = {"delivered", "read"}
 FAILED_STATUSES = {"undelivered", "failed"}
-PROVIDER_STATUSES = {"accepted", "queued", "sending", "sent", "scheduled", "canceled"}
+PROVIDER_STATUSES = {
+    "accepted", "queued", "sending", "sent", "scheduled", "canceled", "partially_delivered",
+}  # fmt: skip
+# States in which the provider may still tell us something about a message.
+WENT_OUT = {MessageState.SENDING, MessageState.SENT, MessageState.DELIVERED, MessageState.FAILED}
+FINAL_STATES = {MessageState.DELIVERED, MessageState.FAILED}
 
 
 def message_status_record(*, provider_id: str, status: str, error_code: str = "") -> PatientMessage:
@@ -274,20 +300,33 @@ def message_status_record(*, provider_id: str, status: str, error_code: str = ""
     if not provider_id.strip():
         raise ValidationError({"MessageSid": "The message id is missing."})
     with transaction.atomic():
-        message = (
-            PatientMessage.objects.select_for_update()
-            .select_related("patient")
-            .filter(provider_id=provider_id)
+        found = (
+            PatientMessage.objects.filter(provider_id=provider_id)
+            .values_list("pk", "case_id")
             .first()
         )
-        if message is None:
+        if found is None:
             raise UnknownMessage(provider_id)
-        final = {MessageState.DELIVERED, MessageState.FAILED}
+        message_id, case_id = found
+        if case_id is not None:
+            case_lock(case_id)  # the case before its message, as everywhere
+        message = (
+            PatientMessage.objects.select_for_update().select_related("patient").get(pk=message_id)
+        )
+        if message.state not in WENT_OUT:
+            # A late word about a send that a manager has since retried or cancelled.
+            return message
         if status in DELIVERED_STATUSES and message.state != MessageState.DELIVERED:
+            was_failed = message.state == MessageState.FAILED
             message.state = MessageState.DELIVERED
             message.state_reason = ""
             message.delivered_at = timezone.now()
-        elif status in FAILED_STATUSES and message.state not in final:
+            message.provider_status = status
+            message.save(update_fields=["state", "state_reason", "delivered_at", "provider_status"])
+            if was_failed:
+                _close_failure_escalation(message)
+            return message
+        if status in FAILED_STATUSES and message.state not in FINAL_STATES:
             why = UNDELIVERABLE_NUMBER_CODES.get(error_code, "")
             reason = f"the carrier could not deliver it ({why or 'error ' + (error_code or '?')})"
             message.provider_status = status
@@ -295,11 +334,27 @@ def message_status_record(*, provider_id: str, status: str, error_code: str = ""
             _message_fail(message, reason=reason, error=f"{status} {error_code}".strip())
             _flag_number(message, error_code)
             return message
-        elif message.state in final or status == message.provider_status:
+        if message.state in FINAL_STATES or status == message.provider_status:
             return message
         message.provider_status = status
-        message.save(update_fields=["state", "state_reason", "delivered_at", "provider_status"])
+        message.save(update_fields=["provider_status"])
         return message
+
+
+def _close_failure_escalation(message: PatientMessage) -> None:
+    """A message reported failed, then delivered after all: its escalation closes, and
+    the timeline says so (nobody should retry it)."""
+    closed = CaseTask.objects.filter(
+        kind=TaskKind.MESSAGE_FAILED, subject_key=f"message:{message.pk}", done_at=None
+    ).update(done_at=timezone.now(), done_note="delivered after all")
+    if closed and message.case_id is not None:
+        event_record(
+            case=case_lock(message.case_id),
+            kind=CaseEventKind.NOTE,
+            actor=None,
+            summary=f"{message.get_kind_display()} was delivered after all",
+            data={"message": message.pk},
+        )
 
 
 def _flag_number(message: PatientMessage, error_code: str) -> None:

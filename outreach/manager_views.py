@@ -4,6 +4,8 @@ programs' reminder and task rules."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -190,7 +192,7 @@ def _save_rule(request: AuthedRequest, program: ScreeningProgram, which: str, bo
     if which.startswith("rule:"):
         rule_id = which.removeprefix("rule:")
         rule = ReminderRule.objects.filter(
-            program=program, pk=rule_id if rule_id.isdigit() else 0
+            program=program, pk=int(rule_id) if re.fullmatch(r"[0-9]{1,18}", rule_id) else 0
         ).first()
         if rule is None:
             raise Http404("No such reminder rule.")

@@ -7,6 +7,7 @@ rule's in the admin log (who, when, before and after).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from functools import partial
 
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
@@ -110,9 +111,16 @@ def message_retry(*, message: PatientMessage, actor: User) -> PatientMessage:
         locked.tries = 0
         locked.claimed_at = None
         locked.last_error = ""
+        # A new send: a late status for the old one must not match it, and a provider
+        # that honours keys must not take it for a repeat of the one that failed.
+        locked.provider_id = ""
+        locked.provider_status = ""
+        locked.sent_at = None
+        locked.idempotency_key = uuid.uuid4()
         locked.save(
             update_fields=[
-                "recipient", "state", "state_reason", "due_at", "tries", "claimed_at", "last_error"
+                "recipient", "state", "state_reason", "due_at", "tries", "claimed_at",
+                "last_error", "provider_id", "provider_status", "sent_at", "idempotency_key",
             ]
         )  # fmt: skip
         _record_on_case(

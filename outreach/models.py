@@ -434,6 +434,9 @@ class SmsOptOut(models.Model):
     number = models.CharField(max_length=32, unique=True)
     keyword = models.CharField(max_length=32)
     opted_out_at = models.DateTimeField(default=timezone.now)
+    # The patients whose SMS consent this STOP took away: START gives it back to
+    # them, and to nobody else.
+    consent_withdrawn_for = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"SMS opt-out ({self.keyword})"

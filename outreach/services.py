@@ -1306,7 +1306,10 @@ def _message_fail(message: PatientMessage, *, reason: str, error: str = "") -> N
     """A message that will not go out: failed, on the case's timeline, and escalated
     to the program's managers (who can retry it from the messages page)."""
     _message_finish(message, MessageState.FAILED, reason=reason, error=error)
-    message_failure_escalate(message=message)
+    # After this transaction, in one of its own: the escalation locks the case, and
+    # the message row is locked here (the fixed order is case, then message). Were
+    # it lost, the managers' messages page still lists the failure.
+    transaction.on_commit(partial(message_failure_escalate, message_id=message.pk))
 
 
 def _message_finish(message: PatientMessage, state: str, *, reason: str, error: str = "") -> None:

@@ -295,7 +295,7 @@ def test_the_message_pages_and_a_case_with_tasks_have_no_accessibility_violation
     PatientMessage.objects.filter(pk=failed.pk).update(
         state="failed", state_reason="gave up after 5 tries", last_error="timed out"
     )
-    message_failure_escalate(message=PatientMessage.objects.get(pk=failed.pk))
+    message_failure_escalate(message_id=failed.pk)
 
     check(browser, live_server, navigator.user, f"/cases/{case.pk}/")
     for path in ("/messages/", "/programs/colorectal/reminders/", "/letters/"):

@@ -195,7 +195,7 @@ def test_it_escalates_a_case_with_no_attempt_in_fourteen_days_to_the_managers():
     assert task.summary.startswith("No contact attempt since Wed 4 Nov (14+ days)")
 
 
-def test_it_escalates_a_message_that_failed_for_good():
+def test_it_escalates_a_message_that_failed_for_good(django_capture_on_commit_callbacks):
     # Given a text the provider refuses outright
     patient = factories.PatientFactory(
         time_zone="America/New_York", sms_consent=True, phone="+16175550123"
@@ -223,7 +223,11 @@ def test_it_escalates_a_message_that_failed_for_good():
 
     from unittest import mock
 
-    with mock.patch("outreach.services.get_sms_backend", return_value=Refusing()):
+    # (the escalation follows the send's commit, in a transaction of its own)
+    with (
+        mock.patch("outreach.services.get_sms_backend", return_value=Refusing()),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         message_send(message_id=message.pk)
 
     # Then the managers have an escalation and the timeline says why

@@ -105,7 +105,7 @@ def test_retrying_a_failed_message_schedules_it_now_and_closes_its_escalation(
     manager_client, django_capture_on_commit_callbacks
 ):
     failed = message()
-    message_failure_escalate(message=failed)
+    message_failure_escalate(message_id=failed.pk)
 
     with django_capture_on_commit_callbacks() as callbacks:
         response = manager_client.post(reverse("outreach:message_retry", args=[failed.pk]))
@@ -153,7 +153,7 @@ def test_a_sent_message_cannot_be_cancelled(manager_client):
 
 def test_the_page_shows_escalations_and_texts_nobody_could_be_matched_to(manager_client):
     failed = message()
-    message_failure_escalate(message=failed)
+    message_failure_escalate(message_id=failed.pk)
     InboundSms.objects.create(
         provider_id="SM1", from_number="+16175559999", body="Who is this?", intent="message"
     )
@@ -278,3 +278,10 @@ def test_a_navigator_cannot_change_rules(client):
 
     assert response.status_code == 403
     assert TaskRule.objects.get(program__code="colorectal", kind="no_show").days == 0
+
+
+@pytest.mark.parametrize("which", ["rule:²", "rule:abc", "task:nothing", "bogus", ""])
+def test_a_rule_form_that_names_no_rule_is_a_404_not_an_error(manager_client, which):
+    response = manager_client.post(rules_url(), {"form": which})
+
+    assert response.status_code == 404

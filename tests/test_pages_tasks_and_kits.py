@@ -121,7 +121,7 @@ def test_a_kit_form_with_a_date_ahead_is_refused_with_its_reason_and_saves_nothi
     )
 
     assert response.status_code == 400
-    assert "cannot be recorded as mailed before it is" in response.content.decode()
+    assert "The mailing date cannot be in the future." in response.content.decode()
     assert not KitMailing.objects.exists() and not PatientMessage.objects.exists()
 
 
@@ -165,3 +165,13 @@ def test_the_worklist_lists_the_navigators_tasks_due_but_not_escalations(client)
     assert 'data-testid="worklist-tasks"' in html
     assert html.count("No-show on Tue 24 Nov: call to re-book") == 1
     assert "No contact attempt since" not in html
+
+
+@pytest.mark.parametrize("task_id", ["²", "1e3", "", "-1", "99999999999999999999"])
+def test_a_task_id_that_is_not_one_is_a_404_not_an_error(client, task_id):
+    case = factories.CaseFactory()
+    signed_in(client, case.navigator.user)
+
+    response = client.post(reverse("navigator:task_done", args=[case.pk]), {"task": task_id})
+
+    assert response.status_code == 404

@@ -376,13 +376,16 @@ def test_a_late_sent_callback_does_not_undo_delivered(client):
     assert message.state == MessageState.DELIVERED
 
 
-def test_an_undeliverable_number_is_flagged_on_the_patient_and_skipped(client):
+def test_an_undeliverable_number_is_flagged_on_the_patient_and_skipped(
+    client, django_capture_on_commit_callbacks
+):
     # Given a text to a number that turns out to be a landline
     patient = texting_patient()
     message = sent_message(patient)
 
     # When the provider reports it undelivered with 30006
-    status(client, "SMout1", "undelivered", "30006")
+    with django_capture_on_commit_callbacks(execute=True):
+        status(client, "SMout1", "undelivered", "30006")
 
     # Then the message failed with the reason, the number is flagged, the managers know
     message.refresh_from_db()
@@ -444,3 +447,93 @@ def test_the_send_asks_the_provider_for_status_callbacks(sent_texts):
 
     [text] = sent_texts.read_all()
     assert text["status_callback"] == SITE + reverse("api:sms-status")
+
+
+def test_a_text_from_a_number_a_family_shares_goes_to_the_managers_not_onto_a_case(client):
+    # Whose words they are cannot be told: one's news must not land on a relative's case
+    mother = factories.CaseFactory(patient=texting_patient())
+    daughter = factories.CaseFactory(patient=texting_patient(phone=None))
+    PatientPhone.objects.create(patient=daughter.patient, number=NUMBER, kind="mobile")
+
+    text_in(client, "My biopsy came back, what now?")
+
+    assert not CaseEvent.objects.filter(kind=CaseEventKind.INBOUND_MESSAGE).exists()
+    assert not CaseTask.objects.filter(case__in=[mother, daughter]).exists()
+    assert InboundSms.objects.get().case is None
+
+
+def test_start_gives_consent_back_only_to_whom_the_stop_took_it_from(client):
+    consented = texting_patient()
+    never = texting_patient(phone=None, sms_consent=False)
+    PatientPhone.objects.create(patient=never, number=NUMBER, kind="mobile")
+
+    text_in(client, "STOP", sid="SM1")
+    text_in(client, "START", sid="SM2")
+
+    consented.refresh_from_db()
+    never.refresh_from_db()
+    assert consented.sms_consent and not never.sms_consent
+
+
+def test_a_long_text_is_kept_shortened_not_refused(client):
+    navigated = factories.CaseFactory(patient=texting_patient())
+
+    response = text_in(client, "Hello " * 400)
+
+    assert response.status_code == 200
+    assert len(InboundSms.objects.get().body) == 1600
+    assert CaseTask.objects.filter(case=navigated).count() == 1
+
+
+def test_delivered_after_a_failure_closes_the_escalation(
+    client, django_capture_on_commit_callbacks
+):
+    message = sent_message(texting_patient())
+    with django_capture_on_commit_callbacks(execute=True):
+        status(client, "SMout1", "failed", "30001")
+
+    status(client, "SMout1", "delivered")
+
+    message.refresh_from_db()
+    assert message.state == MessageState.DELIVERED
+    task = CaseTask.objects.get(kind=TaskKind.MESSAGE_FAILED)
+    assert task.done_note == "delivered after all"
+
+
+def test_a_late_status_for_a_send_a_manager_has_retried_is_ignored(
+    client, django_capture_on_commit_callbacks
+):
+    from outreach.message_admin import message_retry
+
+    message = sent_message(texting_patient())
+    with django_capture_on_commit_callbacks(execute=True):
+        status(client, "SMout1", "undelivered", "30001")
+    message.refresh_from_db()
+    with django_capture_on_commit_callbacks():
+        message_retry(message=message, actor=factories.ManagerFactory())
+
+    response = status(client, "SMout1", "undelivered", "30001")
+
+    assert response.status_code == 404  # the retried send is a new one
+    message.refresh_from_db()
+    assert message.state == MessageState.SCHEDULED and message.provider_id == ""
+
+
+def test_a_retried_message_that_fails_again_is_escalated_again(
+    client, django_capture_on_commit_callbacks
+):
+    from outreach.case_tasks import message_failure_escalate
+    from outreach.message_admin import message_retry
+
+    message = sent_message(texting_patient())
+    with django_capture_on_commit_callbacks(execute=True):
+        status(client, "SMout1", "undelivered", "30001")
+    message.refresh_from_db()
+    with django_capture_on_commit_callbacks():
+        message_retry(message=message, actor=factories.ManagerFactory())
+    assert CaseTask.objects.get(kind=TaskKind.MESSAGE_FAILED).done_at is not None
+
+    PatientMessage.objects.filter(pk=message.pk).update(state=MessageState.FAILED)
+    message_failure_escalate(message_id=message.pk)
+
+    assert CaseTask.objects.get(kind=TaskKind.MESSAGE_FAILED).done_at is None

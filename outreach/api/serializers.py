@@ -27,8 +27,9 @@ class InboundSmsSerializer(serializers.Serializer):
     MessageSid = serializers.CharField(max_length=64)
     From = serializers.CharField(max_length=40)
     To = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    # No length limit here: a long text is kept (shortened by the service), not refused.
     Body = serializers.CharField(
-        required=False, allow_blank=True, default="", trim_whitespace=False, max_length=1600
+        required=False, allow_blank=True, default="", trim_whitespace=False
     )
 
 
@@ -36,7 +37,7 @@ class MessageStatusSerializer(serializers.Serializer):
     """Twilio's status-callback fields (form-encoded)."""
 
     MessageSid = serializers.CharField(max_length=64)
-    MessageStatus = serializers.CharField(max_length=16)
+    MessageStatus = serializers.CharField(max_length=32)
     ErrorCode = serializers.CharField(required=False, allow_blank=True, default="", max_length=8)
 
 
