@@ -9,7 +9,7 @@ import logging
 import random
 import smtplib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -963,7 +963,6 @@ def appointment_reminders_schedule(*, appointment: Appointment) -> list[PatientM
     zone = ZoneInfo(patient.time_zone)
     local_start = appointment.scheduled_at.astimezone(zone)
     language = patient.preferred_language
-    now = timezone.now()
     context = {
         "first_name": patient.given_name,
         "appointment_date": letter_date(local_start.date(), language),
@@ -979,19 +978,42 @@ def appointment_reminders_schedule(*, appointment: Appointment) -> list[PatientM
         trigger=ReminderTrigger.BEFORE_APPOINTMENT,
         active=True,
     )
+    return _case_rules_schedule(
+        case=case,
+        rules=rules,
+        subject_key=f"appointment:{appointment.pk}",
+        context=context,
+        due_for=lambda rule: reminder_instant(
+            anchor_day=local_start.date(), days_before=rule.days, at=rule.at_time, zone=zone
+        ),
+        before=appointment.scheduled_at,
+    )
+
+
+def _case_rules_schedule(
+    *,
+    case: NavigationCase,
+    rules: Iterable[ReminderRule],
+    subject_key: str,
+    context: Mapping[str, str],
+    due_for: Callable[[ReminderRule], dt.datetime],
+    before: dt.datetime | None = None,
+) -> list[PatientMessage]:
+    """One message per rule about a case's subject, at the time `due_for` gives it;
+    none whose time has passed (or, with `before`, falls after the event itself).
+    The messages made (one already there is not made again)."""
+    now = timezone.now()
     made = []
     for rule in rules:
-        due = reminder_instant(
-            anchor_day=local_start.date(), days_before=rule.days, at=rule.at_time, zone=zone
-        )
-        if due <= now or due >= appointment.scheduled_at:
+        due = due_for(rule)
+        if due <= now or (before is not None and due >= before):
             continue
         message, created = message_schedule(
-            patient=patient,
+            patient=case.patient,
             kind=rule.kind,
             channel=rule.channel,
             rule_key=rule.key,
-            subject_key=f"appointment:{appointment.pk}",
+            subject_key=subject_key,
             due_at=due,
             context=context,
             case=case,
@@ -1012,7 +1034,6 @@ def kit_reminders_schedule(*, kit: KitMailing) -> list[PatientMessage]:
     case = kit.case
     patient = case.patient
     zone = ZoneInfo(patient.time_zone)
-    now = timezone.now()
     context = {
         "first_name": patient.given_name,
         "program_phone": program_phone(case),
@@ -1025,27 +1046,15 @@ def kit_reminders_schedule(*, kit: KitMailing) -> list[PatientMessage]:
         trigger=ReminderTrigger.AFTER_KIT_MAILED,
         active=True,
     )
-    made = []
-    for rule in rules:
-        due = reminder_instant(
+    return _case_rules_schedule(
+        case=case,
+        rules=rules,
+        subject_key=f"kit:{kit.pk}",
+        context=context,
+        due_for=lambda rule: reminder_instant(
             anchor_day=kit.mailed_on, days_before=-rule.days, at=rule.at_time, zone=zone
-        )
-        if due <= now:
-            continue
-        message, created = message_schedule(
-            patient=patient,
-            kind=rule.kind,
-            channel=rule.channel,
-            rule_key=rule.key,
-            subject_key=f"kit:{kit.pk}",
-            due_at=due,
-            context=context,
-            case=case,
-            priority=rule.priority,
-        )
-        if created:
-            made.append(message)
-    return made
+        ),
+    )
 
 
 # Patients a recall may go to by each channel (the others would only pile up as
