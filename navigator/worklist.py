@@ -177,14 +177,10 @@ NEXT_CHANNEL_WORDS: dict[str, str] = {
 # resolves a copy of each, never the original.
 
 
-@functools.cache
-def _abnormal_result_unanswered() -> QuerySet[ScreeningEvent]:
-    """The case's latest screening, when it is abnormal, calls for a diagnostic test,
-    and no diagnostic appointment has been booked (or kept) since.
-
-    "Latest" as in services.diagnostic_follow_up_needed: a later screening (say the
-    colonoscopy, recorded) answers an earlier abnormal result.
-    """
+def answered_since() -> tuple[Exists, Exists]:
+    """For a screening (the outer row): a later screening on its case, and a diagnostic
+    appointment booked (or kept) on its case since. An abnormal result with neither
+    is unanswered; the worklist and the task rules (outreach.case_tasks) both ask."""
     later = ScreeningEvent.objects.filter(case=OuterRef("case")).filter(
         Q(performed_on__gt=OuterRef("performed_on"))
         | Q(performed_on=OuterRef("performed_on"), pk__gt=OuterRef("pk"))
@@ -195,13 +191,25 @@ def _abnormal_result_unanswered() -> QuerySet[ScreeningEvent]:
         status__in=[AppointmentStatus.BOOKED, AppointmentStatus.KEPT],
         created_at__date__gte=OuterRef("performed_on"),
     )
+    return Exists(later), Exists(diagnostic_booked)
+
+
+@functools.cache
+def _abnormal_result_unanswered() -> QuerySet[ScreeningEvent]:
+    """The case's latest screening, when it is abnormal, calls for a diagnostic test,
+    and no diagnostic appointment has been booked (or kept) since.
+
+    "Latest" as in services.diagnostic_follow_up_needed: a later screening (say the
+    colonoscopy, recorded) answers an earlier abnormal result.
+    """
+    later, diagnostic_booked = answered_since()
     return (
         ScreeningEvent.objects.filter(
             case=OuterRef("pk"),
             result=ScreeningResult.ABNORMAL,
             modality__diagnostic_follow_up__isnull=False,
         )
-        .filter(~Exists(later), ~Exists(diagnostic_booked))
+        .filter(~later, ~diagnostic_booked)
         .order_by("-performed_on", "-pk")
     )
 

@@ -23,7 +23,6 @@ from django.utils import timezone
 from navigator.models import (
     OPEN_STATUSES,
     Appointment,
-    AppointmentPurpose,
     AppointmentStatus,
     CaseEventKind,
     CaseStatus,
@@ -32,6 +31,7 @@ from navigator.models import (
 )
 from navigator.selectors import cases_visible_to
 from navigator.services import case_lock, event_record
+from navigator.worklist import answered_since
 from outreach.models import (
     ESCALATION_KINDS,
     CaseTask,
@@ -300,20 +300,11 @@ def _results_missing(rule: TaskRule, now: dt.datetime) -> Iterator[Finding]:
 def _abnormal_without_follow_up(rule: TaskRule, now: dt.datetime) -> Iterator[Finding]:
     """An abnormal result calling for a diagnostic test, `days` old, none booked since."""
     today = timezone.localdate(now)
-    later = ScreeningEvent.objects.filter(case=OuterRef("case")).filter(
-        Q(performed_on__gt=OuterRef("performed_on"))
-        | Q(performed_on=OuterRef("performed_on"), pk__gt=OuterRef("pk"))
-    )
-    diagnostic_booked = Appointment.objects.filter(
-        case=OuterRef("case"),
-        purpose=AppointmentPurpose.DIAGNOSTIC,
-        status__in=[AppointmentStatus.BOOKED, AppointmentStatus.KEPT],
-        created_at__date__gte=OuterRef("performed_on"),
-    )
+    later, diagnostic_booked = answered_since()
     found = (
         ScreeningEvent.objects.filter(
-            ~Exists(later),
-            ~Exists(diagnostic_booked),
+            ~later,
+            ~diagnostic_booked,
             case__program_id=rule.program_id,
             case__status__in=sorted(OPEN_STATUSES),
             result=ScreeningResult.ABNORMAL,
