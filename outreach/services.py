@@ -18,7 +18,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage, send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -964,29 +964,43 @@ def appointment_reminders_schedule(*, appointment: Appointment) -> list[PatientM
     local_start = appointment.scheduled_at.astimezone(zone)
     language = patient.preferred_language
     context = {
-        "first_name": patient.given_name,
+        **_case_message_context(case),
         "appointment_date": letter_date(local_start.date(), language),
         "appointment_time": _clock_time(local_start.time(), language),
         "site": appointment.site,
-        "program_phone": program_phone(case),
-        "organization": letterhead()["organization"],
-        "navigator_name": str(case.navigator) if case.navigator else "",
     }
-    rules = ReminderRule.objects.filter(
-        Q(modality__isnull=True) | Q(modality_id=appointment.modality_id),
-        program_id=case.program_id,
-        trigger=ReminderTrigger.BEFORE_APPOINTMENT,
-        active=True,
-    )
     return _case_rules_schedule(
         case=case,
-        rules=rules,
+        rules=_active_rules(case, ReminderTrigger.BEFORE_APPOINTMENT, appointment.modality_id),
         subject_key=f"appointment:{appointment.pk}",
         context=context,
         due_for=lambda rule: reminder_instant(
             anchor_day=local_start.date(), days_before=rule.days, at=rule.at_time, zone=zone
         ),
         before=appointment.scheduled_at,
+    )
+
+
+def _case_message_context(case: NavigationCase) -> dict[str, str]:
+    """The placeholders every message about a case can use."""
+    return {
+        "first_name": case.patient.given_name,
+        "program_phone": program_phone(case),
+        "organization": letterhead()["organization"],
+        "navigator_name": str(case.navigator) if case.navigator else "",
+    }
+
+
+def _active_rules(
+    case: NavigationCase, trigger: str, modality_id: int | None
+) -> QuerySet[ReminderRule]:
+    """The case program's active rules for `trigger`: those for every test, and those
+    for `modality_id` (colonoscopy prep, say)."""
+    return ReminderRule.objects.filter(
+        Q(modality__isnull=True) | Q(modality_id=modality_id),
+        program_id=case.program_id,
+        trigger=trigger,
+        active=True,
     )
 
 
@@ -1034,23 +1048,11 @@ def kit_reminders_schedule(*, kit: KitMailing) -> list[PatientMessage]:
     case = kit.case
     patient = case.patient
     zone = ZoneInfo(patient.time_zone)
-    context = {
-        "first_name": patient.given_name,
-        "program_phone": program_phone(case),
-        "organization": letterhead()["organization"],
-        "navigator_name": str(case.navigator) if case.navigator else "",
-    }
-    rules = ReminderRule.objects.filter(
-        Q(modality__isnull=True) | Q(modality_id=kit.modality_id),
-        program_id=case.program_id,
-        trigger=ReminderTrigger.AFTER_KIT_MAILED,
-        active=True,
-    )
     return _case_rules_schedule(
         case=case,
-        rules=rules,
+        rules=_active_rules(case, ReminderTrigger.AFTER_KIT_MAILED, kit.modality_id),
         subject_key=f"kit:{kit.pk}",
-        context=context,
+        context=_case_message_context(case),
         due_for=lambda rule: reminder_instant(
             anchor_day=kit.mailed_on, days_before=-rule.days, at=rule.at_time, zone=zone
         ),
