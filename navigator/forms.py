@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from navigator import worklist
+from navigator.cases import ALLOWED_TRANSITIONS, MANUAL_TARGETS, MAX_DAYS_AHEAD
 from navigator.models import (
     OPEN_STATUSES,
     AppointmentPurpose,
@@ -26,12 +27,7 @@ from navigator.models import (
     NavigationCase,
     NavigatorProfile,
 )
-from navigator.services import (
-    ALLOWED_TRANSITIONS,
-    MANUAL_TARGETS,
-    MAX_DAYS_AHEAD,
-    NOTE_MAX_LENGTH,
-)
+from navigator.services import NOTE_MAX_LENGTH
 from outreach.models import Channel, Direction, Outcome, Purpose
 from patients.languages import COMMON_LANGUAGE_CODES, is_language_code, language_name
 from patients.models import (

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count
 from django.utils import timezone
 
 from navigator import assignment
+from navigator.cases import (
+    MAX_DAYS_LATE,
+    TOO_FAR_AHEAD,
+    StaleCaseError,
+    actor_name,
+    case_changes_since,
+    case_ensure_open,
+    case_lock,
+    case_transition,
+    event_record,
+    too_far_ahead,
+)
 from navigator.models import (
     OPEN_STATUSES,
     Appointment,
@@ -38,231 +49,6 @@ from patients.models import (
     ScreeningProgram,
     ScreeningResult,
 )
-
-# The only legal moves. Anything not listed is refused, from every page and API.
-ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    CaseStatus.NEW: frozenset(
-        {
-            CaseStatus.ASSIGNED,
-            CaseStatus.CLOSED_UNREACHABLE,
-            CaseStatus.DECLINED,
-            CaseStatus.INELIGIBLE,
-        }
-    ),
-    CaseStatus.ASSIGNED: frozenset(
-        {
-            CaseStatus.CONTACTING,
-            CaseStatus.SCHEDULED,
-            CaseStatus.COMPLETED,
-            CaseStatus.CLOSED_UNREACHABLE,
-            CaseStatus.DECLINED,
-            CaseStatus.INELIGIBLE,
-        }
-    ),
-    CaseStatus.CONTACTING: frozenset(
-        {
-            CaseStatus.SCHEDULED,
-            CaseStatus.COMPLETED,
-            CaseStatus.CLOSED_UNREACHABLE,
-            CaseStatus.DECLINED,
-            CaseStatus.INELIGIBLE,
-        }
-    ),
-    CaseStatus.SCHEDULED: frozenset(
-        {
-            CaseStatus.CONTACTING,
-            CaseStatus.COMPLETED,
-            CaseStatus.CLOSED_UNREACHABLE,
-            CaseStatus.DECLINED,
-            CaseStatus.INELIGIBLE,
-        }
-    ),
-    CaseStatus.COMPLETED: frozenset({CaseStatus.CLOSED}),
-    CaseStatus.CLOSED: frozenset(),
-    CaseStatus.CLOSED_UNREACHABLE: frozenset(),
-    CaseStatus.DECLINED: frozenset(),
-    CaseStatus.INELIGIBLE: frozenset(),
-}
-
-# Dates further ahead than this are almost always typing mistakes (2062 for 2026).
-MAX_DAYS_AHEAD = 2 * 366
-# An attempt logged later than this after it happened is refused: check the date.
-MAX_DAYS_LATE = 90
-
-
-def too_far_ahead(day: dt.date) -> bool:
-    return day > timezone.localdate() + dt.timedelta(days=MAX_DAYS_AHEAD)
-
-
-TOO_FAR_AHEAD = "This date is more than two years ahead; check it."
-
-
-# Statuses a person may choose directly; the others follow from an action
-# (assigning, booking an appointment, recording a screening). Closing as
-# unreachable is proposed (by the outreach protocol or a navigator) and
-# confirmed by a manager, on its own panel of the case page.
-MANUAL_TARGETS = frozenset(
-    {
-        CaseStatus.CONTACTING,
-        CaseStatus.CLOSED,
-        CaseStatus.DECLINED,
-        CaseStatus.INELIGIBLE,
-    }
-)
-
-
-def event_record(
-    *,
-    case: NavigationCase,
-    kind: str,
-    actor: User | None,
-    summary: str,
-    data: dict[str, Any] | None = None,
-    at: dt.datetime | None = None,
-) -> CaseEvent:
-    event = CaseEvent.objects.create(
-        case=case,
-        kind=kind,
-        actor=actor,
-        summary=summary[:300],
-        data=data or {},
-        at=at or timezone.now(),
-    )
-    # Every change on the timeline is a new version of the case (see case_lock).
-    NavigationCase.objects.filter(pk=case.pk).update(version=F("version") + 1)
-    case.version += 1  # the caller's copy follows the row
-    return event
-
-
-class StaleCaseError(ValidationError):
-    """A form drawn from an older version of the case was submitted."""
-
-
-def case_changes_since(case: NavigationCase, version: int) -> list[CaseEvent]:
-    """The timeline entries written after the case was at `version`, oldest first.
-
-    Versions count events, so the newest `case.version - version` events are the
-    changes made since.
-    """
-    missed = max(case.version - version, 0)
-    if missed == 0:
-        return []
-    events = list(
-        CaseEvent.objects.filter(case=case).select_related("actor").order_by("-pk")[:missed]
-    )
-    return events[::-1]
-
-
-def case_lock(case: NavigationCase | int, *, expected_version: int | None = None) -> NavigationCase:
-    """Lock a case row for the rest of the transaction.
-
-    With `expected_version` (the version the submitted form was drawn from), a
-    case changed since by anyone refuses with a StaleCaseError that says what
-    changed, so that nobody overwrites what they have not seen.
-    """
-    case_id = case if isinstance(case, int) else case.pk
-    locked = NavigationCase.objects.select_for_update().get(pk=case_id)
-    if expected_version is not None and locked.version != expected_version:
-        changes = case_changes_since(locked, expected_version)
-        described = "; ".join(
-            f"{event.summary} ({event.actor or 'EquiNav'})" for event in changes[-3:]
-        )
-        raise StaleCaseError(
-            {
-                "version": (
-                    "This case changed after you opened it"
-                    + (f": {described}" if described else "")
-                    + ". Nothing was saved; check the case and submit again."
-                )
-            },
-            code="stale",
-        )
-    return locked
-
-
-def case_ensure_open(case: NavigationCase, field: str = "case") -> None:
-    if not case.is_open:
-        raise ValidationError(
-            {field: f"This case is {case.get_status_display().lower()}; it can no longer change."}
-        )
-
-
-def case_transition(
-    *,
-    case: NavigationCase | int,
-    to_status: str,
-    actor: User | None,
-    note: str = "",
-    expected_version: int | None = None,
-) -> NavigationCase:
-    """Move a case to another status, or refuse with a ValidationError on `status`."""
-    with transaction.atomic():
-        case = case_lock(case, expected_version=expected_version)
-        from_status = case.status
-        if to_status not in CaseStatus.values:
-            raise ValidationError({"status": f"“{to_status}” is not a case status."})
-        if to_status == from_status:
-            return case
-        if to_status not in ALLOWED_TRANSITIONS[from_status]:
-            raise ValidationError(
-                {
-                    "status": (
-                        f"A case cannot move from {CaseStatus(from_status).label.lower()} "
-                        f"to {CaseStatus(to_status).label.lower()}."
-                    )
-                },
-                code="illegal_transition",
-            )
-        if (
-            to_status == CaseStatus.CLOSED_UNREACHABLE
-            and actor is not None
-            and not actor.sees_all_cases
-        ):
-            # Giving up on a patient is a manager's call: a navigator proposes it
-            # (outreach.services.case_unreachable_propose) and a manager confirms.
-            raise ValidationError(
-                {
-                    "status": "Only a program manager closes a case as unreachable: "
-                    "propose it, and a manager confirms."
-                },
-                code="manager_only",
-            )
-        if to_status == CaseStatus.ASSIGNED and case.navigator_id is None:
-            raise ValidationError(
-                {"status": "Assign a navigator before marking the case assigned."}
-            )
-        if (
-            to_status == CaseStatus.SCHEDULED
-            and not case.appointments.filter(status=AppointmentStatus.BOOKED).exists()
-        ):
-            raise ValidationError({"status": "Book an appointment to mark the case scheduled."})
-        if to_status == CaseStatus.COMPLETED and not case.screenings.exists():
-            raise ValidationError({"status": "Record the screening and its result first."})
-
-        now = timezone.now()
-        case.status = to_status
-        update_fields = ["status", "updated_at"]
-        if to_status == CaseStatus.COMPLETED:
-            case.completed_at = now
-            update_fields.append("completed_at")
-        if to_status not in OPEN_STATUSES:
-            case.closed_at = now
-            case.next_follow_up = None
-            update_fields += ["closed_at", "next_follow_up"]
-            # Reminders stop with their reason, in this same transaction.
-            messages_cancel_pending(case=case, reason=f"case {CaseStatus(to_status).label.lower()}")
-        case.save(update_fields=update_fields)
-        event_record(
-            case=case,
-            kind=CaseEventKind.STATUS_CHANGED,
-            actor=actor,
-            at=now,
-            summary=f"{CaseStatus(from_status).label} → {CaseStatus(to_status).label}"
-            + (f": {note}" if note else ""),
-            data={"from": from_status, "to": to_status, "note": note},
-        )
-        return case
-
 
 # --- Assignment ------------------------------------------------------------------
 
@@ -292,12 +78,6 @@ def navigator_choose_for(
     )
     choice = assignment.choose(patient=patient, candidates=candidates)
     return choice.navigator, choice.needs_interpreter, choice.reason
-
-
-def actor_name(user: User | None) -> str:
-    if user is None:
-        return "EquiNav"
-    return user.get_full_name() or user.username
 
 
 class AssignmentConflict(StaleCaseError):

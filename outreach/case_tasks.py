@@ -20,6 +20,7 @@ from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from navigator.cases import case_lock, event_record
 from navigator.models import (
     OPEN_STATUSES,
     Appointment,
@@ -30,7 +31,6 @@ from navigator.models import (
     User,
 )
 from navigator.selectors import cases_visible_to
-from navigator.services import case_lock, event_record
 from navigator.worklist import answered_since
 from outreach.models import (
     ESCALATION_KINDS,

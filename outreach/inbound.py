@@ -19,8 +19,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from navigator.cases import case_lock, event_record
 from navigator.models import OPEN_STATUSES, CaseEventKind, NavigationCase
-from navigator.services import case_lock, event_record
 from outreach.case_tasks import case_task_open
 from outreach.keywords import Intent, intent_of
 from outreach.letters import letterhead, program_phone

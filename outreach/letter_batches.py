@@ -44,8 +44,8 @@ from reportlab.platypus import (
     Spacer,
 )
 
+from navigator.cases import case_lock, event_record
 from navigator.models import CaseEventKind, NavigationCase, User
-from navigator.services import case_lock, event_record
 from outreach.letters import (
     REFERENCE,
     letter_date,

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from functools import partial
 
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from navigator.cases import actor_name, case_lock, event_record
 from navigator.models import CaseEventKind, NavigationCase, User
-from navigator.services import actor_name, case_lock, event_record
 from outreach.models import (
     CaseTask,
     MessageChannel,
@@ -30,7 +29,7 @@ from outreach.models import (
     TemplateKind,
 )
 from outreach.scheduling import QUIET_HOURS_END, QUIET_HOURS_START
-from outreach.services import message_enqueue, message_recipient
+from outreach.services import message_enqueue_on_commit, message_recipient
 from patients.models import ScreeningModality, ScreeningProgram
 
 # Which message kinds each trigger can send.
@@ -131,7 +130,7 @@ def message_retry(*, message: PatientMessage, actor: User) -> PatientMessage:
         )
         _close_escalation(locked, actor=actor, note="retried")
         if locked.channel != MessageChannel.LETTER:
-            transaction.on_commit(partial(message_enqueue, locked.pk))
+            message_enqueue_on_commit(locked.pk)
         return locked
 
 

@@ -22,6 +22,18 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from config.enqueue import enqueue_on_commit
+from navigator.cases import (
+    ALLOWED_TRANSITIONS,
+    MAX_DAYS_LATE,
+    TOO_FAR_AHEAD,
+    actor_name,
+    case_ensure_open,
+    case_lock,
+    case_transition,
+    event_record,
+    too_far_ahead,
+)
 from navigator.models import (
     OPEN_STATUSES,
     Appointment,
@@ -32,17 +44,6 @@ from navigator.models import (
     KitMailing,
     NavigationCase,
     User,
-)
-from navigator.services import (
-    ALLOWED_TRANSITIONS,
-    MAX_DAYS_LATE,
-    TOO_FAR_AHEAD,
-    actor_name,
-    case_ensure_open,
-    case_lock,
-    case_transition,
-    event_record,
-    too_far_ahead,
 )
 from outreach import protocols
 from outreach.case_tasks import case_task_open, message_failure_escalate
@@ -631,15 +632,9 @@ def follow_up_reminders_create(*, today: dt.date) -> list[int]:
                 data={"reminder": reminder.pk},
             )
             created_ids.append(reminder.pk)
-            transaction.on_commit(partial(_enqueue_reminder_email, reminder.pk))
+            enqueue_on_commit("outreach.tasks.send_follow_up_reminder_email", reminder.pk)
     logger.info("follow-up reminders created: %d", len(created_ids))
     return created_ids
-
-
-def _enqueue_reminder_email(reminder_id: int) -> None:
-    from outreach.tasks import send_follow_up_reminder_email
-
-    send_follow_up_reminder_email.delay(reminder_id)
 
 
 def follow_up_reminder_send_email(*, reminder_id: int) -> bool:
@@ -848,14 +843,13 @@ def message_schedule(
         if no_template and case is not None and case.is_open:
             _ask_navigator_to_call(case=case, message=message, interpreter=interpreter)
         if message.state == MessageState.SCHEDULED and message.due_at <= timezone.now():
-            transaction.on_commit(partial(message_enqueue, message.pk))
+            message_enqueue_on_commit(message.pk)
         return message, True
 
 
-def message_enqueue(message_id: int) -> None:
-    from outreach.tasks import send_patient_message
-
-    send_patient_message.delay(message_id)
+def message_enqueue_on_commit(message_id: int) -> None:
+    """Send this message from a worker once the transaction that made it due commits."""
+    enqueue_on_commit("outreach.tasks.send_patient_message", message_id)
 
 
 def _ask_navigator_to_call(

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from navigator.cases import ALLOWED_TRANSITIONS, case_transition
 from navigator.models import (
     OPEN_STATUSES,
     AppointmentStatus,
@@ -17,12 +18,7 @@ from navigator.models import (
     CaseStatus,
     NavigationCase,
 )
-from navigator.services import (
-    ALLOWED_TRANSITIONS,
-    appointment_book,
-    case_record_screening,
-    case_transition,
-)
+from navigator.services import appointment_book, case_record_screening
 from tests import factories
 from tests.conftest import api_as
 

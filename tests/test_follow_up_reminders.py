@@ -10,8 +10,8 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
+from navigator.cases import case_transition
 from navigator.models import CaseStatus
-from navigator.services import case_transition
 from outreach import services, tasks
 from outreach.models import FollowUpReminder
 from tests import factories

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from navigator import services
+from navigator import cases, services
 from navigator.models import (
     Appointment,
     AppointmentStatus,
@@ -554,7 +554,7 @@ def test_it_closes_a_case_and_then_shows_no_action_forms(nav_client, case):
 
 
 def test_it_shows_the_refusal_when_a_closed_case_is_posted_to(nav_client, case):
-    services.case_transition(case=case, to_status=CaseStatus.DECLINED, actor=None)
+    cases.case_transition(case=case, to_status=CaseStatus.DECLINED, actor=None)
     response = nav_client.post(case_url("attempt_create", case), attempt_data(), **HTMX)
     assert response.status_code == 200
     assert "it can no longer change" in response.content.decode()

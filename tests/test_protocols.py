@@ -13,8 +13,8 @@ from django.contrib.admin.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from navigator.cases import StaleCaseError
 from navigator.models import CaseEvent, CaseEventKind, CaseStatus
-from navigator.services import StaleCaseError
 from outreach.models import (
     UNSUCCESSFUL_OUTCOMES,
     Channel,

@@ -15,7 +15,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from navigator import services
+from navigator import cases, services
 from navigator.models import (
     Appointment,
     AppointmentPurpose,
@@ -295,7 +295,7 @@ def test_a_form_drawn_from_the_current_version_saves(nav_client, case):
 def test_a_stale_form_for_a_case_closed_meanwhile_says_so(nav_client, case, colleague):
     # Given the navigator's page, and a colleague who then declines the case
     opened_at = NavigationCase.objects.get(pk=case.pk).version
-    services.case_transition(
+    cases.case_transition(
         case=case, to_status=CaseStatus.DECLINED, actor=colleague, note="not interested"
     )
     before = snapshot(case)
@@ -418,7 +418,7 @@ def test_booking_an_appointment_in_the_past_is_refused_and_writes_nothing(nav_cl
 
 
 def test_logging_an_attempt_on_a_closed_case_is_refused_and_writes_nothing(nav_client, case):
-    services.case_transition(case=case, to_status=CaseStatus.INELIGIBLE, actor=None, note="moved")
+    cases.case_transition(case=case, to_status=CaseStatus.INELIGIBLE, actor=None, note="moved")
     before = snapshot(case)
     response = nav_client.post(
         reverse("navigator:attempt_create", args=[case.pk]),

@@ -12,9 +12,9 @@ from rest_framework.views import APIView
 
 from config.api import roles_allowed
 from navigator.api.serializers import CaseDetailSerializer
+from navigator.cases import StaleCaseError
 from navigator.models import Role
 from navigator.selectors import case_detail, cases_visible_to
-from navigator.services import StaleCaseError
 from outreach import case_tasks, inbound, selectors, services
 from outreach.api.serializers import (
     CaseTaskDoneSerializer,

@@ -6,9 +6,9 @@ from typing import Any
 
 from django import template
 
+from navigator.cases import ALLOWED_TRANSITIONS
 from navigator.models import CaseStatus, NavigationCase, Role
 from navigator.permissions import has_role
-from navigator.services import ALLOWED_TRANSITIONS
 from outreach.forms import UnreachableDecisionForm, UnreachableProposeForm
 from outreach.selectors import unreachable_proposal
 

@@ -29,6 +29,7 @@ from fhir.resources.R4B.resource import Resource as R4BResource
 from fhir.resources.resource import Resource as R5Resource
 from pydantic import ValidationError as PydanticValidationError
 
+from config.enqueue import enqueue_on_commit
 from navigator.models import User
 from outreach.message_stops import messages_cancel_pending
 from patients.builtin_codes import KNOWN_SYSTEMS, normalise_system
@@ -696,13 +697,7 @@ def _write_all(
         )
         if touched:
             changed = sorted(touched)
-            transaction.on_commit(lambda: _refresh_later(changed))
-
-
-def _refresh_later(patient_ids: list[int]) -> None:
-    from patients.tasks import refresh_care_gaps_for
-
-    refresh_care_gaps_for.delay(patient_ids)
+            enqueue_on_commit("patients.tasks.refresh_care_gaps_for", changed)
 
 
 def _write(

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 from faker import Faker
 
+from navigator import cases
 from navigator import services as nav
 from navigator.models import (
     OPEN_STATUSES,
@@ -339,7 +340,7 @@ class Command(BaseCommand):
                 if stage == CaseStatus.CLOSED_UNREACHABLE
                 else actor
             )
-            nav.case_transition(case=case, to_status=stage, actor=closer, note="demo")
+            cases.case_transition(case=case, to_status=stage, actor=closer, note="demo")
             return
         if stage == CaseStatus.CONTACTING:
             return
@@ -361,7 +362,7 @@ class Command(BaseCommand):
             actor=actor,
         )
         if stage == CaseStatus.CLOSED:
-            nav.case_transition(case=case, to_status=CaseStatus.CLOSED, actor=actor)
+            cases.case_transition(case=case, to_status=CaseStatus.CLOSED, actor=actor)
 
     def _backdate(self, case: NavigationCase, stage: str, rng: random.Random, today: dt.date):
         """Spread the demo over the past year, so reports and timelines look lived-in."""

@@ -1,0 +1,37 @@
+"""Hand work to Celery once the current transaction commits, by task name.
+
+Services sit below the Celery task modules (a task takes ids and calls one
+service), so a service never imports a task: it names it. The task runs only
+if the transaction that asked for it commits, so a worker never sees a row
+that was rolled back, and a rolled-back request enqueues nothing.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from celery import Task
+from django.db import transaction
+
+from config.celery import app
+
+
+def task_named(name: str) -> Task:
+    """The registered task called `name`.
+
+    A worker imports every app's `tasks` module when it starts; a web process
+    has not, so the first lookup there asks Celery's own autodiscovery to.
+    """
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[name]
+
+
+def enqueue_now(name: str, *args: Any) -> None:
+    task_named(name).delay(*args)
+
+
+def enqueue_on_commit(name: str, *args: Any) -> None:
+    """Send task `name` with `args` when the transaction commits (at once outside one)."""
+    transaction.on_commit(partial(enqueue_now, name, *args))
