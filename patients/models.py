@@ -270,7 +270,7 @@ class ScreeningProgram(models.Model):
         default=True,
         help_text="The nightly care-gap run opens a case for each newly overdue patient.",
     )
-    # Bumped by patients.services.program_rules_update with every change to
+    # Bumped by patients.services.program_rules.program_rules_update with every change to
     # the rules (eligibility, modalities, exclusions); see RuleVersion.
     rule_version = models.PositiveIntegerField(default=1)
 

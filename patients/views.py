@@ -15,22 +15,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from navigator import selectors as navigator_selectors
+from navigator.intake.referral_uploads import referrals_upload
+from navigator.intake.referrals import referral_create as create_referral
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
 from patients import selectors
 from patients.api.upload import template_response
 from patients.forms import CareGapFilterForm, ProgramRulesForm, ReferralForm, ReferralUploadForm
 from patients.models import CareGapStatus, Clinic, Patient, Referral, ScreeningProgram
-from patients.services import program_rules_update
-from patients.services import referral_create as create_referral
-from patients.uploads import (
-    MAX_BYTES,
-    MAX_ROWS,
-    TEMPLATE_EXAMPLE,
-    UploadRejected,
-    column_guide,
-    referrals_upload,
-)
+from patients.services.program_rules import program_rules_update
+from patients.uploads.parse import MAX_BYTES, MAX_ROWS, UploadRejected
+from patients.uploads.template import TEMPLATE_EXAMPLE, column_guide
 
 PAGE_SIZE = 50
 
