@@ -30,8 +30,9 @@ from rest_framework.views import APIView
 
 from config.api import roles_allowed
 from navigator.models import Role
-from patients.fhir.importer import MAX_BYTES, fhir_import
+from patients.fhir.importer import fhir_import
 from patients.fhir.outcome import FhirImportError, Issue, issue, operation_outcome
+from patients.fhir.parse import MAX_BYTES
 from patients.models import FhirSource
 
 FHIR_JSON = "application/fhir+json"
