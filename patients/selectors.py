@@ -15,8 +15,10 @@ from patients.builtin_codes import normalise_system
 from patients.caregaps import PatientFacts, RecordedScreening
 from patients.models import (
     CareGap,
+    Clinic,
     ClinicalResource,
     CodeConcept,
+    FhirSource,
     Patient,
     PatientSourceLink,
     Referral,
@@ -57,6 +59,18 @@ def referrals_visible_to(user: User) -> QuerySet[Referral]:
 
 def referral_list(*, user: User) -> QuerySet[Referral]:
     return referrals_visible_to(user).select_related("clinic", "patient", "program", "case")
+
+
+def clinics_active() -> QuerySet[Clinic]:
+    return Clinic.objects.filter(active=True)
+
+
+def programs_all() -> QuerySet[ScreeningProgram]:
+    return ScreeningProgram.objects.order_by("name")
+
+
+def program_by_code(code: str) -> ScreeningProgram | None:
+    return ScreeningProgram.objects.filter(code=code).first()
 
 
 def programs_active() -> QuerySet[ScreeningProgram]:
@@ -123,6 +137,11 @@ def care_gaps_for(patient: Patient) -> QuerySet[CareGap]:
         .select_related("program", "last_modality")
         .order_by("program__name")
     )
+
+
+def fhir_source_by_key(key: str) -> FhirSource | None:
+    """The EHR feed with this key, with its clinic."""
+    return FhirSource.objects.select_related("clinic").filter(key=key).first()
 
 
 def feed_ids_for(patient: Patient) -> QuerySet[PatientSourceLink]:

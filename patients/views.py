@@ -22,7 +22,7 @@ from navigator.permissions import AuthedRequest, role_required
 from patients import selectors
 from patients.api.upload import template_response
 from patients.forms import CareGapFilterForm, ProgramRulesForm, ReferralForm, ReferralUploadForm
-from patients.models import CareGapStatus, Clinic, Patient, Referral, ScreeningProgram
+from patients.models import CareGapStatus, Patient, Referral
 from patients.services.program_rules import program_rules_update
 from patients.uploads.parse import MAX_BYTES, MAX_ROWS, UploadRejected
 from patients.uploads.template import TEMPLATE_EXAMPLE, column_guide
@@ -45,7 +45,7 @@ def _referral_form(request: AuthedRequest, data=None) -> ReferralForm:
         data,
         id_prefix="referral",
         programs=selectors.programs_active(),
-        clinics=Clinic.objects.filter(active=True),
+        clinics=selectors.clinics_active(),
         fixed_clinic=fixed_clinic,
     )
 
@@ -143,7 +143,7 @@ def care_gap_list(request: AuthedRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "gaps": page,
-            "programs": ScreeningProgram.objects.order_by("name"),
+            "programs": selectors.programs_all(),
         },
     )
 
@@ -152,7 +152,7 @@ def care_gap_list(request: AuthedRequest) -> HttpResponse:
 @role_required(Role.MANAGER)
 def program_rules(request: AuthedRequest, code: str) -> HttpResponse:
     """A program's care-gap rules, their history, and (POST) a new version of them."""
-    program = ScreeningProgram.objects.filter(code=code).first()
+    program = selectors.program_by_code(code)
     if program is None:
         raise Http404("No such program.")
     status = 200
