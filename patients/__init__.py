@@ -1,0 +1,28 @@
+"""The patients app: patients, clinics, referrals, screening programs, EHR data and care gaps.
+
+It sits below the case kernel: nothing here but the top floor (views, API, urls,
+tasks, admin, management commands) imports navigator services, `navigator.cases`
+or `navigator.intake`. Turning a referral or a newly overdue patient into a
+navigation case is `navigator.intake`.
+
+To change:
+- a model, a choice or a field validator: `models/` (its `__init__` maps the modules);
+- how a patient is found or registered: `services/patients.py`; the referral record:
+  `services/referrals.py`; a single referral with its case: `navigator/intake/referrals.py`;
+- a program's rules and their versions: `services/program_rules.py` (form: `forms.py`,
+  page: `views.program_rules`);
+- what is read, and who may see which patients, referrals and care gaps: `selectors.py`;
+- the care-gap engine (evaluating a patient's facts against the rules, measures, value
+  sets): `caregaps.py`, `measures.py`, `measure_reports.py`, `temporal.py`, `fhirdata.py`,
+  `valuesets.py`, `builtin_codes.py`;
+- storing care gaps: `services/care_gaps.py`; the nightly refresh that opens and closes
+  cases from them: `navigator/intake/care_gaps.py` (Celery tasks: `tasks.py`);
+- importing FHIR bundles from EHR feeds: `fhir/` (its `__init__` maps the phases);
+- the CSV of referrals: `uploads/` (template, parsing); importing its rows:
+  `navigator/intake/referral_uploads.py`;
+- referral, patient, care-gap and program-rule pages: `views.py`, `forms.py`, `urls.py`,
+  `templates/patients/`; the REST API: `api/`;
+- the admin: `admin.py`; languages (ISO 639): `languages.py`; the demo EHR feed:
+  `demo_ehr.py`; management commands (`import_fhir`, `load_valuesets`,
+  `measure_report`): `management/commands/`.
+"""

@@ -27,7 +27,8 @@ from patients.models import (
     ValueSet,
     ValueSetCode,
 )
-from patients.services import program_rules_record_change, program_rules_snapshot
+from patients.selectors import program_rules_snapshot
+from patients.services.program_rules import program_rules_record_change
 
 
 @admin.register(Clinic)

@@ -25,12 +25,8 @@ from patients.models import (
     validate_not_in_future,
     validate_time_zone,
 )
-from patients.services import (
-    ExclusionRuleChange,
-    ModalityRuleChange,
-    PatientInput,
-    PhoneInput,
-)
+from patients.services.patients import PatientInput, PhoneInput
+from patients.services.program_rules import ExclusionRuleChange, ModalityRuleChange
 
 PHONE_SLOTS = (1, 2)
 

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from navigator.models import User
 from patients.builtin_codes import normalise_system
+from patients.caregaps import PatientFacts, RecordedScreening
 from patients.models import (
     CareGap,
+    Clinic,
+    ClinicalResource,
     CodeConcept,
+    FhirSource,
     Patient,
     PatientSourceLink,
     Referral,
     RuleVersion,
+    ScreeningEvent,
     ScreeningProgram,
     ValueSet,
 )
@@ -52,6 +59,18 @@ def referrals_visible_to(user: User) -> QuerySet[Referral]:
 
 def referral_list(*, user: User) -> QuerySet[Referral]:
     return referrals_visible_to(user).select_related("clinic", "patient", "program", "case")
+
+
+def clinics_active() -> QuerySet[Clinic]:
+    return Clinic.objects.filter(active=True)
+
+
+def programs_all() -> QuerySet[ScreeningProgram]:
+    return ScreeningProgram.objects.order_by("name")
+
+
+def program_by_code(code: str) -> ScreeningProgram | None:
+    return ScreeningProgram.objects.filter(code=code).first()
 
 
 def programs_active() -> QuerySet[ScreeningProgram]:
@@ -120,8 +139,71 @@ def care_gaps_for(patient: Patient) -> QuerySet[CareGap]:
     )
 
 
+def fhir_source_by_key(key: str) -> FhirSource | None:
+    """The EHR feed with this key, with its clinic."""
+    return FhirSource.objects.select_related("clinic").filter(key=key).first()
+
+
 def feed_ids_for(patient: Patient) -> QuerySet[PatientSourceLink]:
     return PatientSourceLink.objects.filter(patient=patient).select_related("source")
+
+
+def patient_facts(patient_ids: list[int]) -> list[PatientFacts]:
+    """Facts for a batch of patients: three queries whatever the batch size."""
+    facts = {
+        p.pk: PatientFacts(
+            pk=p.pk,
+            birth_date=p.birth_date,
+            sex=p.sex,
+            smoking_status=p.smoking_status,
+            smoking_pack_years=p.smoking_pack_years,
+            deceased=p.deceased,
+        )
+        for p in Patient.objects.filter(pk__in=patient_ids).only(
+            "pk", "birth_date", "sex", "smoking_status", "smoking_pack_years", "deceased"
+        )
+    }
+    for patient_id, modality_code, performed_on, result, resource_id in (
+        ScreeningEvent.objects.filter(patient_id__in=patient_ids)
+        .values_list(
+            "patient_id", "modality__code", "performed_on", "result", "clinical_resource_id"
+        )
+        .order_by("performed_on", "pk")
+    ):
+        facts[patient_id].screenings.append(
+            RecordedScreening(modality_code, performed_on, result, resource_id is not None)
+        )
+    for pk, patient_id, resource in (
+        ClinicalResource.objects.filter(patient_id__in=patient_ids)
+        .exclude(resource_type="Patient")
+        .values_list("pk", "patient_id", "resource")
+        .order_by("pk")
+    ):
+        facts[patient_id].resources.append((pk, resource))
+    return list(facts.values())
+
+
+def care_gap_patients_due(*, as_of: dt.date) -> list[int]:
+    """Patients whose gaps may have changed: new data, a recheck day, changed rules.
+
+    Also those missing a program's gap (never computed, or a program added since).
+    """
+    stale_rules = Q()
+    programs = list(ScreeningProgram.objects.values_list("pk", "rule_version"))
+    for program_id, version in programs:
+        stale_rules |= Q(program_id=program_id) & ~Q(rule_version=version)
+    gaps_due = CareGap.objects.filter(Q(recheck_on__lte=as_of) | stale_rules).values("patient_id")
+    return list(
+        Patient.objects.annotate(gap_count=Count("care_gaps"))
+        .filter(
+            Q(care_gaps_computed_at__isnull=True)
+            | Q(clinical_data_changed_at__gt=F("care_gaps_computed_at"))
+            | Q(pk__in=gaps_due)
+            | Q(gap_count__lt=len(programs))
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def care_gap_list(*, user: User, program: str = "", status: str = "") -> QuerySet[CareGap]:
@@ -137,6 +219,61 @@ def care_gap_list(*, user: User, program: str = "", status: str = "") -> QuerySe
 
 
 # --- Program rules -----------------------------------------------------------------------
+
+
+def program_rules_snapshot(program: ScreeningProgram) -> dict[str, Any]:
+    """The rules the care-gap engine applies for a program, as plain data."""
+    return {
+        "min_age": program.min_age,
+        "max_age": program.max_age,
+        "sex": program.sex,
+        "min_pack_years": program.min_pack_years,
+        "due_soon_days": program.due_soon_days,
+        "active": program.active,
+        "modalities": [
+            {
+                "code": m.code,
+                "name": m.name,
+                "interval_months": m.interval_months,
+                "min_age": m.min_age,
+                "concept": m.concept.key if m.concept is not None else None,
+                "active": m.active,
+            }
+            for m in program.modalities.select_related("concept").order_by("code")
+        ],
+        "exclusions": [
+            {
+                "code": e.code,
+                "name": e.name,
+                "all_of": sorted(c.key for c in e.all_of.all()),
+                "lookback_months": e.lookback_months,
+                "min_age": e.min_age,
+                "active": e.active,
+            }
+            for e in program.exclusions.prefetch_related("all_of").order_by("code")
+        ],
+    }
+
+
+@dataclass
+class ProgramRules:
+    program: ScreeningProgram
+    rules: dict[str, Any]
+    modality_ids: dict[str, int]
+
+
+def program_rules_list() -> list[ProgramRules]:
+    programs = ScreeningProgram.objects.prefetch_related(
+        "modalities__concept", "exclusions__all_of"
+    ).order_by("pk")
+    return [
+        ProgramRules(
+            program=program,
+            rules=program_rules_snapshot(program),
+            modality_ids={m.code: m.pk for m in program.modalities.all()},
+        )
+        for program in programs
+    ]
 
 
 def rule_versions_for(program: ScreeningProgram) -> QuerySet[RuleVersion]:

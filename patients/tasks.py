@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from patients import services
+from navigator.intake import care_gaps
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ def refresh_care_gaps() -> dict[str, int]:
     Safe to run twice: a second run finds nothing due (each patient's
     `care_gaps_computed_at` moved on) and case opening skips open cases.
     """
-    result = services.care_gaps_refresh(as_of=timezone.localdate())
+    result = care_gaps.care_gaps_refresh(as_of=timezone.localdate())
     # Counts only: no patient details in logs.
     logger.info(
         "care gaps refreshed: %d patients, %d cases opened, %d closed",
@@ -37,5 +37,5 @@ def refresh_care_gaps() -> dict[str, int]:
 @shared_task
 def refresh_care_gaps_for(patient_ids: list[int]) -> int:
     """After an import: bring these patients' gaps (and cases) up to date now."""
-    result = services.care_gaps_refresh(as_of=timezone.localdate(), patient_ids=patient_ids)
+    result = care_gaps.care_gaps_refresh(as_of=timezone.localdate(), patient_ids=patient_ids)
     return result.patients

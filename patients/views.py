@@ -15,22 +15,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from navigator import selectors as navigator_selectors
+from navigator.intake.referral_uploads import referrals_upload
+from navigator.intake.referrals import referral_create as create_referral
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
 from patients import selectors
 from patients.api.upload import template_response
 from patients.forms import CareGapFilterForm, ProgramRulesForm, ReferralForm, ReferralUploadForm
-from patients.models import CareGapStatus, Clinic, Patient, Referral, ScreeningProgram
-from patients.services import program_rules_update
-from patients.services import referral_create as create_referral
-from patients.uploads import (
-    MAX_BYTES,
-    MAX_ROWS,
-    TEMPLATE_EXAMPLE,
-    UploadRejected,
-    column_guide,
-    referrals_upload,
-)
+from patients.models import CareGapStatus, Patient, Referral
+from patients.services.program_rules import program_rules_update
+from patients.uploads.parse import MAX_BYTES, MAX_ROWS, UploadRejected
+from patients.uploads.template import TEMPLATE_EXAMPLE, column_guide
 
 PAGE_SIZE = 50
 
@@ -50,7 +45,7 @@ def _referral_form(request: AuthedRequest, data=None) -> ReferralForm:
         data,
         id_prefix="referral",
         programs=selectors.programs_active(),
-        clinics=Clinic.objects.filter(active=True),
+        clinics=selectors.clinics_active(),
         fixed_clinic=fixed_clinic,
     )
 
@@ -148,7 +143,7 @@ def care_gap_list(request: AuthedRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "gaps": page,
-            "programs": ScreeningProgram.objects.order_by("name"),
+            "programs": selectors.programs_all(),
         },
     )
 
@@ -157,7 +152,7 @@ def care_gap_list(request: AuthedRequest) -> HttpResponse:
 @role_required(Role.MANAGER)
 def program_rules(request: AuthedRequest, code: str) -> HttpResponse:
     """A program's care-gap rules, their history, and (POST) a new version of them."""
-    program = ScreeningProgram.objects.filter(code=code).first()
+    program = selectors.program_by_code(code)
     if program is None:
         raise Http404("No such program.")
     status = 200

@@ -11,8 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from navigator.intake.care_gaps import care_gaps_refresh
 from navigator.models import CaseEvent, CaseStatus, NavigationCase
-from patients import services
+from patients import selectors
 from patients.models import (
     CareGap,
     ClinicalResource,
@@ -22,6 +23,7 @@ from patients.models import (
     ScreeningEvent,
     ScreeningModality,
 )
+from patients.services import care_gaps, program_rules
 from patients.tasks import refresh_care_gaps
 from tests.factories import (
     CaseFactory,
@@ -87,7 +89,7 @@ def colonoscopy(day: str, status: str = "completed") -> dict:
 
 
 def gap_for(patient: Patient, code: str = "colorectal", on: str = "2026-06-01") -> CareGap:
-    services.care_gaps_recompute(patient_ids=[patient.pk], as_of=dt.date.fromisoformat(on))
+    care_gaps.care_gaps_recompute(patient_ids=[patient.pk], as_of=dt.date.fromisoformat(on))
     return CareGap.objects.get(patient=patient, program__code=code)
 
 
@@ -320,7 +322,7 @@ def test_changing_a_rule_records_a_version_with_who_when_before_and_after():
     manager = ManagerFactory()
     colorectal = program("colorectal")
 
-    version = services.program_rules_update(
+    version = program_rules.program_rules_update(
         program=colorectal,
         actor=manager,
         summary="Flag due soon 90 days ahead",
@@ -338,7 +340,7 @@ def test_changing_a_rule_records_a_version_with_who_when_before_and_after():
 def test_a_rule_change_that_changes_nothing_records_nothing():
     colorectal = program("colorectal")
 
-    version = services.program_rules_update(
+    version = program_rules.program_rules_update(
         program=colorectal,
         actor=ManagerFactory(),
         summary="No-op",
@@ -353,7 +355,7 @@ def test_a_bad_rule_change_is_refused_and_changes_nothing():
     colorectal = program("colorectal")
 
     with pytest.raises(Exception) as error:
-        services.program_rules_update(
+        program_rules.program_rules_update(
             program=colorectal,
             actor=ManagerFactory(),
             summary="Oops",
@@ -370,13 +372,13 @@ def test_each_gap_records_the_rule_version_that_produced_it_and_a_rule_change_re
     ehr_resource(patient, fit("2025-06-01"))
     assert gap_for(patient, on="2026-03-01").rule_version == 1
 
-    services.program_rules_update(
+    program_rules.program_rules_update(
         program=program("colorectal"),
         actor=ManagerFactory(),
         summary="Due soon at 120 days",
         fields={"due_soon_days": 120},
     )
-    services.care_gaps_refresh(as_of=dt.date(2026, 3, 1))
+    care_gaps_refresh(as_of=dt.date(2026, 3, 1))
 
     gap = CareGap.objects.get(patient=patient, program__code="colorectal")
     assert gap.rule_version == 2
@@ -388,11 +390,11 @@ def test_a_longer_modality_interval_is_applied_after_the_change():
     ehr_resource(patient, fit("2024-06-01"))
     assert gap_for(patient, on="2026-03-01").status == "overdue"
 
-    services.program_rules_update(
+    program_rules.program_rules_update(
         program=program("colorectal"),
         actor=ManagerFactory(),
         summary="FIT every two years (local protocol)",
-        modalities=[services.ModalityRuleChange(code="fit", interval_months=24)],
+        modalities=[program_rules.ModalityRuleChange(code="fit", interval_months=24)],
     )
 
     gap = gap_for(patient, on="2026-03-01")
@@ -425,7 +427,7 @@ def test_the_nightly_run_opens_a_case_for_a_newly_overdue_patient_once(
 @time_machine.travel(dt.datetime(2026, 6, 1, 7, 0, tzinfo=dt.UTC), tick=False)
 def test_the_nightly_run_leaves_inactive_programs_alone():
     colorectal = program("colorectal")
-    services.program_rules_update(
+    program_rules.program_rules_update(
         program=colorectal, actor=ManagerFactory(), summary="Paused", fields={"active": False}
     )
     patient = PatientFactory(birth_date=dt.date(1960, 1, 1))
@@ -465,11 +467,11 @@ def test_recomputing_makes_the_same_number_of_queries_for_one_patient_or_twenty(
     many = [PatientFactory(birth_date=dt.date(1960, 1, 1)).pk for _ in range(20)]
     for pk in many[:5]:
         ehr_resource(Patient.objects.get(pk=pk), fit("2025-06-01"))
-    programs = services._program_rules()
+    programs = selectors.program_rules_list()
 
     def queries_for(patient_ids: list[int]) -> tuple[int, int]:
         with CaptureQueriesContext(connection) as captured:
-            services.care_gaps_recompute(
+            care_gaps.care_gaps_recompute(
                 patient_ids=patient_ids, as_of=dt.date(2026, 6, 1), programs=programs
             )
         sql = [q["sql"].lstrip().upper() for q in captured.captured_queries]

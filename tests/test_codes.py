@@ -40,8 +40,7 @@ from patients.models import (
     ValueSet,
     ValueSetCode,
 )
-from patients.selectors import concept_codes, value_set_codes
-from patients.services import program_rules_snapshot
+from patients.selectors import concept_codes, program_rules_snapshot, value_set_codes
 from patients.valuesets import valuesets_load
 from tests import factories
 from tests.conftest import need

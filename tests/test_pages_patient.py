@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from patients import services
+from patients.services import care_gaps
 from tests.conftest import api_as
 from tests.factories import (
     PASSWORD,
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 def screened_patient():
     patient = PatientFactory(birth_date=dt.date(1960, 1, 1), sex="male")
     ehr_resource(patient, fit("2025-03-02"))
-    services.care_gaps_recompute(patient_ids=[patient.pk], as_of=dt.date(2025, 6, 1))
+    care_gaps.care_gaps_recompute(patient_ids=[patient.pk], as_of=dt.date(2025, 6, 1))
     return patient
 
 
@@ -117,7 +117,7 @@ def test_managers_list_overdue_patients_first_and_can_filter(client):
     overdue = PatientFactory(birth_date=dt.date(1960, 1, 1), sex="male", family_name="Overdue")
     screened = PatientFactory(birth_date=dt.date(1960, 1, 1), sex="male", family_name="Screened")
     ehr_resource(screened, fit("2026-05-01"))
-    services.care_gaps_recompute(patient_ids=[overdue.pk, screened.pk], as_of=dt.date(2026, 6, 1))
+    care_gaps.care_gaps_recompute(patient_ids=[overdue.pk, screened.pk], as_of=dt.date(2026, 6, 1))
     login(client, ManagerFactory())
 
     default = client.get(reverse("patients:care_gap_list")).content.decode()

@@ -8,10 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from navigator.intake.referrals import referral_create
 from navigator.models import CaseStatus, NavigationCase
 from outreach.models import ContactAttempt
 from patients.models import Patient, PatientPhone, Referral
-from patients.services import PatientInput, referral_create
+from patients.services.patients import PatientInput
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -15,10 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from navigator.intake.referral_uploads import referrals_upload
 from navigator.models import NavigationCase
-from patients import uploads
 from patients.models import Patient, Referral, ReferralUpload
-from patients.uploads import COLUMNS, REQUIRED, referral_upload_parse, referrals_upload
+from patients.uploads import parse
+from patients.uploads.parse import referral_upload_parse
+from patients.uploads.template import COLUMNS, REQUIRED
 from tests.conftest import api_as
 from tests.factories import (
     ClinicFactory,
@@ -495,7 +497,7 @@ def test_carriage_return_line_endings_are_read(staff):
 
 def test_a_file_over_the_row_limit_is_refused_before_anything_is_written(staff, monkeypatch):
     # Given a limit of two rows
-    monkeypatch.setattr(uploads, "MAX_ROWS", 2)
+    monkeypatch.setattr(parse, "MAX_ROWS", 2)
     before = counts()
 
     # When a file of three rows is uploaded, then one of two
@@ -513,7 +515,7 @@ def test_a_file_over_the_row_limit_is_refused_before_anything_is_written(staff, 
 
 
 def test_a_file_over_the_size_limit_is_refused(staff, monkeypatch):
-    monkeypatch.setattr(uploads, "MAX_BYTES", 100)
+    monkeypatch.setattr(parse, "MAX_BYTES", 100)
     monkeypatch.setattr("patients.api.upload.MAX_BYTES", 100)
 
     response = upload(staff, csv_bytes([good_row(1)]))

@@ -30,9 +30,10 @@ from rest_framework.views import APIView
 
 from config.api import roles_allowed
 from navigator.models import Role
-from patients.fhir.importer import MAX_BYTES, fhir_import
+from patients import selectors
+from patients.fhir.importer import fhir_import
 from patients.fhir.outcome import FhirImportError, Issue, issue, operation_outcome
-from patients.models import FhirSource
+from patients.fhir.parse import MAX_BYTES
 
 FHIR_JSON = "application/fhir+json"
 TOO_LARGE = f"The body is over {MAX_BYTES // (1024 * 1024)} MB."
@@ -97,8 +98,7 @@ class FhirImportView(APIView):
     )
     def post(self, request: Request) -> Response:
         key = request.query_params.get("source", "")
-        feeds = FhirSource.objects.select_related("clinic")
-        source = feeds.filter(key=key).first() if key else None
+        source = selectors.fhir_source_by_key(key) if key else None
         if source is None:
             message = "Name the EHR feed: ?source=<key>." if not key else f"No feed “{key[:64]}”."
             code = "required" if not key else "not-found"

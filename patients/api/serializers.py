@@ -20,7 +20,7 @@ from patients.models import (
     SmokingStatus,
     validate_time_zone,
 )
-from patients.services import PatientInput, PhoneInput
+from patients.services.patients import PatientInput, PhoneInput
 
 # --- Input -----------------------------------------------------------------------
 

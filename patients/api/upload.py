@@ -17,16 +17,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import roles_allowed
+from navigator.intake.referral_uploads import referrals_upload
 from navigator.models import Role
 from patients.models import Clinic, ReferralUpload
-from patients.uploads import (
-    MAX_BYTES,
-    MAX_ROWS,
-    TEMPLATE_FILENAME,
-    UploadRejected,
-    referrals_upload,
-    template_csv,
-)
+from patients.uploads.parse import MAX_BYTES, MAX_ROWS, UploadRejected
+from patients.uploads.template import TEMPLATE_FILENAME, template_csv
 
 
 class ReferralUploadFileSerializer(serializers.Serializer):

@@ -8,8 +8,9 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
 from config.api import roles_allowed
+from navigator.intake.referrals import referral_create
 from navigator.models import Role
-from patients import selectors, services
+from patients import selectors
 from patients.api.serializers import (
     CareGapSerializer,
     PatientInputSerializer,
@@ -51,7 +52,7 @@ class ReferralViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            referral = services.referral_create(
+            referral = referral_create(
                 clinic=data["clinic"],
                 program=data["program"],
                 patient_data=patient_input_from(data["patient"]),

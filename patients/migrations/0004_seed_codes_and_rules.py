@@ -10,7 +10,7 @@ from patients.builtin_codes import COMMON_EXCLUSIONS, CONCEPTS, EXCLUSIONS, MODA
 
 
 def rules_snapshot(program, Modality, Exclusion):
-    # Keep in step with patients.services.program_rules_snapshot (a test checks).
+    # Keep in step with patients.selectors.program_rules_snapshot (a test checks).
     return {
         "min_age": program.min_age,
         "max_age": program.max_age,

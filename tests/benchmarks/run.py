@@ -225,8 +225,9 @@ def bench_care_gaps(*, clinic, source, population: int, batch_size: int) -> dict
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from patients import services
+    from patients import selectors
     from patients.models import CareGap, ClinicalResource, Patient
+    from patients.services import care_gaps
 
     # 2. Grow to the population with patients known from referrals, a third with a FIT.
     missing = population - Patient.objects.count()
@@ -265,14 +266,14 @@ def bench_care_gaps(*, clinic, source, population: int, batch_size: int) -> dict
     ids = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
     if not ids:
         return {"patients": 0}
-    programs = services._program_rules()
+    programs = selectors.program_rules_list()
     as_of = dt.date(2026, 11, 23)
     queries_per_batch: set[int] = set()
     started = time.perf_counter()
     for start in range(0, len(ids), batch_size):
         connection.queries_log.clear()
         with CaptureQueriesContext(connection) as captured:
-            services.care_gaps_recompute(
+            care_gaps.care_gaps_recompute(
                 patient_ids=ids[start : start + batch_size], as_of=as_of, programs=programs
             )
         queries_per_batch.add(len(captured))

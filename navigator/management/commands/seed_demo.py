@@ -19,6 +19,7 @@ from faker import Faker
 
 from navigator import cases
 from navigator import services as nav
+from navigator.intake.referrals import referral_create
 from navigator.models import (
     OPEN_STATUSES,
     Appointment,
@@ -44,13 +45,8 @@ from patients.models import (
     ScreeningEvent,
     ScreeningProgram,
 )
-from patients.services import (
-    PatientInput,
-    PhoneInput,
-    care_gaps_recompute,
-    patient_find_or_create,
-    referral_create,
-)
+from patients.services.care_gaps import care_gaps_recompute
+from patients.services.patients import PatientInput, PhoneInput, patient_find_or_create
 
 DEMO_PASSWORD = "equinav-demo"  # noqa: S105 - synthetic demo accounts only
 SEED = 2026

@@ -12,8 +12,9 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from patients.fhir.importer import MAX_BYTES, fhir_import
+from patients.fhir.importer import fhir_import
 from patients.fhir.outcome import FhirImportError, Issue, issue
+from patients.fhir.parse import MAX_BYTES
 from patients.models import Clinic, FhirSource
 
 TOO_LARGE = f"The file is over {MAX_BYTES // (1024 * 1024)} MB."

@@ -1,15 +1,9 @@
-"""Bulk referrals: a clinic's CSV, every row checked, then all or nothing, or the good rows.
+"""Read and check a clinic's referral CSV, writing nothing.
 
-`referral_upload_parse` reads and checks a file without writing anything;
-`referrals_upload` imports it. Each row goes through `services.referral_create`,
-so a bulk referral follows exactly the rules of a single one (MRN matching,
-eligibility, one open case per program); a row that service refuses is a row
-error like any other. A row already imported for the clinic (the same content,
-see `UploadRow.key`) is a duplicate, counted and skipped: uploading the same
-file again creates nothing.
-
-Errors name the CSV line (the header is line 1) and the column. Logs carry
-ids and counts only, never a value from the file.
+`referral_upload_parse` turns the file into rows ready for `referral_create`
+(`UploadRow`) and row errors naming the CSV line (the header is line 1) and
+the column; a file that is unusable as a whole raises `UploadRejected`.
+Importing the rows is intake orchestration: `navigator.intake.referral_uploads`.
 """
 
 from __future__ import annotations
@@ -18,32 +12,20 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 from phonenumber_field.phonenumber import to_python as to_phone_number
 
-from navigator.models import User
 from patients.languages import is_language_code
-from patients.models import (
-    Clinic,
-    Patient,
-    PhoneType,
-    RaceEthnicity,
-    Referral,
-    ReferralUpload,
-    ScreeningProgram,
-    Sex,
-)
-from patients.services import PatientInput, PhoneInput, referral_create
-
-logger = logging.getLogger(__name__)
+from patients.models import Patient, PhoneType, RaceEthnicity, Referral, ScreeningProgram, Sex
+from patients.services.patients import PatientInput, PhoneInput
+from patients.uploads.template import COLUMNS, COMMENT, REQUIRED
 
 MAX_BYTES = 5 * 1024 * 1024
 # Rows are imported within the request, each through referral_create (about 35
@@ -51,38 +33,10 @@ MAX_BYTES = 5 * 1024 * 1024
 # web server's 30-second timeout. More needs a background import.
 MAX_ROWS = 1000
 
-REQUIRED = (
-    "mrn", "given_name", "family_name", "birth_date", "sex", "program", "referring_clinician",
-)  # fmt: skip
-OPTIONAL = (
-    "reason", "preferred_language", "interpreter_needed", "phone", "phone_type", "sms_consent",
-    "email", "race_ethnicity",
-)  # fmt: skip
-COLUMNS = REQUIRED + OPTIONAL
-COMMENT = "#"
 YES = frozenset({"yes", "y", "true", "1"})
 NO = frozenset({"no", "n", "false", "0", ""})
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 REASON_MAX_LENGTH = 5000  # as on the referral form
-
-TEMPLATE_FILENAME = "equinav-referrals-template.csv"
-TEMPLATE_EXAMPLE = {
-    "mrn": "CHE100234",
-    "given_name": "Ana",
-    "family_name": "Lima",
-    "birth_date": "1968-04-30",
-    "sex": "female",
-    "program": "colorectal",
-    "referring_clinician": "Dr. Patel",
-    "reason": "Overdue for colorectal screening",
-    "preferred_language": "pt",
-    "interpreter_needed": "yes",
-    "phone": "+16175550142",
-    "phone_type": "mobile",
-    "sms_consent": "yes",
-    "email": "",
-    "race_ethnicity": "hispanic;white",
-}
 
 
 def _max_length(model: type[models.Model], name: str) -> int:
@@ -90,52 +44,6 @@ def _max_length(model: type[models.Model], name: str) -> int:
     if not isinstance(max_length, int):
         raise TypeError(f"{model.__name__}.{name} has no max_length")
     return max_length
-
-
-def column_guide() -> dict[str, str]:
-    """What each column holds, in the order of the template: for the template and the page."""
-    programs = ", ".join(
-        ScreeningProgram.objects.filter(active=True).order_by("code").values_list("code", flat=True)
-    )
-    return {
-        "mrn": "Required. The patient's medical record number at your clinic.",
-        "given_name": "Required. Given (first) name.",
-        "family_name": "Required. Family (last) name.",
-        "birth_date": "Required. Date of birth as YYYY-MM-DD, e.g. 1968-04-30.",
-        "sex": f"Required. One of {', '.join(Sex.values)}.",
-        "program": f"Required. The screening program's code: {programs}.",
-        "referring_clinician": "Required. Who refers the patient.",
-        "reason": "Optional. Why, in a few words.",
-        "preferred_language": (
-            "Optional. ISO 639 language code, e.g. en, es, pt, ht, vi, zh. Default: en."
-        ),
-        "interpreter_needed": "Optional. yes or no. Default: no.",
-        "phone": "Optional. A phone number, e.g. (617) 555-0142 or +16175550142.",
-        "phone_type": f"Optional. {', '.join(PhoneType.values)}. Default: mobile.",
-        "sms_consent": "Optional. yes if the patient agreed to text messages. Default: no.",
-        "email": "Optional. Email address.",
-        "race_ethnicity": (
-            f"Optional. One or more of {', '.join(RaceEthnicity.values)}, separated by ';'."
-        ),
-    }
-
-
-def template_csv() -> str:
-    """The header, then two comment lines (ignored on upload): what each column holds, an example.
-
-    A line whose first cell starts with '#' is a comment, so a clinic can keep
-    both lines and type its rows below them.
-    """
-    guide = column_guide()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerow([f"{COMMENT} {guide['mrn']}"] + [guide[column] for column in COLUMNS[1:]])
-    writer.writerow(
-        [f"{COMMENT} Example: {TEMPLATE_EXAMPLE['mrn']}"]
-        + [TEMPLATE_EXAMPLE[column] for column in COLUMNS[1:]]
-    )
-    return out.getvalue()
 
 
 @dataclass
@@ -529,140 +437,3 @@ def referral_upload_parse(*, file_bytes: bytes, filename: str = "") -> ParsedUpl
     if not parsed.row_count:
         raise _unreadable("The file has a header but no rows.")
     return parsed
-
-
-SERVICE_COLUMNS = {"phones": "phone"}
-
-
-def _service_errors(line: int, error: ValidationError) -> list[RowError]:
-    """referral_create's refusal of a row, as row errors on the columns concerned."""
-    if not hasattr(error, "error_dict"):
-        return [RowError(line, "", " ".join(error.messages))]
-    errors = []
-    for key, messages in error.message_dict.items():
-        column = SERVICE_COLUMNS.get(key, key)
-        errors.append(RowError(line, column if column in COLUMNS else "", " ".join(messages)))
-    return errors
-
-
-def _problems(errors: list[RowError], row_count: int) -> str:
-    bad = len({error.line for error in errors})
-    rows = "row" if row_count == 1 else "rows"
-    return f"{bad} of {row_count} {rows} {'has' if bad == 1 else 'have'} problems"
-
-
-def referrals_upload(
-    *, clinic: Clinic, actor: User, file_bytes: bytes, filename: str, mode: str
-) -> ReferralUpload:
-    """Import a CSV of referrals for `clinic`, as `actor`: the upload, with its counts and errors.
-
-    ALL_OR_NOTHING imports nothing if any row is bad; GOOD_ROWS imports the
-    good rows and records the bad. Raises UploadRejected whenever nothing was
-    imported (and nothing was written), and ValidationError for a bad mode or a
-    clinic the actor may not upload for.
-    """
-    if mode not in ReferralUpload.Mode.values:
-        raise ValidationError({"mode": f"“{mode}” is not an upload mode."})
-    if actor.is_clinic_staff and actor.clinic_id != clinic.pk:
-        raise ValidationError({"clinic": "You can only upload referrals for your own clinic."})
-    try:
-        upload = _referrals_upload(
-            clinic=clinic, actor=actor, file_bytes=file_bytes, filename=filename, mode=mode
-        )
-    except UploadRejected as rejected:
-        logger.info(
-            "Referral upload rejected for clinic %s by user %s (%s): %d rows, %d errors",
-            clinic.pk,
-            actor.pk,
-            mode,
-            rejected.row_count,
-            len(rejected.errors),
-        )
-        raise
-    logger.info(
-        "Referral upload %s for clinic %s by user %s (%s): %d rows, %d created, "
-        "%d duplicates, %d errors",
-        upload.pk,
-        clinic.pk,
-        actor.pk,
-        mode,
-        upload.row_count,
-        upload.created_count,
-        upload.duplicate_count,
-        len(upload.errors),
-    )
-    return upload
-
-
-def _referrals_upload(
-    *, clinic: Clinic, actor: User, file_bytes: bytes, filename: str, mode: str
-) -> ReferralUpload:
-    parsed = referral_upload_parse(file_bytes=file_bytes, filename=filename)
-    all_or_nothing = mode == ReferralUpload.Mode.ALL_OR_NOTHING
-    if all_or_nothing and parsed.errors:
-        raise UploadRejected(
-            f"Nothing was imported: {_problems(parsed.errors, parsed.row_count)}.",
-            parsed.errors,
-            row_count=parsed.row_count,
-        )
-    with transaction.atomic():
-        # One upload per clinic at a time, so that the same file sent twice at
-        # once (a double click) finds the first copy's rows and skips them. NO KEY
-        # UPDATE does not hold up single referrals (their inserts take KEY SHARE).
-        list(Clinic.objects.select_for_update(no_key=True).filter(pk=clinic.pk))
-        upload = ReferralUpload.objects.create(
-            clinic=clinic,
-            uploaded_by=actor,
-            filename=(filename or "upload.csv")[:255],
-            sha256=hashlib.sha256(file_bytes).hexdigest(),
-            mode=mode,
-            row_count=parsed.row_count,
-        )
-        already = set(
-            Referral.objects.filter(
-                clinic=clinic, upload_key__in=[row.key for row in parsed.rows]
-            ).values_list("upload_key", flat=True)
-        )
-        errors = list(parsed.errors)
-        created = duplicates = 0
-        for row in parsed.rows:
-            if row.key in already:
-                duplicates += 1
-                continue
-            try:
-                with transaction.atomic():  # a refused row leaves nothing behind
-                    referral = referral_create(
-                        clinic=clinic,
-                        program=row.program,
-                        patient_data=row.patient,
-                        referring_clinician=row.referring_clinician,
-                        reason=row.reason,
-                        actor=actor,
-                    )
-                    Referral.objects.filter(pk=referral.pk).update(
-                        upload=upload, upload_key=row.key
-                    )
-            except ValidationError as error:
-                errors += _service_errors(row.line, error)
-                continue
-            already.add(row.key)
-            created += 1
-        errors.sort(key=lambda error: error.line or 0)
-        # Raising inside the atomic block rolls back every row written above.
-        if all_or_nothing and errors:
-            raise UploadRejected(
-                f"Nothing was imported: {_problems(errors, parsed.row_count)}.",
-                errors,
-                row_count=parsed.row_count,
-            )
-        if not created and not duplicates:
-            raise UploadRejected(
-                "Nothing was imported: every row has a problem.",
-                errors,
-                row_count=parsed.row_count,
-            )
-        upload.created_count = created
-        upload.duplicate_count = duplicates
-        upload.errors = [error.as_dict() for error in errors]
-        upload.save(update_fields=["created_count", "duplicate_count", "errors"])
-    return upload

@@ -1,0 +1,14 @@
+"""Intake: what turns a referral or a newly overdue patient into a navigation case.
+
+It sits above both the patients services (patients, referrals, care gaps) and the
+case kernel (`navigator.cases`) and case services, so neither has to import the other.
+Celery tasks and views call it.
+
+To change:
+- a single referral (checks, patient matching, opening or joining the case, its event):
+  `referrals.py` (`referral_create`);
+- a CSV of referrals (modes, duplicates, row errors, counts): `referral_uploads.py`
+  (`referrals_upload`); reading and checking the file is `patients.uploads.parse`;
+- the care-gap refresh (batches; cases opened for newly overdue patients, closed for
+  those the EHR shows screened): `care_gaps.py` (`care_gaps_refresh`).
+"""

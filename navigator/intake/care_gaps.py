@@ -1,0 +1,139 @@
+"""The care-gap refresh: recompute gaps, then open a case for each newly overdue patient
+and close the open case of one the EHR shows screened.
+
+Sits above the care-gap writes (`patients.services.care_gaps`) and the case
+kernel; the nightly Celery task and the after-import task call `care_gaps_refresh`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from navigator.cases import case_lock, case_transition, event_record
+from navigator.models import OPEN_STATUSES, CaseEventKind, CaseStatus, NavigationCase
+from navigator.services import case_open
+from patients.models import (
+    CareGapStatus,
+    Patient,
+    ScreeningEvent,
+    ScreeningModality,
+    ScreeningResult,
+)
+from patients.selectors import ProgramRules, care_gap_patients_due, program_rules_list
+from patients.services.care_gaps import CareGapChange, care_gaps_recompute
+
+
+@dataclass
+class RefreshResult:
+    patients: int = 0
+    cases_opened: int = 0
+    cases_closed: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+def care_gaps_refresh(
+    *, as_of: dt.date, patient_ids: list[int] | None = None, batch_size: int = 1000
+) -> RefreshResult:
+    """Recompute what may have changed; open and close cases from it.
+
+    The nightly run looks at every patient due (`care_gap_patients_due`); an
+    import names the patients it touched, so that their pages are current at once.
+    """
+    programs = program_rules_list()
+    result = RefreshResult()
+    if patient_ids is None:
+        patient_ids = care_gap_patients_due(as_of=as_of)
+    for start in range(0, len(patient_ids), batch_size):
+        batch = patient_ids[start : start + batch_size]
+        with transaction.atomic():
+            changes = care_gaps_recompute(patient_ids=batch, as_of=as_of, programs=programs)
+            opened, closed = _cases_follow_gaps(changes, programs)
+        result.patients += len(batch)
+        result.cases_opened += opened
+        result.cases_closed += closed
+        for change in changes:
+            result.statuses[change.gap.status] = result.statuses.get(change.gap.status, 0) + 1
+    return result
+
+
+def _cases_follow_gaps(
+    changes: list[CareGapChange], programs: list[ProgramRules]
+) -> tuple[int, int]:
+    """Open a case for each newly overdue patient; close one the EHR shows screened."""
+    program_by_id = {entry.program.pk: entry.program for entry in programs}
+    opened = closed = 0
+    newly_overdue = [
+        c for c in changes if c.gap.status == CareGapStatus.OVERDUE and c.old_status != "overdue"
+    ]
+    screened = [c for c in changes if c.result.last_screening_resource_pk is not None and (
+        c.gap.status in {CareGapStatus.UP_TO_DATE, CareGapStatus.DUE_SOON}
+    )]  # fmt: skip
+    open_cases = {
+        (case.patient_id, case.program_id): case
+        for case in NavigationCase.objects.filter(
+            patient_id__in={c.patient_id for c in newly_overdue + screened},
+            status__in=OPEN_STATUSES,
+        )
+    }
+    to_open = [
+        change
+        for change in newly_overdue
+        if program_by_id[change.program_id].active
+        and program_by_id[change.program_id].open_cases_automatically
+        and (change.patient_id, change.program_id) not in open_cases
+    ]
+    patients = Patient.objects.in_bulk({change.patient_id for change in to_open})
+    for change in to_open:
+        program = program_by_id[change.program_id]
+        patient = patients[change.patient_id]
+        case_open(
+            patient=patient,
+            program=program,
+            actor=None,
+            source=f"care gap: {change.gap.summary}",
+        )
+        opened += 1
+    for change in screened:
+        case = open_cases.get((change.patient_id, change.program_id))
+        if case is None or case.screenings.exists():
+            continue
+        _case_close_screened_by_ehr(case=case, change=change)
+        closed += 1
+    return opened, closed
+
+
+def _case_close_screened_by_ehr(*, case: NavigationCase, change: CareGapChange) -> None:
+    """Close the loop from data: record the EHR's test on the case, then close it."""
+    result = change.result
+    if result.last_screening_on is None:
+        return
+    modality = ScreeningModality.objects.get(
+        program_id=case.program_id, code=result.last_modality_code
+    )
+    with transaction.atomic():
+        case = case_lock(case)
+        if not case.is_open:
+            return
+        event = ScreeningEvent.objects.create(
+            patient_id=case.patient_id,
+            modality=modality,
+            performed_on=result.last_screening_on,
+            result=ScreeningResult.NOT_REPORTED,
+            case=case,
+            clinical_resource_id=result.last_screening_resource_pk,
+        )
+        event_record(
+            case=case,
+            kind=CaseEventKind.SCREENING_RECORDED,
+            actor=None,
+            summary=f"{modality} on {event.performed_on:%Y-%m-%d}, reported by the EHR",
+            data={"screening": event.pk, "modality": modality.code, "source": "ehr"},
+        )
+        if case.status != CaseStatus.COMPLETED:
+            case_transition(
+                case=case, to_status=CaseStatus.COMPLETED, actor=None, note="reported by the EHR"
+            )
+        case_transition(case=case, to_status=CaseStatus.CLOSED, actor=None, note="screened")

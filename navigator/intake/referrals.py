@@ -1,0 +1,63 @@
+"""A clinic refers a patient: match or register the patient, open or join a case, record it.
+
+Sits above the patients services (patient, referral records) and the case
+kernel (`case_open`, events), which know nothing of each other.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from navigator.cases import event_record
+from navigator.models import CaseEventKind, User
+from navigator.services import case_open
+from patients.models import Clinic, Referral, ScreeningProgram
+from patients.services.patients import PatientInput, patient_find_or_create
+from patients.services.referrals import referral_record
+
+
+def referral_create(
+    *,
+    clinic: Clinic,
+    program: ScreeningProgram,
+    patient_data: PatientInput,
+    referring_clinician: str,
+    actor: User,
+    reason: str = "",
+) -> Referral:
+    """A clinic refers a patient: match or create the patient, open or join a case."""
+    if actor.is_clinic_staff and actor.clinic_id != clinic.pk:
+        raise ValidationError({"clinic": "You can only refer patients to your own clinic."})
+    if not program.active:
+        raise ValidationError({"program": f"The {program} program is not accepting referrals."})
+    if not referring_clinician.strip():
+        raise ValidationError({"referring_clinician": "Name the referring clinician."})
+
+    with transaction.atomic():
+        patient, _created = patient_find_or_create(clinic=clinic, data=patient_data)
+        problems = program.eligibility_problems(patient, timezone.localdate())
+        if problems:
+            raise ValidationError({"program": problems}, code="ineligible")
+        case, case_created = case_open(
+            patient=patient, program=program, actor=actor, source=f"referral from {clinic}"
+        )
+        referral = referral_record(
+            clinic=clinic,
+            patient=patient,
+            program=program,
+            referring_clinician=referring_clinician,
+            reason=reason,
+            case=case,
+            actor=actor,
+        )
+        event_record(
+            case=case,
+            kind=CaseEventKind.REFERRED,
+            actor=actor,
+            summary=f"Referred by {referral.referring_clinician} ({clinic})"
+            + ("" if case_created else "; joined the case already open"),
+            data={"referral": referral.pk, "new_case": case_created},
+        )
+        return referral

@@ -1,0 +1,93 @@
+"""The patients app's models, one module per subject; import them from `patients.models`.
+
+This package imports every model, choice and constant so that Django finds the
+models and `from patients.models import X` works everywhere (and the migrations'
+`patients.models.validate_*` paths keep resolving).
+
+To change:
+- the time zone or "not in the future" field validators: `validators.py`;
+- clinics: `clinics.py`;
+- patients, their demographics choices (sex, language proficiency, insurance, smoking),
+  race/ethnicity and phones: `people.py`;
+- screening programs and their rules (modalities, exclusions, rule versions), screening
+  results and the tests done (`ScreeningEvent`): `programs.py`;
+- referrals, CSV uploads, and the words a clinic sees for a case's stage: `referrals.py`;
+- code concepts, starter codes and official value sets: `codes.py`;
+- EHR feeds: sources, patient links, clinical resources, imports, data-quality warnings:
+  `fhir.py`;
+- care gaps and their statuses: `care_gaps.py`.
+"""
+
+from patients.models.care_gaps import CareGap, CareGapStatus
+from patients.models.clinics import Clinic
+from patients.models.codes import CodeConcept, ConceptCode, ConceptKind, ValueSet, ValueSetCode
+from patients.models.fhir import (
+    ClinicalResource,
+    DataQualityWarning,
+    FhirImport,
+    FhirSource,
+    PatientSourceLink,
+)
+from patients.models.people import (
+    EnglishProficiency,
+    InsuranceType,
+    Patient,
+    PatientPhone,
+    PatientRaceEthnicity,
+    PhoneType,
+    PreferredChannel,
+    RaceEthnicity,
+    Sex,
+    SmokingStatus,
+)
+from patients.models.programs import (
+    RECORDABLE_RESULTS,
+    ProgramExclusion,
+    RuleVersion,
+    ScreeningEvent,
+    ScreeningModality,
+    ScreeningProgram,
+    ScreeningResult,
+    Sexes,
+)
+from patients.models.referrals import CLINIC_STATUS_LABELS, Referral, ReferralUpload
+from patients.models.validators import validate_not_in_future, validate_time_zone
+
+__all__ = [
+    "validate_time_zone",
+    "validate_not_in_future",
+    "Clinic",
+    "Sex",
+    "RaceEthnicity",
+    "EnglishProficiency",
+    "InsuranceType",
+    "SmokingStatus",
+    "PreferredChannel",
+    "Patient",
+    "PatientRaceEthnicity",
+    "PhoneType",
+    "PatientPhone",
+    "ConceptKind",
+    "CodeConcept",
+    "ConceptCode",
+    "ValueSet",
+    "ValueSetCode",
+    "Sexes",
+    "ScreeningProgram",
+    "ScreeningModality",
+    "ScreeningResult",
+    "ScreeningEvent",
+    "ProgramExclusion",
+    "RuleVersion",
+    "RECORDABLE_RESULTS",
+    "Referral",
+    "ReferralUpload",
+    "CLINIC_STATUS_LABELS",
+    "FhirSource",
+    "PatientSourceLink",
+    "ClinicalResource",
+    "FhirImport",
+    "DataQualityWarning",
+    "CareGapStatus",
+    "CareGap",
+]

@@ -1,0 +1,58 @@
+"""Care gaps: each patient's screening status per program, as computed by the engine."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from patients.models.people import Patient
+from patients.models.programs import ScreeningModality, ScreeningProgram
+
+
+class CareGapStatus(models.TextChoices):
+    NOT_ELIGIBLE = "not_eligible", "Not eligible"
+    EXCLUDED = "excluded", "Excluded"
+    UP_TO_DATE = "up_to_date", "Up to date"
+    DUE_SOON = "due_soon", "Due soon"
+    OVERDUE = "overdue", "Overdue"
+
+
+class CareGap(models.Model):
+    """A patient's screening status for one program, as of a day, with its reasons."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_gaps")
+    program = models.ForeignKey(ScreeningProgram, on_delete=models.CASCADE)
+    status = models.CharField(max_length=16, choices=CareGapStatus.choices)
+    as_of = models.DateField()
+    summary = models.CharField(max_length=300)
+    reasons = models.JSONField(default=list, blank=True)
+    evidence = models.JSONField(default=list, blank=True)
+    last_screening_on = models.DateField(null=True, blank=True)
+    last_modality = models.ForeignKey(
+        ScreeningModality, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    next_due_on = models.DateField(null=True, blank=True)
+    overdue_since = models.DateField(null=True, blank=True)
+    # The first day on which this status could change without new data
+    # (a due date, a birthday at an age limit): the nightly run looks again then.
+    recheck_on = models.DateField(null=True, blank=True)
+    rule_version = models.PositiveIntegerField()
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["program__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "program"], name="care_gap_unique")
+        ]
+        indexes = [
+            models.Index(fields=["program", "status"]),
+            models.Index(fields=["recheck_on"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program}: {self.get_status_display()}"
+
+    @property
+    def further_reasons(self) -> list[str]:
+        """The reasons the summary line does not already say."""
+        return [reason for reason in self.reasons if reason != self.summary]

@@ -1,0 +1,211 @@
+"""Patients and what describes them: demographics choices, race/ethnicity, phones."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from phonenumber_field.modelfields import PhoneNumberField
+
+from patients.languages import language_name, validate_language_code
+from patients.models.clinics import Clinic
+from patients.models.validators import validate_not_in_future, validate_time_zone
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class RaceEthnicity(models.TextChoices):
+    """The 2024 OMB SPD 15 minimum categories, plus two honest non-answers."""
+
+    AMERICAN_INDIAN_ALASKA_NATIVE = "aian", "American Indian or Alaska Native"
+    ASIAN = "asian", "Asian"
+    BLACK = "black", "Black or African American"
+    HISPANIC_LATINO = "hispanic", "Hispanic or Latino"
+    MIDDLE_EASTERN_NORTH_AFRICAN = "mena", "Middle Eastern or North African"
+    NATIVE_HAWAIIAN_PACIFIC_ISLANDER = "nhpi", "Native Hawaiian or Pacific Islander"
+    WHITE = "white", "White"
+    DECLINED = "declined", "Declined to answer"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class EnglishProficiency(models.TextChoices):
+    VERY_WELL = "very_well", "Very well"
+    WELL = "well", "Well"
+    NOT_WELL = "not_well", "Not well"
+    NOT_AT_ALL = "not_at_all", "Not at all"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class InsuranceType(models.TextChoices):
+    COMMERCIAL = "commercial", "Commercial"
+    MEDICARE = "medicare", "Medicare"
+    MEDICAID = "medicaid", "Medicaid"
+    DUAL = "dual", "Medicare and Medicaid"
+    OTHER_PUBLIC = "other_public", "Other public"
+    UNINSURED = "uninsured", "Uninsured"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class SmokingStatus(models.TextChoices):
+    NEVER = "never", "Never smoked"
+    FORMER = "former", "Former smoker"
+    CURRENT = "current", "Current smoker"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class PreferredChannel(models.TextChoices):
+    PHONE = "phone", "Phone"
+    SMS = "sms", "Text message"
+    EMAIL = "email", "Email"
+    LETTER = "letter", "Letter"
+
+
+class Patient(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField(
+        "MRN", max_length=64, blank=True, help_text="Medical record number at the clinic."
+    )
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    birth_date = models.DateField(validators=[validate_not_in_future])
+    sex = models.CharField(max_length=16, choices=Sex.choices)
+    preferred_language = models.CharField(
+        max_length=8,
+        default="en",
+        validators=[validate_language_code],
+        help_text="Preferred language for health care, as an ISO 639 code.",
+    )
+    english_proficiency = models.CharField(
+        max_length=16, choices=EnglishProficiency.choices, default=EnglishProficiency.UNKNOWN
+    )
+    interpreter_needed = models.BooleanField(default=False)
+    sms_consent = models.BooleanField("consents to SMS", default=False)
+    sms_consent_at = models.DateTimeField(null=True, blank=True)
+    preferred_channel = models.CharField(
+        max_length=8,
+        choices=PreferredChannel.choices,
+        blank=True,
+        help_text="How the patient prefers to be reached.",
+    )
+    best_contact_times = models.CharField(
+        max_length=200, blank=True, help_text="When the patient is easiest to reach, in words."
+    )
+    email = models.EmailField(blank=True)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=50, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    time_zone = models.CharField(
+        max_length=64, default=settings.TIME_ZONE, validators=[validate_time_zone]
+    )
+    insurance_type = models.CharField(
+        max_length=16, choices=InsuranceType.choices, default=InsuranceType.UNKNOWN
+    )
+    smoking_status = models.CharField(
+        max_length=16, choices=SmokingStatus.choices, default=SmokingStatus.UNKNOWN
+    )
+    smoking_pack_years = models.PositiveSmallIntegerField(null=True, blank=True)
+    deceased = models.BooleanField(default=False)
+    # Set whenever clinical data arrives from an EHR feed, so that the nightly
+    # care-gap run recomputes only patients whose data changed.
+    clinical_data_changed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    care_gaps_computed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["family_name", "given_name", "pk"]
+        constraints = [
+            # Blank only for a patient from an EHR feed whose identifier could not be
+            # linked safely (see DataQualityWarning): never two patients on one MRN.
+            models.UniqueConstraint(
+                fields=["clinic", "mrn"],
+                condition=~models.Q(mrn=""),
+                name="patient_mrn_unique_per_clinic",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["family_name", "given_name"]),
+            models.Index(fields=["birth_date"]),
+            models.Index(fields=["preferred_language"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family_name}, {self.given_name} (MRN {self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def language_name(self) -> str:
+        return language_name(self.preferred_language)
+
+    @property
+    def limited_english_proficiency(self) -> bool:
+        return self.english_proficiency in {
+            EnglishProficiency.WELL,
+            EnglishProficiency.NOT_WELL,
+            EnglishProficiency.NOT_AT_ALL,
+        }
+
+    def age_on(self, day: dt.date) -> int:
+        years = day.year - self.birth_date.year
+        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
+
+
+class PatientRaceEthnicity(models.Model):
+    """One row per category a patient identifies with (multi-select)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="race_ethnicities")
+    category = models.CharField(max_length=16, choices=RaceEthnicity.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "category"], name="patient_race_ethnicity_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["category"])]
+
+    def __str__(self) -> str:
+        return self.get_category_display()
+
+
+class PhoneType(models.TextChoices):
+    MOBILE = "mobile", "Mobile"
+    HOME = "home", "Home"
+    WORK = "work", "Work"
+
+
+class PatientPhone(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="phones")
+    number = PhoneNumberField()
+    kind = models.CharField(max_length=8, choices=PhoneType.choices, default=PhoneType.MOBILE)
+    rank = models.PositiveSmallIntegerField(default=0, help_text="0 is the number to try first.")
+    is_bad = models.BooleanField(
+        default=False, help_text="Wrong or disconnected: skipped when calling."
+    )
+    undeliverable = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Why texts to this number cannot be delivered, as the SMS provider said.",
+    )
+
+    class Meta:
+        ordering = ["rank", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "number"], name="patient_phone_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.number}"

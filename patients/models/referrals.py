@@ -1,0 +1,92 @@
+"""Referrals from clinics, single or from a CSV upload, and the stage words a clinic sees."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from patients.models.clinics import Clinic
+from patients.models.people import Patient
+from patients.models.programs import ScreeningProgram
+
+CLINIC_STATUS_LABELS = {
+    "new": "Received",
+    "assigned": "Received",
+    "contacting": "Navigator reaching out",
+    "scheduled": "Screening scheduled",
+    "completed": "Screening completed",
+    "closed": "Screening completed",
+    "closed_unreachable": "Closed: could not reach",
+    "declined": "Patient declined",
+    "ineligible": "Not eligible",
+}
+
+
+class Referral(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="referrals")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
+    program = models.ForeignKey(ScreeningProgram, on_delete=models.PROTECT)
+    referring_clinician = models.CharField(max_length=200)
+    reason = models.TextField(blank=True)
+    case = models.ForeignKey(
+        "navigator.NavigationCase", on_delete=models.PROTECT, related_name="referrals"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals_made"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    upload = models.ForeignKey(
+        "ReferralUpload",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+    )
+    # For a referral from a CSV upload: a digest of its row, so that uploading
+    # the same file again creates nothing new.
+    upload_key = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["clinic", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "upload_key"],
+                condition=~models.Q(upload_key=""),
+                name="referral_upload_row_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral #{self.pk} ({self.program})"
+
+    @property
+    def clinic_status(self) -> str:
+        """The case's stage in the words a referring clinic sees."""
+        return CLINIC_STATUS_LABELS[self.case.status]
+
+
+class ReferralUpload(models.Model):
+    """One CSV of referrals a clinic uploaded, and what became of its rows."""
+
+    class Mode(models.TextChoices):
+        GOOD_ROWS = "good_rows", "Import the good rows"
+        ALL_OR_NOTHING = "all_or_nothing", "Import nothing if any row is bad"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="uploads")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    row_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.uploaded_at:%Y-%m-%d})"

@@ -1,0 +1,13 @@
+"""Writes for the patients app, one module per entity (reads live in `patients.selectors`).
+
+To change:
+- how a patient is found by MRN or registered, with phones and race/ethnicity: `patients.py`
+  (`PatientInput`, `PhoneInput`, `patient_find_or_create`);
+- the referral record: `referrals.py` (`referral_record`). A referral that opens or
+  joins a case is `navigator.intake.referrals.referral_create`;
+- a program's care-gap rules and their versions: `program_rules.py`;
+- computing and storing care gaps: `care_gaps.py` (`care_gaps_recompute`). Opening and
+  closing cases from them is `navigator.intake.care_gaps.care_gaps_refresh`.
+
+Nothing here imports navigator services, the case kernel or intake: those sit above.
+"""

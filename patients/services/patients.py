@@ -1,0 +1,174 @@
+"""Writes for patients: find or register a patient with their phones and race/ethnicity."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from phonenumber_field.phonenumber import to_python as to_phone_number
+
+from patients.models import (
+    Clinic,
+    Patient,
+    PatientPhone,
+    PatientRaceEthnicity,
+    PhoneType,
+    RaceEthnicity,
+)
+
+EXCLUSIVE_RACE_ANSWERS = {RaceEthnicity.DECLINED, RaceEthnicity.UNKNOWN}
+
+
+@dataclass
+class PhoneInput:
+    number: str
+    kind: str = PhoneType.MOBILE
+
+
+@dataclass
+class PatientInput:
+    mrn: str
+    given_name: str
+    family_name: str
+    birth_date: dt.date
+    sex: str
+    preferred_language: str = "en"
+    english_proficiency: str = "unknown"
+    interpreter_needed: bool = False
+    race_ethnicity: list[str] = field(default_factory=list)
+    phones: list[PhoneInput] = field(default_factory=list)
+    sms_consent: bool = False
+    email: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    time_zone: str = ""
+    insurance_type: str = "unknown"
+    smoking_status: str = "unknown"
+    smoking_pack_years: int | None = None
+
+
+def _normalise_name(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _validate_race_ethnicity(values: list[str]) -> list[str]:
+    unknown = [v for v in values if v not in RaceEthnicity.values]
+    if unknown:
+        raise ValidationError(
+            {"race_ethnicity": f"Unknown categories: {', '.join(map(str, unknown))}."}
+        )
+    chosen = list(dict.fromkeys(values))
+    if len(chosen) > 1 and EXCLUSIVE_RACE_ANSWERS & set(chosen):
+        raise ValidationError(
+            {"race_ethnicity": "“Declined” and “unknown” cannot be combined with a category."}
+        )
+    return chosen
+
+
+def _validate_phones(phones: list[PhoneInput]) -> list[tuple[str, str]]:
+    cleaned: list[tuple[str, str]] = []
+    for index, phone in enumerate(phones):
+        number = to_phone_number(phone.number)
+        if number is None or not number.is_valid():
+            raise ValidationError(
+                {"phones": f"Phone {index + 1}: “{phone.number}” is not a valid phone number."}
+            )
+        if phone.kind not in PhoneType.values:
+            raise ValidationError(
+                {"phones": f"Phone {index + 1}: “{phone.kind}” is not a phone type."}
+            )
+        e164 = number.as_e164
+        if e164 not in {n for n, _ in cleaned}:
+            cleaned.append((e164, phone.kind))
+    return cleaned
+
+
+def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patient, bool]:
+    """The clinic's patient with this MRN, or a new one: (patient, created).
+
+    The same MRN at the same clinic is the same patient, never a duplicate,
+    but only if name and birth date agree: an MRN that points at somebody
+    else is refused rather than merged.
+    """
+    race_ethnicity = _validate_race_ethnicity(data.race_ethnicity)
+    phones = _validate_phones(data.phones)
+    mrn = data.mrn.strip()
+    if not mrn:
+        raise ValidationError({"mrn": "An MRN is required."})
+
+    existing = Patient.objects.select_for_update().filter(clinic=clinic, mrn=mrn).first()
+    if existing is not None:
+        if (
+            _normalise_name(existing.given_name) != _normalise_name(data.given_name)
+            or _normalise_name(existing.family_name) != _normalise_name(data.family_name)
+            or existing.birth_date != data.birth_date
+        ):
+            raise ValidationError(
+                {
+                    "mrn": (
+                        f"MRN {mrn} at {clinic} belongs to a patient with a different name "
+                        "or birth date. Check the MRN, or correct the patient's record first."
+                    )
+                },
+                code="mrn_conflict",
+            )
+        known = set(existing.phones.values_list("number", flat=True))
+        next_rank = existing.phones.count()
+        for number, kind in phones:
+            if number not in known:
+                PatientPhone.objects.create(
+                    patient=existing, number=number, kind=kind, rank=next_rank
+                )
+                next_rank += 1
+        return existing, False
+
+    patient = Patient(
+        clinic=clinic,
+        mrn=mrn,
+        given_name=data.given_name.strip(),
+        family_name=data.family_name.strip(),
+        birth_date=data.birth_date,
+        sex=data.sex,
+        preferred_language=data.preferred_language.strip().lower(),
+        english_proficiency=data.english_proficiency,
+        interpreter_needed=data.interpreter_needed,
+        sms_consent=data.sms_consent,
+        sms_consent_at=timezone.now() if data.sms_consent else None,
+        email=data.email,
+        address_line1=data.address_line1,
+        address_line2=data.address_line2,
+        city=data.city,
+        state=data.state,
+        postal_code=data.postal_code,
+        insurance_type=data.insurance_type,
+        smoking_status=data.smoking_status,
+        smoking_pack_years=data.smoking_pack_years,
+    )
+    if data.time_zone:
+        patient.time_zone = data.time_zone
+    # full_clean checks choices, the language code, the time zone and the birth date.
+    patient.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError as error:
+        # Another request created this MRN a moment ago.
+        raise ValidationError(
+            {"mrn": f"MRN {mrn} was just registered at {clinic}; submit again to refer them."}
+        ) from error
+    PatientRaceEthnicity.objects.bulk_create(
+        [PatientRaceEthnicity(patient=patient, category=c) for c in race_ethnicity]
+    )
+    PatientPhone.objects.bulk_create(
+        [
+            PatientPhone(patient=patient, number=number, kind=kind, rank=rank)
+            for rank, (number, kind) in enumerate(phones)
+        ]
+    )
+    return patient, True
