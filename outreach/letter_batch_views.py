@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
-from outreach.letter_batches import (
+from outreach.letters.batches import (
     LetterBatchError,
     NoLetterBatch,
     letter_batch_pdf,

@@ -17,10 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
-from outreach import message_admin, selectors
-from outreach.case_tasks import RULED_KINDS
+from outreach import selectors
 from outreach.forms import ReminderRuleForm, TaskRuleForm
+from outreach.messaging import manage
 from outreach.models import MessageState, PatientMessage, ReminderRule, TaskKind, TaskRule
+from outreach.services import rules
+from outreach.services.navigator_tasks import RULED_KINDS
 from patients.models import ScreeningProgram
 
 PAGE_SIZE = 50
@@ -66,7 +68,7 @@ def message_list(request: AuthedRequest) -> HttpResponse:
             "states": PROBLEM_STATES,
             "escalations": selectors.open_escalations(user=request.user)[:PAGE_SIZE],
             "unmatched": selectors.unmatched_texts(user=request.user)[:PAGE_SIZE],
-            "retryable": message_admin.RETRYABLE_STATES,
+            "retryable": manage.RETRYABLE_STATES,
         },
     )
 
@@ -98,13 +100,13 @@ def _message_action(request: AuthedRequest, pk: int, action, done: str) -> HttpR
 @require_POST
 @role_required(Role.MANAGER)
 def message_retry(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _message_action(request, pk, message_admin.message_retry, "will be sent again now")
+    return _message_action(request, pk, manage.message_retry, "will be sent again now")
 
 
 @require_POST
 @role_required(Role.MANAGER)
 def message_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _message_action(request, pk, message_admin.message_cancel, "cancelled")
+    return _message_action(request, pk, manage.message_cancel, "cancelled")
 
 
 # --- Rules -----------------------------------------------------------------------------------
@@ -183,7 +185,7 @@ def _save_rule(request: AuthedRequest, program: ScreeningProgram, which: str, bo
         bound[which] = form
         if not form.is_valid():
             return None
-        changed = message_admin.task_rule_save(
+        changed = rules.task_rule_save(
             program=program, actor=request.user, kind=kind, days=form.cleaned_data["days"],
             active=form.cleaned_data["active"],
         )  # fmt: skip
@@ -205,7 +207,7 @@ def _save_rule(request: AuthedRequest, program: ScreeningProgram, which: str, bo
     if not form.is_valid():
         return None
     data = form.cleaned_data
-    changed = message_admin.reminder_rule_save(
+    changed = rules.reminder_rule_save(
         program=program, actor=request.user, rule=rule, trigger=data["trigger"],
         kind=data["kind"], days=data["days"], at_time=data["at_time"], channel=data["channel"],
         modality=data["modality"], priority=data["priority"], active=data["active"],

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from navigator.models import CaseEvent, CaseEventKind, NavigationCase, User
 from navigator.selectors import cases_visible_to
-from outreach.keywords import Intent
+from outreach.messaging.sms_keywords import Intent
 from outreach.models import (
     CaseTask,
     ContactAttempt,
@@ -48,8 +51,31 @@ def reminders_pending_for(user: User) -> QuerySet[FollowUpReminder]:
     )
 
 
+# A reminder email not sent within a day is stale: the worklist already shows it,
+# and tomorrow brings a fresh reminder if the case is still due. Bounding the sweep
+# also stops it retrying an address the mail server rejects for ever.
+REMINDER_EMAIL_STALE_AFTER = dt.timedelta(days=1)
+
+
+def unsent_reminder_ids(*, older_than: dt.timedelta) -> list[int]:
+    """Reminders still waiting for their email, old enough that their task was lost."""
+    now = timezone.now()
+    return list(
+        FollowUpReminder.objects.filter(
+            emailed_at=None,
+            dismissed_at=None,
+            created_at__lt=now - older_than,
+            created_at__gte=now - REMINDER_EMAIL_STALE_AFTER,
+        ).values_list("pk", flat=True)[:1000]
+    )
+
+
+def protocol_for(program_id: int) -> OutreachProtocol | None:
+    return OutreachProtocol.objects.filter(program_id=program_id).prefetch_related("steps").first()
+
+
 def protocol_history(protocol: OutreachProtocol, limit: int = 50) -> list[LogEntry]:
-    """Who changed a protocol, when, and what (written by services.protocol_update)."""
+    """Who changed a protocol, when, and what (written by services.protocols.protocol_update)."""
     return list(
         LogEntry.objects.filter(
             content_type=ContentType.objects.get_for_model(OutreachProtocol),
@@ -110,7 +136,7 @@ def unmatched_texts(*, user: User) -> QuerySet[InboundSms]:
 
 
 def rule_history(program: ScreeningProgram, limit: int = 50) -> list[LogEntry]:
-    """Changes to a program's reminder and task rules (message_admin writes them)."""
+    """Changes to a program's reminder and task rules (services.rules writes them)."""
     types = ContentType.objects.get_for_models(ReminderRule, TaskRule).values()
     ids = [
         str(pk)
@@ -125,3 +151,16 @@ def rule_history(program: ScreeningProgram, limit: int = 50) -> list[LogEntry]:
         .select_related("user")
         .order_by("-action_time", "-pk")[:limit]
     )
+
+
+# --- Navigator tasks and escalations ------------------------------------------------------
+
+
+def tasks_visible_to(user: User) -> Q:
+    """Which tasks a user may see and close: a navigator, those of the cases they work
+    (never escalations); managers and administrators, all."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    if user.sees_all_cases:
+        return Q()
+    return Q(for_manager=False, case__in=cases_visible_to(user))

@@ -24,14 +24,16 @@ from navigator.forms import CaseForm
 from navigator.models import NavigationCase, Role
 from navigator.permissions import AuthedRequest, role_required
 from navigator.views import _case_context, _get_case, _render_case
-from outreach import selectors, services
+from outreach import selectors
 from outreach.forms import (
     ProtocolForm,
     StepFormSet,
     UnreachableDecisionForm,
     UnreachableProposeForm,
 )
-from outreach.letters import LetterError, letter_compose, letter_pdf
+from outreach.letters.case_letter import LetterError, letter_compose, letter_pdf
+from outreach.letters.printed import letter_record_printed
+from outreach.services import protocols, unreachable
 from patients.models import ScreeningProgram
 
 CASE_ROLES = (Role.NAVIGATOR, Role.MANAGER)
@@ -84,7 +86,7 @@ def unreachable_propose(request: AuthedRequest, pk: int) -> HttpResponse:
         request,
         pk,
         form=UnreachableProposeForm(request.POST, id_prefix="unreachable"),
-        perform=lambda case, data: services.case_unreachable_propose(
+        perform=lambda case, data: unreachable.case_unreachable_propose(
             case=case, note=data["note"], actor=request.user, expected_version=data["version"]
         ),
         notice="Proposed for closing as unreachable; a manager decides.",
@@ -98,7 +100,7 @@ def unreachable_confirm(request: AuthedRequest, pk: int) -> HttpResponse:
         request,
         pk,
         form=UnreachableDecisionForm(request.POST, id_prefix="unreachable"),
-        perform=lambda case, data: services.case_unreachable_confirm(
+        perform=lambda case, data: unreachable.case_unreachable_confirm(
             case=case, note=data["note"], actor=request.user, expected_version=data["version"]
         ),
         notice="Case closed as unreachable.",
@@ -112,7 +114,7 @@ def unreachable_dismiss(request: AuthedRequest, pk: int) -> HttpResponse:
         request,
         pk,
         form=UnreachableDecisionForm(request.POST, id_prefix="unreachable"),
-        perform=lambda case, data: services.case_unreachable_dismiss(
+        perform=lambda case, data: unreachable.case_unreachable_dismiss(
             case=case, note=data["note"], actor=request.user, expected_version=data["version"]
         ),
         notice="Kept open: the outreach goes on.",
@@ -144,7 +146,7 @@ def case_letter(request: AuthedRequest, pk: int) -> HttpResponse:
             {"case": case, "message": str(error)},
             status=409,
         )
-    services.letter_record_printed(
+    letter_record_printed(
         case=case, actor=request.user, language=letter.language, template_id=letter.template_id
     )
     response = HttpResponse(pdf, content_type="application/pdf")
@@ -164,14 +166,14 @@ def program_protocol(request: AuthedRequest, code: str) -> HttpResponse:
     program = ScreeningProgram.objects.filter(code=code).first()
     if program is None:
         raise Http404("No such program.")
-    protocol = services.protocol_for(program.pk)
+    protocol = selectors.protocol_for(program.pk)
     status = 200
     if request.method == "POST":
         form = ProtocolForm(request.POST, id_prefix="protocol")
         steps = StepFormSet(request.POST, prefix="steps")
         if form.is_valid() and steps.is_valid():
             try:
-                changed = services.protocol_update(
+                changed = protocols.protocol_update(
                     program=program,
                     actor=request.user,
                     steps=steps.steps(),

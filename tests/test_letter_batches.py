@@ -13,7 +13,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from navigator.models import CaseEvent, CaseEventKind
-from outreach.letter_batches import (
+from outreach.letters.batches import (
     LetterBatchError,
     NoLetterBatch,
     letter_batch_pdf,

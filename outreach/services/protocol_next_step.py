@@ -16,13 +16,7 @@ from dataclasses import dataclass, replace
 
 from django.utils import timezone
 
-from outreach.models import (
-    UNSUCCESSFUL_OUTCOMES,
-    Channel,
-    Direction,
-    Outcome,
-    OutreachProtocol,
-)
+from outreach.models import UNSUCCESSFUL_OUTCOMES, Channel, Direction, Outcome, OutreachProtocol
 
 # Channels that need a working phone number.
 NUMBER_CHANNELS = frozenset({Channel.PHONE, Channel.SMS})

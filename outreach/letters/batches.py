@@ -46,7 +46,7 @@ from reportlab.platypus import (
 
 from navigator.cases import case_lock, event_record
 from navigator.models import CaseEventKind, NavigationCase, User
-from outreach.letters import (
+from outreach.letters.case_letter import (
     REFERENCE,
     letter_date,
     letter_styles,
