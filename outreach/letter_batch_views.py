@@ -20,10 +20,9 @@ from outreach.letters.batches import (
     NoLetterBatch,
     letter_batch_pdf,
     letter_batch_print,
-    letter_batches,
-    letters_due,
     reason_not_to_print,
 )
+from outreach.selectors import letter_batches, letters_due
 from patients.languages import language_name
 
 MAIL_ROOM = (Role.MANAGER, Role.ADMIN)

@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from navigator import selectors as case_selectors
 from navigator.cases import StaleCaseError
 from navigator.forms import CaseForm
 from navigator.models import NavigationCase, Role
@@ -34,7 +33,6 @@ from outreach.forms import (
 from outreach.letters.case_letter import LetterError, letter_compose, letter_pdf
 from outreach.letters.printed import letter_record_printed
 from outreach.services import protocols, unreachable
-from patients.models import ScreeningProgram
 
 CASE_ROLES = (Role.NAVIGATOR, Role.MANAGER)
 
@@ -128,12 +126,7 @@ def unreachable_dismiss(request: AuthedRequest, pk: int) -> HttpResponse:
 @role_required(*CASE_ROLES)
 def case_letter(request: AuthedRequest, pk: int) -> HttpResponse:
     """The case's outreach letter as a PDF, in the patient's language."""
-    case = (
-        case_selectors.cases_visible_to(request.user)
-        .select_related("patient", "program", "navigator__user")
-        .filter(pk=pk)
-        .first()
-    )
+    case = selectors.case_for_letter(user=request.user, case_id=pk)
     if case is None:
         raise Http404("No such case.")
     try:
@@ -163,7 +156,7 @@ def case_letter(request: AuthedRequest, pk: int) -> HttpResponse:
 @role_required(Role.MANAGER)
 def program_protocol(request: AuthedRequest, code: str) -> HttpResponse:
     """A program's outreach cadence and thresholds; POST replaces them, all or nothing."""
-    program = ScreeningProgram.objects.filter(code=code).first()
+    program = selectors.program_by_code(code)
     if program is None:
         raise Http404("No such program.")
     protocol = selectors.protocol_for(program.pk)

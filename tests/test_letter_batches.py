@@ -18,9 +18,9 @@ from outreach.letters.batches import (
     NoLetterBatch,
     letter_batch_pdf,
     letter_batch_print,
-    letters_due,
 )
 from outreach.models import MessageState, PatientMessage
+from outreach.selectors import letters_due
 from tests import factories
 
 pytestmark = pytest.mark.django_db

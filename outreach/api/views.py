@@ -190,11 +190,7 @@ class CaseTaskViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = CaseTaskFilter
 
     def get_queryset(self):
-        return (
-            CaseTask.objects.filter(selectors.tasks_visible_to(self.request.user))
-            .select_related("case__program", "done_by")
-            .order_by("done_at", "due_on", "pk")
-        )
+        return selectors.case_tasks_visible_to(self.request.user)
 
     @extend_schema(request=CaseTaskDoneSerializer, responses=CaseTaskSerializer)
     @action(detail=True, methods=["post"])
