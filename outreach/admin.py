@@ -175,7 +175,7 @@ class InboundSmsAdmin(ReadOnlyAdmin):
 
 @admin.register(PatientMessage)
 class PatientMessageAdmin(admin.ModelAdmin):
-    """Read-only: messages change state only through outreach.services."""
+    """Read-only: messages change state only through outreach.messaging."""
 
     list_display = ["pk", "kind", "channel", "language", "state", "due_at", "sent_at", "tries"]
     list_filter = ["state", "kind", "channel", "language"]
