@@ -298,7 +298,7 @@ LOGGING = {
 EQUINAV_FOLLOW_UP_DAYS_NOT_REACHED = 2
 EQUINAV_FOLLOW_UP_DAYS_REACHED = 7
 EQUINAV_SITE_URL = os.environ.get("EQUINAV_SITE_URL", "http://127.0.0.1:8000")
-# Outreach letters (outreach.letters): the letterhead, and the number patients call,
+# Outreach letters (outreach.letters.case_letter): the letterhead, and the number patients call,
 # per program code where a program has its own ("colorectal=617-555-0101,breast=...").
 EQUINAV_LETTERHEAD = {
     "organization": os.environ.get("EQUINAV_LETTER_ORGANIZATION", "EquiNav Patient Navigation"),
@@ -313,11 +313,13 @@ EQUINAV_PROGRAM_PHONES = dict(
     item.split("=", 1) for item in env_list("EQUINAV_PROGRAM_PHONES", []) if "=" in item
 )
 
-# --- Patient texts (outreach.sms) ---
+# --- Patient texts (outreach.messaging.sms_backends) ---
 # Development prints texts to the console; production names a real provider.
 EQUINAV_SMS_BACKEND = os.environ.get(
     "EQUINAV_SMS_BACKEND",
-    "outreach.sms.ConsoleBackend" if DEBUG else "outreach.sms.TwilioBackend",
+    "outreach.messaging.sms_backends.ConsoleBackend"
+    if DEBUG
+    else "outreach.messaging.sms_backends.TwilioBackend",
 )
 EQUINAV_SMS_FILE_PATH = os.environ.get("EQUINAV_SMS_FILE_PATH", str(RUN_DIR / "sms.jsonl"))
 EQUINAV_SMS_API_URL = os.environ.get("EQUINAV_SMS_API_URL", "https://api.twilio.com")

@@ -35,7 +35,7 @@ from navigator.models import (
     NavigationCase,
     User,
 )
-from outreach.message_stops import messages_cancel_pending
+from outreach.messaging.stops import messages_cancel_pending
 
 # The only legal moves. Anything not listed is refused, from every page and API.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {

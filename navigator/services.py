@@ -40,7 +40,7 @@ from navigator.models import (
     Rebalance,
     User,
 )
-from outreach.message_stops import messages_cancel_pending
+from outreach.messaging.stops import messages_cancel_pending
 from patients.models import (
     RECORDABLE_RESULTS,
     Patient,
@@ -459,7 +459,7 @@ def appointment_book(
         if purpose == AppointmentPurpose.SCREENING and case.status != CaseStatus.SCHEDULED:
             case = case_transition(case=case, to_status=CaseStatus.SCHEDULED, actor=actor)
         # Imported here: outreach.services builds on this module (case_lock, events).
-        from outreach.services import appointment_reminders_schedule
+        from outreach.messaging.patient_reminders import appointment_reminders_schedule
 
         appointment_reminders_schedule(appointment=appointment)
         return appointment
@@ -504,7 +504,7 @@ def kit_mail(
         )
         if case.status == CaseStatus.ASSIGNED:
             case_transition(case=case, to_status=CaseStatus.CONTACTING, actor=actor)
-        from outreach.services import kit_reminders_schedule
+        from outreach.messaging.patient_reminders import kit_reminders_schedule
 
         kit_reminders_schedule(kit=kit)
         return kit

@@ -60,10 +60,10 @@ from navigator.models import (
     Role,
 )
 from navigator.permissions import AuthedRequest, has_role, role_required
-from outreach.case_tasks import case_task_done, tasks_visible_to
 from outreach.models import CaseTask, Channel, Purpose
-from outreach.selectors import reminders_pending_for
-from outreach.services import attempt_log
+from outreach.selectors import reminders_pending_for, tasks_visible_to
+from outreach.services.attempts import attempt_log
+from outreach.services.navigator_tasks import case_task_done
 from patients.models import PreferredChannel
 from patients.selectors import care_gaps_for
 

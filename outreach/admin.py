@@ -2,10 +2,10 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from outreach.letters import PLACEHOLDERS, LetterError, template_check
-from outreach.messages import PLACEHOLDERS as MESSAGE_PLACEHOLDERS
-from outreach.messages import MessageTemplateError
-from outreach.messages import template_check as message_template_check
+from outreach.letters.case_letter import PLACEHOLDERS, LetterError, template_check
+from outreach.messaging.compose import PLACEHOLDERS as MESSAGE_PLACEHOLDERS
+from outreach.messaging.compose import MessageTemplateError
+from outreach.messaging.compose import template_check as message_template_check
 from outreach.models import (
     CaseTask,
     ContactAttempt,
@@ -20,7 +20,7 @@ from outreach.models import (
     TaskRule,
     TemplateKind,
 )
-from outreach.services import protocol_validate_steps
+from outreach.services.protocols import protocol_validate_steps
 from patients.languages import validate_language_code
 
 
@@ -175,7 +175,7 @@ class InboundSmsAdmin(ReadOnlyAdmin):
 
 @admin.register(PatientMessage)
 class PatientMessageAdmin(admin.ModelAdmin):
-    """Read-only: messages change state only through outreach.services."""
+    """Read-only: messages change state only through outreach.messaging."""
 
     list_display = ["pk", "kind", "channel", "language", "state", "due_at", "sent_at", "tries"]
     list_filter = ["state", "kind", "channel", "language"]

@@ -1,6 +1,6 @@
 """Forms for outreach pages: the unreachable proposal's decisions and the protocol editor.
 
-They check input; the services (outreach.services) decide.
+They check input; the services (outreach.services, outreach.messaging) decide.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from outreach.models import (
     ReminderTrigger,
     TemplateKind,
 )
-from outreach.services import UNREACHABLE_NOTE_MAX_LENGTH, protocol_validate_steps
+from outreach.services.protocols import protocol_validate_steps
+from outreach.services.unreachable import UNREACHABLE_NOTE_MAX_LENGTH
 from patients.models import ScreeningModality, ScreeningProgram
 
 

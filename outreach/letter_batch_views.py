@@ -15,15 +15,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
-from outreach.letter_batches import (
+from outreach.letters.batches import (
     LetterBatchError,
     NoLetterBatch,
     letter_batch_pdf,
     letter_batch_print,
-    letter_batches,
-    letters_due,
     reason_not_to_print,
 )
+from outreach.selectors import letter_batches, letters_due
 from patients.languages import language_name
 
 MAIL_ROOM = (Role.MANAGER, Role.ADMIN)

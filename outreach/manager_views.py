@@ -17,10 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
-from outreach import message_admin, selectors
-from outreach.case_tasks import RULED_KINDS
+from outreach import selectors
 from outreach.forms import ReminderRuleForm, TaskRuleForm
-from outreach.models import MessageState, PatientMessage, ReminderRule, TaskKind, TaskRule
+from outreach.messaging import manage
+from outreach.models import MessageState, TaskKind
+from outreach.services import rules
+from outreach.services.navigator_tasks import RULED_KINDS
 from patients.models import ScreeningProgram
 
 PAGE_SIZE = 50
@@ -40,7 +42,7 @@ def _error_text(error: ValidationError) -> str:
 def message_list(request: AuthedRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     program_code = request.GET.get("program", "")
-    programs = list(ScreeningProgram.objects.order_by("name"))
+    programs = selectors.programs_by_name()
     if state not in PROBLEM_STATES or (
         program_code and program_code not in {program.code for program in programs}
     ):
@@ -66,7 +68,7 @@ def message_list(request: AuthedRequest) -> HttpResponse:
             "states": PROBLEM_STATES,
             "escalations": selectors.open_escalations(user=request.user)[:PAGE_SIZE],
             "unmatched": selectors.unmatched_texts(user=request.user)[:PAGE_SIZE],
-            "retryable": message_admin.RETRYABLE_STATES,
+            "retryable": manage.RETRYABLE_STATES,
         },
     )
 
@@ -81,11 +83,9 @@ def _back(request: AuthedRequest) -> HttpResponse:
 
 
 def _message_action(request: AuthedRequest, pk: int, action, done: str) -> HttpResponse:
-    message = selectors.problem_messages(user=request.user).filter(pk=pk).first()
+    message = selectors.message_for_manager(user=request.user, message_id=pk)
     if message is None:
-        message = PatientMessage.objects.filter(pk=pk).first()
-        if message is None or not request.user.sees_all_cases:
-            raise Http404("No such message.")
+        raise Http404("No such message.")
     try:
         action(message=message, actor=request.user)
     except ValidationError as error:
@@ -98,20 +98,20 @@ def _message_action(request: AuthedRequest, pk: int, action, done: str) -> HttpR
 @require_POST
 @role_required(Role.MANAGER)
 def message_retry(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _message_action(request, pk, message_admin.message_retry, "will be sent again now")
+    return _message_action(request, pk, manage.message_retry, "will be sent again now")
 
 
 @require_POST
 @role_required(Role.MANAGER)
 def message_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _message_action(request, pk, message_admin.message_cancel, "cancelled")
+    return _message_action(request, pk, manage.message_cancel, "cancelled")
 
 
 # --- Rules -----------------------------------------------------------------------------------
 
 
 def _rule_forms(program: ScreeningProgram, bound: dict[str, object]):
-    rules = list(ReminderRule.objects.filter(program=program).select_related("modality", "program"))
+    rules = selectors.reminder_rules_of(program)
     rule_rows = [
         (
             rule,
@@ -120,7 +120,7 @@ def _rule_forms(program: ScreeningProgram, bound: dict[str, object]):
         )
         for rule in rules
     ]
-    task_rules = {rule.kind: rule for rule in TaskRule.objects.filter(program=program)}
+    task_rules = selectors.task_rules_by_kind(program)
     task_rows = []
     for kind in RULED_KINDS:
         existing = task_rules.get(kind)
@@ -139,7 +139,7 @@ def _rule_forms(program: ScreeningProgram, bound: dict[str, object]):
 def program_rules(request: AuthedRequest, code: str) -> HttpResponse:
     """A program's reminder rules (patient messages) and task rules (navigator tasks and
     escalations), each editable in place; every change is logged."""
-    program = ScreeningProgram.objects.filter(code=code).first()
+    program = selectors.program_by_code(code)
     if program is None:
         raise Http404("No such program.")
     bound: dict[str, object] = {}
@@ -183,7 +183,7 @@ def _save_rule(request: AuthedRequest, program: ScreeningProgram, which: str, bo
         bound[which] = form
         if not form.is_valid():
             return None
-        changed = message_admin.task_rule_save(
+        changed = rules.task_rule_save(
             program=program, actor=request.user, kind=kind, days=form.cleaned_data["days"],
             active=form.cleaned_data["active"],
         )  # fmt: skip
@@ -191,9 +191,9 @@ def _save_rule(request: AuthedRequest, program: ScreeningProgram, which: str, bo
     rule = None
     if which.startswith("rule:"):
         rule_id = which.removeprefix("rule:")
-        rule = ReminderRule.objects.filter(
-            program=program, pk=int(rule_id) if re.fullmatch(r"[0-9]{1,18}", rule_id) else 0
-        ).first()
+        rule = selectors.reminder_rule_of(
+            program=program, rule_id=int(rule_id) if re.fullmatch(r"[0-9]{1,18}", rule_id) else 0
+        )
         if rule is None:
             raise Http404("No such reminder rule.")
         form = ReminderRuleForm(request.POST, prefix=f"rule{rule.pk}", program=program)
@@ -205,7 +205,7 @@ def _save_rule(request: AuthedRequest, program: ScreeningProgram, which: str, bo
     if not form.is_valid():
         return None
     data = form.cleaned_data
-    changed = message_admin.reminder_rule_save(
+    changed = rules.reminder_rule_save(
         program=program, actor=request.user, rule=rule, trigger=data["trigger"],
         kind=data["kind"], days=data["days"], at_time=data["at_time"], channel=data["channel"],
         modality=data["modality"], priority=data["priority"], active=data["active"],

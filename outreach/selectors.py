@@ -1,19 +1,29 @@
-"""Reads for outreach, scoped through the cases a user may see."""
+"""Reads for outreach, scoped through the cases a user may see: attempts, reminders,
+protocols and rules (with their history), the managers' lists (problem messages,
+escalations, unmatched texts), navigator tasks, and the mail room's letters."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from navigator.models import CaseEvent, CaseEventKind, NavigationCase, User
 from navigator.selectors import cases_visible_to
-from outreach.keywords import Intent
+from outreach.messaging.sms_keywords import Intent
 from outreach.models import (
     CaseTask,
     ContactAttempt,
     FollowUpReminder,
     InboundSms,
+    MessageChannel,
+    MessageState,
     OutreachProtocol,
     PatientMessage,
     ReminderRule,
@@ -48,8 +58,49 @@ def reminders_pending_for(user: User) -> QuerySet[FollowUpReminder]:
     )
 
 
+# A reminder email not sent within a day is stale: the worklist already shows it,
+# and tomorrow brings a fresh reminder if the case is still due. Bounding the sweep
+# also stops it retrying an address the mail server rejects for ever.
+REMINDER_EMAIL_STALE_AFTER = dt.timedelta(days=1)
+
+
+def unsent_reminder_ids(*, older_than: dt.timedelta) -> list[int]:
+    """Reminders still waiting for their email, old enough that their task was lost."""
+    now = timezone.now()
+    return list(
+        FollowUpReminder.objects.filter(
+            emailed_at=None,
+            dismissed_at=None,
+            created_at__lt=now - older_than,
+            created_at__gte=now - REMINDER_EMAIL_STALE_AFTER,
+        ).values_list("pk", flat=True)[:1000]
+    )
+
+
+def protocol_for(program_id: int) -> OutreachProtocol | None:
+    return OutreachProtocol.objects.filter(program_id=program_id).prefetch_related("steps").first()
+
+
+def program_by_code(code: str) -> ScreeningProgram | None:
+    return ScreeningProgram.objects.filter(code=code).first()
+
+
+def programs_by_name() -> list[ScreeningProgram]:
+    return list(ScreeningProgram.objects.order_by("name"))
+
+
+def case_for_letter(*, user: User, case_id: int) -> NavigationCase | None:
+    """A case the user may see, with what its letter names (patient, program, navigator)."""
+    return (
+        cases_visible_to(user)
+        .select_related("patient", "program", "navigator__user")
+        .filter(pk=case_id)
+        .first()
+    )
+
+
 def protocol_history(protocol: OutreachProtocol, limit: int = 50) -> list[LogEntry]:
-    """Who changed a protocol, when, and what (written by services.protocol_update)."""
+    """Who changed a protocol, when, and what (written by services.protocols.protocol_update)."""
     return list(
         LogEntry.objects.filter(
             content_type=ContentType.objects.get_for_model(OutreachProtocol),
@@ -109,8 +160,30 @@ def unmatched_texts(*, user: User) -> QuerySet[InboundSms]:
     )
 
 
+def message_for_manager(*, user: User, message_id: int) -> PatientMessage | None:
+    """A message a manager may retry or cancel (any of them); None for anyone else."""
+    message = problem_messages(user=user).filter(pk=message_id).first()
+    if message is None:
+        message = PatientMessage.objects.filter(pk=message_id).first()
+        if message is None or not user.sees_all_cases:
+            return None
+    return message
+
+
+def reminder_rules_of(program: ScreeningProgram) -> list[ReminderRule]:
+    return list(ReminderRule.objects.filter(program=program).select_related("modality", "program"))
+
+
+def reminder_rule_of(*, program: ScreeningProgram, rule_id: int) -> ReminderRule | None:
+    return ReminderRule.objects.filter(program=program, pk=rule_id).first()
+
+
+def task_rules_by_kind(program: ScreeningProgram) -> dict[str, TaskRule]:
+    return {rule.kind: rule for rule in TaskRule.objects.filter(program=program)}
+
+
 def rule_history(program: ScreeningProgram, limit: int = 50) -> list[LogEntry]:
-    """Changes to a program's reminder and task rules (message_admin writes them)."""
+    """Changes to a program's reminder and task rules (services.rules writes them)."""
     types = ContentType.objects.get_for_models(ReminderRule, TaskRule).values()
     ids = [
         str(pk)
@@ -124,4 +197,85 @@ def rule_history(program: ScreeningProgram, limit: int = 50) -> list[LogEntry]:
         .filter(change_message__startswith=f"{program}:")
         .select_related("user")
         .order_by("-action_time", "-pk")[:limit]
+    )
+
+
+# --- Navigator tasks and escalations ------------------------------------------------------
+
+
+def tasks_visible_to(user: User) -> Q:
+    """Which tasks a user may see and close: a navigator, those of the cases they work
+    (never escalations); managers and administrators, all."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    if user.sees_all_cases:
+        return Q()
+    return Q(for_manager=False, case__in=cases_visible_to(user))
+
+
+def case_tasks_visible_to(user: User) -> QuerySet[CaseTask]:
+    """The tasks a user may see, open ones first, soonest due first."""
+    return (
+        CaseTask.objects.filter(tasks_visible_to(user))
+        .select_related("case__program", "done_by")
+        .order_by("done_at", "due_on", "pk")
+    )
+
+
+# --- Printed letters (the mail room) ---------------------------------------------------------
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+def letters_due(*, day: dt.date) -> QuerySet[PatientMessage]:
+    """Scheduled letters due on or before `day`, each by its patient's own calendar
+    (due before the next local midnight), oldest first."""
+    scheduled = PatientMessage.objects.filter(
+        channel=MessageChannel.LETTER, state=MessageState.SCHEDULED
+    )
+    zones = scheduled.order_by().values_list("patient__time_zone", flat=True).distinct()
+    next_day = day + dt.timedelta(days=1)
+    due_by_zone = Q(pk__in=[])
+    for name in zones:
+        midnight = dt.datetime.combine(next_day, dt.time.min, tzinfo=_zone(name))
+        due_by_zone |= Q(patient__time_zone=name, due_at__lt=midnight)
+    return scheduled.filter(due_by_zone).order_by("due_at", "pk")
+
+
+@dataclass(frozen=True)
+class BatchDay:
+    day: dt.date
+    letters: int
+
+
+def letter_batches(*, limit: int = 60) -> list[BatchDay]:
+    """The days letters were printed on, newest first, with how many."""
+    rows = (
+        PatientMessage.objects.filter(channel=MessageChannel.LETTER, printed_on__isnull=False)
+        .order_by()
+        .values("printed_on")
+        .annotate(letters=Count("pk"))
+        .order_by("-printed_on")[:limit]
+    )
+    return [BatchDay(day=row["printed_on"], letters=row["letters"]) for row in rows]
+
+
+def letters_printed_on(day: dt.date) -> list[PatientMessage]:
+    """The letters of `day`'s batch in mail-room order: postal code, then name."""
+    letters = PatientMessage.objects.filter(
+        channel=MessageChannel.LETTER, printed_on=day
+    ).select_related("patient")
+    return sorted(
+        letters,
+        key=lambda m: (
+            m.patient.postal_code.strip(),
+            m.patient.family_name.casefold(),
+            m.patient.given_name.casefold(),
+            m.pk,
+        ),
     )

@@ -10,13 +10,15 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from outreach import case_tasks, services
+from outreach import selectors
+from outreach.messaging import patient_reminders, send, sweep
+from outreach.services import follow_up_reminders, navigator_tasks
 
 
 @shared_task
 def create_follow_up_reminders() -> int:
     """Daily: one reminder per case whose follow-up date has come."""
-    return len(services.follow_up_reminders_create(today=timezone.localdate()))
+    return len(follow_up_reminders.follow_up_reminders_create(today=timezone.localdate()))
 
 
 @shared_task(
@@ -27,13 +29,13 @@ def create_follow_up_reminders() -> int:
     max_retries=5,
 )
 def send_follow_up_reminder_email(reminder_id: int) -> bool:
-    return services.follow_up_reminder_send_email(reminder_id=reminder_id)
+    return follow_up_reminders.follow_up_reminder_send_email(reminder_id=reminder_id)
 
 
 @shared_task
 def sweep_unsent_reminder_emails() -> int:
     """Re-enqueue reminder emails whose task was lost; sending is idempotent."""
-    ids = services.unsent_reminder_ids(older_than=dt.timedelta(minutes=10))
+    ids = selectors.unsent_reminder_ids(older_than=dt.timedelta(minutes=10))
     for reminder_id in ids:
         send_follow_up_reminder_email.delay(reminder_id)
     return len(ids)
@@ -43,7 +45,7 @@ def sweep_unsent_reminder_emails() -> int:
 def send_patient_message(message_id: int) -> str:
     """Send one claimed message. Retries are the service's own (the row records
     each try and when the next is due), so the task never retries itself."""
-    return services.message_send(message_id=message_id)
+    return send.message_send(message_id=message_id)
 
 
 def enqueue_sends(message_ids: list[int]) -> None:
@@ -59,17 +61,17 @@ def sweep_patient_messages() -> int:
     Each claim commits first; its send tasks are enqueued after it, so a task never
     runs for a claim that rolled back, and a task lost with a worker or a broker is
     found again when its claim's lease runs out."""
-    return services.messages_dispatch_due(enqueue=enqueue_sends)
+    return sweep.messages_dispatch_due(enqueue=enqueue_sends)
 
 
 @shared_task
 def scan_case_tasks() -> dict[str, int]:
     """Hourly: run the programs' task rules (prep calls, no-shows, missing results,
     abnormal results without follow-up, cases with no attempt)."""
-    return case_tasks.case_tasks_scan()
+    return navigator_tasks.case_tasks_scan()
 
 
 @shared_task
 def schedule_recall_messages() -> int:
     """Daily: schedule the recall messages of patients whose next screening comes due."""
-    return len(services.recall_messages_schedule(today=timezone.localdate()))
+    return len(patient_reminders.recall_messages_schedule(today=timezone.localdate()))

@@ -18,21 +18,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from navigator import selectors as case_selectors
 from navigator.cases import StaleCaseError
 from navigator.forms import CaseForm
 from navigator.models import NavigationCase, Role
 from navigator.permissions import AuthedRequest, role_required
 from navigator.views import _case_context, _get_case, _render_case
-from outreach import selectors, services
+from outreach import selectors
 from outreach.forms import (
     ProtocolForm,
     StepFormSet,
     UnreachableDecisionForm,
     UnreachableProposeForm,
 )
-from outreach.letters import LetterError, letter_compose, letter_pdf
-from patients.models import ScreeningProgram
+from outreach.letters.case_letter import LetterError, letter_compose, letter_pdf
+from outreach.letters.printed import letter_record_printed
+from outreach.services import protocols, unreachable
 
 CASE_ROLES = (Role.NAVIGATOR, Role.MANAGER)
 
@@ -84,7 +84,7 @@ def unreachable_propose(request: AuthedRequest, pk: int) -> HttpResponse:
         request,
         pk,
         form=UnreachableProposeForm(request.POST, id_prefix="unreachable"),
-        perform=lambda case, data: services.case_unreachable_propose(
+        perform=lambda case, data: unreachable.case_unreachable_propose(
             case=case, note=data["note"], actor=request.user, expected_version=data["version"]
         ),
         notice="Proposed for closing as unreachable; a manager decides.",
@@ -98,7 +98,7 @@ def unreachable_confirm(request: AuthedRequest, pk: int) -> HttpResponse:
         request,
         pk,
         form=UnreachableDecisionForm(request.POST, id_prefix="unreachable"),
-        perform=lambda case, data: services.case_unreachable_confirm(
+        perform=lambda case, data: unreachable.case_unreachable_confirm(
             case=case, note=data["note"], actor=request.user, expected_version=data["version"]
         ),
         notice="Case closed as unreachable.",
@@ -112,7 +112,7 @@ def unreachable_dismiss(request: AuthedRequest, pk: int) -> HttpResponse:
         request,
         pk,
         form=UnreachableDecisionForm(request.POST, id_prefix="unreachable"),
-        perform=lambda case, data: services.case_unreachable_dismiss(
+        perform=lambda case, data: unreachable.case_unreachable_dismiss(
             case=case, note=data["note"], actor=request.user, expected_version=data["version"]
         ),
         notice="Kept open: the outreach goes on.",
@@ -126,12 +126,7 @@ def unreachable_dismiss(request: AuthedRequest, pk: int) -> HttpResponse:
 @role_required(*CASE_ROLES)
 def case_letter(request: AuthedRequest, pk: int) -> HttpResponse:
     """The case's outreach letter as a PDF, in the patient's language."""
-    case = (
-        case_selectors.cases_visible_to(request.user)
-        .select_related("patient", "program", "navigator__user")
-        .filter(pk=pk)
-        .first()
-    )
+    case = selectors.case_for_letter(user=request.user, case_id=pk)
     if case is None:
         raise Http404("No such case.")
     try:
@@ -144,7 +139,7 @@ def case_letter(request: AuthedRequest, pk: int) -> HttpResponse:
             {"case": case, "message": str(error)},
             status=409,
         )
-    services.letter_record_printed(
+    letter_record_printed(
         case=case, actor=request.user, language=letter.language, template_id=letter.template_id
     )
     response = HttpResponse(pdf, content_type="application/pdf")
@@ -161,17 +156,17 @@ def case_letter(request: AuthedRequest, pk: int) -> HttpResponse:
 @role_required(Role.MANAGER)
 def program_protocol(request: AuthedRequest, code: str) -> HttpResponse:
     """A program's outreach cadence and thresholds; POST replaces them, all or nothing."""
-    program = ScreeningProgram.objects.filter(code=code).first()
+    program = selectors.program_by_code(code)
     if program is None:
         raise Http404("No such program.")
-    protocol = services.protocol_for(program.pk)
+    protocol = selectors.protocol_for(program.pk)
     status = 200
     if request.method == "POST":
         form = ProtocolForm(request.POST, id_prefix="protocol")
         steps = StepFormSet(request.POST, prefix="steps")
         if form.is_valid() and steps.is_valid():
             try:
-                changed = services.protocol_update(
+                changed = protocols.protocol_update(
                     program=program,
                     actor=request.user,
                     steps=steps.steps(),

@@ -22,9 +22,9 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from navigator import services
 from navigator.models import BarrierType, CaseStatus
-from outreach.case_tasks import case_tasks_scan, message_failure_escalate
 from outreach.models import PatientMessage
-from outreach.services import attempt_log
+from outreach.services.attempts import attempt_log
+from outreach.services.navigator_tasks import case_tasks_scan, message_failure_escalate
 from patients.models import CareGap, PatientPhone, ScreeningModality
 from tests import factories
 from tests.conftest import need

@@ -12,9 +12,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from navigator.models import CaseEvent, CaseEventKind, CaseStatus
-from outreach.case_tasks import case_task_done, case_tasks_scan
+from outreach.messaging.send import message_send
 from outreach.models import CaseTask, MessageState, PatientMessage, TaskKind, TaskRule
-from outreach.services import message_send
+from outreach.services.navigator_tasks import case_task_done, case_tasks_scan
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -217,7 +217,7 @@ def test_it_escalates_a_message_that_failed_for_good(django_capture_on_commit_ca
 
     class Refusing:
         def send(self, sms):
-            from outreach.sms import SmsPermanentError
+            from outreach.messaging.sms_backends import SmsPermanentError
 
             raise SmsPermanentError("the provider refused the number", code="21211")
 
@@ -225,7 +225,7 @@ def test_it_escalates_a_message_that_failed_for_good(django_capture_on_commit_ca
 
     # (the escalation follows the send's commit, in a transaction of its own)
     with (
-        mock.patch("outreach.services.get_sms_backend", return_value=Refusing()),
+        mock.patch("outreach.messaging.send.get_sms_backend", return_value=Refusing()),
         django_capture_on_commit_callbacks(execute=True),
     ):
         message_send(message_id=message.pk)

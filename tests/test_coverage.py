@@ -13,7 +13,7 @@ from navigator.models import CaseEventKind, Coverage
 from navigator.selectors import cases_visible_to
 from navigator.services import coverage_cancel, coverage_create
 from outreach.models import ContactAttempt, FollowUpReminder
-from outreach.services import follow_up_reminders_create
+from outreach.services.follow_up_reminders import follow_up_reminders_create
 from tests import factories
 from tests.conftest import api_as
 

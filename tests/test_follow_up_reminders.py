@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from navigator.cases import case_transition
 from navigator.models import CaseStatus
-from outreach import services, tasks
+from outreach import tasks
 from outreach.models import FollowUpReminder
+from outreach.services import follow_up_reminders as services
 from tests import factories
 from tests.conftest import api_as
 

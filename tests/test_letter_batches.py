@@ -13,14 +13,14 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from navigator.models import CaseEvent, CaseEventKind
-from outreach.letter_batches import (
+from outreach.letters.batches import (
     LetterBatchError,
     NoLetterBatch,
     letter_batch_pdf,
     letter_batch_print,
-    letters_due,
 )
 from outreach.models import MessageState, PatientMessage
+from outreach.selectors import letters_due
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from navigator.models import CaseEvent, CaseEventKind, CaseStatus
-from outreach.letters import LetterError, letter_compose, letter_date, template_check
+from outreach.letters.case_letter import LetterError, letter_compose, letter_date, template_check
 from outreach.models import MessageTemplate
 from patients.models import ScreeningProgram
 from tests import factories

@@ -6,9 +6,9 @@ transaction rolled back, Redis restarted with tasks queued, a failing provider, 
 workers sweeping at once, a patient opting out) and checks what the patients got: every
 due text exactly once, or none where none may go.
 
-Texts go to `outreach.sms.FileBackend`, which delivers an idempotency key once, as a
-provider honouring the key would, and notes each repeat: so "sent twice" (two lines)
-is told apart from "a task ran twice" (a repeat the key absorbed).
+Texts go to `outreach.messaging.sms_backends.FileBackend`, which delivers an idempotency
+key once, as a provider honouring the key would, and notes each repeat: so "sent twice"
+(two lines) is told apart from "a task ran twice" (a repeat the key absorbed).
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from outreach.messaging.schedule import message_schedule
+from outreach.messaging.sms_backends import FileBackend
+from outreach.messaging.sweep import messages_dispatch_due
 from outreach.models import MessageState, PatientMessage, SmsOptOut
-from outreach.services import message_schedule, messages_dispatch_due
-from outreach.sms import FileBackend
 from patients.models import Clinic, Patient, PatientPhone
 from tests import worker_support
 from tests.worker_support import Worker, celery_client_for, messages_waiting, wait_for
@@ -84,7 +85,7 @@ def daytime_zone() -> str:
 
 def sms_env(path: Path, **extra: str) -> dict[str, str]:
     return {
-        "EQUINAV_SMS_BACKEND": "outreach.sms.FileBackend",
+        "EQUINAV_SMS_BACKEND": "outreach.messaging.sms_backends.FileBackend",
         "EQUINAV_SMS_FILE_PATH": str(path),
         **extra,
     }
@@ -526,7 +527,7 @@ def test_a_text_the_provider_fails_then_times_out_on_is_sent_on_the_third_try_wi
     account = "AC" + "0" * 32
     worker = start_worker(
         env={
-            "EQUINAV_SMS_BACKEND": "outreach.sms.TwilioBackend",
+            "EQUINAV_SMS_BACKEND": "outreach.messaging.sms_backends.TwilioBackend",
             "EQUINAV_SMS_API_URL": url,
             "TWILIO_ACCOUNT_SID": account,
             "TWILIO_AUTH_TOKEN": "fault-test-token",

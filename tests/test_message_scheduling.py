@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from outreach.scheduling import (
+from outreach.messaging.quiet_hours import (
     FrequencyCap,
     Pending,
     local_to_utc,

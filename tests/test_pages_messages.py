@@ -10,7 +10,6 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from navigator.models import CaseEvent
-from outreach.case_tasks import message_failure_escalate
 from outreach.models import (
     CaseTask,
     InboundSms,
@@ -21,6 +20,7 @@ from outreach.models import (
     TaskKind,
     TaskRule,
 )
+from outreach.services.navigator_tasks import message_failure_escalate
 from tests import factories
 
 pytestmark = pytest.mark.django_db

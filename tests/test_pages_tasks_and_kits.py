@@ -9,8 +9,8 @@ import time_machine
 from django.urls import reverse
 
 from navigator.models import KitMailing
-from outreach.case_tasks import case_tasks_scan
 from outreach.models import CaseTask, PatientMessage
+from outreach.services.navigator_tasks import case_tasks_scan
 from patients.models import PatientPhone
 from tests import factories
 

@@ -17,14 +17,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
-from outreach.messages import CLINICAL_WORDS
+from outreach.messaging.compose import CLINICAL_WORDS
+from outreach.messaging.schedule import message_schedule
+from outreach.messaging.send import MessageOutcome, message_send
+from outreach.messaging.sweep import messages_claim_due
 from outreach.models import MessageState, MessageTemplate, PatientMessage
-from outreach.services import (
-    MessageOutcome,
-    message_schedule,
-    message_send,
-    messages_claim_due,
-)
 from tests import factories
 
 pytestmark = pytest.mark.django_db

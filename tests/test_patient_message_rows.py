@@ -15,9 +15,10 @@ from django.utils import timezone
 from navigator.cases import case_transition
 from navigator.models import CaseEventKind
 from navigator.services import appointment_book, appointment_set_status, case_record_screening
-from outreach.message_stops import messages_cancel_pending
+from outreach.messaging.schedule import message_schedule
+from outreach.messaging.stops import messages_cancel_pending
+from outreach.messaging.sweep import messages_claim_due, sending_lease
 from outreach.models import MessageState, PatientMessage, TemplateKind
-from outreach.services import message_schedule, messages_claim_due, sending_lease
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -10,17 +10,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 
-from outreach.models import MessageState, PatientMessage
-from outreach.scheduling import reminder_instant
-from outreach.services import (
+from outreach.messaging.quiet_hours import reminder_instant
+from outreach.messaging.schedule import message_schedule
+from outreach.messaging.send import (
     MESSAGE_MAX_TRIES,
     MessageOutcome,
     message_retry_delay,
-    message_schedule,
     message_send,
-    messages_claim_due,
 )
-from outreach.sms import FileBackend
+from outreach.messaging.sms_backends import FileBackend
+from outreach.messaging.sweep import messages_claim_due
+from outreach.models import MessageState, PatientMessage
 from outreach.tasks import sweep_patient_messages
 from tests import factories
 from tests.test_sms_backends import FakeProvider
@@ -38,7 +38,7 @@ CONTEXT = {
 
 @pytest.fixture
 def sms_file(settings, tmp_path):
-    settings.EQUINAV_SMS_BACKEND = "outreach.sms.FileBackend"
+    settings.EQUINAV_SMS_BACKEND = "outreach.messaging.sms_backends.FileBackend"
     settings.EQUINAV_SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
     return FileBackend(tmp_path / "sms.jsonl")
 
@@ -130,7 +130,7 @@ def provider(settings):
     FakeProvider.requests, FakeProvider.script = [], []
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeProvider)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.EQUINAV_SMS_BACKEND = "outreach.sms.TwilioBackend"
+    settings.EQUINAV_SMS_BACKEND = "outreach.messaging.sms_backends.TwilioBackend"
     settings.EQUINAV_SMS_API_URL = f"http://127.0.0.1:{server.server_address[1]}"
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC0000", "token"
     settings.EQUINAV_SMS_FROM, settings.EQUINAV_SMS_TIMEOUT = "+16175550100", 0.5

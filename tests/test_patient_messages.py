@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from navigator.models import CaseEvent, CaseEventKind
 from outreach.admin import MessageTemplateForm
-from outreach.messages import (
+from outreach.messaging.compose import (
     PATIENT_MESSAGE_KINDS,
     PLACEHOLDERS,
     MessageTemplateError,
@@ -17,8 +17,8 @@ from outreach.messages import (
     message_compose,
     template_check,
 )
+from outreach.messaging.schedule import message_schedule
 from outreach.models import MessageState, MessageTemplate, TemplateKind
-from outreach.services import message_schedule
 from tests import factories
 
 pytestmark = pytest.mark.django_db

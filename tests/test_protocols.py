@@ -24,9 +24,9 @@ from outreach.models import (
     OutreachProtocol,
     ProtocolStep,
 )
-from outreach.protocols import Attempt, Cadence, Phone, Step, next_step
-from outreach.services import (
-    attempt_log,
+from outreach.services.attempts import attempt_log
+from outreach.services.protocol_next_step import Attempt, Cadence, Phone, Step, next_step
+from outreach.services.unreachable import (
     case_unreachable_confirm,
     case_unreachable_dismiss,
     case_unreachable_propose,

@@ -12,9 +12,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from outreach.case_tasks import case_tasks_scan
+from outreach.messaging.patient_reminders import recall_messages_schedule
 from outreach.models import CaseTask, PatientMessage
-from outreach.services import recall_messages_schedule
+from outreach.services.navigator_tasks import case_tasks_scan
 from patients.models import CareGap, CareGapStatus
 from tests import factories
 

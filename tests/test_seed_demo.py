@@ -13,9 +13,10 @@ from django.core.management import call_command
 
 from navigator import selectors, worklist
 from navigator.models import CaseEvent, CaseStatus, NavigationCase, NavigatorProfile, Role, User
+from outreach.messaging.send import message_send
+from outreach.messaging.sms_backends import ConsoleBackend
+from outreach.messaging.sweep import messages_claim_due
 from outreach.models import MessageState, PatientMessage
-from outreach.services import message_send, messages_claim_due
-from outreach.sms import ConsoleBackend
 from patients.models import CareGap, CareGapStatus, Patient, PatientRaceEthnicity
 
 pytestmark = pytest.mark.django_db
@@ -105,7 +106,7 @@ def test_the_demo_mails_a_kit_and_a_recall_that_the_console_prints_when_due(
     screen = io.StringIO()
     with (
         time_machine.travel(dt.datetime(2026, 11, 24, 15, 1, tzinfo=dt.UTC), tick=False),
-        mock.patch("outreach.services.get_sms_backend", return_value=ConsoleBackend(screen)),
+        mock.patch("outreach.messaging.send.get_sms_backend", return_value=ConsoleBackend(screen)),
     ):
         for message_id in messages_claim_due(now=dt.datetime.now(tz=dt.UTC)):
             message_send(message_id=message_id)

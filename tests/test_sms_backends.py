@@ -20,7 +20,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.http import QueryDict
 
-from outreach.sms import (
+from outreach.messaging.sms_backends import (
     ConsoleBackend,
     FileBackend,
     SmsMessage,
@@ -197,7 +197,7 @@ def test_the_backend_logs_no_number_or_text(provider, caplog):
         (503, {"code": 20503}, 0.0),
         (400, {"code": 21211, "message": "+16175550123 is not valid"}, 0.0),
     ]
-    caplog.set_level(logging.DEBUG, logger="outreach.sms")
+    caplog.set_level(logging.DEBUG, logger="outreach.messaging.sms_backends")
     sms = backend(url)
 
     # When all three are sent
@@ -249,13 +249,15 @@ def test_the_console_backend_prints_the_text_for_the_developer():
 
 
 def test_the_backend_comes_from_the_setting(settings, tmp_path):
-    settings.EQUINAV_SMS_BACKEND = "outreach.sms.FileBackend"
+    settings.EQUINAV_SMS_BACKEND = "outreach.messaging.sms_backends.FileBackend"
     settings.EQUINAV_SMS_FILE_PATH = str(tmp_path / "out.jsonl")
 
     assert isinstance(get_sms_backend(), FileBackend)
 
 
-@pytest.mark.parametrize("path", ["outreach.sms.NoSuchBackend", "nowhere.Backend", "json.dumps"])
+@pytest.mark.parametrize(
+    "path", ["outreach.messaging.sms_backends.NoSuchBackend", "nowhere.Backend", "json.dumps"]
+)
 def test_a_bad_backend_setting_is_a_clear_configuration_error(settings, path):
     settings.EQUINAV_SMS_BACKEND = path
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outreach.keywords import Intent, intent_of, normalise
+from outreach.messaging.sms_keywords import Intent, intent_of, normalise
 
 OPT_OUT = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPT OUT"]
 

@@ -12,7 +12,10 @@ from django.urls import reverse
 from navigator import selectors
 from navigator import worklist as rules
 from navigator.models import CaseEvent, CaseEventKind
-from outreach.keywords import OPT_OUT_KEYWORDS
+from outreach.messaging.schedule import message_schedule
+from outreach.messaging.send import message_send
+from outreach.messaging.sms_backends import twilio_signature
+from outreach.messaging.sms_keywords import OPT_OUT_KEYWORDS
 from outreach.models import (
     CaseTask,
     ContactAttempt,
@@ -23,8 +26,6 @@ from outreach.models import (
     TaskKind,
     TemplateKind,
 )
-from outreach.services import message_schedule, message_send
-from outreach.sms import twilio_signature
 from patients.models import Patient, PatientPhone
 from tests import factories
 
@@ -50,7 +51,7 @@ CONTEXT = {
 def webhook_settings(settings):
     settings.TWILIO_AUTH_TOKEN = TOKEN
     settings.EQUINAV_SITE_URL = SITE
-    settings.EQUINAV_SMS_BACKEND = "outreach.sms.FileBackend"
+    settings.EQUINAV_SMS_BACKEND = "outreach.messaging.sms_backends.FileBackend"
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +63,7 @@ def late_evening():
 @pytest.fixture
 def sent_texts(settings, tmp_path):
     settings.EQUINAV_SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
-    from outreach.sms import FileBackend
+    from outreach.messaging.sms_backends import FileBackend
 
     return FileBackend(tmp_path / "sms.jsonl")
 
@@ -442,7 +443,7 @@ def test_the_send_asks_the_provider_for_status_callbacks(sent_texts):
         PatientMessage.objects.filter(pk=message.pk).update(
             due_at=dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)
         )
-        with mock.patch("outreach.services.get_sms_backend", return_value=sent_texts):
+        with mock.patch("outreach.messaging.send.get_sms_backend", return_value=sent_texts):
             message_send(message_id=message.pk)
 
     [text] = sent_texts.read_all()
@@ -503,7 +504,7 @@ def test_delivered_after_a_failure_closes_the_escalation(
 def test_a_late_status_for_a_send_a_manager_has_retried_is_ignored(
     client, django_capture_on_commit_callbacks
 ):
-    from outreach.message_admin import message_retry
+    from outreach.messaging.manage import message_retry
 
     message = sent_message(texting_patient())
     with django_capture_on_commit_callbacks(execute=True):
@@ -522,8 +523,8 @@ def test_a_late_status_for_a_send_a_manager_has_retried_is_ignored(
 def test_a_retried_message_that_fails_again_is_escalated_again(
     client, django_capture_on_commit_callbacks
 ):
-    from outreach.case_tasks import message_failure_escalate
-    from outreach.message_admin import message_retry
+    from outreach.messaging.manage import message_retry
+    from outreach.services.navigator_tasks import message_failure_escalate
 
     message = sent_message(texting_patient())
     with django_capture_on_commit_callbacks(execute=True):

@@ -17,7 +17,7 @@ from navigator import selectors, services, worklist
 from navigator.api import serializers as s
 from navigator.forms import WorklistFilterForm
 from navigator.models import OPEN_STATUSES, BarrierType, CaseStatus, NavigationCase, Role
-from outreach.services import attempt_log
+from outreach.services.attempts import attempt_log
 from patients.models import ScreeningModality, ScreeningProgram
 
 CASE_ROLES = roles_allowed(Role.NAVIGATOR, Role.MANAGER)

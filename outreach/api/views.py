@@ -15,7 +15,7 @@ from navigator.api.serializers import CaseDetailSerializer
 from navigator.cases import StaleCaseError
 from navigator.models import Role
 from navigator.selectors import case_detail, cases_visible_to
-from outreach import case_tasks, inbound, selectors, services
+from outreach import selectors
 from outreach.api.serializers import (
     CaseTaskDoneSerializer,
     CaseTaskSerializer,
@@ -24,8 +24,10 @@ from outreach.api.serializers import (
     MessageStatusSerializer,
     UnreachableDecisionSerializer,
 )
+from outreach.messaging import inbound
+from outreach.messaging.sms_backends import verify_twilio_signature
 from outreach.models import CaseTask, FollowUpReminder
-from outreach.sms import verify_twilio_signature
+from outreach.services import navigator_tasks, unreachable
 
 
 class FollowUpReminderFilter(filters.FilterSet):
@@ -53,7 +55,7 @@ class _UnreachableDecisionView(APIView):
     """A manager's decision on a case proposed for closing as unreachable."""
 
     permission_classes = [roles_allowed(Role.MANAGER)]
-    decide = staticmethod(services.case_unreachable_confirm)
+    decide = staticmethod(unreachable.case_unreachable_confirm)
 
     @extend_schema(request=UnreachableDecisionSerializer, responses=CaseDetailSerializer)
     def post(self, request, pk: int):
@@ -79,13 +81,13 @@ class _UnreachableDecisionView(APIView):
 class UnreachableConfirmView(_UnreachableDecisionView):
     """Confirm the proposal: the case closes as unreachable (managers)."""
 
-    decide = staticmethod(services.case_unreachable_confirm)
+    decide = staticmethod(unreachable.case_unreachable_confirm)
 
 
 class UnreachableDismissView(_UnreachableDecisionView):
     """Keep trying: the proposal is withdrawn (managers)."""
 
-    decide = staticmethod(services.case_unreachable_dismiss)
+    decide = staticmethod(unreachable.case_unreachable_dismiss)
 
 
 # --- SMS provider webhooks -------------------------------------------------------------------
@@ -188,11 +190,7 @@ class CaseTaskViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = CaseTaskFilter
 
     def get_queryset(self):
-        return (
-            CaseTask.objects.filter(case_tasks.tasks_visible_to(self.request.user))
-            .select_related("case__program", "done_by")
-            .order_by("done_at", "due_on", "pk")
-        )
+        return selectors.case_tasks_visible_to(self.request.user)
 
     @extend_schema(request=CaseTaskDoneSerializer, responses=CaseTaskSerializer)
     @action(detail=True, methods=["post"])
@@ -200,7 +198,7 @@ class CaseTaskViewSet(viewsets.ReadOnlyModelViewSet):
         task = self.get_object()
         serializer = CaseTaskDoneSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        task = case_tasks.case_task_done(
+        task = navigator_tasks.case_task_done(
             task=task, actor=request.user, note=serializer.validated_data["note"]
         )
         return Response(CaseTaskSerializer(task).data)

@@ -7,7 +7,7 @@ import hashlib
 import re
 from typing import Any
 
-from outreach.message_stops import messages_cancel_pending
+from outreach.messaging.stops import messages_cancel_pending
 from patients.fhir.outcome import FhirImportError, Issue, issue
 from patients.fhir.parse import CLINICAL_TYPES, BundleItem, resource_digest
 from patients.fhir.patient_mapping import MappedPatient

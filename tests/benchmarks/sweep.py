@@ -1,7 +1,7 @@
 """`make bench`, part "sweep": the patient-message sweep on PostgreSQL.
 
 BENCH_SWEEP_MESSAGES (100,000) due SMS reminders are swept by the real service,
-`outreach.services.messages_dispatch_due`, with the enqueue the beat task uses
+`outreach.messaging.sweep.messages_dispatch_due`, with the enqueue the beat task uses
 (`outreach.tasks.enqueue_sends`: one `send_patient_message.delay` per message) on
 a Redis database reserved for the bench (BENCH_REDIS_URL, redis://127.0.0.1:6379/7
 by default: outside the databases 8-15 the worker tests take, emptied before and
@@ -182,7 +182,7 @@ def _sweep(
     from django.test import override_settings
     from django.utils import timezone
 
-    from outreach import services
+    from outreach.messaging import sweep as services
 
     counter = QueryRecorder()
     claims: list[tuple[float, int]] = []  # (when, queries so far) as each claim starts

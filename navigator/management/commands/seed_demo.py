@@ -32,9 +32,11 @@ from navigator.models import (
     Role,
     User,
 )
-from outreach.case_tasks import case_tasks_scan
+from outreach.messaging.patient_reminders import recall_messages_schedule
 from outreach.models import ContactAttempt, Outcome
-from outreach.services import attempt_log, follow_up_reminders_create, recall_messages_schedule
+from outreach.services.attempts import attempt_log
+from outreach.services.follow_up_reminders import follow_up_reminders_create
+from outreach.services.navigator_tasks import case_tasks_scan
 from patients.demo_ehr import demo_bundles
 from patients.fhir.importer import fhir_import
 from patients.models import (

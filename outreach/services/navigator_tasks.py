@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -30,7 +30,6 @@ from navigator.models import (
     NavigationCase,
     User,
 )
-from navigator.selectors import cases_visible_to
 from navigator.worklist import answered_since
 from outreach.models import (
     ESCALATION_KINDS,
@@ -42,6 +41,7 @@ from outreach.models import (
     TaskKind,
     TaskRule,
 )
+from outreach.selectors import tasks_visible_to
 from patients.models import ScreeningEvent, ScreeningResult
 
 # Kinds a TaskRule can set (the others open when their event happens).
@@ -100,16 +100,6 @@ def case_task_open(
             data={"task": task.pk, "kind": kind, "due_on": due_on.isoformat()},
         )
         return task, True
-
-
-def tasks_visible_to(user: User) -> Q:
-    """Which tasks a user may see and close: a navigator, those of the cases they work
-    (never escalations); managers and administrators, all."""
-    if not user.is_authenticated:
-        return Q(pk__in=[])
-    if user.sees_all_cases:
-        return Q()
-    return Q(for_manager=False, case__in=cases_visible_to(user))
 
 
 def case_task_done(*, task: CaseTask, actor: User, note: str = "") -> CaseTask:

@@ -4,7 +4,7 @@ Given a program's cadence, a case's contact attempts so far (the last one is the
 outcome being reacted to) and the patient's numbers, `next_step` says when to try
 next, by which channel and number, why, and whether the case should now be
 proposed for closing as unreachable. It reads and writes nothing, so that every
-rule is pinned by tests on plain data; `outreach.services.attempt_log` gathers
+rule is pinned by tests on plain data; `outreach.services.attempts.attempt_log` gathers
 the facts and applies the answer.
 """
 
@@ -16,13 +16,7 @@ from dataclasses import dataclass, replace
 
 from django.utils import timezone
 
-from outreach.models import (
-    UNSUCCESSFUL_OUTCOMES,
-    Channel,
-    Direction,
-    Outcome,
-    OutreachProtocol,
-)
+from outreach.models import UNSUCCESSFUL_OUTCOMES, Channel, Direction, Outcome, OutreachProtocol
 
 # Channels that need a working phone number.
 NUMBER_CHANNELS = frozenset({Channel.PHONE, Channel.SMS})

@@ -19,14 +19,11 @@ import datetime as dt
 import io
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.units import inch
@@ -46,7 +43,7 @@ from reportlab.platypus import (
 
 from navigator.cases import case_lock, event_record
 from navigator.models import CaseEventKind, NavigationCase, User
-from outreach.letters import (
+from outreach.letters.case_letter import (
     REFERENCE,
     letter_date,
     letter_styles,
@@ -55,7 +52,8 @@ from outreach.letters import (
     postal_address,
     unprintable,
 )
-from outreach.models import MessageChannel, MessageState, PatientMessage
+from outreach.models import MessageState, PatientMessage
+from outreach.selectors import letters_due, letters_printed_on
 from patients.languages import language_name
 
 NO_ADDRESS = "no postal address"
@@ -79,49 +77,6 @@ class LetterBatchError(ValueError):
 
 class NoLetterBatch(LetterBatchError):
     """No letters were printed on that day."""
-
-
-# --- Selectors -------------------------------------------------------------------------------
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.TIME_ZONE)
-
-
-def letters_due(*, day: dt.date) -> QuerySet[PatientMessage]:
-    """Scheduled letters due on or before `day`, each by its patient's own calendar
-    (due before the next local midnight), oldest first."""
-    scheduled = PatientMessage.objects.filter(
-        channel=MessageChannel.LETTER, state=MessageState.SCHEDULED
-    )
-    zones = scheduled.order_by().values_list("patient__time_zone", flat=True).distinct()
-    next_day = day + dt.timedelta(days=1)
-    due_by_zone = Q(pk__in=[])
-    for name in zones:
-        midnight = dt.datetime.combine(next_day, dt.time.min, tzinfo=_zone(name))
-        due_by_zone |= Q(patient__time_zone=name, due_at__lt=midnight)
-    return scheduled.filter(due_by_zone).order_by("due_at", "pk")
-
-
-@dataclass(frozen=True)
-class BatchDay:
-    day: dt.date
-    letters: int
-
-
-def letter_batches(*, limit: int = 60) -> list[BatchDay]:
-    """The days letters were printed on, newest first, with how many."""
-    rows = (
-        PatientMessage.objects.filter(channel=MessageChannel.LETTER, printed_on__isnull=False)
-        .order_by()
-        .values("printed_on")
-        .annotate(letters=Count("pk"))
-        .order_by("-printed_on")[:limit]
-    )
-    return [BatchDay(day=row["printed_on"], letters=row["letters"]) for row in rows]
 
 
 def reason_not_to_print(message: PatientMessage) -> str:
@@ -235,22 +190,6 @@ def _record(
 
 
 # --- The PDF ---------------------------------------------------------------------------------
-
-
-def letters_printed_on(day: dt.date) -> list[PatientMessage]:
-    """The letters of `day`'s batch in mail-room order: postal code, then name."""
-    letters = PatientMessage.objects.filter(
-        channel=MessageChannel.LETTER, printed_on=day
-    ).select_related("patient")
-    return sorted(
-        letters,
-        key=lambda m: (
-            m.patient.postal_code.strip(),
-            m.patient.family_name.casefold(),
-            m.patient.given_name.casefold(),
-            m.pk,
-        ),
-    )
 
 
 class _LetterStart(Flowable):

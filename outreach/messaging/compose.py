@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from outreach.letters import placeholders_in
+from outreach.letters.case_letter import placeholders_in
 from outreach.models import MessageTemplate, TemplateKind
 from patients.languages import language_name
 

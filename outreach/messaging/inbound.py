@@ -21,10 +21,11 @@ from django.utils import timezone
 
 from navigator.cases import case_lock, event_record
 from navigator.models import OPEN_STATUSES, CaseEventKind, NavigationCase
-from outreach.case_tasks import case_task_open
-from outreach.keywords import Intent, intent_of
-from outreach.letters import letterhead, program_phone
-from outreach.message_stops import messages_cancel_pending
+from outreach.letters.case_letter import letterhead, program_phone
+from outreach.messaging.schedule import message_schedule
+from outreach.messaging.send import message_fail
+from outreach.messaging.sms_keywords import Intent, intent_of
+from outreach.messaging.stops import messages_cancel_pending
 from outreach.models import (
     CaseTask,
     Channel,
@@ -39,7 +40,7 @@ from outreach.models import (
     TaskKind,
     TemplateKind,
 )
-from outreach.services import _message_fail, message_schedule
+from outreach.services.navigator_tasks import case_task_open
 from patients.models import Patient, PatientPhone
 
 logger = logging.getLogger(__name__)
@@ -331,7 +332,7 @@ def message_status_record(*, provider_id: str, status: str, error_code: str = ""
             reason = f"the carrier could not deliver it ({why or 'error ' + (error_code or '?')})"
             message.provider_status = status
             message.save(update_fields=["provider_status"])
-            _message_fail(message, reason=reason, error=f"{status} {error_code}".strip())
+            message_fail(message, reason=reason, error=f"{status} {error_code}".strip())
             _flag_number(message, error_code)
             return message
         if message.state in FINAL_STATES or status == message.provider_status:

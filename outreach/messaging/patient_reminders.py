@@ -1,0 +1,213 @@
+"""Patient reminders the programs' rules schedule: before an appointment, after a home
+test kit is mailed, and recalls before the next screening falls due."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from navigator.models import OPEN_STATUSES, Appointment, KitMailing, NavigationCase
+from outreach.letters.case_letter import letter_date, letterhead, program_phone
+from outreach.messaging.quiet_hours import local_to_utc, reminder_instant
+from outreach.messaging.schedule import message_schedule
+from outreach.models import MessageChannel, PatientMessage, ReminderRule, ReminderTrigger
+from patients.models import CareGap, CareGapStatus, PhoneType
+
+
+def _clock_time(moment: dt.time, language: str) -> str:
+    """9:30 AM in English; 9:30 (24-hour) in Spanish, Portuguese and the rest."""
+    if language == "en":
+        hour = moment.hour % 12 or 12
+        return f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
+    return f"{moment.hour}:{moment.minute:02d}"
+
+
+def appointment_reminders_schedule(*, appointment: Appointment) -> list[PatientMessage]:
+    """Schedule the program's patient reminders for a booked appointment.
+
+    Called by the booking, in its transaction. Each active rule of the program
+    (and of the appointment's test, where a rule names one) gives one message at
+    its local time that many days before the appointment's local day; reminders
+    whose time has already passed are not scheduled. Returns the messages made.
+    """
+    case = appointment.case
+    patient = case.patient
+    zone = ZoneInfo(patient.time_zone)
+    local_start = appointment.scheduled_at.astimezone(zone)
+    language = patient.preferred_language
+    context = {
+        **_case_message_context(case),
+        "appointment_date": letter_date(local_start.date(), language),
+        "appointment_time": _clock_time(local_start.time(), language),
+        "site": appointment.site,
+    }
+    return _case_rules_schedule(
+        case=case,
+        rules=_active_rules(case, ReminderTrigger.BEFORE_APPOINTMENT, appointment.modality_id),
+        subject_key=f"appointment:{appointment.pk}",
+        context=context,
+        due_for=lambda rule: reminder_instant(
+            anchor_day=local_start.date(), days_before=rule.days, at=rule.at_time, zone=zone
+        ),
+        before=appointment.scheduled_at,
+    )
+
+
+def _case_message_context(case: NavigationCase) -> dict[str, str]:
+    """The placeholders every message about a case can use."""
+    return {
+        "first_name": case.patient.given_name,
+        "program_phone": program_phone(case),
+        "organization": letterhead()["organization"],
+        "navigator_name": str(case.navigator) if case.navigator else "",
+    }
+
+
+def _active_rules(
+    case: NavigationCase, trigger: str, modality_id: int | None
+) -> QuerySet[ReminderRule]:
+    """The case program's active rules for `trigger`: those for every test, and those
+    for `modality_id` (colonoscopy prep, say)."""
+    return ReminderRule.objects.filter(
+        Q(modality__isnull=True) | Q(modality_id=modality_id),
+        program_id=case.program_id,
+        trigger=trigger,
+        active=True,
+    )
+
+
+def _case_rules_schedule(
+    *,
+    case: NavigationCase,
+    rules: Iterable[ReminderRule],
+    subject_key: str,
+    context: Mapping[str, str],
+    due_for: Callable[[ReminderRule], dt.datetime],
+    before: dt.datetime | None = None,
+) -> list[PatientMessage]:
+    """One message per rule about a case's subject, at the time `due_for` gives it;
+    none whose time has passed (or, with `before`, falls after the event itself).
+    The messages made (one already there is not made again)."""
+    now = timezone.now()
+    made = []
+    for rule in rules:
+        due = due_for(rule)
+        if due <= now or (before is not None and due >= before):
+            continue
+        message, created = message_schedule(
+            patient=case.patient,
+            kind=rule.kind,
+            channel=rule.channel,
+            rule_key=rule.key,
+            subject_key=subject_key,
+            due_at=due,
+            context=context,
+            case=case,
+            priority=rule.priority,
+        )
+        if created:
+            made.append(message)
+    return made
+
+
+def kit_reminders_schedule(*, kit: KitMailing) -> list[PatientMessage]:
+    """Schedule the program's reminders to mail back a home test kit.
+
+    Called by `kit_mail`, in its transaction. Each active after-kit rule (of the
+    kit's test, where a rule names one) gives one message at its local time that
+    many days after the kit was mailed. Recording the result stops them.
+    """
+    case = kit.case
+    patient = case.patient
+    zone = ZoneInfo(patient.time_zone)
+    return _case_rules_schedule(
+        case=case,
+        rules=_active_rules(case, ReminderTrigger.AFTER_KIT_MAILED, kit.modality_id),
+        subject_key=f"kit:{kit.pk}",
+        context=_case_message_context(case),
+        due_for=lambda rule: reminder_instant(
+            anchor_day=kit.mailed_on, days_before=-rule.days, at=rule.at_time, zone=zone
+        ),
+    )
+
+
+# Patients a recall may go to by each channel (the others would only pile up as
+# suppressed rows: a recall is an offer, not a loop someone must close).
+RECALL_REACHABLE = {
+    MessageChannel.SMS: Q(patient__sms_consent=True, patient__phones__kind=PhoneType.MOBILE),
+    MessageChannel.EMAIL: ~Q(patient__email=""),
+    MessageChannel.LETTER: ~Q(patient__address_line1=""),
+}
+
+
+def recall_messages_schedule(*, today: dt.date) -> list[PatientMessage]:
+    """Schedule recall messages: each active recall rule reaches the patients of its
+    program whose next screening falls due within its days, once per due date.
+
+    A day the beat missed is caught up: the message keeps the day it was meant for
+    (its slot), so running this twice, or on two beat processes, makes one message.
+    """
+    now = timezone.now()
+    organization = letterhead()["organization"]
+    phones = getattr(settings, "EQUINAV_PROGRAM_PHONES", {}) or {}
+    made = []
+    rules = ReminderRule.objects.filter(
+        trigger=ReminderTrigger.BEFORE_NEXT_DUE, active=True
+    ).select_related("program")
+    for rule in rules:
+        gaps = (
+            CareGap.objects.filter(
+                RECALL_REACHABLE[MessageChannel(rule.channel)],
+                program_id=rule.program_id,
+                status__in=[CareGapStatus.UP_TO_DATE, CareGapStatus.DUE_SOON],
+                next_due_on__gte=today,
+                next_due_on__lte=today + dt.timedelta(days=rule.days),
+                patient__deceased=False,
+            )
+            .exclude(
+                # Already being navigated toward this screening: the navigator has it.
+                Exists(
+                    NavigationCase.objects.filter(
+                        patient=OuterRef("patient"),
+                        program_id=rule.program_id,
+                        status__in=sorted(OPEN_STATUSES),
+                    )
+                )
+            )
+            .select_related("patient")
+            .prefetch_related("patient__phones")
+            .distinct()
+            .order_by("pk")
+        )
+        for gap in gaps.iterator(chunk_size=500):
+            assert gap.next_due_on is not None  # noqa: S101 - filtered above
+            patient = gap.patient
+            zone = ZoneInfo(patient.time_zone)
+            meant_for = gap.next_due_on - dt.timedelta(days=rule.days)
+            due = local_to_utc(max(meant_for, today), rule.at_time, zone)
+            message, created = message_schedule(
+                patient=patient,
+                kind=rule.kind,
+                channel=rule.channel,
+                rule_key=rule.key,
+                # The patient's own: a subject is what the message is about, and two
+                # patients due the same day are two subjects.
+                subject_key=f"recall:{patient.pk}:{rule.program_id}:{gap.next_due_on.isoformat()}",
+                due_at=max(due, now),
+                context={
+                    "first_name": patient.given_name,
+                    "program_phone": phones.get(rule.program.code) or letterhead()["phone"],
+                    "organization": organization,
+                    "navigator_name": "",
+                },
+                priority=rule.priority,
+                slot=meant_for,
+            )
+            if created:
+                made.append(message)
+    return made

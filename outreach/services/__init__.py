@@ -1,0 +1,15 @@
+"""Outreach writes (apart from patient messages, `outreach.messaging`, and letters,
+`outreach.letters`). To change…
+
+- logging a contact attempt, and the follow-up, channel and bad number it sets:
+  `attempts` (`attempt_log`);
+- what a program's protocol proposes after an attempt (pure, no database):
+  `protocol_next_step` (`next_step`);
+- editing a program's protocol: `protocols` (`protocol_update`);
+- proposing, confirming or dismissing closing a case as unreachable: `unreachable`;
+- navigators' follow-up reminders (made, emailed, dismissed): `follow_up_reminders`;
+- navigator tasks and manager escalations (opened, done, the rules' scans):
+  `navigator_tasks` (not Celery: those are `outreach.tasks`);
+- programs' reminder rules and task rules: `rules`;
+- who counts as a manager here: `permissions`.
+"""
