@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import F, QuerySet
 
 from navigator.models import User
-from patients.builtin_codes import normalise_system
+from patients.caregaps.codes import normalise_system
 from patients.models import (
     CareGap,
     CodeConcept,

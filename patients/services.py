@@ -16,7 +16,7 @@ from navigator.cases import case_lock, case_transition, event_record
 from navigator.models import OPEN_STATUSES, CaseEventKind, CaseStatus, NavigationCase, User
 from navigator.services import case_open
 from patients import selectors
-from patients.caregaps import GapResult, PatientFacts, RecordedScreening, evaluate_care_gap
+from patients.caregaps.engine import GapResult, PatientFacts, RecordedScreening, evaluate_care_gap
 from patients.models import (
     CareGap,
     CareGapStatus,

@@ -21,16 +21,14 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from patients.builtin_codes import (
+from patients.caregaps.builtin_codes import (
     COMMON_EXCLUSIONS,
     CONCEPTS,
-    CPT,
     EXCLUSIONS,
-    LOINC,
     MODALITY_CONCEPTS,
-    SNOMED,
-    normalise_system,
 )
+from patients.caregaps.codes import CPT, LOINC, SNOMED, normalise_system
+from patients.caregaps.valuesets import valuesets_load
 from patients.models import (
     CodeConcept,
     ProgramExclusion,
@@ -42,7 +40,6 @@ from patients.models import (
 )
 from patients.selectors import concept_codes, value_set_codes
 from patients.services import program_rules_snapshot
-from patients.valuesets import valuesets_load
 from tests import factories
 from tests.conftest import need
 

@@ -32,7 +32,7 @@ from pydantic import ValidationError as PydanticValidationError
 from config.enqueue import enqueue_on_commit
 from navigator.models import User
 from outreach.message_stops import messages_cancel_pending
-from patients.builtin_codes import KNOWN_SYSTEMS, normalise_system
+from patients.caregaps.codes import KNOWN_SYSTEMS, normalise_system
 from patients.fhir.outcome import FhirImportError, Issue, issue
 from patients.fhir.patient_mapping import MappedPatient, map_patient
 from patients.models import (
