@@ -11,8 +11,8 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 
 from navigator.models import User
-from patients.builtin_codes import normalise_system
-from patients.caregaps import PatientFacts, RecordedScreening
+from patients.caregaps.codes import normalise_system
+from patients.caregaps.engine import PatientFacts, RecordedScreening
 from patients.models import (
     CareGap,
     Clinic,

@@ -21,16 +21,14 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from patients.builtin_codes import (
+from patients.caregaps.builtin_codes import (
     COMMON_EXCLUSIONS,
     CONCEPTS,
-    CPT,
     EXCLUSIONS,
-    LOINC,
     MODALITY_CONCEPTS,
-    SNOMED,
-    normalise_system,
 )
+from patients.caregaps.codes import CPT, LOINC, SNOMED, normalise_system
+from patients.caregaps.valuesets import valuesets_load
 from patients.models import (
     CodeConcept,
     ProgramExclusion,
@@ -41,7 +39,6 @@ from patients.models import (
     ValueSetCode,
 )
 from patients.selectors import concept_codes, program_rules_snapshot, value_set_codes
-from patients.valuesets import valuesets_load
 from tests import factories
 from tests.conftest import need
 

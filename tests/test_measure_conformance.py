@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from patients.caregaps.valuesets import valuesets_load
 from patients.fhir.importer import fhir_import
 from patients.models import FhirSource
-from patients.valuesets import valuesets_load
 from tests.conftest import need
 from tests.factories import ClinicFactory
 

@@ -4,7 +4,7 @@ Each test builds an in-memory PatientRecord and a tiny Terminology with one
 or two real codes per value set, so no database and no shared files are
 needed. The expected answers are what the CQL means as fqm-execution /
 cql-execution (the engine MADiE computes CMS's expected results with)
-evaluate it; see patients/temporal.py for the date and time-zone rules.
+evaluate it; see patients/caregaps/temporal.py for the date and time-zone rules.
 The measurement period is 2025-01-01 to 2025-12-31 throughout.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from patients.builtin_codes import (
+from patients.caregaps.codes import (
     CPT,
     HCPCS,
     ICD10CM,
@@ -29,25 +29,24 @@ from patients.builtin_codes import (
     normalise_system,
     vsac,
 )
-from patients.fhirdata import (
+from patients.caregaps.datetimes import MAX_POINT, MIN_POINT, parse_point, point_from_date
+from patients.caregaps.fhirdata import (
     PatientRecord,
     device_do_not_perform,
     has_value,
-    medication_request_period,
     prevalence_interval,
     prevalence_interval_or_null,
 )
-from patients.measures import MEASURES, Populations, Terminology
-from patients.temporal import (
-    MAX_POINT,
-    MIN_POINT,
+from patients.caregaps.measures.context import Terminology
+from patients.caregaps.measures.measure import Populations
+from patients.caregaps.measures.registry import MEASURES
+from patients.caregaps.medication_period import medication_request_period
+from patients.caregaps.temporal import (
     Interval,
     after_or_same,
     before_or_same,
-    parse_point,
     period_of,
     point_during,
-    point_from_date,
 )
 from tests.conftest import need
 
@@ -273,7 +272,7 @@ def excluded(measure: str, record: PatientRecord, terminology: Terminology) -> i
     return denex
 
 
-# === Dates, times and time zones (patients.temporal) ===========================================
+# === Dates, times and time zones (patients.caregaps.datetimes, .temporal) =========================
 
 
 def test_an_evening_in_new_york_on_new_years_eve_is_in_the_period_by_calendar_day():
@@ -344,7 +343,7 @@ def test_an_open_end_at_midnight_ends_the_millisecond_before():
     assert half_open.overlaps(PERIOD) is False
 
 
-# === FHIR elements (patients.fhirdata) ==========================================================
+# === FHIR elements (patients.caregaps.fhirdata) ===================================================
 
 
 def test_an_observation_with_only_a_data_absent_reason_has_no_value():

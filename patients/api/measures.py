@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 
 from config.api import roles_allowed
 from navigator.models import Role
+from patients.caregaps.measures.registry import MEASURES
+from patients.caregaps.measures.reports import measure_report
 from patients.fhir.outcome import issue, operation_outcome
-from patients.measure_reports import measure_report
-from patients.measures import MEASURES
 from patients.models import FhirSource
 
 EARLIEST_PERIOD = dt.date(2000, 1, 1)

@@ -18,7 +18,7 @@ from fhir.resources.R4B.resource import Resource as R4BResource
 from fhir.resources.resource import Resource as R5Resource
 from pydantic import ValidationError as PydanticValidationError
 
-from patients.builtin_codes import KNOWN_SYSTEMS, normalise_system
+from patients.caregaps.codes import KNOWN_SYSTEMS, normalise_system
 from patients.fhir.identity import REFERENCE, patient_references_resolve, resource_identity
 from patients.fhir.outcome import FhirImportError, Issue, issue
 from patients.fhir.parse import (

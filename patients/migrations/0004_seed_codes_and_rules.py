@@ -6,7 +6,12 @@ a “before”.
 
 from django.db import migrations
 
-from patients.builtin_codes import COMMON_EXCLUSIONS, CONCEPTS, EXCLUSIONS, MODALITY_CONCEPTS
+from patients.caregaps.builtin_codes import (
+    COMMON_EXCLUSIONS,
+    CONCEPTS,
+    EXCLUSIONS,
+    MODALITY_CONCEPTS,
+)
 
 
 def rules_snapshot(program, Modality, Exclusion):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from patients import selectors
-from patients.caregaps import GapResult, evaluate_care_gap
+from patients.caregaps.engine import GapResult, evaluate_care_gap
 from patients.models import CareGap, Patient
 from patients.selectors import ProgramRules
 

@@ -8,7 +8,7 @@ from typing import NoReturn
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from patients.valuesets import valuesets_load, valuesets_parse
+from patients.caregaps.valuesets import valuesets_load, valuesets_parse
 
 
 def _read(paths: list[str]) -> tuple[list[tuple[str, bytes]], list[str]]:

@@ -7,8 +7,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from patients.measure_reports import measure_report
-from patients.measures import MEASURES
+from patients.caregaps.measures.registry import MEASURES
+from patients.caregaps.measures.reports import measure_report
 from patients.models import FhirSource
 
 

@@ -1,10 +1,10 @@
 """Who is due for which screening, as of a day, and why: the care-gap engine.
 
 The rules are data: a program's age range, sex, smoking history, modalities
-with their intervals and concepts, and exclusions (see `program_rules_snapshot`
-in services). This module only evaluates them; it reads no database itself, so
-that a whole batch of patients is evaluated with a fixed number of queries
-(loaded by `patients.services.care_gaps_recompute`).
+with their intervals and concepts, and exclusions (see
+`patients.services.program_rules_snapshot`). This module only evaluates them;
+it reads no database itself, so that a whole batch of patients is evaluated
+with a fixed number of queries (loaded by `patients.services.care_gaps_recompute`).
 
 Every modality counts: the patient is up to date while any test's interval
 still runs. Evidence is the navigators' recorded screenings and the FHIR
@@ -17,7 +17,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from patients.fhirdata import (
+from patients.caregaps.dates import add_months, add_years, age_in_years
+from patients.caregaps.fhirdata import (
+    ORDERED,
+    PERFORMED_ENCOUNTER,
+    RESULTED,
     Code,
     Resource,
     authored_interval,
@@ -26,21 +30,13 @@ from patients.fhirdata import (
     device_do_not_perform,
     first_code_display,
     has_value,
-    medication_request_period,
     period_interval,
     prevalence_interval,
     primary_code,
     status,
 )
-from patients.temporal import (
-    Interval,
-    add_months,
-    add_years,
-    age_in_years,
-)
-
-RESULTED = {"final", "amended", "corrected"}
-PERFORMED_ENCOUNTER = {"finished", "arrived", "triaged", "in-progress", "onleave"}
+from patients.caregaps.medication_period import medication_request_period
+from patients.caregaps.temporal import Interval
 
 
 @dataclass(frozen=True)
@@ -121,9 +117,9 @@ def _counts(resource: Resource) -> bool:
     if resource_type in {"ServiceRequest", "DeviceRequest"}:
         if resource.get("doNotPerform") is True or device_do_not_perform(resource) is True:
             return False
-        return state in {"active", "completed"} and resource.get("intent") == "order"
+        return state in ORDERED and resource.get("intent") == "order"
     if resource_type == "MedicationRequest":
-        return state in {"active", "completed"} and resource.get("doNotPerform") is not True
+        return state in ORDERED and resource.get("doNotPerform") is not True
     return False
 
 

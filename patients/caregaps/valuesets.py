@@ -24,7 +24,7 @@ from fhir.resources.R4B.valueset import ValueSet as FhirValueSet
 from fhir.resources.R4B.valueset import ValueSetExpansionContains
 from pydantic import ValidationError as PydanticValidationError
 
-from patients.builtin_codes import KNOWN_SYSTEMS, normalise_system
+from patients.caregaps.codes import KNOWN_SYSTEMS, normalise_system
 from patients.models import ValueSet, ValueSetCode
 
 Status = Literal["loaded", "updated", "unchanged"]

@@ -1,12 +1,13 @@
 """Reading stored FHIR resources the way QI-Core/CQL logic reads them.
 
 The functions here mirror FHIRHelpers and QICoreCommon (`toInterval`,
-`prevalenceInterval`, `latest`, ...) and CumulativeMedicationDuration's
-`medicationRequestPeriod`, over resources kept as received (JSON dicts), as
-cql-execution/cql-exec-fhir (the engine behind MADiE's expected results)
-evaluate them. Where the engine would stop with an error (`singleton from`
-with several items, a quantity with a comparator), the element is read as
-missing.
+`prevalenceInterval`, `latest`, ...), and the status values Status counts,
+over resources kept as received (JSON dicts), as cql-execution/cql-exec-fhir
+(the engine behind MADiE's expected results) evaluate them. Where the engine
+would stop with an error (`singleton from` with several items, a quantity
+with a comparator), the element is read as missing.
+
+CumulativeMedicationDuration's `medicationRequestPeriod`: medication_period.
 """
 
 from __future__ import annotations
@@ -18,17 +19,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from patients.builtin_codes import normalise_system
-from patients.temporal import (
-    Interval,
-    Point,
-    date_from,
-    date_plus_days,
-    date_plus_quantity,
-    instant,
-    parse_point,
-    point_from_date,
-)
+from patients.caregaps.codes import normalise_system
+from patients.caregaps.dates import date_plus_quantity
+from patients.caregaps.datetimes import Point, parse_point, point_from_date
+from patients.caregaps.temporal import Interval, instant
 
 Resource = dict[str, Any]
 Code = tuple[str, str]
@@ -145,6 +139,17 @@ def first_code_display(resource: Resource) -> str:
 # --- Status and category ----------------------------------------------------------
 
 
+# The status values Status.cql (1.8.000) counts, compared exactly. Defined once:
+# the measures' Status port and the care-gap engine both read them.
+# isEncounterPerformed:
+PERFORMED_ENCOUNTER = frozenset({"finished", "arrived", "triaged", "in-progress", "onleave"})
+# isDiagnosticStudyPerformed, isLaboratoryTestPerformed, isAssessmentPerformed
+# (isSymptom adds 'preliminary'):
+RESULTED = frozenset({"final", "amended", "corrected"})
+# isDeviceOrder, isInterventionOrder, isMedicationOrder ("active and completed only"):
+ORDERED = frozenset({"active", "completed"})
+
+
 def status(resource: Resource) -> str:
     """The status as written. Status.cql compares it exactly (`in {...}`, `=`), except
     `status ~ 'completed'` (Procedure), which ignores case: callers lower() for that."""
@@ -206,7 +211,8 @@ _CALENDAR_UNIT = {
 }
 
 
-def _decimal(value: Any) -> Decimal | None:
+def to_decimal(value: Any) -> Decimal | None:
+    """A FHIR decimal as a Decimal; None when missing, a boolean or unreadable."""
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -215,7 +221,7 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-def _calendar_quantity(quantity: Any) -> tuple[Decimal, str] | None:
+def calendar_quantity(quantity: Any) -> tuple[Decimal, str] | None:
     """FHIRHelpers.ToQuantity for a duration: (value, CQL unit), or None.
 
     The engine raises an error for a comparator or a system other than UCUM or
@@ -223,7 +229,7 @@ def _calendar_quantity(quantity: Any) -> tuple[Decimal, str] | None:
     """
     if not isinstance(quantity, dict) or quantity.get("comparator") is not None:
         return None
-    value = _decimal(quantity.get("value"))
+    value = to_decimal(quantity.get("value"))
     if value is None or quantity.get("system") not in (None, UCUM, CALENDAR_UNITS):
         return None
     unit = str(quantity.get("code") or quantity.get("unit") or "1")
@@ -233,7 +239,7 @@ def _calendar_quantity(quantity: Any) -> tuple[Decimal, str] | None:
 
 def _birthday_plus(birth_date: dt.date, quantity: Any) -> Point | None:
     """Patient.birthDate + (an Age): a day-precision DateTime, or None."""
-    converted = _calendar_quantity(quantity)
+    converted = calendar_quantity(quantity)
     if converted is None:
         return None
     day = date_plus_quantity(birth_date, float(converted[0]), converted[1])
@@ -344,125 +350,3 @@ def authored_interval(resource: Resource) -> Interval | None:
     """`authoredOn.toInterval()`: Interval[authoredOn, authoredOn]."""
     point = parse_point(resource.get("authoredOn"))
     return instant(point) if point else None
-
-
-# --- Medication requests (CumulativeMedicationDuration 4.1.000) --------------------
-
-# CMD.ToDaily(frequency, period): doses a day = frequency * factor / period.value.
-_PER_DAY_BY_UNIT = {
-    "h": Decimal(24),
-    "hour": Decimal(24),
-    "hours": Decimal(24),
-    "min": Decimal(24 * 60),
-    "minute": Decimal(24 * 60),
-    "minutes": Decimal(24 * 60),
-    "s": Decimal(24 * 3600),
-    "second": Decimal(24 * 3600),
-    "seconds": Decimal(24 * 3600),
-    "d": Decimal(1),
-    "day": Decimal(1),
-    "days": Decimal(1),
-    "wk": Decimal(1) / 7,
-    "week": Decimal(1) / 7,
-    "weeks": Decimal(1) / 7,
-    "mo": Decimal(1) / 30,
-    "month": Decimal(1) / 30,
-    "months": Decimal(1) / 30,
-    "a": Decimal(1) / 365,
-    "year": Decimal(1) / 365,
-    "years": Decimal(1) / 365,
-}
-# `convert <duration> to days` (cql-execution with UCUM): CQL's month and year
-# are UCUM's Gregorian mo_g (30.436875 d) and a_g (365.2425 d).
-_DAYS_PER_CALENDAR_UNIT = {
-    "day": Decimal(1),
-    "week": Decimal(7),
-    "month": Decimal("30.436875"),
-    "year": Decimal("365.2425"),
-    "hour": Decimal(1) / 24,
-    "minute": Decimal(1) / (24 * 60),
-    "second": Decimal(1) / (24 * 3600),
-    "millisecond": Decimal(1) / (24 * 3600 * 1000),
-}
-
-
-def _to_daily(frequency: Decimal | None, period: Decimal | None, unit: Any) -> Decimal | None:
-    """CMD.ToDaily(frequency, Quantity(period, periodUnit)); null for an unknown unit
-    (the CQL's Message is a warning that returns null) or a zero period."""
-    if frequency is None or period is None or period == 0 or unit not in _PER_DAY_BY_UNIT:
-        return None
-    return frequency * _PER_DAY_BY_UNIT[unit] / period
-
-
-def _singleton(items: Any) -> Any:
-    """`singleton from`: the only element, None if there is none.
-
-    More than one is an error in the engine (the whole evaluation fails); it
-    is read as none here.
-    """
-    if isinstance(items, list):
-        return items[0] if len(items) == 1 else None
-    return items if isinstance(items, dict) else None
-
-
-def medication_request_period(request: Resource) -> Interval | None:
-    """CMD.medicationRequestPeriod(), statement by statement:
-
-        dosage: singleton from R.dosageInstruction,
-        doseAndRate: singleton from dosage.doseAndRate,
-        frequency: Coalesce(timing.repeat.frequencyMax, timing.repeat.frequency),
-        dose: Coalesce(end of doseRange, doseQuantity),
-        dosesPerDay: Coalesce(ToDaily(frequency, period), Count(timing.repeat.timeOfDay), 1.0),
-        daysSupply: (convert R.dispenseRequest.expectedSupplyDuration to days).value,
-        refills: Coalesce(R.dispenseRequest.numberOfRepeatsAllowed, 0),
-        startDate: Coalesce(date from start of boundsPeriod, date from R.authoredOn,
-                            date from start of R.dispenseRequest.validityPeriod),
-        totalDaysSupplied: Coalesce(daysSupply, quantity.value / (dose.value * dosesPerDay))
-                           * (1 + refills)
-        return Interval[startDate, startDate + Quantity(totalDaysSupplied - 1, 'day')]
-          or, with no total, Interval[startDate, date from end of boundsPeriod]
-
-    `Count` is never null (0 for no timeOfDay), so without a frequency or
-    times of day dosesPerDay is 0 (not the 1.0 the comment promises) and the
-    quantity-based supply divides by zero: null.
-    """
-    dosage = _singleton(request.get("dosageInstruction")) or {}
-    dose_and_rate = _singleton(dosage.get("doseAndRate")) or {}
-    repeat = (dosage.get("timing") or {}).get("repeat") or {}
-    frequency = _decimal(repeat.get("frequencyMax"))
-    if frequency is None:
-        frequency = _decimal(repeat.get("frequency"))
-    per_day = _to_daily(frequency, _decimal(repeat.get("period")), repeat.get("periodUnit"))
-    if per_day is None:
-        times = repeat.get("timeOfDay")
-        per_day = Decimal(sum(t is not None for t in times) if isinstance(times, list) else 0)
-    dose = None
-    if dose_and_rate.get("doseRange") is not None:
-        dose = _decimal((dose_and_rate["doseRange"].get("high") or {}).get("value"))
-    elif dose_and_rate.get("doseQuantity") is not None:
-        dose = _decimal(dose_and_rate["doseQuantity"].get("value"))
-    bounds = period_interval(repeat.get("boundsPeriod"))
-    dispense = request.get("dispenseRequest") or {}
-    days_supply = None
-    supply = _calendar_quantity(dispense.get("expectedSupplyDuration"))
-    if supply is not None and supply[1] in _DAYS_PER_CALENDAR_UNIT:
-        days_supply = round(supply[0] * _DAYS_PER_CALENDAR_UNIT[supply[1]], 8)
-    quantity = _decimal((dispense.get("quantity") or {}).get("value"))
-    refills = _decimal(dispense.get("numberOfRepeatsAllowed")) or Decimal(0)
-    validity = period_interval(dispense.get("validityPeriod"))
-
-    start = (
-        date_from(bounds.start if bounds is not None else None)
-        or date_from(parse_point(request.get("authoredOn")))
-        or date_from(validity.start if validity is not None else None)
-    )
-    total = days_supply
-    if total is None and quantity is not None and dose is not None and dose * per_day != 0:
-        total = quantity / (dose * per_day)
-    if total is not None:
-        total *= 1 + refills
-    if start is not None and total is not None:
-        return Interval(start, date_plus_days(start, float(total - 1)))
-    if start is not None and bounds is not None and bounds.high is not None:
-        return Interval(start, date_from(bounds.end))
-    return None

@@ -8,51 +8,12 @@ for that concept. `tests/test_codes.py` checks that every starter code here is
 a member of the official value set it stands in for.
 
 Data only: the data migration that seeds these imports this module, so it must
-not import models.
+not import models. The code systems named here: patients.caregaps.codes.
 """
 
 from __future__ import annotations
 
-SNOMED = "http://snomed.info/sct"
-LOINC = "http://loinc.org"
-CPT = "http://www.ama-assn.org/go/cpt"
-HCPCS = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-
-VSAC = "http://cts.nlm.nih.gov/fhir/ValueSet/"
-
-# Other spellings of the same code systems seen in feeds, mapped to the ones above.
-SYSTEM_ALIASES = {
-    "urn:oid:2.16.840.1.113883.6.96": SNOMED,
-    "urn:oid:2.16.840.1.113883.6.1": LOINC,
-    "urn:oid:2.16.840.1.113883.6.12": CPT,
-    "http://www.ama-assn.org/go/cpt/": CPT,
-    "urn:oid:2.16.840.1.113883.6.285": HCPCS,
-    "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets": HCPCS,
-    "urn:oid:2.16.840.1.113883.6.90": ICD10CM,
-    "urn:oid:2.16.840.1.113883.6.4": ICD10PCS,
-    "urn:oid:2.16.840.1.113883.6.88": RXNORM,
-    "http://snomed.info/sct/": SNOMED,
-    "http://loinc.org/": LOINC,
-}
-
-# Systems whose codes the engine can match. A code in another system is kept
-# in the record but never matches a concept.
-KNOWN_SYSTEMS = frozenset({SNOMED, LOINC, CPT, HCPCS, ICD10CM, ICD10PCS, RXNORM})
-
-
-def normalise_system(system: str | None) -> str:
-    if not system:
-        return ""
-    system = system.strip()
-    return SYSTEM_ALIASES.get(system, system)
-
-
-def vsac(oid: str) -> str:
-    return VSAC + oid
-
+from patients.caregaps.codes import CPT, HCPCS, ICD10CM, LOINC, RXNORM, SNOMED, vsac
 
 # key, name, kind, official value sets, starter codes [(system, code, display)]
 CONCEPTS: list[dict] = [

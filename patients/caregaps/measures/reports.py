@@ -15,9 +15,11 @@ from typing import Any, cast
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from patients.builtin_codes import normalise_system
-from patients.fhirdata import PatientRecord
-from patients.measures import MEASURES, POPULATIONS, Measure, Populations, Terminology
+from patients.caregaps.codes import normalise_system
+from patients.caregaps.fhirdata import PatientRecord
+from patients.caregaps.measures.context import Terminology
+from patients.caregaps.measures.measure import POPULATIONS, Measure, Populations
+from patients.caregaps.measures.registry import MEASURES
 from patients.models import (
     ClinicalResource,
     CodeConcept,

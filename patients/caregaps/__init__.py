@@ -1,0 +1,39 @@
+"""The care-gap engine and the eCQM measures: who is due for which screening, and why.
+
+From a `CareGap` row (patients.models) back to the rule that produced it:
+
+- `status`, `summary`, `reasons`, `evidence`, `next_due_on`, `overdue_since`,
+  `recheck_on` are one `GapResult` of `engine.evaluate_care_gap`, which decides
+  in three steps: 1. eligibility (deceased, sex, smoking history, age range),
+  2. exclusions (every concept of an exclusion found in the look-back), 3. the
+  screening whose interval runs longest ("overdue" when its next due day has
+  passed, or when there is none). To change how a status is decided, open
+  `engine.py`.
+- The numbers the engine applies (age range, intervals, look-backs, which
+  concept each modality and exclusion asks about) are data, not code: the
+  ScreeningProgram, ScreeningModality and ProgramExclusion rows (edited in the
+  admin, versioned), read as plain data by
+  `patients.services.program_rules_snapshot`. To change a rule, change those
+  rows; to change what a rule can say, open `engine.py` and that snapshot.
+- Which codes a concept means: the loaded official value sets (`valuesets.py`
+  loads VSAC expansions), or until then the starter codes in
+  `builtin_codes.py` (seeded by migration 0004); `patients.selectors
+  .concept_codes` picks between them. Code systems and their aliases: `codes.py`.
+- Which FHIR resource counts as evidence, and when it happened: `engine.py`
+  (`_counts`, `_matches`, `_resource_span`) over `fhirdata.py` (reading
+  resources as QI-Core/CQL does, and the status values Status.cql counts,
+  shared with the measures) and `medication_period.py` (when a medication
+  request's supply lasts).
+- Dates: `datetimes.py` (CQL DateTime values, parsing FHIR dates),
+  `temporal.py` (three-valued comparisons and intervals, as cql-execution
+  does them), `dates.py` (calendar arithmetic: ages, + N months).
+- When gaps are recomputed and stored (a batch of patients, the nightly run,
+  after an EHR feed changes a patient's data): `patients.services`
+  (`care_gaps_recompute`, `care_gaps_refresh`), run by `patients.tasks`.
+
+The eCQMs (CMS130, CMS125, CMS124), computed over the same FHIR data for
+measure reports, are in `measures/` (its `__init__` is their map).
+
+Imports go one way: measures → engine's base (fhirdata, medication_period,
+temporal, datetimes, dates, codes); the engine never imports the measures.
+"""
