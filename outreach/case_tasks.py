@@ -30,8 +30,8 @@ from navigator.models import (
     NavigationCase,
     User,
 )
-from navigator.selectors import cases_visible_to
-from navigator.worklist import answered_since
+from navigator.selectors.visibility import cases_visible_to
+from navigator.worklist.rules import answered_since
 from outreach.models import (
     ESCALATION_KINDS,
     CaseTask,

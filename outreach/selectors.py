@@ -7,7 +7,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 
 from navigator.models import CaseEvent, CaseEventKind, NavigationCase, User
-from navigator.selectors import cases_visible_to
+from navigator.selectors.visibility import cases_visible_to
 from outreach.keywords import Intent
 from outreach.models import (
     CaseTask,

@@ -14,7 +14,7 @@ from phonenumber_field.phonenumber import to_python as to_phone_number
 
 from navigator.cases import case_lock, case_transition, event_record
 from navigator.models import OPEN_STATUSES, CaseEventKind, CaseStatus, NavigationCase, User
-from navigator.services import case_open
+from navigator.services.case_opening import case_open
 from patients import selectors
 from patients.caregaps import GapResult, PatientFacts, RecordedScreening, evaluate_care_gap
 from patients.models import (

@@ -14,9 +14,9 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from navigator import selectors as navigator_selectors
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
+from navigator.selectors import visibility as navigator_selectors
 from patients import selectors
 from patients.api.upload import template_response
 from patients.forms import CareGapFilterForm, ProgramRulesForm, ReferralForm, ReferralUploadForm

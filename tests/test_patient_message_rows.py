@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from navigator.cases import case_transition
 from navigator.models import CaseEventKind
-from navigator.services import appointment_book, appointment_set_status, case_record_screening
+from navigator.services.appointments import appointment_book, appointment_set_status
+from navigator.services.screenings import case_record_screening
 from outreach.message_stops import messages_cancel_pending
 from outreach.models import MessageState, PatientMessage, TemplateKind
 from outreach.services import message_schedule, messages_claim_due, sending_lease
