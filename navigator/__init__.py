@@ -1,0 +1,22 @@
+"""Navigation: the cases navigators work, from assignment to a recorded screening.
+
+To change:
+- the case's data (cases, barriers, appointments, kits, events, covers, rebalances):
+  `models.py`;
+- which status moves are allowed, locking a case, refusing a stale form, or writing
+  the timeline: `cases.py` (the case kernel: every write on a case goes through it);
+- a write on a case or a navigator (assigning, rebalancing, follow-up, notes,
+  barriers, appointments, kits and screenings, covering): `services/`, one module
+  per entity or workflow;
+- who should work a case, and why (language, continuity, clinic, capacity):
+  `assignment_rules.py`;
+- a read (who may see what, the case list and page, the worklist's query, the
+  completion report, the team view): `selectors/`;
+- how the worklist ranks cases and why each row is there, its filters, search and
+  sort orders: `worklist/`;
+- a page: `views/` (one module per page group) with `urls.py`; its forms: `forms/`
+  (`forms/base.py` is the base form every app's forms build on); its templates:
+  `templates/navigator/`;
+- the JSON API: `api/`; roles and who may open what: `permissions.py`;
+- the admin: `admin.py`; the demo data: `management/commands/seed_demo.py`.
+"""

@@ -57,9 +57,9 @@ class NavigationCaseAdmin(admin.ModelAdmin):
     search_fields = ["patient__mrn", "patient__family_name", "patient__given_name"]
     date_hierarchy = "opened_at"
     list_select_related = ["patient", "program", "navigator__user"]
-    # Status only moves through navigator.services.case_transition, never by a raw edit.
-    # Nor the navigator: reassignment goes through case_assign, which logs it
-    # and moves the case's reminders.
+    # Status only moves through navigator.cases.case_transition, never by a raw edit.
+    # Nor the navigator: reassignment goes through navigator.services.assignment.case_assign,
+    # which logs it and moves the case's reminders.
     readonly_fields = ["patient", "program", "navigator", "status", "opened_at", "completed_at",
                        "closed_at"]  # fmt: skip
     inlines = [CaseEventInline]
@@ -120,7 +120,8 @@ class AppointmentAdmin(admin.ModelAdmin):
 
 @admin.register(Coverage)
 class CoverageAdmin(admin.ModelAdmin):
-    """Read-only: cover is arranged and ended through navigator.services, which check it."""
+    """Read-only: cover is arranged and ended through navigator.services.coverage, which
+    checks it."""
 
     list_display = ["absent", "covering", "starts_on", "ends_on", "cancelled_at", "created_by"]
     list_filter = ["starts_on"]

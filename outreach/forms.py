@@ -8,7 +8,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from navigator.forms import CaseForm, EquiNavForm
+from navigator.forms.base import CaseForm, EquiNavForm
 from outreach.models import (
     Channel,
     MessageChannel,

@@ -15,7 +15,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from navigator.models import CaseEvent, CaseEventKind, NavigationCase, User
-from navigator.selectors import cases_visible_to
+from navigator.selectors.visibility import cases_visible_to
 from outreach.messaging.sms_keywords import Intent
 from outreach.models import (
     CaseTask,

@@ -19,10 +19,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from navigator.cases import StaleCaseError
-from navigator.forms import CaseForm
+from navigator.forms.base import CaseForm
 from navigator.models import NavigationCase, Role
 from navigator.permissions import AuthedRequest, role_required
-from navigator.views import _case_context, _get_case, _render_case
+from navigator.views.case_page import _case_context, _get_case, _render_case
 from outreach import selectors
 from outreach.forms import (
     ProtocolForm,

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from phonenumber_field.formfields import PhoneNumberField
 
-from navigator.forms import DateInput, EquiNavForm, model_choice
+from navigator.forms.base import DateInput, EquiNavForm, model_choice
 from patients.languages import common_language_choices, validate_language_code
 from patients.models import (
     CareGapStatus,

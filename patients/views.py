@@ -14,11 +14,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from navigator import selectors as navigator_selectors
 from navigator.intake.referral_uploads import referrals_upload
 from navigator.intake.referrals import referral_create as create_referral
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
+from navigator.selectors import visibility
 from patients import selectors
 from patients.api.upload import template_response
 from patients.forms import CareGapFilterForm, ProgramRulesForm, ReferralForm, ReferralUploadForm
@@ -104,7 +104,7 @@ def patient_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     cases = []
     if not request.user.is_clinic_staff:
         cases = list(
-            navigator_selectors.cases_visible_to(request.user)
+            visibility.cases_visible_to(request.user)
             .filter(patient=patient)
             .select_related("program", "navigator__user")
             .order_by("-opened_at")

@@ -20,8 +20,8 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from playwright.sync_api import Page, expect, sync_playwright
 
-from navigator import services
 from navigator.models import BarrierType, CaseStatus
+from navigator.services import appointments, barriers, notes, screenings
 from outreach.models import PatientMessage
 from outreach.services.attempts import attempt_log
 from outreach.services.navigator_tasks import case_tasks_scan, message_failure_escalate
@@ -174,26 +174,26 @@ def a_worked_case(navigator):
     user = navigator.user
     attempt_log(case=case, channel="phone", outcome="no_answer", actor=user)
     attempt_log(case=case, channel="phone", outcome="reached", actor=user, note="Interested")
-    services.barrier_add(
+    barriers.barrier_add(
         case=case,
         barrier_type=BarrierType.objects.get(code="transportation"),
         actor=user,
         note="No car",
     )
-    services.barrier_add(
+    barriers.barrier_add(
         case=case,
         barrier_type=BarrierType.objects.get(code="fear-anxiety"),
         actor=user,
         action="Explained the prep",
     )
-    services.appointment_book(
+    appointments.appointment_book(
         case=case,
         scheduled_at=timezone.now() + dt.timedelta(days=4),
         site="Endoscopy Center",
         modality=ScreeningModality.objects.get(program__code="colorectal", code="colonoscopy"),
         actor=user,
     )
-    services.case_note_add(case=case, text="Daughter helps with transport", actor=user)
+    notes.case_note_add(case=case, text="Daughter helps with transport", actor=user)
     return case
 
 
@@ -267,7 +267,7 @@ def test_the_managers_dashboards_have_no_accessibility_violations(
 ):
     a_worked_case(navigator)
     done = factories.CaseFactory(navigator=navigator)
-    services.case_record_screening(
+    screenings.case_record_screening(
         case=done,
         modality=ScreeningModality.objects.get(program__code="colorectal", code="fit"),
         performed_on=timezone.localdate(),

@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from navigator.models import CaseEventKind, CaseStatus
-from navigator.services import case_assign, case_open
+from navigator.services.assignment import case_assign
+from navigator.services.case_opening import case_open
 from tests import factories
 from tests.conftest import api_as
 

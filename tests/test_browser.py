@@ -19,7 +19,6 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from navigator import services
 from navigator.models import (
     AppointmentStatus,
     BarrierStatus,
@@ -27,6 +26,7 @@ from navigator.models import (
     CaseEventKind,
     CaseStatus,
 )
+from navigator.services import barriers
 from outreach.models import ContactAttempt
 from patients.models import PatientPhone
 from tests import factories
@@ -431,7 +431,7 @@ def test_a_barrier_gone_from_the_case_is_reported_without_a_reload(browser, live
     # Given a case page showing a barrier that is then moved off this case's reach
     navigator = factories.NavigatorFactory()
     case = factories.CaseFactory(navigator=navigator)
-    barrier = services.barrier_add(
+    barrier = barriers.barrier_add(
         case=case,
         barrier_type=BarrierType.objects.get(code="transportation"),
         actor=navigator.user,

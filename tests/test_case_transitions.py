@@ -18,7 +18,8 @@ from navigator.models import (
     CaseStatus,
     NavigationCase,
 )
-from navigator.services import appointment_book, case_record_screening
+from navigator.services.appointments import appointment_book
+from navigator.services.screenings import case_record_screening
 from tests import factories
 from tests.conftest import api_as
 

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from navigator.models import CaseEventKind, Coverage
-from navigator.selectors import cases_visible_to
-from navigator.services import coverage_cancel, coverage_create
+from navigator.selectors.visibility import cases_visible_to
+from navigator.services.coverage import coverage_cancel, coverage_create
 from outreach.models import ContactAttempt, FollowUpReminder
 from outreach.services.follow_up_reminders import follow_up_reminders_create
 from tests import factories

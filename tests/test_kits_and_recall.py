@@ -10,7 +10,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from navigator.models import CaseEvent, CaseEventKind, CaseStatus, KitMailing
-from navigator.services import case_record_screening, kit_mail
+from navigator.services.screenings import case_record_screening, kit_mail
 from outreach.messaging.patient_reminders import recall_messages_schedule
 from outreach.models import MessageState, PatientMessage, ReminderRule, ReminderTrigger
 from patients.models import CareGap, CareGapStatus

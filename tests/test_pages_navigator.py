@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from navigator import cases, services
+from navigator import cases
 from navigator.models import (
     Appointment,
     AppointmentStatus,
@@ -20,6 +20,7 @@ from navigator.models import (
     CaseEvent,
     CaseStatus,
 )
+from navigator.services.appointments import appointment_book, appointment_set_status
 from outreach.models import ContactAttempt, FollowUpReminder
 from patients.models import ScreeningEvent, ScreeningModality
 from tests import factories
@@ -449,7 +450,7 @@ def test_it_limits_appointment_modalities_to_the_case_program(nav_client, case):
 
 
 def test_it_records_a_no_show_and_the_case_goes_back_to_contacting(nav_client, case):
-    appointment = services.appointment_book(
+    appointment = appointment_book(
         case=case,
         scheduled_at=timezone.now() + dt.timedelta(days=2),
         site="Clinic",
@@ -507,15 +508,13 @@ def test_it_shows_the_refusal_of_a_second_screening_from_a_stale_page(nav_client
 
 
 def test_it_shows_the_refusal_of_an_outcome_for_a_settled_appointment(nav_client, case):
-    appointment = services.appointment_book(
+    appointment = appointment_book(
         case=case,
         scheduled_at=timezone.now() + dt.timedelta(days=2),
         site="Clinic",
         actor=case.navigator.user,
     )
-    services.appointment_set_status(
-        appointment=appointment, status="cancelled", actor=case.navigator.user
-    )
+    appointment_set_status(appointment=appointment, status="cancelled", actor=case.navigator.user)
     response = nav_client.post(
         case_url("appointment_update", case, appointment.pk), {"status": "kept"}, **HTMX
     )
@@ -606,7 +605,7 @@ def test_it_404s_another_navigators_case_and_its_action_urls(nav_client, other_c
         barrier_type=BarrierType.objects.get(code="transportation"),
         created_by=other_case.navigator.user,
     )
-    appointment = services.appointment_book(
+    appointment = appointment_book(
         case=other_case,
         scheduled_at=timezone.now() + dt.timedelta(days=2),
         site="Clinic",

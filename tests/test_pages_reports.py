@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from navigator.models import CaseStatus
-from navigator.selectors import SMALL_GROUP
+from navigator.selectors.reports import SMALL_GROUP
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from navigator.cases import case_transition
 from navigator.models import CaseEventKind
-from navigator.services import appointment_book, appointment_set_status, case_record_screening
+from navigator.services.appointments import appointment_book, appointment_set_status
+from navigator.services.screenings import case_record_screening
 from outreach.messaging.schedule import message_schedule
 from outreach.messaging.stops import messages_cancel_pending
 from outreach.messaging.sweep import messages_claim_due, sending_lease

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from navigator import services
 from navigator.models import CaseEventKind, CaseStatus, NavigationCase, Rebalance
-from navigator.services import navigator_rebalance
+from navigator.services import assignment
+from navigator.services.assignment import navigator_rebalance
 from outreach.models import FollowUpReminder
 from tests import factories
 from tests.conftest import api_as
@@ -165,7 +165,7 @@ def test_a_failure_midway_leaves_every_case_where_it_was(monkeypatch):
     source = factories.NavigatorFactory()
     caseload(source, 5)
     factories.NavigatorFactory()
-    real_assign = services.case_assign
+    real_assign = assignment.case_assign
     calls = {"n": 0}
 
     def failing_assign(**kwargs):
@@ -174,7 +174,7 @@ def test_a_failure_midway_leaves_every_case_where_it_was(monkeypatch):
             raise RuntimeError("database went away")
         return real_assign(**kwargs)
 
-    monkeypatch.setattr(services, "case_assign", failing_assign)
+    monkeypatch.setattr(assignment, "case_assign", failing_assign)
 
     with pytest.raises(RuntimeError):
         navigator_rebalance(from_navigator=source, actor=factories.ManagerFactory())

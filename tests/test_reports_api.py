@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from navigator.models import CaseStatus, NavigationCase
-from navigator.selectors import completion_report, wilson_interval
+from navigator.selectors.reports import completion_report, wilson_interval
 from tests import factories
 from tests.conftest import api_as
 

@@ -11,8 +11,9 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from navigator import selectors, worklist
 from navigator.models import CaseEvent, CaseStatus, NavigationCase, NavigatorProfile, Role, User
+from navigator.selectors.worklist import worklist_for, worklist_rows
+from navigator.worklist import rules as worklist
 from outreach.messaging.send import message_send
 from outreach.messaging.sms_backends import ConsoleBackend
 from outreach.messaging.sweep import messages_claim_due
@@ -83,9 +84,7 @@ def test_the_demo_navigators_worklist_has_a_case_for_every_reason(
     # Then María's worklist has a case topped by each reason it ranks by
     maria = User.objects.get(username="maria")
     moment = worklist.Moment.current()
-    rows = selectors.worklist_rows(
-        selectors.worklist_for(user=maria, moment=moment), user=maria, moment=moment
-    )
+    rows = worklist_rows(worklist_for(user=maria, moment=moment), user=maria, moment=moment)
     top_reasons = {row.reasons[0].code for row in rows if row.reasons}
     assert top_reasons == {rule.code for rule in worklist.RULES}
 

@@ -9,9 +9,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from navigator import selectors
-from navigator import worklist as rules
 from navigator.models import CaseEvent, CaseEventKind
+from navigator.selectors.worklist import worklist_for, worklist_rows
+from navigator.worklist import rules
+from navigator.worklist.filters import Filters
 from outreach.messaging.schedule import message_schedule
 from outreach.messaging.send import message_send
 from outreach.messaging.sms_backends import twilio_signature
@@ -247,8 +248,8 @@ def test_any_other_text_goes_on_the_timeline_and_to_the_navigator(client):
     attempt = ContactAttempt.objects.get(case=navigated)
     assert (attempt.direction, attempt.channel, attempt.created_by) == ("inbound", "sms", None)
     user, moment = navigated.navigator.user, rules.Moment.current()
-    cases = selectors.worklist_for(user=user, filters=rules.Filters(), moment=moment)
-    [row] = selectors.worklist_rows(cases, user=user, moment=moment)
+    cases = worklist_for(user=user, filters=Filters(), moment=moment)
+    [row] = worklist_rows(cases, user=user, moment=moment)
     assert row.reasons[0].code == "called_back"
 
 

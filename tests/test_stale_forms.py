@@ -15,7 +15,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from navigator import cases, services
+from navigator import cases
 from navigator.models import (
     Appointment,
     AppointmentPurpose,
@@ -28,6 +28,10 @@ from navigator.models import (
     CaseStatus,
     NavigationCase,
 )
+from navigator.services.appointments import appointment_book
+from navigator.services.barriers import barrier_add
+from navigator.services.notes import case_note_add
+from navigator.services.screenings import case_record_screening
 from outreach.models import ContactAttempt
 from patients.models import ScreeningEvent, ScreeningModality
 from tests import factories
@@ -92,7 +96,7 @@ def case(navigator):
 
 @pytest.fixture
 def barrier(case):
-    return services.barrier_add(
+    return barrier_add(
         case=case,
         barrier_type=BarrierType.objects.get(code="transportation"),
         actor=case.navigator.user,
@@ -101,7 +105,7 @@ def barrier(case):
 
 @pytest.fixture
 def appointment(case):
-    return services.appointment_book(
+    return appointment_book(
         case=case,
         scheduled_at=timezone.now() + dt.timedelta(days=3),
         site="GI Suite",
@@ -122,7 +126,7 @@ def colleague(db):
 
 def change_elsewhere(case: NavigationCase, colleague) -> None:
     """Someone else, in another session, writes on the case."""
-    services.case_note_add(case=case, text="Patient called back about the date", actor=colleague)
+    case_note_add(case=case, text="Patient called back about the date", actor=colleague)
 
 
 # --- Stale forms on the case page ------------------------------------------------------------
@@ -453,7 +457,7 @@ def test_resolving_a_barrier_that_is_not_on_the_case_is_refused_and_writes_nothi
 ):
     # Given a barrier on another of the navigator's own cases
     other = factories.CaseFactory(navigator=navigator)
-    elsewhere = services.barrier_add(
+    elsewhere = barrier_add(
         case=other,
         barrier_type=BarrierType.objects.get(code="transportation"),
         actor=navigator.user,
@@ -562,7 +566,7 @@ def test_a_diagnostic_booking_needs_an_abnormal_result(nav_client, case):
 
     # Given an abnormal FIT, the page offers the diagnostic colonoscopy, and books it
     fit = ScreeningModality.objects.get(program__code="colorectal", code="fit")
-    services.case_record_screening(
+    case_record_screening(
         case=case,
         modality=fit,
         performed_on=timezone.localdate(),

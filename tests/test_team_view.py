@@ -9,7 +9,7 @@ import time_machine
 from django.utils import timezone
 
 from navigator.models import CaseStatus
-from navigator.selectors import team_overview
+from navigator.selectors.team import team_overview
 from tests import factories
 from tests.conftest import api_as
 

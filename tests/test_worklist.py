@@ -1,4 +1,4 @@
-"""The worklist: what a navigator does next, and why (rules: navigator/worklist.py).
+"""The worklist: what a navigator does next, and why (rules: navigator/worklist/rules.py).
 
 Every rule is pinned on both sides of its boundary, then the ranking across
 rules, the filters, the search, the sort orders, bad input, who sees whose
@@ -16,9 +16,10 @@ from itertools import cycle
 import pytest
 import time_machine
 
-from navigator import selectors
-from navigator import worklist as rules
 from navigator.models import AppointmentStatus, BarrierStatus, CaseStatus, NavigationCase
+from navigator.selectors.worklist import worklist_for, worklist_rows
+from navigator.worklist import rules
+from navigator.worklist.filters import Filters
 from outreach.models import FollowUpReminder
 from tests import factories
 from tests.conftest import api_as
@@ -53,8 +54,8 @@ def quiet_case(navigator, **kwargs) -> NavigationCase:
 
 def rows_for(user, **filters) -> list[NavigationCase]:
     moment = rules.Moment.current()
-    cases = selectors.worklist_for(user=user, filters=rules.Filters(**filters), moment=moment)
-    return selectors.worklist_rows(cases, user=user, moment=moment)
+    cases = worklist_for(user=user, filters=Filters(**filters), moment=moment)
+    return worklist_rows(cases, user=user, moment=moment)
 
 
 def row(user, case) -> NavigationCase:

@@ -19,8 +19,8 @@ from navigator.models import (
     NavigatorProfile,
     Rebalance,
 )
-from navigator.selectors import cases_visible_to
-from navigator.services import NOTE_MAX_LENGTH
+from navigator.selectors.visibility import cases_visible_to
+from navigator.services.notes import NOTE_MAX_LENGTH
 from outreach.models import Channel, ContactAttempt, Direction, Outcome
 from patients.api.serializers import PatientSerializer, ProgramBriefSerializer
 from patients.languages import language_name

@@ -13,10 +13,28 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
 from config.api import roles_allowed
-from navigator import selectors, services, worklist
+from navigator import cases
 from navigator.api import serializers as s
-from navigator.forms import WorklistFilterForm
+from navigator.forms.lists import WorklistFilterForm
 from navigator.models import OPEN_STATUSES, BarrierType, CaseStatus, NavigationCase, Role
+from navigator.selectors.cases import case_detail, case_list
+from navigator.selectors.reports import completion_report
+from navigator.selectors.team import team_overview
+from navigator.selectors.visibility import (
+    appointments_visible_to,
+    barriers_visible_to,
+    cases_visible_to,
+    navigators_visible_to,
+)
+from navigator.selectors.worklist import (
+    worklist_for,
+    worklist_navigators,
+    worklist_owner,
+    worklist_rows,
+)
+from navigator.services import appointments, assignment, barriers, follow_up, notes, screenings
+from navigator.worklist.query import SORTS
+from navigator.worklist.rules import Moment
 from outreach.services.attempts import attempt_log
 from patients.models import ScreeningModality, ScreeningProgram
 
@@ -66,7 +84,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
-        return selectors.case_list(user=self.request.user).order_by("-opened_at", "-pk")
+        return case_list(user=self.request.user).order_by("-opened_at", "-pk")
 
     def get_serializer_class(self):
         return s.CaseListSerializer if self.action == "list" else s.CaseDetailSerializer
@@ -76,12 +94,12 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
 
     def _visible_case(self, pk) -> NavigationCase:
         return get_object_or_404(
-            selectors.cases_visible_to(self.request.user).select_related("program"), pk=pk
+            cases_visible_to(self.request.user).select_related("program"), pk=pk
         )
 
     def _detail(self, pk) -> NavigationCase:
         try:
-            return selectors.case_detail(user=self.request.user, case_id=int(pk))
+            return case_detail(user=self.request.user, case_id=int(pk))
         except (NavigationCase.DoesNotExist, ValueError):
             raise Http404 from None
 
@@ -93,7 +111,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def transition(self, request, pk=None):
         case = self._visible_case(pk)
         data = self._valid(s.TransitionSerializer, request)
-        services.case_transition(
+        cases.case_transition(
             case=case,
             to_status=data["status"],
             actor=request.user,
@@ -107,7 +125,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def assign(self, request, pk=None):
         case = self._visible_case(pk)
         data = self._valid(s.AssignSerializer, request)
-        services.case_assign(
+        assignment.case_assign(
             case=case,
             navigator=data["navigator"],
             actor=request.user,
@@ -131,7 +149,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def barriers(self, request, pk=None):
         case = self._visible_case(pk)
         data = self._valid(s.BarrierCreateSerializer, request)
-        services.barrier_add(
+        barriers.barrier_add(
             case=case, actor=request.user, expected_version=data.pop("version", None), **data
         )
         return self._answer(pk, status.HTTP_201_CREATED)
@@ -145,10 +163,10 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def barrier_update(self, request, pk=None, barrier_id=None):
         case = self._visible_case(pk)
         barrier = get_object_or_404(
-            selectors.barriers_visible_to(request.user).filter(case=case), pk=barrier_id
+            barriers_visible_to(request.user).filter(case=case), pk=barrier_id
         )
         data = self._valid(s.BarrierUpdateSerializer, request)
-        services.barrier_update(
+        barriers.barrier_update(
             barrier=barrier, actor=request.user, expected_version=data.pop("version", None), **data
         )
         return self._answer(pk)
@@ -159,7 +177,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         case = self._visible_case(pk)
         data = self._valid(s.AppointmentCreateSerializer, request)
         modality = _modality_for(case, data["modality"]) if data["modality"] else None
-        services.appointment_book(
+        appointments.appointment_book(
             case=case,
             scheduled_at=data["scheduled_at"],
             site=data["site"],
@@ -179,10 +197,10 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def appointment_update(self, request, pk=None, appointment_id=None):
         case = self._visible_case(pk)
         appointment = get_object_or_404(
-            selectors.appointments_visible_to(request.user).filter(case=case), pk=appointment_id
+            appointments_visible_to(request.user).filter(case=case), pk=appointment_id
         )
         data = self._valid(s.AppointmentStatusSerializer, request)
-        services.appointment_set_status(
+        appointments.appointment_set_status(
             appointment=appointment,
             status=data["status"],
             actor=request.user,
@@ -195,7 +213,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def screening(self, request, pk=None):
         case = self._visible_case(pk)
         data = self._valid(s.ScreeningRecordSerializer, request)
-        services.case_record_screening(
+        screenings.case_record_screening(
             case=case,
             modality=_modality_for(case, data["modality"]),
             performed_on=data["performed_on"],
@@ -210,7 +228,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def follow_up(self, request, pk=None):
         case = self._visible_case(pk)
         data = self._valid(s.FollowUpSerializer, request)
-        services.case_set_follow_up(
+        follow_up.case_set_follow_up(
             case=case,
             on=data["next_follow_up"],
             actor=request.user,
@@ -223,7 +241,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def notes(self, request, pk=None):
         case = self._visible_case(pk)
         data = self._valid(s.NoteCreateSerializer, request)
-        services.case_note_add(
+        notes.case_note_add(
             case=case,
             text=data["text"],
             actor=request.user,
@@ -233,7 +251,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
 
     def handle_exception(self, exc):
         # A change made from an older version of the case: a conflict, not a bad request.
-        if isinstance(exc, services.StaleCaseError):
+        if isinstance(exc, cases.StaleCaseError):
             return Response(as_serializer_error(exc), status=status.HTTP_409_CONFLICT)
         return super().handle_exception(exc)
 
@@ -254,7 +272,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         OpenApiParameter("clinic", str, description="Clinic code"),
         OpenApiParameter("barrier", str, description="Barrier type code (open barriers)"),
         OpenApiParameter("overdue", bool, description="Overdue follow-ups only"),
-        OpenApiParameter("sort", str, enum=list(worklist.SORTS), description="Default: priority"),
+        OpenApiParameter("sort", str, enum=list(SORTS), description="Default: priority"),
         OpenApiParameter("navigator", int, description="Whose worklist (managers; covering)"),
     ]
 )  # fmt: skip
@@ -282,22 +300,18 @@ class WorklistView(generics.ListAPIView):
             if not user.is_navigator:
                 raise PermissionDenied("Managers choose a navigator: ?navigator=<id>.")
         else:
-            self.owner = selectors.worklist_owner(user=user, navigator_id=navigator_id)
+            self.owner = worklist_owner(user=user, navigator_id=navigator_id)
             if self.owner is None:
                 raise Http404
-        self.moment = worklist.Moment.current()
-        navigators = selectors.worklist_navigators(
-            user=user, navigator=self.owner, on=self.moment.today
-        )
-        return selectors.worklist_for(
+        self.moment = Moment.current()
+        navigators = worklist_navigators(user=user, navigator=self.owner, on=self.moment.today)
+        return worklist_for(
             user=user, navigators=navigators, filters=form.filters(), moment=self.moment
         )
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
-        return selectors.worklist_rows(
-            page, user=self.request.user, navigator=self.owner, moment=self.moment
-        )
+        return worklist_rows(page, user=self.request.user, navigator=self.owner, moment=self.moment)
 
 
 class NavigatorViewSet(viewsets.ReadOnlyModelViewSet):
@@ -306,7 +320,7 @@ class NavigatorViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return (
-            selectors.navigators_visible_to(self.request.user)
+            navigators_visible_to(self.request.user)
             .annotate(open_cases=Count("cases", filter=Q(cases__status__in=OPEN_STATUSES)))
             .order_by("user__last_name", "user__first_name", "pk")
         )
@@ -315,11 +329,11 @@ class NavigatorViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], permission_classes=[MANAGER_ONLY])
     def rebalance(self, request, pk=None):
         """Move some or all of a navigator's open cases to others, in one step."""
-        source = get_object_or_404(selectors.navigators_visible_to(request.user), pk=pk)
+        source = get_object_or_404(navigators_visible_to(request.user), pk=pk)
         serializer = s.RebalanceRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        rebalance = services.navigator_rebalance(
+        rebalance = assignment.navigator_rebalance(
             from_navigator=source,
             actor=request.user,
             count=data["count"],
@@ -336,7 +350,7 @@ class TeamView(APIView):
 
     @extend_schema(responses=s.TeamRowSerializer(many=True))
     def get(self, request):
-        rows = selectors.team_overview(user=request.user)
+        rows = team_overview(user=request.user)
         return Response(s.TeamRowSerializer(rows, many=True).data)
 
 
@@ -371,7 +385,5 @@ class CompletionReportView(APIView):
             if program is None:
                 raise ValidationError({"program": f"“{data['program']}” is not a program."})
             program_id = program.pk
-        report = selectors.completion_report(
-            start=data["start"], end=data["end"], program_id=program_id
-        )
+        report = completion_report(start=data["start"], end=data["end"], program_id=program_id)
         return Response(report.as_dict())

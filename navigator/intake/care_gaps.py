@@ -14,7 +14,7 @@ from django.db import transaction
 
 from navigator.cases import case_lock, case_transition, event_record
 from navigator.models import OPEN_STATUSES, CaseEventKind, CaseStatus, NavigationCase
-from navigator.services import case_open
+from navigator.services.case_opening import case_open
 from patients.models import (
     CareGapStatus,
     Patient,

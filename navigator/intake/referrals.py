@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from navigator.cases import event_record
 from navigator.models import CaseEventKind, User
-from navigator.services import case_open
+from navigator.services.case_opening import case_open
 from patients.models import Clinic, Referral, ScreeningProgram
 from patients.services.patients import PatientInput, patient_find_or_create
 from patients.services.referrals import referral_record

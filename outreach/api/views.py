@@ -14,7 +14,8 @@ from config.api import roles_allowed
 from navigator.api.serializers import CaseDetailSerializer
 from navigator.cases import StaleCaseError
 from navigator.models import Role
-from navigator.selectors import case_detail, cases_visible_to
+from navigator.selectors.cases import case_detail
+from navigator.selectors.visibility import cases_visible_to
 from outreach import selectors
 from outreach.api.serializers import (
     CaseTaskDoneSerializer,

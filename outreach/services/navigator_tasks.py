@@ -30,7 +30,7 @@ from navigator.models import (
     NavigationCase,
     User,
 )
-from navigator.worklist import answered_since
+from navigator.worklist.rules import answered_since
 from outreach.models import (
     ESCALATION_KINDS,
     CaseTask,

@@ -290,7 +290,7 @@ def bench_care_gaps(*, clinic, source, population: int, batch_size: int) -> dict
 
 # --- The worklist ---------------------------------------------------------------------
 
-# What each of the bench navigator's cases is set up to need (navigator/worklist.py).
+# What each of the bench navigator's cases is set up to need (navigator/worklist/rules.py).
 WORKLIST_KINDS = ["prep_call", "called_back", "follow_up_due", "never_contacted", "quiet"]
 
 
@@ -519,8 +519,9 @@ def bench_worklist(*, clinic, rng: random.Random) -> dict[str, object]:
     from django.db import connection
     from django.test import Client, override_settings
 
-    from navigator import selectors, worklist
     from navigator.models import NavigationCase
+    from navigator.selectors.worklist import worklist_for, worklist_rows
+    from navigator.worklist import rules as worklist
 
     total = int(os.environ.get("BENCH_WORKLIST_CASES", "200000"))
     caseload = int(os.environ.get("BENCH_WORKLIST_CASELOAD", "300"))
@@ -533,9 +534,7 @@ def bench_worklist(*, clinic, rng: random.Random) -> dict[str, object]:
     )
     built = time.perf_counter() - started
     moment = worklist.Moment.current()
-    rows = selectors.worklist_rows(
-        selectors.worklist_for(user=me.user, moment=moment), user=me.user, moment=moment
-    )
+    rows = worklist_rows(worklist_for(user=me.user, moment=moment), user=me.user, moment=moment)
     top_reasons: dict[str, int] = {}
     for row in rows:
         code = row.reasons[0].code if row.reasons else "none"
@@ -578,7 +577,7 @@ def bench_worklist(*, clinic, rng: random.Random) -> dict[str, object]:
     # PostgreSQL compiles a query with JIT once its estimated cost passes
     # jit_above_cost, which would cost more than this query takes to run: report
     # how far below it the worklist's query stays, and what running it takes.
-    cases = selectors.worklist_for(user=me.user, moment=moment)[:50]
+    cases = worklist_for(user=me.user, moment=moment)[:50]
     sql, params = cases.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit_above_cost")

@@ -18,7 +18,6 @@ from django.utils import timezone
 from faker import Faker
 
 from navigator import cases
-from navigator import services as nav
 from navigator.intake.referrals import referral_create
 from navigator.models import (
     OPEN_STATUSES,
@@ -31,6 +30,14 @@ from navigator.models import (
     NavigatorProfile,
     Role,
     User,
+)
+from navigator.services import (
+    appointments,
+    assignment,
+    barriers,
+    case_opening,
+    follow_up,
+    screenings,
 )
 from outreach.messaging.patient_reminders import recall_messages_schedule
 from outreach.models import ContactAttempt, Outcome
@@ -282,7 +289,7 @@ class Command(BaseCommand):
             stage = _pick(rng, STAGES)
             if stage == CaseStatus.NEW:
                 patient, _ = patient_find_or_create(clinic=clinic, data=data)
-                case, _ = nav.case_open(
+                case, _ = case_opening.case_open(
                     patient=patient, program=program, actor=manager,
                     source="care-gap list", auto_assign=False,
                 )  # fmt: skip
@@ -325,9 +332,9 @@ class Command(BaseCommand):
                 actor=actor,
             )
         for barrier_type in rng.sample(barrier_types, k=rng.choice([0, 1, 1, 2])):
-            barrier = nav.barrier_add(case=case, barrier_type=barrier_type, actor=actor)
+            barrier = barriers.barrier_add(case=case, barrier_type=barrier_type, actor=actor)
             if stage in {CaseStatus.COMPLETED, CaseStatus.CLOSED} or rng.random() < 0.3:
-                nav.barrier_update(
+                barriers.barrier_update(
                     barrier=barrier, status="resolved", action="Arranged with the patient.",
                     actor=actor,
                 )  # fmt: skip
@@ -343,7 +350,7 @@ class Command(BaseCommand):
         if stage == CaseStatus.CONTACTING:
             return
         modality = rng.choice([m for m in case.program.modalities.all() if m.min_age is None])
-        nav.appointment_book(
+        appointments.appointment_book(
             case=case,
             scheduled_at=clinic_hours(timezone.localdate() + dt.timedelta(days=rng.randint(2, 20))),
             site=rng.choice(SITES),
@@ -352,7 +359,7 @@ class Command(BaseCommand):
         )
         if stage == CaseStatus.SCHEDULED:
             return
-        nav.case_record_screening(
+        screenings.case_record_screening(
             case=case,
             modality=modality,
             performed_on=timezone.localdate(),
@@ -396,7 +403,7 @@ class Command(BaseCommand):
 
     def _worklist_reasons(self, clinic, programs, referrer: User, today: dt.date) -> None:
         """Five more of María's patients, one for each reason a case tops the worklist
-        (navigator/worklist.py), so that the demo shows every one of them whatever
+        (navigator/worklist/rules.py), so that the demo shows every one of them whatever
         the random mix above gave her. Each is walked there through the services."""
         maria = NavigatorProfile.objects.get(user__username="maria")
         actor = maria.user
@@ -431,13 +438,15 @@ class Command(BaseCommand):
                 reason=f"Overdue for {program.name.lower()} screening",
                 actor=referrer,
             )
-            return nav.case_assign(case=referral.case, navigator=maria, actor=None, reason="demo")
+            return assignment.case_assign(
+                case=referral.case, navigator=maria, actor=None, reason="demo"
+            )
 
         # (a) An abnormal FIT and no diagnostic colonoscopy booked yet.
         case = referred(1)
         attempt_log(case=case, channel="phone", outcome=Outcome.REACHED, actor=actor,
                     attempted_at=now - dt.timedelta(days=20))  # fmt: skip
-        nav.case_record_screening(
+        screenings.case_record_screening(
             case=case,
             modality=colorectal.modalities.get(code="fit"),
             performed_on=today - dt.timedelta(days=12),
@@ -448,7 +457,7 @@ class Command(BaseCommand):
         case = referred(2)
         attempt_log(case=case, channel="phone", outcome=Outcome.REACHED, actor=actor,
                     attempted_at=now - dt.timedelta(days=6))  # fmt: skip
-        nav.appointment_book(
+        appointments.appointment_book(
             case=case,
             scheduled_at=clinic_hours(today + dt.timedelta(days=3)),
             site=SITES[0],
@@ -470,7 +479,7 @@ class Command(BaseCommand):
         )
         # (e) Assigned this morning; the first call is planned for tomorrow.
         case = referred(5)
-        nav.case_set_follow_up(case=case, on=today + dt.timedelta(days=1), actor=actor)
+        follow_up.case_set_follow_up(case=case, on=today + dt.timedelta(days=1), actor=actor)
 
     def _messages(self, clinic, programs, referrer: User, today: dt.date) -> None:
         """Two more of María's patients for the messages: a FIT kit mailed two weeks ago
@@ -504,10 +513,12 @@ class Command(BaseCommand):
             reason="Overdue for colorectal cancer screening; prefers a home test",
             actor=referrer,
         )
-        case = nav.case_assign(case=referral.case, navigator=maria, actor=None, reason="demo")
+        case = assignment.case_assign(
+            case=referral.case, navigator=maria, actor=None, reason="demo"
+        )
         attempt_log(case=case, channel="phone", outcome=Outcome.REACHED, actor=maria.user,
                     attempted_at=timezone.now() - dt.timedelta(days=13))  # fmt: skip
-        nav.kit_mail(
+        screenings.kit_mail(
             case=case, modality=fit, mailed_on=today - dt.timedelta(days=13), actor=maria.user
         )
         # (g) A normal FIT 11 months ago, on her clinic's record: due again next month,
@@ -520,7 +531,7 @@ class Command(BaseCommand):
             reason="Overdue for breast cancer screening",
             actor=referrer,
         )
-        nav.case_assign(case=referral.case, navigator=maria, actor=None, reason="demo")
+        assignment.case_assign(case=referral.case, navigator=maria, actor=None, reason="demo")
         # The EHR's record of that test (as the FHIR import would have written it).
         ScreeningEvent.objects.create(
             patient=referral.patient,

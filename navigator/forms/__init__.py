@@ -1,0 +1,15 @@
+"""Forms for the navigator pages. They check input; the services decide.
+
+Each form's field names are the keys its service uses in a ValidationError, so
+a refusal from the service lands next to the field it is about
+(`EquiNavForm.add_service_error`).
+
+To change:
+- the base form every EquiNav form builds on (`EquiNavForm`, and `CaseForm`, which
+  carries the case version), the date widgets or the navigator menu: `base.py`;
+- a form on the case page (attempt, note, barrier, appointment, kit, screening,
+  status, follow-up, assignment, task): `case_actions.py`;
+- the worklist's filters and search, or the manager's case list filters: `lists.py`;
+- the completion report's period and program: `reports.py`;
+- rebalancing and covering: `team.py`.
+"""

@@ -1,0 +1,300 @@
+"""The forms on the case page, one per action; each posts to one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from navigator.cases import ALLOWED_TRANSITIONS, MANUAL_TARGETS
+from navigator.forms.base import (
+    CaseForm,
+    DateInput,
+    DateTimeLocalInput,
+    NavigatorChoiceField,
+    choice,
+    model_choice,
+    not_too_far_ahead,
+)
+from navigator.models import (
+    AppointmentPurpose,
+    AppointmentStatus,
+    BarrierStatus,
+    BarrierType,
+    CaseStatus,
+    NavigationCase,
+    NavigatorProfile,
+)
+from navigator.services.notes import NOTE_MAX_LENGTH
+from outreach.models import Channel, Direction, Outcome, Purpose
+from patients.models import RECORDABLE_RESULTS, PatientPhone, ScreeningModality
+
+# Moves that end the case: the navigator must say why.
+CLOSING_STATUSES = frozenset(
+    {CaseStatus.CLOSED, CaseStatus.CLOSED_UNREACHABLE, CaseStatus.DECLINED, CaseStatus.INELIGIBLE}
+)
+
+
+class PhoneChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: PatientPhone) -> str:
+        label = f"{obj.number.as_national} ({obj.get_kind_display().lower()})"
+        return label + (" — marked wrong or disconnected" if obj.is_bad else "")
+
+
+class AttemptForm(CaseForm):
+    """One click logs an attempt: each outcome is a submit button (see _attempt_form.html)."""
+
+    outcome = forms.ChoiceField(
+        choices=Outcome.choices,
+        error_messages={"required": "Choose the outcome: each outcome button logs the attempt."},
+    )
+    channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.PHONE)
+    phone = PhoneChoiceField(
+        queryset=PatientPhone.objects.none(),
+        required=False,
+        label="Number",
+        empty_label="No number",
+        help_text="For a call or a text.",
+    )
+    # Not required: a post without it (an older page, a script) means outreach.
+    purpose = forms.ChoiceField(choices=Purpose.choices, initial=Purpose.OUTREACH, required=False)
+    direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.OUTBOUND)
+    interpreter_used = forms.BooleanField(required=False, label="Interpreter used")
+    next_follow_up = forms.DateField(
+        label="Next follow-up",
+        required=False,
+        widget=DateInput,
+        validators=[not_too_far_ahead],
+        help_text="Leave empty: the outreach protocol sets it from the outcome.",
+    )
+    note = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000
+    )
+
+    # The outcomes shown first, as the largest buttons: what most calls end in.
+    COMMON_OUTCOMES = (
+        Outcome.REACHED,
+        Outcome.NO_ANSWER,
+        Outcome.LEFT_VOICEMAIL,
+        Outcome.WRONG_NUMBER,
+    )
+
+    def __init__(self, *args, case: NavigationCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        model_choice(self, "phone").queryset = PatientPhone.objects.filter(
+            patient_id=case.patient_id
+        )
+
+    def detail_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name not in {"outcome", "version"}]
+
+    def outcome_buttons(self) -> list[tuple[str, str, bool]]:
+        """(value, label, common) for each outcome, the common ones first."""
+        common = [(value, Outcome(value).label, True) for value in self.COMMON_OUTCOMES]
+        rest = [
+            (value, label, False)
+            for value, label in Outcome.choices
+            if value not in self.COMMON_OUTCOMES
+        ]
+        return common + rest
+
+    def clean_purpose(self) -> str:
+        return self.cleaned_data.get("purpose") or Purpose.OUTREACH
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # A number goes with a call or a text only.
+        if cleaned.get("channel") not in {Channel.PHONE, Channel.SMS}:
+            cleaned["phone"] = None
+        return cleaned
+
+
+class BarrierAddForm(CaseForm):
+    barrier_type = forms.ModelChoiceField(
+        queryset=BarrierType.objects.none(), label="Barrier", empty_label="Choose a barrier…"
+    )
+    note = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000
+    )
+    action = forms.CharField(
+        required=False,
+        label="Action taken",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=5000,
+        help_text="Optional: what was done about it.",
+    )
+
+    def __init__(self, *args, barrier_types: QuerySet[BarrierType], **kwargs):
+        super().__init__(*args, **kwargs)
+        field = model_choice(self, "barrier_type")
+        field.queryset = barrier_types
+        grouped: dict[str, list[tuple[int, str]]] = {}
+        for barrier_type in barrier_types.select_related("category").order_by(
+            "category__order", "category__name", "name"
+        ):
+            grouped.setdefault(barrier_type.category.name, []).append(
+                (barrier_type.pk, barrier_type.name)
+            )
+        field.choices = [("", "Choose a barrier…"), *grouped.items()]
+
+
+class BarrierUpdateForm(CaseForm):
+    """The status is chosen by the button pressed: "Action taken" or "Resolved"."""
+
+    status = forms.ChoiceField(choices=BarrierStatus.choices)
+    action = forms.CharField(
+        required=False,
+        label="Action taken",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=5000,
+    )
+
+
+class AppointmentBookForm(CaseForm):
+    purpose = forms.ChoiceField(
+        choices=AppointmentPurpose.choices,
+        required=False,
+        initial=AppointmentPurpose.SCREENING,
+        widget=forms.HiddenInput,
+    )
+    scheduled_at = forms.DateTimeField(
+        label="Date and time",
+        widget=DateTimeLocalInput,
+        validators=[not_too_far_ahead],
+    )
+    site = forms.CharField(max_length=200, label="Where")
+    modality = forms.ModelChoiceField(
+        queryset=ScreeningModality.objects.none(), required=False, empty_label="Not yet known"
+    )
+    note = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000
+    )
+
+    def __init__(self, *args, case: NavigationCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        model_choice(self, "modality").queryset = program_modalities(case)
+        zone = timezone.get_current_timezone_name()
+        self.fields["scheduled_at"].help_text = f"Local time ({zone})."
+
+    def clean_purpose(self) -> str:
+        return self.cleaned_data.get("purpose") or AppointmentPurpose.SCREENING
+
+
+class AppointmentOutcomeForm(CaseForm):
+    status = forms.ChoiceField(
+        label="Outcome",
+        choices=[
+            (AppointmentStatus.KEPT, AppointmentStatus.KEPT.label),
+            (AppointmentStatus.NO_SHOW, AppointmentStatus.NO_SHOW.label),
+            (AppointmentStatus.CANCELLED, AppointmentStatus.CANCELLED.label),
+        ],
+    )
+
+
+class ScreeningForm(CaseForm):
+    modality = forms.ModelChoiceField(
+        queryset=ScreeningModality.objects.none(), label="Test", empty_label="Choose a test…"
+    )
+    performed_on = forms.DateField(label="Done on", widget=DateInput)
+    result = forms.ChoiceField(choices=[("", "Choose a result…"), *RECORDABLE_RESULTS])
+
+    def __init__(self, *args, case: NavigationCase, **kwargs):
+        kwargs.setdefault("initial", {"performed_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+        model_choice(self, "modality").queryset = program_modalities(case)
+
+
+class KitMailForm(CaseForm):
+    modality = forms.ModelChoiceField(
+        queryset=ScreeningModality.objects.none(), label="Kit", empty_label=None
+    )
+    mailed_on = forms.DateField(label="Mailed on", widget=DateInput)
+
+    def __init__(self, *args, case: NavigationCase, **kwargs):
+        kwargs.setdefault("initial", {"mailed_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+        model_choice(self, "modality").queryset = program_modalities(case).filter(mailed_kit=True)
+
+    @property
+    def has_kits(self) -> bool:
+        return model_choice(self, "modality").queryset.exists()
+
+
+class TaskDoneForm(CaseForm):
+    task = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(
+        label="What you did", required=False, max_length=300,
+        help_text="Optional, e.g. “Re-booked for Dec 9”.",
+    )  # fmt: skip
+
+
+def manual_targets(status: str) -> list[tuple[str, str]]:
+    """The statuses a person may move a case to from `status`, in the usual order."""
+    allowed = ALLOWED_TRANSITIONS.get(status, frozenset()) & MANUAL_TARGETS
+    return [(value, label) for value, label in CaseStatus.choices if value in allowed]
+
+
+class CaseTransitionForm(CaseForm):
+    # Any status is accepted here so that the service, which knows the rules,
+    # is the one to refuse an illegal move; the menu offers only legal ones.
+    status = forms.ChoiceField(label="New status", choices=CaseStatus.choices)
+    note = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=250,
+        help_text="Required to close, decline or mark ineligible.",
+    )
+
+    def __init__(self, *args, case: NavigationCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        choice(self, "status").widget.choices = [
+            ("", "Choose a status…"),
+            *manual_targets(case.status),
+        ]
+
+    @property
+    def has_targets(self) -> bool:
+        return len(choice(self, "status").widget.choices) > 1
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        status, note = cleaned.get("status"), (cleaned.get("note") or "").strip()
+        if status in CLOSING_STATUSES and not note:
+            label = CaseStatus(status).label.lower()
+            self.add_error("note", f"Say why the case is {label}; the reason goes on the timeline.")
+        return cleaned
+
+
+class FollowUpForm(CaseForm):
+    next_follow_up = forms.DateField(
+        label="Next follow-up",
+        required=False,
+        widget=DateInput,
+        validators=[not_too_far_ahead],
+        help_text="Leave empty to clear it.",
+    )
+
+
+class NoteForm(CaseForm):
+    text = forms.CharField(
+        label="Note",
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Write the note first."},
+    )
+
+
+class CaseAssignForm(CaseForm):
+    navigator = NavigatorChoiceField(
+        queryset=NavigatorProfile.objects.none(), empty_label="Choose a navigator…"
+    )
+
+    def __init__(self, *args, navigators: QuerySet[NavigatorProfile], **kwargs):
+        super().__init__(*args, **kwargs)
+        model_choice(self, "navigator").queryset = navigators
+
+
+def program_modalities(case: NavigationCase) -> QuerySet[ScreeningModality]:
+    return ScreeningModality.objects.filter(program_id=case.program_id, active=True)

@@ -1,0 +1,13 @@
+"""Reads for navigation: every query a page, an API view or a service asks, and
+nothing that writes. Every case-derived queryset starts from `cases_visible_to`.
+
+To change:
+- who may see which cases, barriers, appointments, events, navigators and covers:
+  `visibility.py` (the scoping rules, in one place);
+- the case list, the case page's case with its timeline, or "does this abnormal
+  result call for a diagnostic test": `cases.py`;
+- whose cases make up a worklist, and the worklist's query, rows and tasks:
+  `worklist.py` (the ranking rules themselves are `navigator.worklist`);
+- the completion report and its confidence intervals: `reports.py`;
+- the team view's weekly numbers, and the order a rebalance hands cases on: `team.py`.
+"""

@@ -1,0 +1,127 @@
+"""Reads for the worklist: whose cases make it up, its ranked query (rules:
+navigator.worklist), its rows and the tasks shown beside it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from navigator.models import OPEN_STATUSES, Coverage, NavigationCase, NavigatorProfile, User
+from navigator.selectors.visibility import cases_visible_to, navigators_covered_by
+from navigator.worklist.filters import Filters
+from navigator.worklist.query import annotate, ordering
+from navigator.worklist.rows import rows
+from navigator.worklist.rules import Moment
+from outreach.models import CaseTask
+
+
+def worklist_navigators(
+    *, user: User, navigator: NavigatorProfile | None = None, on: dt.date | None = None
+) -> list[NavigatorProfile]:
+    """Whose open cases make up a worklist: its navigator (`navigator`, by default
+    `user`'s own profile) and the colleagues that navigator covers on `on`, each of
+    those with the day the cover ends (`covered_until`). One query.
+
+    Resolved up front so that the worklist's query filters on a short list of ids:
+    PostgreSQL then reads those navigators' cases through the navigator index,
+    where an OR across the coverage table had it scan every case.
+    """
+    on = on or timezone.localdate()
+    owner_user = navigator.user if navigator is not None else user
+    if not owner_user.is_authenticated:
+        return []
+    cover = Coverage.objects.filter(
+        absent=OuterRef("pk"),
+        covering__user=owner_user,
+        starts_on__lte=on,
+        ends_on__gte=on,
+        cancelled_at=None,
+    )
+    whose = Q(user=owner_user) | Q(pk__in=navigators_covered_by(owner_user, on))
+    return list(
+        NavigatorProfile.objects.filter(whose)
+        .select_related("user")
+        .annotate(covered_until=Subquery(cover.order_by("-ends_on").values("ends_on")[:1]))
+        .order_by("user__last_name", "user__first_name", "pk")
+    )
+
+
+def worklist_for(
+    *,
+    user: User,
+    navigators: Sequence[NavigatorProfile] | None = None,
+    filters: Filters | None = None,
+    moment: Moment | None = None,
+) -> QuerySet[NavigationCase]:
+    """The open cases on a worklist, ranked (rules: navigator.worklist), with what
+    each row shows, in one query however many there are.
+
+    `navigators` are whose cases (`worklist_navigators`); by default the user's own
+    worklist. Whatever the list, only cases `user` may see are on it.
+    """
+    moment = moment or Moment.current()
+    filters = filters or Filters()
+    if navigators is None:
+        navigators = worklist_navigators(user=user, on=moment.today)
+    cases = (
+        cases_visible_to(user)
+        .filter(status__in=OPEN_STATUSES, navigator__in=[n.pk for n in navigators])
+        .select_related("patient", "program", "navigator__user")
+    )
+    cases = filters.apply(cases, moment)
+    return annotate(cases, moment).order_by(*ordering(filters.sort))
+
+
+def worklist_owner(*, user: User, navigator_id: int) -> NavigatorProfile | None:
+    """The navigator whose worklist `user` asked for, if they may open it: managers
+    and admins anyone's, a navigator their own or a colleague's they cover today."""
+    navigators = NavigatorProfile.objects.select_related("user")
+    if not user.is_authenticated:
+        return None
+    if not user.sees_all_cases:
+        if not user.is_navigator:
+            return None
+        navigators = navigators.filter(Q(user=user) | Q(pk__in=navigators_covered_by(user)))
+    return navigators.filter(pk=navigator_id).first()
+
+
+def worklist_rows(
+    cases: Iterable[NavigationCase],
+    *,
+    user: User,
+    navigator: NavigatorProfile | None = None,
+    moment: Moment,
+) -> list[NavigationCase]:
+    """The worklist's cases with their reasons and, on a case its navigator handed
+    over, "covering for" them. Covering is said from the point of view of whoever
+    works the list: the navigator signed in, or (for a manager looking on) the
+    navigator whose list it is."""
+    if user.is_navigator or navigator is None:
+        return rows(
+            cases,
+            moment=moment,
+            covering=lambda case: case.navigator is not None and case.navigator.user_id != user.pk,
+        )
+    return rows(cases, moment=moment, covering=lambda case: case.navigator_id != navigator.pk)
+
+
+def worklist_tasks(
+    *, user: User, navigators: Sequence[NavigatorProfile], today: dt.date
+) -> QuerySet[CaseTask]:
+    """The navigators' own tasks due by `today` on their open cases, soonest first
+    (escalations are the managers')."""
+    return (
+        CaseTask.objects.filter(
+            for_manager=False,
+            done_at=None,
+            case__status__in=sorted(OPEN_STATUSES),
+            due_on__lte=today,
+            case__navigator__in=navigators,
+            case__in=cases_visible_to(user),
+        )
+        .select_related("case__patient")
+        .order_by("due_on", "pk")
+    )

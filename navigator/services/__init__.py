@@ -1,0 +1,19 @@
+"""Writes on navigation cases, one module per entity or workflow. Every status
+change goes through `navigator.cases.case_transition`, and every write locks the
+case and records its timeline entry through the case kernel (navigator.cases).
+
+To change:
+- how a navigator is chosen and a case given to them, or a manager moving cases
+  between navigators (rebalancing): `assignment.py` (the chooser's rules are
+  `navigator.assignment_rules`);
+- opening a case for a patient and program: `case_opening.py`;
+- the next follow-up date: `follow_up.py`; a note on the timeline: `notes.py`;
+- barriers (adding one, moving it on to resolved): `barriers.py`;
+- booking an appointment or recording what became of it: `appointments.py`;
+- a home test kit mailed, or the screening recorded (which completes the case):
+  `screenings.py`;
+- a colleague covering a navigator's caseload: `coverage.py`.
+
+Reads (what a diagnostic follow-up calls for, the order a rebalance moves cases
+in) are in `navigator.selectors`.
+"""

@@ -1,0 +1,18 @@
+"""Server-rendered pages for navigators and managers, one module per page group.
+
+Each page reads through the scoping selectors and each form calls one service.
+Action forms post with HTMX and get back the case's dynamic section; without
+JavaScript the same forms post normally and redirect back to the case.
+
+To change:
+- the navigator's worklist, or the manager's list of all cases: `lists.py`;
+- what the case page shows (its panels, timeline, which forms appear, what a
+  one-click attempt assumes) and how a case action answers: `case_page.py`;
+- one of the case page's actions (attempt, note, barrier, appointment, kit,
+  screening, status, follow-up, assignment, task done): `case_actions.py`;
+- the completion report: `reports.py`;
+- the team view, rebalancing and covering: `team.py`.
+
+The URLs are in `navigator/urls.py`; outreach's case actions (navigator.views is
+their model) draw the same case page through `case_page`.
+"""

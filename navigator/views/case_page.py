@@ -1,0 +1,326 @@
+"""The case page: what it shows, its forms, and how a case action (here or in
+outreach) validates, calls its service and answers HTMX or a plain post."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, cast
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from navigator.cases import StaleCaseError
+from navigator.forms.base import EquiNavForm, choice
+from navigator.forms.case_actions import (
+    AppointmentBookForm,
+    AppointmentOutcomeForm,
+    AttemptForm,
+    BarrierAddForm,
+    BarrierUpdateForm,
+    CaseAssignForm,
+    CaseTransitionForm,
+    FollowUpForm,
+    KitMailForm,
+    NoteForm,
+    ScreeningForm,
+    TaskDoneForm,
+)
+from navigator.models import (
+    Appointment,
+    AppointmentPurpose,
+    AppointmentStatus,
+    BarrierStatus,
+    CaseBarrier,
+    CaseEventKind,
+    CaseStatus,
+    NavigationCase,
+    Role,
+)
+from navigator.permissions import AuthedRequest, has_role, role_required
+from navigator.selectors import cases as case_selectors
+from navigator.selectors.cases import barrier_types_active, diagnostic_follow_up_needed
+from navigator.selectors.visibility import navigators_visible_to
+from outreach.models import CaseTask, Channel, Purpose
+from outreach.selectors import tasks_visible_to
+from patients.models import PreferredChannel
+from patients.selectors import care_gaps_for
+
+CASE_ROLES = (Role.NAVIGATOR, Role.MANAGER)
+
+
+def _get_case(request: AuthedRequest, pk: int) -> NavigationCase:
+    try:
+        return case_selectors.case_detail(user=request.user, case_id=pk)
+    except NavigationCase.DoesNotExist:
+        raise Http404("No such case.") from None
+
+
+def _barrier_form(barrier: CaseBarrier, bound: dict[str, EquiNavForm]) -> EquiNavForm | None:
+    key = f"barrier:{barrier.pk}"
+    if key in bound:
+        form = bound[key]
+    elif barrier.status == BarrierStatus.RESOLVED:
+        return None
+    else:
+        form = BarrierUpdateForm(id_prefix=f"barrier{barrier.pk}")
+    # Offer only the steps forward (one button each); the service refuses a step back anyway.
+    order = list(BarrierStatus.values)
+    choice(form, "status").widget.choices = [
+        (value, BARRIER_BUTTONS[value])
+        for value, _ in BarrierStatus.choices
+        if value != BarrierStatus.IDENTIFIED and order.index(value) >= order.index(barrier.status)
+    ]
+    return form
+
+
+# The buttons that move a barrier on: their status, and what they say.
+BARRIER_BUTTONS = {
+    BarrierStatus.IDENTIFIED: "Identified",
+    BarrierStatus.ACTION_TAKEN: "Save action taken",
+    BarrierStatus.RESOLVED: "Resolve",
+}
+
+
+def _appointment_form(
+    appointment: Appointment, bound: dict[str, EquiNavForm]
+) -> EquiNavForm | None:
+    key = f"appointment:{appointment.pk}"
+    if key in bound:
+        return bound[key]
+    if appointment.status != AppointmentStatus.BOOKED:
+        return None
+    return AppointmentOutcomeForm(id_prefix=f"appointment{appointment.pk}")
+
+
+def _task_form(task: CaseTask, bound: dict[str, EquiNavForm]) -> EquiNavForm:
+    key = f"task:{task.pk}"
+    return bound.get(key) or TaskDoneForm(id_prefix=f"task{task.pk}", initial={"task": task.pk})
+
+
+# A patient's preferred way to be reached, as a contact channel.
+PREFERRED_CHANNELS = {
+    PreferredChannel.PHONE: Channel.PHONE,
+    PreferredChannel.SMS: Channel.SMS,
+    PreferredChannel.EMAIL: Channel.EMAIL,
+    PreferredChannel.LETTER: Channel.LETTER,
+}
+PREP_CALL_DAYS = 7
+
+# A symbol for each kind of timeline entry (decorative: the kind is also written out),
+# and the group that colours it.
+TIMELINE_KINDS: dict[str, tuple[str, str]] = {
+    CaseEventKind.OPENED: ("+", "case"),
+    CaseEventKind.REFERRED: ("↘", "case"),
+    CaseEventKind.ASSIGNED: ("→", "case"),
+    CaseEventKind.STATUS_CHANGED: ("⇄", "case"),
+    CaseEventKind.ATTEMPT_LOGGED: ("☎", "contact"),
+    CaseEventKind.BARRIER_ADDED: ("⚑", "barrier"),
+    CaseEventKind.BARRIER_UPDATED: ("⚑", "barrier"),
+    CaseEventKind.APPOINTMENT_BOOKED: ("◷", "appointment"),
+    CaseEventKind.APPOINTMENT_UPDATED: ("◷", "appointment"),
+    CaseEventKind.SCREENING_RECORDED: ("✓", "appointment"),
+    CaseEventKind.FOLLOW_UP_SET: ("↻", "case"),
+    CaseEventKind.REMINDER_CREATED: ("!", "case"),
+    CaseEventKind.UNREACHABLE_PROPOSED: ("!", "barrier"),
+    CaseEventKind.UNREACHABLE_DISMISSED: ("↻", "case"),
+    CaseEventKind.PHONE_MARKED_BAD: ("☒", "barrier"),
+    CaseEventKind.LETTER_PRINTED: ("✉", "contact"),
+    CaseEventKind.NOTE: ("✎", "note"),
+    CaseEventKind.MESSAGE_SUPPRESSED: ("✉", "barrier"),
+    CaseEventKind.MESSAGE_FAILED: ("✉", "barrier"),
+    CaseEventKind.INBOUND_MESSAGE: ("✉", "contact"),
+    CaseEventKind.SMS_OPT_OUT: ("⊘", "barrier"),
+    CaseEventKind.SMS_OPT_IN: ("✓", "contact"),
+    CaseEventKind.KIT_MAILED: ("✉", "appointment"),
+    CaseEventKind.TASK_CREATED: ("!", "case"),
+    CaseEventKind.TASK_DONE: ("✓", "case"),
+}
+
+
+def _attempt_initial(case: NavigationCase, diagnostic_needed: bool) -> dict[str, Any]:
+    """What a one-click attempt assumes: the protocol's channel, the first good number,
+    a prep call when the appointment is near."""
+    patient = case.patient
+    channel = case.next_channel if case.next_channel in Channel.values else ""
+    channel = channel or PREFERRED_CHANNELS.get(patient.preferred_channel, Channel.PHONE)
+    if channel == Channel.SMS and not patient.sms_consent:
+        channel = Channel.PHONE
+    good = next((phone for phone in patient.phones.all() if not phone.is_bad), None)
+    now = timezone.now()
+    soon = any(
+        appointment.status == AppointmentStatus.BOOKED
+        and now < appointment.scheduled_at <= now + dt.timedelta(days=PREP_CALL_DAYS)
+        for appointment in case.appointments.all()
+    )
+    if soon:
+        purpose = Purpose.PREP_CALL
+    elif diagnostic_needed:
+        purpose = Purpose.RESULT_FOLLOW_UP
+    else:
+        purpose = Purpose.OUTREACH
+    return {
+        "channel": channel,
+        "phone": good.pk if good else None,
+        "purpose": purpose,
+        "interpreter_used": case.needs_interpreter or patient.interpreter_needed,
+    }
+
+
+def _case_context(
+    request: AuthedRequest, case: NavigationCase, bound: dict[str, EquiNavForm] | None = None
+) -> dict[str, Any]:
+    bound = bound or {}
+    user = request.user
+    today = timezone.localdate()
+    is_open = case.is_open
+    gaps = sorted(care_gaps_for(case.patient), key=lambda gap: gap.program_id != case.program_id)
+    diagnostic = diagnostic_follow_up_needed(case) if is_open else None
+    diagnostic_booked = diagnostic is not None and any(
+        a.purpose == AppointmentPurpose.DIAGNOSTIC and a.status == AppointmentStatus.BOOKED
+        for a in case.appointments.all()
+    )
+    context: dict[str, Any] = {
+        "case": case,
+        "patient": case.patient,
+        "patient_age": case.patient.age_on(today),
+        "phones": list(case.patient.phones.all()),
+        "care_gap": gaps[0] if gaps and gaps[0].program_id == case.program_id else None,
+        "other_care_gaps": [gap for gap in gaps if gap.program_id != case.program_id],
+        "next_channel": (
+            Channel(case.next_channel).label if case.next_channel in Channel.values else ""
+        ),
+        "follow_up_overdue": case.follow_up_overdue(today),
+        "timeline": [
+            (event, *TIMELINE_KINDS.get(event.kind, ("•", "case"))) for event in case.events.all()
+        ],
+        "barrier_rows": [
+            (barrier, _barrier_form(barrier, bound) if is_open else None)
+            for barrier in case.barriers.all()
+        ],
+        "appointment_rows": [
+            (appointment, _appointment_form(appointment, bound) if is_open else None)
+            for appointment in case.appointments.all()
+        ],
+        "screenings": case.screenings.all(),
+        "kits": case.kits.all(),
+        "open_tasks": [
+            (task, _task_form(task, bound))
+            for task in CaseTask.objects.filter(tasks_visible_to(user), case=case, done_at=None)
+        ],
+        "diagnostic": diagnostic,
+        "can_act": is_open,
+        "can_assign": is_open and has_role(user, Role.MANAGER),
+    }
+    if is_open:
+        awaiting_screening = case.status != CaseStatus.COMPLETED
+        context["attempt_form"] = bound.get("attempt") or AttemptForm(
+            id_prefix="attempt", case=case, initial=_attempt_initial(case, diagnostic is not None)
+        )
+        context["note_form"] = bound.get("note") or NoteForm(id_prefix="note")
+        context["barrier_form"] = bound.get("barrier") or BarrierAddForm(
+            id_prefix="barrier", barrier_types=barrier_types_active()
+        )
+        # A refused form is always shown again, so that its errors are seen.
+        if awaiting_screening or "appointment" in bound:
+            context["appointment_form"] = bound.get("appointment") or AppointmentBookForm(
+                id_prefix="appointment", case=case
+            )
+        if (diagnostic is not None and not diagnostic_booked) or "diagnostic" in bound:
+            context["diagnostic_form"] = bound.get("diagnostic") or AppointmentBookForm(
+                id_prefix="diagnostic",
+                case=case,
+                initial={"purpose": AppointmentPurpose.DIAGNOSTIC, "modality": diagnostic},
+            )
+        kit_form = bound.get("kit") or KitMailForm(id_prefix="kit", case=case)
+        if awaiting_screening and cast(KitMailForm, kit_form).has_kits or "kit" in bound:
+            context["kit_form"] = kit_form
+        if awaiting_screening or "screening" in bound:
+            context["screening_form"] = bound.get("screening") or ScreeningForm(
+                id_prefix="screening", case=case
+            )
+        status_form = bound.get("status") or CaseTransitionForm(id_prefix="status", case=case)
+        if status_form.errors or cast(CaseTransitionForm, status_form).has_targets:
+            context["status_form"] = status_form
+        context["follow_up_form"] = bound.get("follow_up") or FollowUpForm(
+            id_prefix="follow_up", initial={"next_follow_up": case.next_follow_up}
+        )
+        if context["can_assign"]:
+            context["assign_form"] = bound.get("assign") or CaseAssignForm(
+                id_prefix="assign",
+                navigators=navigators_visible_to(user).filter(active=True),
+            )
+    else:
+        # The forms are gone from a closed case; a refusal must still be seen.
+        context["closed_errors"] = [
+            message
+            for form in bound.values()
+            for errors in form.errors.values()
+            for message in errors
+        ]
+    return context
+
+
+def _render_case(
+    request: AuthedRequest,
+    case: NavigationCase,
+    *,
+    bound: dict[str, EquiNavForm] | None = None,
+    notice: str = "",
+    notice_at: str = "",
+    partial: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    context = _case_context(request, case, bound)
+    context["notice"] = notice
+    # The section the notice shows in: where the navigator just acted.
+    context["notice_at"] = notice_at if case.is_open or notice_at != "contact" else ""
+    template = "navigator/_case_dynamic.html" if partial else "navigator/case_detail.html"
+    return render(request, template, context, status=status)
+
+
+@require_GET
+@role_required(*CASE_ROLES)
+def case_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _render_case(request, _get_case(request, pk))
+
+
+def _case_action(
+    request: AuthedRequest,
+    case: NavigationCase,
+    *,
+    key: str,
+    form: EquiNavForm,
+    perform: Callable[[dict[str, Any]], object],
+    notice: str,
+    anchor: str,
+) -> HttpResponse:
+    """Validate `form`, call the one service in `perform`, and answer HTMX or not.
+
+    `perform` gets the cleaned data, whose `version` (the case version the form was
+    drawn from) the service checks: a stale form comes back with its input kept and
+    what changed, and nothing is saved.
+    """
+    stale = False
+    if form.is_valid():
+        try:
+            perform(form.cleaned_data)
+        except ValidationError as error:
+            stale = isinstance(error, StaleCaseError)
+            form.add_service_error(error)
+        else:
+            if request.htmx:
+                fresh = _get_case(request, case.pk)
+                return _render_case(request, fresh, notice=notice, notice_at=anchor, partial=True)
+            messages.success(request, notice)
+            return redirect(reverse("navigator:case_detail", args=[case.pk]) + f"#{anchor}")
+    # htmx swaps only 2xx answers, so the partial with its errors is a 200.
+    status = 200 if request.htmx else (409 if stale else 400)
+    # The page drawn again shows the case as it is now (`case` was read before the
+    # attempt), and its forms carry that version: checked, the form can go again.
+    return _render_case(request, case, bound={key: form}, partial=bool(request.htmx), status=status)

@@ -1,0 +1,124 @@
+"""The two lists of cases: a navigator's worklist (most urgent first, each row
+saying why) and the manager's list of every case."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from navigator.forms.lists import CaseFilterForm, WorklistFilterForm
+from navigator.models import NavigationCase, NavigatorProfile, Role
+from navigator.permissions import AuthedRequest, role_required
+from navigator.selectors import cases as case_selectors
+from navigator.selectors.visibility import navigators_visible_to
+from navigator.selectors.worklist import (
+    worklist_for,
+    worklist_navigators,
+    worklist_owner,
+    worklist_rows,
+    worklist_tasks,
+)
+from navigator.worklist.query import DEFAULT_SORT, SORTS
+from navigator.worklist.rules import Moment
+from outreach.selectors import reminders_pending_for
+
+PAGE_SIZE = 50
+
+
+def _with_ages(cases, today) -> list[NavigationCase]:
+    rows = list(cases)
+    for case in rows:
+        case.patient_age = case.patient.age_on(today)
+    return rows
+
+
+def _worklist_owner(request: AuthedRequest, form: WorklistFilterForm) -> NavigatorProfile | None:
+    """Whose worklist: `?navigator=` (checked), else the navigator's own (None)."""
+    navigator_id = form.cleaned_data.get("navigator")
+    if navigator_id is None:
+        if "navigator" not in form.errors and not request.user.is_navigator:
+            raise PermissionDenied("Managers open a navigator's worklist from the team view.")
+        return None
+    owner = worklist_owner(user=request.user, navigator_id=navigator_id)
+    if owner is None:
+        # Not found and not yours look the same: a navigator learns nothing of others.
+        raise Http404("No such navigator's worklist for you.")
+    return owner
+
+
+@require_GET
+@role_required(Role.NAVIGATOR, Role.MANAGER)
+def worklist(request: AuthedRequest) -> HttpResponse:
+    """Open cases, most urgent first, each row saying why (rules: navigator.worklist).
+
+    Managers open any navigator's list with `?navigator=<id>`; a navigator may
+    open a colleague's only while covering for them. The filter form swaps the
+    list in place with htmx, and works as a plain GET form without it.
+    """
+    form = WorklistFilterForm(request.GET, id_prefix="worklist")
+    valid = form.is_valid()
+    owner = _worklist_owner(request, form)
+    moment = Moment.current()
+    navigators = worklist_navigators(user=request.user, navigator=owner, on=moment.today)
+    cases = (
+        worklist_for(
+            user=request.user, navigators=navigators, filters=form.filters(), moment=moment
+        )
+        if valid
+        else NavigationCase.objects.none()
+    )
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    sort = form.cleaned_data.get("sort") or DEFAULT_SORT
+    context = {
+        "form": form,
+        "page": page,
+        "cases": worklist_rows(page, user=request.user, navigator=owner, moment=moment),
+        "owner": owner,
+        "own_list": owner is None or owner.user_id == request.user.pk,
+        "sort": SORTS[sort],
+        "today": moment.today,
+    }
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    if partial:
+        # htmx swaps only 2xx answers, so the list with its errors is a 200.
+        response = render(request, "navigator/_worklist_results.html", context)
+    else:
+        context["reminders"] = list(
+            reminders_pending_for(owner.user if owner else request.user)[:PAGE_SIZE]
+        )
+        context["covered"] = [n for n in navigators if n.covered_until is not None]
+        # The navigators' own tasks due by today (escalations are the managers').
+        context["tasks"] = list(
+            worklist_tasks(user=request.user, navigators=navigators, today=moment.today)[:PAGE_SIZE]
+        )
+        response = render(request, "navigator/worklist.html", context, status=200 if valid else 400)
+    # The same URL answers a page or (to htmx) a fragment: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+@role_required(Role.MANAGER)
+def case_list(request: AuthedRequest) -> HttpResponse:
+    today = timezone.localdate()
+    navigators = navigators_visible_to(request.user)
+    form = CaseFilterForm(request.GET, navigators=navigators, id_prefix="filter")
+    status = 200
+    if form.is_valid():
+        cases = case_selectors.case_list(user=request.user, **form.cleaned_data)
+    else:
+        cases, status = case_selectors.case_list(user=request.user).none(), 400
+    page = Paginator(cases.order_by("-opened_at", "-pk"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "navigator/case_list.html",
+        {"form": form, "page": page, "cases": _with_ages(page, today), "today": today},
+        status=status,
+    )

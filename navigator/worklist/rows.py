@@ -1,0 +1,54 @@
+"""What each fetched worklist row carries: its reasons, its one-line summary,
+whom the case is covered for, the patient's age and the next step in words
+(no queries)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from navigator.models import NavigationCase
+from navigator.worklist.rules import RULES, Moment, Reason, day_label
+from outreach.models import Channel
+
+# The next step in words: "follow up 30 Nov by text".
+NEXT_CHANNEL_WORDS: dict[str, str] = {
+    Channel.PHONE: "phone",
+    Channel.SMS: "text",
+    Channel.EMAIL: "email",
+    Channel.LETTER: "letter",
+    Channel.IN_PERSON: "visit",
+    Channel.PORTAL: "patient portal",
+}
+
+
+def reasons(case: NavigationCase, moment: Moment) -> list[Reason]:
+    """Why an annotated case is on the list, most urgent first (no queries)."""
+    return [
+        Reason(code=rule.code, priority=rule.priority, label=rule.label(case, moment))
+        for rule in RULES
+        if getattr(case, rule.flag_name)
+    ]
+
+
+def quiet_label(case: NavigationCase, moment: Moment) -> str:
+    """What a row with nothing to do today says instead of a reason."""
+    if case.next_follow_up is None:
+        return "No follow-up date set"
+    return f"Next follow-up {day_label(case.next_follow_up, moment)}"
+
+
+def rows(
+    cases: Iterable[NavigationCase], *, moment: Moment, covering: Callable[[NavigationCase], bool]
+) -> list[NavigationCase]:
+    """Give each annotated case its reasons, its one-line summary and, where the
+    person working the list covers it for a colleague, whom for (no queries)."""
+    result = list(cases)
+    for case in result:
+        case.reasons = reasons(case, moment)  # type: ignore[attr-defined]
+        case.summary = (  # type: ignore[attr-defined]
+            case.reasons[0].label if case.reasons else quiet_label(case, moment)  # type: ignore[attr-defined]
+        )
+        case.covering_for = case.navigator if covering(case) else None  # type: ignore[attr-defined]
+        case.patient_age = case.patient.age_on(moment.today)  # type: ignore[attr-defined]
+        case.next_channel_label = NEXT_CHANNEL_WORDS.get(case.next_channel, "")  # type: ignore[attr-defined]
+    return result

@@ -1,0 +1,336 @@
+"""The worklist's ranking rules (`RULES`), most urgent first, and the words a row
+says for each.
+
+Each rule is one *fact* the database works out for every case in the query that
+lists them: the date the rule is about (the abnormal result, the appointment, the
+callback, the due follow-up, the opening) when the rule applies, NULL when it
+does not. `navigator.worklist.query.annotate` turns the facts into a boolean per
+rule (``reason_<code>``) and the case's priority (its most urgent rule).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import (
+    Case,
+    DateField,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
+from django.utils import dateformat, timezone
+
+from navigator.models import Appointment, AppointmentPurpose, AppointmentStatus, NavigationCase
+from outreach.models import Channel, ContactAttempt, Direction, Purpose
+from patients.models import ScreeningEvent, ScreeningResult
+
+# An appointment this close needs its prep call (bowel prep, directions, a ride).
+PREP_CALL_WINDOW = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Moment:
+    """When the worklist is drawn. Rules read "today" and "now" from here only, so
+    that a test (or a page) ranks and labels with one clock."""
+
+    today: dt.date
+    now: dt.datetime
+
+    @classmethod
+    def current(cls) -> Moment:
+        return cls(today=timezone.localdate(), now=timezone.now())
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    priority: int
+    label: str
+
+
+def _no_details(moment: Moment) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One reason a case needs doing today.
+
+    `fact` is an expression over a case (``OuterRef("pk")`` is the case): the
+    date the rule is about when it applies, else NULL. It is also the tiebreak
+    within the rule's priority, earliest first, and the date the label shows.
+    `details` are further annotations that only the label reads.
+    """
+
+    code: str
+    priority: int
+    title: str
+    fact: Callable[[Moment], Any]
+    label: Callable[[NavigationCase, Moment], str]
+    details: Callable[[Moment], dict[str, Any]] = _no_details
+
+    @property
+    def fact_name(self) -> str:
+        return f"wl_{self.code}"
+
+    @property
+    def flag_name(self) -> str:
+        return f"reason_{self.code}"
+
+    def detail(self, name: str) -> str:
+        return f"{self.fact_name}_{name}"
+
+
+def _annotation(case: NavigationCase, name: str) -> Any:
+    # What the worklist's query annotated the case with (see `annotate`).
+    return getattr(case, name)
+
+
+# --- How the rows speak ---------------------------------------------------------------
+
+
+def day_label(value: dt.date | dt.datetime, moment: Moment) -> str:
+    """ "3 Nov", with the year only when it is not this year's."""
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value).date()
+    text = dateformat.format(value, "j M")
+    return text if value.year == moment.today.year else f"{text} {value.year}"
+
+
+def _short_test_name(name: str) -> str:
+    # "FIT (fecal immunochemical test)" → "FIT": the row has room for the short name.
+    return re.sub(r"\s*\(.*\)\s*$", "", name or "") or "test"
+
+
+def _in_sentence(name: str) -> str:
+    # "Colonoscopy" → "colonoscopy", but "CT colonography" keeps its capitals.
+    first = name.split(" ", 1)[0]
+    return name if first.isupper() else name[:1].lower() + name[1:]
+
+
+# What an inbound contact is called in a row: "inbound text on 21 Nov".
+INBOUND_WORDS: dict[str, str] = {
+    Channel.PHONE: "call",
+    Channel.SMS: "text",
+    Channel.EMAIL: "email",
+    Channel.LETTER: "letter",
+    Channel.IN_PERSON: "visit",
+    Channel.PORTAL: "portal message",
+}
+
+
+# --- The rules, most urgent first -----------------------------------------------------
+
+
+# The subqueries that do not depend on the clock are built once: building their
+# filters is most of what it costs to draw up the worklist's query, and a query
+# resolves a copy of each, never the original.
+
+
+def answered_since() -> tuple[Exists, Exists]:
+    """For a screening (the outer row): a later screening on its case, and a diagnostic
+    appointment booked (or kept) on its case since. An abnormal result with neither
+    is unanswered; the worklist and the task rules (outreach.case_tasks) both ask."""
+    later = ScreeningEvent.objects.filter(case=OuterRef("case")).filter(
+        Q(performed_on__gt=OuterRef("performed_on"))
+        | Q(performed_on=OuterRef("performed_on"), pk__gt=OuterRef("pk"))
+    )
+    diagnostic_booked = Appointment.objects.filter(
+        case=OuterRef("case"),
+        purpose=AppointmentPurpose.DIAGNOSTIC,
+        status__in=[AppointmentStatus.BOOKED, AppointmentStatus.KEPT],
+        created_at__date__gte=OuterRef("performed_on"),
+    )
+    return Exists(later), Exists(diagnostic_booked)
+
+
+@functools.cache
+def _abnormal_result_unanswered() -> QuerySet[ScreeningEvent]:
+    """The case's latest screening, when it is abnormal, calls for a diagnostic test,
+    and no diagnostic appointment has been booked (or kept) since.
+
+    "Latest" as in navigator.selectors.cases.diagnostic_follow_up_needed: a later
+    screening (say the colonoscopy, recorded) answers an earlier abnormal result.
+    """
+    later, diagnostic_booked = answered_since()
+    return (
+        ScreeningEvent.objects.filter(
+            case=OuterRef("pk"),
+            result=ScreeningResult.ABNORMAL,
+            modality__diagnostic_follow_up__isnull=False,
+        )
+        .filter(~later, ~diagnostic_booked)
+        .order_by("-performed_on", "-pk")
+    )
+
+
+@functools.cache
+def _abnormal_result_fact() -> Subquery:
+    return Subquery(_abnormal_result_unanswered().values("performed_on")[:1])
+
+
+@functools.cache
+def _abnormal_result_details() -> tuple[tuple[str, Subquery], ...]:
+    unanswered = _abnormal_result_unanswered()
+    return (
+        ("wl_abnormal_result_test", Subquery(unanswered.values("modality__name")[:1])),
+        (
+            "wl_abnormal_result_follow_up",
+            Subquery(unanswered.values("modality__diagnostic_follow_up__name")[:1]),
+        ),
+    )
+
+
+def _abnormal_result_label(case: NavigationCase, moment: Moment) -> str:
+    rule = ABNORMAL_RESULT
+    test = _short_test_name(getattr(case, rule.detail("test")))
+    follow_up = _in_sentence(getattr(case, rule.detail("follow_up")) or "test")
+    day = day_label(getattr(case, rule.fact_name), moment)
+    return f"Abnormal {test} on {day}: no diagnostic {follow_up} booked"
+
+
+ABNORMAL_RESULT = Rule(
+    code="abnormal_result",
+    priority=1,
+    title="Abnormal result, no diagnostic test booked",
+    fact=lambda moment: _abnormal_result_fact(),
+    label=_abnormal_result_label,
+    details=lambda moment: dict(_abnormal_result_details()),
+)
+
+
+@functools.cache
+def _prep_called() -> Exists:
+    # A prep call counts only if logged after the booking: a call about an earlier,
+    # rescheduled appointment did not prepare the patient for this one.
+    return Exists(
+        ContactAttempt.objects.filter(
+            case=OuterRef("case"),
+            purpose=Purpose.PREP_CALL,
+            attempted_at__gte=OuterRef("created_at"),
+        )
+    )
+
+
+def _prep_call_fact(moment: Moment) -> Subquery:
+    due = Appointment.objects.filter(
+        ~_prep_called(),
+        case=OuterRef("pk"),
+        status=AppointmentStatus.BOOKED,
+        scheduled_at__gte=moment.now,
+        scheduled_at__lt=moment.now + PREP_CALL_WINDOW,
+    ).order_by("scheduled_at", "pk")
+    return Subquery(due.values("scheduled_at")[:1])
+
+
+def _prep_call_label(case: NavigationCase, moment: Moment) -> str:
+    day = day_label(_annotation(case, "wl_prep_call"), moment)
+    return f"Appointment on {day}, no prep call logged"
+
+
+PREP_CALL = Rule(
+    code="prep_call",
+    priority=2,
+    title="Appointment within 7 days, no prep call logged",
+    fact=_prep_call_fact,
+    label=_prep_call_label,
+)
+
+
+@functools.cache
+def _unanswered_inbound() -> QuerySet[ContactAttempt]:
+    """The patient's latest inbound contact, if no outbound attempt came at or after it."""
+    answered = ContactAttempt.objects.filter(
+        case=OuterRef("case"),
+        direction=Direction.OUTBOUND,
+        attempted_at__gte=OuterRef("attempted_at"),
+    )
+    return (
+        ContactAttempt.objects.filter(case=OuterRef("pk"), direction=Direction.INBOUND)
+        .filter(~Exists(answered))
+        .order_by("-attempted_at", "-pk")
+    )
+
+
+@functools.cache
+def _called_back_fact() -> Subquery:
+    return Subquery(_unanswered_inbound().values("attempted_at")[:1])
+
+
+@functools.cache
+def _called_back_channel() -> Subquery:
+    return Subquery(_unanswered_inbound().values("channel")[:1])
+
+
+def _called_back_label(case: NavigationCase, moment: Moment) -> str:
+    words = INBOUND_WORDS.get(_annotation(case, "wl_called_back_channel"), "contact")
+    day = day_label(_annotation(case, "wl_called_back"), moment)
+    return f"Patient called back (inbound {words} on {day})"
+
+
+CALLED_BACK = Rule(
+    code="called_back",
+    priority=3,
+    title="Patient called back (inbound, not yet answered)",
+    fact=lambda moment: _called_back_fact(),
+    label=_called_back_label,
+    details=lambda moment: {"wl_called_back_channel": _called_back_channel()},
+)
+
+
+def _follow_up_due_label(case: NavigationCase, moment: Moment) -> str:
+    due = getattr(case, FOLLOW_UP_DUE.fact_name)
+    if due >= moment.today:
+        return "Follow-up due today"
+    return f"Follow-up due since {day_label(due, moment)}"
+
+
+FOLLOW_UP_DUE = Rule(
+    code="follow_up_due",
+    priority=4,
+    title="Follow-up date reached",
+    fact=lambda moment: Case(
+        When(next_follow_up__lte=moment.today, then=F("next_follow_up")),
+        default=None,
+        output_field=DateField(),
+    ),
+    label=_follow_up_due_label,
+)
+
+
+@functools.cache
+def _never_contacted_fact() -> Case:
+    return Case(
+        When(~Exists(ContactAttempt.objects.filter(case=OuterRef("pk"))), then=F("opened_at")),
+        default=None,
+        output_field=DateTimeField(),
+    )
+
+
+NEVER_CONTACTED = Rule(
+    code="never_contacted",
+    priority=5,
+    title="Newly assigned, never contacted",
+    # No attempt at all, either way: nobody has spoken to the patient about this case.
+    fact=lambda moment: _never_contacted_fact(),
+    label=lambda case, moment: "Newly assigned, never contacted",
+)
+
+RULES: tuple[Rule, ...] = (ABNORMAL_RESULT, PREP_CALL, CALLED_BACK, FOLLOW_UP_DUE, NEVER_CONTACTED)
+RULES_BY_CODE = {rule.code: rule for rule in RULES}
+# Cases no rule picks come after every case some rule does.
+NO_REASON_PRIORITY = max(rule.priority for rule in RULES) + 1
+
+if sorted(rule.priority for rule in RULES) != list(range(1, len(RULES) + 1)):  # pragma: no cover
+    raise ImportError("Worklist rules need distinct priorities 1..n: the ranking depends on it.")
