@@ -10,7 +10,7 @@ Every write on a case, whatever app it comes from, goes through here:
 - `event_record` writes a timeline entry and bumps the case's version;
   `case_save_and_record` saves changed fields and records their event together.
 
-It imports models and the lowest helpers only (outreach.message_stops, which
+It imports models and the lowest helpers only (outreach.messaging.stops, which
 stops pending patient messages when a case closes), so every service above
 can build on it without an import cycle.
 """

@@ -12,9 +12,9 @@ To change:
 - a program's rules and their versions: `services/program_rules.py` (form: `forms.py`,
   page: `views.program_rules`);
 - what is read, and who may see which patients, referrals and care gaps: `selectors.py`;
-- the care-gap engine (evaluating a patient's facts against the rules, measures, value
-  sets): `caregaps.py`, `measures.py`, `measure_reports.py`, `temporal.py`, `fhirdata.py`,
-  `valuesets.py`, `builtin_codes.py`;
+- the care-gap engine (why a patient is due or overdue), the eCQMs (CMS130, CMS125,
+  CMS124) and their reports, codes and value sets: `caregaps/` (its `__init__` walks
+  from a `CareGap` row to the rule that produced it);
 - storing care gaps: `services/care_gaps.py`; the nightly refresh that opens and closes
   cases from them: `navigator/intake/care_gaps.py` (Celery tasks: `tasks.py`);
 - importing FHIR bundles from EHR feeds: `fhir/` (its `__init__` maps the phases);

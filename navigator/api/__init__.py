@@ -1,0 +1,10 @@
+"""The navigation REST API (`/api/cases/`, `/api/worklist/`, `/api/navigators/`,
+`/api/team/`, `/api/barrier-types/`, `/api/reports/completion/`).
+
+To change:
+- an endpoint, its filters or the case actions (`/api/cases/<id>/<action>/`):
+  `views.py`, routed in `urls.py`; each action validates and calls one service;
+- what a case, worklist row or navigator looks like in JSON, and the inputs of
+  the case actions: `serializers.py`.
+Who sees which case is `navigator.selectors.visibility`, never the view.
+"""

@@ -1,0 +1,1 @@
+"""Management commands of the navigator app: `commands/seed_demo.py` loads the demo."""

@@ -141,7 +141,7 @@ INBOUND_WORDS: dict[str, str] = {
 def answered_since() -> tuple[Exists, Exists]:
     """For a screening (the outer row): a later screening on its case, and a diagnostic
     appointment booked (or kept) on its case since. An abnormal result with neither
-    is unanswered; the worklist and the task rules (outreach.case_tasks) both ask."""
+    is unanswered; the worklist and the task rules (outreach.services.navigator_tasks) both ask."""
     later = ScreeningEvent.objects.filter(case=OuterRef("case")).filter(
         Q(performed_on__gt=OuterRef("performed_on"))
         | Q(performed_on=OuterRef("performed_on"), pk__gt=OuterRef("pk"))

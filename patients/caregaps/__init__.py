@@ -13,7 +13,7 @@ From a `CareGap` row (patients.models) back to the rule that produced it:
   concept each modality and exclusion asks about) are data, not code: the
   ScreeningProgram, ScreeningModality and ProgramExclusion rows (edited in the
   admin, versioned), read as plain data by
-  `patients.services.program_rules_snapshot`. To change a rule, change those
+  `patients.selectors.program_rules_snapshot`. To change a rule, change those
   rows; to change what a rule can say, open `engine.py` and that snapshot.
 - Which codes a concept means: the loaded official value sets (`valuesets.py`
   loads VSAC expansions), or until then the starter codes in
@@ -28,8 +28,9 @@ From a `CareGap` row (patients.models) back to the rule that produced it:
   `temporal.py` (three-valued comparisons and intervals, as cql-execution
   does them), `dates.py` (calendar arithmetic: ages, + N months).
 - When gaps are recomputed and stored (a batch of patients, the nightly run,
-  after an EHR feed changes a patient's data): `patients.services`
-  (`care_gaps_recompute`, `care_gaps_refresh`), run by `patients.tasks`.
+  after an EHR feed changes a patient's data): `patients.services.care_gaps`
+  (`care_gaps_recompute`), and the cases opened or closed from them:
+  `navigator.intake.care_gaps` (`care_gaps_refresh`), run by `patients.tasks`.
 
 The eCQMs (CMS130, CMS125, CMS124), computed over the same FHIR data for
 measure reports, are in `measures/` (its `__init__` is their map).

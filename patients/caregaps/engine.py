@@ -4,7 +4,7 @@ The rules are data: a program's age range, sex, smoking history, modalities
 with their intervals and concepts, and exclusions (see
 `patients.services.program_rules_snapshot`). This module only evaluates them;
 it reads no database itself, so that a whole batch of patients is evaluated
-with a fixed number of queries (loaded by `patients.services.care_gaps_recompute`).
+with a fixed number of queries (loaded by `patients.services.care_gaps.care_gaps_recompute`).
 
 Every modality counts: the patient is up to date while any test's interval
 still runs. Evidence is the navigators' recorded screenings and the FHIR

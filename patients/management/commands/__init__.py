@@ -1,0 +1,2 @@
+"""`import_fhir` (bundles from files, as the API takes them), `load_valuesets` (official
+VSAC expansions), `measure_report` (a CMS measure report for a period)."""
