@@ -1,1 +1,2 @@
-"""Template tags of the outreach app: `outreach_tags.py` (the unreachable panel on the case page)."""
+"""Template tags of the outreach app: `outreach_tags.py` (the unreachable panel on the
+case page)."""
