@@ -22,7 +22,7 @@ from navigator.cases import StaleCaseError
 from navigator.forms.base import CaseForm
 from navigator.models import NavigationCase, Role
 from navigator.permissions import AuthedRequest, role_required
-from navigator.views.case_page import _case_context, _get_case, _render_case
+from navigator.views.case_page import case_or_404, case_page_context, case_page_render
 from outreach import selectors
 from outreach.forms import (
     ProtocolForm,
@@ -53,7 +53,7 @@ def _unreachable_action(
     A refusal comes back on the unreachable panel (`unreachable_form`), or, on a
     case closed meanwhile, at the top of the case with the other refusals.
     """
-    case = _get_case(request, pk)
+    case = case_or_404(request, pk)
     stale = False
     if form.is_valid():
         try:
@@ -63,15 +63,15 @@ def _unreachable_action(
             form.add_service_error(error)
         else:
             if request.htmx:
-                fresh = _get_case(request, pk)
+                fresh = case_or_404(request, pk)
                 # The notice shows on the panel while it stays, else at the top.
                 at = "unreachable" if fresh.is_open and fresh.unreachable_proposed_at else ""
-                return _render_case(request, fresh, notice=notice, notice_at=at, partial=True)
+                return case_page_render(request, fresh, notice=notice, notice_at=at, partial=True)
             messages.success(request, notice)
             return redirect(reverse("navigator:case_detail", args=[pk]) + "#unreachable")
     # htmx swaps only 2xx answers, so the partial with its errors is a 200.
     status = 200 if request.htmx else (409 if stale else 400)
-    context = _case_context(request, case, {"unreachable": form})
+    context = case_page_context(request, case, {"unreachable": form})
     context["unreachable_form"] = form
     template = "navigator/_case_dynamic.html" if request.htmx else "navigator/case_detail.html"
     return render(request, template, context, status=status)

@@ -1,5 +1,5 @@
 """The case page's actions: each validates its form and calls one service, then
-answers through `case_page._case_action`."""
+answers through `case_page.case_action_run`."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from navigator.selectors.visibility import (
     navigators_visible_to,
 )
 from navigator.services import appointments, assignment, barriers, follow_up, notes, screenings
-from navigator.views.case_page import CASE_ROLES, _case_action, _get_case
+from navigator.views.case_page import CASE_ROLES, case_action_run, case_or_404
 from outreach.models import CaseTask
 from outreach.selectors import tasks_visible_to
 from outreach.services.attempts import attempt_log
@@ -42,8 +42,8 @@ from outreach.services.navigator_tasks import case_task_done
 @require_POST
 @role_required(*CASE_ROLES)
 def attempt_create(request: AuthedRequest, pk: int) -> HttpResponse:
-    case = _get_case(request, pk)
-    return _case_action(
+    case = case_or_404(request, pk)
+    return case_action_run(
         request,
         case,
         key="attempt",
@@ -69,8 +69,8 @@ def attempt_create(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(*CASE_ROLES)
 def note_create(request: AuthedRequest, pk: int) -> HttpResponse:
-    case = _get_case(request, pk)
-    return _case_action(
+    case = case_or_404(request, pk)
+    return case_action_run(
         request,
         case,
         key="note",
@@ -86,8 +86,8 @@ def note_create(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(*CASE_ROLES)
 def barrier_create(request: AuthedRequest, pk: int) -> HttpResponse:
-    case = _get_case(request, pk)
-    return _case_action(
+    case = case_or_404(request, pk)
+    return case_action_run(
         request,
         case,
         key="barrier",
@@ -112,11 +112,11 @@ def barrier_create(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(*CASE_ROLES)
 def barrier_update(request: AuthedRequest, pk: int, barrier_id: int) -> HttpResponse:
-    case = _get_case(request, pk)
+    case = case_or_404(request, pk)
     barrier = barriers_visible_to(request.user).filter(case=case, pk=barrier_id).first()
     if barrier is None:
         raise Http404("No such barrier on this case.")
-    return _case_action(
+    return case_action_run(
         request,
         case,
         key=f"barrier:{barrier.pk}",
@@ -138,10 +138,10 @@ def barrier_update(request: AuthedRequest, pk: int, barrier_id: int) -> HttpResp
 @require_POST
 @role_required(*CASE_ROLES)
 def appointment_create(request: AuthedRequest, pk: int) -> HttpResponse:
-    case = _get_case(request, pk)
+    case = case_or_404(request, pk)
     diagnostic = request.POST.get("purpose") == AppointmentPurpose.DIAGNOSTIC
     key = "diagnostic" if diagnostic else "appointment"
-    return _case_action(
+    return case_action_run(
         request,
         case,
         key=key,
@@ -164,11 +164,11 @@ def appointment_create(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(*CASE_ROLES)
 def appointment_update(request: AuthedRequest, pk: int, appointment_id: int) -> HttpResponse:
-    case = _get_case(request, pk)
+    case = case_or_404(request, pk)
     appointment = appointments_visible_to(request.user).filter(case=case, pk=appointment_id).first()
     if appointment is None:
         raise Http404("No such appointment on this case.")
-    return _case_action(
+    return case_action_run(
         request,
         case,
         key=f"appointment:{appointment.pk}",
@@ -187,8 +187,8 @@ def appointment_update(request: AuthedRequest, pk: int, appointment_id: int) -> 
 @require_POST
 @role_required(*CASE_ROLES)
 def screening_create(request: AuthedRequest, pk: int) -> HttpResponse:
-    case = _get_case(request, pk)
-    return _case_action(
+    case = case_or_404(request, pk)
+    return case_action_run(
         request,
         case,
         key="screening",
@@ -209,8 +209,8 @@ def screening_create(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(*CASE_ROLES)
 def case_transition(request: AuthedRequest, pk: int) -> HttpResponse:
-    case = _get_case(request, pk)
-    return _case_action(
+    case = case_or_404(request, pk)
+    return case_action_run(
         request,
         case,
         key="status",
@@ -230,8 +230,8 @@ def case_transition(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(*CASE_ROLES)
 def follow_up_set(request: AuthedRequest, pk: int) -> HttpResponse:
-    case = _get_case(request, pk)
-    return _case_action(
+    case = case_or_404(request, pk)
+    return case_action_run(
         request,
         case,
         key="follow_up",
@@ -250,8 +250,8 @@ def follow_up_set(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(Role.MANAGER)
 def case_assign(request: AuthedRequest, pk: int) -> HttpResponse:
-    case = _get_case(request, pk)
-    return _case_action(
+    case = case_or_404(request, pk)
+    return case_action_run(
         request,
         case,
         key="assign",
@@ -275,8 +275,8 @@ def case_assign(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(*CASE_ROLES)
 def kit_create(request: AuthedRequest, pk: int) -> HttpResponse:
-    case = _get_case(request, pk)
-    return _case_action(
+    case = case_or_404(request, pk)
+    return case_action_run(
         request,
         case,
         key="kit",
@@ -301,7 +301,7 @@ def _posted_id(value: str | None) -> int:
 @require_POST
 @role_required(*CASE_ROLES)
 def task_done(request: AuthedRequest, pk: int) -> HttpResponse:
-    case = _get_case(request, pk)
+    case = case_or_404(request, pk)
     task = (
         CaseTask.objects.filter(tasks_visible_to(request.user), case=case)
         .filter(pk=_posted_id(request.POST.get("task")))
@@ -309,7 +309,7 @@ def task_done(request: AuthedRequest, pk: int) -> HttpResponse:
     )
     if task is None:
         raise Http404("No such task on this case.")
-    return _case_action(
+    return case_action_run(
         request,
         case,
         key=f"task:{task.pk}",

@@ -54,7 +54,9 @@ from patients.selectors import care_gaps_for
 CASE_ROLES = (Role.NAVIGATOR, Role.MANAGER)
 
 
-def _get_case(request: AuthedRequest, pk: int) -> NavigationCase:
+def case_or_404(request: AuthedRequest, pk: int) -> NavigationCase:
+    """The case if this user may see it, else 404 (the same answer as for no case at all,
+    so that ids outside one's caseload reveal nothing)."""
     try:
         return case_selectors.case_detail(user=request.user, case_id=pk)
     except NavigationCase.DoesNotExist:
@@ -172,9 +174,11 @@ def _attempt_initial(case: NavigationCase, diagnostic_needed: bool) -> dict[str,
     }
 
 
-def _case_context(
+def case_page_context(
     request: AuthedRequest, case: NavigationCase, bound: dict[str, EquiNavForm] | None = None
 ) -> dict[str, Any]:
+    """Everything the case page draws: the case, its timeline, panels and their forms
+    (`bound` keeps a refused form as it was submitted, with its errors)."""
     bound = bound or {}
     user = request.user
     today = timezone.localdate()
@@ -266,7 +270,7 @@ def _case_context(
     return context
 
 
-def _render_case(
+def case_page_render(
     request: AuthedRequest,
     case: NavigationCase,
     *,
@@ -276,7 +280,8 @@ def _render_case(
     partial: bool = False,
     status: int = 200,
 ) -> HttpResponse:
-    context = _case_context(request, case, bound)
+    """The case page, or with `partial` only its main column for an htmx swap."""
+    context = case_page_context(request, case, bound)
     context["notice"] = notice
     # The section the notice shows in: where the navigator just acted.
     context["notice_at"] = notice_at if case.is_open or notice_at != "contact" else ""
@@ -287,10 +292,10 @@ def _render_case(
 @require_GET
 @role_required(*CASE_ROLES)
 def case_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _render_case(request, _get_case(request, pk))
+    return case_page_render(request, case_or_404(request, pk))
 
 
-def _case_action(
+def case_action_run(
     request: AuthedRequest,
     case: NavigationCase,
     *,
@@ -315,12 +320,16 @@ def _case_action(
             form.add_service_error(error)
         else:
             if request.htmx:
-                fresh = _get_case(request, case.pk)
-                return _render_case(request, fresh, notice=notice, notice_at=anchor, partial=True)
+                fresh = case_or_404(request, case.pk)
+                return case_page_render(
+                    request, fresh, notice=notice, notice_at=anchor, partial=True
+                )
             messages.success(request, notice)
             return redirect(reverse("navigator:case_detail", args=[case.pk]) + f"#{anchor}")
     # htmx swaps only 2xx answers, so the partial with its errors is a 200.
     status = 200 if request.htmx else (409 if stale else 400)
     # The page drawn again shows the case as it is now (`case` was read before the
     # attempt), and its forms carry that version: checked, the form can go again.
-    return _render_case(request, case, bound={key: form}, partial=bool(request.htmx), status=status)
+    return case_page_render(
+        request, case, bound={key: form}, partial=bool(request.htmx), status=status
+    )
