@@ -10,6 +10,7 @@ happens to execute it.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,6 +19,59 @@ import pytest
 BASE_DIR = Path(__file__).resolve().parent.parent
 PACKAGES = ("config", "patients", "navigator", "outreach")
 MAX_MODULE_LINES = 600
+
+
+# The floors of docs/architecture.md, lowest first. A module may import modules on
+# its own floor or below, never above. The first floor whose pattern matches a
+# module is its floor, so the top floor (matched first) claims every view, form,
+# task and command wherever it lives.
+FLOORS: list[tuple[int, str, tuple[str, ...]]] = [
+    (
+        5,
+        "tasks and views",
+        (
+            r".*\.(views|api|urls|admin|tasks|apps|templatetags|management|forms)(\..*)?",
+            r".*_views",
+            r"config\.(urls|views|wsgi|asgi)",
+        ),
+    ),
+    (
+        0,
+        "shared base",
+        (
+            r"config(\..*)?",
+            r"(patients|navigator|outreach)(\.models(\..*)?)?",
+            r"patients\.languages",
+            r"navigator\.permissions",
+            # Stopping pending messages touches models only; the kernel (closing a
+            # case), FHIR import (a death) and outreach (an opt-out) all need it.
+            r"outreach\.messaging\.stops",
+        ),
+    ),
+    (4, "intake orchestration", (r"navigator\.intake(\..*)?",)),
+    (2, "case kernel", (r"navigator\.cases",)),
+    (1, "patients and clinical data", (r"patients\..*",)),
+    (3, "case work and outreach", (r"navigator\..*", r"outreach\..*")),
+]
+
+
+def floor_of(module: str) -> tuple[int, str]:
+    for number, name, patterns in FLOORS:
+        if any(re.fullmatch(pattern, module) for pattern in patterns):
+            return number, name
+    raise LookupError(f"{module} is on no floor")
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Each import that reaches a higher floor, in words."""
+    found = []
+    for module in sorted(graph):
+        floor, name = floor_of(module)
+        for target in sorted(graph[module]):
+            target_floor, target_name = floor_of(target)
+            if target_floor > floor:
+                found.append(f"{module} ({name}) imports {target} ({target_name})")
+    return found
 
 
 def project_modules(root: Path, packages: Iterable[str]) -> dict[str, Path]:
@@ -123,6 +177,16 @@ def test_the_project_has_no_import_cycle_not_even_through_imports_inside_functio
     assert import_cycles(graph) == []
 
 
+def test_every_import_goes_down_the_floors_or_stays_on_its_own():
+    # Given every module of the project, each on its floor
+    graph = import_graph(project_modules(BASE_DIR, PACKAGES))
+
+    # Then nothing imports from a floor above its own (the shared base imports no
+    # service, patients no case code, the kernel no case work, nothing but the top
+    # floor the intake)
+    assert upward_imports(graph) == []
+
+
 def test_no_module_outside_migrations_and_tests_is_over_600_lines():
     modules = project_modules(BASE_DIR, PACKAGES)
 
@@ -203,3 +267,41 @@ def test_a_tree_that_only_imports_downward_has_no_cycle(tree):
 
     assert graph["app.views"] == {"app.services", "app.models"}
     assert import_cycles(graph) == []
+
+
+def test_an_import_from_a_lower_floor_up_to_a_higher_one_is_reported():
+    # Given the kernel importing a case-work service, and a view importing the kernel
+    graph = {
+        "navigator.cases": {"navigator.services.assignment", "navigator.models"},
+        "navigator.services.assignment": {"navigator.cases"},
+        "navigator.views.case_page": {"navigator.cases"},
+        "navigator.models": set(),
+    }
+
+    # Then only the upward import is reported, naming both floors
+    assert upward_imports(graph) == [
+        "navigator.cases (case kernel) imports navigator.services.assignment "
+        "(case work and outreach)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("module", "floor"),
+    [
+        ("config.enqueue", 0),
+        ("patients.models.people", 0),
+        ("outreach.messaging.stops", 0),
+        ("patients.caregaps.engine", 1),
+        ("patients.fhir.importer", 1),
+        ("navigator.cases", 2),
+        ("outreach.messaging.send", 3),
+        ("navigator.services.assignment", 3),
+        ("navigator.intake.referrals", 4),
+        ("patients.tasks", 5),
+        ("navigator.forms.base", 5),
+        ("outreach.manager_views", 5),
+        ("patients.api.fhir", 5),
+    ],
+)
+def test_each_kind_of_module_sits_on_the_floor_the_architecture_gives_it(module, floor):
+    assert floor_of(module)[0] == floor
