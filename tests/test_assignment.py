@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from navigator.models import CaseEventKind, CaseStatus
 from navigator.services import case_assign, case_open
 from tests import factories
-from tests.conftest import api_as
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

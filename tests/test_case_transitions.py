@@ -20,7 +20,7 @@ from navigator.models import (
 )
 from navigator.services import appointment_book, case_record_screening
 from tests import factories
-from tests.conftest import api_as
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

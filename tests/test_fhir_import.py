@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import logging
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -25,17 +24,18 @@ from patients.models import (
     Patient,
     PatientSourceLink,
 )
-from tests.conftest import api_as, need
 from tests.factories import (
     ClinicStaffFactory,
     ManagerFactory,
     NavigatorFactory,
     PatientFactory,
 )
+from tests.support.api import api_as
+from tests.support.paths import ECQM
+from tests.support.services import need
 
 pytestmark = pytest.mark.django_db
 
-ECQM = Path(__file__).resolve().parents[2] / "shared" / "ecqm"
 CMS_COLONOSCOPY_CASE = (
     ECQM / "CMS130-colorectal" / "tests" / "2292adf2-3232-43f8-9497-8448349c51a9.json"
 )

@@ -15,7 +15,7 @@ from navigator.models import CaseStatus
 from outreach import services, tasks
 from outreach.models import FollowUpReminder
 from tests import factories
-from tests.conftest import api_as
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

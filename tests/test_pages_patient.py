@@ -8,7 +8,6 @@ import pytest
 from django.urls import reverse
 
 from patients import services
-from tests.conftest import api_as
 from tests.factories import (
     PASSWORD,
     CaseFactory,
@@ -19,6 +18,7 @@ from tests.factories import (
     PatientFactory,
     program,
 )
+from tests.support.api import api_as
 from tests.test_care_gaps import ehr_resource, fit
 
 pytestmark = pytest.mark.django_db

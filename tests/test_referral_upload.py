@@ -19,7 +19,6 @@ from navigator.models import NavigationCase
 from patients import uploads
 from patients.models import Patient, Referral, ReferralUpload
 from patients.uploads import COLUMNS, REQUIRED, referral_upload_parse, referrals_upload
-from tests.conftest import api_as
 from tests.factories import (
     ClinicFactory,
     ClinicStaffFactory,
@@ -27,6 +26,7 @@ from tests.factories import (
     NavigatorFactory,
     PatientFactory,
 )
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

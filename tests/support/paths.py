@@ -1,0 +1,10 @@
+"""Where things are, from the project root: the same for a test at any depth under tests/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+# The official eCQM packages (value sets, CMS test cases, expected MeasureReports),
+# kept next to the project rather than inside it.
+ECQM = BASE_DIR.parent / "shared" / "ecqm"
