@@ -20,7 +20,7 @@ from tests.factories import (
 )
 from tests.factories import FhirSourceFactory as FeedFactory
 from tests.support.api import api_as
-from tests.test_fhir_import import bundle, observation, patient_resource, row_counts
+from tests.support.fhir import bundle, observation, patient_resource, row_counts
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from patients.models import ClinicalResource, FhirImport, Patient, PatientSourceLink
 from tests import factories
 from tests.support.api import api_as
-from tests.test_fhir_import import bundle, observation, patient_resource
+from tests.support.fhir import bundle, observation, patient_resource
 
 pytestmark = [
     pytest.mark.postgres,

@@ -19,7 +19,7 @@ from tests.factories import (
     program,
 )
 from tests.support.api import api_as
-from tests.test_care_gaps import ehr_resource, fit
+from tests.support.fhir import ehr_resource, fit
 
 pytestmark = pytest.mark.django_db
 

@@ -9,4 +9,6 @@ To change...
 - running a script in a fresh interpreter with other settings: support/settings_process.py
 - how Chromium is launched and a page's context made: support/browser.py
 - real Celery worker processes and their Redis database: support/celery_worker.py
+- FHIR resources and bundles to import, and EHR data already on a patient: support/fhir.py
+- the stand-in for the SMS provider's HTTP API: support/sms_provider.py
 """
