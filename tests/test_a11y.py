@@ -9,7 +9,6 @@ tests skip, unless REQUIRE_SERVICES=1, when they fail.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -27,6 +26,7 @@ from outreach.services import attempt_log
 from patients.models import CareGap, PatientPhone, ScreeningModality
 from tests import factories
 from tests.support.browser import new_context
+from tests.support.paths import AXE
 from tests.support.services import need
 
 pytestmark = [
@@ -34,7 +34,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-AXE = Path(__file__).resolve().parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 VIEWPORTS = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 

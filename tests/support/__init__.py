@@ -2,7 +2,7 @@
 tests/conftest.py and tests/fixtures/).
 
 To change...
-- where the project and the shared eCQM files are: support/paths.py
+- where the project, the shared eCQM files and axe-core are: support/paths.py
 - how a test skips (or, with REQUIRE_SERVICES=1, fails) without PostgreSQL, Redis,
   Chromium...: support/services.py (`need`, `redis_url`, `redis_reachable`)
 - an API client signed in as a user: support/api.py (`api_as`)
