@@ -1,71 +1,23 @@
+"""The suite's fixtures and hooks. Helpers that are not fixtures are in tests/support/;
+fixtures shared by modules of several areas are in tests/fixtures/ (registered below)."""
+
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 from rest_framework.test import APIClient
 
 from tests import factories
+from tests.support.browser import CHROMIUM
+from tests.support.services import need, redis_reachable, redis_url
 
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-CHROMIUM = "/usr/bin/chromium"
-
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-# Variables a developer's shell or CI may set that would change what a fresh
-# interpreter's settings are; settings tests start from a clean slate instead.
-SETTINGS_ENV = ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")
-SETTINGS_ENV_PREFIXES = ("DJANGO_", "CELERY_", "DATABASE_", "REDIS_")
-
-
-def run_with_settings(script: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    """Run `script` in a fresh interpreter whose environment differs only by `env`."""
-    child_env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in SETTINGS_ENV and not key.startswith(SETTINGS_ENV_PREFIXES)
-    }
-    child_env["EQUINAV_RUN_DIR"] = str(tmp_path / "run")
-    child_env.update(env)
-    return subprocess.run(  # noqa: S603
-        [sys.executable, "-c", script],
-        cwd=BASE_DIR,
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def need(service: str, available: bool, why: str) -> None:
-    """Skip a test whose service is missing, or fail it when CI requires services."""
-    if available:
-        return
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{service} is required (REQUIRE_SERVICES=1) but {why}")
-    pytest.skip(f"{service} not available: {why}")
-
-
-def redis_url() -> str:
-    return os.environ.get("REDIS_URL", "")
-
-
-def redis_reachable(url: str) -> bool:
-    if not url:
-        return False
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), 1):
-            return True
-    except OSError:
-        return False
+pytest_plugins = [
+    "tests.fixtures.browser",
+    "tests.fixtures.celery_worker",
+    "tests.fixtures.clock",
+    "tests.fixtures.postgres",
+]
 
 
 @pytest.fixture
@@ -111,12 +63,6 @@ def clinic_staff(clinic):
 @pytest.fixture
 def api():
     return APIClient()
-
-
-def api_as(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def pytest_collection_modifyitems(config, items):

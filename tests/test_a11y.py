@@ -9,16 +9,14 @@ tests skip, unless REQUIRE_SERVICES=1, when they fail.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.db import connections
 from django.test import Client
 from django.urls import Resolver404, resolve
 from django.utils import timezone
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from navigator.models import BarrierType, CaseStatus
 from navigator.services import appointments, barriers, notes, screenings
@@ -27,15 +25,15 @@ from outreach.services.attempts import attempt_log
 from outreach.services.navigator_tasks import case_tasks_scan, message_failure_escalate
 from patients.models import CareGap, PatientPhone, ScreeningModality
 from tests import factories
-from tests.conftest import need
-from tests.test_browser import CHROMIUM_ARGS, TIMEOUT_MS
+from tests.support.browser import new_context
+from tests.support.paths import AXE
+from tests.support.services import need
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-AXE = Path(__file__).resolve().parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 VIEWPORTS = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
@@ -51,28 +49,17 @@ RUN_AXE = """async (tags) => {
 }"""
 
 
-@pytest.fixture
-def browser(require_chromium, monkeypatch):
+@pytest.fixture(autouse=True)
+def axe_core():
+    """Checked before the browser starts (autouse fixtures come first)."""
     need("axe-core", AXE.exists(), f"{AXE} is missing: run npm ci --prefix tests/a11y")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=require_chromium, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-            connections.close_all()
 
 
 def signed_in(browser, live_server, user, viewport: str) -> Page:
     """A page in a fresh browser context, signed in as `user` through a session cookie."""
     client = Client()
     client.force_login(user)
-    context = browser.new_context(viewport=VIEWPORTS[viewport], locale="en-US")
-    context.set_default_timeout(TIMEOUT_MS)
+    context = new_context(browser, VIEWPORTS[viewport])
     context.add_cookies(
         [
             {

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from tests import factories
-from tests.conftest import api_as
 from tests.factories import PASSWORD
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from navigator.models import CaseEventKind, CaseStatus
 from navigator.services.assignment import case_assign
 from navigator.services.case_opening import case_open
 from tests import factories
-from tests.conftest import api_as
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

@@ -14,10 +14,9 @@ import re
 
 import pytest
 from django.conf import settings
-from django.db import connections
 from django.test import Client
 from django.utils import timezone
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from navigator.models import (
     AppointmentStatus,
@@ -31,6 +30,7 @@ from outreach.models import ContactAttempt
 from patients.models import PatientPhone
 from tests import factories
 from tests.factories import PASSWORD
+from tests.support.browser import new_context
 
 pytestmark = [
     pytest.mark.browser,
@@ -38,45 +38,6 @@ pytestmark = [
     # programs and barrier taxonomy must be restored for the tests that follow.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-VIEWPORT = {"width": 1280, "height": 800}
-TIMEOUT_MS = 10_000
-
-
-@pytest.fixture
-def browser(require_chromium, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread, so Django would
-    # refuse the ORM calls the test makes between browser steps; they are still
-    # plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=require_chromium, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-            # Under that event loop Django keeps the test's own connection in a
-            # context-local slot that the test database teardown never sees: close
-            # it here, or PostgreSQL refuses to drop the test database.
-            connections.close_all()
-
-
-def new_context(browser, viewport=VIEWPORT) -> BrowserContext:
-    context = browser.new_context(viewport=viewport, locale="en-US")
-    context.set_default_timeout(TIMEOUT_MS)
-    return context
 
 
 @pytest.fixture

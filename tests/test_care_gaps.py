@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 
 import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from navigator.intake.care_gaps import care_gaps_refresh
 from navigator.models import CaseEvent, CaseStatus, NavigationCase
 from patients import selectors
 from patients.models import (
     CareGap,
-    ClinicalResource,
-    FhirSource,
     Patient,
     RuleVersion,
     ScreeningEvent,
@@ -33,50 +29,9 @@ from tests.factories import (
     PatientFactory,
     program,
 )
+from tests.support.fhir import ehr_resource, fit
 
 pytestmark = pytest.mark.django_db
-
-_ids = itertools.count(1)
-
-
-def ehr_resource(patient: Patient, resource: dict) -> ClinicalResource:
-    """A resource as an EHR feed would have delivered it."""
-    source, _ = FhirSource.objects.get_or_create(
-        key="test-ehr", defaults={"name": "Test EHR", "clinic": patient.clinic}
-    )
-    resource = {"id": f"r{next(_ids)}", "subject": {"reference": "Patient/p"}, **resource}
-    stored = ClinicalResource.objects.create(
-        patient=patient,
-        source=source,
-        resource_type=resource["resourceType"],
-        resource_id=resource["id"],
-        resource=resource,
-        content_hash=resource["id"],
-    )
-    Patient.objects.filter(pk=patient.pk).update(clinical_data_changed_at=timezone.now())
-    return stored
-
-
-def fit(day: str, status: str = "final") -> dict:
-    return {
-        "resourceType": "Observation",
-        "status": status,
-        "category": [
-            {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                        "code": "laboratory",
-                    }
-                ]
-            }
-        ],
-        "code": {"coding": [{"system": "http://loinc.org", "code": "29771-3"}]},
-        "effectiveDateTime": day,
-        "valueCodeableConcept": {
-            "coding": [{"system": "http://snomed.info/sct", "code": "260385009"}]
-        },
-    }
 
 
 def colonoscopy(day: str, status: str = "completed") -> dict:

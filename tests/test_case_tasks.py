@@ -17,16 +17,10 @@ from outreach.models import CaseTask, MessageState, PatientMessage, TaskKind, Ta
 from outreach.services.navigator_tasks import case_task_done, case_tasks_scan
 from tests import factories
 
-pytestmark = pytest.mark.django_db
-
 # A Tuesday, 15:00 UTC: 10:00 in Boston.
 NOW = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
 
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock(NOW)]
 
 
 def case(**kwargs):

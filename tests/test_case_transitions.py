@@ -21,7 +21,7 @@ from navigator.models import (
 from navigator.services.appointments import appointment_book
 from navigator.services.screenings import case_record_screening
 from tests import factories
-from tests.conftest import api_as
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from navigator.models import (
 )
 from outreach.models import ContactAttempt
 from tests import factories
-from tests.conftest import api_as
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from celery.schedules import crontab
 from django.conf import settings
 
 from config.celery import app
-from tests.conftest import run_with_settings
+from tests.support.settings_process import run_with_settings
 
 BASE_DIR = Path(settings.BASE_DIR)
 PROJECT_PACKAGES = ("patients", "navigator", "outreach", "config")

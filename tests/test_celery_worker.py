@@ -18,14 +18,8 @@ import pytest
 from django.utils import timezone
 
 from outreach.models import FollowUpReminder
-from tests import factories, worker_support
-from tests.worker_support import SITE_URL, messages_waiting, wait_for
-
-# The fixtures this module's test uses (pytest finds fixtures among a module's names).
-worker_redis_url = worker_support.worker_redis_url
-celery_client = worker_support.celery_client
-start_worker = worker_support.start_worker
-worker = worker_support.worker
+from tests import factories
+from tests.support.celery_worker import SITE_URL, messages_waiting, wait_for
 
 pytestmark = [
     pytest.mark.celery_worker,

@@ -40,11 +40,11 @@ from patients.models import (
 )
 from patients.selectors import concept_codes, program_rules_snapshot, value_set_codes
 from tests import factories
-from tests.conftest import need
+from tests.support.paths import ECQM
+from tests.support.services import need
 
 pytestmark = pytest.mark.django_db
 
-ECQM = Path(__file__).resolve().parents[2] / "shared" / "ecqm"
 COLONOSCOPY_URL = "http://cts.nlm.nih.gov/fhir/ValueSet/2.16.840.1.113883.3.464.1003.108.12.1020"
 TEST_URL = "http://example.org/fhir/ValueSet/test-colonoscopy"
 

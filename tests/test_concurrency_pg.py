@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from navigator.models import NavigationCase
 from patients.models import Patient, Referral
 from tests import factories
+from tests.support.api import api_as
 
 pytestmark = [
     pytest.mark.postgres,
@@ -20,26 +20,15 @@ pytestmark = [
 ]
 
 
-def post_at_once(users, payload, count: int) -> list[int]:
-    """POST the same referral from `count` threads released together; their status codes."""
-    barrier = threading.Barrier(count)
-    codes: list[int] = []
+@pytest.fixture
+def post_at_once(at_once):
+    def post(users, payload, count: int) -> list[int]:
+        """POST the same referral from `count` threads released together; their status codes."""
+        clients = [api_as(users[i % len(users)]) for i in range(count)]
+        jobs = [partial(c.post, "/api/referrals/", payload, format="json") for c in clients]
+        return [outcome.result().status_code for outcome in at_once(jobs, timeout=30)]
 
-    def refer(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        barrier.wait()
-        try:
-            codes.append(client.post("/api/referrals/", payload, format="json").status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=refer, args=(users[i % len(users)],)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return codes
+    return post
 
 
 def payload(mrn: str) -> dict:
@@ -58,7 +47,7 @@ def payload(mrn: str) -> dict:
 
 
 def test_simultaneous_referrals_of_a_new_patient_make_one_patient_and_one_case(
-    require_postgres,
+    require_postgres, post_at_once
 ):
     factories.NavigatorFactory(languages=["pt", "en"])
     staff = factories.ClinicStaffFactory()
@@ -74,7 +63,7 @@ def test_simultaneous_referrals_of_a_new_patient_make_one_patient_and_one_case(
     assert Referral.objects.count() == codes.count(201)
 
 
-def test_simultaneous_referrals_of_a_known_patient_join_one_case(require_postgres):
+def test_simultaneous_referrals_of_a_known_patient_join_one_case(require_postgres, post_at_once):
     factories.NavigatorFactory(languages=["pt", "en"])
     staff = factories.ClinicStaffFactory()
     first = APIClient()

@@ -15,18 +15,12 @@ from navigator.services.coverage import coverage_cancel, coverage_create
 from outreach.models import ContactAttempt, FollowUpReminder
 from outreach.services.follow_up_reminders import follow_up_reminders_create
 from tests import factories
-from tests.conftest import api_as
-
-pytestmark = pytest.mark.django_db
+from tests.support.api import api_as
 
 TODAY = dt.date(2026, 11, 23)
 NOON = dt.datetime(2026, 11, 23, 17, 0, tzinfo=dt.UTC)
 
-
-@pytest.fixture(autouse=True)
-def frozen_today():
-    with time_machine.travel(NOON, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock(NOON)]
 
 
 def days(n: int) -> dt.date:

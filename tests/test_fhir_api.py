@@ -11,7 +11,6 @@ from django.core.management import CommandError, call_command
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from patients.models import ClinicalResource, DataQualityWarning, FhirImport, Patient
-from tests.conftest import api_as
 from tests.factories import (
     AdminFactory,
     ClinicFactory,
@@ -20,7 +19,8 @@ from tests.factories import (
     PatientFactory,
 )
 from tests.factories import FhirSourceFactory as FeedFactory
-from tests.test_fhir_import import bundle, observation, patient_resource, row_counts
+from tests.support.api import api_as
+from tests.support.fhir import bundle, observation, patient_resource, row_counts
 
 pytestmark = pytest.mark.django_db
 

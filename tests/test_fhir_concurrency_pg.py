@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection
-from rest_framework.test import APIClient
 
 from patients.models import ClinicalResource, FhirImport, Patient, PatientSourceLink
 from tests import factories
-from tests.test_fhir_import import bundle, observation, patient_resource
+from tests.support.api import api_as
+from tests.support.fhir import bundle, observation, patient_resource
 
 pytestmark = [
     pytest.mark.postgres,
@@ -18,31 +17,26 @@ pytestmark = [
 ]
 
 
-def post_at_once(user, payload: bytes, count: int) -> list[int]:
-    barrier = threading.Barrier(count)
-    codes: list[int] = []
-
-    def send():
-        client = APIClient()
-        client.force_authenticate(user)
-        barrier.wait()
-        try:
-            response = client.generic(
-                "POST", "/api/fhir/?source=ehr", payload, content_type="application/fhir+json"
+@pytest.fixture
+def post_at_once(at_once):
+    def post(user, payload: bytes, count: int) -> list[int]:
+        """POST the same bundle from `count` threads released together; their status codes."""
+        jobs = [
+            partial(
+                api_as(user).generic,
+                "POST",
+                "/api/fhir/?source=ehr",
+                payload,
+                content_type="application/fhir+json",
             )
-            codes.append(response.status_code)
-        finally:
-            connection.close()
+            for _ in range(count)
+        ]
+        return [outcome.result().status_code for outcome in at_once(jobs, timeout=60)]
 
-    threads = [threading.Thread(target=send) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return codes
+    return post
 
 
-def test_simultaneous_imports_of_a_new_patient_make_one_patient(require_postgres):
+def test_simultaneous_imports_of_a_new_patient_make_one_patient(require_postgres, post_at_once):
     # Given a feed and a manager
     factories.FhirSourceFactory(key="ehr")
     manager = factories.ManagerFactory()

@@ -7,10 +7,8 @@ import datetime as dt
 import json
 import logging
 from io import StringIO
-from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -25,17 +23,19 @@ from patients.models import (
     Patient,
     PatientSourceLink,
 )
-from tests.conftest import api_as, need
 from tests.factories import (
     ClinicStaffFactory,
     ManagerFactory,
     NavigatorFactory,
     PatientFactory,
 )
+from tests.support.api import api_as
+from tests.support.fhir import bundle, observation, patient_resource, row_counts
+from tests.support.paths import ECQM
+from tests.support.services import need
 
 pytestmark = pytest.mark.django_db
 
-ECQM = Path(__file__).resolve().parents[2] / "shared" / "ecqm"
 CMS_COLONOSCOPY_CASE = (
     ECQM / "CMS130-colorectal" / "tests" / "2292adf2-3232-43f8-9497-8448349c51a9.json"
 )
@@ -44,60 +44,6 @@ CMS_COLONOSCOPY_CASE = (
 @pytest.fixture
 def feed(clinic):
     return FhirSource.objects.create(key="ehr", name="Hospital EHR", clinic=clinic)
-
-
-def patient_resource(**overrides) -> dict:
-    resource = {
-        "resourceType": "Patient",
-        "id": "p1",
-        "identifier": [
-            {
-                "type": {
-                    "coding": [
-                        {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}
-                    ]
-                },
-                "system": "urn:mrn",
-                "value": "MRN-1",
-            }
-        ],
-        "name": [{"use": "official", "family": "Lima", "given": ["Ana", "Maria"]}],
-        "gender": "female",
-        "birthDate": "1965-04-02",
-    }
-    resource.update(overrides)
-    return resource
-
-
-def observation(number: int, subject: str = "Patient/p1", **overrides) -> dict:
-    resource = {
-        "resourceType": "Observation",
-        "id": f"obs-{number}",
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "29771-3"}]},
-        "subject": {"reference": subject},
-        "effectiveDateTime": "2025-03-02",
-        "valueString": "negative",
-    }
-    resource.update(overrides)
-    return resource
-
-
-def bundle(*resources: dict, kind: str = "transaction") -> bytes:
-    entries = []
-    for resource in resources:
-        entry: dict = {"resource": resource}
-        if kind == "transaction":
-            entry["request"] = {
-                "method": "PUT",
-                "url": f"{resource['resourceType']}/{resource['id']}",
-            }
-        entries.append(entry)
-    return json.dumps({"resourceType": "Bundle", "type": kind, "entry": entries}).encode()
-
-
-def row_counts() -> dict[str, int]:
-    return {m.__name__: m.objects.count() for m in apps.get_app_config("patients").get_models()}
 
 
 def run(feed, payload: bytes):

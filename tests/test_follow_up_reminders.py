@@ -16,7 +16,7 @@ from outreach import tasks
 from outreach.models import FollowUpReminder
 from outreach.services import follow_up_reminders as services
 from tests import factories
-from tests.conftest import api_as
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

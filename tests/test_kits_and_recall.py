@@ -16,17 +16,11 @@ from outreach.models import MessageState, PatientMessage, ReminderRule, Reminder
 from patients.models import CareGap, CareGapStatus
 from tests import factories
 
-pytestmark = pytest.mark.django_db
-
 # Tuesday 24 November 2026, 10:00 in Boston.
 NOW = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 11, 24)
 
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock(NOW)]
 
 
 def texting_patient(**kwargs):

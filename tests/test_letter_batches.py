@@ -23,17 +23,11 @@ from outreach.models import MessageState, PatientMessage
 from outreach.selectors import letters_due
 from tests import factories
 
-pytestmark = pytest.mark.django_db
-
 # 10 a.m. in Boston on Tuesday, November 24, 2026.
 NOW = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 11, 24)
 
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock(NOW)]
 
 
 class LetterFactory(factory.django.DjangoModelFactory):

@@ -7,7 +7,6 @@ import io
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -17,15 +16,9 @@ from outreach.models import MessageTemplate
 from patients.models import ScreeningProgram
 from tests import factories
 
-pytestmark = pytest.mark.django_db
-
 NOON = dt.datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("America/New_York"))
 
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOON, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock(NOON)]
 
 
 def patient_case(language: str, program=None, **patient) -> factories.CaseFactory:

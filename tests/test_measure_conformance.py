@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -19,10 +18,10 @@ from django.core.management import call_command
 from patients.caregaps.valuesets import valuesets_load
 from patients.fhir.importer import fhir_import
 from patients.models import FhirSource
-from tests.conftest import need
 from tests.factories import ClinicFactory
+from tests.support.paths import ECQM
+from tests.support.services import need
 
-ECQM = Path(__file__).resolve().parents[2] / "shared" / "ecqm"
 MEASURES = {
     "CMS130": "CMS130-colorectal",
     "CMS125": "CMS125-breast",

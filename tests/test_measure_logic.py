@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,11 +47,11 @@ from patients.caregaps.temporal import (
     period_of,
     point_during,
 )
-from tests.conftest import need
+from tests.support.paths import ECQM
+from tests.support.services import need
 
 START, END = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
 PERIOD = period_of(START, END)
-ECQM = Path(__file__).resolve().parents[2] / "shared" / "ecqm"
 
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"

@@ -10,13 +10,13 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from patients.models import ClinicalResource, FhirSource, PatientSourceLink
-from tests.conftest import api_as
 from tests.factories import (
     ClinicStaffFactory,
     ManagerFactory,
     NavigatorFactory,
     PatientFactory,
 )
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

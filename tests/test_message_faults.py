@@ -1,7 +1,7 @@
 """Patient texts under faults, through real Celery workers, a real Redis and PostgreSQL.
 
 Each test commits rows to the test database, starts `celery worker` subprocesses on it
-(tests/worker_support.py), breaks something on the way (a worker killed mid-task, a
+(tests/support/celery_worker.py), breaks something on the way (a worker killed mid-task, a
 transaction rolled back, Redis restarted with tasks queued, a failing provider, two
 workers sweeping at once, a patient opting out) and checks what the patients got: every
 due text exactly once, or none where none may go.
@@ -38,13 +38,8 @@ from outreach.messaging.sms_backends import FileBackend
 from outreach.messaging.sweep import messages_dispatch_due
 from outreach.models import MessageState, PatientMessage, SmsOptOut
 from patients.models import Clinic, Patient, PatientPhone
-from tests import worker_support
-from tests.worker_support import Worker, celery_client_for, messages_waiting, wait_for
-
-# The fixtures these tests use (pytest finds fixtures among a module's names).
-worker_redis_url = worker_support.worker_redis_url
-celery_client = worker_support.celery_client
-start_worker = worker_support.start_worker
+from tests.support.celery_worker import Worker, celery_client_for, messages_waiting, wait_for
+from tests.support.services import need
 
 pytestmark = [
     pytest.mark.celery_worker,
@@ -388,8 +383,6 @@ class PrivateRedis:
 
 @pytest.fixture
 def private_redis(tmp_path) -> Iterator[PrivateRedis]:
-    from tests.conftest import need
-
     executable = shutil.which("redis-server")
     need("redis-server", executable is not None, "it is not on PATH")
     server = PrivateRedis(executable, tmp_path)

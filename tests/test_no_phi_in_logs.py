@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from outreach import tasks
 from tests import factories
-from tests.conftest import api_as
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
@@ -23,15 +22,9 @@ from outreach.models import (
 from outreach.services.navigator_tasks import message_failure_escalate
 from tests import factories
 
-pytestmark = pytest.mark.django_db
-
 NOW = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
 
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock(NOW)]
 
 
 def message(*, state=MessageState.FAILED, reason="gave up after 5 tries", **kwargs):

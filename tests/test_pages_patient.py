@@ -8,7 +8,6 @@ import pytest
 from django.urls import reverse
 
 from patients.services import care_gaps
-from tests.conftest import api_as
 from tests.factories import (
     PASSWORD,
     CaseFactory,
@@ -19,7 +18,8 @@ from tests.factories import (
     PatientFactory,
     program,
 )
-from tests.test_care_gaps import ehr_resource, fit
+from tests.support.api import api_as
+from tests.support.fhir import ehr_resource, fit
 
 pytestmark = pytest.mark.django_db
 

@@ -14,15 +14,9 @@ from outreach.services.navigator_tasks import case_tasks_scan
 from patients.models import PatientPhone
 from tests import factories
 
-pytestmark = pytest.mark.django_db
-
 NOW = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
 
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock(NOW)]
 
 
 def signed_in(client, user):

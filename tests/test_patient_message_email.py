@@ -24,9 +24,10 @@ from outreach.messaging.sweep import messages_claim_due
 from outreach.models import MessageState, MessageTemplate, PatientMessage
 from tests import factories
 
-pytestmark = pytest.mark.django_db
-
 NOW = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)  # 10:00 in New York: not quiet hours
+
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock(NOW)]
+
 FROM = "EquiNav <equinav@example.org>"
 CONTEXT = {
     "first_name": "Rosa", "appointment_date": "3 Dec", "appointment_time": "9:30",
@@ -112,11 +113,6 @@ def refusing_mailbox(smtp_port) -> Iterator[Mailbox]:
     refusal = "550 5.1.1 Recipient address rejected: no such mailbox"
     with smtp_server(smtp_port, Mailbox(refuse=refusal)) as running:
         yield running
-
-
-@pytest.fixture(autouse=True)
-def ten_in_the_morning_in_new_york(time_machine):
-    time_machine.move_to(NOW, tick=False)
 
 
 def due_message(*, kind="appointment_reminder", context=CONTEXT, **patient_kwargs):

@@ -23,7 +23,7 @@ from outreach.messaging.sweep import messages_claim_due
 from outreach.models import MessageState, PatientMessage
 from outreach.tasks import sweep_patient_messages
 from tests import factories
-from tests.test_sms_backends import FakeProvider
+from tests.support.sms_provider import FakeProvider
 
 pytestmark = pytest.mark.django_db
 

@@ -33,7 +33,7 @@ from outreach.services.unreachable import (
 )
 from patients.models import PatientPhone, ScreeningProgram
 from tests import factories
-from tests.conftest import api_as
+from tests.support.api import api_as
 
 ZONE = ZoneInfo("America/New_York")
 TODAY = dt.date(2026, 11, 23)  # a Monday

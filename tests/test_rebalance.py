@@ -10,7 +10,7 @@ from navigator.services import assignment
 from navigator.services.assignment import navigator_rebalance
 from outreach.models import FollowUpReminder
 from tests import factories
-from tests.conftest import api_as
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection
-from rest_framework.test import APIClient
 
 from navigator.models import CaseEvent, CaseEventKind, NavigationCase, Rebalance
 from tests import factories
+from tests.support.api import api_as
 
 pytestmark = [
     pytest.mark.postgres,
@@ -17,32 +16,21 @@ pytestmark = [
 ]
 
 
-def post_together(requests: list[tuple[object, str, dict]]) -> list[tuple[int, dict]]:
-    """POST each (user, url, payload) from its own thread, released at once."""
-    barrier = threading.Barrier(len(requests))
-    answers: list[tuple[int, dict]] = [(0, {})] * len(requests)
+@pytest.fixture
+def post_together(at_once):
+    def post(requests: list[tuple[object, str, dict]]) -> list[tuple[int, dict]]:
+        """POST each (user, url, payload) from its own thread, released at once."""
+        jobs = [
+            partial(api_as(user).post, url, payload, format="json")
+            for user, url, payload in requests
+        ]
+        responses = [outcome.result() for outcome in at_once(jobs, timeout=30)]
+        return [(response.status_code, response.json()) for response in responses]
 
-    def send(index: int, user, url: str, payload: dict) -> None:
-        client = APIClient()
-        client.force_authenticate(user)
-        barrier.wait()
-        try:
-            response = client.post(url, payload, format="json")
-            answers[index] = (response.status_code, response.json())
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=send, args=(i, *request)) for i, request in enumerate(requests)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return answers
+    return post
 
 
-def test_two_managers_assigning_one_case_at_once_cannot_both_win(require_postgres):
+def test_two_managers_assigning_one_case_at_once_cannot_both_win(require_postgres, post_together):
     # Given a case both managers opened at the same version
     case = factories.CaseFactory()
     version = case.version
@@ -69,7 +57,7 @@ def test_two_managers_assigning_one_case_at_once_cannot_both_win(require_postgre
     assert CaseEvent.objects.filter(case=case, kind=CaseEventKind.ASSIGNED).count() == 1
 
 
-def test_two_rebalances_from_one_navigator_never_move_a_case_twice(require_postgres):
+def test_two_rebalances_from_one_navigator_never_move_a_case_twice(require_postgres, post_together):
     # Given a navigator with six cases and two colleagues
     source = factories.NavigatorFactory()
     cases = [factories.CaseFactory(navigator=source) for _ in range(6)]

@@ -21,7 +21,6 @@ from patients.models import Patient, Referral, ReferralUpload
 from patients.uploads import parse
 from patients.uploads.parse import referral_upload_parse
 from patients.uploads.template import COLUMNS, REQUIRED
-from tests.conftest import api_as
 from tests.factories import (
     ClinicFactory,
     ClinicStaffFactory,
@@ -29,6 +28,7 @@ from tests.factories import (
     NavigatorFactory,
     PatientFactory,
 )
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

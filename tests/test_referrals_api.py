@@ -10,7 +10,7 @@ from django.utils import timezone
 from navigator.models import CaseEvent, CaseEventKind, CaseStatus, NavigationCase
 from patients.models import Patient, PatientPhone, Referral
 from tests import factories
-from tests.conftest import api_as
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

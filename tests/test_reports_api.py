@@ -10,7 +10,7 @@ from django.utils import timezone
 from navigator.models import CaseStatus, NavigationCase
 from navigator.selectors.reports import completion_report, wilson_interval
 from tests import factories
-from tests.conftest import api_as
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

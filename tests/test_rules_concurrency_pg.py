@@ -5,11 +5,9 @@ is made twice, whoever wins each race."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from outreach.messaging.patient_reminders import recall_messages_schedule
@@ -24,29 +22,17 @@ pytestmark = [
 ]
 
 
-def run_together(job: Callable[[], object], times: int = 3) -> list[BaseException]:
-    """Run `job` in `times` threads released at once; the exceptions they raised."""
-    barrier = threading.Barrier(times)
-    errors: list[BaseException] = []
+@pytest.fixture
+def run_together(at_once):
+    def run(job: Callable[[], object], times: int = 3) -> list[BaseException]:
+        """Run `job` in `times` threads released at once; the exceptions they raised."""
+        outcomes = at_once([job] * times, timeout=60)
+        return [outcome.error for outcome in outcomes if outcome.error is not None]
 
-    def run() -> None:
-        barrier.wait()
-        try:
-            job()
-        except BaseException as error:  # noqa: BLE001 - reported to the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(times)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return errors
+    return run
 
 
-def test_three_task_scans_at_once_open_each_task_once(require_postgres):
+def test_three_task_scans_at_once_open_each_task_once(require_postgres, run_together):
     # Given 15 appointments tomorrow with no prep call, and 10 no-shows today
     now = timezone.now()
     for _ in range(15):
@@ -63,7 +49,7 @@ def test_three_task_scans_at_once_open_each_task_once(require_postgres):
     assert CaseTask.objects.filter(kind="no_show").count() == 10
 
 
-def test_three_recall_runs_at_once_write_to_each_patient_once(require_postgres):
+def test_three_recall_runs_at_once_write_to_each_patient_once(require_postgres, run_together):
     today = timezone.localdate()
     for number in range(12):
         patient = factories.PatientFactory(sms_consent=True, phone=f"+1617555{4000 + number}")

@@ -11,7 +11,7 @@ from navigator.models import CaseStatus
 from outreach.models import ContactAttempt, FollowUpReminder
 from patients.models import Referral
 from tests import factories
-from tests.conftest import api_as
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

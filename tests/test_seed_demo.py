@@ -22,6 +22,11 @@ from patients.models import CareGap, CareGapStatus, Patient, PatientRaceEthnicit
 
 pytestmark = pytest.mark.django_db
 
+# The demo's structure without its size, for the tests of what must hold however many
+# patients it makes: a few random patients, and the EHR feed's every scenario once. Only
+# the first test seeds the full demo, as `make run` does.
+SMALL_DEMO = ("--patients", "10", "--ehr-patients", "10")
+
 
 def seed(capture, *args) -> str:
     out = StringIO()
@@ -63,11 +68,11 @@ def test_it_seeds_every_role_a_realistic_mix_and_every_stage(django_capture_on_c
 
 
 def test_running_it_twice_changes_nothing(django_capture_on_commit_callbacks):
-    seed(django_capture_on_commit_callbacks, "--patients", "30")
+    seed(django_capture_on_commit_callbacks, *SMALL_DEMO)
     counts = (Patient.objects.count(), NavigationCase.objects.count(), CaseEvent.objects.count(),
               User.objects.count())  # fmt: skip
 
-    printed = seed(django_capture_on_commit_callbacks, "--patients", "30")
+    printed = seed(django_capture_on_commit_callbacks, *SMALL_DEMO)
 
     assert "nothing changed" in printed
     assert "maria" in printed
@@ -79,7 +84,7 @@ def test_the_demo_navigators_worklist_has_a_case_for_every_reason(
     django_capture_on_commit_callbacks,
 ):
     # When the demo is seeded, however few patients it makes at random
-    seed(django_capture_on_commit_callbacks, "--patients", "30")
+    seed(django_capture_on_commit_callbacks, *SMALL_DEMO)
 
     # Then María's worklist has a case topped by each reason it ranks by
     maria = User.objects.get(username="maria")
@@ -94,7 +99,7 @@ def test_the_demo_mails_a_kit_and_a_recall_that_the_console_prints_when_due(
 ):
     # Given the demo, seeded in the small hours in Boston
     with time_machine.travel(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC), tick=False):
-        seed(django_capture_on_commit_callbacks, "--patients", "30")
+        seed(django_capture_on_commit_callbacks, *SMALL_DEMO)
     kit_reminders = PatientMessage.objects.filter(kind="kit_return")
     recall = PatientMessage.objects.get(kind="recall")
     assert kit_reminders.count() == 2 and recall.language == "es"

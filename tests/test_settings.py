@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import config.settings as project_settings
-from tests.conftest import run_with_settings
+from tests.support.settings_process import run_with_settings
 
 BASE_DIR = project_settings.BASE_DIR
 DEVELOPMENT_KEY = project_settings._DEVELOPMENT_SECRET_KEY

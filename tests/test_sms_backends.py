@@ -8,13 +8,10 @@ import dataclasses
 import hashlib
 import hmac
 import io
-import json
 import logging
 import threading
-import time
-import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -31,6 +28,7 @@ from outreach.messaging.sms_backends import (
     twilio_signature,
     verify_twilio_signature,
 )
+from tests.support.sms_provider import FakeProvider
 
 MESSAGE = SmsMessage(
     to="+16175550123",
@@ -38,40 +36,6 @@ MESSAGE = SmsMessage(
     idempotency_key="5b0c7a1e-0d5e-4a8e-9c61-2f0a1f6c9d11",
     status_callback="https://equinav.example.org/api/sms/status/",
 )
-
-
-class FakeProvider(BaseHTTPRequestHandler):
-    """Answers like Twilio's Messages API; `script` says what each request gets:
-    (status, JSON payload, delay in seconds[, extra headers]); status 0 hangs up."""
-
-    requests: list[dict] = []
-    script: list[tuple] = []
-
-    def do_POST(self):  # noqa: N802 - the http.server naming
-        length = int(self.headers["Content-Length"])
-        form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
-        type(self).requests.append({"path": self.path, "headers": dict(self.headers), "form": form})
-        status, payload, delay, *extra = type(self).script.pop(0) if type(self).script else (
-            201, {"sid": "SM123", "status": "queued"}, 0.0
-        )  # fmt: skip
-        time.sleep(delay)
-        if status == 0:
-            self.close_connection = True
-            return  # hang up without an answer
-        body = json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            for name, value in (extra[0] if extra else {}).items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client timed out and hung up
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture

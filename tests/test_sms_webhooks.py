@@ -30,8 +30,6 @@ from outreach.models import (
 from patients.models import Patient, PatientPhone
 from tests import factories
 
-pytestmark = pytest.mark.django_db
-
 TOKEN = "webhook-test-auth-token"
 SITE = "http://testserver"
 NUMBER = "+16175550123"
@@ -47,18 +45,14 @@ CONTEXT = {
     "navigator_name": "María",
 }
 
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock(LATE_EVENING)]
+
 
 @pytest.fixture(autouse=True)
 def webhook_settings(settings):
     settings.TWILIO_AUTH_TOKEN = TOKEN
     settings.EQUINAV_SITE_URL = SITE
     settings.EQUINAV_SMS_BACKEND = "outreach.messaging.sms_backends.FileBackend"
-
-
-@pytest.fixture(autouse=True)
-def late_evening():
-    with time_machine.travel(LATE_EVENING, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from navigator.services.screenings import case_record_screening
 from outreach.models import ContactAttempt
 from patients.models import ScreeningEvent, ScreeningModality
 from tests import factories
-from tests.conftest import api_as
+from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
 

@@ -5,24 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.utils import timezone
 
 from navigator.models import CaseStatus
 from navigator.selectors.team import team_overview
 from tests import factories
-from tests.conftest import api_as
-
-pytestmark = pytest.mark.django_db
+from tests.support.api import api_as
 
 # Wednesday; the week began on Monday 2026-11-23 at 00:00 local time.
 WEDNESDAY = dt.datetime(2026, 11, 25, 17, 0, tzinfo=dt.UTC)
 
-
-@pytest.fixture(autouse=True)
-def frozen_wednesday():
-    with time_machine.travel(WEDNESDAY, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock(WEDNESDAY)]
 
 
 def at_local(day: dt.date, hour: int = 10) -> dt.datetime:

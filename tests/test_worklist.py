@@ -14,7 +14,6 @@ import html
 from itertools import cycle
 
 import pytest
-import time_machine
 
 from navigator.models import AppointmentStatus, BarrierStatus, CaseStatus, NavigationCase
 from navigator.selectors.worklist import worklist_for, worklist_rows
@@ -22,9 +21,7 @@ from navigator.worklist import rules
 from navigator.worklist.filters import Filters
 from outreach.models import FollowUpReminder
 from tests import factories
-from tests.conftest import api_as
-
-pytestmark = pytest.mark.django_db
+from tests.support.api import api_as
 
 NOW = dt.datetime(2026, 11, 24, 19, 0, tzinfo=dt.UTC)  # 2 pm in Boston
 TODAY = dt.date(2026, 11, 24)
@@ -32,11 +29,7 @@ WORKLIST = "/worklist/"
 API = "/api/worklist/"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock(NOW)]
 
 
 def boston(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:

@@ -148,6 +148,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--patients", type=int, default=PATIENT_COUNT, help="How many synthetic patients."
         )
+        parser.add_argument(
+            "--ehr-patients",
+            type=int,
+            default=EHR_PATIENTS,
+            help="How many patients the demo EHR feed brings (as FHIR).",
+        )
 
     def handle(self, *args, **options):
         with transaction.atomic():
@@ -158,7 +164,7 @@ class Command(BaseCommand):
                 count = self._patients(options["patients"])
                 self.stdout.write(self.style.SUCCESS(f"Created {count} demo patients."))
             if not FhirSource.objects.filter(key=DEMO_FEED).exists():
-                imported = self._ehr_feed()
+                imported = self._ehr_feed(options["ehr_patients"])
                 self.stdout.write(
                     self.style.SUCCESS(f"Imported {imported} patients from the demo EHR feed.")
                 )
@@ -216,12 +222,12 @@ class Command(BaseCommand):
 
     # --- the EHR feed and care gaps -------------------------------------------------------
 
-    def _ehr_feed(self) -> int:
+    def _ehr_feed(self, patient_count: int) -> int:
         """A synthetic EHR feed imported as FHIR, then every patient's care gaps."""
         clinic = Clinic.objects.get(code=CLINICS[0][0])
         source = FhirSource.objects.create(key=DEMO_FEED, name="Demo EHR (FHIR)", clinic=clinic)
         today = timezone.localdate()
-        bundles = demo_bundles(count=EHR_PATIENTS, today=today)
+        bundles = demo_bundles(count=patient_count, today=today)
         for patient_id, payload in bundles:
             fhir_import(source=source, payload=payload, origin=f"demo {patient_id}", actor=None)
         patient_ids = list(Patient.objects.order_by("pk").values_list("pk", flat=True))

@@ -4,8 +4,8 @@ The test process writes committed rows to the pytest-django test database (Postg
 starts `celery -A config worker` subprocesses pointed at that database and at a Redis
 database of their own, and sends tasks by name, as beat would.
 
-Test modules import the fixtures they use from here (`worker_redis_url`, `celery_client`,
-`start_worker`, `worker`). A test that uses them needs
+The fixtures built on these (`worker_redis_url`, `celery_client`, `start_worker`,
+`worker`) are in tests/fixtures/celery_worker.py. A test that uses them needs
 `django_db(transaction=True, serialized_rollback=True)`: a worker only sees committed rows.
 """
 
@@ -19,10 +19,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlparse, urlunparse
+from urllib.parse import quote
 
 import pytest
 from celery import Celery
@@ -57,52 +57,11 @@ def wait_for(
 # --- A Redis database, a client ---------------------------------------------------------------
 
 
-@pytest.fixture
-def worker_redis_url(require_redis) -> Iterator[str]:
-    """A Redis URL on a database number locked for this test, emptied before and after."""
-    import redis
-
-    base = urlparse(require_redis)
-    token = uuid.uuid4().hex
-    for number in REDIS_DATABASES:
-        url = urlunparse(base._replace(path=f"/{number}"))
-        client = redis.Redis.from_url(url)
-        try:
-            locked = client.set(REDIS_LOCK_KEY, token, nx=True, ex=600)
-        except redis.ResponseError:  # the server has fewer databases than that
-            client.close()
-            continue
-        if locked:
-            break
-        client.close()
-    else:
-        pytest.fail(f"no free Redis database among {list(REDIS_DATABASES)}")
-    # Empty what a crashed earlier run may have left, but keep the lock.
-    for key in client.scan_iter():
-        if key != REDIS_LOCK_KEY.encode():
-            client.delete(key)
-    try:
-        yield url
-    finally:
-        client.flushdb()
-        client.close()
-
-
 def celery_client_for(redis_url: str) -> Celery:
     """A bare Celery app on a broker: it sends tasks by name, as beat does."""
     client = Celery("equinav-test-client", broker=redis_url, set_as_current=False)
     client.conf.broker_connection_retry_on_startup = True
     return client
-
-
-@pytest.fixture
-def celery_client(worker_redis_url) -> Iterator[Celery]:
-    """A bare Celery app on the worker's broker: sends by name, as beat does."""
-    client = celery_client_for(worker_redis_url)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def messages_waiting(redis_url: str) -> int:
@@ -268,51 +227,3 @@ def launch_worker(
     )
     started.launched_at = time.monotonic()
     return started
-
-
-@pytest.fixture
-def start_worker(
-    require_postgres, transactional_db, worker_redis_url, tmp_path
-) -> Iterator[Callable[..., Worker]]:
-    """Start workers: `start_worker(env={...}, pool=..., concurrency=..., redis_url=...)`.
-
-    It waits until the worker answers a ping; with `wait=False` it returns at once, for
-    the test to start others meanwhile and call `wait_ready()` on each.
-
-    Import it together with `worker_redis_url`, which it uses.
-
-    Each gets its own log; all are stopped before the database is flushed (this fixture
-    depends on transactional_db, so its teardown runs first).
-    """
-    started: list[Worker] = []
-
-    def start(
-        *,
-        env: Mapping[str, str] | None = None,
-        pool: str = "solo",
-        concurrency: int = 1,
-        redis_url: str | None = None,
-        wait: bool = True,
-    ) -> Worker:
-        worker = launch_worker(
-            redis_url=redis_url or worker_redis_url,
-            directory=tmp_path,
-            name=str(len(started) + 1),
-            env=env,
-            pool=pool,
-            concurrency=concurrency,
-        )
-        started.append(worker)
-        return worker.wait_ready() if wait else worker
-
-    try:
-        yield start
-    finally:
-        for worker in reversed(started):
-            worker.stop()
-
-
-@pytest.fixture
-def worker(start_worker, celery_client) -> Worker:
-    """One solo-pool `celery worker` on the test database and the test's Redis database."""
-    return start_worker()

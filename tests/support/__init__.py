@@ -1,0 +1,14 @@
+"""Helpers the tests share: plain functions and constants, no fixtures (those are in
+tests/conftest.py and tests/fixtures/).
+
+To change...
+- where the project, the shared eCQM files and axe-core are: support/paths.py
+- how a test skips (or, with REQUIRE_SERVICES=1, fails) without PostgreSQL, Redis,
+  Chromium...: support/services.py (`need`, `redis_url`, `redis_reachable`)
+- an API client signed in as a user: support/api.py (`api_as`)
+- running a script in a fresh interpreter with other settings: support/settings_process.py
+- how Chromium is launched and a page's context made: support/browser.py
+- real Celery worker processes and their Redis database: support/celery_worker.py
+- FHIR resources and bundles to import, and EHR data already on a patient: support/fhir.py
+- the stand-in for the SMS provider's HTTP API: support/sms_provider.py
+"""

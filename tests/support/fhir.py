@@ -1,0 +1,107 @@
+"""FHIR resources and bundles as a feed sends them, and what the patients app holds."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+from django.apps import apps
+from django.utils import timezone
+
+from patients.models import ClinicalResource, FhirSource, Patient
+
+_ids = itertools.count(1)
+
+
+def patient_resource(**overrides) -> dict:
+    resource = {
+        "resourceType": "Patient",
+        "id": "p1",
+        "identifier": [
+            {
+                "type": {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}
+                    ]
+                },
+                "system": "urn:mrn",
+                "value": "MRN-1",
+            }
+        ],
+        "name": [{"use": "official", "family": "Lima", "given": ["Ana", "Maria"]}],
+        "gender": "female",
+        "birthDate": "1965-04-02",
+    }
+    resource.update(overrides)
+    return resource
+
+
+def observation(number: int, subject: str = "Patient/p1", **overrides) -> dict:
+    resource = {
+        "resourceType": "Observation",
+        "id": f"obs-{number}",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29771-3"}]},
+        "subject": {"reference": subject},
+        "effectiveDateTime": "2025-03-02",
+        "valueString": "negative",
+    }
+    resource.update(overrides)
+    return resource
+
+
+def bundle(*resources: dict, kind: str = "transaction") -> bytes:
+    entries = []
+    for resource in resources:
+        entry: dict = {"resource": resource}
+        if kind == "transaction":
+            entry["request"] = {
+                "method": "PUT",
+                "url": f"{resource['resourceType']}/{resource['id']}",
+            }
+        entries.append(entry)
+    return json.dumps({"resourceType": "Bundle", "type": kind, "entry": entries}).encode()
+
+
+def row_counts() -> dict[str, int]:
+    return {m.__name__: m.objects.count() for m in apps.get_app_config("patients").get_models()}
+
+
+def ehr_resource(patient: Patient, resource: dict) -> ClinicalResource:
+    """A resource as an EHR feed would have delivered it."""
+    source, _ = FhirSource.objects.get_or_create(
+        key="test-ehr", defaults={"name": "Test EHR", "clinic": patient.clinic}
+    )
+    resource = {"id": f"r{next(_ids)}", "subject": {"reference": "Patient/p"}, **resource}
+    stored = ClinicalResource.objects.create(
+        patient=patient,
+        source=source,
+        resource_type=resource["resourceType"],
+        resource_id=resource["id"],
+        resource=resource,
+        content_hash=resource["id"],
+    )
+    Patient.objects.filter(pk=patient.pk).update(clinical_data_changed_at=timezone.now())
+    return stored
+
+
+def fit(day: str, status: str = "final") -> dict:
+    return {
+        "resourceType": "Observation",
+        "status": status,
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "laboratory",
+                    }
+                ]
+            }
+        ],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29771-3"}]},
+        "effectiveDateTime": day,
+        "valueCodeableConcept": {
+            "coding": [{"system": "http://snomed.info/sct", "code": "260385009"}]
+        },
+    }
