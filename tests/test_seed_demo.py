@@ -23,9 +23,10 @@ from patients.models import CareGap, CareGapStatus, Patient, PatientRaceEthnicit
 pytestmark = pytest.mark.django_db
 
 # The demo's structure without its size, for the tests of what must hold however many
-# patients it makes: a few random patients, and the EHR feed's every scenario once. Only
-# the first test seeds the full demo, as `make run` does.
-SMALL_DEMO = ("--patients", "10", "--ehr-patients", "10")
+# patients it makes: as many random patients as these tests always checked, and the EHR
+# feed's every scenario once (not three times). Only the first test seeds the full demo,
+# as `make run` does.
+SMALL_DEMO = ("--patients", "30", "--ehr-patients", "10")
 
 
 def seed(capture, *args) -> str:
