@@ -4,7 +4,7 @@ These starter codes let a new installation recognise the commonest tests,
 exclusions and visits before anyone has loaded the official value sets. Once
 `manage.py load_valuesets` loads a concept's value sets (VSAC publishes them;
 they come with each eCQM), the official expansion replaces the starter codes
-for that concept. `tests/test_codes.py` checks that every starter code here is
+for that concept. `tests/caregaps/test_codes.py` checks that every starter code here is
 a member of the official value set it stands in for.
 
 Data only: the data migration that seeds these imports this module, so it must

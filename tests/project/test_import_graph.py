@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from tests.support.paths import BASE_DIR
+
 PACKAGES = ("config", "patients", "navigator", "outreach")
 MAX_MODULE_LINES = 600
 

@@ -243,7 +243,7 @@ def test_it_shows_the_case_page_with_patient_summary_and_every_form(nav_client, 
 def test_it_offers_only_legal_manual_status_moves(nav_client, case):
     # Given an assigned case, the status menu offers only what may follow by hand.
     # Closing as unreachable is not among them: it is proposed (by the outreach
-    # protocol or the navigator) and a manager confirms it (tests/test_protocols.py).
+    # protocol or the navigator) and a manager confirms it (tests/outreach/test_protocols.py).
     form = nav_client.get(case_url("case_detail", case)).context["status_form"]
     offered = [value for value, _ in form.fields["status"].widget.choices if value]
     assert offered == ["contacting", "declined", "ineligible"]

@@ -1,0 +1,1 @@
+"""Tests of the REST API: authentication, schema, each resource, and role scoping."""

@@ -1,0 +1,3 @@
+"""Browser tests: Playwright driving Chromium through whole journeys, and axe-core
+accessibility checks.
+"""

@@ -1,0 +1,1 @@
+"""Tests of the care-gap engine and the eCQMs (patients/caregaps/)."""

@@ -1,0 +1,3 @@
+"""Tests of navigator/: the case kernel, case services, assignment, team and cover, the
+worklist, case pages, the demo.
+"""

@@ -1,0 +1,3 @@
+"""Tests of outreach/: protocols, follow-up reminders, navigator tasks, letters,
+manager pages, rules.
+"""

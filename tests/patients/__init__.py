@@ -1,0 +1,1 @@
+"""Tests of patients/: patient and referral pages, the referrals CSV, program rules, FHIR intake."""
