@@ -222,6 +222,16 @@ def case_tasks_visible_to(user: User) -> QuerySet[CaseTask]:
     )
 
 
+def case_tasks_open_on(*, user: User, case: NavigationCase) -> QuerySet[CaseTask]:
+    """The open tasks of a case that this user may see and close."""
+    return CaseTask.objects.filter(tasks_visible_to(user), case=case, done_at=None)
+
+
+def case_task_on(*, user: User, case: NavigationCase, task_id: int) -> CaseTask | None:
+    """A task of this case that this user may close, or None."""
+    return CaseTask.objects.filter(tasks_visible_to(user), case=case, pk=task_id).first()
+
+
 # --- Printed letters (the mail room) ---------------------------------------------------------
 
 

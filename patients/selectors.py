@@ -61,6 +61,24 @@ def referral_list(*, user: User) -> QuerySet[Referral]:
     return referrals_visible_to(user).select_related("clinic", "patient", "program", "case")
 
 
+def referral_detail(*, user: User, referral_id: int) -> Referral:
+    """One referral this user may see, with what its page shows; DoesNotExist otherwise."""
+    return (
+        referrals_visible_to(user)
+        .select_related("clinic", "patient", "program", "case", "created_by")
+        .get(pk=referral_id)
+    )
+
+
+def patients_with_details(*, user: User) -> QuerySet[Patient]:
+    """The patients this user may see, with their clinic, race and ethnicity and phones."""
+    return (
+        patients_visible_to(user)
+        .select_related("clinic")
+        .prefetch_related("race_ethnicities", "phones")
+    )
+
+
 def clinics_active() -> QuerySet[Clinic]:
     return Clinic.objects.filter(active=True)
 

@@ -18,7 +18,7 @@ from navigator.intake.referral_uploads import referrals_upload
 from navigator.intake.referrals import referral_create as create_referral
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
-from navigator.selectors import visibility
+from navigator.selectors import cases as case_selectors
 from patients import selectors
 from patients.api.upload import template_response
 from patients.forms import CareGapFilterForm, ProgramRulesForm, ReferralForm, ReferralUploadForm
@@ -78,11 +78,7 @@ def referral_create(request: AuthedRequest) -> HttpResponse:
 @role_required(Role.CLINIC_STAFF, Role.MANAGER, Role.NAVIGATOR)
 def referral_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     try:
-        referral = (
-            selectors.referrals_visible_to(request.user)
-            .select_related("clinic", "patient", "program", "case", "created_by")
-            .get(pk=pk)
-        )
+        referral = selectors.referral_detail(user=request.user, referral_id=pk)
     except Referral.DoesNotExist:
         raise Http404("No such referral.") from None
     return render(request, "patients/referral_detail.html", {"referral": referral})
@@ -93,22 +89,12 @@ def referral_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def patient_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """A patient's screening status per program, with its reasons and evidence."""
     try:
-        patient = (
-            selectors.patients_visible_to(request.user)
-            .select_related("clinic")
-            .prefetch_related("race_ethnicities", "phones")
-            .get(pk=pk)
-        )
+        patient = selectors.patients_with_details(user=request.user).get(pk=pk)
     except Patient.DoesNotExist:
         raise Http404("No such patient.") from None
     cases = []
     if not request.user.is_clinic_staff:
-        cases = list(
-            visibility.cases_visible_to(request.user)
-            .filter(patient=patient)
-            .select_related("program", "navigator__user")
-            .order_by("-opened_at")
-        )
+        cases = list(case_selectors.cases_of_patient(user=request.user, patient=patient))
     return render(
         request,
         "patients/patient_detail.html",

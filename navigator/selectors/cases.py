@@ -32,7 +32,13 @@ from navigator.models import (
 )
 from navigator.selectors.visibility import cases_visible_to
 from outreach.models import FollowUpReminder, PatientMessage
-from patients.models import ScreeningEvent, ScreeningModality, ScreeningProgram, ScreeningResult
+from patients.models import (
+    Patient,
+    ScreeningEvent,
+    ScreeningModality,
+    ScreeningProgram,
+    ScreeningResult,
+)
 
 
 def case_list(
@@ -103,6 +109,16 @@ def case_detail(*, user: User, case_id: int) -> NavigationCase:
             Prefetch("messages", queryset=PatientMessage.objects.order_by("-due_at", "-pk")),
         )
         .get(pk=case_id)
+    )
+
+
+def cases_of_patient(*, user: User, patient: Patient) -> QuerySet[NavigationCase]:
+    """A patient's cases this user may see, newest first, with program and navigator."""
+    return (
+        cases_visible_to(user)
+        .filter(patient=patient)
+        .select_related("program", "navigator__user")
+        .order_by("-opened_at")
     )
 
 

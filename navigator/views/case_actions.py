@@ -33,8 +33,7 @@ from navigator.selectors.visibility import (
 )
 from navigator.services import appointments, assignment, barriers, follow_up, notes, screenings
 from navigator.views.case_page import CASE_ROLES, case_action_run, case_or_404
-from outreach.models import CaseTask
-from outreach.selectors import tasks_visible_to
+from outreach import selectors as outreach_selectors
 from outreach.services.attempts import attempt_log
 from outreach.services.navigator_tasks import case_task_done
 
@@ -302,10 +301,8 @@ def _posted_id(value: str | None) -> int:
 @role_required(*CASE_ROLES)
 def task_done(request: AuthedRequest, pk: int) -> HttpResponse:
     case = case_or_404(request, pk)
-    task = (
-        CaseTask.objects.filter(tasks_visible_to(request.user), case=case)
-        .filter(pk=_posted_id(request.POST.get("task")))
-        .first()
+    task = outreach_selectors.case_task_on(
+        user=request.user, case=case, task_id=_posted_id(request.POST.get("task"))
     )
     if task is None:
         raise Http404("No such task on this case.")

@@ -46,8 +46,8 @@ from navigator.permissions import AuthedRequest, has_role, role_required
 from navigator.selectors import cases as case_selectors
 from navigator.selectors.cases import barrier_types_active, diagnostic_follow_up_needed
 from navigator.selectors.visibility import navigators_visible_to
+from outreach import selectors as outreach_selectors
 from outreach.models import CaseTask, Channel, Purpose
-from outreach.selectors import tasks_visible_to
 from patients.models import PreferredChannel
 from patients.selectors import care_gaps_for
 
@@ -215,7 +215,7 @@ def case_page_context(
         "kits": case.kits.all(),
         "open_tasks": [
             (task, _task_form(task, bound))
-            for task in CaseTask.objects.filter(tasks_visible_to(user), case=case, done_at=None)
+            for task in outreach_selectors.case_tasks_open_on(user=user, case=case)
         ],
         "diagnostic": diagnostic,
         "can_act": is_open,

@@ -71,11 +71,7 @@ class PatientViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["preferred_language", "mrn"]
 
     def get_queryset(self):
-        return (
-            selectors.patients_visible_to(self.request.user)
-            .select_related("clinic")
-            .prefetch_related("race_ethnicities", "phones")
-        )
+        return selectors.patients_with_details(user=self.request.user)
 
     @extend_schema(responses={200: CareGapSerializer(many=True)})
     @action(detail=True, url_path="care-gaps", pagination_class=None)
