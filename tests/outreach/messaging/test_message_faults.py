@@ -254,14 +254,17 @@ def django_app_on(worker_redis_url) -> Iterator[str]:
 
     The test settings run tasks eagerly, in this process: that is turned off. The app
     caches its broker connection pool and producer pool, built from the broker URL on
-    first use: both are closed and dropped on the way in and out, so the next send builds
-    them again from the URL then current.
+    first use, and kombu keeps them in its process-wide registry keyed by that URL: both
+    are closed and dropped, from the app and from the registry, on the way in and out,
+    so the next send builds them again from the URL then current. (Closing them but
+    leaving them registered handed every later test on the same URL a closed pool.)
     """
+    from kombu import pools
+
     from config.celery import app
 
     def drop_pools() -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
+        pools.reset()  # closes every registered pool and forgets them
         app._pool = None
         app.amqp._producer_pool = None
 

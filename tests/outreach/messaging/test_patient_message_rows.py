@@ -224,11 +224,12 @@ def test_an_opt_out_suppresses_everything_pending_for_the_patient():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_sweeps_at_once_claim_disjoint_messages_on_postgresql(require_postgres):
-    # Given 60 due messages
+    # Given 60 due messages (scheduled for later, so that no send is enqueued as each
+    # commits, whatever the hour of the run; then made due)
     patient = texting_patient()
     now = timezone.now()
     for n in range(60):
-        schedule(patient, due_at=now, subject_key=f"appointment:{n}")
+        schedule(patient, due_at=now + dt.timedelta(hours=1), subject_key=f"appointment:{n}")
     PatientMessage.objects.update(due_at=now)
     barrier = threading.Barrier(2)
     claims: list[list[int]] = [[], []]
