@@ -15,6 +15,8 @@
     c: { find: ["#status_status"], what: "change the status" },
     t: { find: ["#timeline-heading"], what: "go to the timeline" },
   };
+  // Set when a shortcut moves focus while an answer is settling (see "After an HTMX swap").
+  var movedOn = false;
   var TEXT_INPUTS = /^(text|search|email|tel|url|password|number|date|datetime-local|time|month|week)$/;
 
   function first(selectors) {
@@ -114,6 +116,9 @@
       return;
     }
     target.focus();
+    // A shortcut pressed while the last answer settles is where the user wants to be:
+    // the settling answer must not take focus back to its notice.
+    movedOn = true;
   });
 
   // --- After an HTMX swap -------------------------------------------------------
@@ -129,12 +134,14 @@
       return;
     }
     swapped = event.detail.shouldSwap;
+    movedOn = false;
   });
 
   document.addEventListener("htmx:afterSettle", function () {
     if (!swapped) return;
     swapped = false;
     labelShortcuts();
+    if (movedOn) return;
     var region = document.getElementById("case-dynamic");
     if (!region) return;
     // A refusal: the first field in error, else the message that says what went wrong.
