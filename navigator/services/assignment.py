@@ -77,6 +77,10 @@ def case_assign(
     managers assigning the same case at once cannot both win.
     """
     with transaction.atomic():
+        # The navigator before the case, the order rebalancing and automatic assignment
+        # lock them in, so that an assignment made during a rebalance waits for it
+        # instead of deadlocking with it.
+        navigator = NavigatorProfile.objects.select_for_update().get(pk=navigator.pk)
         case_id = case if isinstance(case, int) else case.pk
         try:
             case = case_lock(case_id, expected_version=expected_version)
@@ -100,7 +104,6 @@ def case_assign(
                 code="stale",
             ) from None
         case_ensure_open(case)
-        navigator = NavigatorProfile.objects.select_for_update().get(pk=navigator.pk)
         if not navigator.active:
             raise ValidationError({"navigator": f"{navigator} is not an active navigator."})
         if case.navigator_id == navigator.pk:

@@ -7,6 +7,7 @@ from functools import partial
 import pytest
 
 from navigator.models import CaseEvent, CaseEventKind, NavigationCase, Rebalance
+from navigator.services.assignment import case_assign, navigator_rebalance
 from tests import factories
 from tests.support.api import api_as
 
@@ -83,3 +84,30 @@ def test_two_rebalances_from_one_navigator_never_move_a_case_twice(require_postg
     for case in cases:
         moves = CaseEvent.objects.filter(case=case, kind=CaseEventKind.ASSIGNED).count()
         assert moves <= 1
+
+
+def test_a_manager_assigning_a_case_while_another_rebalances_its_navigator_never_deadlocks(
+    require_postgres, at_once
+):
+    # Given a navigator with cases, a colleague, and one of the cases that a second
+    # manager is about to give to that colleague by hand
+    source, colleague = factories.NavigatorFactory(), factories.NavigatorFactory()
+    cases = [factories.CaseFactory(navigator=source) for _ in range(5)]
+    by_hand = cases[-1]
+    first, second = factories.ManagerFactory(), factories.ManagerFactory()
+
+    for attempt in range(3):
+        # When one manager moves every case of the navigator while the other assigns
+        # that case, at the same moment (the rebalance locks navigators, then cases)
+        outcomes = at_once(
+            [
+                partial(navigator_rebalance, from_navigator=source, actor=first),
+                partial(case_assign, case=by_hand.pk, navigator=colleague, actor=second),
+            ]
+        )
+
+        # Then both go through, one after the other: neither dies in a deadlock
+        rebalance, assigned = (outcome.result() for outcome in outcomes)
+        assert rebalance.moved >= len(cases) - 1, attempt
+        assert assigned.navigator_id == colleague.pk
+        NavigationCase.objects.filter(pk__in=[c.pk for c in cases]).update(navigator=source)
