@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from config.admin import ReadOnlyAdmin
 from navigator.models import (
     Appointment,
     BarrierCategory,
@@ -49,7 +50,7 @@ class CaseEventInline(admin.TabularInline):
 
 
 @admin.register(NavigationCase)
-class NavigationCaseAdmin(admin.ModelAdmin):
+class NavigationCaseAdmin(ReadOnlyAdmin):
     list_display = ["pk", "patient", "program", "navigator", "status", "next_follow_up",
                     "needs_interpreter", "opened_at", "completed_at"]  # fmt: skip
     list_filter = ["status", "program", "navigator", "needs_interpreter",
@@ -57,11 +58,9 @@ class NavigationCaseAdmin(admin.ModelAdmin):
     search_fields = ["patient__mrn", "patient__family_name", "patient__given_name"]
     date_hierarchy = "opened_at"
     list_select_related = ["patient", "program", "navigator__user"]
-    # Status only moves through navigator.cases.case_transition, never by a raw edit.
-    # Nor the navigator: reassignment goes through navigator.services.assignment.case_assign,
-    # which logs it and moves the case's reminders.
-    readonly_fields = ["patient", "program", "navigator", "status", "opened_at", "completed_at",
-                       "closed_at"]  # fmt: skip
+    # Read-only: status moves only through navigator.cases.case_transition, reassignment
+    # through navigator.services.assignment.case_assign (which logs it and moves the
+    # case's reminders), and every other field through its service.
     inlines = [CaseEventInline]
 
 
@@ -100,7 +99,7 @@ class BarrierTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(CaseBarrier)
-class CaseBarrierAdmin(admin.ModelAdmin):
+class CaseBarrierAdmin(ReadOnlyAdmin):
     list_display = ["case", "barrier_type", "status", "identified_on", "resolved_on"]
     list_filter = ["status", "barrier_type__category", "barrier_type"]
     search_fields = ["case__patient__mrn", "action", "note"]
@@ -109,7 +108,7 @@ class CaseBarrierAdmin(admin.ModelAdmin):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(ReadOnlyAdmin):
     list_display = ["case", "scheduled_at", "site", "modality", "status"]
     list_filter = ["status", "modality__program", "site"]
     search_fields = ["case__patient__mrn", "site"]

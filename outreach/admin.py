@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from config.admin import ReadOnlyAdmin
 from outreach.letters.case_letter import PLACEHOLDERS, LetterError, template_check
 from outreach.messaging.compose import PLACEHOLDERS as MESSAGE_PLACEHOLDERS
 from outreach.messaging.compose import MessageTemplateError
@@ -25,7 +26,7 @@ from patients.languages import validate_language_code
 
 
 @admin.register(ContactAttempt)
-class ContactAttemptAdmin(admin.ModelAdmin):
+class ContactAttemptAdmin(ReadOnlyAdmin):
     list_display = ["case", "attempted_at", "channel", "direction", "outcome",
                     "interpreter_used", "created_by"]  # fmt: skip
     list_filter = ["channel", "direction", "outcome", "interpreter_used"]
@@ -36,7 +37,7 @@ class ContactAttemptAdmin(admin.ModelAdmin):
 
 
 @admin.register(FollowUpReminder)
-class FollowUpReminderAdmin(admin.ModelAdmin):
+class FollowUpReminderAdmin(ReadOnlyAdmin):
     list_display = ["case", "navigator", "due_on", "emailed_at", "dismissed_at"]
     list_filter = ["due_on", "navigator"]
     search_fields = ["case__pk"]
@@ -119,20 +120,6 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     form = MessageTemplateForm
     list_display = ["kind", "language", "program", "subject", "updated_at"]
     list_filter = ["kind", "language", "program"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown for reference; changed only through the services (and their pages), which
-    check every value and log who changed what."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ReminderRule)

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from config.admin import ReadOnlyAdmin
 from patients.models import (
     CareGap,
     Clinic,
@@ -111,7 +112,7 @@ class ScreeningModalityAdmin(VersionedRulesAdmin):
 
 
 @admin.register(ScreeningEvent)
-class ScreeningEventAdmin(admin.ModelAdmin):
+class ScreeningEventAdmin(ReadOnlyAdmin):
     list_display = ["patient", "modality", "performed_on", "result", "case", "recorded_by"]
     list_filter = ["modality__program", "modality", "result"]
     search_fields = ["patient__mrn", "patient__family_name"]
@@ -121,7 +122,7 @@ class ScreeningEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Referral)
-class ReferralAdmin(admin.ModelAdmin):
+class ReferralAdmin(ReadOnlyAdmin):
     list_display = ["pk", "clinic", "patient", "program", "referring_clinician", "created_at",
                     "case_status"]  # fmt: skip
     list_filter = ["clinic", "program", "case__status"]
@@ -136,19 +137,6 @@ class ReferralAdmin(admin.ModelAdmin):
 
 
 # --- Codes and value sets ---------------------------------------------------------
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records written by the system (imports, audit trails): to look at, not to edit."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ConceptCodeInline(admin.TabularInline):
