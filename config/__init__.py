@@ -5,8 +5,8 @@ To change:
   secret): `settings.py`; the test suite's overrides: `settings_test.py`;
 - the URL map: `urls.py` (each app's `urls.py` and `api/urls.py` below it);
   the page that sends each role to its own start: `views.py`;
-- the Celery app and its beat schedule's source: `celery.py` (schedule and
-  queues in settings); handing work to a task after the transaction commits:
+- the Celery app and its beat schedule's source: `celery.py` (the beat
+  schedule is in settings); handing work to a task after the transaction commits:
   `enqueue.py` (services name a task; they never import a task module);
 - the API's shared base (pagination, error shape, role permissions): `api.py`.
 

@@ -15,7 +15,7 @@ To change:
 - how the worklist ranks cases and why each row is there, its filters, search and
   sort orders: `worklist/`;
 - a page: `views/` (one module per page group) with `urls.py`; its forms: `forms/`
-  (`forms/base.py` is the base form every app's forms build on); its templates:
+  (`forms/base.py` is the base form most forms of every app build on); its templates:
   `templates/navigator/`;
 - the JSON API: `api/`; roles and who may open what: `permissions.py`;
 - the admin: `admin.py`; the demo data: `management/commands/seed_demo.py`.

@@ -5,8 +5,9 @@ a refusal from the service lands next to the field it is about
 (`EquiNavForm.add_service_error`).
 
 To change:
-- the base form every EquiNav form builds on (`EquiNavForm`, and `CaseForm`, which
-  carries the case version), the date widgets or the navigator menu: `base.py`;
+- the base form most EquiNav forms build on (`EquiNavForm`, and `CaseForm`, which
+  carries the case version), the date widgets or the navigator menu
+  (`NavigatorChoiceField`): `base.py`;
 - a form on the case page (attempt, note, barrier, appointment, kit, screening,
   status, follow-up, assignment, task): `case_actions.py`;
 - the worklist's filters and search, or the manager's case list filters: `lists.py`;

@@ -1,7 +1,7 @@
-"""What every EquiNav form builds on (the navigator pages', and patients' and
+"""What most EquiNav forms build on (the navigator pages', and patients' and
 outreach's too): `EquiNavForm`, which shows a service's ValidationError on its own
 fields; `CaseForm`, which carries the case version a form was drawn from; the date
-widgets and the navigator menu."""
+widgets and `NavigatorChoiceField` (a navigator menu)."""
 
 from __future__ import annotations
 

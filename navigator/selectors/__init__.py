@@ -1,5 +1,6 @@
 """Reads for navigation: every query a page, an API view or a service asks, and
-nothing that writes. Every case-derived queryset starts from `cases_visible_to`.
+nothing that writes. What a user may see starts from `visibility.py`; the
+managers' reports and team view read every case (only managers open them).
 
 To change:
 - who may see which cases, barriers, appointments, events, navigators and covers:

@@ -3,7 +3,6 @@ outreach) validates, calls its service and answers HTMX or a plain post."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -46,6 +45,7 @@ from navigator.permissions import AuthedRequest, has_role, role_required
 from navigator.selectors import cases as case_selectors
 from navigator.selectors.cases import barrier_types_active, diagnostic_follow_up_needed
 from navigator.selectors.visibility import navigators_visible_to
+from navigator.worklist.rules import PREP_CALL_WINDOW
 from outreach import selectors as outreach_selectors
 from outreach.models import CaseTask, Channel, Purpose
 from patients.models import PreferredChannel
@@ -112,7 +112,6 @@ PREFERRED_CHANNELS = {
     PreferredChannel.EMAIL: Channel.EMAIL,
     PreferredChannel.LETTER: Channel.LETTER,
 }
-PREP_CALL_DAYS = 7
 
 # A symbol for each kind of timeline entry (decorative: the kind is also written out),
 # and the group that colours it.
@@ -157,7 +156,7 @@ def _attempt_initial(case: NavigationCase, diagnostic_needed: bool) -> dict[str,
     now = timezone.now()
     soon = any(
         appointment.status == AppointmentStatus.BOOKED
-        and now < appointment.scheduled_at <= now + dt.timedelta(days=PREP_CALL_DAYS)
+        and now < appointment.scheduled_at <= now + PREP_CALL_WINDOW
         for appointment in case.appointments.all()
     )
     if soon:

@@ -2,7 +2,7 @@
 
 The rules are data: a program's age range, sex, smoking history, modalities
 with their intervals and concepts, and exclusions (see
-`patients.services.program_rules_snapshot`). This module only evaluates them;
+`patients.selectors.program_rules_snapshot`). This module only evaluates them;
 it reads no database itself, so that a whole batch of patients is evaluated
 with a fixed number of queries (loaded by `patients.services.care_gaps.care_gaps_recompute`).
 

@@ -55,7 +55,7 @@ def codings(concept: Any) -> Iterator[Code]:
     cql-execution matches a code only when its system and code are exactly the
     value set's. A coding with no system never matches (its system is "").
     Deliberate leniency: well-known aliases of a system (an OID URN, a trailing
-    slash) are read as the canonical URL (builtin_codes.SYSTEM_ALIASES), for
+    slash) are read as the canonical URL (codes.SYSTEM_ALIASES), for
     EHR feeds; MADiE's data always use the canonical URLs.
     """
     if not isinstance(concept, dict):

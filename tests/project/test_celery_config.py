@@ -176,6 +176,34 @@ def test_every_scheduled_task_is_registered_with_the_app():
     assert scheduled <= registered, scheduled - registered
 
 
+def enqueued_task_names() -> dict[str, str]:
+    """Each task name a service hands to `enqueue_on_commit` → where, read from the source."""
+    found = {}
+    for package in PROJECT_PACKAGES:
+        for path in sorted((BASE_DIR / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", getattr(node.func, "attr", ""))
+                    == "enqueue_on_commit"
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                ):
+                    found[node.args[0].value] = f"{path.relative_to(BASE_DIR)}:{node.lineno}"
+    return found
+
+
+def test_every_task_a_service_names_is_registered_with_the_app():
+    # Given the tasks services send by name once their transaction commits
+    enqueued = enqueued_task_names()
+    assert len(enqueued) >= 3  # the source was read: reminders, messages, care gaps
+
+    # Then each names a task a worker knows (a typo would fail only after a commit)
+    registered = set(project_tasks())
+    unknown = {name: where for name, where in enqueued.items() if name not in registered}
+    assert unknown == {}
+
+
 # --- Nothing waits longer than CELERY_MAX_COUNTDOWN_SECONDS ---------------------------------
 
 

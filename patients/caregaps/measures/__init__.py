@@ -1,7 +1,7 @@
 """The eCQMs: CMS130, CMS125 and CMS124 (2025, QI-Core 4.1.1), from stored FHIR data.
 
-Each module follows its measure's CQL (in shared/ecqm/<measure>/cql) statement
-by statement; the CQL name is quoted in each docstring so the two can be read
+Each module follows its measure's CQL (in ../shared/ecqm/<measure>/cql/, beside the
+repository) statement by statement; the CQL name is quoted in each docstring so the two can be read
 side by side. Value sets come from the database (`load_valuesets`); where one
 is not loaded, the concept's built-in starter codes stand in and the report
 says so.

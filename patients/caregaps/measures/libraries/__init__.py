@@ -10,5 +10,6 @@
 - `adult_outpatient_encounters.py`: AdultOutpatientEncounters 4.11.000:
   "Qualifying Encounters".
 
-The CQL text is in shared/ecqm/<measure>/cql/<Library>-<version>.cql.
+The CQL text is in ../shared/ecqm/<measure>/cql/<Library>-<version>.cql, beside the
+repository.
 """
