@@ -50,3 +50,9 @@ def role_required(*roles: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+def ensure_manager(actor: User, what: str) -> None:
+    """For services: refuse `what` to anyone but a program manager (who sees every case)."""
+    if not (actor.is_authenticated and actor.sees_all_cases):
+        raise PermissionDenied(f"Only a program manager can {what}.")

@@ -19,7 +19,7 @@ from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
 from outreach import selectors
 from outreach.forms import ReminderRuleForm, TaskRuleForm
-from outreach.messaging import manage
+from outreach.messaging import manager_actions
 from outreach.models import MessageState, TaskKind
 from outreach.services import rules
 from outreach.services.navigator_tasks import RULED_KINDS
@@ -68,7 +68,7 @@ def message_list(request: AuthedRequest) -> HttpResponse:
             "states": PROBLEM_STATES,
             "escalations": selectors.open_escalations(user=request.user)[:PAGE_SIZE],
             "unmatched": selectors.unmatched_texts(user=request.user)[:PAGE_SIZE],
-            "retryable": manage.RETRYABLE_STATES,
+            "retryable": manager_actions.RETRYABLE_STATES,
         },
     )
 
@@ -98,13 +98,13 @@ def _message_action(request: AuthedRequest, pk: int, action, done: str) -> HttpR
 @require_POST
 @role_required(Role.MANAGER)
 def message_retry(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _message_action(request, pk, manage.message_retry, "will be sent again now")
+    return _message_action(request, pk, manager_actions.message_retry, "will be sent again now")
 
 
 @require_POST
 @role_required(Role.MANAGER)
 def message_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _message_action(request, pk, manage.message_cancel, "cancelled")
+    return _message_action(request, pk, manager_actions.message_cancel, "cancelled")
 
 
 # --- Rules -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 - sending one message (last-moment checks, SMS or email, retries, backoff): `send`;
 - claiming due messages and handing them to workers: `sweep`;
 - stopping pending messages when their reason goes away: `stops`;
-- a manager retrying or cancelling a message: `manage`;
+- a manager retrying or cancelling a message: `manager_actions`;
 - texts from patients (STOP, START, HELP, a message) and delivery callbacks:
   `inbound`, with the keywords in `sms_keywords`;
 - how texts reach a provider (console, file, Twilio; webhook signatures):

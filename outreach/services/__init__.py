@@ -10,6 +10,7 @@
 - navigators' follow-up reminders (made, emailed, dismissed): `follow_up_reminders`;
 - navigator tasks and manager escalations (opened, done, the rules' scans):
   `navigator_tasks` (not Celery: those are `outreach.tasks`);
-- programs' reminder rules and task rules: `rules`;
-- who counts as a manager here: `permissions`.
+- programs' reminder rules and task rules: `rules`.
+
+Who counts as a manager for these decisions: `navigator.permissions.ensure_manager`.
 """

@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from navigator.models import User
+from navigator.permissions import ensure_manager
 from outreach.models import Channel, OutreachProtocol, ProtocolStep
 from outreach.services import protocol_next_step
-from outreach.services.permissions import manager_required
 from patients.models import ScreeningProgram
 
 
@@ -68,7 +68,7 @@ def protocol_update(
 
     Each change is kept in the admin log (who, when, before and after).
     """
-    manager_required(actor, "change an outreach protocol")
+    ensure_manager(actor, "change an outreach protocol")
     errors: dict[str, str] = {}
     if unreachable_after_attempts < 1:
         errors["unreachable_after_attempts"] = "Propose closing after at least one attempt."

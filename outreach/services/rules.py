@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from navigator.models import User
+from navigator.permissions import ensure_manager
 from outreach.messaging.quiet_hours import QUIET_HOURS_END, QUIET_HOURS_START
 from outreach.models import (
     MessageChannel,
@@ -24,7 +25,6 @@ from outreach.models import (
     TemplateKind,
 )
 from outreach.services.navigator_tasks import RULED_KINDS
-from outreach.services.permissions import manager_required
 from patients.models import ScreeningModality, ScreeningProgram
 
 # Which message kinds each trigger can send.
@@ -107,7 +107,7 @@ def reminder_rule_save(
 
     It applies to what happens from now on: messages already scheduled keep their
     times (a manager cancels them from the messages page if need be)."""
-    manager_required(actor, "change reminder rules")
+    ensure_manager(actor, "change reminder rules")
     _check_reminder_rule(
         program=program,
         trigger=trigger,
@@ -150,7 +150,7 @@ def task_rule_save(
     *, program: ScreeningProgram, actor: User, kind: str, days: int, active: bool
 ) -> TaskRule | None:
     """Set when a navigator task or escalation comes due in a program; None if unchanged."""
-    manager_required(actor, "change task rules")
+    ensure_manager(actor, "change task rules")
     if kind not in RULED_KINDS:
         raise ValidationError({"kind": f"“{kind}” is not a task a rule sets."})
     if not 0 <= days <= MAX_RULE_DAYS:

@@ -15,7 +15,7 @@ from navigator.cases import (
     case_transition,
 )
 from navigator.models import CaseEventKind, CaseStatus, NavigationCase, User
-from outreach.services.permissions import manager_required
+from navigator.permissions import ensure_manager
 
 
 def unreachable_proposal_record(
@@ -119,7 +119,7 @@ def case_unreachable_confirm(
     expected_version: int | None = None,
 ) -> NavigationCase:
     """A manager confirms the proposal: the case closes as unreachable."""
-    manager_required(actor, "close a case as unreachable")
+    ensure_manager(actor, "close a case as unreachable")
     note = _check_note(note)
     with transaction.atomic():
         case = _lock_proposed_case(case, expected_version, "it stays open")
@@ -141,7 +141,7 @@ def case_unreachable_dismiss(
     expected_version: int | None = None,
 ) -> NavigationCase:
     """A manager keeps trying: the proposal is withdrawn and counting starts again."""
-    manager_required(actor, "keep a case proposed as unreachable open")
+    ensure_manager(actor, "keep a case proposed as unreachable open")
     note = _check_note(note)
     with transaction.atomic():
         case = _lock_proposed_case(case, expected_version, "nothing to dismiss")

@@ -499,7 +499,7 @@ def test_delivered_after_a_failure_closes_the_escalation(
 def test_a_late_status_for_a_send_a_manager_has_retried_is_ignored(
     client, django_capture_on_commit_callbacks
 ):
-    from outreach.messaging.manage import message_retry
+    from outreach.messaging.manager_actions import message_retry
 
     message = sent_message(texting_patient())
     with django_capture_on_commit_callbacks(execute=True):
@@ -518,7 +518,7 @@ def test_a_late_status_for_a_send_a_manager_has_retried_is_ignored(
 def test_a_retried_message_that_fails_again_is_escalated_again(
     client, django_capture_on_commit_callbacks
 ):
-    from outreach.messaging.manage import message_retry
+    from outreach.messaging.manager_actions import message_retry
     from outreach.services.navigator_tasks import message_failure_escalate
 
     message = sent_message(texting_patient())

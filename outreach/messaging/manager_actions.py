@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from navigator.cases import actor_name, case_lock, event_record
 from navigator.models import CaseEventKind, NavigationCase, User
+from navigator.permissions import ensure_manager
 from outreach.messaging.schedule import message_enqueue_on_commit, message_recipient
 from outreach.models import CaseTask, MessageChannel, MessageState, PatientMessage, TaskKind
-from outreach.services.permissions import manager_required
 
 RETRYABLE_STATES = (MessageState.FAILED, MessageState.SUPPRESSED)
 CANCELLABLE_STATES = (MessageState.SCHEDULED, MessageState.FAILED, MessageState.SUPPRESSED)
@@ -54,7 +54,7 @@ def _locked_message(message: PatientMessage) -> PatientMessage:
 def message_retry(*, message: PatientMessage, actor: User) -> PatientMessage:
     """Send a failed or suppressed message again, now (quiet hours and caps still
     apply). Its recipient is looked up afresh: the number may have been fixed."""
-    manager_required(actor, "retry a message")
+    ensure_manager(actor, "retry a message")
     with transaction.atomic():
         locked = _locked_message(message)
         if locked.state not in RETRYABLE_STATES:
@@ -106,7 +106,7 @@ def message_retry(*, message: PatientMessage, actor: User) -> PatientMessage:
 
 def message_cancel(*, message: PatientMessage, actor: User) -> PatientMessage:
     """Cancel a message that has not gone out (a manager's decision, on the record)."""
-    manager_required(actor, "cancel a message")
+    ensure_manager(actor, "cancel a message")
     with transaction.atomic():
         locked = _locked_message(message)
         if locked.state not in CANCELLABLE_STATES:
