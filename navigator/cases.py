@@ -169,17 +169,26 @@ def case_changes_since(case: NavigationCase, version: int) -> list[CaseEvent]:
     return events[::-1]
 
 
+# Timeline entries that add to the case without changing anything a form shows: a
+# form drawn before them overwrites nothing, so they never make it stale.
+NEVER_CONFLICTING = frozenset({CaseEventKind.NOTE, CaseEventKind.LETTER_PRINTED})
+
+
 def case_lock(case: NavigationCase | int, *, expected_version: int | None = None) -> NavigationCase:
     """Lock a case row for the rest of the transaction.
 
     With `expected_version` (the version the submitted form was drawn from), a
     case changed since by anyone refuses with a StaleCaseError that says what
-    changed, so that nobody overwrites what they have not seen.
+    changed, so that nobody overwrites what they have not seen. Notes and the
+    like (`NEVER_CONFLICTING`) added meanwhile change nothing a form could
+    overwrite, and do not refuse it.
     """
     case_id = case if isinstance(case, int) else case.pk
     locked = NavigationCase.objects.select_for_update().get(pk=case_id)
     if expected_version is not None and locked.version != expected_version:
         changes = case_changes_since(locked, expected_version)
+        if changes and all(event.kind in NEVER_CONFLICTING for event in changes):
+            return locked
         described = "; ".join(
             f"{event.summary} ({event.actor or 'EquiNav'})" for event in changes[-3:]
         )

@@ -258,7 +258,9 @@ class FollowUpSerializer(CaseChangeSerializer):
     next_follow_up = serializers.DateField(allow_null=True)
 
 
-class NoteCreateSerializer(CaseChangeSerializer):
+class NoteCreateSerializer(serializers.Serializer):
+    """A note only adds to the timeline: it never conflicts, so it takes no version."""
+
     text = serializers.CharField(max_length=NOTE_MAX_LENGTH)
 
 

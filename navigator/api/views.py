@@ -241,12 +241,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def notes(self, request, pk=None):
         case = self._visible_case(pk)
         data = self._valid(s.NoteCreateSerializer, request)
-        notes.case_note_add(
-            case=case,
-            text=data["text"],
-            actor=request.user,
-            expected_version=data.get("version"),
-        )
+        notes.case_note_add(case=case, text=data["text"], actor=request.user)
         return self._answer(pk, status.HTTP_201_CREATED)
 
     def handle_exception(self, exc):

@@ -13,6 +13,7 @@ from navigator.forms.base import (
     CaseForm,
     DateInput,
     DateTimeLocalInput,
+    EquiNavForm,
     NavigatorChoiceField,
     choice,
     model_choice,
@@ -277,7 +278,9 @@ class FollowUpForm(CaseForm):
     )
 
 
-class NoteForm(CaseForm):
+class NoteForm(EquiNavForm):
+    """A note only adds to the timeline, so it is never refused as stale (no version)."""
+
     text = forms.CharField(
         label="Note",
         max_length=NOTE_MAX_LENGTH,

@@ -16,9 +16,11 @@ def case_note_add(
     case: NavigationCase | int,
     text: str,
     actor: User,
-    expected_version: int | None = None,
 ) -> CaseEvent:
-    """Add a free-text note to the case's timeline."""
+    """Add a free-text note to the case's timeline.
+
+    A note only adds: it never conflicts with another edit, so it takes no version
+    (two people noting the same case at once both keep their note)."""
     text = text.strip()
     if not text:
         raise ValidationError({"text": "Write the note first."})
@@ -27,7 +29,7 @@ def case_note_add(
             {"text": f"A note is at most {NOTE_MAX_LENGTH} characters; this one is {len(text)}."}
         )
     with transaction.atomic():
-        case = case_lock(case, expected_version=expected_version)
+        case = case_lock(case)
         case_ensure_open(case, "text")
         return event_record(
             case=case,

@@ -74,9 +74,7 @@ def note_create(request: AuthedRequest, pk: int) -> HttpResponse:
         case,
         key="note",
         form=NoteForm(request.POST, id_prefix="note"),
-        perform=lambda data: notes.case_note_add(
-            case=case, text=data["text"], actor=request.user, expected_version=data["version"]
-        ),
+        perform=lambda data: notes.case_note_add(case=case, text=data["text"], actor=request.user),
         notice="Note added.",
         anchor="timeline",
     )

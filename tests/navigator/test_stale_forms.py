@@ -30,6 +30,7 @@ from navigator.models import (
 )
 from navigator.services.appointments import appointment_book
 from navigator.services.barriers import barrier_add
+from navigator.services.follow_up import case_set_follow_up
 from navigator.services.notes import case_note_add
 from navigator.services.screenings import case_record_screening
 from outreach.models import ContactAttempt
@@ -124,9 +125,12 @@ def colleague(db):
     return factories.ManagerFactory(username="rosa.manager")
 
 
-def change_elsewhere(case: NavigationCase, colleague) -> None:
-    """Someone else, in another session, writes on the case."""
-    case_note_add(case=case, text="Patient called back about the date", actor=colleague)
+def change_elsewhere(case: NavigationCase, colleague) -> str:
+    """Someone else, in another session, changes what a form on the case shows; what
+    the timeline says of it."""
+    on = timezone.localdate() + dt.timedelta(days=26)
+    case_set_follow_up(case=case, on=on, actor=colleague)
+    return f"Next follow-up {on:%Y-%m-%d}"
 
 
 # --- Stale forms on the case page ------------------------------------------------------------
@@ -209,9 +213,9 @@ def form_posts(case, barrier, appointment) -> list[CaseFormPost]:
     ]
 
 
+# Every form that changes what another could overwrite (a note only adds: below).
 FORM_NAMES = [
     "attempt",
-    "note",
     "barrier",
     "barrier update",
     "appointment",
@@ -233,7 +237,7 @@ def test_a_stale_form_is_refused_with_what_changed_and_the_input_kept(
     post = next(p for p in form_posts(case, barrier, appointment) if p.name == form_name)
 
     # And a colleague who then changes the case in another session
-    change_elsewhere(case, colleague)
+    changed = change_elsewhere(case, colleague)
     before = snapshot(case)
 
     # When the navigator submits the form they had open (HTMX)
@@ -244,7 +248,7 @@ def test_a_stale_form_is_refused_with_what_changed_and_the_input_kept(
     html = response.content.decode()
     assert 'id="case-dynamic"' in html
     assert STALE in html
-    assert "Patient called back about the date (rosa.manager)" in html
+    assert f"{changed} (rosa.manager)" in html
     assert NOT_SAVED in html
     assert 'role="alert"' in html
     # With what they typed still in the form
@@ -370,7 +374,7 @@ def test_the_api_answers_409_to_a_stale_version_and_saves_nothing(
     # Given a client that read the case, and a colleague who then changed it
     client = api_as(case.navigator.user)
     read = client.get(f"/api/cases/{case.pk}/").json()["version"]
-    change_elsewhere(case, colleague)
+    changed = change_elsewhere(case, colleague)
     before = snapshot(case)
     name, url, data = next(p for p in api_posts(case, barrier, appointment) if p[0] == endpoint)
 
@@ -380,7 +384,7 @@ def test_the_api_answers_409_to_a_stale_version_and_saves_nothing(
     # Then it is a conflict that says what changed, and nothing is written
     assert response.status_code == 409, response.content
     message = response.json()["version"][0]
-    assert STALE in message and "Patient called back about the date" in message
+    assert STALE in message and changed in message
     assert snapshot(case) == before
 
     # And with the current version the same change goes through
@@ -585,3 +589,87 @@ def test_a_diagnostic_booking_needs_an_abnormal_result(nav_client, case):
     booked = Appointment.objects.get(case=case, purpose=AppointmentPurpose.DIAGNOSTIC)
     assert (booked.status, booked.modality) == (AppointmentStatus.BOOKED, colonoscopy())
     assert 'data-testid="diagnostic-form"' not in response.content.decode()
+
+
+# --- Notes only add: they never conflict ------------------------------------------------------
+
+
+def test_a_note_written_on_an_old_page_is_saved_whatever_changed_since(nav_client, case, colleague):
+    # Given the case page as the navigator opened it, then a colleague's change
+    opened_at = NavigationCase.objects.get(pk=case.pk).version
+    change_elsewhere(case, colleague)
+
+    # When the navigator adds a note from the page they had open
+    response = nav_client.post(
+        reverse("navigator:note_create", args=[case.pk]),
+        {"text": "Prefers mornings", "version": opened_at},
+        **HTMX,
+    )
+
+    # Then the note is saved, with no word of a conflict
+    assert STALE not in response.content.decode()
+    assert "Note added." in response.content.decode()
+    assert CaseEvent.objects.filter(case=case, kind=CaseEventKind.NOTE).get().summary == (
+        "Prefers mornings"
+    )
+
+
+@pytest.mark.parametrize("form_name", ["status", "follow-up", "barrier update"])
+def test_a_note_added_elsewhere_does_not_make_an_open_form_stale(
+    nav_client, case, barrier, appointment, colleague, form_name
+):
+    # Given the case page as the navigator opened it, then a colleague's note
+    opened_at = NavigationCase.objects.get(pk=case.pk).version
+    case_note_add(case=case, text="Patient called back about the date", actor=colleague)
+    before = snapshot(case)
+    post = next(p for p in form_posts(case, barrier, appointment) if p.name == form_name)
+
+    # When the navigator submits the form they had open
+    response = nav_client.post(post.url, {**post.data, "version": opened_at}, **HTMX)
+
+    # Then it is saved: a note changed nothing the form could overwrite
+    assert STALE not in response.content.decode()
+    assert snapshot(case) != before
+
+
+def test_a_note_and_a_real_change_since_still_refuse_the_form_naming_the_change(
+    nav_client, case, colleague
+):
+    # Given a page opened before a colleague's note and a colleague's change
+    opened_at = NavigationCase.objects.get(pk=case.pk).version
+    case_note_add(case=case, text="Patient called back about the date", actor=colleague)
+    changed = change_elsewhere(case, colleague)
+    before = snapshot(case)
+
+    # When the navigator sets the follow-up from the page they had open
+    response = nav_client.post(
+        reverse("navigator:follow_up_set", args=[case.pk]),
+        {"next_follow_up": (timezone.localdate() + dt.timedelta(days=3)).isoformat(),
+         "version": opened_at},
+        **HTMX,
+    )  # fmt: skip
+
+    # Then it is refused, naming the change, and nothing is saved
+    assert STALE in response.content.decode()
+    assert changed in response.content.decode()
+    assert snapshot(case) == before
+
+
+def test_two_notes_written_from_the_same_version_through_the_api_are_both_kept(case, colleague):
+    # Given two people who read the case at the same version
+    navigator_api, manager_api = api_as(case.navigator.user), api_as(colleague)
+    read = navigator_api.get(f"/api/cases/{case.pk}/").json()["version"]
+
+    # When each adds a note, sending the version they read
+    first = navigator_api.post(
+        f"/api/cases/{case.pk}/notes/", {"text": "Left a voicemail", "version": read}, format="json"
+    )
+    second = manager_api.post(
+        f"/api/cases/{case.pk}/notes/", {"text": "Spoke to the clinic", "version": read},
+        format="json",
+    )  # fmt: skip
+
+    # Then both are kept
+    assert (first.status_code, second.status_code) == (201, 201)
+    notes = CaseEvent.objects.filter(case=case, kind=CaseEventKind.NOTE).order_by("pk")
+    assert [note.summary for note in notes] == ["Left a voicemail", "Spoke to the clinic"]
