@@ -171,7 +171,9 @@ def case_changes_since(case: NavigationCase, version: int) -> list[CaseEvent]:
 
 # Timeline entries that add to the case without changing anything a form shows: a
 # form drawn before them overwrites nothing, so they never make it stale.
-NEVER_CONFLICTING = frozenset({CaseEventKind.NOTE, CaseEventKind.LETTER_PRINTED})
+NEVER_CONFLICTING = frozenset(
+    {CaseEventKind.NOTE, CaseEventKind.LETTER_PRINTED, CaseEventKind.LETTER_MAILED}
+)
 
 
 def case_lock(case: NavigationCase | int, *, expected_version: int | None = None) -> NavigationCase:

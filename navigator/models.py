@@ -184,6 +184,7 @@ class CaseEventKind(models.TextChoices):
     UNREACHABLE_DISMISSED = "unreachable_dismissed", "Kept open"
     PHONE_MARKED_BAD = "phone_marked_bad", "Phone number marked bad"
     LETTER_PRINTED = "letter_printed", "Letter printed"
+    LETTER_MAILED = "letter_mailed", "Letter mailed"
     NOTE = "note", "Note"
     MESSAGE_SUPPRESSED = "message_suppressed", "Message not sent"
     MESSAGE_FAILED = "message_failed", "Message failed"

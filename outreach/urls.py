@@ -6,6 +6,7 @@ app_name = "outreach"
 
 urlpatterns = [
     path("cases/<int:pk>/letter.pdf", views.case_letter, name="case_letter"),
+    path("cases/<int:pk>/letter/mark/", views.case_letter_mark, name="case_letter_mark"),
     path(
         "cases/<int:pk>/unreachable/propose/",
         views.unreachable_propose,

@@ -20,9 +20,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from navigator.cases import StaleCaseError
 from navigator.forms.base import CaseForm
+from navigator.forms.case_actions import LetterMarkForm
 from navigator.models import NavigationCase, Role
 from navigator.permissions import AuthedRequest, role_required
-from navigator.views.case_page import case_or_404, case_page_context, case_page_render
+from navigator.views.case_page import (
+    case_action_run,
+    case_or_404,
+    case_page_context,
+    case_page_render,
+)
 from outreach import selectors
 from outreach.forms import (
     ProtocolForm,
@@ -31,7 +37,7 @@ from outreach.forms import (
     UnreachableProposeForm,
 )
 from outreach.letters.case_letter import LetterError, letter_compose, letter_pdf
-from outreach.letters.printed import letter_record_printed
+from outreach.letters.printed import letter_mark
 from outreach.services import protocols, unreachable
 
 CASE_ROLES = (Role.NAVIGATOR, Role.MANAGER)
@@ -125,7 +131,8 @@ def unreachable_dismiss(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_GET
 @role_required(*CASE_ROLES)
 def case_letter(request: AuthedRequest, pk: int) -> HttpResponse:
-    """The case's outreach letter as a PDF, in the patient's language."""
+    """The case's outreach letter as a PDF, in the patient's language. Looking at it
+    records nothing: marking it printed or mailed is `case_letter_mark`."""
     case = selectors.case_for_letter(user=request.user, case_id=pk)
     if case is None:
         raise Http404("No such case.")
@@ -139,14 +146,28 @@ def case_letter(request: AuthedRequest, pk: int) -> HttpResponse:
             {"case": case, "message": str(error)},
             status=409,
         )
-    letter_record_printed(
-        case=case, actor=request.user, language=letter.language, template_id=letter.template_id
-    )
     response = HttpResponse(pdf, content_type="application/pdf")
     # The case number only: a file name travels (downloads folder, print queue).
     response["Content-Disposition"] = f'inline; filename="letter-case-{case.pk}.pdf"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_POST
+@role_required(*CASE_ROLES)
+def case_letter_mark(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Record on the timeline that the case's letter was printed, or mailed."""
+    case = case_or_404(request, pk)
+    step = request.POST.get("step", "")
+    return case_action_run(
+        request,
+        case,
+        key="letter",
+        form=LetterMarkForm(request.POST, id_prefix="letter"),
+        perform=lambda data: letter_mark(case=case, step=data["step"], actor=request.user),
+        notice=f"Letter marked {'mailed' if step == 'mailed' else 'printed'}.",
+        anchor="contact",
+    )
 
 
 # --- Protocols -------------------------------------------------------------------------

@@ -301,3 +301,13 @@ class CaseAssignForm(CaseForm):
 
 def program_modalities(case: NavigationCase) -> QuerySet[ScreeningModality]:
     return ScreeningModality.objects.filter(program_id=case.program_id, active=True)
+
+
+class LetterMarkForm(EquiNavForm):
+    """What became of the outreach letter: one button each. Like a note, it only adds
+    to the timeline, so it is never refused as stale."""
+
+    step = forms.ChoiceField(
+        choices=[("printed", "Mark printed"), ("mailed", "Mark mailed")],
+        error_messages={"required": "Say whether the letter was printed or mailed."},
+    )

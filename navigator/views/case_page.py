@@ -26,6 +26,7 @@ from navigator.forms.case_actions import (
     CaseTransitionForm,
     FollowUpForm,
     KitMailForm,
+    LetterMarkForm,
     NoteForm,
     ScreeningForm,
     TaskDoneForm,
@@ -132,6 +133,7 @@ TIMELINE_KINDS: dict[str, tuple[str, str]] = {
     CaseEventKind.UNREACHABLE_DISMISSED: ("↻", "case"),
     CaseEventKind.PHONE_MARKED_BAD: ("☒", "barrier"),
     CaseEventKind.LETTER_PRINTED: ("✉", "contact"),
+    CaseEventKind.LETTER_MAILED: ("✉", "contact"),
     CaseEventKind.NOTE: ("✎", "note"),
     CaseEventKind.MESSAGE_SUPPRESSED: ("✉", "barrier"),
     CaseEventKind.MESSAGE_FAILED: ("✉", "barrier"),
@@ -226,6 +228,7 @@ def case_page_context(
             id_prefix="attempt", case=case, initial=_attempt_initial(case, diagnostic is not None)
         )
         context["note_form"] = bound.get("note") or NoteForm(id_prefix="note")
+        context["letter_form"] = bound.get("letter") or LetterMarkForm(id_prefix="letter")
         context["barrier_form"] = bound.get("barrier") or BarrierAddForm(
             id_prefix="barrier", barrier_types=barrier_types_active()
         )

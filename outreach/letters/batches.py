@@ -169,7 +169,7 @@ def _record(
         return
     case = cases[letter.case_id]
     # No "language" key in the data: the case letter's once-a-day check
-    # (services.letter_record_printed) looks for one and must not match these.
+    # (outreach.letters.printed.letter_mark) looks for one and must not match these.
     data = {"message": letter.pk, "kind": letter.kind, "printed_on": day.isoformat()}
     if reason:
         event_record(

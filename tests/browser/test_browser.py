@@ -355,10 +355,14 @@ def test_a_form_left_open_while_a_colleague_changed_the_case_is_refused(browser,
     theirs = signed_in(browser, live_server, manager)
     theirs.goto(f"{live_server.url}/cases/{case.pk}/")
 
-    # When the manager, in their session, adds a note
-    theirs.get_by_test_id("note-form").get_by_label("Note").fill("Patient moved to Worcester")
-    theirs.get_by_role("button", name="Add note").click()
-    expect(notice_of(theirs)).to_have_text("Note added.")
+    # When the manager, in their session, sets the next follow-up (a note would not do:
+    # it only adds, and never makes another form stale)
+    follow_up_on = timezone.localdate() + dt.timedelta(days=9)
+    theirs.get_by_test_id("follow-up-form").get_by_label("Next follow-up").fill(
+        follow_up_on.isoformat()
+    )
+    theirs.get_by_role("button", name="Set follow-up").click()
+    expect(notice_of(theirs)).to_have_text("Next follow-up set.")
 
     # And the navigator then logs an attempt from the page they had open
     attempt = mine.get_by_test_id("attempt-form")
@@ -368,14 +372,16 @@ def test_a_form_left_open_while_a_colleague_changed_the_case_is_refused(browser,
     # Then they are told what changed and that nothing was saved, their note kept
     alert = mine.get_by_test_id("attempt-form").get_by_role("alert")
     expect(alert).to_contain_text("This case changed after you opened it")
-    expect(alert).to_contain_text("Patient moved to Worcester (mona)")
+    expect(alert).to_contain_text(f"Next follow-up {follow_up_on:%Y-%m-%d} (mona)")
     expect(alert).to_contain_text("Nothing was saved")
     expect(alert).to_be_focused()
     expect(mine.get_by_test_id("attempt-form").get_by_label("Note")).to_have_value(
         "Left a message with her son"
     )
-    # And the page now shows the manager's note
-    expect(mine.get_by_test_id("timeline")).to_contain_text("Patient moved to Worcester")
+    # And the page now shows the manager's change
+    expect(mine.get_by_test_id("timeline")).to_contain_text(
+        f"Next follow-up {follow_up_on:%Y-%m-%d}"
+    )
     assert not ContactAttempt.objects.filter(case=case).exists()
     assert_not_reloaded(mine)
 

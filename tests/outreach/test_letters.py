@@ -127,15 +127,95 @@ def test_a_letter_in_a_language_without_a_template_is_refused_never_sent_in_engl
     assert not CaseEvent.objects.filter(case=case, kind=CaseEventKind.LETTER_PRINTED).exists()
 
 
-def test_printing_is_on_the_timeline_once_a_day(nav_client):
+def test_opening_the_letter_records_nothing_and_leaves_the_case_as_it_was(nav_client):
+    # Given a case, and its version as the navigator's other tabs show it
+    case = patient_case("es")
+    version = case.version
+
+    # When the navigator opens the letter's PDF, twice
+    client = nav_client(case)
+    assert client.get(letter_url(case)).status_code == 200
+    assert client.get(letter_url(case)).status_code == 200
+
+    # Then nothing is written: reading is not writing
+    case.refresh_from_db()
+    assert case.version == version
+    assert not CaseEvent.objects.filter(case=case).exists()
+
+
+def mark_url(case) -> str:
+    return reverse("outreach:case_letter_mark", args=[case.pk])
+
+
+def test_marking_the_letter_printed_then_mailed_puts_each_on_the_timeline_once_a_day(
+    nav_client,
+):
+    # Given a case whose letter the navigator printed, then mailed
     case = patient_case("es")
     client = nav_client(case)
-    client.get(letter_url(case))
-    client.get(letter_url(case))
-    events = CaseEvent.objects.filter(case=case, kind=CaseEventKind.LETTER_PRINTED)
-    assert [(e.summary, e.actor) for e in events] == [
-        ("Outreach letter printed in Spanish", case.navigator.user)
+
+    # When they mark it printed (twice: a second click the same day) and mailed
+    printed = client.post(mark_url(case), {"step": "printed"}, HTTP_HX_REQUEST="true")
+    client.post(mark_url(case), {"step": "printed"}, HTTP_HX_REQUEST="true")
+    mailed = client.post(mark_url(case), {"step": "mailed"}, HTTP_HX_REQUEST="true")
+
+    # Then the page says so, and the timeline has each once, by them, in the language
+    assert "Letter marked printed." in printed.content.decode()
+    assert "Letter marked mailed." in mailed.content.decode()
+    events = CaseEvent.objects.filter(case=case).order_by("pk")
+    assert [(e.kind, e.summary, e.actor) for e in events] == [
+        (CaseEventKind.LETTER_PRINTED, "Outreach letter printed in Spanish", case.navigator.user),
+        (CaseEventKind.LETTER_MAILED, "Outreach letter mailed in Spanish", case.navigator.user),
     ]
+
+
+def test_a_letter_mark_from_an_old_page_is_kept_and_makes_no_other_form_stale(nav_client):
+    # Given the case page as the navigator opened it
+    case = patient_case("es")
+    client = nav_client(case)
+    opened_at = case.version
+
+    # When the letter is marked printed, then a follow-up is set from the same page
+    client.post(mark_url(case), {"step": "printed", "version": opened_at})
+    response = client.post(
+        reverse("navigator:follow_up_set", args=[case.pk]),
+        {"next_follow_up": "2026-12-01", "version": opened_at},
+    )
+
+    # Then both are saved: a mark overwrites nothing
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.next_follow_up == dt.date(2026, 12, 1)
+
+
+def test_a_letter_that_cannot_be_made_cannot_be_marked_and_nothing_is_written(nav_client):
+    # Given a patient who reads Vietnamese, for which there is no letter
+    case = patient_case("vi", given_name="Lan", family_name="Tran")
+
+    response = nav_client(case).post(mark_url(case), {"step": "printed"})
+
+    assert response.status_code == 400
+    assert "No letter in Vietnamese" in response.content.decode()
+    assert not CaseEvent.objects.filter(case=case).exists()
+
+
+def test_a_letter_mark_that_is_neither_printed_nor_mailed_is_refused(nav_client):
+    case = patient_case("es")
+
+    response = nav_client(case).post(mark_url(case), {"step": "faxed"})
+
+    assert response.status_code == 400
+    assert not CaseEvent.objects.filter(case=case).exists()
+
+
+def test_marking_a_letter_is_scoped_like_the_case(client):
+    case = patient_case("es")
+
+    client.force_login(factories.NavigatorFactory().user)
+    assert client.post(mark_url(case), {"step": "printed"}).status_code == 404
+    client.force_login(factories.ClinicStaffFactory())
+    assert client.post(mark_url(case), {"step": "printed"}).status_code == 403
+    assert not CaseEvent.objects.filter(case=case).exists()
 
 
 def test_the_letter_is_scoped_like_the_case(client, manager):
