@@ -184,6 +184,9 @@ class AppointmentBookForm(CaseForm):
 
 
 class AppointmentOutcomeForm(CaseForm):
+    """What became of a booked appointment. Before it starts, it can only be
+    cancelled: kept or no-show is known once its time has come."""
+
     status = forms.ChoiceField(
         label="Outcome",
         choices=[
@@ -192,6 +195,13 @@ class AppointmentOutcomeForm(CaseForm):
             (AppointmentStatus.CANCELLED, AppointmentStatus.CANCELLED.label),
         ],
     )
+
+    def __init__(self, *args: Any, started: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not started:
+            choice(self, "status").choices = [
+                (AppointmentStatus.CANCELLED, AppointmentStatus.CANCELLED.label)
+            ]
 
 
 class ScreeningForm(CaseForm):

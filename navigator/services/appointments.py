@@ -97,6 +97,10 @@ def appointment_book(
         return appointment
 
 
+# What can be known of an appointment only once its time has come.
+AFTER_START_OUTCOMES = frozenset({AppointmentStatus.KEPT, AppointmentStatus.NO_SHOW})
+
+
 def appointment_set_status(
     *,
     appointment: Appointment | int,
@@ -118,6 +122,16 @@ def appointment_set_status(
         if appointment.status != AppointmentStatus.BOOKED:
             already = appointment.get_status_display().lower()
             raise ValidationError({"status": f"This appointment is already {already}."})
+        if status in AFTER_START_OUTCOMES and appointment.scheduled_at > timezone.now():
+            starts = timezone.localtime(appointment.scheduled_at)
+            raise ValidationError(
+                {
+                    "status": f"This appointment starts {starts:%Y-%m-%d %H:%M}: whether it was "
+                    f"{AppointmentStatus(status).label.lower()} can be known only once it has "
+                    "begun. Cancel it, or book it again to move it."
+                },
+                code="not_yet",
+            )
         old = appointment.status
         appointment.status = status
         appointment.save(update_fields=["status"])

@@ -27,7 +27,8 @@ from navigator.models import (
 )
 from outreach.messaging.patient_reminders import kit_reminders_schedule
 from outreach.messaging.stops import messages_cancel_pending
-from patients.models import RECORDABLE_RESULTS, Patient, ScreeningEvent, ScreeningModality
+from patients.models import RECORDABLE_RESULTS, ScreeningEvent, ScreeningModality
+from patients.services.care_gaps import care_gaps_recompute
 
 
 def kit_mail(
@@ -111,8 +112,9 @@ def case_record_screening(
         KitMailing.objects.filter(case=case, returned_on=None, modality=modality).update(
             returned_on=performed_on
         )
-        # The nightly care-gap run looks at this patient again.
-        Patient.objects.filter(pk=case.patient_id).update(clinical_data_changed_at=timezone.now())
+        # The patient's screening status follows in this same transaction, so that no
+        # page says "completed" beside "overdue" until the nightly run.
+        care_gaps_recompute(patient_ids=[case.patient_id], as_of=timezone.localdate())
         for appointment in case.appointments.filter(status=AppointmentStatus.BOOKED):
             appointment.status = AppointmentStatus.KEPT
             appointment.save(update_fields=["status"])

@@ -98,7 +98,10 @@ def _appointment_form(
         return bound[key]
     if appointment.status != AppointmentStatus.BOOKED:
         return None
-    return AppointmentOutcomeForm(id_prefix=f"appointment{appointment.pk}")
+    return AppointmentOutcomeForm(
+        id_prefix=f"appointment{appointment.pk}",
+        started=appointment.scheduled_at <= timezone.now(),
+    )
 
 
 def _task_form(task: CaseTask, bound: dict[str, EquiNavForm]) -> EquiNavForm:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from navigator.models import (
@@ -201,15 +202,54 @@ def test_a_no_show_puts_the_case_back_to_contacting_with_a_follow_up_today(case,
     )
     appointment_id = response.json()["appointments"][0]["id"]
 
+    # When its time has come and gone without the patient
+    with time_machine.travel(timezone.now() + dt.timedelta(days=3, hours=2), tick=False):
+        response = client.post(
+            f"/api/cases/{case.pk}/appointments/{appointment_id}/", {"status": "no_show"}
+        )
+
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["status"] == CaseStatus.CONTACTING
+        assert body["appointments"][0]["status"] == AppointmentStatus.NO_SHOW
+        assert body["next_follow_up"] == timezone.localdate().isoformat()
+
+
+@pytest.mark.parametrize("outcome", ["kept", "no_show"])
+def test_an_appointment_cannot_be_kept_or_missed_before_it_starts(case, client, outcome):
+    # Given an appointment booked for three days from now
     response = client.post(
-        f"/api/cases/{case.pk}/appointments/{appointment_id}/", {"status": "no_show"}
+        f"/api/cases/{case.pk}/appointments/", {"scheduled_at": in_days(3), "site": "Lab"}
+    )
+    appointment_id = response.json()["appointments"][0]["id"]
+    version = response.json()["version"]
+
+    # When someone records today that it was kept, or missed
+    response = client.post(
+        f"/api/cases/{case.pk}/appointments/{appointment_id}/", {"status": outcome}
+    )
+
+    # Then it is refused, saying why and what can be done, and nothing changes
+    assert response.status_code == 400
+    message = response.json()["status"][0]
+    assert "can be known only once it has begun" in message
+    assert "Cancel it, or book it again to move it." in message
+    assert case.appointments.get().status == AppointmentStatus.BOOKED
+    assert client.get(f"/api/cases/{case.pk}/").json()["version"] == version
+
+
+def test_an_appointment_can_be_cancelled_before_it_starts(case, client):
+    response = client.post(
+        f"/api/cases/{case.pk}/appointments/", {"scheduled_at": in_days(3), "site": "Lab"}
+    )
+    appointment_id = response.json()["appointments"][0]["id"]
+
+    response = client.post(
+        f"/api/cases/{case.pk}/appointments/{appointment_id}/", {"status": "cancelled"}
     )
 
     assert response.status_code == 200, response.content
-    body = response.json()
-    assert body["status"] == CaseStatus.CONTACTING
-    assert body["appointments"][0]["status"] == AppointmentStatus.NO_SHOW
-    assert body["next_follow_up"] == timezone.localdate().isoformat()
+    assert case.appointments.get().status == AppointmentStatus.CANCELLED
 
 
 def test_the_worklist_puts_overdue_follow_ups_first_then_by_due_date(navigator, client):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -22,7 +23,8 @@ from navigator.models import (
 )
 from navigator.services.appointments import appointment_book, appointment_set_status
 from outreach.models import ContactAttempt, FollowUpReminder
-from patients.models import ScreeningEvent, ScreeningModality
+from patients.models import CareGap, CareGapStatus, ScreeningEvent, ScreeningModality
+from patients.services.care_gaps import care_gaps_recompute
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -452,13 +454,22 @@ def test_it_limits_appointment_modalities_to_the_case_program(nav_client, case):
 def test_it_records_a_no_show_and_the_case_goes_back_to_contacting(nav_client, case):
     appointment = appointment_book(
         case=case,
-        scheduled_at=timezone.now() + dt.timedelta(days=2),
+        scheduled_at=timezone.now() + dt.timedelta(hours=2),
         site="Clinic",
         actor=case.navigator.user,
     )
-    response = nav_client.post(
-        case_url("appointment_update", case, appointment.pk), {"status": "no_show"}, **HTMX
-    )
+    page = nav_client.get(case_url("case_detail", case)).content.decode()
+    # Before its time, the only outcome offered is cancelling it
+    outcome_form = page.split('data-testid="appointment-outcome-form"')[1].split("</form>")[0]
+    assert ">Cancelled</button>" in outcome_form
+    assert ">No-show</button>" not in outcome_form and ">Kept</button>" not in outcome_form
+
+    with time_machine.travel(appointment.scheduled_at + dt.timedelta(hours=1), tick=False):
+        page = nav_client.get(case_url("case_detail", case)).content.decode()
+        assert ">No-show</button>" in page
+        response = nav_client.post(
+            case_url("appointment_update", case, appointment.pk), {"status": "no_show"}, **HTMX
+        )
     assert response.status_code == 200
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.NO_SHOW
@@ -486,6 +497,36 @@ def test_it_records_the_screening_and_completes_the_case(nav_client, case):
     # A completed case books no more appointments and records no second screening.
     assert 'data-testid="appointment-form"' not in html
     assert 'data-testid="screening-form"' not in html
+
+
+def test_recording_the_screening_brings_the_screening_status_up_to_date_in_the_same_answer(
+    nav_client, case
+):
+    # Given a case whose patient the care-gap engine found overdue
+    care_gaps_recompute(patient_ids=[case.patient_id], as_of=timezone.localdate())
+    gap = CareGap.objects.get(patient=case.patient, program=case.program)
+    assert gap.status == CareGapStatus.OVERDUE
+    page = nav_client.get(case_url("case_detail", case)).content.decode()
+    assert gap.summary in page
+
+    # When the navigator records a normal colonoscopy done today
+    colonoscopy = ScreeningModality.objects.get(program=case.program, code="colonoscopy")
+    response = nav_client.post(
+        case_url("screening_create", case),
+        {"modality": colonoscopy.pk, "performed_on": timezone.localdate().isoformat(),
+         "result": "normal"},
+        **HTMX,
+    )  # fmt: skip
+
+    # Then the same answer shows the status that screening gives: no "overdue" beside
+    # "completed", no waiting for the nightly run
+    gap.refresh_from_db()
+    assert gap.status == CareGapStatus.UP_TO_DATE
+    assert gap.last_screening_on == timezone.localdate()
+    status_block = response.content.decode().split('data-testid="screening-status"')[1]
+    status_block = status_block.split("</div>")[0]
+    assert "Up to date" in status_block
+    assert "Overdue" not in status_block
 
 
 def test_it_shows_the_refusal_of_a_second_screening_from_a_stale_page(nav_client, case):

@@ -185,7 +185,8 @@ def form_posts(case, barrier, appointment) -> list[CaseFormPost]:
         CaseFormPost(
             "appointment outcome",
             url("appointment_update", appointment.pk),
-            {"status": "no_show"},
+            # Cancelled: the appointment is days away, too early to be kept or missed.
+            {"status": "cancelled"},
             "",
         ),
         CaseFormPost(
@@ -348,7 +349,7 @@ def api_posts(case, barrier, appointment) -> list[tuple[str, str, dict[str, Any]
             f"{base}/appointments/",
             {"scheduled_at": (timezone.now() + dt.timedelta(days=9)).isoformat(), "site": "X"},
         ),
-        ("appointment outcome", f"{base}/appointments/{appointment.pk}/", {"status": "kept"}),
+        ("appointment outcome", f"{base}/appointments/{appointment.pk}/", {"status": "cancelled"}),
         (
             "screening",
             f"{base}/screening/",
