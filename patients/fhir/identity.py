@@ -18,6 +18,7 @@ from patients.models import (
     PatientRaceEthnicity,
     PatientSourceLink,
 )
+from patients.mrn import mrn_normalise, patients_with_mrn
 
 REFERENCE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 UUID_URN = re.compile(r"^urn:uuid:([0-9A-Fa-f\-]{36})$")
@@ -240,8 +241,11 @@ def patient_link_or_create(
         return patient, "updated"
 
     system, mrn = mapped.mrn_identifier(source.mrn_system)
+    mrn = mrn_normalise(mrn)
     existing = (
-        Patient.objects.select_for_update().filter(clinic=source.clinic, mrn=mrn).first()
+        patients_with_mrn(
+            Patient.objects.select_for_update(), clinic=source.clinic, mrn=mrn
+        ).first()
         if mrn
         else None
     )

@@ -6,6 +6,8 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Trim, Upper
 from phonenumber_field.modelfields import PhoneNumberField
 
 from patients.languages import language_name, validate_language_code
@@ -132,6 +134,9 @@ class Patient(models.Model):
             ),
         ]
         indexes = [
+            # Finding a patient by MRN compares them trimmed and in capitals
+            # (patients.mrn), rows stored before that rule included.
+            models.Index(F("clinic"), Upper(Trim("mrn")), name="patient_clinic_mrn_key_idx"),
             models.Index(fields=["family_name", "given_name"]),
             models.Index(fields=["birth_date"]),
             models.Index(fields=["preferred_language"]),

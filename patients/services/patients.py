@@ -18,6 +18,7 @@ from patients.models import (
     PhoneType,
     RaceEthnicity,
 )
+from patients.mrn import mrn_normalise, patients_with_mrn
 
 EXCLUSIVE_RACE_ANSWERS = {RaceEthnicity.DECLINED, RaceEthnicity.UNKNOWN}
 
@@ -98,11 +99,13 @@ def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patie
     """
     race_ethnicity = _validate_race_ethnicity(data.race_ethnicity)
     phones = _validate_phones(data.phones)
-    mrn = data.mrn.strip()
+    mrn = mrn_normalise(data.mrn)
     if not mrn:
         raise ValidationError({"mrn": "An MRN is required."})
 
-    existing = Patient.objects.select_for_update().filter(clinic=clinic, mrn=mrn).first()
+    existing = patients_with_mrn(
+        Patient.objects.select_for_update(), clinic=clinic, mrn=mrn
+    ).first()
     if existing is not None:
         if (
             _normalise_name(existing.given_name) != _normalise_name(data.given_name)
