@@ -12,7 +12,8 @@ To change:
   `services/referrals.py`; a single referral with its case: `navigator/intake/referrals.py`;
 - a program's rules and their versions: `services/program_rules.py` (form: `forms.py`,
   page: `views.program_rules`);
-- what is read, and who may see which patients, referrals and care gaps: `selectors.py`;
+- what is read, and who may see which patients, referrals and care gaps, and which
+  patients are likely one person: `selectors.py`;
 - the care-gap engine (why a patient is due or overdue), the eCQMs (CMS130, CMS125,
   CMS124) and their reports, codes and value sets: `caregaps/` (its `__init__` walks
   from a `CareGap` row to the rule that produced it);
@@ -25,5 +26,5 @@ To change:
   `templates/patients/`; the REST API: `api/`;
 - the admin: `admin.py`; languages (ISO 639): `languages.py`; the demo EHR feed:
   `demo_ehr.py`; management commands (`import_fhir`, `load_valuesets`,
-  `measure_report`): `management/commands/`.
+  `measure_report`, `find_duplicate_patients`): `management/commands/`.
 """

@@ -16,5 +16,6 @@ urlpatterns = [
     path("referrals/<int:pk>/", views.referral_detail, name="referral_detail"),
     path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
     path("care-gaps/", views.care_gap_list, name="care_gap_list"),
+    path("patients/duplicates/", views.patient_duplicates, name="patient_duplicates"),
     path("programs/<slug:code>/rules/", views.program_rules, name="program_rules"),
 ]

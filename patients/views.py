@@ -134,6 +134,18 @@ def care_gap_list(request: AuthedRequest) -> HttpResponse:
     )
 
 
+@require_GET
+@role_required(Role.MANAGER)
+def patient_duplicates(request: AuthedRequest) -> HttpResponse:
+    """Patients who are likely one person: the same MRN at a clinic, however typed, or
+    the same name and birth date."""
+    return render(
+        request,
+        "patients/patient_duplicates.html",
+        {"groups": selectors.patient_duplicate_groups()},
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @role_required(Role.MANAGER)
 def program_rules(request: AuthedRequest, code: str) -> HttpResponse:

@@ -261,7 +261,13 @@ def test_the_managers_dashboards_have_no_accessibility_violations(
         result="normal",
         actor=navigator.user,
     )
-    paths = ["/reports/completion/", "/care-gaps/", "/cases/"]
+    # And two records of one patient, for the duplicates page to list
+    twin = factories.PatientFactory(mrn="CHE555001")
+    factories.PatientFactory(
+        clinic=twin.clinic, mrn=" che555001", given_name=twin.given_name,
+        family_name=twin.family_name, birth_date=twin.birth_date,
+    )  # fmt: skip
+    paths = ["/reports/completion/", "/care-gaps/", "/cases/", "/patients/duplicates/"]
     for path in ("/team/",):
         try:
             resolve(path)
