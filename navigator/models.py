@@ -194,6 +194,7 @@ class CaseEventKind(models.TextChoices):
     KIT_MAILED = "kit_mailed", "Test kit mailed"
     TASK_CREATED = "task_created", "Task"
     TASK_DONE = "task_done", "Task done"
+    PATIENT_MERGED = "patient_merged", "Patient records merged"
 
 
 class CaseEvent(models.Model):

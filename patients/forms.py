@@ -389,3 +389,22 @@ class ReferralUploadForm(EquiNavForm):
     @property
     def clinic_choice(self) -> Clinic:
         return self.fixed_clinic or self.cleaned_data["clinic"]
+
+
+class PatientMergeForm(EquiNavForm):
+    """Which record to keep, and which to merge into it (both by id)."""
+
+    survivor = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    duplicate = forms.IntegerField(
+        min_value=1, error_messages={"required": "Choose the record to merge."}
+    )
+
+    def service_error_field(self, key: str, message: str) -> str | None:
+        # Both fields are chosen by button, not typed: a refusal is about the merge.
+        return None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("survivor") and data.get("survivor") == data.get("duplicate"):
+            raise forms.ValidationError("Choose two different records to merge.")
+        return data

@@ -33,8 +33,9 @@ from patients.mrn import mrn_key
 
 def patients_visible_to(user: User) -> QuerySet[Patient]:
     """Managers and admins: every patient. Navigators: those they have a case for.
-    Clinic staff: their own clinic's patients. Anyone else: none."""
-    patients = Patient.objects.all()
+    Clinic staff: their own clinic's patients. Anyone else: none. A record merged into
+    another is nobody's any more: everything of it is on the record it was merged into."""
+    patients = Patient.objects.filter(merged_into__isnull=True)
     if not user.is_authenticated:
         return patients.none()
     if user.sees_all_cases:
@@ -214,7 +215,8 @@ def care_gap_patients_due(*, as_of: dt.date) -> list[int]:
         stale_rules |= Q(program_id=program_id) & ~Q(rule_version=version)
     gaps_due = CareGap.objects.filter(Q(recheck_on__lte=as_of) | stale_rules).values("patient_id")
     return list(
-        Patient.objects.annotate(gap_count=Count("care_gaps"))
+        Patient.objects.filter(merged_into__isnull=True)
+        .annotate(gap_count=Count("care_gaps"))
         .filter(
             Q(care_gaps_computed_at__isnull=True)
             | Q(clinical_data_changed_at__gt=F("care_gaps_computed_at"))
@@ -345,8 +347,9 @@ def patient_duplicate_groups() -> list[DuplicateGroup]:
     Three queries: the MRNs and the name-and-birth-date keys that more than one
     patient shares, then those patients with their clinic.
     """
+    unmerged = Patient.objects.filter(merged_into__isnull=True)
     by_mrn = (
-        Patient.objects.exclude(mrn="")
+        unmerged.exclude(mrn="")
         .annotate(mrn_key=mrn_key())
         .values("clinic_id", "mrn_key")
         .annotate(n=Count("pk"))
@@ -354,7 +357,7 @@ def patient_duplicate_groups() -> list[DuplicateGroup]:
         .values_list("clinic_id", "mrn_key")
     )
     by_person = (
-        Patient.objects.annotate(given=Lower(Trim("given_name")), family=Lower(Trim("family_name")))
+        unmerged.annotate(given=Lower(Trim("given_name")), family=Lower(Trim("family_name")))
         .values("given", "family", "birth_date")
         .annotate(n=Count("pk"))
         .filter(n__gt=1)
@@ -372,7 +375,7 @@ def patient_duplicate_groups() -> list[DuplicateGroup]:
     # The keys come back with each patient as the database computed them, so that
     # grouping here agrees with the grouping above whatever the letters.
     patients = list(
-        Patient.objects.annotate(
+        unmerged.annotate(
             mrn_key=mrn_key(), given=Lower(Trim("given_name")), family=Lower(Trim("family_name"))
         )
         .filter(matches)

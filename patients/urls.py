@@ -17,5 +17,6 @@ urlpatterns = [
     path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
     path("care-gaps/", views.care_gap_list, name="care_gap_list"),
     path("patients/duplicates/", views.patient_duplicates, name="patient_duplicates"),
+    path("patients/duplicates/merge/", views.patient_merge, name="patient_merge"),
     path("programs/<slug:code>/rules/", views.program_rules, name="program_rules"),
 ]

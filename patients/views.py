@@ -12,16 +12,23 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from navigator.intake.referral_uploads import referrals_upload
 from navigator.intake.referrals import referral_create as create_referral
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
 from navigator.selectors import cases as case_selectors
+from navigator.services.patient_merge import patient_merge as merge_patients
 from patients import selectors
 from patients.api.upload import template_response
-from patients.forms import CareGapFilterForm, ProgramRulesForm, ReferralForm, ReferralUploadForm
+from patients.forms import (
+    CareGapFilterForm,
+    PatientMergeForm,
+    ProgramRulesForm,
+    ReferralForm,
+    ReferralUploadForm,
+)
 from patients.models import CareGapStatus, Patient, Referral
 from patients.services.program_rules import program_rules_update
 from patients.uploads.parse import MAX_BYTES, MAX_ROWS, UploadRejected
@@ -143,6 +150,36 @@ def patient_duplicates(request: AuthedRequest) -> HttpResponse:
         request,
         "patients/patient_duplicates.html",
         {"groups": selectors.patient_duplicate_groups()},
+    )
+
+
+@require_POST
+@role_required(Role.MANAGER)
+def patient_merge(request: AuthedRequest) -> HttpResponse:
+    """Merge one record of a likely duplicate group into the one kept."""
+    form = PatientMergeForm(request.POST)
+    if form.is_valid():
+        try:
+            merge = merge_patients(
+                survivor_id=form.cleaned_data["survivor"],
+                duplicate_id=form.cleaned_data["duplicate"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request,
+                f"Record #{merge.duplicate_id} merged into #{merge.survivor_id}: its cases, "
+                "referrals, screenings, EHR data, messages and phones are now on "
+                f"#{merge.survivor_id}.",
+            )
+            return redirect("patients:patient_detail", pk=merge.survivor_id)
+    return render(
+        request,
+        "patients/patient_duplicates.html",
+        {"groups": selectors.patient_duplicate_groups(), "merge_form": form},
+        status=400,
     )
 
 

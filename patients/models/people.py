@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F
 from django.db.models.functions import Trim, Upper
+from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
 from patients.languages import language_name, validate_language_code
@@ -214,3 +215,21 @@ class PatientPhone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.number}"
+
+
+class PatientMerge(models.Model):
+    """Two records found to be one person: everything of `duplicate` moved onto
+    `survivor`. Nothing is deleted; the duplicate stays, merged, out of every list."""
+
+    survivor = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="merges_kept")
+    duplicate = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="merged_into")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    # How many of each kind of record moved, for the audit trail.
+    moved = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"Patient #{self.duplicate_id} merged into #{self.survivor_id}"

@@ -9,6 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from patients.models import PatientMerge
 from patients.selectors import patient_duplicate_groups
 from tests import factories
 
@@ -112,3 +113,62 @@ def test_only_managers_may_look_for_duplicates(client, records, role, navigator,
     client.force_login(navigator.user if role == "navigator" else clinic_staff)
 
     assert client.get("/patients/duplicates/").status_code == 403
+
+
+def test_a_manager_merges_a_duplicate_from_the_page_and_lands_on_the_record_kept(
+    client, manager, records
+):
+    client.force_login(manager)
+    kept, duplicate = records["carlos"], records["carlos again"]
+
+    response = client.post(
+        "/patients/duplicates/merge/", {"survivor": kept.pk, "duplicate": duplicate.pk}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/patients/{kept.pk}/"
+    assert PatientMerge.objects.get().duplicate == duplicate
+    page = client.get("/patients/duplicates/").content.decode()
+    assert "<strong>1</strong> group of patients" in page  # Rosa's records remain
+
+
+def test_a_merge_the_service_refuses_is_shown_on_the_page_and_changes_nothing(
+    client, manager, records
+):
+    # Given both of Carlos's records with an open colorectal case
+    kept, duplicate = records["carlos"], records["carlos again"]
+    factories.CaseFactory(patient=kept)
+    factories.CaseFactory(patient=duplicate)
+    client.force_login(manager)
+
+    response = client.post(
+        "/patients/duplicates/merge/", {"survivor": kept.pk, "duplicate": duplicate.pk}
+    )
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Not merged." in html
+    assert "Both records have an open case for the same program" in html
+    assert not PatientMerge.objects.exists()
+
+
+def test_a_merge_request_without_a_record_to_merge_is_refused(client, manager, records):
+    client.force_login(manager)
+
+    response = client.post("/patients/duplicates/merge/", {"survivor": records["carlos"].pk})
+
+    assert response.status_code == 400
+    assert "Choose the record to merge." in response.content.decode()
+    assert not PatientMerge.objects.exists()
+
+
+def test_only_managers_may_merge(client, navigator, records):
+    client.force_login(navigator.user)
+
+    response = client.post(
+        "/patients/duplicates/merge/",
+        {"survivor": records["carlos"].pk, "duplicate": records["carlos again"].pk},
+    )
+
+    assert response.status_code == 403
+    assert not PatientMerge.objects.exists()

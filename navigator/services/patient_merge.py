@@ -1,0 +1,145 @@
+"""Merging two records of one patient: everything of the duplicate moves onto the
+survivor, both records' cases say so on their timelines, and nothing is deleted.
+
+It stands on the case kernel (the cases' timelines) and the patients' writes (their
+care gaps, recomputed from the clinical data now on one record), so it lives with
+the case services rather than in patients/.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from navigator.cases import event_record
+from navigator.models import OPEN_STATUSES, CaseEventKind, NavigationCase, User
+from navigator.permissions import ensure_manager
+from outreach.models import InboundSms, PatientMessage
+from patients.models import (
+    ClinicalResource,
+    DataQualityWarning,
+    Patient,
+    PatientMerge,
+    PatientPhone,
+    PatientRaceEthnicity,
+    PatientSourceLink,
+    Referral,
+    ScreeningEvent,
+)
+from patients.services.care_gaps import care_gaps_recompute
+
+
+def _open_programs(patient: Patient) -> dict[int, int]:
+    """Program → its open case, for one patient."""
+    return dict(
+        NavigationCase.objects.filter(patient=patient, status__in=OPEN_STATUSES).values_list(
+            "program_id", "pk"
+        )
+    )
+
+
+def patient_merge(*, survivor_id: int, duplicate_id: int, actor: User) -> PatientMerge:
+    """Move the duplicate's cases (with their attempts, barriers, appointments, kits
+    and tasks), referrals, screenings, EHR links and data, messages, phones and race
+    and ethnicity onto the survivor; record the merge on every case of both; keep
+    the duplicate, merged, out of every list.
+
+    Refused when either record is already merged, when they are one record, or when
+    both have an open case for the same program (a patient has one open case per
+    program: a manager closes one first, with its reason).
+    """
+    ensure_manager(actor, "merge patient records")
+    if survivor_id == duplicate_id:
+        raise ValidationError({"duplicate": "Choose two different records to merge."})
+    with transaction.atomic():
+        # Both patients, in pk order, as every path that locks two of them must.
+        locked = {
+            patient.pk: patient
+            for patient in Patient.objects.select_for_update()
+            .filter(pk__in=[survivor_id, duplicate_id])
+            .order_by("pk")
+        }
+        if len(locked) != 2:
+            raise ValidationError({"duplicate": "One of these records no longer exists."})
+        survivor, duplicate = locked[survivor_id], locked[duplicate_id]
+        merged = set(
+            PatientMerge.objects.filter(duplicate__in=[survivor, duplicate]).values_list(
+                "duplicate_id", flat=True
+            )
+        )
+        if merged:
+            raise ValidationError(
+                {"duplicate": f"Record #{min(merged)} was already merged into another one."}
+            )
+        both_open = set(_open_programs(survivor)) & set(_open_programs(duplicate))
+        if both_open:
+            cases = sorted(
+                NavigationCase.objects.filter(
+                    patient__in=[survivor, duplicate],
+                    program_id__in=both_open,
+                    status__in=OPEN_STATUSES,
+                ).values_list("pk", flat=True)
+            )
+            raise ValidationError(
+                {
+                    "duplicate": "Both records have an open case for the same program "
+                    f"(cases {', '.join(f'#{pk}' for pk in cases)}): close one of them "
+                    "first, with its reason, then merge."
+                }
+            )
+
+        survivor_cases = list(NavigationCase.objects.select_for_update().filter(patient=survivor))
+        moving_cases = list(NavigationCase.objects.select_for_update().filter(patient=duplicate))
+        moved = {
+            "cases": NavigationCase.objects.filter(patient=duplicate).update(patient=survivor),
+            "referrals": Referral.objects.filter(patient=duplicate).update(patient=survivor),
+            "screenings": ScreeningEvent.objects.filter(patient=duplicate).update(patient=survivor),
+            "ehr_links": PatientSourceLink.objects.filter(patient=duplicate).update(
+                patient=survivor
+            ),
+            "ehr_resources": ClinicalResource.objects.filter(patient=duplicate).update(
+                patient=survivor
+            ),
+            "data_warnings": DataQualityWarning.objects.filter(patient=duplicate).update(
+                patient=survivor
+            ),
+            "messages": PatientMessage.objects.filter(patient=duplicate).update(patient=survivor),
+            "inbound_texts": InboundSms.objects.filter(patient=duplicate).update(patient=survivor),
+        }
+        known_numbers = set(survivor.phones.values_list("number", flat=True))
+        rank = survivor.phones.count()
+        phones_moved = 0
+        for phone in duplicate.phones.order_by("rank", "pk"):
+            if phone.number in known_numbers:
+                continue  # the survivor has it already; the duplicate keeps its copy
+            PatientPhone.objects.filter(pk=phone.pk).update(patient=survivor, rank=rank)
+            rank += 1
+            phones_moved += 1
+        moved["phones"] = phones_moved
+        categories = set(survivor.race_ethnicities.values_list("category", flat=True))
+        added = [
+            PatientRaceEthnicity(patient=survivor, category=category)
+            for category in duplicate.race_ethnicities.values_list("category", flat=True)
+            if category not in categories
+        ]
+        PatientRaceEthnicity.objects.bulk_create(added)
+        moved["race_ethnicity"] = len(added)
+
+        merge = PatientMerge.objects.create(
+            survivor=survivor, duplicate=duplicate, actor=actor, moved=moved
+        )
+        summary = f"Patient records merged: #{duplicate.pk} into #{survivor.pk}"
+        data = {"survivor": survivor.pk, "duplicate": duplicate.pk, "merge": merge.pk}
+        for case in sorted([*survivor_cases, *moving_cases], key=lambda c: c.pk):
+            event_record(
+                case=case,
+                kind=CaseEventKind.PATIENT_MERGED,
+                actor=actor,
+                summary=summary,
+                data=data,
+            )
+        # The survivor's screening status now reads the clinical data of both.
+        Patient.objects.filter(pk=survivor.pk).update(clinical_data_changed_at=timezone.now())
+        care_gaps_recompute(patient_ids=[survivor.pk], as_of=timezone.localdate())
+        return merge
