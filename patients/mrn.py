@@ -9,7 +9,7 @@ before normalisation are matched too, through the same expression (indexed).
 
 from __future__ import annotations
 
-from django.db.models import Func, QuerySet
+from django.db.models import F, Func, QuerySet
 from django.db.models.functions import Trim, Upper
 
 from patients.models import Clinic, Patient
@@ -30,3 +30,33 @@ def patients_with_mrn(
 ) -> QuerySet[Patient]:
     """The clinic's patients whose MRN is `mrn`, however either was typed."""
     return queryset.alias(mrn_key=mrn_key()).filter(clinic=clinic, mrn_key=mrn_normalise(mrn))
+
+
+def patient_with_mrn_for_update(*, clinic: Clinic, mrn: str) -> Patient | None:
+    """The clinic's patient with this MRN, locked; None if there is none.
+
+    A record that was merged into another (PatientMerge) answers with the record it
+    was merged into, so that nothing new lands on a merged record.
+    """
+    candidates = list(
+        patients_with_mrn(Patient.objects.select_for_update(of=("self",)), clinic=clinic, mrn=mrn)
+        .annotate(kept_as=F("merged_into__survivor_id"))
+        .order_by("pk")
+    )
+    current = [patient for patient in candidates if patient.kept_as is None]
+    if current:
+        return current[0]
+    if not candidates:
+        return None
+    survivor_id: int = candidates[0].kept_as
+    # A record kept in one merge may itself have been merged since: follow the chain.
+    for _ in range(10):
+        survivor = (
+            Patient.objects.select_for_update(of=("self",))
+            .annotate(kept_as=F("merged_into__survivor_id"))
+            .get(pk=survivor_id)
+        )
+        if survivor.kept_as is None:
+            return survivor
+        survivor_id = survivor.kept_as
+    return None

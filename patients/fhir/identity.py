@@ -18,7 +18,7 @@ from patients.models import (
     PatientRaceEthnicity,
     PatientSourceLink,
 )
-from patients.mrn import mrn_normalise, patients_with_mrn
+from patients.mrn import mrn_normalise, patient_with_mrn_for_update
 
 REFERENCE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 UUID_URN = re.compile(r"^urn:uuid:([0-9A-Fa-f\-]{36})$")
@@ -242,13 +242,7 @@ def patient_link_or_create(
 
     system, mrn = mapped.mrn_identifier(source.mrn_system)
     mrn = mrn_normalise(mrn)
-    existing = (
-        patients_with_mrn(
-            Patient.objects.select_for_update(), clinic=source.clinic, mrn=mrn
-        ).first()
-        if mrn
-        else None
-    )
+    existing = patient_with_mrn_for_update(clinic=source.clinic, mrn=mrn) if mrn else None
     if existing is not None:
         other_id = (
             PatientSourceLink.objects.filter(source=source, patient=existing)

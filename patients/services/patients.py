@@ -18,7 +18,7 @@ from patients.models import (
     PhoneType,
     RaceEthnicity,
 )
-from patients.mrn import mrn_normalise, patients_with_mrn
+from patients.mrn import mrn_normalise, patient_with_mrn_for_update
 
 EXCLUSIVE_RACE_ANSWERS = {RaceEthnicity.DECLINED, RaceEthnicity.UNKNOWN}
 
@@ -103,9 +103,7 @@ def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patie
     if not mrn:
         raise ValidationError({"mrn": "An MRN is required."})
 
-    existing = patients_with_mrn(
-        Patient.objects.select_for_update(), clinic=clinic, mrn=mrn
-    ).first()
+    existing = patient_with_mrn_for_update(clinic=clinic, mrn=mrn)
     if existing is not None:
         if (
             _normalise_name(existing.given_name) != _normalise_name(data.given_name)

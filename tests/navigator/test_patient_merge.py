@@ -5,13 +5,16 @@ without changing anything."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from navigator.intake.referrals import referral_create
 from navigator.models import CaseEvent, CaseEventKind, CaseStatus, NavigationCase
 from navigator.services.patient_merge import patient_merge
 from outreach.models import ContactAttempt, PatientMessage
+from patients.fhir.importer import fhir_import
 from patients.models import (
     CareGap,
     ClinicalResource,
@@ -20,10 +23,12 @@ from patients.models import (
     PatientMerge,
     PatientPhone,
     PatientRaceEthnicity,
+    PatientSourceLink,
     Referral,
     ScreeningEvent,
 )
 from patients.selectors import patient_duplicate_groups, patients_visible_to
+from patients.services.patients import PatientInput
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +152,44 @@ def test_only_a_manager_merges_records(clinic, navigator):
         patient_merge(survivor_id=kept.pk, duplicate_id=duplicate.pk, actor=navigator.user)
     assert not PatientMerge.objects.exists()
     assert PatientRaceEthnicity.objects.filter(patient=kept).count() == 0
+
+
+def test_a_referral_or_a_feed_with_the_merged_records_mrn_lands_on_the_record_kept(clinic, manager):
+    # Given Rosa's two records (two MRNs), the second merged into the first
+    kept = factories.PatientFactory(
+        clinic=clinic, mrn="N-77", given_name="Rosa", family_name="Lima", birth_date=BORN
+    )
+    merged = factories.PatientFactory(
+        clinic=clinic, mrn="N-78", given_name="Rosa", family_name="Lima", birth_date=BORN
+    )
+    patient_merge(survivor_id=kept.pk, duplicate_id=merged.pk, actor=manager)
+    factories.NavigatorFactory()
+
+    # When the clinic refers her again under the merged record's MRN
+    referral = referral_create(
+        clinic=clinic,
+        program=factories.program("colorectal"),
+        patient_data=PatientInput(
+            mrn="n-78", given_name="Rosa", family_name="Lima", birth_date=BORN, sex="female"
+        ),
+        referring_clinician="Dr. Lee",
+        reason="Overdue",
+        actor=factories.ClinicStaffFactory(clinic=clinic),
+    )
+    # And an EHR feed sends her under that MRN too
+    feed = FhirSource.objects.create(key="ehr2", name="EHR", clinic=clinic)
+    patient = {
+        "resourceType": "Patient", "id": "p9",
+        "identifier": [{"system": "urn:mrn", "value": "N-78", "type": {"coding": [
+            {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}}],
+        "name": [{"family": "Lima", "given": ["Rosa"]}], "gender": "female",
+        "birthDate": BORN.isoformat(),
+    }  # fmt: skip
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": patient, "request": {"method": "PUT", "url": "Patient/p9"}}]}  # fmt: skip
+    fhir_import(source=feed, payload=json.dumps(bundle).encode(), origin="test", actor=None)
+
+    # Then both are the record kept: nothing new lands on the merged one
+    assert referral.patient == kept
+    assert PatientSourceLink.objects.get(resource_id="p9").patient == kept
+    assert Patient.objects.count() == 2
