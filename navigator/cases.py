@@ -189,10 +189,12 @@ def case_lock(case: NavigationCase | int, *, expected_version: int | None = None
     locked = NavigationCase.objects.select_for_update().get(pk=case_id)
     if expected_version is not None and locked.version != expected_version:
         changes = case_changes_since(locked, expected_version)
-        if changes and all(event.kind in NEVER_CONFLICTING for event in changes):
+        conflicting = [event for event in changes if event.kind not in NEVER_CONFLICTING]
+        if changes and not conflicting:
             return locked
+        # Named: the changes that could be overwritten, not the notes beside them.
         described = "; ".join(
-            f"{event.summary} ({event.actor or 'EquiNav'})" for event in changes[-3:]
+            f"{event.summary} ({event.actor or 'EquiNav'})" for event in conflicting[-3:]
         )
         raise StaleCaseError(
             {

@@ -28,6 +28,7 @@ from patients.models import (
     ValueSet,
     ValueSetCode,
 )
+from patients.mrn import mrn_normalise, patients_with_mrn
 from patients.selectors import program_rules_snapshot
 from patients.services.program_rules import program_rules_record_change
 
@@ -49,8 +50,28 @@ class PatientRaceEthnicityInline(admin.TabularInline):
     extra = 0
 
 
+class PatientAdminForm(forms.ModelForm):
+    """The admin's patient form keeps the one-patient-one-record rule of every other
+    path: the MRN normalised, and refused if the clinic has it already, however typed.
+    (No Meta: the admin builds it for Patient with the fields it shows.)"""
+
+    def clean(self) -> dict:
+        data = super().clean()
+        mrn = mrn_normalise(data.get("mrn") or "")
+        data["mrn"] = mrn
+        clinic = data.get("clinic")
+        if mrn and clinic is not None:
+            taken = patients_with_mrn(Patient.objects.all(), clinic=clinic, mrn=mrn).exclude(
+                pk=self.instance.pk
+            )
+            if taken.exists():
+                self.add_error("mrn", f"{clinic} already has a patient with MRN {mrn}.")
+        return data
+
+
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
+    form = PatientAdminForm
     list_display = ["family_name", "given_name", "mrn", "clinic", "birth_date", "sex",
                     "preferred_language", "interpreter_needed", "insurance_type"]  # fmt: skip
     list_filter = ["clinic", "sex", "preferred_language", "english_proficiency",

@@ -391,12 +391,16 @@ class ReferralUploadForm(EquiNavForm):
         return self.fixed_clinic or self.cleaned_data["clinic"]
 
 
+# The largest id a database row can have (a bigint): beyond it, not an id at all.
+MAX_ID = 2**63 - 1
+
+
 class PatientMergeForm(EquiNavForm):
     """Which record to keep, and which to merge into it (both by id)."""
 
-    survivor = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    survivor = forms.IntegerField(min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
     duplicate = forms.IntegerField(
-        min_value=1, error_messages={"required": "Choose the record to merge."}
+        min_value=1, max_value=MAX_ID, error_messages={"required": "Choose the record to merge."}
     )
 
     def service_error_field(self, key: str, message: str) -> str | None:

@@ -9,10 +9,10 @@ before normalisation are matched too, through the same expression (indexed).
 
 from __future__ import annotations
 
-from django.db.models import F, Func, QuerySet
+from django.db.models import Func, QuerySet
 from django.db.models.functions import Trim, Upper
 
-from patients.models import Clinic, Patient
+from patients.models import Clinic, Patient, PatientMerge
 
 
 def mrn_normalise(raw: str) -> str:
@@ -36,27 +36,34 @@ def patient_with_mrn_for_update(*, clinic: Clinic, mrn: str) -> Patient | None:
     """The clinic's patient with this MRN, locked; None if there is none.
 
     A record that was merged into another (PatientMerge) answers with the record it
-    was merged into, so that nothing new lands on a merged record.
+    was merged into, so that nothing new lands on a merged record. Merges are read
+    after the rows are locked, so a merge that committed while this waited counts.
     """
     candidates = list(
-        patients_with_mrn(Patient.objects.select_for_update(of=("self",)), clinic=clinic, mrn=mrn)
-        .annotate(kept_as=F("merged_into__survivor_id"))
-        .order_by("pk")
+        patients_with_mrn(Patient.objects.select_for_update(), clinic=clinic, mrn=mrn).order_by(
+            "pk"
+        )
     )
-    current = [patient for patient in candidates if patient.kept_as is None]
-    if current:
-        return current[0]
     if not candidates:
         return None
-    survivor_id: int = candidates[0].kept_as
+    merged = dict(
+        PatientMerge.objects.filter(duplicate__in=candidates).values_list(
+            "duplicate_id", "survivor_id"
+        )
+    )
+    for patient in candidates:
+        if patient.pk not in merged:
+            return patient
+    survivor_id = merged[candidates[0].pk]
     # A record kept in one merge may itself have been merged since: follow the chain.
     for _ in range(10):
-        survivor = (
-            Patient.objects.select_for_update(of=("self",))
-            .annotate(kept_as=F("merged_into__survivor_id"))
-            .get(pk=survivor_id)
+        survivor = Patient.objects.select_for_update().get(pk=survivor_id)
+        onward = (
+            PatientMerge.objects.filter(duplicate=survivor)
+            .values_list("survivor_id", flat=True)
+            .first()
         )
-        if survivor.kept_as is None:
+        if onward is None:
             return survivor
-        survivor_id = survivor.kept_as
+        survivor_id = onward
     return None

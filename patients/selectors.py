@@ -204,6 +204,16 @@ def patient_facts(patient_ids: list[int]) -> list[PatientFacts]:
     return list(facts.values())
 
 
+def patients_unmerged(patient_ids: list[int]) -> list[int]:
+    """These patients but those merged into another record, in the order given."""
+    merged = set(
+        Patient.objects.filter(pk__in=patient_ids, merged_into__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+    return [pk for pk in patient_ids if pk not in merged]
+
+
 def care_gap_patients_due(*, as_of: dt.date) -> list[int]:
     """Patients whose gaps may have changed: new data, a recheck day, changed rules.
 

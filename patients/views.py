@@ -14,12 +14,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from navigator.intake.patient_merge import patient_merge as merge_patients
 from navigator.intake.referral_uploads import referrals_upload
 from navigator.intake.referrals import referral_create as create_referral
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
 from navigator.selectors import cases as case_selectors
-from navigator.services.patient_merge import patient_merge as merge_patients
 from patients import selectors
 from patients.api.upload import template_response
 from patients.forms import (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
@@ -196,12 +197,17 @@ class AppointmentOutcomeForm(CaseForm):
         ],
     )
 
-    def __init__(self, *args: Any, started: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, starts_at: dt.datetime | None = None, **kwargs: Any) -> None:
+        """`starts_at`: a booked appointment's start, to offer only Cancelled before it."""
         super().__init__(*args, **kwargs)
-        if not started:
-            choice(self, "status").choices = [
-                (AppointmentStatus.CANCELLED, AppointmentStatus.CANCELLED.label)
-            ]
+        if starts_at is not None and starts_at > timezone.now():
+            field = choice(self, "status")
+            field.choices = [(AppointmentStatus.CANCELLED, AppointmentStatus.CANCELLED.label)]
+            field.error_messages["invalid_choice"] = (
+                f"This appointment starts {timezone.localtime(starts_at):%Y-%m-%d %H:%M}: "
+                "whether it was kept or missed can be known only once it has begun. "
+                "Cancel it, or book it again to move it."
+            )
 
 
 class ScreeningForm(CaseForm):

@@ -22,7 +22,12 @@ from patients.models import (
     ScreeningModality,
     ScreeningResult,
 )
-from patients.selectors import ProgramRules, care_gap_patients_due, program_rules_list
+from patients.selectors import (
+    ProgramRules,
+    care_gap_patients_due,
+    patients_unmerged,
+    program_rules_list,
+)
 from patients.services.care_gaps import CareGapChange, care_gaps_recompute
 
 
@@ -46,6 +51,10 @@ def care_gaps_refresh(
     result = RefreshResult()
     if patient_ids is None:
         patient_ids = care_gap_patients_due(as_of=as_of)
+    else:
+        # Named by a task queued before a merge: a merged record's gaps and cases are
+        # its survivor's now (the merge refreshed those).
+        patient_ids = patients_unmerged(patient_ids)
     for start in range(0, len(patient_ids), batch_size):
         batch = patient_ids[start : start + batch_size]
         with transaction.atomic():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from navigator.cases import event_record
 from navigator.models import OPEN_STATUSES, CaseEventKind, NavigationCase, User
 from navigator.services.assignment import case_assign_automatically
-from patients.models import Patient, ScreeningProgram
+from patients.models import Patient, PatientMerge, ScreeningProgram
 
 
 def case_open(
@@ -26,6 +27,10 @@ def case_open(
     """
     with transaction.atomic():
         Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        if PatientMerge.objects.filter(duplicate_id=patient.pk).exists():
+            raise ValidationError(
+                {"patient": f"Record #{patient.pk} was merged into another: open the case there."}
+            )
         existing = NavigationCase.objects.filter(
             patient=patient, program=program, status__in=OPEN_STATUSES
         ).first()

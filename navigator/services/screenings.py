@@ -115,9 +115,26 @@ def case_record_screening(
         # The patient's screening status follows in this same transaction, so that no
         # page says "completed" beside "overdue" until the nightly run.
         care_gaps_recompute(patient_ids=[case.patient_id], as_of=timezone.localdate())
+        # A booked appointment that has begun was the test; one still ahead is no longer
+        # needed (the test was done before it), and says so: never "kept" in advance.
+        now = timezone.now()
         for appointment in case.appointments.filter(status=AppointmentStatus.BOOKED):
-            appointment.status = AppointmentStatus.KEPT
+            started = appointment.scheduled_at <= now
+            appointment.status = AppointmentStatus.KEPT if started else AppointmentStatus.CANCELLED
             appointment.save(update_fields=["status"])
+            if not started:
+                event_record(
+                    case=case,
+                    kind=CaseEventKind.APPOINTMENT_UPDATED,
+                    actor=actor,
+                    summary=f"Appointment {timezone.localtime(appointment.scheduled_at):%Y-%m-%d}: "
+                    "cancelled, the screening was recorded before it",
+                    data={
+                        "appointment": appointment.pk,
+                        "from": AppointmentStatus.BOOKED,
+                        "to": AppointmentStatus.CANCELLED,
+                    },
+                )
         event_record(
             case=case,
             kind=CaseEventKind.SCREENING_RECORDED,

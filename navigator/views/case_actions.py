@@ -23,7 +23,7 @@ from navigator.forms.case_actions import (
     ScreeningForm,
     TaskDoneForm,
 )
-from navigator.models import AppointmentPurpose, BarrierStatus, Role
+from navigator.models import AppointmentPurpose, AppointmentStatus, BarrierStatus, Role
 from navigator.permissions import AuthedRequest, role_required
 from navigator.selectors.cases import barrier_types_active
 from navigator.selectors.visibility import (
@@ -169,7 +169,13 @@ def appointment_update(request: AuthedRequest, pk: int, appointment_id: int) -> 
         request,
         case,
         key=f"appointment:{appointment.pk}",
-        form=AppointmentOutcomeForm(request.POST, id_prefix=f"appointment{appointment.pk}"),
+        form=AppointmentOutcomeForm(
+            request.POST,
+            id_prefix=f"appointment{appointment.pk}",
+            starts_at=appointment.scheduled_at
+            if appointment.status == AppointmentStatus.BOOKED
+            else None,
+        ),
         perform=lambda data: appointments.appointment_set_status(
             appointment=appointment,
             status=data["status"],

@@ -100,7 +100,7 @@ def _appointment_form(
         return None
     return AppointmentOutcomeForm(
         id_prefix=f"appointment{appointment.pk}",
-        started=appointment.scheduled_at <= timezone.now(),
+        starts_at=appointment.scheduled_at,
     )
 
 

@@ -15,7 +15,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from navigator.models import BarrierStatus, BarrierType, CaseBarrier, NavigationCase
 from navigator.worklist.query import DEFAULT_SORT
 from navigator.worklist.rules import Moment
-from patients.models import Clinic, PatientPhone, ScreeningProgram
+from patients.models import Clinic, Patient, PatientPhone, ScreeningProgram
+from patients.mrn import mrn_key, mrn_normalise
 
 # --- Search ---------------------------------------------------------------------------
 
@@ -40,7 +41,14 @@ class Search:
     def condition(self) -> Q:
         if self.birth_date is not None:
             return Q(patient__birth_date=self.birth_date)
-        condition = Q(patient__mrn__iexact=self.text)
+        # The MRN however it was typed, records stored before normalisation included.
+        condition = Q(
+            Exists(
+                Patient.objects.alias(key=mrn_key()).filter(
+                    pk=OuterRef("patient"), key=mrn_normalise(self.text)
+                )
+            )
+        )
         if self.phone:
             condition |= Q(
                 Exists(PatientPhone.objects.filter(patient=OuterRef("patient"), number=self.phone))

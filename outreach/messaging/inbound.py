@@ -69,7 +69,9 @@ def _patient_ids_on(number: str) -> list[int]:
     """Every patient with this number (a family may share one mobile, and an opt-out
     from it speaks for all of them), in id order."""
     return list(
-        PatientPhone.objects.filter(number=number)
+        # A record merged into another keeps its copy of the number: it is the same
+        # person as the record kept, not another one on a shared phone.
+        PatientPhone.objects.filter(number=number, patient__merged_into__isnull=True)
         .order_by("patient_id")
         .values_list("patient_id", flat=True)
         .distinct()

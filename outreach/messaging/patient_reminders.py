@@ -168,6 +168,8 @@ def recall_messages_schedule(*, today: dt.date) -> list[PatientMessage]:
                 next_due_on__gte=today,
                 next_due_on__lte=today + dt.timedelta(days=rule.days),
                 patient__deceased=False,
+                # A record merged into another is nobody's: its person is the other.
+                patient__merged_into__isnull=True,
             )
             .exclude(
                 # Already being navigated toward this screening: the navigator has it.

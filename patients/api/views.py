@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -20,6 +21,8 @@ from patients.api.serializers import (
     ReferralSerializer,
     patient_input_from,
 )
+from patients.models import Patient
+from patients.mrn import mrn_key, mrn_normalise
 
 
 def _nest_patient_errors(error: ValidationError) -> serializers.ValidationError:
@@ -66,9 +69,20 @@ class ReferralViewSet(
         return Response(ReferralSerializer(referral).data, status=status.HTTP_201_CREATED)
 
 
+class PatientFilter(filters.FilterSet):
+    mrn = filters.CharFilter(method="filter_mrn", label="MRN, however typed (case, spaces)")
+
+    class Meta:
+        model = Patient
+        fields = ["preferred_language", "mrn"]
+
+    def filter_mrn(self, queryset, name, value):
+        return queryset.alias(mrn_key=mrn_key()).filter(mrn_key=mrn_normalise(value))
+
+
 class PatientViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = PatientSerializer
-    filterset_fields = ["preferred_language", "mrn"]
+    filterset_class = PatientFilter
 
     def get_queryset(self):
         return selectors.patients_with_details(user=self.request.user)

@@ -78,12 +78,13 @@ def test_a_navigator_walks_a_case_from_first_call_to_closed(case, client):
     assert response.status_code == 201, response.content
     assert response.json()["status"] == CaseStatus.SCHEDULED
 
-    # It happens, and the result is recorded
-    response = client.post(
-        f"{base}/screening/",
-        {"modality": "colonoscopy", "performed_on": timezone.localdate().isoformat(),
-         "result": "normal"},
-    )  # fmt: skip
+    # It happens ten days later, and the result is recorded
+    with time_machine.travel(timezone.now() + dt.timedelta(days=10, hours=3), tick=False):
+        response = client.post(
+            f"{base}/screening/",
+            {"modality": "colonoscopy", "performed_on": timezone.localdate().isoformat(),
+             "result": "normal"},
+        )  # fmt: skip
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["status"] == CaseStatus.COMPLETED

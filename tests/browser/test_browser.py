@@ -13,6 +13,7 @@ import datetime as dt
 import re
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
@@ -77,7 +78,9 @@ def notice_of(page: Page):
     return page.get_by_test_id("case-notice")
 
 
-def test_a_navigator_works_a_case_from_first_call_to_the_result(page, live_server, tmp_path):
+def test_a_navigator_works_a_case_from_first_call_to_the_result(
+    page, live_server, tmp_path, request
+):
     today = timezone.localdate()
     transportation = BarrierType.objects.get(code="transportation")
 
@@ -155,10 +158,10 @@ def test_a_navigator_works_a_case_from_first_call_to_the_result(page, live_serve
     )
     assert_not_reloaded(page)
 
-    # They book the colonoscopy
-    when = timezone.localtime() + dt.timedelta(days=5)
+    # They book the colonoscopy, for two hours from now
+    when = (timezone.localtime() + dt.timedelta(hours=2)).replace(second=0, microsecond=0)
     booking = page.get_by_test_id("appointment-form")
-    booking.get_by_label("Date and time").fill(when.strftime("%Y-%m-%dT09:30"))
+    booking.get_by_label("Date and time").fill(when.strftime("%Y-%m-%dT%H:%M"))
     booking.get_by_label("Where").fill("Endoscopy Center")
     booking.get_by_label("Modality").select_option(label="Colonoscopy")
     booking.get_by_role("button", name="Book appointment").click()
@@ -168,15 +171,19 @@ def test_a_navigator_works_a_case_from_first_call_to_the_result(page, live_serve
     expect(appointment).to_have_count(1)
     expect(appointment).to_contain_text("Endoscopy Center")
     expect(appointment).to_contain_text("Booked")
-    expect(timeline).to_contain_text(f"Appointment {when:%Y-%m-%d} 09:30 at Endoscopy Center")
+    expect(timeline).to_contain_text(f"Appointment {when:%Y-%m-%d %H:%M} at Endoscopy Center")
     # With an appointment within a week, the next attempt is a prep call
     expect(attempt.get_by_label("Purpose")).to_have_value("prep_call")
     assert_not_reloaded(page)
 
-    # And, once it has happened, record it and its result
+    # And, once it has happened (three hours on), record it and its result
+    later = time_machine.travel(timezone.now() + dt.timedelta(hours=3), tick=True)
+    later.start()
+    request.addfinalizer(later.stop)
+    done_on = timezone.localdate()
     screening = page.get_by_test_id("screening-form")
     screening.get_by_label("Test").select_option(label="Colonoscopy")
-    screening.get_by_label("Done on").fill(today.isoformat())
+    screening.get_by_label("Done on").fill(done_on.isoformat())
     screening.get_by_label("Result").select_option(label="Normal")
     screening.get_by_role("button", name="Record screening").click()
     expect(notice_of(page)).to_have_text("Screening recorded; the case is completed.")
@@ -208,11 +215,9 @@ def test_a_navigator_works_a_case_from_first_call_to_the_result(page, live_serve
     booked = case.appointments.get()
     assert booked.status == AppointmentStatus.KEPT
     assert (booked.site, booked.modality.name) == ("Endoscopy Center", "Colonoscopy")
-    assert timezone.localtime(booked.scheduled_at).replace(tzinfo=None) == dt.datetime.combine(
-        when.date(), dt.time(9, 30)
-    )
+    assert timezone.localtime(booked.scheduled_at) == when
     recorded = case.screenings.get()
-    assert (recorded.result, recorded.performed_on) == ("normal", today)
+    assert (recorded.result, recorded.performed_on) == ("normal", done_on)
     kinds = set(case.events.values_list("kind", flat=True))
     assert {
         CaseEventKind.ATTEMPT_LOGGED,

@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -202,13 +203,14 @@ def test_booking_moves_the_case_to_scheduled_and_recording_the_screening_complet
     )
     case.refresh_from_db()
     assert case.status == CaseStatus.SCHEDULED
-    case_record_screening(
-        case=case,
-        modality=colonoscopy,
-        performed_on=timezone.localdate(),
-        result="normal",
-        actor=actor,
-    )
+    with time_machine.travel(timezone.now() + dt.timedelta(days=5, hours=2), tick=False):
+        case_record_screening(
+            case=case,
+            modality=colonoscopy,
+            performed_on=timezone.localdate(),
+            result="normal",
+            actor=actor,
+        )
 
     # Then the case is completed, with its completion time and the appointment kept
     case.refresh_from_db()

@@ -755,3 +755,24 @@ def test_it_lets_an_admin_open_any_case(client, case):
     client.force_login(factories.AdminFactory())
     assert client.get(case_url("case_detail", case)).status_code == 200
     assert client.get(reverse("navigator:case_list")).status_code == 200
+
+
+def test_review12_a_refused_early_outcome_comes_back_offering_only_cancelled(nav_client, case):
+    appointment = appointment_book(
+        case=case,
+        scheduled_at=timezone.now() + dt.timedelta(days=2),
+        site="Clinic",
+        actor=case.navigator.user,
+    )
+    from navigator.models import NavigationCase
+
+    version = NavigationCase.objects.get(pk=case.pk).version
+    response = nav_client.post(
+        case_url("appointment_update", case, appointment.pk),
+        {"status": "kept", "version": version},
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert "can be known only once it has begun" in html
+    # The form that comes back still offers Kept and No-show for a future appointment
+    assert 'value="kept"' not in html and 'value="no_show"' not in html

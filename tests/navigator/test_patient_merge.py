@@ -10,9 +10,9 @@ import json
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from navigator.intake.patient_merge import patient_merge
 from navigator.intake.referrals import referral_create
 from navigator.models import CaseEvent, CaseEventKind, CaseStatus, NavigationCase
-from navigator.services.patient_merge import patient_merge
 from outreach.models import ContactAttempt, PatientMessage
 from patients.fhir.importer import fhir_import
 from patients.models import (
@@ -34,6 +34,20 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 BORN = dt.date(1966, 3, 14)
+
+
+def carlos_twice(clinic) -> tuple[Patient, Patient]:
+    """Two records of one man at one clinic: one MRN, typed two ways."""
+    return (
+        factories.PatientFactory(
+            clinic=clinic, mrn="CHE555001", given_name="Carlos", family_name="Herrera",
+            birth_date=BORN,
+        ),
+        factories.PatientFactory(
+            clinic=clinic, mrn=" che555001", given_name="Carlos", family_name="Herrera",
+            birth_date=BORN,
+        ),
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -109,8 +123,7 @@ def test_merging_moves_everything_of_the_duplicate_onto_the_record_kept(twins, m
 
 def test_two_open_cases_for_one_program_are_refused_until_one_is_closed(clinic, manager):
     # Given two records, each with an open colorectal case
-    kept = factories.PatientFactory(clinic=clinic, birth_date=BORN)
-    duplicate = factories.PatientFactory(clinic=clinic, birth_date=BORN)
+    kept, duplicate = carlos_twice(clinic)
     first = factories.CaseFactory(patient=kept)
     second = factories.CaseFactory(patient=duplicate)
 
@@ -128,7 +141,11 @@ def test_two_open_cases_for_one_program_are_refused_until_one_is_closed(clinic, 
 
 
 def test_a_record_merged_once_cannot_be_merged_again_nor_kept_for_another(clinic, manager):
-    kept, duplicate, third = factories.PatientFactory.create_batch(3, clinic=clinic)
+    kept, duplicate = carlos_twice(clinic)
+    third = factories.PatientFactory(
+        clinic=clinic, mrn="CHE555002", given_name="Carlos", family_name="Herrera",
+        birth_date=BORN,
+    )  # fmt: skip
     patient_merge(survivor_id=kept.pk, duplicate_id=duplicate.pk, actor=manager)
 
     with pytest.raises(ValidationError, match="already merged"):
@@ -146,7 +163,7 @@ def test_a_record_cannot_be_merged_into_itself(clinic, manager):
 
 
 def test_only_a_manager_merges_records(clinic, navigator):
-    kept, duplicate = factories.PatientFactory.create_batch(2, clinic=clinic)
+    kept, duplicate = carlos_twice(clinic)
 
     with pytest.raises(PermissionDenied):
         patient_merge(survivor_id=kept.pk, duplicate_id=duplicate.pk, actor=navigator.user)

@@ -674,3 +674,24 @@ def test_two_notes_written_from_the_same_version_through_the_api_are_both_kept(c
     assert (first.status_code, second.status_code) == (201, 201)
     notes = CaseEvent.objects.filter(case=case, kind=CaseEventKind.NOTE).order_by("pk")
     assert [note.summary for note in notes] == ["Left a voicemail", "Spoke to the clinic"]
+
+
+def test_review12_a_real_change_followed_by_three_notes_is_still_named(nav_client, case, colleague):
+    opened_at = NavigationCase.objects.get(pk=case.pk).version
+    changed = change_elsewhere(case, colleague)
+    for text in ("note one", "note two", "note three"):
+        case_note_add(case=case, text=text, actor=colleague)
+
+    response = nav_client.post(
+        reverse("navigator:follow_up_set", args=[case.pk]),
+        {"next_follow_up": (timezone.localdate() + dt.timedelta(days=3)).isoformat(),
+         "version": opened_at},
+        **HTMX,
+    )  # fmt: skip
+
+    assert STALE in response.content.decode()
+    # The refusal names what could be overwritten, not only the last three notes
+    html = response.content.decode()
+    start = html.index(STALE)
+    message = html[start : html.index(NOT_SAVED, start)]
+    assert changed in message, message

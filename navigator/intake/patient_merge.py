@@ -1,9 +1,9 @@
 """Merging two records of one patient: everything of the duplicate moves onto the
 survivor, both records' cases say so on their timelines, and nothing is deleted.
 
-It stands on the case kernel (the cases' timelines) and the patients' writes (their
-care gaps, recomputed from the clinical data now on one record), so it lives with
-the case services rather than in patients/.
+It stands on the case kernel (the cases' timelines) and on the care-gap refresh
+(the survivor's gaps recomputed from both records' data, and its cases opened or
+closed from them), so it is orchestration, beside the other intake.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from navigator.cases import event_record
+from navigator.intake.care_gaps import care_gaps_refresh
 from navigator.models import OPEN_STATUSES, CaseEventKind, NavigationCase, User
 from navigator.permissions import ensure_manager
+from outreach.messaging.stops import messages_cancel_pending
 from outreach.models import InboundSms, PatientMessage
 from patients.models import (
     ClinicalResource,
@@ -27,7 +29,7 @@ from patients.models import (
     Referral,
     ScreeningEvent,
 )
-from patients.services.care_gaps import care_gaps_recompute
+from patients.mrn import mrn_normalise
 
 
 def _open_programs(patient: Patient) -> dict[int, int]:
@@ -45,15 +47,24 @@ def patient_merge(*, survivor_id: int, duplicate_id: int, actor: User) -> Patien
     and ethnicity onto the survivor; record the merge on every case of both; keep
     the duplicate, merged, out of every list.
 
-    Refused when either record is already merged, when they are one record, or when
-    both have an open case for the same program (a patient has one open case per
-    program: a manager closes one first, with its reason).
+    Refused when they are one record, when either is already merged, when they are
+    at two clinics (each clinic's record is its own), when they share neither the MRN
+    nor the name and birth date (two people, not one), or when both have an open case
+    for the same program (a patient has one open case per program: a manager closes
+    one first, with its reason).
     """
     ensure_manager(actor, "merge patient records")
     if survivor_id == duplicate_id:
         raise ValidationError({"duplicate": "Choose two different records to merge."})
     with transaction.atomic():
-        # Both patients, in pk order, as every path that locks two of them must.
+        # Cases before patients, the order recording a screening and an inbound text
+        # take them in; then both patients in pk order.
+        list(
+            NavigationCase.objects.select_for_update()
+            .filter(patient_id__in=[survivor_id, duplicate_id])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         locked = {
             patient.pk: patient
             for patient in Patient.objects.select_for_update()
@@ -72,6 +83,26 @@ def patient_merge(*, survivor_id: int, duplicate_id: int, actor: User) -> Patien
             raise ValidationError(
                 {"duplicate": f"Record #{min(merged)} was already merged into another one."}
             )
+        if survivor.clinic_id != duplicate.clinic_id:
+            raise ValidationError(
+                {"duplicate": "These records are at two clinics; each clinic's record is its "
+                 "own. Merge only records of one clinic."}
+            )  # fmt: skip
+        same_mrn = bool(survivor.mrn.strip()) and mrn_normalise(survivor.mrn) == mrn_normalise(
+            duplicate.mrn
+        )
+        same_person = (
+            " ".join(survivor.given_name.split()).casefold()
+            == " ".join(duplicate.given_name.split()).casefold()
+            and " ".join(survivor.family_name.split()).casefold()
+            == " ".join(duplicate.family_name.split()).casefold()
+            and survivor.birth_date == duplicate.birth_date
+        )
+        if not (same_mrn or same_person):
+            raise ValidationError(
+                {"duplicate": "These records share neither the MRN nor the name and birth "
+                 "date: they look like two people. Correct the record first if it is wrong."}
+            )  # fmt: skip
         both_open = set(_open_programs(survivor)) & set(_open_programs(duplicate))
         if both_open:
             cases = sorted(
@@ -126,6 +157,12 @@ def patient_merge(*, survivor_id: int, duplicate_id: int, actor: User) -> Patien
         PatientRaceEthnicity.objects.bulk_create(added)
         moved["race_ethnicity"] = len(added)
 
+        if duplicate.deceased and not survivor.deceased:
+            # The EHR said so of one record: it holds for the person.
+            survivor.deceased = True
+            survivor.save(update_fields=["deceased", "updated_at"])
+            messages_cancel_pending(patient=survivor, reason="patient deceased", suppress=True)
+            moved["deceased"] = 1
         merge = PatientMerge.objects.create(
             survivor=survivor, duplicate=duplicate, actor=actor, moved=moved
         )
@@ -139,7 +176,8 @@ def patient_merge(*, survivor_id: int, duplicate_id: int, actor: User) -> Patien
                 summary=summary,
                 data=data,
             )
-        # The survivor's screening status now reads the clinical data of both.
+        # The survivor's screening status now reads the clinical data of both, and its
+        # cases follow (a screening in the duplicate's EHR data closes an open case).
         Patient.objects.filter(pk=survivor.pk).update(clinical_data_changed_at=timezone.now())
-        care_gaps_recompute(patient_ids=[survivor.pk], as_of=timezone.localdate())
+        care_gaps_refresh(as_of=timezone.localdate(), patient_ids=[survivor.pk])
         return merge
