@@ -1,4 +1,5 @@
-"""Intake: what turns a referral or a newly overdue patient into a navigation case.
+"""Intake: what turns a referral or a newly overdue patient into a navigation case, and
+what makes two records of one patient one.
 
 It sits above both the patients services (patients, referrals, care gaps) and the
 case kernel (`navigator.cases`) and case services, so neither has to import the other.
@@ -10,5 +11,7 @@ To change:
 - a CSV of referrals (modes, duplicates, row errors, counts): `referral_uploads.py`
   (`referrals_upload`); reading and checking the file is `patients.uploads.parse`;
 - the care-gap refresh (batches; cases opened for newly overdue patients, closed for
-  those the EHR shows screened): `care_gaps.py` (`care_gaps_refresh`).
+  those the EHR shows screened): `care_gaps.py` (`care_gaps_refresh`);
+- merging a likely duplicate into the record kept (what moves, what is refused):
+  `patient_merge.py` (`patient_merge`).
 """

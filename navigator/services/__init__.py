@@ -12,9 +12,9 @@ To change:
 - booking an appointment or recording what became of it: `appointments.py`;
 - a home test kit mailed, or the screening recorded (which completes the case):
   `screenings.py`;
-- a colleague covering a navigator's caseload: `coverage.py`;
-- two records of one patient merged into one (their cases and everything else):
-  `patient_merge.py`.
+- a colleague covering a navigator's caseload: `coverage.py`.
+
+Two records of one patient merged into one is orchestration: `navigator.intake`.
 
 Reads (what a diagnostic follow-up calls for, the order a rebalance moves cases
 in) are in `navigator.selectors`.
