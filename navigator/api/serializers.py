@@ -142,7 +142,7 @@ class ScreeningEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ScreeningEvent
-        fields = ["id", "modality", "performed_on", "result"]
+        fields = ["id", "modality", "performed_on", "result", "resulted_on"]
 
 
 class CaseDetailSerializer(serializers.ModelSerializer):
@@ -252,6 +252,9 @@ class ScreeningRecordSerializer(CaseChangeSerializer):
     modality = serializers.CharField()
     performed_on = serializers.DateField()
     result = serializers.ChoiceField(choices=RECORDABLE_RESULTS)
+    resulted_on = serializers.DateField(
+        required=False, help_text="The day the result came back (today if left out)."
+    )
 
 
 class FollowUpSerializer(CaseChangeSerializer):

@@ -218,6 +218,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
             modality=_modality_for(case, data["modality"]),
             performed_on=data["performed_on"],
             result=data["result"],
+            resulted_on=data.get("resulted_on"),
             actor=request.user,
             expected_version=data.get("version"),
         )

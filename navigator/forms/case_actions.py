@@ -216,9 +216,16 @@ class ScreeningForm(CaseForm):
     )
     performed_on = forms.DateField(label="Done on", widget=DateInput)
     result = forms.ChoiceField(choices=[("", "Choose a result…"), *RECORDABLE_RESULTS])
+    resulted_on = forms.DateField(
+        label="Reported on",
+        widget=DateInput,
+        required=False,
+        help_text="The day the result came back; today if left empty.",
+    )
 
     def __init__(self, *args, case: NavigationCase, **kwargs):
-        kwargs.setdefault("initial", {"performed_on": timezone.localdate()})
+        today = timezone.localdate()
+        kwargs.setdefault("initial", {"performed_on": today, "resulted_on": today})
         super().__init__(*args, **kwargs)
         model_choice(self, "modality").queryset = program_modalities(case)
 

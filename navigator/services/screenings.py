@@ -81,9 +81,11 @@ def case_record_screening(
     performed_on: dt.date,
     result: str,
     actor: User,
+    resulted_on: dt.date | None = None,
     expected_version: int | None = None,
 ) -> ScreeningEvent:
-    """Record the screening done for this case and its result; the case is completed."""
+    """Record the screening done for this case and its result (which came back on
+    `resulted_on`, today if not said); the case is completed."""
     with transaction.atomic():
         case = case_lock(case, expected_version=expected_version)
         case_ensure_open(case)
@@ -98,6 +100,13 @@ def case_record_screening(
             errors["performed_on"] = "This date is more than a year before the case opened."
         if result not in dict(RECORDABLE_RESULTS):
             errors["result"] = f"“{result}” is not a screening result."
+        resulted_on = resulted_on or timezone.localdate()
+        if resulted_on > timezone.localdate():
+            errors["resulted_on"] = "A result cannot be dated in the future."
+        elif "performed_on" not in errors and resulted_on < performed_on:
+            errors["resulted_on"] = (
+                f"A result cannot come back before its test (done {performed_on:%Y-%m-%d})."
+            )
         if errors:
             raise ValidationError(errors)
         event = ScreeningEvent.objects.create(
@@ -105,6 +114,7 @@ def case_record_screening(
             modality=modality,
             performed_on=performed_on,
             result=result,
+            resulted_on=resulted_on,
             case=case,
             recorded_by=actor,
         )

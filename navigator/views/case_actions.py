@@ -201,6 +201,7 @@ def screening_create(request: AuthedRequest, pk: int) -> HttpResponse:
             modality=data["modality"],
             performed_on=data["performed_on"],
             result=data["result"],
+            resulted_on=data["resulted_on"],
             actor=request.user,
             expected_version=data["version"],
         ),

@@ -150,6 +150,9 @@ class ScreeningEvent(models.Model):
     modality = models.ForeignKey(ScreeningModality, on_delete=models.PROTECT)
     performed_on = models.DateField(validators=[validate_not_in_future])
     result = models.CharField(max_length=16, choices=ScreeningResult.choices)
+    # The day the result came back: never before the test, never in the future.
+    # Empty for tests recorded before it was asked, and for those from an EHR feed.
+    resulted_on = models.DateField(null=True, blank=True)
     case = models.ForeignKey(
         "navigator.NavigationCase",
         on_delete=models.PROTECT,

@@ -17,6 +17,7 @@ from navigator.models import (
     CaseStatus,
 )
 from outreach.models import ContactAttempt
+from patients.models import ScreeningEvent
 from tests import factories
 from tests.support.api import api_as
 
@@ -386,3 +387,63 @@ def test_it_refuses_an_attempt_dated_months_ago_or_a_follow_up_years_ahead(case,
     assert "more than 90 days ago" in response.json()["attempted_at"][0]
     assert "two years ahead" in response.json()["next_follow_up"][0]
     assert not case.attempts.exists()
+
+
+def test_a_result_dated_before_its_test_or_in_the_future_is_refused_and_nothing_is_written(
+    case, client
+):
+    base = f"/api/cases/{case.pk}"
+    today = timezone.localdate()
+    version = client.get(f"{base}/").json()["version"]
+
+    # A result back the day before the colonoscopy that produced it
+    before = client.post(
+        f"{base}/screening/",
+        {"modality": "colonoscopy", "performed_on": today.isoformat(), "result": "normal",
+         "resulted_on": (today - dt.timedelta(days=1)).isoformat()},
+    )  # fmt: skip
+    # A result dated tomorrow
+    ahead = client.post(
+        f"{base}/screening/",
+        {"modality": "colonoscopy", "performed_on": today.isoformat(), "result": "normal",
+         "resulted_on": (today + dt.timedelta(days=1)).isoformat()},
+    )  # fmt: skip
+
+    assert before.status_code == 400
+    assert before.json()["resulted_on"] == [
+        f"A result cannot come back before its test (done {today:%Y-%m-%d})."
+    ]
+    assert ahead.status_code == 400
+    assert ahead.json()["resulted_on"] == ["A result cannot be dated in the future."]
+    assert not ScreeningEvent.objects.filter(case=case).exists()
+    assert client.get(f"{base}/").json()["version"] == version
+
+
+def test_a_result_keeps_the_day_it_came_back(case, client):
+    base = f"/api/cases/{case.pk}"
+    today = timezone.localdate()
+
+    response = client.post(
+        f"{base}/screening/",
+        {"modality": "colonoscopy", "performed_on": (today - dt.timedelta(days=9)).isoformat(),
+         "result": "normal", "resulted_on": (today - dt.timedelta(days=2)).isoformat()},
+    )  # fmt: skip
+
+    assert response.status_code == 201, response.content
+    assert (
+        response.json()["screenings"][0]["resulted_on"]
+        == (today - dt.timedelta(days=2)).isoformat()
+    )
+
+
+def test_a_result_recorded_without_its_day_is_dated_today(navigator):
+    case = factories.CaseFactory(navigator=navigator)
+    client = api_as(navigator.user)
+
+    response = client.post(
+        f"/api/cases/{case.pk}/screening/",
+        {"modality": "fit", "performed_on": timezone.localdate().isoformat(), "result": "normal"},
+    )
+
+    assert response.status_code == 201, response.content
+    assert ScreeningEvent.objects.get(case=case).resulted_on == timezone.localdate()

@@ -776,3 +776,22 @@ def test_review12_a_refused_early_outcome_comes_back_offering_only_cancelled(nav
     assert "can be known only once it has begun" in html
     # The form that comes back still offers Kept and No-show for a future appointment
     assert 'value="kept"' not in html and 'value="no_show"' not in html
+
+
+def test_the_screening_form_asks_when_the_result_came_back_and_refuses_a_day_before_the_test(
+    nav_client, case
+):
+    colonoscopy = ScreeningModality.objects.get(program=case.program, code="colonoscopy")
+    today = timezone.localdate()
+    page = nav_client.get(case_url("case_detail", case)).content.decode()
+    assert "Reported on" in page
+
+    response = nav_client.post(
+        case_url("screening_create", case),
+        {"modality": colonoscopy.pk, "performed_on": today.isoformat(), "result": "normal",
+         "resulted_on": (today - dt.timedelta(days=3)).isoformat()},
+        **HTMX,
+    )  # fmt: skip
+
+    assert "A result cannot come back before its test" in response.content.decode()
+    assert not ScreeningEvent.objects.filter(case=case).exists()
