@@ -7,7 +7,8 @@ navigation case is `navigator.intake`.
 
 To change:
 - a model, a choice or a field validator: `models/` (its `__init__` maps the modules);
-- how a patient is found or registered: `services/patients.py` (MRNs are compared
+- how a patient is found or registered: `services/patients.py` (names compared by
+  `names.py`; MRNs are compared
   trimmed and in capitals in every path: `mrn.py`); the referral record:
   `services/referrals.py`; a single referral with its case: `navigator/intake/referrals.py`;
 - a program's rules and their versions: `services/program_rules.py` (form: `forms.py`,

@@ -30,6 +30,7 @@ from patients.models import (
     ScreeningEvent,
 )
 from patients.mrn import mrn_normalise
+from patients.names import name_normalise
 
 
 def _open_programs(patient: Patient) -> dict[int, int]:
@@ -92,10 +93,8 @@ def patient_merge(*, survivor_id: int, duplicate_id: int, actor: User) -> Patien
             duplicate.mrn
         )
         same_person = (
-            " ".join(survivor.given_name.split()).casefold()
-            == " ".join(duplicate.given_name.split()).casefold()
-            and " ".join(survivor.family_name.split()).casefold()
-            == " ".join(duplicate.family_name.split()).casefold()
+            name_normalise(survivor.given_name) == name_normalise(duplicate.given_name)
+            and name_normalise(survivor.family_name) == name_normalise(duplicate.family_name)
             and survivor.birth_date == duplicate.birth_date
         )
         if not (same_mrn or same_person):

@@ -19,6 +19,7 @@ from patients.models import (
     PatientSourceLink,
 )
 from patients.mrn import mrn_normalise, patient_with_mrn_for_update
+from patients.names import name_normalise
 
 REFERENCE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 UUID_URN = re.compile(r"^urn:uuid:([0-9A-Fa-f\-]{36})$")
@@ -164,12 +165,9 @@ def patient_references_resolve(
 
 
 def _same_person(patient: Patient, mapped: MappedPatient) -> bool:
-    def norm(text: str) -> str:
-        return " ".join(text.split()).casefold()
-
     return (
-        norm(patient.given_name) == norm(mapped.given_name)
-        and norm(patient.family_name) == norm(mapped.family_name)
+        name_normalise(patient.given_name) == name_normalise(mapped.given_name)
+        and name_normalise(patient.family_name) == name_normalise(mapped.family_name)
         and patient.birth_date == mapped.birth_date
     )
 

@@ -19,6 +19,7 @@ from patients.models import (
     RaceEthnicity,
 )
 from patients.mrn import mrn_normalise, patient_with_mrn_for_update
+from patients.names import name_normalise
 
 EXCLUSIVE_RACE_ANSWERS = {RaceEthnicity.DECLINED, RaceEthnicity.UNKNOWN}
 
@@ -52,10 +53,6 @@ class PatientInput:
     insurance_type: str = "unknown"
     smoking_status: str = "unknown"
     smoking_pack_years: int | None = None
-
-
-def _normalise_name(name: str) -> str:
-    return " ".join(name.split()).casefold()
 
 
 def _validate_race_ethnicity(values: list[str]) -> list[str]:
@@ -106,8 +103,8 @@ def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patie
     existing = patient_with_mrn_for_update(clinic=clinic, mrn=mrn)
     if existing is not None:
         if (
-            _normalise_name(existing.given_name) != _normalise_name(data.given_name)
-            or _normalise_name(existing.family_name) != _normalise_name(data.family_name)
+            name_normalise(existing.given_name) != name_normalise(data.given_name)
+            or name_normalise(existing.family_name) != name_normalise(data.family_name)
             or existing.birth_date != data.birth_date
         ):
             raise ValidationError(
