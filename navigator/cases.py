@@ -32,51 +32,44 @@ from navigator.models import (
     CaseEvent,
     CaseEventKind,
     CaseStatus,
+    FollowUpState,
     NavigationCase,
     User,
 )
 from outreach.messaging.stops import messages_cancel_pending
 
 # The only legal moves. Anything not listed is refused, from every page and API.
+# What recording a test's result may lead to, from any status before the result.
+_RESULT_TARGETS = frozenset(
+    {
+        CaseStatus.COMPLETED,
+        CaseStatus.FOLLOW_UP_NEEDED,
+        CaseStatus.REPEAT_NEEDED,
+        CaseStatus.TREATMENT,
+    }
+)
+_GIVING_UP = frozenset({CaseStatus.CLOSED_UNREACHABLE, CaseStatus.DECLINED, CaseStatus.INELIGIBLE})
+
+# The only legal moves. Anything not listed is refused, from every page and API.
+# A case waiting on a follow-up leaves only through its result (complete, another
+# follow-up, treatment) or the safety net (closed without it, a manager confirming).
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    CaseStatus.NEW: frozenset(
-        {
-            CaseStatus.ASSIGNED,
-            CaseStatus.CLOSED_UNREACHABLE,
-            CaseStatus.DECLINED,
-            CaseStatus.INELIGIBLE,
-        }
-    ),
+    CaseStatus.NEW: frozenset({CaseStatus.ASSIGNED, *_GIVING_UP}),
     CaseStatus.ASSIGNED: frozenset(
-        {
-            CaseStatus.CONTACTING,
-            CaseStatus.SCHEDULED,
-            CaseStatus.COMPLETED,
-            CaseStatus.CLOSED_UNREACHABLE,
-            CaseStatus.DECLINED,
-            CaseStatus.INELIGIBLE,
-        }
+        {CaseStatus.CONTACTING, CaseStatus.SCHEDULED, *_RESULT_TARGETS, *_GIVING_UP}
     ),
-    CaseStatus.CONTACTING: frozenset(
-        {
-            CaseStatus.SCHEDULED,
-            CaseStatus.COMPLETED,
-            CaseStatus.CLOSED_UNREACHABLE,
-            CaseStatus.DECLINED,
-            CaseStatus.INELIGIBLE,
-        }
+    CaseStatus.CONTACTING: frozenset({CaseStatus.SCHEDULED, *_RESULT_TARGETS, *_GIVING_UP}),
+    CaseStatus.SCHEDULED: frozenset({CaseStatus.CONTACTING, *_RESULT_TARGETS, *_GIVING_UP}),
+    CaseStatus.FOLLOW_UP_NEEDED: frozenset(
+        {*(_RESULT_TARGETS - {CaseStatus.FOLLOW_UP_NEEDED}), CaseStatus.FOLLOW_UP_CLOSED}
     ),
-    CaseStatus.SCHEDULED: frozenset(
-        {
-            CaseStatus.CONTACTING,
-            CaseStatus.COMPLETED,
-            CaseStatus.CLOSED_UNREACHABLE,
-            CaseStatus.DECLINED,
-            CaseStatus.INELIGIBLE,
-        }
+    CaseStatus.REPEAT_NEEDED: frozenset(
+        {*(_RESULT_TARGETS - {CaseStatus.REPEAT_NEEDED}), CaseStatus.FOLLOW_UP_CLOSED}
     ),
     CaseStatus.COMPLETED: frozenset({CaseStatus.CLOSED}),
     CaseStatus.CLOSED: frozenset(),
+    CaseStatus.TREATMENT: frozenset(),
+    CaseStatus.FOLLOW_UP_CLOSED: frozenset(),
     CaseStatus.CLOSED_UNREACHABLE: frozenset(),
     CaseStatus.DECLINED: frozenset(),
     CaseStatus.INELIGIBLE: frozenset(),
@@ -223,8 +216,13 @@ def case_transition(
     actor: User | None,
     note: str = "",
     expected_version: int | None = None,
+    safety_net_confirmed: bool = False,
 ) -> NavigationCase:
-    """Move a case to another status, or refuse with a ValidationError on `status`."""
+    """Move a case to another status, or refuse with a ValidationError on `status`.
+
+    Closing with a result unresolved (FOLLOW_UP_CLOSED) is the safety net's alone:
+    navigator.services.follow_ups confirms it with a manager and passes
+    `safety_net_confirmed`."""
     with transaction.atomic():
         case = case_lock(case, expected_version=expected_version)
         from_status = case.status
@@ -265,13 +263,30 @@ def case_transition(
             and not case.appointments.filter(status=AppointmentStatus.BOOKED).exists()
         ):
             raise ValidationError({"status": "Book an appointment to mark the case scheduled."})
-        if to_status == CaseStatus.COMPLETED and not case.screenings.exists():
+        if to_status in _RESULT_TARGETS and not case.screenings.exists():
             raise ValidationError({"status": "Record the screening and its result first."})
+        if to_status == CaseStatus.FOLLOW_UP_CLOSED and not safety_net_confirmed:
+            raise ValidationError(
+                {
+                    "status": "A case with an unresolved result closes only with a reason "
+                    "and a program manager's confirmation."
+                },
+                code="safety_net",
+            )
+        if (
+            to_status in {CaseStatus.COMPLETED, CaseStatus.CLOSED}
+            and case.follow_ups.filter(state=FollowUpState.OPEN).exists()
+        ):
+            raise ValidationError(
+                {"status": "The result still calls for a follow-up: record it first."},
+                code="follow_up_open",
+            )
 
         now = timezone.now()
         case.status = to_status
         update_fields = ["status"]
-        if to_status == CaseStatus.COMPLETED:
+        if to_status in {CaseStatus.COMPLETED, CaseStatus.TREATMENT}:
+            # The loop closed: what the completion figures count.
             case.completed_at = now
             update_fields.append("completed_at")
         if to_status not in OPEN_STATUSES:

@@ -87,8 +87,19 @@ class CaseStatus(models.TextChoices):
     ASSIGNED = "assigned", "Assigned"
     CONTACTING = "contacting", "Contacting"
     SCHEDULED = "scheduled", "Scheduled"
-    COMPLETED = "completed", "Screening completed"
-    CLOSED = "closed", "Closed"
+    # The screening test was done and its result calls for a next step
+    # (FollowUpPathway): the loop is still open.
+    FOLLOW_UP_NEEDED = "follow_up_needed", "Diagnostic follow-up needed"
+    REPEAT_NEEDED = "repeat_needed", "Repeat test needed"
+    # The loop closed: a normal result, or the follow-up done and its result recorded.
+    COMPLETED = "completed", "Screening complete"
+    CLOSED = "closed", "Closed: screening complete"
+    # A diagnosis (cancer, or precancer needing treatment) handed to treatment
+    # navigation: the screening loop closed with that outcome.
+    TREATMENT = "treatment", "Closed: handed to treatment navigation"
+    # Closed with an unresolved result, for a reason from FollowUpCloseReason,
+    # confirmed by a manager (the safety net).
+    FOLLOW_UP_CLOSED = "follow_up_closed", "Closed: follow-up not done"
     CLOSED_UNREACHABLE = "closed_unreachable", "Closed: unreachable"
     DECLINED = "declined", "Declined"
     INELIGIBLE = "ineligible", "Ineligible"
@@ -100,9 +111,15 @@ OPEN_STATUSES = frozenset(
         CaseStatus.ASSIGNED,
         CaseStatus.CONTACTING,
         CaseStatus.SCHEDULED,
+        CaseStatus.FOLLOW_UP_NEEDED,
+        CaseStatus.REPEAT_NEEDED,
         CaseStatus.COMPLETED,
     }
 )
+# An unresolved result: the case waits for a diagnostic or repeat test.
+FOLLOW_UP_STATUSES = frozenset({CaseStatus.FOLLOW_UP_NEEDED, CaseStatus.REPEAT_NEEDED})
+# The loop closed (what the completion figures count).
+LOOP_CLOSED_STATUSES = frozenset({CaseStatus.COMPLETED, CaseStatus.CLOSED, CaseStatus.TREATMENT})
 CLOSED_STATUSES = frozenset(set(CaseStatus) - OPEN_STATUSES)
 
 
@@ -195,6 +212,11 @@ class CaseEventKind(models.TextChoices):
     TASK_CREATED = "task_created", "Task"
     TASK_DONE = "task_done", "Task done"
     PATIENT_MERGED = "patient_merged", "Patient records merged"
+    FOLLOW_UP_OPENED = "follow_up_opened", "Follow-up needed"
+    FOLLOW_UP_DONE = "follow_up_done", "Follow-up done"
+    FOLLOW_UP_CLOSE_PROPOSED = "follow_up_close_proposed", "Closing proposed"
+    FOLLOW_UP_CLOSE_DISMISSED = "follow_up_close_dismissed", "Closing not confirmed"
+    FOLLOW_UP_CLOSED = "follow_up_closed", "Closed without follow-up"
 
 
 class CaseEvent(models.Model):
@@ -382,3 +404,105 @@ class KitMailing(models.Model):
 
     def __str__(self) -> str:
         return f"Kit mailed {self.mailed_on}"
+
+
+class FollowUpState(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    CLOSED = "closed", "Closed without the follow-up"
+
+
+class FollowUpCloseReason(models.TextChoices):
+    """The only reasons a case may close with a result still unresolved."""
+
+    DECLINED_INFORMED = "declined_informed", "Patient declined after an informed discussion"
+    DONE_ELSEWHERE = "done_elsewhere", "Done elsewhere, with evidence"
+    DECEASED = "deceased", "Patient deceased"
+    MOVED = "moved", "Patient moved away"
+    UNREACHABLE = "unreachable", "Unreachable after the outreach protocol"
+
+
+class ResultFollowUp(models.Model):
+    """The next step a result calls for (FollowUpPathway), from the result to its answer.
+
+    Open until the pathway's test is recorded on the case (done), or a manager
+    confirms closing without it for a reason from FollowUpCloseReason (closed).
+    `next_step`, `kind` and the dates are copied from the pathway when the result
+    is recorded, so that a later edit of the pathway does not rewrite history.
+    """
+
+    case = models.ForeignKey(NavigationCase, on_delete=models.PROTECT, related_name="follow_ups")
+    screening = models.OneToOneField(
+        "patients.ScreeningEvent", on_delete=models.PROTECT, related_name="follow_up"
+    )
+    pathway = models.ForeignKey("patients.FollowUpPathway", on_delete=models.PROTECT)
+    kind = models.CharField(
+        max_length=16, choices=[("diagnostic", "Diagnostic follow-up"), ("repeat", "Repeat test")]
+    )
+    next_step = models.CharField(max_length=200)
+    next_modality = models.ForeignKey(
+        "patients.ScreeningModality", on_delete=models.PROTECT, related_name="+"
+    )
+    result_on = models.DateField()
+    due_on = models.DateField()
+    limit_on = models.DateField(null=True, blank=True)
+    state = models.CharField(
+        max_length=8, choices=FollowUpState.choices, default=FollowUpState.OPEN
+    )
+    answered_by = models.OneToOneField(
+        "patients.ScreeningEvent",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="answers",
+    )
+    done_on = models.DateField(null=True, blank=True)
+    # The safety net: a proposal to close without the follow-up, then a manager's decision.
+    close_reason = models.CharField(max_length=24, choices=FollowUpCloseReason.choices, blank=True)
+    close_note = models.TextField(blank=True)
+    close_proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    close_proposed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=models.Q(state="open"),
+                name="one_open_follow_up_per_case",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="done") | models.Q(answered_by__isnull=False),
+                name="follow_up_done_has_answer",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="closed")
+                | (~models.Q(close_reason="") & models.Q(closed_by__isnull=False)),
+                name="follow_up_closed_has_reason_and_manager",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(due_on__gte=models.F("result_on")),
+                name="follow_up_due_after_result",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "due_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.next_step} by {self.due_on} ({self.get_state_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == FollowUpState.OPEN
+
+    def overdue(self, today) -> bool:
+        return self.is_open and self.due_on < today
+
+    def past_limit(self, today) -> bool:
+        return self.is_open and self.limit_on is not None and self.limit_on < today

@@ -192,3 +192,58 @@ class CoverageFactory(factory.django.DjangoModelFactory):
     starts_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=1))
     ends_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=7))
     created_by = factory.LazyAttribute(lambda coverage: coverage.covering.user)
+
+
+def result_recorded(
+    case: NavigationCase,
+    *,
+    category: str = "abnormal",
+    test: str = "fit",
+    performed_on: dt.date | None = None,
+    resulted_on: dt.date | None = None,
+):
+    """A test's result on a case as the screening service leaves it (test setup only:
+    no timeline, no care gaps): the ScreeningEvent in its category and, where the
+    program's seeded pathway calls for one, the open ResultFollowUp, with the case in
+    the matching status. Returns the screening."""
+    from navigator.models import ResultFollowUp
+    from patients.models import ResultCategory, ScreeningEvent
+    from patients.result_pathways import pathway_for
+
+    program_code = case.program.code
+    test_modality = modality(test, program_code)
+    result_category = ResultCategory.objects.get(program=case.program, code=category)
+    performed_on = performed_on or timezone.localdate()
+    resulted_on = resulted_on or performed_on
+    screening = ScreeningEvent.objects.create(
+        patient=case.patient,
+        case=case,
+        modality=test_modality,
+        performed_on=performed_on,
+        resulted_on=resulted_on,
+        result=result_category.result,
+        category=result_category,
+    )
+    pathway = pathway_for(category=result_category, modality=test_modality)
+    if pathway is not None:
+        ResultFollowUp.objects.create(
+            case=case,
+            screening=screening,
+            pathway=pathway,
+            kind=pathway.kind,
+            next_step=pathway.next_step,
+            next_modality=pathway.next_modality,
+            result_on=resulted_on,
+            due_on=resulted_on + dt.timedelta(days=pathway.target_days),
+            limit_on=(
+                resulted_on + dt.timedelta(days=pathway.limit_days) if pathway.limit_days else None
+            ),
+        )
+        status = (
+            CaseStatus.FOLLOW_UP_NEEDED
+            if pathway.kind == "diagnostic"
+            else CaseStatus.REPEAT_NEEDED
+        )
+        NavigationCase.objects.filter(pk=case.pk).update(status=status)
+        case.status = status
+    return screening

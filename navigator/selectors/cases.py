@@ -26,8 +26,10 @@ from navigator.models import (
     BarrierType,
     CaseBarrier,
     CaseEvent,
+    FollowUpState,
     NavigationCase,
     NavigatorProfile,
+    ResultFollowUp,
     User,
 )
 from navigator.selectors.visibility import cases_visible_to
@@ -37,7 +39,6 @@ from patients.models import (
     ScreeningEvent,
     ScreeningModality,
     ScreeningProgram,
-    ScreeningResult,
 )
 
 
@@ -102,7 +103,15 @@ def case_detail(*, user: User, case_id: int) -> NavigationCase:
             Prefetch("appointments", queryset=Appointment.objects.select_related("modality")),
             Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
             "attempts",
-            "screenings__modality",
+            Prefetch(
+                "screenings", queryset=ScreeningEvent.objects.select_related("modality", "category")
+            ),
+            Prefetch(
+                "follow_ups",
+                queryset=ResultFollowUp.objects.select_related(
+                    "screening__modality", "close_proposed_by", "closed_by"
+                ).order_by("-created_at", "-pk"),
+            ),
             "kits__modality",
             "referrals__clinic",
             # Newest first: what is about to go out, and what went.
@@ -126,17 +135,20 @@ def booked_appointment(case: NavigationCase) -> Appointment | None:
     return next((a for a in case.appointments.all() if a.status == AppointmentStatus.BOOKED), None)
 
 
-def diagnostic_follow_up_needed(case: NavigationCase) -> ScreeningModality | None:
-    """The diagnostic test this case's latest screening calls for, if it was abnormal."""
-    latest = (
-        ScreeningEvent.objects.filter(case=case)
-        .select_related("modality__diagnostic_follow_up")
-        .order_by("-performed_on", "-pk")
+def open_follow_up(case: NavigationCase | int) -> ResultFollowUp | None:
+    """The next step this case's result still calls for (ResultFollowUp), if any."""
+    case_id = case if isinstance(case, int) else case.pk
+    return (
+        ResultFollowUp.objects.filter(case_id=case_id, state=FollowUpState.OPEN)
+        .select_related("next_modality", "screening__modality", "screening__category")
         .first()
     )
-    if latest is None or latest.result != ScreeningResult.ABNORMAL:
-        return None
-    return latest.modality.diagnostic_follow_up
+
+
+def diagnostic_follow_up_needed(case: NavigationCase) -> ScreeningModality | None:
+    """The test this case's unresolved result calls for, if any."""
+    follow_up = open_follow_up(case)
+    return follow_up.next_modality if follow_up is not None else None
 
 
 def barrier_types_active() -> QuerySet[BarrierType]:

@@ -27,7 +27,7 @@ from navigator.models import (
     NavigationCase,
     User,
 )
-from navigator.selectors.cases import diagnostic_follow_up_needed
+from navigator.selectors.cases import open_follow_up
 from navigator.services.follow_up import case_set_follow_up
 from outreach.messaging.patient_reminders import appointment_reminders_schedule
 from outreach.messaging.stops import messages_cancel_pending
@@ -45,20 +45,28 @@ def appointment_book(
     purpose: str = AppointmentPurpose.SCREENING,
     expected_version: int | None = None,
 ) -> Appointment:
-    """Book the screening, or (after an abnormal result) its diagnostic follow-up."""
+    """Book the screening, or (after a result that calls for one) its follow-up test:
+    while a follow-up is open, only the follow-up's test can be booked."""
     with transaction.atomic():
         case = case_lock(case, expected_version=expected_version)
         case_ensure_open(case)
         if purpose not in AppointmentPurpose.values:
             raise ValidationError({"purpose": f"“{purpose}” is not an appointment purpose."})
+        follow_up = open_follow_up(case)
         if purpose == AppointmentPurpose.DIAGNOSTIC:
-            follow_up = diagnostic_follow_up_needed(case)
             if follow_up is None:
                 raise ValidationError(
-                    {"purpose": "No abnormal result on this case calls for a diagnostic test."}
+                    {"purpose": "No result on this case calls for a follow-up test."}
                 )
             if modality is None:
-                modality = follow_up
+                modality = follow_up.next_modality
+        elif follow_up is not None:
+            raise ValidationError(
+                {
+                    "purpose": f"This case waits for {follow_up.next_step.lower()}: "
+                    "book it as the follow-up."
+                }
+            )
         elif case.status == CaseStatus.COMPLETED:
             raise ValidationError({"case": "The screening is already recorded on this case."})
         if scheduled_at <= timezone.now():
@@ -67,6 +75,13 @@ def appointment_book(
             raise ValidationError({"scheduled_at": TOO_FAR_AHEAD})
         if modality is not None and modality.program_id != case.program_id:
             raise ValidationError({"modality": f"{modality} is not a {case.program} test."})
+        if follow_up is not None and modality is not None and modality != follow_up.next_modality:
+            raise ValidationError(
+                {
+                    "modality": f"The follow-up is {follow_up.next_step.lower()} "
+                    f"({follow_up.next_modality}), not {modality}."
+                }
+            )
         # A new booking replaces any appointment still pending.
         for previous in case.appointments.filter(status=AppointmentStatus.BOOKED, purpose=purpose):
             previous.status = AppointmentStatus.RESCHEDULED

@@ -31,9 +31,16 @@ from django.db.models import (
 )
 from django.utils import dateformat, timezone
 
-from navigator.models import Appointment, AppointmentPurpose, AppointmentStatus, NavigationCase
+from navigator.models import (
+    Appointment,
+    AppointmentPurpose,
+    AppointmentStatus,
+    FollowUpState,
+    KitMailing,
+    NavigationCase,
+    ResultFollowUp,
+)
 from outreach.models import Channel, ContactAttempt, Direction, Purpose
-from patients.models import ScreeningEvent, ScreeningResult
 
 # An appointment this close needs its prep call (bowel prep, directions, a ride).
 PREP_CALL_WINDOW = dt.timedelta(days=7)
@@ -138,56 +145,49 @@ INBOUND_WORDS: dict[str, str] = {
 # resolves a copy of each, never the original.
 
 
-def answered_since() -> tuple[Exists, Exists]:
-    """For a screening (the outer row): a later screening on its case, and a diagnostic
-    appointment booked (or kept) on its case since. An abnormal result with neither
-    is unanswered; the worklist and the task rules (outreach.services.navigator_tasks) both ask."""
-    later = ScreeningEvent.objects.filter(case=OuterRef("case")).filter(
-        Q(performed_on__gt=OuterRef("performed_on"))
-        | Q(performed_on=OuterRef("performed_on"), pk__gt=OuterRef("pk"))
-    )
-    diagnostic_booked = Appointment.objects.filter(
+def follow_up_booked() -> Q:
+    """For a follow-up (the outer row): its test booked (or kept) on its case since the
+    result, or, for a home test, a kit mailed since. An open follow-up with neither is
+    unanswered; the worklist and the task rules (outreach.services.navigator_tasks)
+    both ask."""
+    appointment = Appointment.objects.filter(
         case=OuterRef("case"),
         purpose=AppointmentPurpose.DIAGNOSTIC,
         status__in=[AppointmentStatus.BOOKED, AppointmentStatus.KEPT],
-        created_at__date__gte=OuterRef("performed_on"),
+        created_at__date__gte=OuterRef("result_on"),
     )
-    return Exists(later), Exists(diagnostic_booked)
+    kit = KitMailing.objects.filter(
+        case=OuterRef("case"),
+        modality=OuterRef("next_modality"),
+        mailed_on__gte=OuterRef("result_on"),
+    )
+    return Exists(appointment) | Exists(kit)
 
 
 @functools.cache
-def _abnormal_result_unanswered() -> QuerySet[ScreeningEvent]:
-    """The case's latest screening, when it is abnormal, calls for a diagnostic test,
-    and no diagnostic appointment has been booked (or kept) since.
-
-    "Latest" as in navigator.selectors.cases.diagnostic_follow_up_needed: a later
-    screening (say the colonoscopy, recorded) answers an earlier abnormal result.
-    """
-    later, diagnostic_booked = answered_since()
-    return (
-        ScreeningEvent.objects.filter(
-            case=OuterRef("pk"),
-            result=ScreeningResult.ABNORMAL,
-            modality__diagnostic_follow_up__isnull=False,
-        )
-        .filter(~later, ~diagnostic_booked)
-        .order_by("-performed_on", "-pk")
+def _follow_up_unbooked() -> QuerySet[ResultFollowUp]:
+    """The case's open follow-up (navigator.models.ResultFollowUp), when its test is not
+    booked yet."""
+    return ResultFollowUp.objects.filter(case=OuterRef("pk"), state=FollowUpState.OPEN).filter(
+        ~follow_up_booked()
     )
 
 
 @functools.cache
 def _abnormal_result_fact() -> Subquery:
-    return Subquery(_abnormal_result_unanswered().values("performed_on")[:1])
+    return Subquery(_follow_up_unbooked().values("screening__performed_on")[:1])
 
 
 @functools.cache
 def _abnormal_result_details() -> tuple[tuple[str, Subquery], ...]:
-    unanswered = _abnormal_result_unanswered()
+    unanswered = _follow_up_unbooked()
     return (
-        ("wl_abnormal_result_test", Subquery(unanswered.values("modality__name")[:1])),
+        ("wl_abnormal_result_test", Subquery(unanswered.values("screening__modality__name")[:1])),
+        ("wl_abnormal_result_follow_up", Subquery(unanswered.values("next_step")[:1])),
+        ("wl_abnormal_result_due", Subquery(unanswered.values("due_on")[:1])),
         (
-            "wl_abnormal_result_follow_up",
-            Subquery(unanswered.values("modality__diagnostic_follow_up__name")[:1]),
+            "wl_abnormal_result_meaning",
+            Subquery(unanswered.values("screening__category__meaning")[:1]),
         ),
     )
 
@@ -195,15 +195,18 @@ def _abnormal_result_details() -> tuple[tuple[str, Subquery], ...]:
 def _abnormal_result_label(case: NavigationCase, moment: Moment) -> str:
     rule = ABNORMAL_RESULT
     test = _short_test_name(getattr(case, rule.detail("test")))
-    follow_up = _in_sentence(getattr(case, rule.detail("follow_up")) or "test")
+    follow_up = _in_sentence(getattr(case, rule.detail("follow_up")) or "follow-up")
     day = day_label(getattr(case, rule.fact_name), moment)
-    return f"Abnormal {test} on {day}: no diagnostic {follow_up} booked"
+    due = getattr(case, rule.detail("due"))
+    due_words = f", due {day_label(due, moment)}" if due else ""
+    words = "Inadequate" if getattr(case, rule.detail("meaning")) == "inadequate" else "Abnormal"
+    return f"{words} {test} on {day}: {follow_up} not booked{due_words}"
 
 
 ABNORMAL_RESULT = Rule(
     code="abnormal_result",
     priority=1,
-    title="Abnormal result, no diagnostic test booked",
+    title="Result needing follow-up, follow-up test not booked",
     fact=lambda moment: _abnormal_result_fact(),
     label=_abnormal_result_label,
     details=lambda moment: dict(_abnormal_result_details()),

@@ -27,10 +27,12 @@ from navigator.models import (
     AppointmentStatus,
     CaseEventKind,
     CaseStatus,
+    FollowUpState,
     NavigationCase,
+    ResultFollowUp,
     User,
 )
-from navigator.worklist.rules import answered_since
+from navigator.worklist.rules import follow_up_booked
 from outreach.models import (
     ESCALATION_KINDS,
     CaseTask,
@@ -42,7 +44,7 @@ from outreach.models import (
     TaskRule,
 )
 from outreach.selectors import tasks_visible_to
-from patients.models import ScreeningEvent, ScreeningResult
+from patients.models import ScreeningEvent
 
 # Kinds a TaskRule can set (the others open when their event happens).
 RULED_KINDS = (
@@ -288,32 +290,31 @@ def _results_missing(rule: TaskRule, now: dt.datetime) -> Iterator[Finding]:
 
 
 def _abnormal_without_follow_up(rule: TaskRule, now: dt.datetime) -> Iterator[Finding]:
-    """An abnormal result calling for a diagnostic test, `days` old, none booked since."""
+    """A result calling for a follow-up (an open ResultFollowUp), `days` after the result
+    came back, with its test not booked."""
     today = timezone.localdate(now)
-    later, diagnostic_booked = answered_since()
     found = (
-        ScreeningEvent.objects.filter(
-            ~later,
-            ~diagnostic_booked,
+        ResultFollowUp.objects.filter(
+            ~follow_up_booked(),
+            state=FollowUpState.OPEN,
             case__program_id=rule.program_id,
             case__status__in=sorted(OPEN_STATUSES),
-            result=ScreeningResult.ABNORMAL,
-            modality__diagnostic_follow_up__isnull=False,
-            performed_on__lte=today - dt.timedelta(days=rule.days),
-            performed_on__gte=today - LOOK_BACK,
+            result_on__lte=today - dt.timedelta(days=rule.days),
+            result_on__gte=today - LOOK_BACK,
         )
-        .select_related("case__patient", "modality__diagnostic_follow_up")
-        .order_by("performed_on", "pk")
+        .select_related("case__patient", "screening__modality", "screening__category")
+        .order_by("result_on", "pk")
     )
-    for screening in found.iterator(chunk_size=500):
-        assert screening.case is not None  # noqa: S101 - filtered on its case
-        follow_up = screening.modality.diagnostic_follow_up
+    for follow_up in found.iterator(chunk_size=500):
+        screening = follow_up.screening
+        inadequate = screening.category is not None and screening.category.meaning == "inadequate"
         yield Finding(
-            case=screening.case,
+            case=follow_up.case,
             subject_key=f"screening:{screening.pk}",
-            summary=f"Abnormal {screening.modality.name} on {_day(screening.performed_on)}: "
-            f"no {follow_up.name if follow_up else 'follow-up'} booked after {rule.days} days",
-            due_on=screening.performed_on + dt.timedelta(days=rule.days),
+            summary=f"{'Inadequate' if inadequate else 'Abnormal'} {screening.modality.name} "
+            f"on {_day(screening.performed_on)}: {follow_up.next_step.lower()} not booked "
+            f"after {rule.days} days (due {_day(follow_up.due_on)})",
+            due_on=follow_up.result_on + dt.timedelta(days=rule.days),
         )
 
 

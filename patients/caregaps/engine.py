@@ -265,7 +265,9 @@ def evaluate_care_gap(
     # 3. Screenings: the test whose interval runs longest decides.
     best: tuple[dt.date, dt.date, dict[str, Any], str, int | None] | None = None
     for modality in rules["modalities"]:
-        if not modality["active"]:
+        # A diagnostic test (biopsy, colposcopy) follows up a result; it is never the
+        # program's screening.
+        if not modality["active"] or modality.get("role") == "diagnostic":
             continue
         candidates: list[tuple[dt.date, str, int | None, str]] = []
         for screening in facts.screenings:

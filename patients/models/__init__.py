@@ -11,6 +11,7 @@ To change:
   race/ethnicity and phones: `people.py`;
 - screening programs and their rules (modalities, exclusions, rule versions), screening
   results and the tests done (`ScreeningEvent`): `programs.py`;
+- result categories and the follow-up pathways a result calls for: `results.py`;
 - referrals, CSV uploads, and the words a clinic sees for a case's stage: `referrals.py`;
 - code concepts, starter codes and official value sets: `codes.py`;
 - EHR feeds: sources, patient links, clinical resources, imports, data-quality warnings:
@@ -43,6 +44,7 @@ from patients.models.people import (
 )
 from patients.models.programs import (
     RECORDABLE_RESULTS,
+    ModalityRole,
     ProgramExclusion,
     RuleVersion,
     ScreeningEvent,
@@ -52,6 +54,13 @@ from patients.models.programs import (
     Sexes,
 )
 from patients.models.referrals import CLINIC_STATUS_LABELS, Referral, ReferralUpload
+from patients.models.results import (
+    RESULT_FOR_MEANING,
+    FollowUpKind,
+    FollowUpPathway,
+    ResultCategory,
+    ResultMeaning,
+)
 from patients.models.validators import validate_not_in_future, validate_time_zone
 
 __all__ = [
@@ -82,6 +91,12 @@ __all__ = [
     "ProgramExclusion",
     "RuleVersion",
     "RECORDABLE_RESULTS",
+    "ModalityRole",
+    "ResultMeaning",
+    "RESULT_FOR_MEANING",
+    "ResultCategory",
+    "FollowUpKind",
+    "FollowUpPathway",
     "Referral",
     "ReferralUpload",
     "CLINIC_STATUS_LABELS",

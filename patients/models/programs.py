@@ -83,6 +83,13 @@ class ScreeningProgram(models.Model):
         return problems
 
 
+class ModalityRole(models.TextChoices):
+    SCREENING = "screening", "Screening test"
+    # A test done only to follow up a result (diagnostic imaging, biopsy, colposcopy):
+    # it answers a follow-up and never counts as the program's screening.
+    DIAGNOSTIC = "diagnostic", "Diagnostic test"
+
+
 class ScreeningModality(models.Model):
     program = models.ForeignKey(
         ScreeningProgram, on_delete=models.CASCADE, related_name="modalities"
@@ -105,16 +112,11 @@ class ScreeningModality(models.Model):
         related_name="modalities",
         help_text="The codes that show, in EHR data, that this test was done.",
     )
-    diagnostic_follow_up = models.ForeignKey(
-        "self",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text="The diagnostic test an abnormal result calls for (colonoscopy after FIT).",
-    )
     mailed_kit = models.BooleanField(
         default=False, help_text="Done with a kit mailed to the patient (FIT, stool DNA)."
+    )
+    role = models.CharField(
+        max_length=16, choices=ModalityRole.choices, default=ModalityRole.SCREENING
     )
     active = models.BooleanField(default=True)
 
@@ -150,6 +152,11 @@ class ScreeningEvent(models.Model):
     modality = models.ForeignKey(ScreeningModality, on_delete=models.PROTECT)
     performed_on = models.DateField(validators=[validate_not_in_future])
     result = models.CharField(max_length=16, choices=ScreeningResult.choices)
+    # The program's words for the result (BI-RADS 4, FIT positive, ...); `result` is
+    # its coarse meaning. Empty for tests from an EHR feed and older records.
+    category = models.ForeignKey(
+        "ResultCategory", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     # The day the result came back: never before the test, never in the future.
     # Empty for tests recorded before it was asked, and for those from an EHR feed.
     resulted_on = models.DateField(null=True, blank=True)
@@ -173,10 +180,11 @@ class ScreeningEvent(models.Model):
         ordering = ["-performed_on", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.modality} on {self.performed_on}: {self.get_result_display()}"
+        return f"{self.modality} on {self.performed_on}: {self.result_words}"
 
-
-# What a referring clinic may know of a case: its stage, never its barriers,
+    @property
+    def result_words(self) -> str:
+        return self.category.name if self.category_id else self.get_result_display()
 
 
 class ProgramExclusion(models.Model):

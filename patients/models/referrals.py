@@ -15,8 +15,14 @@ CLINIC_STATUS_LABELS = {
     "assigned": "Received",
     "contacting": "Navigator reaching out",
     "scheduled": "Screening scheduled",
-    "completed": "Screening completed",
-    "closed": "Screening completed",
+    # The test was done and its result calls for more: the loop is still open.
+    "follow_up_needed": "Diagnostic follow-up needed",
+    "repeat_needed": "Repeat test needed",
+    # The loop closed: a normal result, or the follow-up done and recorded.
+    "completed": "Screening complete",
+    "closed": "Screening complete",
+    "treatment": "Diagnosis made: handed to treatment navigation",
+    "follow_up_closed": "Closed: diagnostic follow-up not done",
     "closed_unreachable": "Closed: could not reach",
     "declined": "Patient declined",
     "ineligible": "Not eligible",

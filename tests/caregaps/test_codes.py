@@ -207,12 +207,14 @@ def test_the_migration_seeded_every_concept_with_its_starter_codes_and_value_set
         assert set(concept.codes.values_list("system", "code", "display")) == set(expected["codes"])
 
 
-def test_every_modality_except_the_co_test_has_the_concept_that_shows_it_was_done():
+def test_every_screening_modality_except_the_co_test_has_the_concept_that_shows_it_was_done():
     modalities = ScreeningModality.objects.select_related("program", "concept")
 
-    without = [m.code for m in modalities if m.concept is None]
+    without = [m.code for m in modalities if m.concept is None and m.role == "screening"]
     assert without == ["cotest"]
-    for modality in modalities.exclude(code="cotest"):
+    # A diagnostic test (biopsy, colposcopy) never counts as the screening: no concept.
+    assert all(m.concept is None for m in modalities if m.role == "diagnostic")
+    for modality in modalities.exclude(code="cotest").filter(role="screening"):
         expected = MODALITY_CONCEPTS[(modality.program.code, modality.code)]
         assert modality.concept.key == expected
 
@@ -229,18 +231,27 @@ def test_the_migration_seeded_each_programs_exclusions():
             assert (exclusion.lookback_months, exclusion.min_age) == (lookback, min_age)
 
 
-def test_each_program_has_rule_version_1_with_the_rules_the_migration_computes():
+def test_each_program_has_rule_version_1_and_2_with_the_rules_the_migrations_compute():
     migration = importlib.import_module("patients.migrations.0004_seed_codes_and_rules")
 
     for program in ScreeningProgram.objects.all():
-        version = RuleVersion.objects.get(program=program)
-        assert version.number == 1 == program.rule_version
-        assert version.before == {}
-        assert version.after == migration.rules_snapshot(
-            program, ScreeningModality, ProgramExclusion
-        )
+        first, second = RuleVersion.objects.filter(program=program).order_by("number")
+        assert first.number == 1
+        assert first.before == {}
+        # (0004's snapshot of the screening tests, before diagnostic tests were added)
+        assert first.after["modalities"] == [
+            m
+            for m in migration.rules_snapshot(program, ScreeningModality, ProgramExclusion)[
+                "modalities"
+            ]
+            if m["code"] in {t.code for t in program.modalities.filter(role="screening")}
+        ]
+        # Version 2 adds what results mean and what each calls for next.
+        assert second.number == 2 == program.rule_version
+        assert second.before == first.after
+        assert second.after["follow_up_pathways"]
         # The service that records later versions computes the same snapshot.
-        assert version.after == program_rules_snapshot(program)
+        assert second.after == program_rules_snapshot(program)
 
 
 def test_until_value_sets_are_loaded_each_concept_has_its_starter_codes():

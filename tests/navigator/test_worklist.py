@@ -17,6 +17,7 @@ import pytest
 
 from navigator.models import AppointmentStatus, BarrierStatus, CaseStatus, NavigationCase
 from navigator.selectors.worklist import worklist_for, worklist_rows
+from navigator.services.screenings import case_record_screening
 from navigator.worklist import rules
 from navigator.worklist.filters import Filters
 from outreach.models import FollowUpReminder
@@ -72,22 +73,27 @@ def api_ids(response) -> list[int]:
 
 
 @pytest.mark.parametrize(
-    ("result", "expected"),
-    [("abnormal", ["abnormal_result"]), ("normal", []), ("inconclusive", [])],
-)
-def test_only_an_abnormal_stool_test_calls_for_a_diagnostic_colonoscopy(
-    navigator, result, expected
+    ("category", "expected", "label"),
+    [
+        ("abnormal", ["abnormal_result"],
+         "Abnormal FIT on 3 Nov: diagnostic colonoscopy not booked, due 2 Jan 2027"),
+        ("inadequate", ["abnormal_result"],
+         "Inadequate FIT on 3 Nov: repeat the test not booked, due 3 Dec"),
+        ("normal", [], None),
+    ],
+)  # fmt: skip
+def test_only_a_result_whose_pathway_calls_for_a_follow_up_is_this_reason(
+    navigator, category, expected, label
 ):
-    # Given a completed case whose FIT came back with `result`
+    # Given a case whose FIT of 3 Nov came back in `category`
     case = quiet_case(navigator, status=CaseStatus.COMPLETED)
-    factories.ScreeningEventFactory(case=case, result=result, performed_on=dt.date(2026, 11, 3))
+    factories.result_recorded(case, category=category, performed_on=dt.date(2026, 11, 3))
 
-    # Then only an abnormal result is a reason, and the row says what and when
+    # Then only a result with a follow-up pathway is a reason, and the row says what,
+    # when, the next step and its due date (the pathway's target from the result)
     assert reasons(navigator.user, case) == expected
     if expected:
-        assert labels(navigator.user, case) == [
-            "Abnormal FIT on 3 Nov: no diagnostic colonoscopy booked"
-        ]
+        assert labels(navigator.user, case) == [label]
 
 
 @pytest.mark.parametrize(
@@ -107,7 +113,7 @@ def test_a_diagnostic_appointment_booked_or_kept_answers_an_abnormal_result(
 ):
     # Given an abnormal FIT on 3 Nov and an appointment booked since
     case = quiet_case(navigator, status=CaseStatus.COMPLETED)
-    factories.ScreeningEventFactory(case=case, result="abnormal", performed_on=dt.date(2026, 11, 3))
+    factories.result_recorded(case, performed_on=dt.date(2026, 11, 3))
     factories.AppointmentFactory(
         case=case, purpose=purpose, status=status, scheduled_at=NOW + dt.timedelta(days=10)
     )
@@ -127,36 +133,49 @@ def test_a_diagnostic_appointment_booked_before_the_result_does_not_answer_it(na
     )
 
     # When the FIT of 3 Nov comes back abnormal
-    factories.ScreeningEventFactory(case=case, result="abnormal", performed_on=dt.date(2026, 11, 3))
+    factories.result_recorded(case, performed_on=dt.date(2026, 11, 3))
 
     # Then the case is flagged
     assert reasons(navigator.user, case) == ["abnormal_result"]
 
 
-def test_a_later_screening_answers_an_earlier_abnormal_result(navigator):
-    # Given an abnormal FIT on 3 Nov, then a normal colonoscopy on 20 Nov
-    case = quiet_case(navigator, status=CaseStatus.COMPLETED)
-    factories.ScreeningEventFactory(case=case, result="abnormal", performed_on=dt.date(2026, 11, 3))
-    factories.ScreeningEventFactory(
+def test_the_follow_up_recorded_answers_an_earlier_abnormal_result(navigator):
+    # Given an abnormal FIT on 3 Nov
+    case = quiet_case(navigator, status=CaseStatus.CONTACTING)
+    factories.result_recorded(case, performed_on=dt.date(2026, 11, 3))
+
+    # When the colonoscopy of 20 Nov is recorded, normal
+    case_record_screening(
         case=case,
         modality=factories.modality("colonoscopy"),
-        result="normal",
         performed_on=dt.date(2026, 11, 20),
+        result="normal",
+        actor=navigator.user,
     )
 
     # Then nothing is left to do about the FIT
     assert reasons(navigator.user, case) == []
 
 
-def test_an_abnormal_result_on_a_test_with_no_diagnostic_follow_up_is_not_this_reason(navigator):
-    # Given an abnormal mammogram (the program names no diagnostic follow-up test)
+@pytest.mark.parametrize(
+    ("category", "expected"),
+    [("birads-2", []), ("birads-1", []), ("birads-4", ["abnormal_result"])],
+)
+def test_a_mammogram_is_this_reason_only_when_its_bi_rads_category_calls_for_a_follow_up(
+    navigator, category, expected
+):
+    # Given a mammogram whose result is in a BI-RADS category
     case = quiet_case(navigator, program=factories.program("breast"), status=CaseStatus.COMPLETED)
-    factories.ScreeningEventFactory(
-        case=case, modality=factories.modality("mammography", "breast"), result="abnormal"
+    factories.result_recorded(
+        case, test="mammography", category=category, performed_on=dt.date(2026, 11, 3)
     )
 
-    # Then this rule does not pick it
-    assert reasons(navigator.user, case) == []
+    # Then only a category with a pathway (BI-RADS 4: biopsy) makes it a reason
+    assert reasons(navigator.user, case) == expected
+    if expected:
+        assert labels(navigator.user, case) == [
+            "Abnormal Mammography on 3 Nov: breast biopsy not booked, due 3 Dec"
+        ]
 
 
 # --- (b) Appointment within 7 days, no prep call ---------------------------------------
@@ -321,7 +340,7 @@ def one_case_per_reason(navigator) -> dict[str, NavigationCase]:
     cases["prep_call"] = quiet_case(navigator, status=CaseStatus.SCHEDULED)
     factories.AppointmentFactory(case=cases["prep_call"], scheduled_at=NOW + dt.timedelta(2))
     cases["abnormal_result"] = quiet_case(navigator, status=CaseStatus.COMPLETED)
-    factories.ScreeningEventFactory(case=cases["abnormal_result"], result="abnormal")
+    factories.result_recorded(cases["abnormal_result"])
     return cases
 
 
@@ -340,7 +359,7 @@ def test_it_ranks_each_reason_above_the_next_and_cases_with_none_last(navigator)
 def test_it_ranks_an_abnormal_fit_above_a_due_follow_up(navigator):
     due = quiet_case(navigator, next_follow_up=TODAY - dt.timedelta(days=10))
     abnormal = quiet_case(navigator, status=CaseStatus.COMPLETED)
-    factories.ScreeningEventFactory(case=abnormal, result="abnormal")
+    factories.result_recorded(abnormal)
 
     assert [r.pk for r in rows_for(navigator.user)] == [abnormal.pk, due.pk]
 
@@ -372,9 +391,7 @@ def _make_later_then_earlier(navigator, code: str) -> tuple[NavigationCase, Navi
     for step in (1, 2):  # step 2 is the more urgent one
         if code == "abnormal_result":
             case = quiet_case(navigator, status=CaseStatus.COMPLETED)
-            factories.ScreeningEventFactory(
-                case=case, result="abnormal", performed_on=TODAY - dt.timedelta(days=5 * step)
-            )
+            factories.result_recorded(case, performed_on=TODAY - dt.timedelta(days=5 * step))
         elif code == "prep_call":
             case = quiet_case(navigator, status=CaseStatus.SCHEDULED)
             factories.AppointmentFactory(
@@ -914,7 +931,7 @@ def caseload(navigator, count: int) -> None:
         if kind != "new":
             factories.ContactAttemptFactory(case=case, attempted_at=NOW - dt.timedelta(days=3))
         if kind == "abnormal":
-            factories.ScreeningEventFactory(case=case, result="abnormal")
+            factories.result_recorded(case)
         if kind == "prep":
             factories.AppointmentFactory(case=case)
         if kind == "callback":

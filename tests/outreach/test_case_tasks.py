@@ -143,10 +143,8 @@ def test_it_does_not_chase_a_result_that_came_back():
 
 
 def test_it_chases_an_abnormal_result_with_no_colonoscopy_booked_after_fourteen_days():
-    screening = factories.ScreeningEventFactory(
-        case=case(status=CaseStatus.CONTACTING),
-        result="abnormal",
-        performed_on=dt.date(2026, 11, 10),
+    screening = factories.result_recorded(
+        case(status=CaseStatus.CONTACTING), performed_on=dt.date(2026, 11, 10)
     )
 
     case_tasks_scan()
@@ -154,14 +152,12 @@ def test_it_chases_an_abnormal_result_with_no_colonoscopy_booked_after_fourteen_
     [task] = tasks(TaskKind.ABNORMAL_NO_FOLLOW_UP)
     assert task.subject_key == f"screening:{screening.pk}"
     assert task.summary.startswith("Abnormal FIT (fecal immunochemical test) on Tue 10 Nov")
-    assert "no Colonoscopy booked after 14 days" in task.summary
+    assert "diagnostic colonoscopy not booked after 14 days (due Sat 9 Jan)" in task.summary
 
 
 def test_it_leaves_an_abnormal_result_alone_once_the_colonoscopy_is_booked():
-    screening = factories.ScreeningEventFactory(
-        case=case(status=CaseStatus.CONTACTING),
-        result="abnormal",
-        performed_on=dt.date(2026, 11, 1),
+    screening = factories.result_recorded(
+        case(status=CaseStatus.CONTACTING), performed_on=dt.date(2026, 11, 1)
     )
     factories.AppointmentFactory(
         case=screening.case, purpose="diagnostic", scheduled_at=NOW + dt.timedelta(days=4)
