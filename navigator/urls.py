@@ -1,6 +1,6 @@
 from django.urls import path
 
-from navigator.views import case_actions, case_page, lists, reports, team
+from navigator.views import case_actions, case_page, follow_ups, lists, reports, team
 
 app_name = "navigator"
 
@@ -25,6 +25,22 @@ urlpatterns = [
         name="appointment_update",
     ),
     path("cases/<int:pk>/screening/", case_actions.screening_create, name="screening_create"),
+    path(
+        "cases/<int:pk>/follow-up/close/propose/",
+        follow_ups.follow_up_close_propose,
+        name="follow_up_close_propose",
+    ),
+    path(
+        "cases/<int:pk>/follow-up/close/confirm/",
+        follow_ups.follow_up_close_confirm,
+        name="follow_up_close_confirm",
+    ),
+    path(
+        "cases/<int:pk>/follow-up/close/dismiss/",
+        follow_ups.follow_up_close_dismiss,
+        name="follow_up_close_dismiss",
+    ),
+    path("follow-ups/", follow_ups.follow_up_list, name="follow_up_list"),
     path("cases/<int:pk>/kits/", case_actions.kit_create, name="kit_create"),
     path("cases/<int:pk>/tasks/done/", case_actions.task_done, name="task_done"),
     path("cases/<int:pk>/status/", case_actions.case_transition, name="case_transition"),

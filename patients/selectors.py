@@ -8,10 +8,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Case as DbCase
+from django.db.models import (
+    CharField,
+    Count,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Lower, Trim
 
-from navigator.models import User
+from navigator.models import (
+    FOLLOW_UP_STATUSES,
+    CaseStatus,
+    FollowUpState,
+    ResultFollowUp,
+    User,
+)
 from patients.caregaps.codes import normalise_system
 from patients.caregaps.engine import PatientFacts, RecordedScreening
 from patients.models import (
@@ -95,7 +112,13 @@ def program_by_code(code: str) -> ScreeningProgram | None:
 
 
 def programs_active() -> QuerySet[ScreeningProgram]:
-    return ScreeningProgram.objects.filter(active=True).prefetch_related("modalities")
+    return ScreeningProgram.objects.filter(active=True).prefetch_related(
+        "modalities",
+        "result_categories__modalities",
+        "follow_up_pathways__category",
+        "follow_up_pathways__modality",
+        "follow_up_pathways__next_modality",
+    )
 
 
 # --- Codes ---------------------------------------------------------------------------
@@ -152,8 +175,35 @@ def value_set_codes(urls: Iterable[str]) -> dict[str, frozenset[Code]]:
 # --- Care gaps --------------------------------------------------------------------------
 
 
+def with_open_loop(gaps: QuerySet[CareGap]) -> QuerySet[CareGap]:
+    """Care gaps with their patient's unresolved result in the program, if any:
+    `loop_label` ("Diagnostic follow-up needed"), `loop_step` and `loop_due`.
+
+    The care gap is the quality measure's view (the test was done: "up to date"); a
+    result still calling for a follow-up means the screening is not complete, and
+    every page showing the gap says so beside it."""
+    open_loop = ResultFollowUp.objects.filter(
+        case__patient=OuterRef("patient"),
+        case__program=OuterRef("program"),
+        state=FollowUpState.OPEN,
+    )
+    return gaps.annotate(
+        loop_status=Subquery(open_loop.values("case__status")[:1]),
+        loop_step=Subquery(open_loop.values("next_step")[:1]),
+        loop_due=Subquery(open_loop.values("due_on")[:1]),
+        loop_label=DbCase(
+            *[
+                When(loop_status=status, then=Value(CaseStatus(status).label))
+                for status in sorted(FOLLOW_UP_STATUSES)
+            ],
+            default=Value(""),
+            output_field=CharField(),
+        ),
+    )
+
+
 def care_gaps_for(patient: Patient) -> QuerySet[CareGap]:
-    return (
+    return with_open_loop(
         CareGap.objects.filter(patient=patient)
         .select_related("program", "last_modality")
         .order_by("program__name")
@@ -245,8 +295,10 @@ def care_gap_list(*, user: User, program: str = "", status: str = "") -> QuerySe
         gaps = gaps.filter(program__code=program)
     if status:
         gaps = gaps.filter(status=status)
-    return gaps.select_related("patient__clinic", "program", "last_modality").order_by(
-        F("overdue_since").asc(nulls_last=True), "next_due_on", "patient__family_name", "pk"
+    return with_open_loop(
+        gaps.select_related("patient__clinic", "program", "last_modality").order_by(
+            F("overdue_since").asc(nulls_last=True), "next_due_on", "patient__family_name", "pk"
+        )
     )
 
 
@@ -269,9 +321,37 @@ def program_rules_snapshot(program: ScreeningProgram) -> dict[str, Any]:
                 "interval_months": m.interval_months,
                 "min_age": m.min_age,
                 "concept": m.concept.key if m.concept is not None else None,
+                "role": m.role,
                 "active": m.active,
             }
             for m in program.modalities.select_related("concept").order_by("code")
+        ],
+        # What results mean and what each calls for next (versioned with the rest).
+        "result_categories": [
+            {
+                "code": c.code,
+                "name": c.name,
+                "meaning": c.meaning,
+                "tests": sorted(m.code for m in c.modalities.all()),
+                "active": c.active,
+            }
+            for c in program.result_categories.prefetch_related("modalities").order_by("code")
+        ],
+        "follow_up_pathways": [
+            {
+                "id": p.pk,
+                "category": p.category.code,
+                "test": p.modality.code if p.modality else None,
+                "kind": p.kind,
+                "next_step": p.next_step,
+                "next_test": p.next_modality.code,
+                "target_days": p.target_days,
+                "limit_days": p.limit_days,
+                "active": p.active,
+            }
+            for p in program.follow_up_pathways.select_related(
+                "category", "modality", "next_modality"
+            ).order_by("pk")
         ],
         "exclusions": [
             {
@@ -316,26 +396,41 @@ def rule_versions_for(program: ScreeningProgram) -> QuerySet[RuleVersion]:
 
 def rule_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """What a rule version changed, in words: "FIT interval_months: 12 → 24"."""
+    groups = {
+        "modalities": ("modality", "code"),
+        "exclusions": ("exclusion", "code"),
+        "result_categories": ("result category", "code"),
+        "follow_up_pathways": ("follow-up pathway", "id"),
+    }
     changes = [
         f"{name}: {before.get(name)} → {after.get(name)}"
         for name in sorted(set(before) | set(after))
-        if name not in {"modalities", "exclusions"} and before.get(name) != after.get(name)
+        if name not in groups and before.get(name) != after.get(name)
     ]
-    for group in ("modalities", "exclusions"):
-        old = {item["code"]: item for item in before.get(group, [])}
-        new = {item["code"]: item for item in after.get(group, [])}
-        for code in sorted(set(old) | set(new)):
+    for group, (noun, key) in groups.items():
+        old = {item[key]: item for item in before.get(group, [])}
+        new = {item[key]: item for item in after.get(group, [])}
+        for code in sorted(set(old) | set(new), key=str):
+            item = new.get(code) or old[code]
+            name = item.get("name") or _pathway_words(item) or code
             if code not in old:
-                changes.append(f"{group[:-1]} {code} added")
+                changes.append(f"{noun} {name} added")
             elif code not in new:
-                changes.append(f"{group[:-1]} {code} removed")
+                changes.append(f"{noun} {name} removed")
             else:
                 changes += [
-                    f"{new[code].get('name', code)} {field}: {old[code].get(field)} → {value}"
+                    f"{name} {field}: {old[code].get(field)} → {value}"
                     for field, value in new[code].items()
                     if old[code].get(field) != value
                 ]
     return changes
+
+
+def _pathway_words(item: dict[str, Any]) -> str:
+    if "next_step" not in item:
+        return ""
+    test = item.get("test") or "any test"
+    return f"{item['category']} ({test}) → {item['next_step']}"
 
 
 # --- Likely duplicate patients ------------------------------------------------------------------

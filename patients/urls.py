@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients import views
+from patients import pathway_views, views
 
 app_name = "patients"
 
@@ -19,4 +19,9 @@ urlpatterns = [
     path("patients/duplicates/", views.patient_duplicates, name="patient_duplicates"),
     path("patients/duplicates/merge/", views.patient_merge, name="patient_merge"),
     path("programs/<slug:code>/rules/", views.program_rules, name="program_rules"),
+    path(
+        "programs/<slug:code>/pathways/",
+        pathway_views.program_pathways,
+        name="program_pathways",
+    ),
 ]

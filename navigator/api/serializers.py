@@ -24,7 +24,7 @@ from navigator.services.notes import NOTE_MAX_LENGTH
 from outreach.models import Channel, ContactAttempt, Direction, Outcome
 from patients.api.serializers import PatientSerializer, ProgramBriefSerializer
 from patients.languages import language_name
-from patients.models import RECORDABLE_RESULTS, Patient, PatientPhone, ScreeningEvent
+from patients.models import Patient, PatientPhone, ScreeningEvent
 
 
 class NavigatorSerializer(serializers.ModelSerializer):
@@ -251,7 +251,11 @@ class AppointmentStatusSerializer(CaseChangeSerializer):
 class ScreeningRecordSerializer(CaseChangeSerializer):
     modality = serializers.CharField()
     performed_on = serializers.DateField()
-    result = serializers.ChoiceField(choices=RECORDABLE_RESULTS)
+    result = serializers.CharField(
+        max_length=32,
+        help_text="The code of one of the program's result categories for this test "
+        "(GET /api/programs/{code}/ lists them with what each calls for next).",
+    )
     resulted_on = serializers.DateField(
         required=False, help_text="The day the result came back (today if left out)."
     )

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from navigator.cases import ALLOWED_TRANSITIONS, MANUAL_TARGETS
@@ -29,9 +29,10 @@ from navigator.models import (
     NavigationCase,
     NavigatorProfile,
 )
+from navigator.selectors.cases import open_follow_up
 from navigator.services.notes import NOTE_MAX_LENGTH
 from outreach.models import Channel, Direction, Outcome, Purpose
-from patients.models import RECORDABLE_RESULTS, PatientPhone, ScreeningModality
+from patients.models import ModalityRole, PatientPhone, ResultCategory, ScreeningModality
 
 # Moves that end the case: the navigator must say why.
 CLOSING_STATUSES = frozenset(
@@ -215,7 +216,11 @@ class ScreeningForm(CaseForm):
         queryset=ScreeningModality.objects.none(), label="Test", empty_label="Choose a test…"
     )
     performed_on = forms.DateField(label="Done on", widget=DateInput)
-    result = forms.ChoiceField(choices=[("", "Choose a result…"), *RECORDABLE_RESULTS])
+    result = forms.ChoiceField(
+        label="Result",
+        choices=[],
+        help_text="In the program's categories; what comes next follows from it.",
+    )
     resulted_on = forms.DateField(
         label="Reported on",
         widget=DateInput,
@@ -227,7 +232,24 @@ class ScreeningForm(CaseForm):
         today = timezone.localdate()
         kwargs.setdefault("initial", {"performed_on": today, "resulted_on": today})
         super().__init__(*args, **kwargs)
-        model_choice(self, "modality").queryset = program_modalities(case)
+        follow_up = open_follow_up(case)
+        modalities = program_modalities(case)
+        if follow_up is not None:
+            # Only the follow-up's test answers it (the service says so too).
+            modalities = modalities.filter(pk=follow_up.next_modality_id)
+            self.initial.setdefault("modality", follow_up.next_modality_id)
+        else:
+            modalities = modalities.filter(role=ModalityRole.SCREENING)
+        model_choice(self, "modality").queryset = modalities
+        # One group of categories per test: the same code (e.g. "normal") may serve several.
+        active = ResultCategory.objects.filter(active=True).order_by("order", "name")
+        groups: list[tuple[str, list[tuple[str, str]]]] = [
+            (modality.name, [(c.code, c.name) for c in modality.active_categories])
+            for modality in modalities.prefetch_related(
+                Prefetch("result_categories", queryset=active, to_attr="active_categories")
+            )
+        ]
+        choice(self, "result").choices = [("", "Choose a result…"), *groups]
 
 
 class KitMailForm(CaseForm):

@@ -77,8 +77,7 @@ class CompletionReport:
         return {
             "period": {"start": self.start.isoformat(), "end": self.end.isoformat()},
             "definition": (
-                "Cases opened in the period; completed means the screening was recorded "
-                "(at any time up to now). Race and ethnicity is multi-select, so a patient "
+                COMPLETION_DEFINITION + " Race and ethnicity is multi-select, so a patient "
                 "counts in every group they chose and the groups add up to more than the total."
             ),
             "overall": self.overall.as_dict(),
@@ -95,6 +94,17 @@ def _period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.dateti
         dt.datetime.combine(start, dt.time.min, tzinfo=zone),
         dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone),
     )
+
+
+# What "completed" counts, said once for the page and the API.
+COMPLETION_DEFINITION = (
+    "Cases opened in the period; completed means the screening loop closed (at any time "
+    "up to now): a normal result, or, after a result that called for a follow-up, the "
+    "follow-up done and its result recorded (a diagnosis handed to treatment navigation "
+    "included), or a test reported done by the EHR feed without a result. A test with an "
+    "abnormal result whose follow-up is still open, or was closed without it, is not "
+    "completed."
+)
 
 
 def _grouped(cases: QuerySet[NavigationCase], field: str) -> list[tuple[Any, int, int]]:

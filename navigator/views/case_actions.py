@@ -205,7 +205,7 @@ def screening_create(request: AuthedRequest, pk: int) -> HttpResponse:
             actor=request.user,
             expected_version=data["version"],
         ),
-        notice="Screening recorded; the case is completed.",
+        notice="Result recorded; the case shows what comes next.",
         anchor="screenings",
     )
 

@@ -31,6 +31,7 @@ from navigator.forms.case_actions import (
     ScreeningForm,
     TaskDoneForm,
 )
+from navigator.forms.follow_ups import FollowUpCloseDecisionForm, FollowUpCloseProposeForm
 from navigator.models import (
     Appointment,
     AppointmentPurpose,
@@ -44,7 +45,7 @@ from navigator.models import (
 )
 from navigator.permissions import AuthedRequest, has_role, role_required
 from navigator.selectors import cases as case_selectors
-from navigator.selectors.cases import barrier_types_active, diagnostic_follow_up_needed
+from navigator.selectors.cases import barrier_types_active, open_follow_up
 from navigator.selectors.visibility import navigators_visible_to
 from navigator.worklist.rules import PREP_CALL_WINDOW
 from outreach import selectors as outreach_selectors
@@ -188,7 +189,8 @@ def case_page_context(
     today = timezone.localdate()
     is_open = case.is_open
     gaps = sorted(care_gaps_for(case.patient), key=lambda gap: gap.program_id != case.program_id)
-    diagnostic = diagnostic_follow_up_needed(case) if is_open else None
+    follow_up = open_follow_up(case) if is_open else None
+    diagnostic = follow_up.next_modality if follow_up is not None else None
     diagnostic_booked = diagnostic is not None and any(
         a.purpose == AppointmentPurpose.DIAGNOSTIC and a.status == AppointmentStatus.BOOKED
         for a in case.appointments.all()
@@ -222,11 +224,17 @@ def case_page_context(
             for task in outreach_selectors.case_tasks_open_on(user=user, case=case)
         ],
         "diagnostic": diagnostic,
+        "follow_up": follow_up,
+        "follow_up_overdue_result": follow_up is not None and follow_up.overdue(today),
+        "follow_up_past_limit": follow_up is not None and follow_up.past_limit(today),
+        "follow_ups": list(case.follow_ups.all()),
         "can_act": is_open,
         "can_assign": is_open and has_role(user, Role.MANAGER),
     }
     if is_open:
-        awaiting_screening = case.status != CaseStatus.COMPLETED
+        # Before any result: the screening itself. After one that calls for a follow-up,
+        # only the follow-up's test is booked and recorded.
+        awaiting_screening = case.status != CaseStatus.COMPLETED and follow_up is None
         context["attempt_form"] = bound.get("attempt") or AttemptForm(
             id_prefix="attempt", case=case, initial=_attempt_initial(case, diagnostic is not None)
         )
@@ -247,9 +255,22 @@ def case_page_context(
                 initial={"purpose": AppointmentPurpose.DIAGNOSTIC, "modality": diagnostic},
             )
         kit_form = bound.get("kit") or KitMailForm(id_prefix="kit", case=case)
-        if awaiting_screening and cast(KitMailForm, kit_form).has_kits or "kit" in bound:
+        kit_for_follow_up = follow_up is not None and follow_up.next_modality.mailed_kit
+        if (
+            (awaiting_screening or kit_for_follow_up)
+            and cast(KitMailForm, kit_form).has_kits
+            or "kit" in bound
+        ):
             context["kit_form"] = kit_form
-        if awaiting_screening or "screening" in bound:
+        if follow_up is not None or "follow_up_close" in bound or "follow_up_decision" in bound:
+            context["follow_up_close_form"] = bound.get(
+                "follow_up_close"
+            ) or FollowUpCloseProposeForm(id_prefix="follow_up_close")
+            context["follow_up_decision_form"] = bound.get(
+                "follow_up_decision"
+            ) or FollowUpCloseDecisionForm(id_prefix="follow_up_decision")
+            context["can_decide_follow_up"] = has_role(user, Role.MANAGER)
+        if awaiting_screening or follow_up is not None or "screening" in bound:
             context["screening_form"] = bound.get("screening") or ScreeningForm(
                 id_prefix="screening", case=case
             )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
@@ -9,11 +10,13 @@ from patients.models import (
     CareGap,
     Clinic,
     EnglishProficiency,
+    FollowUpPathway,
     InsuranceType,
     Patient,
     PhoneType,
     RaceEthnicity,
     Referral,
+    ResultCategory,
     ScreeningModality,
     ScreeningProgram,
     Sex,
@@ -134,16 +137,55 @@ class ClinicSerializer(serializers.ModelSerializer):
 class ModalitySerializer(serializers.ModelSerializer):
     class Meta:
         model = ScreeningModality
-        fields = ["code", "name", "interval_months", "interval_note", "min_age"]
+        fields = ["code", "name", "role", "interval_months", "interval_note", "min_age"]
+
+
+class ResultCategorySerializer(serializers.ModelSerializer):
+    """A category results are recorded in; `tests` are the modality codes reporting in it."""
+
+    tests = serializers.SlugRelatedField(
+        source="modalities", slug_field="code", many=True, read_only=True
+    )
+
+    class Meta:
+        model = ResultCategory
+        fields = ["code", "name", "meaning", "tests", "source"]
+
+
+class FollowUpPathwaySerializer(serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    test = serializers.SlugRelatedField(
+        source="modality", slug_field="code", read_only=True, allow_null=True
+    )
+    next_test = serializers.SlugRelatedField(
+        source="next_modality", slug_field="code", read_only=True
+    )
+
+    class Meta:
+        model = FollowUpPathway
+        fields = ["category", "test", "kind", "next_step", "next_test", "target_days",
+                  "limit_days", "source"]  # fmt: skip
 
 
 class ProgramSerializer(serializers.ModelSerializer):
     modalities = ModalitySerializer(many=True, read_only=True)
+    result_categories = serializers.SerializerMethodField()
+    follow_up_pathways = serializers.SerializerMethodField()
 
     class Meta:
         model = ScreeningProgram
         fields = ["code", "name", "min_age", "max_age", "sex", "min_pack_years", "guideline",
-                  "modalities"]  # fmt: skip
+                  "modalities", "result_categories", "follow_up_pathways"]  # fmt: skip
+
+    @extend_schema_field(ResultCategorySerializer(many=True))
+    def get_result_categories(self, program: ScreeningProgram) -> list[dict]:
+        active = [c for c in program.result_categories.all() if c.active]
+        return ResultCategorySerializer(active, many=True).data
+
+    @extend_schema_field(FollowUpPathwaySerializer(many=True))
+    def get_follow_up_pathways(self, program: ScreeningProgram) -> list[dict]:
+        active = [p for p in program.follow_up_pathways.all() if p.active]
+        return FollowUpPathwaySerializer(active, many=True).data
 
 
 class ProgramBriefSerializer(serializers.ModelSerializer):

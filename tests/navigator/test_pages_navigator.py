@@ -493,7 +493,7 @@ def test_it_records_the_screening_and_completes_the_case(nav_client, case):
     case.refresh_from_db()
     assert case.status == CaseStatus.COMPLETED
     html = response.content.decode()
-    assert "Screening completed" in html
+    assert "Screening complete" in html
     # A completed case books no more appointments and records no second screening.
     assert 'data-testid="appointment-form"' not in html
     assert 'data-testid="screening-form"' not in html

@@ -556,7 +556,7 @@ def test_a_note_on_another_navigators_case_is_not_found_and_writes_nothing(nav_c
     assert snapshot(theirs) == before
 
 
-def test_a_diagnostic_booking_needs_an_abnormal_result(nav_client, case):
+def test_a_diagnostic_booking_needs_a_result_calling_for_a_follow_up(nav_client, case):
     # Given a case without any screening, a diagnostic booking is refused
     before = snapshot(case)
     response = nav_client.post(
@@ -564,7 +564,7 @@ def test_a_diagnostic_booking_needs_an_abnormal_result(nav_client, case):
         {"purpose": "diagnostic", "scheduled_at": in_local(4), "site": "GI"},
         **HTMX,
     )
-    assert "No abnormal result on this case calls for a diagnostic test." in (
+    assert "No result on this case calls for a follow-up test." in (
         response.content.decode()
     )
     assert snapshot(case) == before
@@ -580,7 +580,7 @@ def test_a_diagnostic_booking_needs_an_abnormal_result(nav_client, case):
     )
     html = nav_client.get(reverse("navigator:case_detail", args=[case.pk])).content.decode()
     assert 'data-testid="diagnostic-form"' in html
-    assert "Book the diagnostic colonoscopy" in html
+    assert "Book the follow-up: diagnostic colonoscopy" in html
     response = nav_client.post(
         reverse("navigator:appointment_create", args=[case.pk]),
         {"purpose": "diagnostic", "scheduled_at": in_local(4), "site": "GI Suite"},

@@ -46,7 +46,8 @@ def test_the_patient_page_shows_each_status_with_its_reasons(client, screened_pa
     assert page.count("FIT (fecal immunochemical test) 2025-03-02, next due 2026-03-02") == 1
     assert "Up to date" in page
     assert "Not eligible" in page  # breast, for a man
-    assert "rules version 1" in page
+    # (version 2: the migrations' rules, then their result pathways)
+    assert "rules version 2" in page
 
 
 def test_a_navigator_sees_the_page_of_a_patient_they_navigate_and_no_other(
@@ -102,7 +103,7 @@ def test_the_api_lists_the_care_gaps_with_reasons(screened_patient):
     )
     assert colorectal["last_modality"] == "fit"
     assert colorectal["next_due_on"] == "2026-03-02"
-    assert colorectal["rule_version"] == 1
+    assert colorectal["rule_version"] == 2
 
 
 def test_the_care_gap_api_is_scoped_like_the_patient(screened_patient):

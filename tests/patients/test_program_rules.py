@@ -57,8 +57,9 @@ def test_saving_a_change_records_a_version_with_the_change_in_words(manager_clie
     )
 
     page = response.content.decode()
-    assert "Rules version 2 saved" in page
-    version = RuleVersion.objects.get(program=colorectal, number=2)
+    # Versions 1 and 2 are the migrations' (the rules, then their result pathways).
+    assert "Rules version 3 saved" in page
+    version = RuleVersion.objects.get(program=colorectal, number=3)
     assert version.changed_by.first_name == "Grace"
     assert version.summary == "FIT biennial"
     assert "due_soon_days: 60 → 90" in page
@@ -74,7 +75,7 @@ def test_saving_without_a_change_records_nothing(manager_client):
     )
 
     assert "Nothing changed" in response.content.decode()
-    assert RuleVersion.objects.filter(program=colorectal).count() == 1
+    assert RuleVersion.objects.filter(program=colorectal).count() == 2
 
 
 @pytest.mark.parametrize(
@@ -99,7 +100,7 @@ def test_a_bad_change_is_refused_with_the_reason_and_changes_nothing(
     assert response.status_code == 400
     assert message in response.content.decode()
     colorectal.refresh_from_db()
-    assert colorectal.rule_version == 1
+    assert colorectal.rule_version == 2
     assert ScreeningModality.objects.get(program=colorectal, code="fit").interval_months == 12
 
 

@@ -19,6 +19,7 @@ from faker import Faker
 
 from navigator import cases
 from navigator.intake.referrals import referral_create
+from navigator.management import demo_results
 from navigator.models import (
     OPEN_STATUSES,
     Appointment,
@@ -49,6 +50,7 @@ from patients.fhir.importer import fhir_import
 from patients.models import (
     Clinic,
     FhirSource,
+    ModalityRole,
     Patient,
     Referral,
     ScreeningEvent,
@@ -355,7 +357,13 @@ class Command(BaseCommand):
             return
         if stage == CaseStatus.CONTACTING:
             return
-        modality = rng.choice([m for m in case.program.modalities.all() if m.min_age is None])
+        modality = rng.choice(
+            [
+                m
+                for m in case.program.modalities.all()
+                if m.min_age is None and m.role == ModalityRole.SCREENING
+            ]
+        )
         appointments.appointment_book(
             case=case,
             scheduled_at=clinic_hours(timezone.localdate() + dt.timedelta(days=rng.randint(2, 20))),
@@ -365,14 +373,11 @@ class Command(BaseCommand):
         )
         if stage == CaseStatus.SCHEDULED:
             return
-        screenings.case_record_screening(
-            case=case,
-            modality=modality,
-            performed_on=timezone.localdate(),
-            result=rng.choices(["normal", "abnormal", "inconclusive"], [0.85, 0.1, 0.05])[0],
-            actor=actor,
+        demo_results.result_record(
+            case=case, modality=modality, actor=actor, rng=rng, finished=True
         )
-        if stage == CaseStatus.CLOSED:
+        case.refresh_from_db()
+        if stage == CaseStatus.CLOSED and case.status == CaseStatus.COMPLETED:
             cases.case_transition(case=case, to_status=CaseStatus.CLOSED, actor=actor)
 
     def _backdate(self, case: NavigationCase, stage: str, rng: random.Random, today: dt.date):
@@ -397,7 +402,7 @@ class Command(BaseCommand):
         )
         if stage != CaseStatus.SCHEDULED:
             Appointment.objects.filter(case=case).update(scheduled_at=F("scheduled_at") - shift)
-            case.screenings.update(performed_on=F("performed_on") - shift)
+            demo_results.results_shift(case, shift)
         case.refresh_from_db()
         if case.status in OPEN_STATUSES and case.status != CaseStatus.COMPLETED:
             # Some follow-ups are overdue, some due today, some ahead.
@@ -458,6 +463,15 @@ class Command(BaseCommand):
             performed_on=today - dt.timedelta(days=12),
             result="abnormal",
             actor=actor,
+        )
+        # Each state of an abnormal result, from overdue to handed to treatment.
+        demo_results.safety_net_states(
+            referred=referred,
+            colorectal=colorectal,
+            maria=actor,
+            manager=User.objects.get(username="manager"),
+            today=today,
+            first_index=10,
         )
         # (b) A colonoscopy in three days, and nobody has called about the prep.
         case = referred(2)
