@@ -195,6 +195,8 @@ class CaseEventKind(models.TextChoices):
     TASK_CREATED = "task_created", "Task"
     TASK_DONE = "task_done", "Task done"
     PATIENT_MERGED = "patient_merged", "Patient records merged"
+    INTERPRETER_REQUESTED = "interpreter_requested", "Interpreter requested"
+    INTERPRETER_UPDATED = "interpreter_updated", "Interpreter request updated"
 
 
 class CaseEvent(models.Model):

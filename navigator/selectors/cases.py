@@ -31,7 +31,7 @@ from navigator.models import (
     User,
 )
 from navigator.selectors.visibility import cases_visible_to
-from outreach.models import FollowUpReminder, PatientMessage
+from outreach.models import FollowUpReminder, InterpreterRequest, PatientMessage
 from patients.models import (
     Patient,
     ScreeningEvent,
@@ -102,6 +102,10 @@ def case_detail(*, user: User, case_id: int) -> NavigationCase:
             Prefetch("appointments", queryset=Appointment.objects.select_related("modality")),
             Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
             "attempts",
+            Prefetch(
+                "interpreter_requests",
+                queryset=InterpreterRequest.objects.select_related("appointment"),
+            ),
             "screenings__modality",
             "kits__modality",
             "referrals__clinic",

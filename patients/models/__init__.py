@@ -29,6 +29,7 @@ from patients.models.fhir import (
     PatientSourceLink,
 )
 from patients.models.people import (
+    LIMITED_ENGLISH_LEVELS,
     EnglishProficiency,
     InsuranceType,
     Patient,
@@ -61,6 +62,7 @@ __all__ = [
     "Sex",
     "RaceEthnicity",
     "EnglishProficiency",
+    "LIMITED_ENGLISH_LEVELS",
     "InsuranceType",
     "SmokingStatus",
     "PreferredChannel",
