@@ -221,7 +221,7 @@ def attempt_log(
 
 
 # What the timeline says of who interpreted; an ad hoc interpreter is flagged.
-INTERPRETED_WORDS = {
+INTERPRETED_WORDS: dict[str, str] = {
     InterpretedBy.QUALIFIED_INTERPRETER: " (qualified interpreter)",
     InterpretedBy.BILINGUAL_NAVIGATOR: " (in the patient's language by a qualified bilingual "
     "navigator)",
