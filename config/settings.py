@@ -195,6 +195,7 @@ SPECTACULAR_SETTINGS = {
         "CaseStatusEnum": "navigator.models.CaseStatus",
         "BarrierStatusEnum": "navigator.models.BarrierStatus",
         "AppointmentStatusEnum": "navigator.models.AppointmentStatus",
+        "InterpreterRequestStatusEnum": "outreach.models.InterpreterRequestStatus",
         "PatientSexEnum": "patients.models.Sex",
         "ProgramSexEnum": "patients.models.Sexes",
     },

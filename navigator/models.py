@@ -217,6 +217,8 @@ class CaseEventKind(models.TextChoices):
     FOLLOW_UP_CLOSE_PROPOSED = "follow_up_close_proposed", "Closing proposed"
     FOLLOW_UP_CLOSE_DISMISSED = "follow_up_close_dismissed", "Closing not confirmed"
     FOLLOW_UP_CLOSED = "follow_up_closed", "Closed without follow-up"
+    INTERPRETER_REQUESTED = "interpreter_requested", "Interpreter requested"
+    INTERPRETER_UPDATED = "interpreter_updated", "Interpreter request updated"
 
 
 class CaseEvent(models.Model):

@@ -24,6 +24,14 @@ urlpatterns = [
         case_actions.appointment_update,
         name="appointment_update",
     ),
+    path(
+        "cases/<int:pk>/interpreters/", case_actions.interpreter_create, name="interpreter_create"
+    ),
+    path(
+        "cases/<int:pk>/interpreters/<int:request_id>/",
+        case_actions.interpreter_update,
+        name="interpreter_update",
+    ),
     path("cases/<int:pk>/screening/", case_actions.screening_create, name="screening_create"),
     path(
         "cases/<int:pk>/follow-up/close/propose/",

@@ -28,8 +28,8 @@ from patients.languages import validate_language_code
 @admin.register(ContactAttempt)
 class ContactAttemptAdmin(ReadOnlyAdmin):
     list_display = ["case", "attempted_at", "channel", "direction", "outcome",
-                    "interpreter_used", "created_by"]  # fmt: skip
-    list_filter = ["channel", "direction", "outcome", "interpreter_used"]
+                    "interpreted_by", "created_by"]  # fmt: skip
+    list_filter = ["channel", "direction", "outcome", "interpreted_by"]
     search_fields = ["case__patient__mrn", "note"]
     date_hierarchy = "attempted_at"
     raw_id_fields = ["case"]

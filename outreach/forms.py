@@ -5,10 +5,14 @@ They check input; the services (outreach.services, outreach.messaging) decide.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
-from navigator.forms.base import CaseForm, EquiNavForm
+from navigator.forms.base import CaseForm, DateInput, EquiNavForm
+from navigator.forms.reports import REPORT_EARLIEST
 from outreach.models import (
     Channel,
     MessageChannel,
@@ -20,6 +24,41 @@ from outreach.models import (
 from outreach.services.protocols import protocol_validate_steps
 from outreach.services.unreachable import UNREACHABLE_NOTE_MAX_LENGTH
 from patients.models import ScreeningModality, ScreeningProgram
+
+
+class LanguageAccessForm(EquiNavForm):
+    """The Language access page's period: the last 90 days unless said otherwise."""
+
+    start = forms.DateField(label="From", required=False, widget=DateInput)
+    end = forms.DateField(label="To", required=False, widget=DateInput)
+
+    def __init__(self, data=None, *args, **kwargs):
+        today = timezone.localdate()
+        self.default_start, self.default_end = today - dt.timedelta(days=90), today
+        data = data.copy() if data is not None else {}
+        # An empty or absent date means the default period, shown filled in.
+        data["start"] = data.get("start") or self.default_start.isoformat()
+        data["end"] = data.get("end") or self.default_end.isoformat()
+        super().__init__(data, *args, **kwargs)
+
+    def clean_start(self) -> dt.date:
+        start = self.cleaned_data.get("start") or self.default_start
+        if start < REPORT_EARLIEST:
+            raise ValidationError(f"Choose a date from {REPORT_EARLIEST:%Y-%m-%d} on.")
+        return start
+
+    def clean_end(self) -> dt.date:
+        end = self.cleaned_data.get("end") or self.default_end
+        if end > self.default_end:
+            raise ValidationError("Choose an end date no later than today.")
+        return end
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            self.add_error("end", "The end date is before the start date.")
+        return cleaned
 
 
 class UnreachableProposeForm(CaseForm):

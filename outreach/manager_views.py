@@ -1,6 +1,6 @@
 """Program managers' pages for patient messages: what failed or was held back (and
 retrying or cancelling it), escalations, texts nobody could be matched to, and the
-programs' reminder and task rules."""
+programs' reminder and task rules; and language access (who interpreted contacts)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
 from outreach import selectors
-from outreach.forms import ReminderRuleForm, TaskRuleForm
+from outreach.forms import LanguageAccessForm, ReminderRuleForm, TaskRuleForm
 from outreach.messaging import manager_actions
 from outreach.models import MessageState, TaskKind
 from outreach.services import rules
@@ -69,6 +69,41 @@ def message_list(request: AuthedRequest) -> HttpResponse:
             "escalations": selectors.open_escalations(user=request.user)[:PAGE_SIZE],
             "unmatched": selectors.unmatched_texts(user=request.user)[:PAGE_SIZE],
             "retryable": manager_actions.RETRYABLE_STATES,
+        },
+    )
+
+
+@require_GET
+@role_required(Role.MANAGER)
+def language_access(request: AuthedRequest) -> HttpResponse:
+    """Who interpreted contacts with patients of limited English proficiency: the share
+    with a qualified interpreter by navigator and language, and every ad hoc use."""
+    form = LanguageAccessForm(request.GET, id_prefix="language")
+    if not form.is_valid():
+        return render(request, "outreach/language_access.html", {"form": form}, status=400)
+    report = selectors.language_access(
+        user=request.user, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
+    )
+    scopes = [
+        ("reached", "Contacts that reached the patient"),
+        ("all", "All attempts (reached or not)"),
+    ]
+    return render(
+        request,
+        "outreach/language_access.html",
+        {
+            "form": form,
+            "report": report,
+            "sections": [
+                {
+                    "id": scope,
+                    "title": title,
+                    "overall": report.overall[scope],
+                    "by_navigator": report.by_navigator[scope],
+                    "by_language": report.by_language[scope],
+                }
+                for scope, title in scopes
+            ],
         },
     )
 

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from patients.languages import language_name
+
 
 class Channel(models.TextChoices):
     PHONE = "phone", "Phone"
@@ -56,6 +58,27 @@ UNSUCCESSFUL_OUTCOMES = frozenset(
 )
 
 
+class InterpretedBy(models.TextChoices):
+    """Who interpreted a contact with the patient. An ad hoc interpreter (a family
+    member or untrained staff) is flagged: ad hoc interpreters make about twice as many
+    errors of potential clinical consequence as professional ones (Flores et al., Ann
+    Emerg Med 2012;60:545–553)."""
+
+    QUALIFIED_INTERPRETER = "qualified_interpreter", "Qualified interpreter"
+    BILINGUAL_NAVIGATOR = "bilingual_navigator", "Qualified bilingual navigator"
+    AD_HOC = "ad_hoc", "Ad hoc interpreter (family member or untrained staff)"
+    NONE = "none", "No interpreter"
+    # Attempts logged before the question was asked, with "interpreter used" ticked:
+    # someone interpreted, but nobody recorded who.
+    NOT_RECORDED = "not_recorded", "Interpreter used, kind not recorded"
+
+
+# Interpretation by someone trained for it: what language access counts as met.
+QUALIFIED_INTERPRETATION = frozenset(
+    {InterpretedBy.QUALIFIED_INTERPRETER, InterpretedBy.BILINGUAL_NAVIGATOR}
+)
+
+
 class ContactAttempt(models.Model):
     case = models.ForeignKey(
         "navigator.NavigationCase", on_delete=models.CASCADE, related_name="attempts"
@@ -75,7 +98,13 @@ class ContactAttempt(models.Model):
         related_name="+",
         help_text="The number called or texted.",
     )
-    interpreter_used = models.BooleanField(default=False)
+    interpreted_by = models.CharField(
+        max_length=24,
+        choices=InterpretedBy.choices,
+        default=InterpretedBy.NONE,
+        help_text="Who interpreted: a qualified interpreter, a qualified bilingual "
+        "navigator, an ad hoc interpreter (flagged), or nobody.",
+    )
     note = models.TextField(blank=True)
     # Empty for what the patient sent us (an inbound text arrives through a webhook).
     created_by = models.ForeignKey(
@@ -88,6 +117,76 @@ class ContactAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} attempt: {self.get_outcome_display()}"
+
+    @property
+    def interpreter_used(self) -> bool:
+        """Somebody interpreted, whoever it was (derived from `interpreted_by`)."""
+        return self.interpreted_by != InterpretedBy.NONE
+
+    @property
+    def ad_hoc_interpreter(self) -> bool:
+        return self.interpreted_by == InterpretedBy.AD_HOC
+
+
+class InterpreterModality(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    VIDEO = "video", "Video"
+    PHONE = "phone", "Phone"
+
+
+class InterpreterRequestStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    CONFIRMED = "confirmed", "Confirmed"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class InterpreterRequest(models.Model):
+    """An interpreter asked for a planned call or an appointment. Its status moves
+    requested → confirmed → done; any but a done one can be cancelled
+    (`outreach.services.interpreters`)."""
+
+    case = models.ForeignKey(
+        "navigator.NavigationCase", on_delete=models.CASCADE, related_name="interpreter_requests"
+    )
+    appointment = models.ForeignKey(
+        "navigator.Appointment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="interpreter_requests",
+        help_text="Empty: for a planned call.",
+    )
+    language = models.CharField(max_length=8, help_text="ISO 639 code.")
+    modality = models.CharField(max_length=16, choices=InterpreterModality.choices)
+    needed_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=16,
+        choices=InterpreterRequestStatus.choices,
+        default=InterpreterRequestStatus.REQUESTED,
+    )
+    provider = models.CharField(
+        "vendor or interpreter", max_length=200, blank=True, help_text="Who will interpret."
+    )
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["needed_at", "pk"]
+        indexes = [models.Index(fields=["case", "status", "needed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_modality_display()} interpreter ({self.language}), {self.status}"
+
+    @property
+    def language_name(self) -> str:
+        return language_name(self.language)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in {InterpreterRequestStatus.DONE, InterpreterRequestStatus.CANCELLED}
 
 
 class FollowUpReminder(models.Model):

@@ -1,6 +1,8 @@
-"""Reads for outreach, scoped through the cases a user may see: attempts, reminders,
-protocols and rules (with their history), the managers' lists (problem messages,
-escalations, unmatched texts), navigator tasks, and the mail room's letters."""
+"""Reads for outreach, scoped through the cases a user may see: attempts, interpreter
+requests, reminders, protocols and rules (with their history), the managers' lists
+(problem messages, escalations, unmatched texts), language access (who interpreted
+contacts with patients of limited English proficiency), navigator tasks, and the mail
+room's letters."""
 
 from __future__ import annotations
 
@@ -18,23 +20,33 @@ from navigator.models import CaseEvent, CaseEventKind, NavigationCase, User
 from navigator.selectors.visibility import cases_visible_to
 from outreach.messaging.sms_keywords import Intent
 from outreach.models import (
+    QUALIFIED_INTERPRETATION,
     CaseTask,
+    Channel,
     ContactAttempt,
     FollowUpReminder,
     InboundSms,
+    InterpretedBy,
+    InterpreterRequest,
     MessageChannel,
     MessageState,
+    Outcome,
     OutreachProtocol,
     PatientMessage,
     ReminderRule,
     TaskRule,
 )
-from patients.models import ScreeningProgram
+from patients.languages import language_name
+from patients.models import LIMITED_ENGLISH_LEVELS, ScreeningProgram
 
 
 def attempts_visible_to(user: User) -> QuerySet[ContactAttempt]:
     # Clinic staff see no case, so no attempt: notes stay with the care team.
     return ContactAttempt.objects.filter(case__in=cases_visible_to(user))
+
+
+def interpreter_requests_visible_to(user: User) -> QuerySet[InterpreterRequest]:
+    return InterpreterRequest.objects.filter(case__in=cases_visible_to(user))
 
 
 def reminders_visible_to(user: User) -> QuerySet[FollowUpReminder]:
@@ -287,5 +299,111 @@ def letters_printed_on(day: dt.date) -> list[PatientMessage]:
             m.patient.family_name.casefold(),
             m.patient.given_name.casefold(),
             m.pk,
+        ),
+    )
+
+
+# --- Language access ------------------------------------------------------------------
+
+# Contacts an interpreter can take part in: spoken ones (a text or a letter is
+# translated, not interpreted).
+SPOKEN_CHANNELS = (Channel.PHONE, Channel.IN_PERSON)
+
+
+@dataclass(frozen=True)
+class ShareRow:
+    """One navigator's or language's contacts: how many had a qualified interpreter
+    (or a qualified bilingual navigator) out of all of them."""
+
+    label: str
+    qualified: int
+    ad_hoc: int
+    not_recorded: int
+    total: int
+
+    @property
+    def share(self) -> float | None:
+        return self.qualified / self.total if self.total else None
+
+
+@dataclass(frozen=True)
+class LanguageAccess:
+    start: dt.date
+    end: dt.date
+    # "reached": attempts that reached the patient; "all": every spoken attempt.
+    overall: dict[str, ShareRow]
+    by_navigator: dict[str, list[ShareRow]]
+    by_language: dict[str, list[ShareRow]]
+    ad_hoc: list[ContactAttempt]
+
+
+def _counts() -> dict[str, Count]:
+    return {
+        "total": Count("pk"),
+        "qualified": Count("pk", filter=Q(interpreted_by__in=sorted(QUALIFIED_INTERPRETATION))),
+        "ad_hoc": Count("pk", filter=Q(interpreted_by=InterpretedBy.AD_HOC)),
+        "not_recorded": Count("pk", filter=Q(interpreted_by=InterpretedBy.NOT_RECORDED)),
+    }
+
+
+def _share_rows(attempts: QuerySet[ContactAttempt], key: str, label) -> list[ShareRow]:
+    counted = attempts.order_by().values(key).annotate(**_counts())
+    rows = [
+        ShareRow(
+            label=label(row[key]),
+            qualified=row["qualified"],
+            ad_hoc=row["ad_hoc"],
+            not_recorded=row["not_recorded"],
+            total=row["total"],
+        )
+        for row in counted
+    ]
+    return sorted(rows, key=lambda row: row.label.lower())
+
+
+def language_access(*, user: User, start: dt.date, end: dt.date) -> LanguageAccess:
+    """Who interpreted spoken contacts (phone, in person) with patients of limited
+    English proficiency (speaks English less than very well, or needs an interpreter)
+    between `start` and `end` (local days): overall, by navigator (who logged the
+    contact) and by the patient's spoken language, for the contacts that reached the
+    patient and for every attempt; and every ad hoc interpreter."""
+    zone = timezone.get_current_timezone()
+    since = dt.datetime.combine(start, dt.time.min, tzinfo=zone)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    attempts = attempts_visible_to(user).filter(
+        Q(case__patient__english_proficiency__in=sorted(LIMITED_ENGLISH_LEVELS))
+        | Q(case__patient__interpreter_needed=True),
+        channel__in=SPOKEN_CHANNELS,
+        attempted_at__gte=since,
+        attempted_at__lt=until,
+    )
+    names = {
+        user_.pk: user_.get_full_name() or user_.username
+        for user_ in User.objects.filter(pk__in=attempts.values("created_by"))
+    }
+
+    def navigator_label(pk: int | None) -> str:
+        return names.get(pk, "Nobody (inbound)") if pk else "Nobody (inbound)"
+
+    scopes = {"reached": attempts.filter(outcome=Outcome.REACHED), "all": attempts}
+    return LanguageAccess(
+        start=start,
+        end=end,
+        overall={
+            scope: ShareRow(label="All contacts", **rows.aggregate(**_counts()))
+            for scope, rows in scopes.items()
+        },
+        by_navigator={
+            scope: _share_rows(rows, "created_by", navigator_label)
+            for scope, rows in scopes.items()
+        },
+        by_language={
+            scope: _share_rows(rows, "case__patient__preferred_language", language_name)
+            for scope, rows in scopes.items()
+        },
+        ad_hoc=list(
+            attempts.filter(interpreted_by=InterpretedBy.AD_HOC)
+            .select_related("created_by", "case__patient")
+            .order_by("-attempted_at", "-pk")
         ),
     )

@@ -25,6 +25,7 @@ urlpatterns = [
     path("programs/<slug:code>/protocol/", views.program_protocol, name="program_protocol"),
     path("programs/<slug:code>/reminders/", manager_views.program_rules, name="program_rules"),
     path("messages/", manager_views.message_list, name="message_list"),
+    path("language-access/", manager_views.language_access, name="language_access"),
     path("messages/<int:pk>/retry/", manager_views.message_retry, name="message_retry"),
     path("messages/<int:pk>/cancel/", manager_views.message_cancel, name="message_cancel"),
     # The mail room's daily letter batch.

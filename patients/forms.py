@@ -55,6 +55,10 @@ def _with_blank(choices, label: str) -> list:
     return [("", label), *choices]
 
 
+def _written_language_choices() -> list[tuple[str, str]]:
+    return [("", "Same as the preferred language"), *common_language_choices()]
+
+
 class ReferralForm(EquiNavForm):
     # The referral
     clinic = forms.ModelChoiceField(
@@ -89,6 +93,12 @@ class ReferralForm(EquiNavForm):
         max_length=8,
         validators=[validate_language_code],
         help_text="Only if the language is not listed: its ISO 639 code, e.g. 'yo' or 'mh'.",
+    )
+    written_language = forms.ChoiceField(
+        label="Written language",
+        required=False,
+        choices=_written_language_choices,
+        help_text="What letters and texts are written in, if not the preferred language.",
     )
     english_proficiency = forms.ChoiceField(
         label="Speaks English", choices=EnglishProficiency.choices, initial="unknown"
@@ -167,6 +177,7 @@ class ReferralForm(EquiNavForm):
         return self.group(
             "preferred_language",
             "preferred_language_other",
+            "written_language",
             "english_proficiency",
             "interpreter_needed",
         )
@@ -217,6 +228,7 @@ class ReferralForm(EquiNavForm):
             birth_date=data["birth_date"],
             sex=data["sex"],
             preferred_language=data["preferred_language_other"] or data["preferred_language"],
+            written_language=data["written_language"],
             english_proficiency=data["english_proficiency"],
             interpreter_needed=data["interpreter_needed"],
             race_ethnicity=list(data["race_ethnicity"]),

@@ -21,7 +21,16 @@ from navigator.models import (
 )
 from navigator.selectors.visibility import cases_visible_to
 from navigator.services.notes import NOTE_MAX_LENGTH
-from outreach.models import Channel, ContactAttempt, Direction, Outcome
+from outreach.models import (
+    Channel,
+    ContactAttempt,
+    Direction,
+    InterpretedBy,
+    InterpreterModality,
+    InterpreterRequest,
+    InterpreterRequestStatus,
+    Outcome,
+)
 from patients.api.serializers import PatientSerializer, ProgramBriefSerializer
 from patients.languages import language_name
 from patients.models import Patient, PatientPhone, ScreeningEvent
@@ -94,12 +103,15 @@ class WorklistRowSerializer(CaseListSerializer):
     covering_for = NavigatorBriefSerializer(allow_null=True)
     next_channel = serializers.CharField()
     next_appointment_at = serializers.DateTimeField(allow_null=True)
+    interpreter_arranged = serializers.BooleanField(
+        help_text="A confirmed interpreter for a call or appointment still ahead."
+    )
 
     class Meta(CaseListSerializer.Meta):
         fields = [
             *CaseListSerializer.Meta.fields,
             "priority", "reasons", "summary", "covering_for", "next_channel",
-            "next_appointment_at",
+            "next_appointment_at", "interpreter_arranged",
         ]  # fmt: skip
 
 
@@ -131,10 +143,19 @@ class AppointmentSerializer(serializers.ModelSerializer):
 
 
 class ContactAttemptSerializer(serializers.ModelSerializer):
+    interpreter_used = serializers.BooleanField(read_only=True)
+
     class Meta:
         model = ContactAttempt
-        fields = ["id", "attempted_at", "channel", "direction", "outcome", "interpreter_used",
-                  "note"]  # fmt: skip
+        fields = ["id", "attempted_at", "channel", "direction", "outcome", "interpreted_by",
+                  "interpreter_used", "note"]  # fmt: skip
+
+
+class InterpreterRequestSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InterpreterRequest
+        fields = ["id", "appointment", "language", "modality", "needed_at", "status",
+                  "provider", "note", "created_at"]  # fmt: skip
 
 
 class ScreeningEventSerializer(serializers.ModelSerializer):
@@ -153,6 +174,7 @@ class CaseDetailSerializer(serializers.ModelSerializer):
     barriers = CaseBarrierSerializer(many=True)
     appointments = AppointmentSerializer(many=True)
     attempts = ContactAttemptSerializer(many=True)
+    interpreter_requests = InterpreterRequestSerializer(many=True)
     screenings = ScreeningEventSerializer(many=True)
     timeline = CaseEventSerializer(source="events", many=True)
 
@@ -162,7 +184,8 @@ class CaseDetailSerializer(serializers.ModelSerializer):
             "id", "patient", "program", "navigator", "status", "status_label",
             "needs_interpreter", "next_follow_up", "next_channel", "unreachable_proposed_at",
             "opened_at", "completed_at", "closed_at",
-            "version", "barriers", "appointments", "attempts", "screenings", "timeline",
+            "version", "barriers", "appointments", "attempts", "interpreter_requests",
+            "screenings", "timeline",
         ]  # fmt: skip
 
 
@@ -212,7 +235,18 @@ class AttemptCreateSerializer(CaseChangeSerializer):
     )
     direction = serializers.ChoiceField(choices=Direction.choices, default=Direction.OUTBOUND)
     outcome = serializers.ChoiceField(choices=Outcome.choices)
-    interpreter_used = serializers.BooleanField(default=False)
+    interpreted_by = serializers.ChoiceField(
+        choices=[
+            (v, label) for v, label in InterpretedBy.choices if v != InterpretedBy.NOT_RECORDED
+        ],
+        required=False,
+        default="",
+        help_text="Who interpreted. A qualified bilingual navigator only in a language of "
+        "the navigator's profile; an ad hoc interpreter (family, untrained staff) is flagged.",
+    )
+    interpreter_used = serializers.BooleanField(
+        default=False, help_text="Older clients: somebody interpreted (who not said)."
+    )
     note = serializers.CharField(required=False, allow_blank=True, default="")
     attempted_at = serializers.DateTimeField(required=False, default=None)
     next_follow_up = serializers.DateField(required=False, allow_null=True, default=None)
@@ -241,6 +275,29 @@ class AppointmentCreateSerializer(CaseChangeSerializer):
         if value <= timezone.now():
             raise serializers.ValidationError("An appointment must be in the future.")
         return value
+
+
+class InterpreterRequestCreateSerializer(CaseChangeSerializer):
+    language = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=8,
+        help_text="ISO 639 code; the patient's spoken language if left out.",
+    )  # fmt: skip
+    modality = serializers.ChoiceField(choices=InterpreterModality.choices)
+    needed_at = serializers.DateTimeField()
+    appointment = serializers.IntegerField(
+        required=False, allow_null=True, default=None,
+        help_text="One of the case's appointments (its id); left out: a planned call.",
+    )  # fmt: skip
+    provider = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class InterpreterRequestUpdateSerializer(CaseChangeSerializer):
+    status = serializers.ChoiceField(choices=InterpreterRequestStatus.choices)
+    provider = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, default=None, max_length=200,
+        help_text="Who will interpret; left out: unchanged.",
+    )  # fmt: skip
 
 
 class AppointmentStatusSerializer(CaseChangeSerializer):

@@ -35,7 +35,9 @@ from navigator.selectors.worklist import (
 from navigator.services import appointments, assignment, barriers, follow_up, notes, screenings
 from navigator.worklist.query import SORTS
 from navigator.worklist.rules import Moment
+from outreach.selectors import interpreter_requests_visible_to
 from outreach.services.attempts import attempt_log
+from outreach.services.interpreters import interpreter_request_create, interpreter_request_update
 from patients.models import ScreeningModality, ScreeningProgram
 
 CASE_ROLES = roles_allowed(Role.NAVIGATOR, Role.MANAGER)
@@ -203,6 +205,58 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         appointments.appointment_set_status(
             appointment=appointment,
             status=data["status"],
+            actor=request.user,
+            expected_version=data.get("version"),
+        )
+        return self._answer(pk)
+
+    @extend_schema(
+        request=s.InterpreterRequestCreateSerializer,
+        responses=s.CaseDetailSerializer,
+        operation_id="cases_interpreter_request_create",
+    )
+    @action(detail=True, methods=["post"], url_path="interpreter-requests")
+    def interpreter_requests(self, request, pk=None):
+        case = self._visible_case(pk)
+        data = self._valid(s.InterpreterRequestCreateSerializer, request)
+        appointment = None
+        if data["appointment"] is not None:
+            appointment = (
+                appointments_visible_to(request.user).filter(pk=data["appointment"]).first()
+            )
+            if appointment is None or appointment.case_id != case.pk:
+                raise ValidationError(
+                    {"appointment": "This appointment is not one of this case's."}
+                )
+        interpreter_request_create(
+            case=case,
+            language=data["language"],
+            modality=data["modality"],
+            needed_at=data["needed_at"],
+            appointment=appointment,
+            provider=data["provider"],
+            note=data["note"],
+            actor=request.user,
+            expected_version=data.get("version"),
+        )
+        return self._answer(pk, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.InterpreterRequestUpdateSerializer,
+        responses=s.CaseDetailSerializer,
+        operation_id="cases_interpreter_request_update",
+    )
+    @action(detail=True, methods=["post"], url_path=r"interpreter-requests/(?P<request_id>[0-9]+)")
+    def interpreter_request_change(self, request, pk=None, request_id=None):
+        case = self._visible_case(pk)
+        interpreter = get_object_or_404(
+            interpreter_requests_visible_to(request.user).filter(case=case), pk=request_id
+        )
+        data = self._valid(s.InterpreterRequestUpdateSerializer, request)
+        interpreter_request_update(
+            interpreter_request=interpreter,
+            status=data["status"],
+            provider=data["provider"],
             actor=request.user,
             expected_version=data.get("version"),
         )

@@ -21,6 +21,7 @@ from navigator.forms.base import (
     not_too_far_ahead,
 )
 from navigator.models import (
+    Appointment,
     AppointmentPurpose,
     AppointmentStatus,
     BarrierStatus,
@@ -31,7 +32,16 @@ from navigator.models import (
 )
 from navigator.selectors.cases import open_follow_up
 from navigator.services.notes import NOTE_MAX_LENGTH
-from outreach.models import Channel, Direction, Outcome, Purpose
+from outreach.models import (
+    Channel,
+    Direction,
+    InterpretedBy,
+    InterpreterModality,
+    InterpreterRequestStatus,
+    Outcome,
+    Purpose,
+)
+from patients.languages import common_language_choices, language_name
 from patients.models import ModalityRole, PatientPhone, ResultCategory, ScreeningModality
 
 # Moves that end the case: the navigator must say why.
@@ -44,6 +54,23 @@ class PhoneChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: PatientPhone) -> str:
         label = f"{obj.number.as_national} ({obj.get_kind_display().lower()})"
         return label + (" — marked wrong or disconnected" if obj.is_bad else "")
+
+
+# What "Who interpreted?" offers ("not recorded" is for attempts logged before it was asked).
+ASKED = (
+    InterpretedBy.QUALIFIED_INTERPRETER,
+    InterpretedBy.BILINGUAL_NAVIGATOR,
+    InterpretedBy.AD_HOC,
+    InterpretedBy.NONE,
+)
+
+
+def asks_who_interpreted(case: NavigationCase) -> bool:
+    """Whether a contact with this case's patient asks who interpreted."""
+    patient = case.patient
+    return (
+        case.needs_interpreter or patient.interpreter_needed or patient.limited_english_proficiency
+    )
 
 
 class AttemptForm(CaseForm):
@@ -64,6 +91,20 @@ class AttemptForm(CaseForm):
     # Not required: a post without it (an older page, a script) means outreach.
     purpose = forms.ChoiceField(choices=Purpose.choices, initial=Purpose.OUTREACH, required=False)
     direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.OUTBOUND)
+    # Asked only about a patient who needs an interpreter or speaks limited English.
+    interpreted_by = forms.ChoiceField(
+        label="Who interpreted?",
+        required=False,
+        choices=[
+            ("", "Choose…"),
+            *((value, label) for value, label in InterpretedBy.choices if value in ASKED),
+        ],
+        help_text="Needed when the patient was reached. A family member or untrained staff "
+        "is an ad hoc interpreter, flagged on the timeline: ad hoc interpreters make about "
+        "twice as many clinically significant errors as trained ones (Flores et al., Ann "
+        "Emerg Med 2012;60:545–553).",
+    )
+    # Not shown: an older page's "interpreter used" box (someone interpreted, who not said).
     interpreter_used = forms.BooleanField(required=False, label="Interpreter used")
     next_follow_up = forms.DateField(
         label="Next follow-up",
@@ -89,9 +130,13 @@ class AttemptForm(CaseForm):
         model_choice(self, "phone").queryset = PatientPhone.objects.filter(
             patient_id=case.patient_id
         )
+        self.asks_interpreter = asks_who_interpreted(case)
+        if not self.asks_interpreter:
+            del self.fields["interpreted_by"]
 
     def detail_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.fields if name not in {"outcome", "version"}]
+        hidden = {"outcome", "version", "interpreter_used"}
+        return [self[name] for name in self.fields if name not in hidden]
 
     def outcome_buttons(self) -> list[tuple[str, str, bool]]:
         """(value, label, common) for each outcome, the common ones first."""
@@ -111,6 +156,17 @@ class AttemptForm(CaseForm):
         # A number goes with a call or a text only.
         if cleaned.get("channel") not in {Channel.PHONE, Channel.SMS}:
             cleaned["phone"] = None
+        cleaned.setdefault("interpreted_by", "")
+        if (
+            self.asks_interpreter
+            and not cleaned["interpreted_by"]
+            and not cleaned.get("interpreter_used")
+            and cleaned.get("outcome") == Outcome.REACHED
+        ):
+            self.add_error(
+                "interpreted_by",
+                "Say who interpreted when the patient was reached (or “No interpreter”).",
+            )
         return cleaned
 
 
@@ -274,6 +330,62 @@ class TaskDoneForm(CaseForm):
         label="What you did", required=False, max_length=300,
         help_text="Optional, e.g. “Re-booked for Dec 9”.",
     )  # fmt: skip
+
+
+class InterpreterRequestForm(CaseForm):
+    """Request an interpreter for a planned call or one of the case's appointments."""
+
+    language = forms.ChoiceField(label="Language")
+    modality = forms.ChoiceField(
+        label="How", choices=InterpreterModality.choices, initial=InterpreterModality.PHONE
+    )
+    needed_at = forms.DateTimeField(
+        label="When", widget=DateTimeLocalInput, validators=[not_too_far_ahead]
+    )
+    appointment = forms.ModelChoiceField(
+        queryset=Appointment.objects.none(),
+        required=False,
+        label="For",
+        empty_label="A planned call",
+    )
+    provider = forms.CharField(
+        label="Vendor or interpreter", required=False, max_length=200, help_text="Optional."
+    )
+    note = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args, case: NavigationCase, **kwargs):
+        spoken = case.patient.preferred_language
+        kwargs.setdefault("initial", {"language": spoken})
+        super().__init__(*args, **kwargs)
+        languages = common_language_choices()
+        if spoken not in {code for code, _ in languages}:
+            languages.insert(0, (spoken, language_name(spoken)))
+        choice(self, "language").choices = languages
+        model_choice(self, "appointment").queryset = Appointment.objects.filter(
+            case=case, status=AppointmentStatus.BOOKED
+        ).order_by("scheduled_at")
+        zone = timezone.get_current_timezone_name()
+        self.fields["needed_at"].help_text = f"Local time ({zone})."
+
+
+class InterpreterUpdateForm(CaseForm):
+    """A request's next status, one button each; who will interpret may be named with it."""
+
+    status = forms.ChoiceField(label="Status", choices=InterpreterRequestStatus.choices)
+    provider = forms.CharField(label="Vendor or interpreter", required=False, max_length=200)
+
+    BUTTONS = {
+        InterpreterRequestStatus.CONFIRMED: "Mark confirmed",
+        InterpreterRequestStatus.DONE: "Mark done",
+        InterpreterRequestStatus.CANCELLED: "Cancel request",
+    }
+
+    def __init__(self, *args, next_statuses: frozenset[str] = frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # The buttons offer only the moves forward; the service refuses any other anyway.
+        choice(self, "status").widget.choices = [
+            (value, label) for value, label in self.BUTTONS.items() if value in next_statuses
+        ]
 
 
 def manual_targets(status: str) -> list[tuple[str, str]]:

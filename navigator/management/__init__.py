@@ -1,1 +1,2 @@
-"""Management commands of the navigator app: `commands/seed_demo.py` loads the demo."""
+"""Management commands of the navigator app: `commands/seed_demo.py` loads the demo
+(its language access: `demo_interpreters.py`)."""

@@ -33,7 +33,7 @@ from navigator.models import (
     User,
 )
 from navigator.selectors.visibility import cases_visible_to
-from outreach.models import FollowUpReminder, PatientMessage
+from outreach.models import FollowUpReminder, InterpreterRequest, PatientMessage
 from patients.models import (
     Patient,
     ScreeningEvent,
@@ -111,6 +111,10 @@ def case_detail(*, user: User, case_id: int) -> NavigationCase:
                 queryset=ResultFollowUp.objects.select_related(
                     "screening__modality", "close_proposed_by", "closed_by"
                 ).order_by("-created_at", "-pk"),
+            ),
+            Prefetch(
+                "interpreter_requests",
+                queryset=InterpreterRequest.objects.select_related("appointment"),
             ),
             "kits__modality",
             "referrals__clinic",

@@ -18,6 +18,8 @@ from navigator.forms.case_actions import (
     CaseAssignForm,
     CaseTransitionForm,
     FollowUpForm,
+    InterpreterRequestForm,
+    InterpreterUpdateForm,
     KitMailForm,
     NoteForm,
     ScreeningForm,
@@ -35,6 +37,11 @@ from navigator.services import appointments, assignment, barriers, follow_up, no
 from navigator.views.case_page import CASE_ROLES, case_action_run, case_or_404
 from outreach import selectors as outreach_selectors
 from outreach.services.attempts import attempt_log
+from outreach.services.interpreters import (
+    INTERPRETER_MOVES,
+    interpreter_request_create,
+    interpreter_request_update,
+)
 from outreach.services.navigator_tasks import case_task_done
 
 
@@ -54,6 +61,7 @@ def attempt_create(request: AuthedRequest, pk: int) -> HttpResponse:
             outcome=data["outcome"],
             purpose=data["purpose"],
             phone=data["phone"],
+            interpreted_by=data["interpreted_by"],
             interpreter_used=data["interpreter_used"],
             note=data["note"],
             next_follow_up=data["next_follow_up"],
@@ -62,6 +70,63 @@ def attempt_create(request: AuthedRequest, pk: int) -> HttpResponse:
         ),
         notice="Contact attempt logged.",
         anchor="contact",
+    )
+
+
+@require_POST
+@role_required(*CASE_ROLES)
+def interpreter_create(request: AuthedRequest, pk: int) -> HttpResponse:
+    case = case_or_404(request, pk)
+    return case_action_run(
+        request,
+        case,
+        key="interpreter",
+        form=InterpreterRequestForm(request.POST, id_prefix="interpreter", case=case),
+        perform=lambda data: interpreter_request_create(
+            case=case,
+            language=data["language"],
+            modality=data["modality"],
+            needed_at=data["needed_at"],
+            appointment=data["appointment"],
+            provider=data["provider"],
+            note=data["note"],
+            actor=request.user,
+            expected_version=data["version"],
+        ),
+        notice="Interpreter requested.",
+        anchor="interpreter",
+    )
+
+
+@require_POST
+@role_required(*CASE_ROLES)
+def interpreter_update(request: AuthedRequest, pk: int, request_id: int) -> HttpResponse:
+    case = case_or_404(request, pk)
+    interpreter = (
+        outreach_selectors.interpreter_requests_visible_to(request.user)
+        .filter(case=case, pk=request_id)
+        .first()
+    )
+    if interpreter is None:
+        raise Http404("No such interpreter request on this case.")
+    return case_action_run(
+        request,
+        case,
+        key=f"interpreter:{interpreter.pk}",
+        form=InterpreterUpdateForm(
+            request.POST,
+            id_prefix=f"interpreter{interpreter.pk}",
+            next_statuses=INTERPRETER_MOVES[interpreter.status],
+        ),
+        perform=lambda data: interpreter_request_update(
+            interpreter_request=interpreter,
+            status=data["status"],
+            provider=data["provider"],
+            actor=request.user,
+            expected_version=data["version"],
+        ),
+        notice="Interpreter request updated.",
+        anchor="interpreter",
     )
 
 

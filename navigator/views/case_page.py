@@ -25,6 +25,8 @@ from navigator.forms.case_actions import (
     CaseAssignForm,
     CaseTransitionForm,
     FollowUpForm,
+    InterpreterRequestForm,
+    InterpreterUpdateForm,
     KitMailForm,
     LetterMarkForm,
     NoteForm,
@@ -49,7 +51,8 @@ from navigator.selectors.cases import barrier_types_active, open_follow_up
 from navigator.selectors.visibility import navigators_visible_to
 from navigator.worklist.rules import PREP_CALL_WINDOW
 from outreach import selectors as outreach_selectors
-from outreach.models import CaseTask, Channel, Purpose
+from outreach.models import CaseTask, Channel, InterpreterRequest, Purpose
+from outreach.services.interpreters import INTERPRETER_MOVES
 from patients.models import PreferredChannel
 from patients.selectors import care_gaps_for
 
@@ -105,6 +108,21 @@ def _appointment_form(
     )
 
 
+def _interpreter_form(
+    interpreter: InterpreterRequest, bound: dict[str, EquiNavForm]
+) -> EquiNavForm | None:
+    key = f"interpreter:{interpreter.pk}"
+    if key in bound:
+        return bound[key]
+    if interpreter.is_final:
+        return None
+    return InterpreterUpdateForm(
+        id_prefix=f"interpreter{interpreter.pk}",
+        next_statuses=INTERPRETER_MOVES[interpreter.status],
+        initial={"provider": interpreter.provider},
+    )
+
+
 def _task_form(task: CaseTask, bound: dict[str, EquiNavForm]) -> EquiNavForm:
     key = f"task:{task.pk}"
     return bound.get(key) or TaskDoneForm(id_prefix=f"task{task.pk}", initial={"task": task.pk})
@@ -147,6 +165,8 @@ TIMELINE_KINDS: dict[str, tuple[str, str]] = {
     CaseEventKind.KIT_MAILED: ("✉", "appointment"),
     CaseEventKind.TASK_CREATED: ("!", "case"),
     CaseEventKind.TASK_DONE: ("✓", "case"),
+    CaseEventKind.INTERPRETER_REQUESTED: ("⇆", "contact"),
+    CaseEventKind.INTERPRETER_UPDATED: ("⇆", "contact"),
 }
 
 
@@ -175,7 +195,6 @@ def _attempt_initial(case: NavigationCase, diagnostic_needed: bool) -> dict[str,
         "channel": channel,
         "phone": good.pk if good else None,
         "purpose": purpose,
-        "interpreter_used": case.needs_interpreter or patient.interpreter_needed,
     }
 
 
@@ -217,6 +236,11 @@ def case_page_context(
             (appointment, _appointment_form(appointment, bound) if is_open else None)
             for appointment in case.appointments.all()
         ],
+        "interpreter_rows": [
+            (interpreter, _interpreter_form(interpreter, bound) if is_open else None)
+            for interpreter in case.interpreter_requests.all()
+        ],
+        "interpreter_needed": case.needs_interpreter or case.patient.interpreter_needed,
         "screenings": case.screenings.all(),
         "kits": case.kits.all(),
         "open_tasks": [
@@ -237,6 +261,9 @@ def case_page_context(
         awaiting_screening = case.status != CaseStatus.COMPLETED and follow_up is None
         context["attempt_form"] = bound.get("attempt") or AttemptForm(
             id_prefix="attempt", case=case, initial=_attempt_initial(case, diagnostic is not None)
+        )
+        context["interpreter_form"] = bound.get("interpreter") or InterpreterRequestForm(
+            id_prefix="interpreter", case=case
         )
         context["note_form"] = bound.get("note") or NoteForm(id_prefix="note")
         context["letter_form"] = bound.get("letter") or LetterMarkForm(id_prefix="letter")

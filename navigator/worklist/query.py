@@ -35,7 +35,12 @@ from navigator.models import (
     NavigationCase,
 )
 from navigator.worklist.rules import NO_REASON_PRIORITY, RULES, Moment
-from outreach.models import ContactAttempt, FollowUpReminder
+from outreach.models import (
+    ContactAttempt,
+    FollowUpReminder,
+    InterpreterRequest,
+    InterpreterRequestStatus,
+)
 
 
 def annotate(cases: QuerySet[NavigationCase], moment: Moment) -> QuerySet[NavigationCase]:
@@ -97,6 +102,15 @@ def _row_facts(moment: Moment) -> dict[str, Any]:
             )
             .order_by("scheduled_at", "pk")
             .values("scheduled_at")[:1]
+        ),
+        # An interpreter confirmed for a call or appointment still ahead: the row's
+        # "interpreter needed" says whether one is arranged (a subquery: no more queries).
+        "interpreter_arranged": Exists(
+            InterpreterRequest.objects.filter(
+                case=OuterRef("pk"),
+                status=InterpreterRequestStatus.CONFIRMED,
+                needed_at__gte=moment.now,
+            )
         ),
         # Case/When, not a bare Q: a case with no follow-up date is "not overdue", never NULL.
         "follow_up_is_overdue": Case(

@@ -1,7 +1,8 @@
-"""Outreach letters: a case's letter in the patient's language, as a PDF.
+"""Outreach letters: a case's letter in the patient's written language, as a PDF.
 
 The text comes from a `MessageTemplate` (kind outreach_letter) for the patient's
-preferred language: the program's own, else the default for that language.
+written language (`Patient.written_language_effective`: the written language, else the
+preferred spoken one): the program's own, else the default for that language.
 Without one, the letter is refused with what to do instead; it is never sent in
 English to a patient who reads something else. The letter names the screening
 and the navigator, never a diagnosis or result (the templates hold to that).
@@ -116,7 +117,7 @@ def template_check(text: str) -> None:
 
 
 def letter_template_for(case: NavigationCase) -> MessageTemplate:
-    language = case.patient.preferred_language
+    language = case.patient.written_language_effective
     templates = {
         template.program_id: template
         for template in MessageTemplate.objects.filter(

@@ -1,4 +1,5 @@
-"""Patient text and email messages: the right template, in the patient's language, with
+"""Patient text and email messages: the right template, in the patient's written language
+(`Patient.written_language_effective`: the written language, else the spoken one), with
 nothing in it that a patient's family reading their phone should not see.
 
 Two rules from issue 5 live here:

@@ -39,7 +39,7 @@ def appointment_reminders_schedule(*, appointment: Appointment) -> list[PatientM
     patient = case.patient
     zone = ZoneInfo(patient.time_zone)
     local_start = appointment.scheduled_at.astimezone(zone)
-    language = patient.preferred_language
+    language = patient.written_language_effective
     context = {
         **_case_message_context(case),
         "appointment_date": letter_date(local_start.date(), language),

@@ -103,7 +103,7 @@ def message_schedule(
         try:
             composed = message_compose(
                 kind=kind,
-                language=patient.preferred_language,
+                language=patient.written_language_effective,
                 program_id=case.program_id if case else None,
                 context=context,
             )
@@ -130,7 +130,7 @@ def message_schedule(
                     kind=kind,
                     channel=channel,
                     recipient=recipient,
-                    language=patient.preferred_language,
+                    language=patient.written_language_effective,
                     template_id=template_id,
                     subject=subject,
                     body=body,

@@ -1,8 +1,10 @@
 """Outreach writes (apart from patient messages, `outreach.messaging`, and letters,
 `outreach.letters`). To change…
 
-- logging a contact attempt, and the follow-up, channel and bad number it sets:
-  `attempts` (`attempt_log`);
+- logging a contact attempt, and the follow-up, channel and bad number it sets, and
+  who interpreted it: `attempts` (`attempt_log`);
+- requesting an interpreter for a call or an appointment, and moving the request on
+  (requested → confirmed → done, or cancelled): `interpreters`;
 - what a program's protocol proposes after an attempt (pure, no database):
   `protocol_next_step` (`next_step`);
 - editing a program's protocol: `protocols` (`protocol_update`);

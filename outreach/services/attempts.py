@@ -20,11 +20,27 @@ from navigator.cases import (
     event_record,
     too_far_ahead,
 )
-from navigator.models import CaseEvent, CaseEventKind, CaseStatus, NavigationCase, User
-from outreach.models import Channel, ContactAttempt, Direction, FollowUpReminder, Outcome, Purpose
+from navigator.models import (
+    CaseEvent,
+    CaseEventKind,
+    CaseStatus,
+    NavigationCase,
+    NavigatorProfile,
+    User,
+)
+from outreach.models import (
+    Channel,
+    ContactAttempt,
+    Direction,
+    FollowUpReminder,
+    InterpretedBy,
+    Outcome,
+    Purpose,
+)
 from outreach.selectors import protocol_for
 from outreach.services import protocol_next_step
 from outreach.services.unreachable import unreachable_proposal_record, unreachable_proposal_withdraw
+from patients.languages import language_name
 from patients.models import PatientPhone
 
 
@@ -44,6 +60,7 @@ def attempt_log(
     outcome: str,
     actor: User,
     direction: str = Direction.OUTBOUND,
+    interpreted_by: str = "",
     interpreter_used: bool = False,
     note: str = "",
     attempted_at: dt.datetime | None = None,
@@ -60,6 +77,11 @@ def attempt_log(
     proposes the case for closing as unreachable after its N unsuccessful attempts
     over M days; an explicit `next_follow_up` wins over the protocol's date. A
     program without a protocol keeps the settings' default.
+
+    `interpreted_by` says who interpreted (`InterpretedBy`); a qualified bilingual
+    navigator only if the actor's profile lists the patient's language. An ad hoc
+    interpreter is flagged on the timeline. Without it, the older `interpreter_used`
+    says only whether somebody did ("not recorded" who) or nobody.
     """
     now = timezone.now()
     attempted_at = attempted_at or now
@@ -83,6 +105,10 @@ def attempt_log(
         errors["attempted_at"] = (
             f"This attempt is dated more than {MAX_DAYS_LATE} days ago; check the date."
         )
+    if not interpreted_by:
+        interpreted_by = InterpretedBy.NOT_RECORDED if interpreter_used else InterpretedBy.NONE
+    if interpreted_by not in InterpretedBy.values:
+        errors["interpreted_by"] = f"“{interpreted_by}” is not a choice of who interpreted."
     if errors:
         raise ValidationError(errors)
 
@@ -91,6 +117,8 @@ def attempt_log(
         case_ensure_open(case)
         if phone is not None and phone.patient_id != case.patient_id:
             raise ValidationError({"phone": "This number is not one of the patient's."})
+        if interpreted_by == InterpretedBy.BILINGUAL_NAVIGATOR:
+            _ensure_speaks(actor, case.patient.preferred_language)
         attempt = ContactAttempt.objects.create(
             case=case,
             attempted_at=attempted_at,
@@ -99,7 +127,7 @@ def attempt_log(
             outcome=outcome,
             purpose=purpose,
             phone=phone,
-            interpreter_used=interpreter_used,
+            interpreted_by=interpreted_by,
             note=note,
             created_by=actor,
         )
@@ -144,12 +172,13 @@ def attempt_log(
             at=attempted_at,
             summary=f"{attempt.get_direction_display()} {attempt.get_channel_display().lower()}: "
             f"{attempt.get_outcome_display().lower()}"
-            + (" (interpreter)" if interpreter_used else "")
+            + INTERPRETED_WORDS.get(interpreted_by, "")
             + f"; {what_next}",
             data={
                 "attempt": attempt.pk,
                 "channel": channel,
                 "outcome": outcome,
+                "interpreted_by": interpreted_by,
                 "follow_up_from": previous_follow_up.isoformat() if previous_follow_up else None,
                 "follow_up_to": follow_up.isoformat() if follow_up else None,
                 "channel_from": previous_channel,
@@ -189,6 +218,31 @@ def attempt_log(
         # A reminder for today is done with once the navigator has acted on the case.
         FollowUpReminder.objects.filter(case=case, dismissed_at=None).update(dismissed_at=now)
         return attempt
+
+
+# What the timeline says of who interpreted; an ad hoc interpreter is flagged.
+INTERPRETED_WORDS: dict[str, str] = {
+    InterpretedBy.QUALIFIED_INTERPRETER: " (qualified interpreter)",
+    InterpretedBy.BILINGUAL_NAVIGATOR: " (in the patient's language by a qualified bilingual "
+    "navigator)",
+    InterpretedBy.AD_HOC: " (ad hoc interpreter: family member or untrained staff — flagged)",
+    InterpretedBy.NOT_RECORDED: " (interpreter)",
+}
+
+
+def _ensure_speaks(actor: User, language: str) -> None:
+    """A navigator interprets for themself only in a language their profile lists."""
+    languages = (
+        NavigatorProfile.objects.filter(user=actor).values_list("languages", flat=True).first()
+    )
+    if not languages or language not in languages:
+        raise ValidationError(
+            {
+                "interpreted_by": f"Your navigator profile does not list {language_name(language)}"
+                ": choose a qualified interpreter, or ask a manager to add the language to your "
+                "profile if you are qualified in it."
+            }
+        )
 
 
 def _bad_number(attempt: ContactAttempt, phones: list[PatientPhone]) -> PatientPhone | None:

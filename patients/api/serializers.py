@@ -40,6 +40,14 @@ class PatientInputSerializer(serializers.Serializer):
     birth_date = serializers.DateField()
     sex = serializers.ChoiceField(choices=Sex.choices)
     preferred_language = serializers.CharField(max_length=8, default="en")
+    written_language = serializers.CharField(
+        max_length=8,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="ISO 639 code of the language letters and texts are written in; "
+        "empty: the preferred language.",
+    )
     english_proficiency = serializers.ChoiceField(
         choices=EnglishProficiency.choices, default=EnglishProficiency.UNKNOWN
     )
@@ -76,6 +84,14 @@ class PatientInputSerializer(serializers.Serializer):
     def validate_preferred_language(self, value: str) -> str:
         value = value.strip().lower()
         if not is_language_code(value):
+            raise serializers.ValidationError(
+                f"“{value}” is not an ISO 639 language code (e.g. 'en', 'es', 'ht')."
+            )
+        return value
+
+    def validate_written_language(self, value: str) -> str:
+        value = value.strip().lower()
+        if value and not is_language_code(value):
             raise serializers.ValidationError(
                 f"“{value}” is not an ISO 639 language code (e.g. 'en', 'es', 'ht')."
             )
@@ -208,12 +224,17 @@ class PatientSerializer(serializers.ModelSerializer):
     phones = serializers.SerializerMethodField()
     language_name = serializers.SerializerMethodField()
     limited_english_proficiency = serializers.BooleanField()
+    written_language_effective = serializers.CharField(
+        help_text="What letters and texts are written in: the written language, else the "
+        "preferred one."
+    )
 
     class Meta:
         model = Patient
         fields = [
             "id", "clinic", "mrn", "given_name", "family_name", "birth_date", "sex",
-            "preferred_language", "language_name", "english_proficiency",
+            "preferred_language", "language_name", "written_language",
+            "written_language_effective", "english_proficiency",
             "limited_english_proficiency", "interpreter_needed", "race_ethnicity", "phones",
             "sms_consent", "email", "address_line1", "address_line2", "city", "state",
             "postal_code", "time_zone", "insurance_type",

@@ -30,6 +30,7 @@ from patients.models.fhir import (
     PatientSourceLink,
 )
 from patients.models.people import (
+    LIMITED_ENGLISH_LEVELS,
     EnglishProficiency,
     InsuranceType,
     Patient,
@@ -70,6 +71,7 @@ __all__ = [
     "Sex",
     "RaceEthnicity",
     "EnglishProficiency",
+    "LIMITED_ENGLISH_LEVELS",
     "InsuranceType",
     "SmokingStatus",
     "PreferredChannel",

@@ -45,6 +45,13 @@ class EnglishProficiency(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+# Speaks English less than "very well" (the US Census definition of limited English
+# proficiency, which the ACS question these choices follow uses).
+LIMITED_ENGLISH_LEVELS = frozenset(
+    {EnglishProficiency.WELL, EnglishProficiency.NOT_WELL, EnglishProficiency.NOT_AT_ALL}
+)
+
+
 class InsuranceType(models.TextChoices):
     COMMERCIAL = "commercial", "Commercial"
     MEDICARE = "medicare", "Medicare"
@@ -83,6 +90,13 @@ class Patient(models.Model):
         default="en",
         validators=[validate_language_code],
         help_text="Preferred language for health care, as an ISO 639 code.",
+    )
+    written_language = models.CharField(
+        max_length=8,
+        blank=True,
+        validators=[validate_language_code],
+        help_text="The language letters and texts are written in, as an ISO 639 code; "
+        "empty: the same as the preferred (spoken) language.",
     )
     english_proficiency = models.CharField(
         max_length=16, choices=EnglishProficiency.choices, default=EnglishProficiency.UNKNOWN
@@ -155,12 +169,17 @@ class Patient(models.Model):
         return language_name(self.preferred_language)
 
     @property
+    def written_language_effective(self) -> str:
+        """What letters and texts are written in: the written language, else the spoken one."""
+        return self.written_language or self.preferred_language
+
+    @property
+    def written_language_name(self) -> str:
+        return language_name(self.written_language_effective)
+
+    @property
     def limited_english_proficiency(self) -> bool:
-        return self.english_proficiency in {
-            EnglishProficiency.WELL,
-            EnglishProficiency.NOT_WELL,
-            EnglishProficiency.NOT_AT_ALL,
-        }
+        return self.english_proficiency in LIMITED_ENGLISH_LEVELS
 
     def age_on(self, day: dt.date) -> int:
         years = day.year - self.birth_date.year

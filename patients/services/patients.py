@@ -38,6 +38,8 @@ class PatientInput:
     birth_date: dt.date
     sex: str
     preferred_language: str = "en"
+    # Empty: letters and texts in the preferred (spoken) language.
+    written_language: str = ""
     english_proficiency: str = "unknown"
     interpreter_needed: bool = False
     race_ethnicity: list[str] = field(default_factory=list)
@@ -87,6 +89,12 @@ def _validate_phones(phones: list[PhoneInput]) -> list[tuple[str, str]]:
     return cleaned
 
 
+def _written_language(data: PatientInput) -> str:
+    """Blank when it is the spoken language: "the same as spoken" follows a later change."""
+    written = data.written_language.strip().lower()
+    return "" if written == data.preferred_language.strip().lower() else written
+
+
 def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patient, bool]:
     """The clinic's patient with this MRN, or a new one: (patient, created).
 
@@ -134,6 +142,7 @@ def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patie
         birth_date=data.birth_date,
         sex=data.sex,
         preferred_language=data.preferred_language.strip().lower(),
+        written_language=_written_language(data),
         english_proficiency=data.english_proficiency,
         interpreter_needed=data.interpreter_needed,
         sms_consent=data.sms_consent,

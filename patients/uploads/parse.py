@@ -270,6 +270,16 @@ def _parse_row(
             )
         )
 
+    written = value.get("written_language", "").strip().lower()
+    if written and not is_language_code(written):
+        errors.append(
+            RowError(
+                line,
+                "written_language",
+                f"“{value['written_language']}” is not an ISO 639 language code.",
+            )
+        )
+
     interpreter = _yes_no(value["interpreter_needed"], line, "interpreter_needed", errors)
     sms_consent = _yes_no(value["sms_consent"], line, "sms_consent", errors)
 
@@ -337,6 +347,8 @@ def _parse_row(
         "yes" if sms_consent else "no",
         value["email"].casefold(),
         ";".join(sorted(categories)),
+        # Only when given: rows of files from before the column keep their key.
+        *([f"written:{written}"] if written else []),
     ]
     key = hashlib.sha256("\x1f".join(["referral-upload-v1", *normalised]).encode()).hexdigest()
     return (
@@ -350,6 +362,7 @@ def _parse_row(
                 birth_date=birth_date,
                 sex=sex,
                 preferred_language=language,
+                written_language=written,
                 interpreter_needed=interpreter,
                 race_ethnicity=categories,
                 phones=phones,

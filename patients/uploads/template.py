@@ -16,7 +16,7 @@ REQUIRED = (
 )  # fmt: skip
 OPTIONAL = (
     "reason", "preferred_language", "interpreter_needed", "phone", "phone_type", "sms_consent",
-    "email", "race_ethnicity",
+    "email", "race_ethnicity", "written_language",
 )  # fmt: skip
 COLUMNS = REQUIRED + OPTIONAL
 COMMENT = "#"
@@ -38,6 +38,7 @@ TEMPLATE_EXAMPLE = {
     "sms_consent": "yes",
     "email": "",
     "race_ethnicity": "hispanic;white",
+    "written_language": "",
 }
 
 
@@ -65,6 +66,11 @@ def column_guide() -> dict[str, str]:
         "email": "Optional. Email address.",
         "race_ethnicity": (
             f"Optional. One or more of {', '.join(RaceEthnicity.values)}, separated by ';'."
+        ),
+        "written_language": (
+            "Optional. ISO 639 code of the language letters and texts are written in, if "
+            "not the preferred language (e.g. en for a patient who speaks Cape Verdean "
+            "Creole, kea, and reads English). Default: the preferred language."
         ),
     }
 

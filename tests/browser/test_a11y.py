@@ -21,6 +21,7 @@ from playwright.sync_api import Page, expect
 from navigator.models import BarrierType, CaseStatus
 from navigator.services import appointments, barriers, notes, screenings
 from outreach.models import PatientMessage
+from outreach.services import interpreters
 from outreach.services.attempts import attempt_log
 from outreach.services.navigator_tasks import case_tasks_scan, message_failure_escalate
 from patients.models import CareGap, PatientPhone, ScreeningModality
@@ -293,3 +294,35 @@ def test_the_message_pages_and_a_case_with_tasks_have_no_accessibility_violation
     check(browser, live_server, navigator.user, f"/cases/{case.pk}/")
     for path in ("/messages/", "/programs/colorectal/reminders/", "/letters/"):
         check(browser, live_server, manager, path)
+
+
+def test_the_interpreter_panel_and_the_language_access_page_have_no_accessibility_violations(
+    browser, live_server, navigator, manager
+):
+    # Given a case with interpreter requests in every status and an ad hoc contact
+    case = a_worked_case(navigator)
+    user = navigator.user
+    later = timezone.now() + dt.timedelta(days=2)
+    requests = [
+        interpreters.interpreter_request_create(
+            case=case, modality=modality, needed_at=later, actor=user, provider="LanguageLine"
+        )
+        for modality in ("phone", "video", "in_person")
+    ]
+    interpreters.interpreter_request_update(
+        interpreter_request=requests[1], status="confirmed", actor=user
+    )
+    interpreters.interpreter_request_update(
+        interpreter_request=requests[2], status="cancelled", actor=user
+    )
+    attempt_log(case=case, channel="phone", outcome="reached", interpreted_by="ad_hoc", actor=user)
+    attempt_log(
+        case=case,
+        channel="phone",
+        outcome="reached",
+        interpreted_by="bilingual_navigator",
+        actor=user,
+    )
+
+    check(browser, live_server, user, f"/cases/{case.pk}/")
+    check(browser, live_server, manager, "/language-access/")

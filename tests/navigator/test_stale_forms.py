@@ -564,9 +564,7 @@ def test_a_diagnostic_booking_needs_a_result_calling_for_a_follow_up(nav_client,
         {"purpose": "diagnostic", "scheduled_at": in_local(4), "site": "GI"},
         **HTMX,
     )
-    assert "No result on this case calls for a follow-up test." in (
-        response.content.decode()
-    )
+    assert "No result on this case calls for a follow-up test." in (response.content.decode())
     assert snapshot(case) == before
 
     # Given an abnormal FIT, the page offers the diagnostic colonoscopy, and books it

@@ -19,7 +19,7 @@ from faker import Faker
 
 from navigator import cases
 from navigator.intake.referrals import referral_create
-from navigator.management import demo_results
+from navigator.management import demo_interpreters, demo_results
 from navigator.models import (
     OPEN_STATUSES,
     Appointment,
@@ -316,6 +316,7 @@ class Command(BaseCommand):
 
         self._worklist_reasons(clinics[0], programs, staff[clinics[0].pk], today)
         self._messages(clinics[0], programs, staff[clinics[0].pk], today)
+        demo_interpreters.seed_interpreters(now=timezone.now())
         # What the daily and hourly tasks would have done this morning.
         follow_up_reminders_create(today=today)
         case_tasks_scan()
