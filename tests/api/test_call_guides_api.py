@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from outreach.models import CallGuide
-from tests import factories
 from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db

@@ -211,7 +211,10 @@ def test_saving_the_same_text_records_nothing():
 
     assert (
         call_guide_update(
-            guide=existing, text=text_of(existing), summary="No change", actor=manager,
+            guide=existing,
+            text=text_of(existing),
+            summary="No change",
+            actor=manager,
             expected_version=1,
         )  # fmt: skip
         is None
@@ -271,9 +274,7 @@ def test_an_edit_from_a_form_drawn_before_another_managers_save_is_refused():
 @pytest.mark.parametrize("role", ["navigator", "clinic_staff"])
 def test_only_a_manager_may_edit_or_add_a_guide(role):
     user = (
-        factories.NavigatorFactory().user
-        if role == "navigator"
-        else factories.ClinicStaffFactory()
+        factories.NavigatorFactory().user if role == "navigator" else factories.ClinicStaffFactory()
     )
     existing = guide()
 
@@ -330,7 +331,7 @@ def test_adding_a_guide_refuses_a_bad_step_or_language_or_a_second_guide(
     assert CallGuide.objects.count() == count
 
 
-# --- The case page's panel -----------------------------------------------------------------------
+# --- The case page's panel ---------------------------------------------------------------------
 
 
 def case_page(client, case, **params):
@@ -389,7 +390,7 @@ def test_a_closed_case_shows_no_call_guide(client):
     assert 'data-testid="call-guide"' not in case_page(client, case)
 
 
-# --- The managers' pages ---------------------------------------------------------------------------
+# --- The managers' pages ------------------------------------------------------------------------
 
 
 def test_a_manager_sees_a_programs_guides_by_step_and_language(client, manager):
@@ -406,9 +407,7 @@ def test_a_manager_sees_a_programs_guides_by_step_and_language(client, manager):
 @pytest.mark.parametrize("role", ["navigator", "clinic_staff"])
 def test_navigators_and_clinic_staff_cannot_open_or_post_the_guide_pages(client, role):
     user = (
-        factories.NavigatorFactory().user
-        if role == "navigator"
-        else factories.ClinicStaffFactory()
+        factories.NavigatorFactory().user if role == "navigator" else factories.ClinicStaffFactory()
     )
     client.force_login(user)
     existing = guide()
