@@ -50,7 +50,7 @@ def call_guide_panel(context: template.Context, case: NavigationCase) -> dict[st
     if pick.is_valid():
         step, language = pick.cleaned_data["guide_step"], pick.cleaned_data["guide_lang"]
     else:
-        errors = [message for field_errors in pick.errors.values() for message in field_errors]
+        errors = [str(message) for field_errors in pick.errors.values() for message in field_errors]
         step = pick.cleaned_data.get("guide_step", "")
         language = pick.cleaned_data.get("guide_lang", "")
     chosen = call_guide_for(case, step or None, language=language.lower() or None)
