@@ -129,7 +129,8 @@ COLORECTAL = {
 - Doing the stool test again does not help: a normal second test does not cancel the first one.
 - During the colonoscopy the doctor can remove polyps, which helps prevent cancer.
 - Help book the colonoscopy now. Talk about the prep and the ride home.
-- Ask what worries them, and give them time to talk.""",
+- Ask what worries them, and give them time to talk.
+- If the abnormal test was a CT colonography or a sigmoidoscopy, not a stool test: say the test found something the doctor needs to look at with a colonoscopy, and that most of these findings are not cancer.""",
         barriers_and_answers="""- "I'm scared it's cancer." Most people with a positive stool test do not have cancer. Finding out is the best way to stop worrying, and if there is a problem, finding it early helps.
 - "I feel fine." Polyps and early cancer usually cause no symptoms.
 - Cost: many plans now pay for the colonoscopy after a positive stool test as part of screening. We will check their coverage with them, and look for help if they have no insurance.
@@ -148,7 +149,8 @@ COLORECTAL = {
 - Repetir la prueba de heces no sirve: aunque la segunda salga normal, no borra la primera.
 - Durante la colonoscopia el médico puede quitar pólipos, y eso ayuda a prevenir el cáncer.
 - Ayúdele a hacer la cita de la colonoscopia ahora mismo. Hablen de la preparación y de quién le llevará a casa.
-- Pregúntele qué le preocupa y dele tiempo para hablar.""",
+- Pregúntele qué le preocupa y dele tiempo para hablar.
+- Si la prueba anormal fue una colonografía por TC o una sigmoidoscopia, y no una prueba de heces: dígale que la prueba encontró algo que el médico tiene que revisar con una colonoscopia, y que la mayoría de estos hallazgos no son cáncer.""",
         barriers_and_answers="""- "Tengo miedo de que sea cáncer." La mayoría de las personas con la prueba positiva no tienen cáncer. Saberlo es la mejor manera de dejar de preocuparse, y si hay algo, encontrarlo a tiempo ayuda.
 - "Me siento bien." Los pólipos y el cáncer temprano casi nunca dan síntomas.
 - Costo: muchos planes ahora pagan la colonoscopia después de una prueba de heces positiva como parte de la detección. Revisamos su cobertura juntos y buscamos ayuda si no tiene seguro.
