@@ -57,7 +57,7 @@ def call_guide_list(request: AuthedRequest, code: str) -> HttpResponse:
     rows = [
         (
             CallStep(step).label,
-            [guide for guide in guides if guide.step == step],
+            [(guide, language_name(guide.language)) for guide in guides if guide.step == step],
         )
         for step in CallStep.values
     ]
