@@ -402,7 +402,7 @@ def test_a_manager_sees_a_programs_guides_by_step_and_language(client, manager):
     html = response.content.decode()
     assert html.count('data-testid="call-guide-row"') == 8
     assert guide(step="prep_call", language="es").title in html
-    assert "Spanish <span class=\"muted\">(es)</span>" in html
+    assert 'Spanish <span class="muted">(es)</span>' in html
 
 
 @pytest.mark.parametrize("role", ["navigator", "clinic_staff"])
