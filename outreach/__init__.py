@@ -10,6 +10,10 @@
   callbacks, SMS backends): `outreach.messaging`;
 - printed letters (a case's letter as a PDF, the mail room's daily batch):
   `outreach.letters`;
+- a program's call guides (what navigators say on a first, prep, abnormal result or
+  reminder call, per language, versioned): writes `outreach.services.call_guides`;
+  which guide a case is at (`call_guide_for`) `outreach.selectors`; managers' pages
+  `outreach.call_guide_views`; the case page's panel `outreach.templatetags.outreach_tags`;
 - a read (what a user may see, managers' lists, histories, language access):
   `outreach.selectors`;
 - a background job (follow-up reminders, the sending sweep, task scans, recalls):

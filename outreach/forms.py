@@ -1,4 +1,5 @@
-"""Forms for outreach pages: the unreachable proposal's decisions and the protocol editor.
+"""Forms for outreach pages: the unreachable proposal's decisions, the protocol editor,
+reminder and task rules, and call guides.
 
 They check input; the services (outreach.services, outreach.messaging) decide.
 """
@@ -14,6 +15,8 @@ from django.utils import timezone
 from navigator.forms.base import CaseForm, DateInput, EquiNavForm
 from navigator.forms.reports import REPORT_EARLIEST
 from outreach.models import (
+    CallGuide,
+    CallStep,
     Channel,
     MessageChannel,
     OutreachProtocol,
@@ -21,8 +24,15 @@ from outreach.models import (
     ReminderTrigger,
     TemplateKind,
 )
+from outreach.services.call_guides import (
+    SUMMARY_MAX_LENGTH,
+    TEXT_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    CallGuideText,
+)
 from outreach.services.protocols import protocol_validate_steps
 from outreach.services.unreachable import UNREACHABLE_NOTE_MAX_LENGTH
+from patients.languages import common_language_choices, validate_language_code
 from patients.models import ScreeningModality, ScreeningProgram
 
 
@@ -198,3 +208,101 @@ class ReminderRuleForm(EquiNavForm):
 class TaskRuleForm(EquiNavForm):
     days = forms.IntegerField(min_value=0, max_value=365, label="Days")
     active = forms.BooleanField(required=False, label="On")
+
+
+class CallGuideForm(EquiNavForm):
+    """A call guide's text, with what changed and why; the service checks it again."""
+
+    title = forms.CharField(
+        max_length=TITLE_MAX_LENGTH,
+        error_messages={"required": "Give the guide a title navigators will recognise."},
+    )
+    talking_points = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8}),
+        max_length=TEXT_MAX_LENGTH,
+        help_text="What the navigator says, one point a line. Plain words, short sentences.",
+        error_messages={"required": "Write what the navigator says: the talking points."},
+    )
+    barriers_and_answers = forms.CharField(
+        label="Common barriers and answers",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        max_length=TEXT_MAX_LENGTH,
+        help_text="One barrier a line, then its answer: “Cost: screening is free with…”.",
+        error_messages={"required": "Write the common barriers and how to answer them."},
+    )
+    prep_instructions = forms.CharField(
+        label="How to prepare (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=TEXT_MAX_LENGTH,
+        help_text="Bowel prep, no deodorant on the day… Only what applies to this call.",
+    )
+    source = forms.CharField(
+        label="Sources",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=TEXT_MAX_LENGTH,
+        help_text="The guidelines and patient materials this guide follows.",
+        error_messages={"required": "Cite the guidelines or materials this guide follows."},
+    )
+    active = forms.BooleanField(
+        required=False, initial=True, label="Shown to navigators on the case page"
+    )
+    summary = forms.CharField(
+        label="What changed and why",
+        max_length=SUMMARY_MAX_LENGTH,
+        error_messages={"required": "Say what changed and why."},
+    )
+    version = forms.IntegerField(
+        required=False,
+        min_value=1,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid": "This form lost track of the guide's version; reload it and try again.",
+            "min_value": "This form lost track of the guide's version; reload it and try again.",
+        },
+    )
+
+    def service_error_field(self, key: str, message: str) -> str | None:
+        # Changed meanwhile: about the whole form, shown at its top.
+        if key == "version":
+            return None
+        return super().service_error_field(key, message)
+
+    @classmethod
+    def for_guide(cls, guide: CallGuide, **kwargs) -> CallGuideForm:
+        initial = {name: getattr(guide, name) for name in CALL_GUIDE_TEXT_FIELDS}
+        initial["version"] = guide.version
+        return cls(initial=initial, **kwargs)
+
+    def text(self) -> CallGuideText:
+        return CallGuideText(**{name: self.cleaned_data[name] for name in CALL_GUIDE_TEXT_FIELDS})
+
+
+CALL_GUIDE_TEXT_FIELDS = (
+    "title",
+    "talking_points",
+    "barriers_and_answers",
+    "prep_instructions",
+    "source",
+    "active",
+)
+
+
+class CallGuideNewForm(CallGuideForm):
+    """A guide for a step and language the program has none for yet."""
+
+    step = forms.ChoiceField(label="Call", choices=CallStep.choices)
+    language = forms.ChoiceField(label="Language", choices=common_language_choices)
+
+    field_order = ["step", "language"]
+
+
+class CallGuidePickForm(forms.Form):
+    """The case page's links to another step or language of the call guide."""
+
+    guide_step = forms.ChoiceField(
+        required=False,
+        choices=[("", ""), *CallStep.choices],
+        error_messages={"invalid_choice": "That is not a call step we have guides for."},
+    )
+    guide_lang = forms.CharField(required=False, max_length=8, validators=[validate_language_code])

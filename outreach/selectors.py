@@ -1,8 +1,8 @@
 """Reads for outreach, scoped through the cases a user may see: attempts, interpreter
 requests, reminders, protocols and rules (with their history), the managers' lists
 (problem messages, escalations, unmatched texts), language access (who interpreted
-contacts with patients of limited English proficiency), navigator tasks, and the mail
-room's letters."""
+contacts with patients of limited English proficiency), navigator tasks, the mail
+room's letters, and call guides (which one fits a case now: `call_guide_for`)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,23 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from navigator.models import CaseEvent, CaseEventKind, NavigationCase, User
+from navigator.models import (
+    Appointment,
+    AppointmentStatus,
+    CaseEvent,
+    CaseEventKind,
+    NavigationCase,
+    User,
+)
+from navigator.selectors.cases import open_follow_up
 from navigator.selectors.visibility import cases_visible_to
+from navigator.worklist.rules import PREP_CALL_WINDOW
 from outreach.messaging.sms_keywords import Intent
 from outreach.models import (
     QUALIFIED_INTERPRETATION,
+    CallGuide,
+    CallGuideVersion,
+    CallStep,
     CaseTask,
     Channel,
     ContactAttempt,
@@ -37,7 +49,7 @@ from outreach.models import (
     TaskRule,
 )
 from patients.languages import language_name
-from patients.models import LIMITED_ENGLISH_LEVELS, ScreeningProgram
+from patients.models import LIMITED_ENGLISH_LEVELS, ScreeningProgram, ScreeningResult
 
 
 def attempts_visible_to(user: User) -> QuerySet[ContactAttempt]:
@@ -406,4 +418,153 @@ def language_access(*, user: User, start: dt.date, end: dt.date) -> LanguageAcce
             .select_related("created_by", "case__patient")
             .order_by("-attempted_at", "-pk")
         ),
+    )
+
+
+# --- Call guides -------------------------------------------------------------------------
+
+# The language every program's guides are written in first: the fallback.
+CALL_GUIDE_FALLBACK_LANGUAGE = "en"
+
+
+def call_guides_of(program: ScreeningProgram) -> list[CallGuide]:
+    """A program's call guides, by step then language, for the managers' page."""
+    order = {step: i for i, step in enumerate(CallStep.values)}
+    guides = CallGuide.objects.filter(program=program).select_related("updated_by")
+    return sorted(
+        guides, key=lambda guide: (order[guide.step], guide.language != "en", guide.language)
+    )
+
+
+def call_guide_of(*, program: ScreeningProgram, guide_id: int) -> CallGuide | None:
+    return CallGuide.objects.filter(program=program, pk=guide_id).first()
+
+
+def call_guide_history(guide: CallGuide, limit: int = 50) -> list[CallGuideVersion]:
+    return list(guide.versions.select_related("changed_by").order_by("-number")[:limit])
+
+
+def call_guides_listed(
+    *, program_code: str = "", step: str = "", language: str = ""
+) -> QuerySet[CallGuide]:
+    """The active guides the API lists, narrowed by program code, step and language."""
+    guides = CallGuide.objects.filter(active=True, program__active=True).select_related(
+        "program", "updated_by"
+    )
+    if program_code:
+        guides = guides.filter(program__code=program_code)
+    if step:
+        guides = guides.filter(step=step)
+    if language:
+        guides = guides.filter(language=language)
+    return guides.order_by("program__name", "step", "language", "pk")
+
+
+def abnormal_result_open(case: NavigationCase) -> bool:
+    """Whether the case has an abnormal result whose follow-up is still to be done (an
+    open ResultFollowUp after an abnormal result; an inadequate sample is a repeat, not
+    news to break). The call guide asks only here."""
+    follow_up = open_follow_up(case)
+    return follow_up is not None and follow_up.screening.result == ScreeningResult.ABNORMAL
+
+
+def _appointment_soon(case: NavigationCase, now: dt.datetime) -> Appointment | None:
+    """A booked appointment for a test done at a clinic (not a kit mailed home) within
+    the prep-call window, the same seven days the worklist asks a prep call for."""
+    soon = [
+        appointment
+        for appointment in case.appointments.all()
+        if appointment.status == AppointmentStatus.BOOKED
+        and now < appointment.scheduled_at <= now + PREP_CALL_WINDOW
+        and not (appointment.modality is not None and appointment.modality.mailed_kit)
+    ]
+    return min(soon, key=lambda appointment: appointment.scheduled_at, default=None)
+
+
+def call_step_for(case: NavigationCase, *, now: dt.datetime | None = None) -> tuple[str, str]:
+    """Which call this case is at, and why, in words.
+
+    A test within seven days comes first: the patient needs the prep now, whatever
+    else is going on. Then an abnormal result: a patient never reached yet is told
+    about the follow-up, not invited to a screening they already had. Then a first
+    call until someone has reached the patient; after that, a reminder.
+    """
+    now = now or timezone.now()
+    appointment = _appointment_soon(case, now)
+    if appointment is not None:
+        test = appointment.modality.name if appointment.modality else "an appointment"
+        day = timezone.localtime(appointment.scheduled_at).strftime("%b %-d")
+        return CallStep.PREP_CALL, f"{test} booked for {day}, within 7 days"
+    if abnormal_result_open(case):
+        return CallStep.ABNORMAL_RESULT_CALL, "an abnormal result is waiting for its follow-up"
+    reached = any(attempt.outcome == Outcome.REACHED for attempt in case.attempts.all())
+    if not reached:
+        return CallStep.FIRST_CALL, "nobody has reached the patient yet"
+    return CallStep.REMINDER_CALL, "the patient has been reached before"
+
+
+@dataclass(frozen=True)
+class CallGuidePick:
+    """The guide for a call, and how it was chosen."""
+
+    guide: CallGuide | None
+    step: str
+    why: str
+    chosen: bool  # the navigator picked the step or language, rather than the case's state
+    language: str  # the language asked for: the patient's, or the one picked
+    note: str  # why the guide shown is not the one asked for, if it is not
+    steps: list[tuple[str, str]]
+    languages: list[tuple[str, str]]
+
+    @property
+    def step_label(self) -> str:
+        return CallStep(self.step).label
+
+    @property
+    def guide_language_name(self) -> str:
+        return language_name(self.guide.language) if self.guide else ""
+
+
+def call_guide_for(
+    case: NavigationCase,
+    step: str | None = None,
+    *,
+    language: str | None = None,
+    now: dt.datetime | None = None,
+) -> CallGuidePick:
+    """The guide for this moment of the case, in the patient's preferred language.
+
+    `step` and `language` (valid values, checked by the caller) show another one.
+    Without a guide in the language asked for, the English one, saying so.
+    """
+    if step:
+        why = "picked by you"
+    else:
+        step, why = call_step_for(case, now=now)
+    wanted = language or case.patient.preferred_language or CALL_GUIDE_FALLBACK_LANGUAGE
+    guides = list(CallGuide.objects.filter(program_id=case.program_id, active=True))
+    by_key = {(guide.step, guide.language): guide for guide in guides}
+    guide = by_key.get((step, wanted))
+    note = ""
+    if guide is None:
+        fallback = by_key.get((step, CALL_GUIDE_FALLBACK_LANGUAGE))
+        label = CallStep(step).label.lower()
+        if fallback is not None:
+            guide = fallback
+            note = (
+                f"No {label} guide in {language_name(wanted)} yet: showing English. "
+                "Use an interpreter if the patient needs one."
+            )
+        else:
+            note = f"No {label} guide for {case.program.name.lower()} screening yet."
+    languages = sorted({guide.language for guide in guides}, key=lambda code: (code != "en", code))
+    return CallGuidePick(
+        guide=guide,
+        step=step,
+        why=why,
+        chosen=bool(language) or why == "picked by you",
+        language=wanted,
+        note=note,
+        steps=list(CallStep.choices),
+        languages=[(code, language_name(code)) for code in languages],
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from outreach import letter_batch_views, manager_views, views
+from outreach import call_guide_views, letter_batch_views, manager_views, views
 
 app_name = "outreach"
 
@@ -24,6 +24,16 @@ urlpatterns = [
     ),
     path("programs/<slug:code>/protocol/", views.program_protocol, name="program_protocol"),
     path("programs/<slug:code>/reminders/", manager_views.program_rules, name="program_rules"),
+    path(
+        "programs/<slug:code>/call-guides/",
+        call_guide_views.call_guide_list,
+        name="call_guides",
+    ),
+    path(
+        "programs/<slug:code>/call-guides/<int:pk>/",
+        call_guide_views.call_guide_edit,
+        name="call_guide_edit",
+    ),
     path("messages/", manager_views.message_list, name="message_list"),
     path("language-access/", manager_views.language_access, name="language_access"),
     path("messages/<int:pk>/retry/", manager_views.message_retry, name="message_retry"),

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from outreach.models import CaseTask, FollowUpReminder
+from outreach.models import CallGuide, CaseTask, FollowUpReminder
 
 
 class FollowUpReminderSerializer(serializers.ModelSerializer):
@@ -67,3 +67,28 @@ class CaseTaskSerializer(serializers.ModelSerializer):
 
 class CaseTaskDoneSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
+class CallGuideSerializer(serializers.ModelSerializer):
+    program = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    step_label = serializers.CharField(source="get_step_display", read_only=True)
+    updated_by = serializers.StringRelatedField(read_only=True)
+
+    class Meta:
+        model = CallGuide
+        fields = [
+            "id",
+            "program",
+            "step",
+            "step_label",
+            "language",
+            "title",
+            "talking_points",
+            "barriers_and_answers",
+            "prep_instructions",
+            "source",
+            "version",
+            "updated_by",
+            "updated_at",
+        ]
+        read_only_fields = fields

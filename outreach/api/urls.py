@@ -6,6 +6,7 @@ from outreach.api import views
 router = SimpleRouter()
 router.register("reminders", views.FollowUpReminderViewSet, basename="reminder")
 router.register("tasks", views.CaseTaskViewSet, basename="task")
+router.register("call-guides", views.CallGuideViewSet, basename="call-guide")
 
 urlpatterns = [
     path(

@@ -18,6 +18,7 @@ from navigator.selectors.cases import case_detail
 from navigator.selectors.visibility import cases_visible_to
 from outreach import selectors
 from outreach.api.serializers import (
+    CallGuideSerializer,
     CaseTaskDoneSerializer,
     CaseTaskSerializer,
     FollowUpReminderSerializer,
@@ -27,8 +28,10 @@ from outreach.api.serializers import (
 )
 from outreach.messaging import inbound
 from outreach.messaging.sms_backends import verify_twilio_signature
-from outreach.models import CaseTask, FollowUpReminder
+from outreach.models import CallGuide, CallStep, CaseTask, FollowUpReminder
 from outreach.services import navigator_tasks, unreachable
+from patients.languages import validate_language_code
+from patients.models import ScreeningProgram
 
 
 class FollowUpReminderFilter(filters.FilterSet):
@@ -50,6 +53,41 @@ class FollowUpReminderViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.reminders_visible_to(self.request.user).select_related("case__program")
+
+
+class CallGuideFilter(filters.FilterSet):
+    program = filters.ModelChoiceFilter(
+        field_name="program",
+        to_field_name="code",
+        queryset=ScreeningProgram.objects.all(),
+        help_text="A program's code, e.g. colorectal.",
+    )
+    step = filters.ChoiceFilter(choices=CallStep.choices)
+    language = filters.CharFilter(
+        method="filter_language",
+        validators=[validate_language_code],
+        help_text="An ISO 639 code, e.g. es.",
+    )
+
+    class Meta:
+        model = CallGuide
+        fields = ["program", "step", "language"]
+
+    def filter_language(self, queryset, name, value):
+        return queryset.filter(language=value.strip().lower())
+
+
+class CallGuideViewSet(viewsets.ReadOnlyModelViewSet):
+    """Call guides: what navigators say on a first call, a prep call, an abnormal
+    result call and a reminder call, per program and language (active guides only;
+    navigators and managers). Managers edit them on the program's call-guide page."""
+
+    serializer_class = CallGuideSerializer
+    permission_classes = [roles_allowed(Role.NAVIGATOR, Role.MANAGER)]
+    filterset_class = CallGuideFilter
+
+    def get_queryset(self):
+        return selectors.call_guides_listed()
 
 
 class _UnreachableDecisionView(APIView):

@@ -12,7 +12,8 @@
 - navigators' follow-up reminders (made, emailed, dismissed): `follow_up_reminders`;
 - navigator tasks and manager escalations (opened, done, the rules' scans):
   `navigator_tasks` (not Celery: those are `outreach.tasks`);
-- programs' reminder rules and task rules: `rules`.
+- programs' reminder rules and task rules: `rules`;
+- programs' call guides, each change a `CallGuideVersion`: `call_guides`.
 
 Who counts as a manager for these decisions: `navigator.permissions.ensure_manager`.
 """

@@ -1,4 +1,5 @@
-"""The unreachable panel on the case page (navigator/_unreachable.html)."""
+"""The case page's outreach panels: closing as unreachable (navigator/_unreachable.html)
+and the call guide (outreach/_call_guide.html)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from django import template
 from navigator.cases import ALLOWED_TRANSITIONS
 from navigator.models import CaseStatus, NavigationCase, Role
 from navigator.permissions import has_role
-from outreach.forms import UnreachableDecisionForm, UnreachableProposeForm
-from outreach.selectors import unreachable_proposal
+from outreach.forms import CallGuidePickForm, UnreachableDecisionForm, UnreachableProposeForm
+from outreach.selectors import call_guide_for, unreachable_proposal
 
 register = template.Library()
 
@@ -34,3 +35,30 @@ def unreachable_panel(context: template.Context, case: NavigationCase) -> dict[s
         "can_propose": can_propose,
         "form": form,
     }
+
+
+@register.simple_tag(takes_context=True)
+def call_guide_panel(context: template.Context, case: NavigationCase) -> dict[str, Any]:
+    """The call guide for this moment of the case, in the patient's language; or the
+    step and language picked with ?guide_step=&guide_lang= (codes only, no PHI).
+
+    A step or language that is not one is said in the panel, which then shows the
+    guide for this moment."""
+    request = context.get("request")
+    pick = CallGuidePickForm(request.GET if request is not None else {})
+    errors: list[str] = []
+    if pick.is_valid():
+        step, language = pick.cleaned_data["guide_step"], pick.cleaned_data["guide_lang"]
+    else:
+        errors = [str(message) for field_errors in pick.errors.values() for message in field_errors]
+        step = pick.cleaned_data.get("guide_step", "")
+        language = pick.cleaned_data.get("guide_lang", "")
+    chosen = call_guide_for(case, step or None, language=language.lower() or None)
+    return {"pick": chosen, "errors": errors, "open": bool(step or language or errors)}
+
+
+@register.filter
+def guide_lines(text: str) -> list[str]:
+    """A guide's text as its lines, without the "- " a manager may start them with."""
+    lines = (line.strip() for line in (text or "").splitlines())
+    return [line.removeprefix("- ").removeprefix("• ").strip() for line in lines if line]

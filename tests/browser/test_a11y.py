@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 
 from navigator.models import BarrierType, CaseStatus
 from navigator.services import appointments, barriers, notes, screenings
-from outreach.models import PatientMessage
+from outreach.models import CallGuide, PatientMessage
 from outreach.services import interpreters
 from outreach.services.attempts import attempt_log
 from outreach.services.navigator_tasks import case_tasks_scan, message_failure_escalate
@@ -326,3 +326,46 @@ def test_the_interpreter_panel_and_the_language_access_page_have_no_accessibilit
 
     check(browser, live_server, user, f"/cases/{case.pk}/")
     check(browser, live_server, manager, "/language-access/")
+
+
+def test_the_case_page_with_its_call_guide_open_and_the_guide_pages_have_no_violations(
+    browser, live_server, navigator, manager
+):
+    # Given a case whose patient speaks Spanish, with a colonoscopy this week
+    case = a_worked_case(navigator)
+
+    def open_guide(page: Page) -> str:
+        page.get_by_test_id("call-guide").locator("summary").click()
+        expect(page.get_by_test_id("call-guide-title")).to_be_visible()
+        return "call guide open"
+
+    # Then the case page passes with the guide folded and unfolded, and with another
+    # step picked through a link (the panel opens on it)
+    check(browser, live_server, navigator.user, f"/cases/{case.pk}/", then=open_guide)
+    check(
+        browser,
+        live_server,
+        navigator.user,
+        f"/cases/{case.pk}/?guide_step=abnormal_result_call&guide_lang=en",
+    )
+
+    # And the managers' list and edit pages pass, the edit page also with its errors
+    guide = CallGuide.objects.get(program__code="colorectal", step="prep_call", language="es")
+
+    def refuse(page: Page) -> str:
+        form = page.get_by_test_id("call-guide-form")
+        form.get_by_label("Talking points").fill("")
+        form.get_by_label("What changed and why").fill("")
+        with page.expect_navigation():
+            form.get_by_role("button", name="Save as a new version").click()
+        expect(page.get_by_role("alert").first).to_be_visible()
+        return "edit refused"
+
+    check(browser, live_server, manager, "/programs/colorectal/call-guides/")
+    check(
+        browser,
+        live_server,
+        manager,
+        f"/programs/colorectal/call-guides/{guide.pk}/",
+        then=refuse,
+    )

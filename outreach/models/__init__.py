@@ -1,3 +1,10 @@
+"""The outreach app's models; import them from `outreach.models`.
+
+Contact attempts, reminders, protocols, message templates, patient messages,
+reminder and task rules, tasks, opt-outs and inbound texts are here; interpreter
+requests are in `interpreters.py`, call guides in `call_guides.py` (re-exported).
+"""
+
 from __future__ import annotations
 
 import uuid
@@ -5,8 +12,6 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-
-from patients.languages import language_name
 
 
 class Channel(models.TextChoices):
@@ -126,67 +131,6 @@ class ContactAttempt(models.Model):
     @property
     def ad_hoc_interpreter(self) -> bool:
         return self.interpreted_by == InterpretedBy.AD_HOC
-
-
-class InterpreterModality(models.TextChoices):
-    IN_PERSON = "in_person", "In person"
-    VIDEO = "video", "Video"
-    PHONE = "phone", "Phone"
-
-
-class InterpreterRequestStatus(models.TextChoices):
-    REQUESTED = "requested", "Requested"
-    CONFIRMED = "confirmed", "Confirmed"
-    DONE = "done", "Done"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-class InterpreterRequest(models.Model):
-    """An interpreter asked for a planned call or an appointment. Its status moves
-    requested → confirmed → done; any but a done one can be cancelled
-    (`outreach.services.interpreters`)."""
-
-    case = models.ForeignKey(
-        "navigator.NavigationCase", on_delete=models.CASCADE, related_name="interpreter_requests"
-    )
-    appointment = models.ForeignKey(
-        "navigator.Appointment",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="interpreter_requests",
-        help_text="Empty: for a planned call.",
-    )
-    language = models.CharField(max_length=8, help_text="ISO 639 code.")
-    modality = models.CharField(max_length=16, choices=InterpreterModality.choices)
-    needed_at = models.DateTimeField()
-    status = models.CharField(
-        max_length=16,
-        choices=InterpreterRequestStatus.choices,
-        default=InterpreterRequestStatus.REQUESTED,
-    )
-    provider = models.CharField(
-        "vendor or interpreter", max_length=200, blank=True, help_text="Who will interpret."
-    )
-    note = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["needed_at", "pk"]
-        indexes = [models.Index(fields=["case", "status", "needed_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.get_modality_display()} interpreter ({self.language}), {self.status}"
-
-    @property
-    def language_name(self) -> str:
-        return language_name(self.language)
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in {InterpreterRequestStatus.DONE, InterpreterRequestStatus.CANCELLED}
 
 
 class FollowUpReminder(models.Model):
@@ -570,3 +514,21 @@ class InboundSms(models.Model):
 
     def __str__(self) -> str:
         return f"Inbound text ({self.intent}) at {self.received_at:%Y-%m-%d %H:%M}"
+
+
+# Re-exported so that `from outreach.models import X` finds every model.
+from outreach.models.call_guides import CallGuide, CallGuideVersion, CallStep  # noqa: E402
+from outreach.models.interpreters import (  # noqa: E402
+    InterpreterModality,
+    InterpreterRequest,
+    InterpreterRequestStatus,
+)
+
+__all__ = [
+    "CallGuide",
+    "CallGuideVersion",
+    "CallStep",
+    "InterpreterModality",
+    "InterpreterRequest",
+    "InterpreterRequestStatus",
+]
