@@ -69,6 +69,17 @@ class ReferralForm(EquiNavForm):
     reason = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
     )
+    eligibility_override_reason = forms.CharField(
+        label="Refer outside the program's criteria, because…",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text=(
+            "Only if the patient is outside the program's criteria and should be screened "
+            "anyway (e.g. cervical screening for a trans man with a cervix): why, in a few "
+            "words. Leave empty otherwise."
+        ),
+    )
 
     # The patient
     mrn = forms.CharField(label="MRN", max_length=64, help_text="Medical record number.")
@@ -156,7 +167,9 @@ class ReferralForm(EquiNavForm):
 
     @property
     def referral_fields(self):
-        return self.group("clinic", "program", "referring_clinician", "reason")
+        return self.group(
+            "clinic", "program", "referring_clinician", "reason", "eligibility_override_reason"
+        )
 
     @property
     def patient_fields(self):

@@ -72,6 +72,7 @@ def referral_create(request: AuthedRequest) -> HttpResponse:
                 referring_clinician=form.cleaned_data["referring_clinician"],
                 reason=form.cleaned_data["reason"],
                 actor=request.user,
+                eligibility_override_reason=form.cleaned_data["eligibility_override_reason"],
             )
         except ValidationError as error:
             form.add_service_error(error)

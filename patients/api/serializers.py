@@ -106,6 +106,17 @@ class ReferralCreateSerializer(serializers.Serializer):
     )
     referring_clinician = serializers.CharField(max_length=200)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+    eligibility_override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=1000,
+        help_text=(
+            "Only to refer a patient outside the program's criteria (e.g. cervical screening "
+            "for a trans man with a cervix): why, in at least three words. Without it such a "
+            "referral is refused. The care-gap engine and the eCQMs are not affected."
+        ),
+    )
     patient = PatientInputSerializer()
 
     def validate(self, attrs):

@@ -62,6 +62,7 @@ class ReferralViewSet(
                 referring_clinician=data["referring_clinician"],
                 reason=data["reason"],
                 actor=request.user,
+                eligibility_override_reason=data["eligibility_override_reason"],
             )
         except ValidationError as error:
             raise _nest_patient_errors(error) from error

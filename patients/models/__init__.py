@@ -51,7 +51,13 @@ from patients.models.programs import (
     ScreeningResult,
     Sexes,
 )
-from patients.models.referrals import CLINIC_STATUS_LABELS, Referral, ReferralUpload
+from patients.models.referrals import (
+    CLINIC_STATUS_LABELS,
+    ClinicDigestPreference,
+    Referral,
+    ReferralSeen,
+    ReferralUpload,
+)
 from patients.models.validators import validate_not_in_future, validate_time_zone
 
 __all__ = [
@@ -83,7 +89,9 @@ __all__ = [
     "RuleVersion",
     "RECORDABLE_RESULTS",
     "Referral",
+    "ReferralSeen",
     "ReferralUpload",
+    "ClinicDigestPreference",
     "CLINIC_STATUS_LABELS",
     "FhirSource",
     "PatientSourceLink",

@@ -16,7 +16,7 @@ REQUIRED = (
 )  # fmt: skip
 OPTIONAL = (
     "reason", "preferred_language", "interpreter_needed", "phone", "phone_type", "sms_consent",
-    "email", "race_ethnicity",
+    "email", "race_ethnicity", "eligibility_override_reason",
 )  # fmt: skip
 COLUMNS = REQUIRED + OPTIONAL
 COMMENT = "#"
@@ -38,6 +38,7 @@ TEMPLATE_EXAMPLE = {
     "sms_consent": "yes",
     "email": "",
     "race_ethnicity": "hispanic;white",
+    "eligibility_override_reason": "",
 }
 
 
@@ -65,6 +66,10 @@ def column_guide() -> dict[str, str]:
         "email": "Optional. Email address.",
         "race_ethnicity": (
             f"Optional. One or more of {', '.join(RaceEthnicity.values)}, separated by ';'."
+        ),
+        "eligibility_override_reason": (
+            "Optional. Only to refer a patient outside the program's criteria (e.g. cervical "
+            "screening for a trans man with a cervix): why, in a few words."
         ),
     }
 
