@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from phonenumber_field.formfields import PhoneNumberField
 
 from navigator.forms.base import DateInput, EquiNavForm, choice, model_choice
+from navigator.worklist.filters import parse_search
 from patients.languages import common_language_choices, validate_language_code
 from patients.models import (
     CareGapStatus,
@@ -464,6 +465,7 @@ class ReferralFilterForm(EquiNavForm):
             raise forms.ValidationError(
                 "Search with the form: a search in the address would be kept in logs."
             )
+        parse_search(text)  # a malformed birth date is refused here, with what is wrong
         return " ".join(text.split())
 
 

@@ -289,9 +289,7 @@ def test_a_row_with_more_cells_than_the_header_is_a_row_error(staff):
     assert response.status_code == 201
     [error] = response.json()["errors"]
     assert error["line"] == 3
-    assert (
-        f"{len(COLUMNS) + 1} cells; the header names {len(COLUMNS)} columns" in error["message"]
-    )
+    assert f"{len(COLUMNS) + 1} cells; the header names {len(COLUMNS)} columns" in error["message"]
 
 
 def test_line_numbers_count_comment_lines_blank_lines_and_cells_spanning_lines(staff):
