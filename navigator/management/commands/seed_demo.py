@@ -39,6 +39,7 @@ from navigator.services import (
     follow_up,
     screenings,
 )
+from navigator.services.referral_digest import referral_digest_preference_set
 from outreach.messaging.patient_reminders import recall_messages_schedule
 from outreach.models import ContactAttempt, Outcome
 from outreach.services.attempts import attempt_log
@@ -56,6 +57,7 @@ from patients.models import (
 )
 from patients.services.care_gaps import care_gaps_recompute
 from patients.services.patients import PatientInput, PhoneInput, patient_find_or_create
+from patients.services.referrals import referral_seen_record
 
 DEMO_PASSWORD = "equinav-demo"  # noqa: S105 - synthetic demo accounts only
 SEED = 2026
@@ -314,6 +316,7 @@ class Command(BaseCommand):
 
         self._worklist_reasons(clinics[0], programs, staff[clinics[0].pk], today)
         self._messages(clinics[0], programs, staff[clinics[0].pk], today)
+        self._clinic_loop(clinics[0], programs["cervical"], staff[clinics[0].pk], today)
         # What the daily and hourly tasks would have done this morning.
         follow_up_reminders_create(today=today)
         case_tasks_scan()
@@ -546,3 +549,34 @@ class Command(BaseCommand):
             result="normal",
         )
         care_gaps_recompute(patient_ids=[referral.patient_id], as_of=today)
+
+    def _clinic_loop(self, clinic, cervical, referrer: User, today: dt.date) -> None:
+        """Issue 12 (10, 11): navigators' work phones on the referral pages, the clinic
+        desk's daily digest on, its list marking what changed since it last looked (some
+        opened a month ago, some just now, the rest never), and a trans man referred to
+        cervical screening with an eligibility override (USPSTF 2018 screens people
+        with a cervix, whatever the sex recorded)."""
+        for index, profile in enumerate(NavigatorProfile.objects.order_by("pk")):
+            NavigatorProfile.objects.filter(pk=profile.pk).update(
+                work_phone=f"+1617555{index + 9100:04d}"
+            )
+        referral_digest_preference_set(user=referrer, enabled=True)
+        referrals = list(Referral.objects.filter(clinic=clinic).order_by("pk")[:12])
+        for index, referral in enumerate(referrals):
+            at = timezone.now() - dt.timedelta(days=30) if index % 2 else timezone.now()
+            referral_seen_record(referral=referral, user=referrer, at=at)
+        referral_create(
+            clinic=clinic,
+            program=cervical,
+            patient_data=PatientInput(
+                mrn=f"{clinic.code[:3].upper()}700001",
+                given_name="Alex",
+                family_name="Moreno",
+                birth_date=today - dt.timedelta(days=365 * 34),
+                sex="male",
+            ),  # fmt: skip
+            referring_clinician="Dr. Alvarez",
+            reason="Due for cervical screening",
+            actor=referrer,
+            eligibility_override_reason="Trans man with a cervix; never had a Pap test",
+        )
