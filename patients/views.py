@@ -1,8 +1,9 @@
 """Referral pages, for referring clinics and program managers.
 
-Clinic staff see their own clinic's referrals and each one's stage in plain
-words (`Referral.clinic_status`); never a case's barriers, notes, attempts or
-timeline.
+Clinic staff see their own clinic's referrals and where each one stands in plain
+words (`navigator.selectors.referrals`: the navigator and how to reach them, the
+step, the day of the last contact, the appointment, the test and its result, why it
+closed); never a case's barriers, notes, message or attempt contents, or timeline.
 """
 
 from __future__ import annotations

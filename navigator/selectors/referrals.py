@@ -66,7 +66,7 @@ CLINIC_VISIBLE_EVENT_KINDS = (
 )
 
 # Why a case closed, as a referring clinician reads it.
-CLOSE_REASONS = {
+CLOSE_REASONS: dict[str, str] = {
     CaseStatus.CLOSED: "Screening done; navigation finished",
     CaseStatus.CLOSED_UNREACHABLE: "The navigator could not reach the patient",
     CaseStatus.DECLINED: "The patient declined screening",
