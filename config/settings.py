@@ -271,6 +271,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "outreach.tasks.schedule_recall_messages",
         "schedule": crontab(hour=12, minute=30),
     },
+    "referral-digest-daily": {
+        # The clinics' e-mail of the referrals that changed: 12:00 UTC, morning across the
+        # continental US. Each clinic is its own task; each user gets one e-mail a day.
+        "task": "patients.tasks.send_referral_digests",
+        "schedule": crontab(hour=12, minute=0),
+    },
     "care-gaps-nightly": {
         # 07:00 UTC is the small hours across the continental US: gaps are
         # current before navigators start, and before the 11:00 reminders.

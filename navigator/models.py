@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
 
 from patients.languages import language_name
 
@@ -70,6 +71,8 @@ class NavigatorProfile(models.Model):
         help_text="Clinics this navigator works with; assignment prefers their patients.",
     )
     active = models.BooleanField(default=True)
+    # How a referring clinic reaches the navigator (their referral pages show it).
+    work_phone = PhoneNumberField(blank=True, region="US")
 
     class Meta:
         ordering = ["user__last_name", "user__first_name"]
@@ -219,6 +222,7 @@ class CaseEventKind(models.TextChoices):
     FOLLOW_UP_CLOSED = "follow_up_closed", "Closed without follow-up"
     INTERPRETER_REQUESTED = "interpreter_requested", "Interpreter requested"
     INTERPRETER_UPDATED = "interpreter_updated", "Interpreter request updated"
+    ELIGIBILITY_OVERRIDDEN = "eligibility_overridden", "Eligibility overridden"
 
 
 class CaseEvent(models.Model):

@@ -10,7 +10,8 @@ To change:
 - how a patient is found or registered: `services/patients.py` (names compared by
   `names.py`; MRNs are compared
   trimmed and in capitals in every path: `mrn.py`); the referral record:
-  `services/referrals.py`; a single referral with its case: `navigator/intake/referrals.py`;
+  `services/referrals.py` (with when a user last opened one); a single referral with its
+  case, and a clinician's override of a program's criteria: `navigator/intake/referrals.py`;
 - a program's rules and their versions: `services/program_rules.py` (form: `forms.py`,
   page: `views.program_rules`);
 - what is read, and who may see which patients, referrals and care gaps, and which

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db.models import QuerySet
 from phonenumber_field.formfields import PhoneNumberField
 
-from navigator.forms.base import DateInput, EquiNavForm, model_choice
+from navigator.forms.base import DateInput, EquiNavForm, choice, model_choice
+from navigator.worklist.filters import parse_search
 from patients.languages import common_language_choices, validate_language_code
 from patients.models import (
     CareGapStatus,
@@ -72,6 +73,17 @@ class ReferralForm(EquiNavForm):
     referring_clinician = forms.CharField(max_length=200)
     reason = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+    )
+    eligibility_override_reason = forms.CharField(
+        label="Refer outside the program's criteria, because…",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text=(
+            "Only if the patient is outside the program's criteria and should be screened "
+            "anyway (e.g. cervical screening for a trans man with a cervix): why, in a few "
+            "words. Leave empty otherwise."
+        ),
     )
 
     # The patient
@@ -166,7 +178,9 @@ class ReferralForm(EquiNavForm):
 
     @property
     def referral_fields(self):
-        return self.group("clinic", "program", "referring_clinician", "reason")
+        return self.group(
+            "clinic", "program", "referring_clinician", "reason", "eligibility_override_reason"
+        )
 
     @property
     def patient_fields(self):
@@ -424,3 +438,48 @@ class PatientMergeForm(EquiNavForm):
         if data.get("survivor") and data.get("survivor") == data.get("duplicate"):
             raise forms.ValidationError("Choose two different records to merge.")
         return data
+
+
+class ReferralFilterForm(EquiNavForm):
+    """The referral list's filters (in the address) and search (sent in the form body, so
+    that a name, MRN or date of birth never lands in a logged URL)."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        help_text="Referral number, patient name, MRN, phone or date of birth (YYYY-MM-DD).",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    program = forms.ModelChoiceField(
+        queryset=ScreeningProgram.objects.order_by("name"),
+        to_field_name="code",
+        required=False,
+        empty_label="Any program",
+        error_messages={"invalid_choice": "“%(value)s” is not a screening program."},
+    )
+    step = forms.ChoiceField(
+        required=False,
+        label="Step",
+        choices=[],
+        error_messages={"invalid_choice": "“%(value)s” is not a step of navigation."},
+    )
+    changed = forms.BooleanField(required=False, label="Changed since I last looked")
+
+    def __init__(self, *args, steps: list[tuple[str, str]], searching: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        choice(self, "step").choices = [("", "Any step"), *steps]
+        self.searching = searching
+
+    def clean_q(self) -> str:
+        text = self.cleaned_data.get("q") or ""
+        if text and not self.searching:
+            raise forms.ValidationError(
+                "Search with the form: a search in the address would be kept in logs."
+            )
+        parse_search(text)  # a malformed birth date is refused here, with what is wrong
+        return " ".join(text.split())
+
+
+class DigestPreferenceForm(forms.Form):
+    enabled = forms.BooleanField(required=False, label="E-mail me a daily list of changes")

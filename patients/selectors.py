@@ -85,7 +85,14 @@ def referral_detail(*, user: User, referral_id: int) -> Referral:
     """One referral this user may see, with what its page shows; DoesNotExist otherwise."""
     return (
         referrals_visible_to(user)
-        .select_related("clinic", "patient", "program", "case", "created_by")
+        .select_related(
+            "clinic",
+            "patient",
+            "program",
+            "case__navigator__user",
+            "created_by",
+            "eligibility_overridden_by",
+        )
         .get(pk=referral_id)
     )
 

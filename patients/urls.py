@@ -6,6 +6,7 @@ app_name = "patients"
 
 urlpatterns = [
     path("referrals/", views.referral_list, name="referral_list"),
+    path("referrals/digest/", views.referral_digest_preference, name="referral_digest_preference"),
     path("referrals/new/", views.referral_create, name="referral_create"),
     path("referrals/upload/", views.referral_upload, name="referral_upload"),
     path(

@@ -1,8 +1,9 @@
 """Referral pages, for referring clinics and program managers.
 
-Clinic staff see their own clinic's referrals and each one's stage in plain
-words (`Referral.clinic_status`); never a case's barriers, notes, attempts or
-timeline.
+Clinic staff see their own clinic's referrals and where each one stands in plain
+words (`navigator.selectors.referrals`: the navigator and how to reach them, the
+step, the day of the last contact, the appointment, the test and its result, why it
+closed); never a case's barriers, notes, message or attempt contents, or timeline.
 """
 
 from __future__ import annotations
@@ -20,29 +21,93 @@ from navigator.intake.referrals import referral_create as create_referral
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
 from navigator.selectors import cases as case_selectors
+from navigator.selectors import referrals as referral_selectors
+from navigator.services.referral_digest import referral_digest_preference_set
 from patients import selectors
 from patients.api.upload import template_response
 from patients.forms import (
     CareGapFilterForm,
+    DigestPreferenceForm,
     PatientMergeForm,
     ProgramRulesForm,
+    ReferralFilterForm,
     ReferralForm,
     ReferralUploadForm,
 )
 from patients.models import CareGapStatus, Patient, Referral
 from patients.services.program_rules import program_rules_update
+from patients.services.referrals import referral_seen_record
 from patients.uploads.parse import MAX_BYTES, MAX_ROWS, UploadRejected
 from patients.uploads.template import TEMPLATE_EXAMPLE, column_guide
 
 PAGE_SIZE = 50
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @role_required(Role.CLINIC_STAFF, Role.MANAGER)
 def referral_list(request: AuthedRequest) -> HttpResponse:
-    referrals = selectors.referral_list(user=request.user).order_by("-created_at", "-pk")
-    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "patients/referral_list.html", {"page": page, "referrals": page})
+    """The clinic's referrals, newest first, each marked if it changed since this user
+    last opened it. Filters (program, step, changed) come in the address; a search
+    comes in a POST body (no names, MRNs or birth dates in logged URLs) and answers
+    its first page of matches."""
+    searching = request.method == "POST"
+    form = ReferralFilterForm(
+        request.POST if searching else request.GET,
+        steps=referral_selectors.clinic_steps(),
+        searching=searching,
+        id_prefix="referrals",
+    )
+    status = 200
+    if form.is_valid():
+        data = form.cleaned_data
+        referrals = referral_selectors.referral_rows(
+            user=request.user,
+            search=data["q"],
+            program=data["program"],
+            step=data["step"],
+            changed_only=data["changed"],
+        )
+    else:
+        referrals, status = Referral.objects.none(), 400
+    page = Paginator(referrals, PAGE_SIZE).get_page(None if searching else request.GET.get("page"))
+    digest = None
+    if request.user.is_clinic_staff:
+        digest = DigestPreferenceForm(
+            initial={"enabled": referral_selectors.digest_enabled(user=request.user)}
+        )
+    return render(
+        request,
+        "patients/referral_list.html",
+        {
+            "page": page,
+            "referrals": page,
+            "form": form,
+            "searching": searching,
+            "digest_form": digest,
+        },
+        status=status,
+    )
+
+
+@require_POST
+@role_required(Role.CLINIC_STAFF)
+def referral_digest_preference(request: AuthedRequest) -> HttpResponse:
+    """A clinic user turns the daily e-mail of changed referral numbers on or off."""
+    form = DigestPreferenceForm(request.POST)
+    form.is_valid()  # a checkbox: any value is valid
+    enabled = bool(form.cleaned_data.get("enabled"))
+    try:
+        referral_digest_preference_set(user=request.user, enabled=enabled)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            "You will get a daily e-mail listing the numbers of referrals that changed."
+            if enabled
+            else "The daily e-mail is off.",
+        )
+    return redirect("patients:referral_list")
 
 
 def _referral_form(request: AuthedRequest, data=None) -> ReferralForm:
@@ -72,6 +137,7 @@ def referral_create(request: AuthedRequest) -> HttpResponse:
                 referring_clinician=form.cleaned_data["referring_clinician"],
                 reason=form.cleaned_data["reason"],
                 actor=request.user,
+                eligibility_override_reason=form.cleaned_data["eligibility_override_reason"],
             )
         except ValidationError as error:
             form.add_service_error(error)
@@ -88,7 +154,13 @@ def referral_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         referral = selectors.referral_detail(user=request.user, referral_id=pk)
     except Referral.DoesNotExist:
         raise Http404("No such referral.") from None
-    return render(request, "patients/referral_detail.html", {"referral": referral})
+    # Opening it is what the list's "changed" mark measures from.
+    referral_seen_record(referral=referral, user=request.user)
+    return render(
+        request,
+        "patients/referral_detail.html",
+        {"referral": referral, "loop": referral_selectors.referral_loop(referral)},
+    )
 
 
 @require_GET

@@ -17,23 +17,6 @@ from patients.languages import COMMON_LANGUAGE_CODES, is_language_code, language
 from patients.models import Clinic, ScreeningProgram
 
 
-class CaseFilterForm(EquiNavForm):
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *CaseStatus.choices])
-    program = forms.ModelChoiceField(
-        queryset=ScreeningProgram.objects.all(), required=False, empty_label="Any program"
-    )
-    navigator = NavigatorChoiceField(
-        queryset=NavigatorProfile.objects.none(), required=False, empty_label="Any navigator"
-    )
-    unreachable_proposed = forms.BooleanField(
-        required=False, label="Proposed for closing as unreachable (awaiting a decision)"
-    )
-
-    def __init__(self, *args, navigators: QuerySet[NavigatorProfile], **kwargs):
-        super().__init__(*args, **kwargs)
-        model_choice(self, "navigator").queryset = navigators
-
-
 class StrictCheckboxInput(forms.CheckboxInput):
     """A checkbox whose submitted value reaches its field as typed, so that
     `?overdue=maybe` is refused rather than read as ticked."""
@@ -76,6 +59,66 @@ class LanguageFilterField(forms.ChoiceField):
 
     def to_python(self, value: Any) -> str:
         return super().to_python(value).strip().lower()
+
+
+class CaseFilterForm(EquiNavForm):
+    """The manager's case list: filters in the address (status, program, navigator,
+    language, clinic), and a search (name, MRN, phone, birth date) that only a POST body
+    carries, so that no name, MRN, phone or birth date lands in a logged URL."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        help_text="Name, MRN, phone number or date of birth (YYYY-MM-DD or MM/DD/YYYY).",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *CaseStatus.choices])
+    program = forms.ModelChoiceField(
+        queryset=ScreeningProgram.objects.all(), required=False, empty_label="Any program"
+    )
+    navigator = NavigatorChoiceField(
+        queryset=NavigatorProfile.objects.none(), required=False, empty_label="Any navigator"
+    )
+    language = LanguageFilterField(
+        required=False,
+        choices=[
+            ("", "Any language"),
+            *[(code, language_name(code)) for code in COMMON_LANGUAGE_CODES],
+        ],
+        error_messages={
+            "invalid_choice": "“%(value)s” is not an ISO 639 language code (e.g. en, es, ht)."
+        },
+    )
+    clinic = forms.ModelChoiceField(
+        queryset=Clinic.objects.order_by("name"),
+        required=False,
+        empty_label="Any clinic",
+        error_messages={"invalid_choice": "That is not a clinic."},
+    )
+    unreachable_proposed = forms.BooleanField(
+        required=False, label="Proposed for closing as unreachable (awaiting a decision)"
+    )
+
+    def __init__(
+        self, *args, navigators: QuerySet[NavigatorProfile], searching: bool = False, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        model_choice(self, "navigator").queryset = navigators
+        self.searching = searching
+
+    def clean_q(self) -> Search | None:
+        text = self.cleaned_data.get("q") or ""
+        if text.strip() and not self.searching:
+            raise ValidationError(
+                "Search with the form: a search in the address would be kept in logs."
+            )
+        return parse_search(text)
+
+    def filters(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["search"] = data.pop("q")
+        return data
 
 
 class WorklistFilterForm(EquiNavForm):

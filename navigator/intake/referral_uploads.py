@@ -133,6 +133,7 @@ def _referrals_upload(
                         referring_clinician=row.referring_clinician,
                         reason=row.reason,
                         actor=actor,
+                        eligibility_override_reason=row.eligibility_override_reason,
                     )
                     Referral.objects.filter(pk=referral.pk).update(
                         upload=upload, upload_key=row.key

@@ -17,6 +17,9 @@ from patients.models import Clinic, Referral, ScreeningProgram
 from patients.services.patients import PatientInput, patient_find_or_create
 from patients.services.referrals import referral_record
 
+# A reason to screen outside the criteria says why, in a few words at least.
+OVERRIDE_MIN_WORDS = 3
+
 
 def referral_create(
     *,
@@ -26,20 +29,42 @@ def referral_create(
     referring_clinician: str,
     actor: User,
     reason: str = "",
+    eligibility_override_reason: str = "",
 ) -> Referral:
-    """A clinic refers a patient: match or create the patient, open or join a case."""
+    """A clinic refers a patient: match or create the patient, open or join a case.
+
+    A patient outside the program's criteria (`ScreeningProgram.eligibility_problems`)
+    is refused, unless the clinician overrides with a reason of a few words: the
+    referral then records the reason, who and when, and the case's timeline says so.
+    The override is for navigation only; the care-gap engine and the eCQMs keep
+    following their specifications.
+    """
     if actor.is_clinic_staff and actor.clinic_id != clinic.pk:
         raise ValidationError({"clinic": "You can only refer patients to your own clinic."})
     if not program.active:
         raise ValidationError({"program": f"The {program} program is not accepting referrals."})
     if not referring_clinician.strip():
         raise ValidationError({"referring_clinician": "Name the referring clinician."})
+    override_reason = " ".join(eligibility_override_reason.split())
 
     with transaction.atomic():
         patient, _created = patient_find_or_create(clinic=clinic, data=patient_data)
         problems = program.eligibility_problems(patient, timezone.localdate())
-        if problems:
+        if not problems:
+            # Nothing to override: a reason given anyway is not recorded.
+            override_reason = ""
+        elif not override_reason:
             raise ValidationError({"program": problems}, code="ineligible")
+        elif len(override_reason.split()) < OVERRIDE_MIN_WORDS:
+            raise ValidationError(
+                {
+                    "eligibility_override_reason": (
+                        f"Say in at least {OVERRIDE_MIN_WORDS} words why this patient should "
+                        "be screened although: " + " ".join(problems)
+                    )
+                },
+                code="override_reason_too_short",
+            )
         case, case_created = case_open(
             patient=patient, program=program, actor=actor, source=f"referral from {clinic}"
         )
@@ -51,7 +76,20 @@ def referral_create(
             reason=reason,
             case=case,
             actor=actor,
+            eligibility_override_reason=override_reason,
         )
+        if override_reason:
+            event_record(
+                case=case,
+                kind=CaseEventKind.ELIGIBILITY_OVERRIDDEN,
+                actor=actor,
+                summary=f"Eligibility overridden: {override_reason}"[:300],
+                data={
+                    "referral": referral.pk,
+                    "problems": problems,
+                    "reason": override_reason,
+                },
+            )
         event_record(
             case=case,
             kind=CaseEventKind.REFERRED,

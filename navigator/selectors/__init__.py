@@ -9,6 +9,9 @@ To change:
   result call for a diagnostic test": `cases.py`;
 - whose cases make up a worklist, and the worklist's query, rows and tasks:
   `worklist.py` (the ranking rules themselves are `navigator.worklist`);
+- what a referring clinic sees of its referrals (the loop closing in plain words,
+  the list's search, filters and "changed since you last looked" marks, the digest's
+  referral numbers): `referrals.py`;
 - the completion report and its confidence intervals: `reports.py`;
 - the team view's weekly numbers, and the order a rebalance hands cases on: `team.py`.
 """

@@ -33,8 +33,10 @@ from navigator.models import (
     User,
 )
 from navigator.selectors.visibility import cases_visible_to
+from navigator.worklist.filters import Search
 from outreach.models import FollowUpReminder, InterpreterRequest, PatientMessage
 from patients.models import (
+    Clinic,
     Patient,
     ScreeningEvent,
     ScreeningModality,
@@ -49,10 +51,14 @@ def case_list(
     program: ScreeningProgram | None = None,
     navigator: NavigatorProfile | None = None,
     unreachable_proposed: bool = False,
+    language: str = "",
+    clinic: Clinic | None = None,
+    search: Search | None = None,
 ) -> QuerySet[NavigationCase]:
     """Cases with everything a list row shows, in a fixed number of queries; the
-    manager's case list narrows them by status, program, navigator, or to the open
-    cases proposed for closing as unreachable."""
+    manager's case list narrows them by status, program, navigator, the patient's
+    language and clinic, a search (name, MRN however typed, phone, birth date: the
+    worklist's `Search`), or to the open cases proposed for closing as unreachable."""
     today = timezone.localdate()
     cases = (
         cases_visible_to(user)
@@ -84,6 +90,12 @@ def case_list(
         cases = cases.filter(navigator=navigator)
     if unreachable_proposed:
         cases = cases.filter(status__in=OPEN_STATUSES, unreachable_proposed_at__isnull=False)
+    if language:
+        cases = cases.filter(patient__preferred_language=language)
+    if clinic is not None:
+        cases = cases.filter(patient__clinic=clinic)
+    if search is not None:
+        cases = cases.filter(search.condition())
     return cases
 
 

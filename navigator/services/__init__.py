@@ -12,7 +12,9 @@ To change:
 - booking an appointment or recording what became of it: `appointments.py`;
 - a home test kit mailed, or the screening recorded (which completes the case):
   `screenings.py`;
-- a colleague covering a navigator's caseload: `coverage.py`.
+- a colleague covering a navigator's caseload: `coverage.py`;
+- the clinics' daily e-mail of changed referral numbers, and its opt-in:
+  `referral_digest.py`.
 
 Two records of one patient merged into one is orchestration: `navigator.intake`.
 

@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from navigator.forms.lists import CaseFilterForm, WorklistFilterForm
 from navigator.models import NavigationCase, NavigatorProfile, Role
@@ -102,23 +102,38 @@ def worklist(request: AuthedRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @role_required(Role.MANAGER)
 def case_list(request: AuthedRequest) -> HttpResponse:
+    """Every case, newest first. Filters come in the address; a search (name, MRN,
+    phone, birth date) comes in a POST body, never a logged URL, and answers its first
+    page of matches."""
     today = timezone.localdate()
     navigators = navigators_visible_to(request.user)
-    form = CaseFilterForm(request.GET, navigators=navigators, id_prefix="filter")
+    searching = request.method == "POST"
+    form = CaseFilterForm(
+        request.POST if searching else request.GET,
+        navigators=navigators,
+        searching=searching,
+        id_prefix="filter",
+    )
     status = 200
     if form.is_valid():
-        cases = case_selectors.case_list(user=request.user, **form.cleaned_data)
+        cases = case_selectors.case_list(user=request.user, **form.filters())
     else:
         cases, status = case_selectors.case_list(user=request.user).none(), 400
     page = Paginator(cases.order_by("-opened_at", "-pk"), PAGE_SIZE).get_page(
-        request.GET.get("page")
+        None if searching else request.GET.get("page")
     )
     return render(
         request,
         "navigator/case_list.html",
-        {"form": form, "page": page, "cases": _with_ages(page, today), "today": today},
+        {
+            "form": form,
+            "page": page,
+            "cases": _with_ages(page, today),
+            "today": today,
+            "searching": searching,
+        },
         status=status,
     )

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
+from navigator.selectors.referrals import referral_loop
 from patients.languages import is_language_code, language_name
 from patients.models import (
     CareGap,
@@ -125,6 +126,17 @@ class ReferralCreateSerializer(serializers.Serializer):
     )
     referring_clinician = serializers.CharField(max_length=200)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+    eligibility_override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=1000,
+        help_text=(
+            "Only to refer a patient outside the program's criteria (e.g. cervical screening "
+            "for a trans man with a cervix): why, in at least three words. Without it such a "
+            "referral is refused. The care-gap engine and the eCQMs are not affected."
+        ),
+    )
     patient = PatientInputSerializer()
 
     def validate(self, attrs):
@@ -266,6 +278,60 @@ class ReferralSerializer(serializers.ModelSerializer):
         model = Referral
         fields = ["id", "clinic", "patient", "program", "referring_clinician", "reason",
                   "created_at", "status", "status_label"]  # fmt: skip
+
+
+class LoopFollowUpSerializer(serializers.Serializer):
+    test = serializers.CharField(help_text="The diagnostic test an abnormal result called for.")
+    due_on = serializers.DateField(allow_null=True, help_text="When it should be done by.")
+    outcome = serializers.CharField(help_text="What became of it, in plain words.")
+
+
+class ReferralLoopSerializer(serializers.Serializer):
+    """Where navigation stands, in plain words: only what a referring clinic may know
+    (never barriers, notes, message or attempt contents)."""
+
+    navigator_name = serializers.CharField(help_text="The navigator's name; empty if none yet.")
+    navigator_phone = serializers.CharField(help_text="Their work phone (E.164), or empty.")
+    navigator_email = serializers.CharField(help_text="Their work e-mail, or empty.")
+    step = serializers.CharField(help_text="The step of navigation, as a clinic reads it.")
+    last_contact_on = serializers.DateField(
+        allow_null=True, help_text="The day of the last contact attempt (never what was said)."
+    )
+    last_contact_reached = serializers.BooleanField(
+        allow_null=True, help_text="Whether it reached the patient; null if none yet."
+    )
+    last_contact = serializers.CharField(
+        help_text="“Patient reached”, “Tried; patient not reached” or “No contact yet”."
+    )
+    appointment_on = serializers.DateField(
+        allow_null=True, help_text="The next booked appointment's day, else the latest one's."
+    )
+    appointment_status = serializers.CharField(help_text="Booked, Kept, No-show, Cancelled...")
+    appointment_upcoming = serializers.BooleanField(help_text="It is booked and still ahead.")
+    test_name = serializers.CharField(help_text="The screening test done; empty if none yet.")
+    test_on = serializers.DateField(allow_null=True, help_text="The day it was done.")
+    test_result = serializers.CharField(help_text="Its result: Normal, Abnormal, ...")
+    follow_up = LoopFollowUpSerializer(
+        allow_null=True, help_text="The diagnostic follow-up and its outcome; null if none."
+    )
+    closed_reason = serializers.CharField(help_text="Why the case closed; empty while open.")
+    closed_on = serializers.DateField(allow_null=True, help_text="The day it closed.")
+
+
+class ReferralDetailSerializer(ReferralSerializer):
+    """One referral with where navigation stands (`loop`)."""
+
+    loop = serializers.SerializerMethodField()
+    eligibility_override_reason = serializers.CharField(
+        read_only=True, help_text="Why the patient was referred outside the criteria, if so."
+    )
+
+    class Meta(ReferralSerializer.Meta):
+        fields = [*ReferralSerializer.Meta.fields, "eligibility_override_reason", "loop"]
+
+    @extend_schema_field(ReferralLoopSerializer)
+    def get_loop(self, referral: Referral) -> dict:
+        return ReferralLoopSerializer(referral_loop(referral)).data
 
 
 class CareGapSerializer(serializers.ModelSerializer):

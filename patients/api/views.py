@@ -5,6 +5,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
@@ -18,10 +19,11 @@ from patients.api.serializers import (
     PatientSerializer,
     ProgramSerializer,
     ReferralCreateSerializer,
+    ReferralDetailSerializer,
     ReferralSerializer,
     patient_input_from,
 )
-from patients.models import Patient
+from patients.models import Patient, Referral
 from patients.mrn import mrn_key, mrn_normalise
 
 
@@ -49,6 +51,15 @@ class ReferralViewSet(
     def get_queryset(self):
         return selectors.referral_list(user=self.request.user)
 
+    @extend_schema(responses={200: ReferralDetailSerializer})
+    def retrieve(self, request, *args, **kwargs):
+        """One referral, with where navigation stands in plain words (`loop`)."""
+        try:
+            referral = selectors.referral_detail(user=request.user, referral_id=int(kwargs["pk"]))
+        except (Referral.DoesNotExist, ValueError, OverflowError):
+            raise NotFound("No such referral.") from None
+        return Response(ReferralDetailSerializer(referral).data)
+
     @extend_schema(request=ReferralCreateSerializer, responses={201: ReferralSerializer})
     def create(self, request, *args, **kwargs):
         serializer = ReferralCreateSerializer(data=request.data, context={"request": request})
@@ -62,6 +73,7 @@ class ReferralViewSet(
                 referring_clinician=data["referring_clinician"],
                 reason=data["reason"],
                 actor=request.user,
+                eligibility_override_reason=data["eligibility_override_reason"],
             )
         except ValidationError as error:
             raise _nest_patient_errors(error) from error

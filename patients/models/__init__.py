@@ -54,7 +54,13 @@ from patients.models.programs import (
     ScreeningResult,
     Sexes,
 )
-from patients.models.referrals import CLINIC_STATUS_LABELS, Referral, ReferralUpload
+from patients.models.referrals import (
+    CLINIC_STATUS_LABELS,
+    ClinicDigestPreference,
+    Referral,
+    ReferralSeen,
+    ReferralUpload,
+)
 from patients.models.results import (
     RESULT_FOR_MEANING,
     FollowUpKind,
@@ -100,7 +106,9 @@ __all__ = [
     "FollowUpKind",
     "FollowUpPathway",
     "Referral",
+    "ReferralSeen",
     "ReferralUpload",
+    "ClinicDigestPreference",
     "CLINIC_STATUS_LABELS",
     "FhirSource",
     "PatientSourceLink",

@@ -52,6 +52,18 @@ class Referral(models.Model):
     # For a referral from a CSV upload: a digest of its row, so that uploading
     # the same file again creates nothing new.
     upload_key = models.CharField(max_length=64, blank=True)
+    # A clinician may refer a patient outside the program's criteria (a trans man with
+    # a cervix to cervical screening) with a reason; blank when the patient was eligible.
+    # It changes navigation only: the care-gap engine and the eCQMs follow their specs.
+    eligibility_override_reason = models.TextField(blank=True)
+    eligibility_overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    eligibility_overridden_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -96,3 +108,33 @@ class ReferralUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.uploaded_at:%Y-%m-%d})"
+
+
+class ReferralSeen(models.Model):
+    """When a user last opened a referral, so the list can mark what changed since."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="seen_by")
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "referral"], name="referral_seen_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral #{self.referral_id} seen by user #{self.user_id}"
+
+
+class ClinicDigestPreference(models.Model):
+    """A clinic user's choice of a daily e-mail listing the referrals that changed, and
+    the last day it went out (claimed with a conditional update: one e-mail a day)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clinic_digest"
+    )
+    enabled = models.BooleanField(default=False)
+    last_sent_on = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Digest for user #{self.user_id}: {'on' if self.enabled else 'off'}"

@@ -68,6 +68,7 @@ class UploadRow:
     referring_clinician: str
     reason: str
     key: str  # the digest of the normalised row; the same row again is a duplicate
+    eligibility_override_reason: str = ""
 
 
 @dataclass
@@ -205,6 +206,7 @@ MAX_LENGTHS = {
     "family_name": _max_length(Patient, "family_name"),
     "referring_clinician": _max_length(Referral, "referring_clinician"),
     "reason": REASON_MAX_LENGTH,
+    "eligibility_override_reason": REASON_MAX_LENGTH,
     "email": _max_length(Patient, "email"),
 }
 
@@ -350,6 +352,9 @@ def _parse_row(
         # Only when given: rows of files from before the column keep their key.
         *([f"written:{written}"] if written else []),
     ]
+    if value["eligibility_override_reason"].strip():
+        # Only when given, so that the rows of files without the column keep their keys.
+        normalised.append("override:" + _normalise(value["eligibility_override_reason"]))
     key = hashlib.sha256("\x1f".join(["referral-upload-v1", *normalised]).encode()).hexdigest()
     return (
         UploadRow(
@@ -372,6 +377,7 @@ def _parse_row(
             referring_clinician=value["referring_clinician"],
             reason=value["reason"],
             key=key,
+            eligibility_override_reason=value["eligibility_override_reason"],
         ),
         [],
     )

@@ -16,7 +16,7 @@ REQUIRED = (
 )  # fmt: skip
 OPTIONAL = (
     "reason", "preferred_language", "interpreter_needed", "phone", "phone_type", "sms_consent",
-    "email", "race_ethnicity", "written_language",
+    "email", "race_ethnicity", "written_language", "eligibility_override_reason",
 )  # fmt: skip
 COLUMNS = REQUIRED + OPTIONAL
 COMMENT = "#"
@@ -39,6 +39,7 @@ TEMPLATE_EXAMPLE = {
     "email": "",
     "race_ethnicity": "hispanic;white",
     "written_language": "",
+    "eligibility_override_reason": "",
 }
 
 
@@ -71,6 +72,10 @@ def column_guide() -> dict[str, str]:
             "Optional. ISO 639 code of the language letters and texts are written in, if "
             "not the preferred language (e.g. en for a patient who speaks Cape Verdean "
             "Creole, kea, and reads English). Default: the preferred language."
+        ),
+        "eligibility_override_reason": (
+            "Optional. Only to refer a patient outside the program's criteria (e.g. cervical "
+            "screening for a trans man with a cervix): why, in a few words."
         ),
     }
 

@@ -369,3 +369,70 @@ def test_the_case_page_with_its_call_guide_open_and_the_guide_pages_have_no_viol
         f"/programs/colorectal/call-guides/{guide.pk}/",
         then=refuse,
     )
+
+
+def test_the_referral_list_and_page_with_the_loop_have_no_accessibility_violations(
+    browser, live_server, navigator
+):
+    # Given a clinic's referral whose patient was reached and booked, one never opened,
+    # one referred outside the criteria, and the daily e-mail turned on
+    from navigator.intake.referrals import referral_create
+    from navigator.services.referral_digest import referral_digest_preference_set
+    from patients.services.patients import PatientInput
+
+    staff = factories.ClinicStaffFactory()
+    referral_digest_preference_set(user=staff, enabled=True)
+
+    def refer(mrn: str, sex: str = "female", program: str = "colorectal", override: str = ""):
+        return referral_create(
+            clinic=staff.clinic,
+            program=factories.program(program),
+            patient_data=PatientInput(
+                mrn=mrn,
+                given_name="Ana",
+                family_name=f"Lima {mrn}",
+                birth_date=dt.date(1966, 4, 30),
+                sex=sex,
+            ),  # fmt: skip
+            referring_clinician="Dr. Patel",
+            actor=staff,
+            eligibility_override_reason=override,
+        )
+
+    worked = refer("A-1")
+    attempt_log(case=worked.case_id, channel="phone", outcome="reached", actor=navigator.user)
+    appointments.appointment_book(
+        case=worked.case_id,
+        scheduled_at=timezone.now() + dt.timedelta(days=4),
+        site="Endoscopy Center",
+        modality=ScreeningModality.objects.get(program__code="colorectal", code="colonoscopy"),
+        actor=navigator.user,
+    )
+    refer("A-2")
+    overridden = refer("A-3", sex="male", program="cervical", override="Trans man with a cervix")
+
+    def search(page: Page) -> str:
+        page.get_by_role("searchbox", name="Search").fill("Lima")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Search").click()
+        return "searched"
+
+    check(browser, live_server, staff, "/referrals/")
+    check(browser, live_server, staff, "/referrals/?changed=on", then=search)
+    check(browser, live_server, staff, f"/referrals/{worked.pk}/")
+    check(browser, live_server, staff, f"/referrals/{overridden.pk}/")
+
+
+def test_all_cases_with_a_search_and_filters_have_no_accessibility_violations(
+    browser, live_server, navigator, manager
+):
+    a_worked_case(navigator)
+    factories.CaseFactory(navigator=navigator, patient__family_name="Diallo")
+
+    def search(page: Page) -> str:
+        page.get_by_role("searchbox", name="Search").fill("Diallo")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Search").click()
+        return "searched"
+
+    check(browser, live_server, manager, "/cases/?language=en", then=search)

@@ -19,7 +19,7 @@ from faker import Faker
 
 from navigator import cases
 from navigator.intake.referrals import referral_create
-from navigator.management import demo_interpreters, demo_results
+from navigator.management import demo_clinic, demo_interpreters, demo_results
 from navigator.models import (
     OPEN_STATUSES,
     Appointment,
@@ -319,6 +319,7 @@ class Command(BaseCommand):
         self._messages(clinics[0], programs, staff[clinics[0].pk], today)
         demo_interpreters.seed_interpreters(now=timezone.now())
         self._call_guides(programs)
+        demo_clinic.clinic_loop(clinics[0], programs["cervical"], staff[clinics[0].pk], today)
         # What the daily and hourly tasks would have done this morning.
         follow_up_reminders_create(today=today)
         case_tasks_scan()
