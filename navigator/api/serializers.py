@@ -94,13 +94,27 @@ class WorklistRowSerializer(CaseListSerializer):
     covering_for = NavigatorBriefSerializer(allow_null=True)
     next_channel = serializers.CharField()
     next_appointment_at = serializers.DateTimeField(allow_null=True)
+    tried_today_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the case was last tried today without reaching the patient (it then "
+        "ranks below every case not tried today); null otherwise.",
+    )
+    best_phone = serializers.SerializerMethodField(
+        help_text="The number to call (E.164): the patient's first number not marked bad."
+    )
+    best_contact_times = serializers.CharField(
+        source="patient.best_contact_times", help_text="When the patient is easiest to reach."
+    )
 
     class Meta(CaseListSerializer.Meta):
         fields = [
             *CaseListSerializer.Meta.fields,
             "priority", "reasons", "summary", "covering_for", "next_channel",
-            "next_appointment_at",
+            "next_appointment_at", "tried_today_at", "best_phone", "best_contact_times",
         ]  # fmt: skip
+
+    def get_best_phone(self, case) -> str | None:
+        return case.phone_to_call.e164 if case.phone_to_call else None
 
 
 class CaseEventSerializer(serializers.ModelSerializer):
