@@ -86,7 +86,7 @@ class WorklistFilterForm(EquiNavForm):
         label="Search",
         required=False,
         max_length=100,
-        help_text="Name, MRN, phone number or date of birth (YYYY-MM-DD or MM/DD/YYYY).",
+        help_text="Name, MRN, phone or date of birth (YYYY-MM-DD or MM/DD/YYYY).",
         widget=forms.TextInput(
             attrs={
                 "type": "search",

@@ -64,17 +64,23 @@ def _worklist_owner(request: AuthedRequest, form: WorklistFilterForm) -> Navigat
 def _worklist_url(data: QueryDict) -> str:
     """The worklist's address for what was asked, without the search (PHI) or the
     page when a search narrowed the list (that page is of another list)."""
-    params = [(key, data[key]) for key in URL_FILTERS if data.get(key)]
+    params = [
+        (key, data[key])
+        for key in URL_FILTERS
+        if data.get(key) and not (key == "sort" and data[key] == DEFAULT_SORT)
+    ]
     if data.get("page") and not (data.get("q") or "").strip():
         params.append(("page", data["page"]))
     return reverse("navigator:worklist") + (f"?{urlencode(params)}" if params else "")
 
 
 def _filters_open(form: WorklistFilterForm) -> bool:
-    """The filters are shown unfolded when one of them is in use (or refused)."""
-    return any(form.data.get(key) for key in MENU_FILTERS if key != "sort") or any(
-        key in form.errors for key in MENU_FILTERS
-    )
+    """The filters are shown unfolded when one of them is in use (or refused), an
+    order other than "what to do first" included."""
+    in_use = [key for key in MENU_FILTERS if form.data.get(key)]
+    if in_use == ["sort"] and form.data.get("sort") == DEFAULT_SORT:
+        in_use = []
+    return bool(in_use) or any(key in form.errors for key in MENU_FILTERS)
 
 
 @require_http_methods(["GET", "POST"])
