@@ -152,3 +152,31 @@ def test_typing_narrows_the_rows_and_keeps_what_was_typed_out_of_urls(browser, l
     expect(page).to_have_url(f"{live_server.url}/worklist/?status=assigned")
     assert not [url for url in requested if "okaf" in url.lower()], requested
     page.context.close()
+
+
+def test_the_next_page_of_a_search_keeps_the_search_out_of_the_address(browser, live_server):
+    # Given 55 cases, 52 of them of patients named Nguyen
+    navigator = factories.NavigatorFactory(languages=["en", "es"])
+    for index in range(55):
+        factories.CaseFactory(
+            navigator=navigator, patient__family_name="Nguyen" if index < 52 else "Okafor"
+        )
+    page = signed_in(browser, live_server, navigator.user, "laptop")
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{live_server.url}/worklist/")
+    page.evaluate("window.__marker = 1")
+
+    # When she searches for Nguyen and goes to the next page
+    page.get_by_role("searchbox", name="Search").fill("Nguyen")
+    expect(page.get_by_role("status")).to_contain_text("52 open cases found")
+    page.get_by_role("button", name="Next →").click()
+
+    # Then she sees the second page of the search, in place
+    expect(page.get_by_text("Page 2 of 2")).to_be_visible()
+    expect(page.get_by_test_id("worklist-row")).to_have_count(2)
+    expect(page.get_by_role("searchbox", name="Search")).to_have_value("Nguyen")
+    assert page.evaluate("window.__marker") == 1, "the page was reloaded"
+    assert not [url for url in requested if "nguyen" in url.lower()], requested
+    assert "nguyen" not in page.url.lower()
+    page.context.close()
