@@ -196,6 +196,8 @@ SPECTACULAR_SETTINGS = {
         "BarrierStatusEnum": "navigator.models.BarrierStatus",
         "AppointmentStatusEnum": "navigator.models.AppointmentStatus",
         "InterpreterRequestStatusEnum": "outreach.models.InterpreterRequestStatus",
+        "FollowUpKindEnum": "patients.models.FollowUpKind",
+        "FollowUpCloseReasonEnum": "navigator.models.FollowUpCloseReason",
         "PatientSexEnum": "patients.models.Sex",
         "ProgramSexEnum": "patients.models.Sexes",
     },

@@ -143,6 +143,12 @@ class ReferralForm(EquiNavForm):
     phone_2_number = PhoneNumberField(region="US", required=False, label="Phone 2")
     phone_2_kind = forms.ChoiceField(label="Phone 2 type", choices=PhoneType.choices)
     sms_consent = forms.BooleanField(required=False, label="Consents to text messages (SMS)")
+    best_contact_times = forms.CharField(
+        label="Best time to call",
+        required=False,
+        max_length=200,
+        help_text="When the patient is easiest to reach, e.g. “weekday mornings” or “after 6 pm”.",
+    )
     email = forms.EmailField(required=False)
     address_line1 = forms.CharField(label="Address", required=False, max_length=200)
     address_line2 = forms.CharField(label="Address line 2", required=False, max_length=200)
@@ -204,6 +210,7 @@ class ReferralForm(EquiNavForm):
             "phone_2_number",
             "phone_2_kind",
             "sms_consent",
+            "best_contact_times",
             "email",
         )
 
@@ -248,6 +255,7 @@ class ReferralForm(EquiNavForm):
             race_ethnicity=list(data["race_ethnicity"]),
             phones=phones,
             sms_consent=data["sms_consent"],
+            best_contact_times=data["best_contact_times"],
             email=data["email"],
             address_line1=data["address_line1"],
             address_line2=data["address_line2"],

@@ -15,9 +15,11 @@ from navigator.models import (
     CaseBarrier,
     CaseEvent,
     CaseStatus,
+    FollowUpCloseReason,
     NavigationCase,
     NavigatorProfile,
     Rebalance,
+    ResultFollowUp,
 )
 from navigator.selectors.visibility import cases_visible_to
 from navigator.services.notes import NOTE_MAX_LENGTH
@@ -106,13 +108,28 @@ class WorklistRowSerializer(CaseListSerializer):
     interpreter_arranged = serializers.BooleanField(
         help_text="A confirmed interpreter for a call or appointment still ahead."
     )
+    tried_today_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the case was last tried today without reaching the patient (it then "
+        "ranks below every case not tried today); null otherwise.",
+    )
+    best_phone = serializers.SerializerMethodField(
+        help_text="The number to call (E.164): the patient's first number not marked bad."
+    )
+    best_contact_times = serializers.CharField(
+        source="patient.best_contact_times", help_text="When the patient is easiest to reach."
+    )
 
     class Meta(CaseListSerializer.Meta):
         fields = [
             *CaseListSerializer.Meta.fields,
             "priority", "reasons", "summary", "covering_for", "next_channel",
-            "next_appointment_at", "interpreter_arranged",
+            "next_appointment_at", "interpreter_arranged", "tried_today_at", "best_phone",
+            "best_contact_times",
         ]  # fmt: skip
+
+    def get_best_phone(self, case) -> str | None:
+        return case.phone_to_call.e164 if case.phone_to_call else None
 
 
 class CaseEventSerializer(serializers.ModelSerializer):
@@ -160,10 +177,43 @@ class InterpreterRequestSerializer(serializers.ModelSerializer):
 
 class ScreeningEventSerializer(serializers.ModelSerializer):
     modality = serializers.CharField(source="modality.code")
+    category = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True,
+        help_text="The program's result category (null for an EHR-reported test).",
+    )  # fmt: skip
+    result_words = serializers.CharField(help_text="The result in the program's words.")
 
     class Meta:
         model = ScreeningEvent
-        fields = ["id", "modality", "performed_on", "result", "resulted_on"]
+        fields = ["id", "modality", "performed_on", "result", "category", "result_words",
+                  "resulted_on"]  # fmt: skip
+
+
+class ResultFollowUpSerializer(serializers.ModelSerializer):
+    """The next step a result called for, its dates, and what became of it."""
+
+    screening = serializers.PrimaryKeyRelatedField(read_only=True)
+    next_test = serializers.SlugRelatedField(
+        source="next_modality", slug_field="code", read_only=True
+    )
+    answered_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ResultFollowUp
+        fields = ["id", "screening", "kind", "next_step", "next_test", "result_on", "due_on",
+                  "limit_on", "state", "answered_by", "done_on", "close_reason", "close_note",
+                  "close_proposed_at", "closed_at"]  # fmt: skip
+
+
+class FollowUpCloseProposeSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, min_value=1)
+    reason = serializers.ChoiceField(choices=FollowUpCloseReason.choices)
+    note = serializers.CharField(max_length=1000)
+
+
+class FollowUpCloseDecisionSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, min_value=1)
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
 class CaseDetailSerializer(serializers.ModelSerializer):
@@ -176,6 +226,7 @@ class CaseDetailSerializer(serializers.ModelSerializer):
     attempts = ContactAttemptSerializer(many=True)
     interpreter_requests = InterpreterRequestSerializer(many=True)
     screenings = ScreeningEventSerializer(many=True)
+    follow_ups = ResultFollowUpSerializer(many=True)
     timeline = CaseEventSerializer(source="events", many=True)
 
     class Meta:
@@ -185,7 +236,7 @@ class CaseDetailSerializer(serializers.ModelSerializer):
             "needs_interpreter", "next_follow_up", "next_channel", "unreachable_proposed_at",
             "opened_at", "completed_at", "closed_at",
             "version", "barriers", "appointments", "attempts", "interpreter_requests",
-            "screenings", "timeline",
+            "screenings", "follow_ups", "timeline",
         ]  # fmt: skip
 
 

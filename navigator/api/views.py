@@ -32,7 +32,15 @@ from navigator.selectors.worklist import (
     worklist_owner,
     worklist_rows,
 )
-from navigator.services import appointments, assignment, barriers, follow_up, notes, screenings
+from navigator.services import (
+    appointments,
+    assignment,
+    barriers,
+    follow_up,
+    follow_ups,
+    notes,
+    screenings,
+)
 from navigator.worklist.query import SORTS
 from navigator.worklist.rules import Moment
 from outreach.selectors import interpreter_requests_visible_to
@@ -288,6 +296,48 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
             on=data["next_follow_up"],
             actor=request.user,
             expected_version=data.get("version"),
+        )
+        return self._answer(pk)
+
+    @extend_schema(request=s.FollowUpCloseProposeSerializer, responses=s.CaseDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="follow-up/close")
+    def follow_up_close(self, request, pk=None):
+        """Propose closing a case whose result is unresolved, for a listed reason; a
+        program manager confirms (…/close/confirm/) or keeps it open (…/close/dismiss/)."""
+        case = self._visible_case(pk)
+        data = self._valid(s.FollowUpCloseProposeSerializer, request)
+        follow_ups.follow_up_close_propose(
+            case=case,
+            reason=data["reason"],
+            note=data["note"],
+            actor=request.user,
+            expected_version=data.get("version"),
+        )
+        return self._answer(pk)
+
+    @extend_schema(request=s.FollowUpCloseDecisionSerializer, responses=s.CaseDetailSerializer)
+    @action(
+        detail=True, methods=["post"], url_path="follow-up/close/confirm",
+        permission_classes=[MANAGER_ONLY],
+    )  # fmt: skip
+    def follow_up_close_confirm(self, request, pk=None):
+        case = self._visible_case(pk)
+        data = self._valid(s.FollowUpCloseDecisionSerializer, request)
+        follow_ups.follow_up_close_confirm(
+            case=case, actor=request.user, expected_version=data.get("version")
+        )
+        return self._answer(pk)
+
+    @extend_schema(request=s.FollowUpCloseDecisionSerializer, responses=s.CaseDetailSerializer)
+    @action(
+        detail=True, methods=["post"], url_path="follow-up/close/dismiss",
+        permission_classes=[MANAGER_ONLY],
+    )  # fmt: skip
+    def follow_up_close_dismiss(self, request, pk=None):
+        case = self._visible_case(pk)
+        data = self._valid(s.FollowUpCloseDecisionSerializer, request)
+        follow_ups.follow_up_close_dismiss(
+            case=case, actor=request.user, note=data["note"], expected_version=data.get("version")
         )
         return self._answer(pk)
 

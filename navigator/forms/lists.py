@@ -129,7 +129,7 @@ class WorklistFilterForm(EquiNavForm):
         label="Search",
         required=False,
         max_length=100,
-        help_text="Name, MRN, phone number or date of birth (YYYY-MM-DD or MM/DD/YYYY).",
+        help_text="Name, MRN, phone or date of birth (YYYY-MM-DD or MM/DD/YYYY).",
         widget=forms.TextInput(
             attrs={
                 "type": "search",
@@ -206,8 +206,24 @@ class WorklistFilterForm(EquiNavForm):
         },
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, search_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        if search_url:
+            # The page narrows the list as the navigator types: htmx posts the form
+            # (what is typed stays out of URLs) and swaps the rows only, so that the
+            # box keeps every key pressed meanwhile.
+            self.fields["q"].widget.attrs.update(
+                {
+                    "hx-post": search_url,
+                    "hx-trigger": "input changed delay:300ms, search",
+                    "hx-include": "closest form",
+                    "hx-target": "#worklist-results",
+                    "hx-select": "#worklist-results",
+                    "hx-swap": "outerHTML",
+                    "hx-sync": "this:replace",
+                    "hx-push-url": "false",
+                }
+            )
         # A language outside the menu, asked for by URL, still shows as chosen.
         code = str(self.data.get("language") or "").strip().lower()
         field = choice(self, "language")

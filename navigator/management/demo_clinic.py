@@ -35,7 +35,7 @@ def clinic_loop(clinic, cervical, referrer: User, today: dt.date) -> None:
         clinic=clinic,
         program=cervical,
         patient_data=PatientInput(
-            mrn=f"{clinic.code[:3].upper()}700001",
+            mrn=f"{clinic.code[:3].upper()}760001",
             given_name="Alex",
             family_name="Moreno",
             birth_date=today - dt.timedelta(days=365 * 34),

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from navigator.models import OPEN_STATUSES, Coverage, NavigationCase, NavigatorProfile, User
@@ -15,7 +16,7 @@ from navigator.worklist.filters import Filters
 from navigator.worklist.query import annotate, ordering
 from navigator.worklist.rows import rows
 from navigator.worklist.rules import Moment
-from outreach.models import CaseTask
+from outreach.models import CaseTask, ContactAttempt
 
 
 def worklist_navigators(
@@ -125,3 +126,50 @@ def worklist_tasks(
         .select_related("case__patient")
         .order_by("due_on", "pk")
     )
+
+
+@dataclass(frozen=True)
+class CallsToday:
+    """The morning plan's count: calls due today on a worklist, and how many are done."""
+
+    due: int
+    done: int
+
+
+def worklist_calls_today(
+    *, user: User, navigators: Sequence[NavigatorProfile], caller: User, moment: Moment
+) -> CallsToday:
+    """How many calls are due today on the worklist of `navigators` (as `user` may
+    see it, whatever its filters), and how many of them `caller` has made. One query.
+
+    A case is due today when it is open and its next follow-up is today or earlier,
+    or no contact attempt was logged on it before today; a case `caller` logged an
+    attempt on today counts as due too, since logging it usually moves the follow-up
+    date on (a call made must not leave the plan). Done: a contact attempt logged
+    by `caller` today, any outcome, any channel. Days are the site's.
+    """
+    today = Q(attempted_at__gte=moment.day_starts, attempted_at__lt=moment.day_ends)
+    counts = (
+        cases_visible_to(user)
+        .filter(status__in=OPEN_STATUSES, navigator__in=[n.pk for n in navigators])
+        .alias(
+            called=Exists(
+                ContactAttempt.objects.filter(today, case=OuterRef("pk"), created_by=caller)
+            ),
+            contacted_before=Exists(
+                ContactAttempt.objects.filter(
+                    case=OuterRef("pk"), attempted_at__lt=moment.day_starts
+                )
+            ),
+        )
+        .aggregate(
+            due=Count(
+                "pk",
+                filter=Q(next_follow_up__lte=moment.today)
+                | Q(contacted_before=False)
+                | Q(called=True),
+            ),
+            done=Count("pk", filter=Q(called=True)),
+        )
+    )
+    return CallsToday(due=counts["due"], done=counts["done"])

@@ -3,13 +3,16 @@ saying why) and the manager's list of every case."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from navigator.forms.lists import CaseFilterForm, WorklistFilterForm
 from navigator.models import NavigationCase, NavigatorProfile, Role
@@ -17,6 +20,7 @@ from navigator.permissions import AuthedRequest, role_required
 from navigator.selectors import cases as case_selectors
 from navigator.selectors.visibility import navigators_visible_to
 from navigator.selectors.worklist import (
+    worklist_calls_today,
     worklist_for,
     worklist_navigators,
     worklist_owner,
@@ -28,6 +32,12 @@ from navigator.worklist.rules import Moment
 from outreach.selectors import reminders_pending_for
 
 PAGE_SIZE = 50
+
+# The worklist's filters that say nothing about a patient: they may travel in the
+# page's URL. The search box (a name, an MRN, a phone number, a birth date) never
+# does: the form posts it (see `worklist`).
+URL_FILTERS = ("program", "status", "language", "clinic", "barrier", "overdue", "sort", "navigator")
+MENU_FILTERS = ("program", "status", "language", "clinic", "barrier", "overdue", "sort")
 
 
 def _with_ages(cases, today) -> list[NavigationCase]:
@@ -51,16 +61,42 @@ def _worklist_owner(request: AuthedRequest, form: WorklistFilterForm) -> Navigat
     return owner
 
 
-@require_GET
+def _worklist_url(data: QueryDict) -> str:
+    """The worklist's address for what was asked, without the search (PHI) or the
+    page when a search narrowed the list (that page is of another list)."""
+    params = [
+        (key, data[key])
+        for key in URL_FILTERS
+        if data.get(key) and not (key == "sort" and data[key] == DEFAULT_SORT)
+    ]
+    if data.get("page") and not (data.get("q") or "").strip():
+        params.append(("page", data["page"]))
+    return reverse("navigator:worklist") + (f"?{urlencode(params)}" if params else "")
+
+
+def _filters_open(form: WorklistFilterForm) -> bool:
+    """The filters are shown unfolded when one of them is in use (or refused), an
+    order other than "what to do first" included."""
+    in_use = [key for key in MENU_FILTERS if form.data.get(key)]
+    if in_use == ["sort"] and form.data.get("sort") == DEFAULT_SORT:
+        in_use = []
+    return bool(in_use) or any(key in form.errors for key in MENU_FILTERS)
+
+
+@require_http_methods(["GET", "POST"])
 @role_required(Role.NAVIGATOR, Role.MANAGER)
 def worklist(request: AuthedRequest) -> HttpResponse:
     """Open cases, most urgent first, each row saying why (rules: navigator.worklist).
 
     Managers open any navigator's list with `?navigator=<id>`; a navigator may
-    open a colleague's only while covering for them. The filter form swaps the
-    list in place with htmx, and works as a plain GET form without it.
+    open a colleague's only while covering for them. The filter form posts (so that
+    what is typed in the search box stays out of URLs and access logs) and htmx
+    swaps the list in place, narrowing it as the navigator types; without
+    JavaScript it is a plain form. The filters that say nothing about a patient
+    are still the page's address (`?program=...`), pushed to the browser's history.
     """
-    form = WorklistFilterForm(request.GET, id_prefix="worklist")
+    data = request.POST if request.method == "POST" else request.GET
+    form = WorklistFilterForm(data, id_prefix="worklist", search_url=reverse("navigator:worklist"))
     valid = form.is_valid()
     owner = _worklist_owner(request, form)
     moment = Moment.current()
@@ -72,8 +108,9 @@ def worklist(request: AuthedRequest) -> HttpResponse:
         if valid
         else NavigationCase.objects.none()
     )
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(cases, PAGE_SIZE).get_page(data.get("page"))
     sort = form.cleaned_data.get("sort") or DEFAULT_SORT
+    worker = owner.user if owner else request.user
     context = {
         "form": form,
         "page": page,
@@ -82,15 +119,26 @@ def worklist(request: AuthedRequest) -> HttpResponse:
         "own_list": owner is None or owner.user_id == request.user.pk,
         "sort": SORTS[sort],
         "today": moment.today,
+        "filters_open": _filters_open(form),
+        "searched": bool((data.get("q") or "").strip()),
+        "filtered": any(data.get(key) for key in ("q", *MENU_FILTERS) if key != "sort"),
     }
     partial = bool(request.htmx) and not request.htmx.history_restore_request
     if partial:
         # htmx swaps only 2xx answers, so the list with its errors is a 200.
         response = render(request, "navigator/_worklist_results.html", context)
+        if request.method == "POST":
+            # The address of the list shown, without the search: a new entry in the
+            # history when a filter changed, the same one as the navigator types.
+            url = _worklist_url(data)
+            current = request.htmx.current_url_abs_path or ""
+            response["HX-Replace-Url" if current == url else "HX-Push-Url"] = url
     else:
-        context["reminders"] = list(
-            reminders_pending_for(owner.user if owner else request.user)[:PAGE_SIZE]
+        context["calls_today"] = worklist_calls_today(
+            user=request.user, navigators=navigators, caller=worker, moment=moment
         )
+        context["worker"] = worker
+        context["reminders"] = list(reminders_pending_for(worker)[:PAGE_SIZE])
         context["covered"] = [n for n in navigators if n.covered_until is not None]
         # The navigators' own tasks due by today (escalations are the managers').
         context["tasks"] = list(

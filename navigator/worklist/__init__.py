@@ -5,15 +5,19 @@ lists them: the date the rule is about when the rule applies, NULL when it does
 not. From the facts the query derives a flag per rule and the case's priority
 (its most urgent rule), and sorts by priority and then by the fact, earliest
 first. So a caseload of any size is ranked in one query, and every row can say
-why it is there without another one.
+why it is there without another one. A case tried today without reaching the
+patient (`rules.tried_today`) keeps its reasons but sorts below every case not
+yet tried today, in the same query, so that pages stay right.
 
 To change:
 - a ranking rule, its priority or the words a row says for it: `rules.py`
-  (`RULES`; also `Moment`, the one clock the rules read);
+  (`RULES`; also `Moment`, the one clock the rules read, and "tried today");
 - what the query annotates besides the rules, or the sort orders: `query.py`;
 - the filters and the one search box (name, MRN, phone, date of birth): `filters.py`;
-- what each row carries once fetched (reasons, summary, "covering for"): `rows.py`.
+- what each row carries once fetched (reasons, summary, "covering for", the
+  "tried today" mark, the number to call): `rows.py`.
 
-`navigator.selectors.worklist.worklist_for` puts them together; the form that
+`navigator.selectors.worklist.worklist_for` puts them together
+(`worklist_calls_today` counts the day's calls due and done); the form that
 reads the filters from a request is `navigator.forms.lists.WorklistFilterForm`.
 """

@@ -34,13 +34,14 @@ from navigator.models import (
     CaseBarrier,
     NavigationCase,
 )
-from navigator.worklist.rules import NO_REASON_PRIORITY, RULES, Moment
+from navigator.worklist.rules import NO_REASON_PRIORITY, RULES, Moment, tried_today
 from outreach.models import (
     ContactAttempt,
     FollowUpReminder,
     InterpreterRequest,
     InterpreterRequestStatus,
 )
+from patients.models import PatientPhone
 
 
 def annotate(cases: QuerySet[NavigationCase], moment: Moment) -> QuerySet[NavigationCase]:
@@ -61,7 +62,16 @@ def annotate(cases: QuerySet[NavigationCase], moment: Moment) -> QuerySet[Naviga
         output_field=IntegerField(),
     )
     details = {name: value for rule in RULES for name, value in rule.details(moment).items()}
-    return cases.annotate(**details, **flags, wl_priority=priority, **_row_facts(moment))
+    cases = cases.annotate(
+        **details, **flags, wl_priority=priority, tried_today_at=tried_today(moment)
+    )
+    # 1 for a case tried today (it waits below the rest), else 0.
+    waits = Case(
+        When(tried_today_at__isnull=False, then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    return cases.annotate(wl_tried_today=waits, **_row_facts(moment))
 
 
 @functools.cache
@@ -84,6 +94,16 @@ def _timeless_row_facts() -> tuple[tuple[str, Any], ...]:
             ),
         ),
         ("open_barrier_count", Coalesce(Subquery(open_barriers), 0)),
+        # The number to call: the patient's first number not marked bad, in the order
+        # the case page offers them for a call (PatientPhone's rank, then pk).
+        (
+            "best_phone",
+            Subquery(
+                PatientPhone.objects.filter(patient=OuterRef("patient"), is_bad=False)
+                .order_by("rank", "pk")
+                .values("number")[:1]
+            ),
+        ),
         (
             "has_pending_reminder",
             Exists(FollowUpReminder.objects.filter(case=OuterRef("pk"), dismissed_at=None)),
@@ -125,15 +145,18 @@ def _row_facts(moment: Moment) -> dict[str, Any]:
 
 
 def priority_ordering() -> list[OrderBy]:
-    """Most urgent reason first; within a reason its fact, earliest first (the oldest
-    result, the soonest appointment, the longest-waiting callback, the longest-due
-    follow-up, the longest-waiting new case); then the rest by next follow-up.
+    """Cases tried today without reaching the patient after every other (each part
+    in the order that follows); most urgent reason first; within a reason its fact,
+    earliest first (the oldest result, the soonest appointment, the longest-waiting
+    callback, the longest-due follow-up, the longest-waiting new case); then the
+    rest by next follow-up.
 
     A rule's fact is NULL wherever the rule does not hold, and every rule above a
     case's priority does not hold for it, so sorting on all the facts in rule order
     sorts each priority group by its own fact.
     """
     return [
+        F("wl_tried_today").asc(),
         F("wl_priority").asc(),
         *[F(rule.fact_name).asc(nulls_last=True) for rule in RULES],
         F("next_follow_up").asc(nulls_last=True),

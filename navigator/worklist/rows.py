@@ -1,13 +1,16 @@
 """What each fetched worklist row carries: its reasons, its one-line summary,
-whom the case is covered for, the patient's age and the next step in words
-(no queries)."""
+whom the case is covered for, the patient's age, the next step in words, the
+"tried today" mark and the number to call (no queries)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 from navigator.models import NavigationCase
-from navigator.worklist.rules import RULES, Moment, Reason, day_label
+from navigator.worklist.rules import RULES, Moment, Reason, day_label, tried_today_label
 from outreach.models import Channel
 
 # The next step in words: "follow up 30 Nov by text".
@@ -19,6 +22,26 @@ NEXT_CHANNEL_WORDS: dict[str, str] = {
     Channel.IN_PERSON: "visit",
     Channel.PORTAL: "patient portal",
 }
+
+
+@dataclass(frozen=True)
+class Phone:
+    """A number to call: `e164` for the tel: link, `national` to read."""
+
+    e164: str
+    national: str
+
+
+def phone(number: PhoneNumber | str | None) -> Phone | None:
+    """The annotated best number (a PhoneNumber, as PatientPhone's field reads it),
+    ready to show: national for a US number, international otherwise."""
+    if not number:
+        return None
+    parsed = number if isinstance(number, PhoneNumber) else to_python(number)
+    if not isinstance(parsed, PhoneNumber) or not parsed.is_valid():
+        return Phone(e164=str(number), national=str(number))
+    national = parsed.as_national if parsed.country_code == 1 else parsed.as_international
+    return Phone(e164=parsed.as_e164, national=national)
 
 
 def reasons(case: NavigationCase, moment: Moment) -> list[Reason]:
@@ -51,4 +74,7 @@ def rows(
         case.covering_for = case.navigator if covering(case) else None  # type: ignore[attr-defined]
         case.patient_age = case.patient.age_on(moment.today)  # type: ignore[attr-defined]
         case.next_channel_label = NEXT_CHANNEL_WORDS.get(case.next_channel, "")  # type: ignore[attr-defined]
+        tried_at = case.tried_today_at  # type: ignore[attr-defined]
+        case.tried_today_label = tried_today_label(tried_at) if tried_at else ""  # type: ignore[attr-defined]
+        case.phone_to_call = phone(case.best_phone)  # type: ignore[attr-defined]
     return result

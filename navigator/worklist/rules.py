@@ -40,7 +40,14 @@ from navigator.models import (
     NavigationCase,
     ResultFollowUp,
 )
-from outreach.models import Channel, ContactAttempt, Direction, Purpose
+from outreach.models import (
+    UNSUCCESSFUL_OUTCOMES,
+    Channel,
+    ContactAttempt,
+    Direction,
+    Outcome,
+    Purpose,
+)
 
 # An appointment this close needs its prep call (bowel prep, directions, a ride).
 PREP_CALL_WINDOW = dt.timedelta(days=7)
@@ -57,6 +64,17 @@ class Moment:
     @classmethod
     def current(cls) -> Moment:
         return cls(today=timezone.localdate(), now=timezone.now())
+
+    @property
+    def day_starts(self) -> dt.datetime:
+        """The first instant of `today`, in the site's time zone (as `today` is read)."""
+        return timezone.make_aware(dt.datetime.combine(self.today, dt.time.min))
+
+    @property
+    def day_ends(self) -> dt.datetime:
+        """The first instant of tomorrow: today is [day_starts, day_ends)."""
+        tomorrow = self.today + dt.timedelta(days=1)
+        return timezone.make_aware(dt.datetime.combine(tomorrow, dt.time.min))
 
 
 @dataclass(frozen=True)
@@ -334,6 +352,52 @@ RULES: tuple[Rule, ...] = (ABNORMAL_RESULT, PREP_CALL, CALLED_BACK, FOLLOW_UP_DU
 RULES_BY_CODE = {rule.code: rule for rule in RULES}
 # Cases no rule picks come after every case some rule does.
 NO_REASON_PRIORITY = max(rule.priority for rule in RULES) + 1
+
+
+# --- Tried today ------------------------------------------------------------------------
+# Not a rule: a case someone called today without reaching the patient keeps its
+# reasons, but waits below every case not yet tried until it is due again.
+
+
+def tried_today(moment: Moment) -> Case:
+    """When the case was last tried today without reaching the patient, else NULL.
+
+    Tried today: an outbound attempt today (in the site's time zone, by anyone) with
+    an unsuccessful outcome (`UNSUCCESSFUL_OUTCOMES`: no answer, voicemail, wrong
+    number...), with nothing since that reopens it: no attempt today that reached
+    the patient, and no inbound contact after it (a callback is worked at once).
+    Only while the case is not due again before today: its next follow-up is today,
+    later or unset. A follow-up left overdue keeps the case up with the rest.
+    """
+    today = Q(attempted_at__gte=moment.day_starts, attempted_at__lt=moment.day_ends)
+    reopened = ContactAttempt.objects.filter(today, case=OuterRef("case")).filter(
+        Q(outcome=Outcome.REACHED)
+        | Q(direction=Direction.INBOUND, attempted_at__gte=OuterRef("attempted_at"))
+    )
+    tried = (
+        ContactAttempt.objects.filter(
+            today,
+            case=OuterRef("pk"),
+            direction=Direction.OUTBOUND,
+            outcome__in=sorted(UNSUCCESSFUL_OUTCOMES),
+        )
+        .filter(~Exists(reopened))
+        .order_by("-attempted_at", "-pk")
+    )
+    return Case(
+        When(
+            Q(next_follow_up__isnull=True) | Q(next_follow_up__gte=moment.today),
+            then=Subquery(tried.values("attempted_at")[:1]),
+        ),
+        default=None,
+        output_field=DateTimeField(),
+    )
+
+
+def tried_today_label(tried_at: dt.datetime) -> str:
+    """ "Tried today at 10:40 AM", in the site's time zone."""
+    return f"Tried today at {dateformat.format(timezone.localtime(tried_at), 'g:i A')}"
+
 
 if sorted(rule.priority for rule in RULES) != list(range(1, len(RULES) + 1)):  # pragma: no cover
     raise ImportError("Worklist rules need distinct priorities 1..n: the ranking depends on it.")

@@ -58,6 +58,13 @@ class PatientInputSerializer(serializers.Serializer):
     )
     phones = PhoneInputSerializer(many=True, default=list)
     sms_consent = serializers.BooleanField(default=False)
+    best_contact_times = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
+        help_text="When the patient is easiest to reach, in words (e.g. 'weekday mornings').",
+    )
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     address_line1 = serializers.CharField(required=False, allow_blank=True, default="")
     address_line2 = serializers.CharField(required=False, allow_blank=True, default="")
@@ -248,8 +255,8 @@ class PatientSerializer(serializers.ModelSerializer):
             "preferred_language", "language_name", "written_language",
             "written_language_effective", "english_proficiency",
             "limited_english_proficiency", "interpreter_needed", "race_ethnicity", "phones",
-            "sms_consent", "email", "address_line1", "address_line2", "city", "state",
-            "postal_code", "time_zone", "insurance_type",
+            "sms_consent", "best_contact_times", "email", "address_line1", "address_line2",
+            "city", "state", "postal_code", "time_zone", "insurance_type",
         ]  # fmt: skip
 
     def get_race_ethnicity(self, patient) -> list[str]:

@@ -45,6 +45,8 @@ class PatientInput:
     race_ethnicity: list[str] = field(default_factory=list)
     phones: list[PhoneInput] = field(default_factory=list)
     sms_consent: bool = False
+    # When the patient is easiest to reach, in words ("weekday mornings", "after 6").
+    best_contact_times: str = ""
     email: str = ""
     address_line1: str = ""
     address_line2: str = ""
@@ -147,6 +149,7 @@ def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patie
         interpreter_needed=data.interpreter_needed,
         sms_consent=data.sms_consent,
         sms_consent_at=timezone.now() if data.sms_consent else None,
+        best_contact_times=" ".join(data.best_contact_times.split()),
         email=data.email,
         address_line1=data.address_line1,
         address_line2=data.address_line2,

@@ -207,6 +207,36 @@ def test_the_worklist_has_no_accessibility_violations(browser, live_server, navi
     check(browser, live_server, navigator.user, "/worklist/")
 
 
+def test_the_morning_worklist_searched_and_filtered_has_no_accessibility_violations(
+    browser, live_server, navigator
+):
+    # A case tried this morning (its mark, its row below), the count of the day's
+    # calls, a covered colleague, and a search typed with the filters unfolded.
+    a_worked_case(navigator)
+    tried = factories.CaseFactory(
+        navigator=navigator,
+        patient__family_name="Diallo",
+        patient__phone="+16175550144",
+        next_follow_up=timezone.localdate(),
+    )
+    attempt_log(case=tried, channel="phone", outcome="no_answer", actor=navigator.user)
+    colleague = factories.NavigatorFactory(user__first_name="Ana", user__last_name="Ruiz")
+    factories.CoverageFactory(absent=colleague, covering=navigator)
+    factories.CaseFactory(navigator=colleague, patient__family_name="Okafor")
+
+    def search_and_unfold(page: Page) -> str:
+        page.get_by_text("How counted").click()
+        page.get_by_role("searchbox", name="Search").press_sequentially("Dia", delay=30)
+        expect(page.get_by_test_id("worklist-row")).to_have_count(1)
+        expect(page.get_by_test_id("tried-today")).to_be_visible()
+        page.get_by_text("Filters and order").click()
+        expect(page.get_by_label("Status")).to_be_visible()
+        return "searched, filters unfolded"
+
+    check(browser, live_server, navigator.user, "/worklist/?status=contacting")
+    check(browser, live_server, navigator.user, "/worklist/", then=search_and_unfold)
+
+
 def test_the_case_page_and_its_shortcuts_help_have_no_accessibility_violations(
     browser, live_server, navigator
 ):

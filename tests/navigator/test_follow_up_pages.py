@@ -266,3 +266,58 @@ def test_a_new_pathway_replaces_the_one_for_the_same_result_in_one_version(clien
         program__code="colorectal", category__code="abnormal", active=True
     )
     assert new.target_days == 30
+
+
+# --- The safety net through the API --------------------------------------------------------
+
+
+def test_the_api_proposes_closing_and_only_a_manager_confirms(case, manager):
+    factories.result_recorded(case)
+    nav_api = api_as(case.navigator.user)
+    url = f"/api/cases/{case.pk}/follow-up/close/"
+
+    bad = nav_api.post(url, {"reason": "fine", "note": "He is fine"}, format="json")
+    assert bad.status_code == 400 and "reason" in bad.json()
+    proposed = nav_api.post(
+        url, {"reason": "moved", "note": "Moved to Texas; her new PCP has the result"},
+        format="json",
+    )  # fmt: skip
+    assert proposed.status_code == 200, proposed.content
+    [follow_up] = proposed.json()["follow_ups"]
+    assert (follow_up["state"], follow_up["close_reason"]) == ("open", "moved")
+    assert follow_up["next_test"] == "colonoscopy"
+
+    assert nav_api.post(url + "confirm/", {}, format="json").status_code == 403
+    confirmed = api_as(manager).post(url + "confirm/", {}, format="json")
+    assert confirmed.status_code == 200
+    assert confirmed.json()["status"] == CaseStatus.FOLLOW_UP_CLOSED
+    assert confirmed.json()["follow_ups"][0]["state"] == "closed"
+
+
+def test_the_api_keeps_a_case_open_when_a_manager_dismisses(case, manager):
+    factories.result_recorded(case)
+    url = f"/api/cases/{case.pk}/follow-up/close/"
+    api_as(case.navigator.user).post(
+        url, {"reason": "declined_informed", "note": "Declines"}, format="json"
+    )
+
+    response = api_as(manager).post(url + "dismiss/", {"note": "Try with an interpreter"},
+                                    format="json")  # fmt: skip
+
+    assert response.status_code == 200
+    assert response.json()["status"] == CaseStatus.FOLLOW_UP_NEEDED
+    assert response.json()["follow_ups"][0]["close_reason"] == ""
+
+
+def test_the_clinic_reads_the_follow_up_done_and_a_closing_s_reason(case, manager):
+    from navigator.selectors.referrals import _loop_follow_up
+    from navigator.services.follow_ups import follow_up_close_confirm, follow_up_close_propose
+
+    factories.result_recorded(case, performed_on=dt.date(2026, 11, 1))
+    follow_up_close_propose(
+        case=case.pk, reason="deceased", note="Family called", actor=case.navigator.user
+    )
+    follow_up_close_confirm(case=case.pk, actor=manager)
+
+    loop = _loop_follow_up(ResultFollowUp.objects.get(case=case))
+    assert loop.outcome == "Not done: patient deceased"

@@ -127,3 +127,20 @@ def test_the_demo_mails_a_kit_and_a_recall_that_the_console_prints_when_due(
     assert recall.state == MessageState.SENT
     assert f"--- SMS to {recall.recipient}" in screen.getvalue()
     assert recall.body in screen.getvalue()
+
+
+def test_the_demo_worklist_is_a_morning_plan(django_capture_on_commit_callbacks):
+    # When the demo is seeded
+    seed(django_capture_on_commit_callbacks, *SMALL_DEMO)
+
+    # Then María's worklist has a case she tried this morning, last of all, and a
+    # patient whose wrong mobile leaves the home phone as the number to call
+    maria = User.objects.get(username="maria")
+    moment = worklist.Moment.current()
+    rows = worklist_rows(worklist_for(user=maria, moment=moment), user=maria, moment=moment)
+    tried = [row for row in rows if row.tried_today_label]
+    assert [row.patient.mrn for row in tried] == ["CHE700001"]
+    assert rows[-1].pk == tried[0].pk
+    abdullahi = next(row for row in rows if row.patient.mrn == "CHE700002")
+    assert abdullahi.phone_to_call.e164 == "+16175557202"
+    assert abdullahi.patient.best_contact_times == "After 6 pm, not Fridays"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -19,7 +19,7 @@ from faker import Faker
 
 from navigator import cases
 from navigator.intake.referrals import referral_create
-from navigator.management import demo_clinic, demo_interpreters, demo_results
+from navigator.management import demo_clinic, demo_interpreters, demo_outreach, demo_results
 from navigator.models import (
     OPEN_STATUSES,
     Appointment,
@@ -43,7 +43,6 @@ from navigator.services import (
 from outreach.messaging.patient_reminders import recall_messages_schedule
 from outreach.models import ContactAttempt, Outcome
 from outreach.services.attempts import attempt_log
-from outreach.services.call_guides import CallGuideText, call_guide_snapshot, call_guide_update
 from outreach.services.follow_up_reminders import follow_up_reminders_create
 from outreach.services.navigator_tasks import case_tasks_scan
 from patients.demo_ehr import demo_bundles
@@ -318,8 +317,9 @@ class Command(BaseCommand):
         self._worklist_reasons(clinics[0], programs, staff[clinics[0].pk], today)
         self._messages(clinics[0], programs, staff[clinics[0].pk], today)
         demo_interpreters.seed_interpreters(now=timezone.now())
-        self._call_guides(programs)
+        demo_outreach.call_guide_edited(programs)
         demo_clinic.clinic_loop(clinics[0], programs["cervical"], staff[clinics[0].pk], today)
+        demo_outreach.morning_plan(clinics[0], programs, staff[clinics[0].pk], today)
         # What the daily and hourly tasks would have done this morning.
         follow_up_reminders_create(today=today)
         case_tasks_scan()
@@ -564,15 +564,3 @@ class Command(BaseCommand):
             result="normal",
         )
         care_gaps_recompute(patient_ids=[referral.patient_id], as_of=today)
-
-    def _call_guides(self, programs) -> None:
-        """The migration seeds every program's call guides (English, Spanish); Grace has
-        edited the colorectal prep call once, so its page shows two versions."""
-        guide = programs["colorectal"].call_guides.get(step="prep_call", language="en")
-        text = CallGuideText(**call_guide_snapshot(guide))
-        extra = "\n- Ask them to bring a list of their medicines, their ID and insurance card."
-        call_guide_update(
-            guide=guide, text=replace(text, talking_points=text.talking_points + extra),
-            summary="What to bring", actor=User.objects.get(username="manager"),
-            expected_version=guide.version,
-        )  # fmt: skip
