@@ -466,3 +466,39 @@ def test_all_cases_with_a_search_and_filters_have_no_accessibility_violations(
         return "searched"
 
     check(browser, live_server, manager, "/cases/?language=en", then=search)
+
+
+def test_the_follow_up_pages_have_no_accessibility_violations(
+    browser, live_server, navigator, manager
+):
+    # Given results calling for follow-up: one overdue, one proposed for closing, one done
+    from navigator.services.follow_ups import follow_up_close_propose
+
+    today = timezone.localdate()
+    overdue = factories.CaseFactory(navigator=navigator, status="contacting")
+    factories.result_recorded(overdue, performed_on=today - dt.timedelta(days=80))
+    proposed = factories.CaseFactory(navigator=navigator, status="contacting")
+    factories.result_recorded(proposed, test="fit", performed_on=today - dt.timedelta(days=5))
+    follow_up_close_propose(
+        case=proposed.pk, reason="moved", note="Moved away", actor=navigator.user
+    )
+    done = factories.CaseFactory(navigator=navigator, status="contacting")
+    factories.result_recorded(done, performed_on=today - dt.timedelta(days=20))
+    screenings.case_record_screening(
+        case=done.pk,
+        modality=ScreeningModality.objects.get(program__code="colorectal", code="colonoscopy"),
+        performed_on=today,
+        result="normal",
+        actor=navigator.user,
+    )
+
+    # Then the managers' list, the pathways page, a case waiting (as navigator, with the
+    # proposal form open; as manager, with the decision form) and the patient page pass
+    check(browser, live_server, manager, "/follow-ups/")
+    check(browser, live_server, manager, "/programs/colorectal/pathways/")
+    check(
+        browser, live_server, navigator.user, f"/cases/{overdue.pk}/",
+        then=lambda page: page.get_by_text("Cannot be followed up?").click() or "proposal open",
+    )  # fmt: skip
+    check(browser, live_server, manager, f"/cases/{proposed.pk}/")
+    check(browser, live_server, manager, f"/patients/{overdue.patient_id}/")

@@ -117,10 +117,10 @@ def test_every_unsuccessful_outcome_counts_as_tried(navigator, outcome):
 def test_an_abnormal_result_stays_first_among_the_untried_and_among_the_tried(navigator):
     # Given an abnormal FIT, a due follow-up, and a second abnormal FIT
     abnormal = due_case(navigator)
-    factories.ScreeningEventFactory(case=abnormal, result="abnormal")
+    factories.result_recorded(abnormal)
     due = due_case(navigator)
     tried_abnormal = due_case(navigator)
-    factories.ScreeningEventFactory(case=tried_abnormal, result="abnormal")
+    factories.result_recorded(tried_abnormal)
     tried_due = due_case(navigator)
 
     # When the second abnormal and a due follow-up were tried this morning

@@ -188,9 +188,9 @@ def test_the_worklist_says_whether_an_interpreter_is_arranged_in_the_same_querie
 
     # When the navigator opens the worklist: as many queries as without interpreters
     # (tests/navigator/test_worklist.py): the badge is a subquery of the page's query.
-    # 1 session, 2 user, 3 whose cases, 4 count, 5 the page, 6 reminders, 7 tasks,
-    # 8-10 the program, clinic and barrier menus.
-    with django_assert_num_queries(10):
+    # 1 session, 2 user, 3 whose cases, 4 count, 5 the page, 6 the calls due today and
+    # done, 7 reminders, 8 tasks, 9-11 the program, clinic and barrier menus.
+    with django_assert_num_queries(11):
         response = client.get(WORKLIST)
 
     # Then one row says arranged, one not arranged, and the third says nothing
