@@ -13,7 +13,10 @@ To change:
   `services/referrals.py` (with when a user last opened one); a single referral with its
   case, and a clinician's override of a program's criteria: `navigator/intake/referrals.py`;
 - a program's rules and their versions: `services/program_rules.py` (form: `forms.py`,
-  page: `views.program_rules`);
+  page: `views.program_rules`); what results mean and what each calls for next
+  (result categories, follow-up pathways): models `models/results.py`, reads
+  `result_pathways.py`, managers' edits `services/result_pathways.py`, page
+  `pathway_views.py`;
 - what is read, and who may see which patients, referrals and care gaps, and which
   patients are likely one person: `selectors.py`;
 - the care-gap engine (why a patient is due or overdue), the eCQMs (CMS130, CMS125,

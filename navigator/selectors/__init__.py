@@ -5,8 +5,10 @@ managers' reports and team view read every case (only managers open them).
 To change:
 - who may see which cases, barriers, appointments, events, navigators and covers:
   `visibility.py` (the scoping rules, in one place);
-- the case list, the case page's case with its timeline, or "does this abnormal
-  result call for a diagnostic test": `cases.py`;
+- the case list, the case page's case with its timeline, or "what does this case's
+  result still call for" (its open follow-up): `cases.py`;
+- the managers' list of results to follow up (overdue first, counts on top):
+  `follow_ups.py`;
 - whose cases make up a worklist, and the worklist's query, rows and tasks:
   `worklist.py` (the ranking rules themselves are `navigator.worklist`);
 - what a referring clinic sees of its referrals (the loop closing in plain words,

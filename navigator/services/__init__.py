@@ -10,8 +10,11 @@ To change:
 - the next follow-up date: `follow_up.py`; a note on the timeline: `notes.py`;
 - barriers (adding one, moving it on to resolved): `barriers.py`;
 - booking an appointment or recording what became of it: `appointments.py`;
-- a home test kit mailed, or the screening recorded (which completes the case):
-  `screenings.py`;
+- a home test kit mailed, or a test recorded in its result category (which completes
+  the case, opens the follow-up its pathway calls for, or hands a diagnosis to
+  treatment): `screenings.py`;
+- the follow-up a result calls for, and the safety net (closing with it unresolved
+  needs a listed reason and a manager's confirmation): `follow_ups.py`;
 - a colleague covering a navigator's caseload: `coverage.py`;
 - the clinics' daily e-mail of changed referral numbers, and its opt-in:
   `referral_digest.py`.

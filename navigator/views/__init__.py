@@ -10,6 +10,8 @@ To change:
   one-click attempt assumes) and how a case action answers: `case_page.py`;
 - one of the case page's actions (attempt, note, barrier, appointment, kit,
   screening, status, follow-up, assignment, task done): `case_actions.py`;
+- the safety net around an unresolved result (propose closing, a manager confirms
+  or keeps it open) and the managers' "Results to follow up": `follow_ups.py`;
 - the completion report: `reports.py`;
 - the team view, rebalancing and covering: `team.py`.
 
