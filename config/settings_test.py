@@ -22,3 +22,10 @@ WHITENOISE_AUTOREFRESH = True
 # Threads in tests (the live server's, concurrency tests') must not keep
 # connections open past their request, or the test database cannot be dropped.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Texts go to a file, as e-mail goes to memory: a text that falls due while a test runs
+# (a recall whose 10:00 slot has come, depending on the time of day) must not need a
+# provider's credentials. Tests of the providers build their backend themselves.
+EQUINAV_SMS_BACKEND = "outreach.messaging.sms_backends.FileBackend"
+EQUINAV_SMS_FILE_PATH = os.path.join(
+    os.environ.get("TMPDIR", "/tmp"), f"equinav-test-sms-{os.getpid()}.jsonl"
+)

@@ -217,12 +217,16 @@ def case_transition(
     note: str = "",
     expected_version: int | None = None,
     safety_net_confirmed: bool = False,
+    by_result: bool = False,
 ) -> NavigationCase:
     """Move a case to another status, or refuse with a ValidationError on `status`.
 
     Closing with a result unresolved (FOLLOW_UP_CLOSED) is the safety net's alone:
     navigator.services.follow_ups confirms it with a manager and passes
-    `safety_net_confirmed`."""
+    `safety_net_confirmed`. What a result leads to (complete, a follow-up needed,
+    handed to treatment) follows only from a recorded result: the screening service
+    (and the EHR's report of a test) pass `by_result`; chosen by hand, it would say
+    something nobody found."""
     with transaction.atomic():
         case = case_lock(case, expected_version=expected_version)
         from_status = case.status
@@ -263,8 +267,11 @@ def case_transition(
             and not case.appointments.filter(status=AppointmentStatus.BOOKED).exists()
         ):
             raise ValidationError({"status": "Book an appointment to mark the case scheduled."})
-        if to_status in _RESULT_TARGETS and not case.screenings.exists():
-            raise ValidationError({"status": "Record the screening and its result first."})
+        if to_status in _RESULT_TARGETS and not (by_result and case.screenings.exists()):
+            raise ValidationError(
+                {"status": "Record the screening and its result: the status follows from it."},
+                code="result_only",
+            )
         if to_status == CaseStatus.FOLLOW_UP_CLOSED and not safety_net_confirmed:
             raise ValidationError(
                 {

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from navigator.models import (
     Appointment,
+    AppointmentPurpose,
     AppointmentStatus,
     BarrierStatus,
     BarrierType,
@@ -321,6 +322,12 @@ class AppointmentCreateSerializer(CaseChangeSerializer):
     site = serializers.CharField(max_length=200)
     modality = serializers.CharField(required=False, allow_blank=True, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    purpose = serializers.ChoiceField(
+        choices=AppointmentPurpose.choices,
+        required=False,
+        help_text="The screening, or the follow-up a result calls for (the default while "
+        "one is open).",
+    )
 
     def validate_scheduled_at(self, value):
         if value <= timezone.now():

@@ -16,8 +16,15 @@ from config.api import roles_allowed
 from navigator import cases
 from navigator.api import serializers as s
 from navigator.forms.lists import WorklistFilterForm
-from navigator.models import OPEN_STATUSES, BarrierType, CaseStatus, NavigationCase, Role
-from navigator.selectors.cases import case_detail, case_list
+from navigator.models import (
+    OPEN_STATUSES,
+    AppointmentPurpose,
+    BarrierType,
+    CaseStatus,
+    NavigationCase,
+    Role,
+)
+from navigator.selectors.cases import case_detail, case_list, open_follow_up
 from navigator.selectors.reports import completion_report
 from navigator.selectors.team import team_overview
 from navigator.selectors.visibility import (
@@ -187,12 +194,18 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         case = self._visible_case(pk)
         data = self._valid(s.AppointmentCreateSerializer, request)
         modality = _modality_for(case, data["modality"]) if data["modality"] else None
+        purpose = data.get("purpose") or (
+            AppointmentPurpose.DIAGNOSTIC
+            if open_follow_up(case) is not None
+            else AppointmentPurpose.SCREENING
+        )
         appointments.appointment_book(
             case=case,
             scheduled_at=data["scheduled_at"],
             site=data["site"],
             modality=modality,
             note=data["note"],
+            purpose=purpose,
             actor=request.user,
             expected_version=data.get("version"),
         )

@@ -143,6 +143,10 @@ def _case_close_screened_by_ehr(*, case: NavigationCase, change: CareGapChange) 
         )
         if case.status != CaseStatus.COMPLETED:
             case_transition(
-                case=case, to_status=CaseStatus.COMPLETED, actor=None, note="reported by the EHR"
+                case=case,
+                to_status=CaseStatus.COMPLETED,
+                actor=None,
+                note="reported by the EHR",
+                by_result=True,
             )
         case_transition(case=case, to_status=CaseStatus.CLOSED, actor=None, note="screened")

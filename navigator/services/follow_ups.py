@@ -120,6 +120,47 @@ def follow_up_answer(*, follow_up: ResultFollowUp, answer: ScreeningEvent, actor
     )
 
 
+def _not_unreachable(case: NavigationCase, follow_up: ResultFollowUp) -> str:
+    """Why the patient does not count as unreachable since the result ("" if they do)."""
+    tries = ContactAttempt.objects.filter(case=case, attempted_at__date__gte=follow_up.result_on)
+    if tries.filter(outcome=Outcome.REACHED).exists():
+        return "The patient was reached since the result: not unreachable."
+    count = tries.count()
+    if count < UNREACHABLE_MIN_ATTEMPTS:
+        return (
+            f"Unreachable means the outreach protocol was followed: at least "
+            f"{UNREACHABLE_MIN_ATTEMPTS} attempts since the result ({count} so far)."
+        )
+    return ""
+
+
+def follow_up_unreachable_withdraw(*, case: NavigationCase, actor: User | None) -> None:
+    """The patient was reached: a locked case's proposal to close it as unreachable,
+    if any, no longer holds (contact attempts call this)."""
+    follow_up = (
+        ResultFollowUp.objects.select_for_update()
+        .filter(case=case, state=FollowUpState.OPEN, close_reason=FollowUpCloseReason.UNREACHABLE)
+        .first()
+    )
+    if follow_up is None:
+        return
+    old = {"reason": follow_up.close_reason, "note": follow_up.close_note}
+    follow_up.close_reason = ""
+    follow_up.close_note = ""
+    follow_up.close_proposed_by = None
+    follow_up.close_proposed_at = None
+    follow_up.save(
+        update_fields=["close_reason", "close_note", "close_proposed_by", "close_proposed_at"]
+    )
+    event_record(
+        case=case,
+        kind=CaseEventKind.FOLLOW_UP_CLOSE_DISMISSED,
+        actor=actor,
+        summary="Proposal to close as unreachable withdrawn: the patient was reached",
+        data={"follow_up": follow_up.pk, "from": old, "to": None},
+    )
+
+
 def _locked_open_follow_up(case: NavigationCase) -> ResultFollowUp:
     follow_up = (
         ResultFollowUp.objects.select_for_update()
@@ -156,17 +197,9 @@ def follow_up_close_propose(
         elif len(note) > CLOSE_NOTE_MAX_LENGTH:
             errors["note"] = f"At most {CLOSE_NOTE_MAX_LENGTH} characters; this is {len(note)}."
         if reason == FollowUpCloseReason.UNREACHABLE:
-            tries = ContactAttempt.objects.filter(
-                case=case, attempted_at__date__gte=follow_up.result_on
-            )
-            if tries.filter(outcome=Outcome.REACHED).exists():
-                errors["reason"] = "The patient was reached since the result: not unreachable."
-            elif tries.count() < UNREACHABLE_MIN_ATTEMPTS:
-                errors["reason"] = (
-                    f"Unreachable means the outreach protocol was followed: at least "
-                    f"{UNREACHABLE_MIN_ATTEMPTS} attempts since the result "
-                    f"({tries.count()} so far)."
-                )
+            problem = _not_unreachable(case, follow_up)
+            if problem:
+                errors["reason"] = problem
         if errors:
             raise ValidationError(errors)
         if follow_up.close_reason == reason and follow_up.close_note == note:
@@ -201,6 +234,11 @@ def follow_up_close_confirm(
         follow_up = _locked_open_follow_up(case)
         if not follow_up.close_reason:
             raise ValidationError({"case": "Nothing to confirm: no closing was proposed."})
+        # What held when it was proposed must still hold now.
+        if follow_up.close_reason == FollowUpCloseReason.UNREACHABLE:
+            problem = _not_unreachable(case, follow_up)
+            if problem:
+                raise ValidationError({"case": problem})
         follow_up.state = FollowUpState.CLOSED
         follow_up.closed_by = actor
         follow_up.closed_at = timezone.now()

@@ -32,6 +32,7 @@ from navigator.selectors.cases import open_follow_up
 from navigator.services.follow_ups import follow_up_answer, follow_up_open
 from outreach.messaging.patient_reminders import kit_reminders_schedule
 from outreach.messaging.stops import messages_cancel_pending
+from outreach.services.unreachable import unreachable_proposal_withdraw
 from patients.models import (
     FollowUpKind,
     ModalityRole,
@@ -97,6 +98,10 @@ def kit_mail(
         return kit
 
 
+# Results that never close the loop by themselves.
+NEEDS_A_NEXT_STEP = frozenset({ResultMeaning.ABNORMAL, ResultMeaning.INADEQUATE})
+
+
 def case_record_screening(
     *,
     case: NavigationCase | int,
@@ -141,6 +146,17 @@ def case_record_screening(
             errors["result"] = (
                 f"“{result}” is not a result category for {modality} (choose one of: {names})."
             )
+        elif (
+            category is not None
+            and category.meaning in NEEDS_A_NEXT_STEP
+            and pathway_for(category=category, modality=modality) is None
+        ):
+            # Never "complete" for want of a rule: an abnormal result is not a screening done.
+            errors["result"] = (
+                f"“{category.name}” calls for a next step, but {case.program} has no "
+                f"follow-up pathway for a {modality} result in it; a program manager adds "
+                "one (program rules, results and follow-up)."
+            )
         if errors or category is None:
             raise ValidationError(errors)
         resulted_on = resulted_on or timezone.localdate()
@@ -174,6 +190,9 @@ def case_record_screening(
                 "category": category.code,
             },
         )
+        if case.unreachable_proposed_at is not None:
+            # The patient did a test: whatever was proposed, they are not unreachable.
+            unreachable_proposal_withdraw(case, actor, reason="a test was recorded")
         if follow_up is not None:
             follow_up_answer(follow_up=follow_up, answer=event, actor=actor)
         _loop_advance(case=case, screening=event, category=category, actor=actor)
@@ -205,10 +224,10 @@ def _screening_errors(
         errors["performed_on"] = "A screening cannot be recorded before it happens."
     elif performed_on < case.opened_at.date() - dt.timedelta(days=365):
         errors["performed_on"] = "This date is more than a year before the case opened."
-    elif follow_up is not None and performed_on < follow_up.screening.performed_on:
+    elif follow_up is not None and performed_on < follow_up.result_on:
         errors["performed_on"] = (
-            f"The follow-up cannot come before the test it follows "
-            f"(done {follow_up.screening.performed_on:%Y-%m-%d})."
+            f"The follow-up cannot come before the result that called for it (the "
+            f"{follow_up.screening.modality} result of {follow_up.result_on:%Y-%m-%d})."
         )
     if resulted_on > today:
         errors["resulted_on"] = "A result cannot be dated in the future."
@@ -251,12 +270,13 @@ def _loop_advance(
             case=case,
             to_status=CaseStatus.TREATMENT,
             actor=actor,
+            by_result=True,
             note=f"{category.name}: handed to treatment navigation",
         )
         return
     pathway = pathway_for(category=category, modality=screening.modality)
     if pathway is None:
-        case_transition(case=case, to_status=CaseStatus.COMPLETED, actor=actor)
+        case_transition(case=case, to_status=CaseStatus.COMPLETED, actor=actor, by_result=True)
         return
     follow_up = follow_up_open(case=case, screening=screening, pathway=pathway, actor=actor)
     case_transition(
@@ -268,4 +288,5 @@ def _loop_advance(
         ),
         actor=actor,
         note=f"{follow_up.next_step} by {follow_up.due_on:%Y-%m-%d}",
+        by_result=True,
     )

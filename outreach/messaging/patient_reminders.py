@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from navigator.models import OPEN_STATUSES, Appointment, KitMailing, NavigationCase
+from navigator.models import OPEN_STATUSES, Appointment, CaseStatus, KitMailing, NavigationCase
 from outreach.letters.case_letter import letter_date, letterhead, program_phone
 from outreach.messaging.quiet_hours import local_to_utc, reminder_instant
 from outreach.messaging.schedule import message_schedule
@@ -172,12 +172,13 @@ def recall_messages_schedule(*, today: dt.date) -> list[PatientMessage]:
                 patient__merged_into__isnull=True,
             )
             .exclude(
-                # Already being navigated toward this screening: the navigator has it.
+                # Already being navigated toward this screening: the navigator has it;
+                # or handed to treatment after a diagnosis: routine screening is over.
                 Exists(
                     NavigationCase.objects.filter(
                         patient=OuterRef("patient"),
                         program_id=rule.program_id,
-                        status__in=sorted(OPEN_STATUSES),
+                        status__in=sorted({*OPEN_STATUSES, CaseStatus.TREATMENT}),
                     )
                 )
             )

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from navigator.cases import (
+    ALLOWED_TRANSITIONS,
     MAX_DAYS_LATE,
     TOO_FAR_AHEAD,
     case_ensure_open,
@@ -28,6 +29,7 @@ from navigator.models import (
     NavigatorProfile,
     User,
 )
+from navigator.services.follow_ups import follow_up_unreachable_withdraw
 from outreach.models import (
     Channel,
     ContactAttempt,
@@ -203,6 +205,8 @@ def attempt_log(
                     "attempt": attempt.pk,
                 },
             )
+        if outcome == Outcome.REACHED:
+            follow_up_unreachable_withdraw(case=case, actor=actor)
         if outcome == Outcome.REACHED and case.unreachable_proposed_at is not None:
             unreachable_proposal_withdraw(case, actor, reason="reached the patient")
         elif plan is not None and plan.propose_unreachable:
@@ -300,4 +304,5 @@ def _protocol_plan(
         today=today,
         sms_consent=patient.sms_consent,
         counting_since=kept_open_at,
+        may_propose_unreachable=CaseStatus.CLOSED_UNREACHABLE in ALLOWED_TRANSITIONS[case.status],
     )

@@ -113,15 +113,19 @@ def next_step(
     today: dt.date,
     sms_consent: bool = True,
     counting_since: dt.datetime | None = None,
+    may_propose_unreachable: bool = True,
 ) -> NextStep:
     """The next follow-up after the last of `attempts` (oldest first).
 
     `phones` are the patient's numbers in the order to try them, with any number
     the last attempt found wrong already marked bad. Attempts at or before
     `counting_since` (a manager's decision to keep trying) do not count towards
-    proposing the case as unreachable again.
+    proposing the case as unreachable again. `may_propose_unreachable` False (a case
+    waiting on a result's follow-up closes only through the safety net) plans the
+    next step without ever proposing it.
     """
     planner = _Planner(cadence, list(attempts), list(phones), today, sms_consent, counting_since)
+    planner.may_propose_unreachable = may_propose_unreachable
     return planner.plan()
 
 
@@ -136,6 +140,7 @@ class _Planner:
         counting_since: dt.datetime | None,
     ) -> None:
         self.cadence = cadence
+        self.may_propose_unreachable = True
         self.steps = cadence.steps
         self.attempts = attempts
         self.today = today
@@ -360,7 +365,7 @@ class _Planner:
         """After N unsuccessful attempts over at least M days without reaching the
         patient, propose closing the case as unreachable."""
         last = self.attempts[-1] if self.attempts else None
-        if last is None or not last.unsuccessful:
+        if last is None or not last.unsuccessful or not self.may_propose_unreachable:
             return planned
         since = self.counting_since
         counted = [a for a in self.run if since is None or a.at > since]

@@ -345,11 +345,29 @@ class CareGapSerializer(serializers.ModelSerializer):
     program = serializers.SlugRelatedField(slug_field="code", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     last_modality = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # The measure counts the test; an unresolved result means the screening is not
+    # complete (patients.selectors.with_open_loop): said beside the status.
+    loop_label = serializers.SerializerMethodField(
+        help_text="“Diagnostic follow-up needed” or “Repeat test needed” while a result "
+        "waits for its follow-up; empty otherwise."
+    )
+    loop_step = serializers.SerializerMethodField(help_text="The follow-up it waits for.")
+    loop_due = serializers.SerializerMethodField(help_text="When the follow-up is due.")
 
     class Meta:
         model = CareGap
         fields = [
             "program", "status", "status_display", "summary", "reasons", "evidence",
             "last_screening_on", "last_modality", "next_due_on", "overdue_since", "as_of",
-            "rule_version", "computed_at",
+            "rule_version", "computed_at", "loop_label", "loop_step", "loop_due",
         ]  # fmt: skip
+
+    def get_loop_label(self, gap: CareGap) -> str:
+        return getattr(gap, "loop_label", "") or ""
+
+    def get_loop_step(self, gap: CareGap) -> str:
+        return getattr(gap, "loop_step", "") or ""
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_loop_due(self, gap: CareGap):
+        return getattr(gap, "loop_due", None)

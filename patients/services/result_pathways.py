@@ -21,6 +21,7 @@ from patients.models import (
     FollowUpKind,
     FollowUpPathway,
     ResultCategory,
+    ResultMeaning,
     RuleVersion,
     ScreeningModality,
     ScreeningProgram,
@@ -53,6 +54,25 @@ def _check(pathway: FollowUpPathway) -> None:
         raise ValidationError({"limit_days": "The outer limit cannot come before the target."})
 
 
+def _ensure_every_result_has_a_next_step(category: ResultCategory) -> None:
+    """An abnormal or inadequate result never closes the loop by itself: each test
+    reporting in such a category keeps an active pathway (after this change)."""
+    if category.meaning not in {ResultMeaning.ABNORMAL, ResultMeaning.INADEQUATE}:
+        return
+    active = FollowUpPathway.objects.filter(category=category, active=True)
+    if active.filter(modality__isnull=True).exists():
+        return
+    covered = set(active.values_list("modality_id", flat=True))
+    bare = [m.name for m in category.modalities.all() if m.pk not in covered]
+    if bare:
+        raise ValidationError(
+            {
+                "active": f"“{category.name}” would call for nothing after a "
+                f"{', '.join(bare)} result; add the pathway that replaces this one first."
+            }
+        )
+
+
 def follow_up_pathway_update(
     *, pathway: FollowUpPathway, change: PathwayChange, summary: str, actor: User
 ) -> RuleVersion | None:
@@ -78,6 +98,7 @@ def follow_up_pathway_update(
         pathway.active = change.active
         _check(pathway)
         pathway.save()
+        _ensure_every_result_has_a_next_step(pathway.category)
         return program_rules_record_change(
             program=program, actor=actor, before=before, summary=summary
         )

@@ -200,13 +200,15 @@ def test_another_fit_does_not_answer_an_abnormal_fit_and_changes_nothing(case):
     assert (ScreeningEvent.objects.count(), fresh(case).version) == before
 
 
-def test_a_follow_up_cannot_be_dated_before_the_test_it_follows(case):
-    record(case, performed_on=dt.date(2026, 11, 20))
+def test_a_follow_up_cannot_be_dated_before_the_result_that_called_for_it(case):
+    # Given a FIT done on 20 Nov whose result came back on 22 Nov
+    record(case, performed_on=dt.date(2026, 11, 20), resulted_on=dt.date(2026, 11, 22))
 
+    # Then a colonoscopy dated the 21st cannot be its follow-up
     with pytest.raises(ValidationError) as refused:
-        record(case, test="colonoscopy", result="normal", performed_on=dt.date(2026, 11, 10))
+        record(case, test="colonoscopy", result="normal", performed_on=dt.date(2026, 11, 21))
 
-    assert "cannot come before the test it follows" in str(
+    assert "cannot come before the result that called for it" in str(
         refused.value.message_dict["performed_on"]
     )
 
@@ -351,3 +353,17 @@ def test_the_database_refuses_a_closed_follow_up_without_reason_and_manager(case
     record(case)
     with pytest.raises(IntegrityError), transaction.atomic():
         ResultFollowUp.objects.filter(case=case).update(state="closed")
+
+
+def test_every_abnormal_or_inadequate_result_of_every_test_has_a_seeded_next_step():
+    # The seed leaves no abnormal or inadequate result that would call for nothing
+    from patients.models import ResultCategory
+    from patients.result_pathways import pathway_for
+
+    for category in ResultCategory.objects.filter(meaning__in=["abnormal", "inadequate"]):
+        for modality in category.modalities.all():
+            assert pathway_for(category=category, modality=modality) is not None, (
+                category.program.code,
+                category.code,
+                modality.code,
+            )
