@@ -1,6 +1,7 @@
 """Settings for the test suite: the real settings with test-only overrides."""
 
 import os
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-never-used-in-production")
 
@@ -26,6 +27,4 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 # (a recall whose 10:00 slot has come, depending on the time of day) must not need a
 # provider's credentials. Tests of the providers build their backend themselves.
 EQUINAV_SMS_BACKEND = "outreach.messaging.sms_backends.FileBackend"
-EQUINAV_SMS_FILE_PATH = os.path.join(
-    os.environ.get("TMPDIR", "/tmp"), f"equinav-test-sms-{os.getpid()}.jsonl"
-)
+EQUINAV_SMS_FILE_PATH = os.path.join(tempfile.gettempdir(), f"equinav-test-sms-{os.getpid()}.jsonl")
