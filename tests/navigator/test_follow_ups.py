@@ -367,3 +367,43 @@ def test_every_abnormal_or_inadequate_result_of_every_test_has_a_seeded_next_ste
                 category.code,
                 modality.code,
             )
+
+
+def test_a_case_marked_complete_before_categories_with_an_abnormal_result_is_reopened():
+    # Given a case "completed" before issue 12 on an abnormal FIT (categories backfilled)
+    import importlib
+
+    from django.apps import apps
+
+    from patients.models import ResultCategory
+
+    case = factories.CaseFactory(status=CaseStatus.COMPLETED)
+    normal_case = factories.CaseFactory(status=CaseStatus.COMPLETED)
+    abnormal = ResultCategory.objects.get(program__code="colorectal", code="abnormal")
+    normal = ResultCategory.objects.get(program__code="colorectal", code="normal")
+    ScreeningEvent.objects.create(
+        patient=case.patient, case=case, modality=factories.modality("fit"),
+        performed_on=dt.date(2026, 10, 1), result="abnormal", category=abnormal,
+    )  # fmt: skip
+    ScreeningEvent.objects.create(
+        patient=normal_case.patient, case=normal_case, modality=factories.modality("fit"),
+        performed_on=dt.date(2026, 10, 1), result="normal", category=normal,
+    )  # fmt: skip
+
+    # When the data migration runs
+    migration = importlib.import_module(
+        "navigator.migrations.0013_follow_ups_for_earlier_abnormal_results"
+    )
+    migration.reopen(apps, None)
+
+    # Then the abnormal one waits for its colonoscopy, due 60 days after the result,
+    # and says why on its timeline; the normal one stays complete
+    case = fresh(case)
+    assert (case.status, case.completed_at) == (CaseStatus.FOLLOW_UP_NEEDED, None)
+    follow_up = ResultFollowUp.objects.get(case=case)
+    assert follow_up.due_on == dt.date(2026, 11, 30)
+    assert CaseEvent.objects.filter(case=case, summary__contains="calls for it").exists()
+    assert fresh(normal_case).status == CaseStatus.COMPLETED
+    # And running it again changes nothing
+    migration.reopen(apps, None)
+    assert ResultFollowUp.objects.filter(case=case).count() == 1
