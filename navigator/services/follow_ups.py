@@ -88,26 +88,26 @@ def follow_up_open(
     return follow_up
 
 
+_PROPOSAL_FIELDS = ["close_reason", "close_note", "close_proposed_by", "close_proposed_at"]
+
+
+def _proposal_clear(follow_up: ResultFollowUp) -> dict[str, str]:
+    """Forget a locked follow-up's proposal to close without it (not saved); what it was."""
+    old = {"reason": follow_up.close_reason, "note": follow_up.close_note}
+    follow_up.close_reason = ""
+    follow_up.close_note = ""
+    follow_up.close_proposed_by = None
+    follow_up.close_proposed_at = None
+    return old
+
+
 def follow_up_answer(*, follow_up: ResultFollowUp, answer: ScreeningEvent, actor: User) -> None:
     """Mark a locked open follow-up done by the test just recorded."""
     follow_up.state = FollowUpState.DONE
     follow_up.answered_by = answer
     follow_up.done_on = answer.performed_on
-    follow_up.close_reason = ""
-    follow_up.close_note = ""
-    follow_up.close_proposed_by = None
-    follow_up.close_proposed_at = None
-    follow_up.save(
-        update_fields=[
-            "state",
-            "answered_by",
-            "done_on",
-            "close_reason",
-            "close_note",
-            "close_proposed_by",
-            "close_proposed_at",
-        ]
-    )
+    _proposal_clear(follow_up)
+    follow_up.save(update_fields=["state", "answered_by", "done_on", *_PROPOSAL_FIELDS])
     days = (answer.performed_on - follow_up.result_on).days
     event_record(
         case=follow_up.case,
@@ -144,14 +144,8 @@ def follow_up_unreachable_withdraw(*, case: NavigationCase, actor: User | None) 
     )
     if follow_up is None:
         return
-    old = {"reason": follow_up.close_reason, "note": follow_up.close_note}
-    follow_up.close_reason = ""
-    follow_up.close_note = ""
-    follow_up.close_proposed_by = None
-    follow_up.close_proposed_at = None
-    follow_up.save(
-        update_fields=["close_reason", "close_note", "close_proposed_by", "close_proposed_at"]
-    )
+    old = _proposal_clear(follow_up)
+    follow_up.save(update_fields=_PROPOSAL_FIELDS)
     event_record(
         case=case,
         kind=CaseEventKind.FOLLOW_UP_CLOSE_DISMISSED,
@@ -277,14 +271,8 @@ def follow_up_close_dismiss(
         follow_up = _locked_open_follow_up(case)
         if not follow_up.close_reason:
             return follow_up
-        old = {"reason": follow_up.close_reason, "note": follow_up.close_note}
-        follow_up.close_reason = ""
-        follow_up.close_note = ""
-        follow_up.close_proposed_by = None
-        follow_up.close_proposed_at = None
-        follow_up.save(
-            update_fields=["close_reason", "close_note", "close_proposed_by", "close_proposed_at"]
-        )
+        old = _proposal_clear(follow_up)
+        follow_up.save(update_fields=_PROPOSAL_FIELDS)
         event_record(
             case=case,
             kind=CaseEventKind.FOLLOW_UP_CLOSE_DISMISSED,
