@@ -29,6 +29,13 @@ pytestmark = pytest.mark.django_db
 ALL_MOVES = list(itertools.product(CaseStatus.values, CaseStatus.values))
 ILLEGAL_MOVES = [(a, b) for a, b in ALL_MOVES if a != b and b not in ALLOWED_TRANSITIONS[a]]
 LEGAL_MOVES = [(a, b) for a, b in ALL_MOVES if b in ALLOWED_TRANSITIONS[a]]
+# The statuses a recorded result leads to (navigator.services.screenings).
+RESULT_STATUSES = {
+    CaseStatus.COMPLETED,
+    CaseStatus.FOLLOW_UP_NEEDED,
+    CaseStatus.REPEAT_NEEDED,
+    CaseStatus.TREATMENT,
+}
 
 
 def case_in(status: str) -> NavigationCase:
@@ -90,13 +97,15 @@ def test_it_allows_a_legal_move_and_records_who_and_when(from_status, to_status)
     )
 
     # When it moves (closing with a result unresolved is the safety net's, which
-    # confirms it with a manager: see tests/navigator/test_follow_ups.py)
+    # confirms it with a manager; what a result leads to follows from a recorded result:
+    # see tests/navigator/test_follow_ups.py and test_review12.py for the refusals)
     moved = case_transition(
         case=case,
         to_status=to_status,
         actor=actor,
         note="because",
         safety_net_confirmed=to_status == CaseStatus.FOLLOW_UP_CLOSED,
+        by_result=to_status in RESULT_STATUSES,
     )
 
     # Then the status changed and the move is on the timeline with its actor and values
@@ -229,3 +238,19 @@ def test_booking_moves_the_case_to_scheduled_and_recording_the_screening_complet
     assert case.status == CaseStatus.COMPLETED
     assert case.completed_at is not None
     assert case.appointments.get().status == AppointmentStatus.KEPT
+
+
+@pytest.mark.parametrize(
+    ("from_status", "to_status"),
+    [(a, b) for a, b in LEGAL_MOVES if b in RESULT_STATUSES],
+)
+def test_what_a_result_leads_to_is_refused_by_hand(from_status, to_status):
+    # Given a case with a test on record, moved by hand to what only a result decides
+    case = case_in(from_status)
+    satisfy_preconditions(case, to_status)
+
+    with pytest.raises(ValidationError) as refused:
+        case_transition(case=case, to_status=to_status, actor=case.navigator.user)
+
+    assert "the status follows from it" in str(refused.value.message_dict["status"])
+    assert NavigationCase.objects.get(pk=case.pk).status == from_status
