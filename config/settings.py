@@ -348,3 +348,8 @@ EQUINAV_MESSAGE_RETRY_SECONDS = int(os.environ.get("EQUINAV_MESSAGE_RETRY_SECOND
 # One sweep claims batches of this many until none is due or its time is up.
 EQUINAV_SWEEP_BATCH = int(os.environ.get("EQUINAV_SWEEP_BATCH", "500"))
 EQUINAV_SWEEP_SECONDS = int(os.environ.get("EQUINAV_SWEEP_SECONDS", "50"))
+
+# --- The equity dashboard (navigator.equity) ---
+# CMS cell-size policy: a count from 1 to this number is shown as "<11" and hidden
+# with enough other cells that it cannot be worked back out (navigator.equity.suppression).
+EQUINAV_SMALL_CELL_MAX = int(os.environ.get("EQUINAV_SMALL_CELL_MAX", "10"))

@@ -1,0 +1,12 @@
+"""The disparities dashboard's core (issue 13): honest statistics and small-cell
+suppression, as plain functions that the dashboard's selectors, page, API, CSV and
+PDF all call, so each shows the same numbers and hides the same cells.
+
+To change:
+- a rate's interval, the comparison with the reference group (difference, ratio,
+  p-value and which test), Holm's adjustment, AHRQ's "meaningful", a group's row
+  (`GroupStatistics`, the API's field names) or the one-sentence method texts:
+  `stats.py` (`stratified_statistics` puts them together);
+- which cells are hidden and why ("<11", complementary suppression, the threshold
+  setting `EQUINAV_SMALL_CELL_MAX`): `suppression.py`.
+"""

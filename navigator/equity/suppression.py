@@ -1,0 +1,261 @@
+"""Small-cell suppression: CMS's cell-size policy, with complementary suppression.
+
+The policy (CMS Cell Size Suppression Policy, as ResDAC publishes it for CMS data
+users, https://resdac.org/articles/cms-cell-size-suppression-policy): no cell counting
+1 to 10 beneficiaries, events or services may be shown, nor any figure (a total, a
+percentage) from which such a cell could be worked out. A count of 0 is outside 1 to
+10 and is shown, as the policy's own range says. The upper
+end is the setting `EQUINAV_SMALL_CELL_MAX` (default 10); a hidden cell is shown as
+`suppressed_label()`, "<11" by default.
+
+A table here is a set of *cells*, each a (numerator, denominator) pair such as
+"screened of eligible", and *lines*: a total cell that is shown as the sum of its
+parts (a one-way table's "All patients" row; a two-way table's row margins, column
+margins and grand total). The algorithm:
+
+1. Primary: every cell (margins included) whose numerator or denominator is 1 to
+   the maximum is hidden.
+2. Complementary: the hidden cells are then audited. For each hidden cell, the
+   smallest and largest numerator and denominator that agree with every shown figure
+   are found by linear programming (`scipy.optimize.linprog`), under what a reader
+   knows: each line's parts add up to its total, every count is at least 0, a
+   numerator is at most its denominator, and a hidden denominator is at least 1
+   (zeros are never hidden, so a reader may assume it). A cell whose numerator or
+   denominator is pinned to a single value is exposed; then the smallest shown cell
+   (by denominator, a non-zero one) in a line through it is hidden too, and the audit
+   runs again until nothing is exposed. "If exactly one group of a dimension is
+   hidden, the next smallest is hidden with it" is the first round of this; the audit
+   also catches two hidden cells whose sum gives both away (1 + 1 = 2), a margin
+   that is itself small, and the rectangles of a two-way table.
+
+The guarantee: from the shown numbers and the line sums, no hidden numerator or
+denominator can be worked out exactly (its feasible range spans at least two
+values; for the row-and-column sums of one- and two-way tables the range's ends are
+whole numbers, as these constraint matrices are totally unimodular). It does not
+claim more: a range such as "between 3 and 9" may still be deduced, which the
+policy allows, as such a cell would be shown as "<11" anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from scipy.optimize import linprog
+
+Counts = tuple[int, int]  # (numerator, denominator)
+
+
+def small_cell_max() -> int:
+    """The largest count that is hidden (CMS: 10), from `EQUINAV_SMALL_CELL_MAX`."""
+    return int(settings.EQUINAV_SMALL_CELL_MAX)
+
+
+def suppressed_label() -> str:
+    """What a hidden count shows instead: "<11" with the default maximum."""
+    return f"<{small_cell_max() + 1}"
+
+
+def is_small(count: int, maximum: int | None = None) -> bool:
+    """1 to the maximum is small; 0 is not (the policy is about 1 to 10)."""
+    limit = small_cell_max() if maximum is None else maximum
+    return 1 <= count <= limit
+
+
+@dataclass(frozen=True)
+class Line:
+    """A shown (or hidden) total and the cells it adds up."""
+
+    total: Hashable
+    parts: tuple[Hashable, ...]
+
+
+def suppress(
+    cells: Mapping[Hashable, Counts],
+    lines: Sequence[Line],
+    *,
+    maximum: int | None = None,
+) -> set[Hashable]:
+    """The keys of the cells to hide (primary and complementary), margins included."""
+    limit = small_cell_max() if maximum is None else maximum
+    for line in lines:
+        for key in (line.total, *line.parts):
+            if key not in cells:
+                raise KeyError(f"line names a cell that is not in the table: {key!r}")
+    hidden = {
+        key
+        for key, (numerator, denominator) in cells.items()
+        if is_small(numerator, limit) or is_small(denominator, limit)
+    }
+    while True:
+        exposed = _exposed(cells, lines, hidden)
+        if not exposed:
+            return hidden
+        partner = _complement_for(exposed, cells, lines, hidden)
+        if partner is not None:
+            hidden.add(partner)
+            continue
+        # Nothing shown and non-empty is left beside an exposed cell: hide every cell of
+        # its lines (totals and empty cells included), leaving nothing to subtract from.
+        before = len(hidden)
+        for line in lines:
+            if exposed & {line.total, *line.parts}:
+                hidden.update({line.total, *line.parts})
+        if len(hidden) == before:
+            return set(cells)
+
+
+def _complement_for(
+    exposed: set[Hashable],
+    cells: Mapping[Hashable, Counts],
+    lines: Sequence[Line],
+    hidden: set[Hashable],
+) -> Hashable | None:
+    """The smallest shown non-empty cell (by denominator) in a line through an exposed
+    cell; a line's parts are taken before any total, so that margins stay shown."""
+    candidates: list[tuple[int, int, str, Hashable]] = []
+    for line in lines:
+        members = (line.total, *line.parts)
+        if not exposed & set(members):
+            continue
+        for other in line.parts:
+            if other not in hidden and cells[other][1] > 0:
+                candidates.append((0, cells[other][1], repr(other), other))
+        if line.total not in hidden and cells[line.total][1] > 0:
+            candidates.append((1, cells[line.total][1], repr(line.total), line.total))
+    if not candidates:
+        return None
+    return min(candidates)[3]
+
+
+def _exposed(
+    cells: Mapping[Hashable, Counts], lines: Sequence[Line], hidden: set[Hashable]
+) -> set[Hashable]:
+    """The hidden cells whose numerator or denominator the shown figures pin down."""
+    if not hidden:
+        return set()
+    order = sorted(hidden, key=repr)
+    index = {key: position for position, key in enumerate(order)}
+    size = len(order)
+    # Variables: numerators 0..size-1, then denominators size..2*size-1.
+    equalities: list[list[float]] = []
+    values: list[float] = []
+    for line in lines:
+        members = [(line.total, -1.0)] + [(part, 1.0) for part in line.parts]
+        if not any(key in index for key, _ in members):
+            continue
+        for offset, which in ((0, 0), (size, 1)):
+            row = [0.0] * (2 * size)
+            constant = 0.0
+            for key, sign in members:
+                if key in index:
+                    row[offset + index[key]] += sign
+                else:
+                    constant -= sign * cells[key][which]
+            equalities.append(row)
+            values.append(constant)
+    # A numerator is at most its denominator.
+    inequalities = []
+    for position in range(size):
+        row = [0.0] * (2 * size)
+        row[position] = 1.0
+        row[size + position] = -1.0
+        inequalities.append(row)
+    bounds = [(0, None)] * size + [(min(1, cells[key][1]), None) for key in order]
+    exposed: set[Hashable] = set()
+    for key in order:
+        for variable in (index[key], size + index[key]):
+            low = _extreme(variable, 1.0, equalities, values, inequalities, bounds)
+            high = _extreme(variable, -1.0, equalities, values, inequalities, bounds)
+            if high is not None and low is not None and high - low < 1 - 1e-9:
+                exposed.add(key)
+    return exposed
+
+
+def _extreme(
+    variable: int,
+    sign: float,
+    equalities: list[list[float]],
+    values: list[float],
+    inequalities: list[list[float]],
+    bounds: list[tuple[int, None]],
+) -> float | None:
+    """The smallest (sign 1) or largest (sign -1) feasible value; None when unbounded."""
+    objective = [0.0] * len(bounds)
+    objective[variable] = sign
+    result = linprog(
+        objective,
+        A_ub=inequalities,
+        b_ub=[0.0] * len(inequalities),
+        A_eq=equalities or None,
+        b_eq=values or None,
+        bounds=bounds,
+        method="highs",
+    )
+    if result.status != 0:
+        return None
+    return float(result.x[variable])
+
+
+# --- The two shapes the dashboard shows -------------------------------------------------
+
+TOTAL = "__total__"
+
+
+def suppress_groups(
+    groups: Mapping[Hashable, Counts],
+    *,
+    total: Counts | None = None,
+    maximum: int | None = None,
+) -> set[Hashable]:
+    """A one-way table: its groups (the "Not recorded" group among them) and, unless
+    `total` is None, a shown total that is their sum. Returns the hidden group keys,
+    and `TOTAL` if the total itself must be hidden."""
+    cells: dict[Hashable, Counts] = dict(groups)
+    lines: list[Line] = []
+    if total is not None:
+        cells[TOTAL] = total
+        lines.append(Line(TOTAL, tuple(groups)))
+    return suppress(cells, lines, maximum=maximum)
+
+
+def suppress_two_way(
+    table: Mapping[tuple[Hashable, Hashable], Counts],
+    *,
+    margins: bool = True,
+    maximum: int | None = None,
+) -> set[tuple[Hashable, Hashable]]:
+    """A rows x columns table. With margins, each row's total is keyed (row, TOTAL),
+    each column's (TOTAL, column) and the grand total (TOTAL, TOTAL); they are the
+    sums of the table and may be hidden too. Returns the hidden keys."""
+    rows = list(dict.fromkeys(row for row, _ in table))
+    columns = list(dict.fromkeys(column for _, column in table))
+    cells: dict[Hashable, Counts] = {key: table.get(key, (0, 0)) for key in _grid(rows, columns)}
+    lines: list[Line] = []
+    if margins:
+        for row in rows:
+            parts = tuple((row, column) for column in columns)
+            cells[(row, TOTAL)] = _sum(cells[part] for part in parts)
+            lines.append(Line((row, TOTAL), parts))
+        for column in columns:
+            parts = tuple((row, column) for row in rows)
+            cells[(TOTAL, column)] = _sum(cells[part] for part in parts)
+            lines.append(Line((TOTAL, column), parts))
+        cells[(TOTAL, TOTAL)] = _sum(cells[(row, TOTAL)] for row in rows)
+        lines.append(Line((TOTAL, TOTAL), tuple((row, TOTAL) for row in rows)))
+        lines.append(Line((TOTAL, TOTAL), tuple((TOTAL, column) for column in columns)))
+    hidden = suppress(cells, lines, maximum=maximum)
+    return {key for key in hidden if isinstance(key, tuple)}
+
+
+def _grid(rows: list[Hashable], columns: list[Hashable]) -> list[tuple[Hashable, Hashable]]:
+    return [(row, column) for row in rows for column in columns]
+
+
+def _sum(pairs: object) -> Counts:
+    numerator = denominator = 0
+    for pair_numerator, pair_denominator in pairs:  # type: ignore[attr-defined]
+        numerator += pair_numerator
+        denominator += pair_denominator
+    return numerator, denominator
