@@ -46,8 +46,22 @@ class PatientPhoneInline(admin.TabularInline):
 
 
 class PatientRaceEthnicityInline(admin.TabularInline):
+    """Shown, not edited: the answers and `Patient.race_group` change together, only
+    through `patients.services.patients.patient_race_set`."""
+
     model = PatientRaceEthnicity
     extra = 0
+    fields = ["category"]
+    readonly_fields = ["category"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class PatientAdminForm(forms.ModelForm):
@@ -80,6 +94,7 @@ class PatientAdmin(admin.ModelAdmin):
     search_fields = ["mrn", "family_name", "given_name", "email", "phones__number"]
     date_hierarchy = "created_at"
     list_select_related = ["clinic"]
+    readonly_fields = ["race_group"]
     inlines = [PatientRaceEthnicityInline, PatientPhoneInline]
 
 

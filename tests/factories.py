@@ -6,7 +6,8 @@ import factory
 from django.utils import timezone
 
 from navigator.models import CaseStatus, NavigationCase, NavigatorProfile, Role, User
-from patients.models import Clinic, Patient, PatientPhone, PatientRaceEthnicity, ScreeningProgram
+from patients.models import Clinic, Patient, PatientPhone, ScreeningProgram
+from patients.services.patients import patient_race_set
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -78,8 +79,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def race_ethnicity(self, create, extracted, **kwargs):
         if create and extracted:
-            for category in extracted:
-                PatientRaceEthnicity.objects.create(patient=self, category=category)
+            patient_race_set(patient=self, categories=list(extracted))
 
     @factory.post_generation
     def phone(self, create, extracted, **kwargs):

@@ -8,5 +8,8 @@ To change:
   (`GroupStatistics`, the API's field names) or the one-sentence method texts:
   `stats.py` (`stratified_statistics` puts them together);
 - which cells are hidden and why ("<11", complementary suppression, the threshold
-  setting `EQUINAV_SMALL_CELL_MAX`): `suppression.py`.
+  setting `EQUINAV_SMALL_CELL_MAX`): `suppression.py`;
+- what a rate is stratified by (race, language, English proficiency, interpreter, sex,
+  age band, insurance, clinic, navigator), each group's SQL expression and the one
+  grouped query that counts them (`grouped_counts`): `dimensions.py`.
 """

@@ -24,13 +24,25 @@ from patients.models import (
     Patient,
     PatientMerge,
     PatientPhone,
-    PatientRaceEthnicity,
     PatientSourceLink,
+    RaceEthnicity,
     Referral,
     ScreeningEvent,
 )
 from patients.mrn import mrn_normalise
 from patients.names import name_normalise
+from patients.services.patients import patient_race_set
+
+
+def _merged_race(kept: set[str], other: set[str]) -> list[str]:
+    """Both records' answers for one person: every category either gave; a
+    non-answer ("declined", then "unknown") only when neither gave a category."""
+    both = kept | other
+    non_answers: list[str] = [RaceEthnicity.DECLINED, RaceEthnicity.UNKNOWN]
+    real = sorted(both - set(non_answers))
+    if real:
+        return real
+    return [answer for answer in non_answers if answer in both][:1]
 
 
 def _open_programs(patient: Patient) -> dict[int, int]:
@@ -147,14 +159,12 @@ def patient_merge(*, survivor_id: int, duplicate_id: int, actor: User) -> Patien
             rank += 1
             phones_moved += 1
         moved["phones"] = phones_moved
-        categories = set(survivor.race_ethnicities.values_list("category", flat=True))
-        added = [
-            PatientRaceEthnicity(patient=survivor, category=category)
-            for category in duplicate.race_ethnicities.values_list("category", flat=True)
-            if category not in categories
-        ]
-        PatientRaceEthnicity.objects.bulk_create(added)
-        moved["race_ethnicity"] = len(added)
+        kept = set(survivor.race_ethnicities.values_list("category", flat=True))
+        answers = _merged_race(
+            kept, set(duplicate.race_ethnicities.values_list("category", flat=True))
+        )
+        patient_race_set(patient=survivor, categories=answers)
+        moved["race_ethnicity"] = len(set(answers) - kept)
 
         if duplicate.deceased and not survivor.deceased:
             # The EHR said so of one record: it holds for the person.

@@ -15,11 +15,11 @@ from patients.models import (
     FhirSource,
     Patient,
     PatientPhone,
-    PatientRaceEthnicity,
     PatientSourceLink,
 )
 from patients.mrn import mrn_normalise, patient_with_mrn_for_update
 from patients.names import name_normalise
+from patients.services.patients import patient_race_set
 
 REFERENCE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 UUID_URN = re.compile(r"^urn:uuid:([0-9A-Fa-f\-]{36})$")
@@ -192,11 +192,7 @@ def _save_details(patient: Patient, mapped: MappedPatient, created: bool) -> Non
         # Nothing more goes to a patient the EHR reports as deceased.
         messages_cancel_pending(patient=patient, reason="patient deceased", suppress=True)
     if mapped.race_ethnicity:
-        if not created:
-            PatientRaceEthnicity.objects.filter(patient=patient).delete()
-        PatientRaceEthnicity.objects.bulk_create(
-            [PatientRaceEthnicity(patient=patient, category=c) for c in mapped.race_ethnicity]
-        )
+        patient_race_set(patient=patient, categories=mapped.race_ethnicity)
     known = set() if created else {str(n) for n in patient.phones.values_list("number", flat=True)}
     rank = 0 if created else len(known)
     new_phones = []

@@ -40,8 +40,10 @@ from patients.models.people import (
     PhoneType,
     PreferredChannel,
     RaceEthnicity,
+    RaceGroup,
     Sex,
     SmokingStatus,
+    race_group_of,
 )
 from patients.models.programs import (
     RECORDABLE_RESULTS,
@@ -76,6 +78,8 @@ __all__ = [
     "Clinic",
     "Sex",
     "RaceEthnicity",
+    "RaceGroup",
+    "race_group_of",
     "EnglishProficiency",
     "LIMITED_ENGLISH_LEVELS",
     "InsuranceType",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
@@ -35,6 +36,41 @@ class RaceEthnicity(models.TextChoices):
     WHITE = "white", "White"
     DECLINED = "declined", "Declined to answer"
     UNKNOWN = "unknown", "Unknown"
+
+
+class RaceGroup(models.TextChoices):
+    """What a patient's race/ethnicity answers add up to, one value per patient, for
+    counting: the 2024 OMB SPD 15 combined question tabulated exclusively (Revisions
+    to OMB's Statistical Policy Directive No. 15, 89 FR 22182, March 29, 2024). One
+    category chosen: that category alone; two or more: "Multiracial and/or
+    Multiethnic"; the two non-answers as given; no answer at all: not recorded."""
+
+    AMERICAN_INDIAN_ALASKA_NATIVE = "aian", "American Indian or Alaska Native alone"
+    ASIAN = "asian", "Asian alone"
+    BLACK = "black", "Black or African American alone"
+    HISPANIC_LATINO = "hispanic", "Hispanic or Latino alone"
+    MIDDLE_EASTERN_NORTH_AFRICAN = "mena", "Middle Eastern or North African alone"
+    NATIVE_HAWAIIAN_PACIFIC_ISLANDER = "nhpi", "Native Hawaiian or Pacific Islander alone"
+    WHITE = "white", "White alone"
+    MULTI = "multi", "Multiracial and/or Multiethnic"
+    DECLINED = "declined", "Declined to answer"
+    UNKNOWN = "unknown", "Unknown"
+    NOT_RECORDED = "not_recorded", "Not recorded"
+
+
+def race_group_of(categories: Iterable[str]) -> str:
+    """The `RaceGroup` of a patient's chosen `RaceEthnicity` categories."""
+    chosen = set(categories)
+    real = chosen - {RaceEthnicity.DECLINED, RaceEthnicity.UNKNOWN}
+    if len(real) > 1:
+        return RaceGroup.MULTI
+    if real:
+        return real.pop()
+    if RaceEthnicity.DECLINED in chosen:
+        return RaceGroup.DECLINED
+    if RaceEthnicity.UNKNOWN in chosen:
+        return RaceGroup.UNKNOWN
+    return RaceGroup.NOT_RECORDED
 
 
 class EnglishProficiency(models.TextChoices):
@@ -130,6 +166,15 @@ class Patient(models.Model):
     )
     smoking_pack_years = models.PositiveSmallIntegerField(null=True, blank=True)
     deceased = models.BooleanField(default=False)
+    # Denormalised from the race_ethnicities rows for counting by group (see RaceGroup);
+    # written only by patients.services.patients.patient_race_set, with the rows.
+    race_group = models.CharField(
+        max_length=16,
+        choices=RaceGroup.choices,
+        default=RaceGroup.NOT_RECORDED,
+        db_index=True,
+        editable=False,
+    )
     # Set whenever clinical data arrives from an EHR feed, so that the nightly
     # care-gap run recomputes only patients whose data changed.
     clinical_data_changed_at = models.DateTimeField(null=True, blank=True, db_index=True)

@@ -2,7 +2,8 @@
 
 To change:
 - how a patient is found by MRN or registered, with phones and race/ethnicity: `patients.py`
-  (`PatientInput`, `PhoneInput`, `patient_find_or_create`);
+  (`PatientInput`, `PhoneInput`, `patient_find_or_create`); a patient's race/ethnicity
+  answers and their `race_group`, together and nowhere else: `patient_race_set` there;
 - the referral record: `referrals.py` (`referral_record`). A referral that opens or
   joins a case is `navigator.intake.referrals.referral_create`;
 - a program's care-gap rules and their versions: `program_rules.py`;

@@ -1,8 +1,13 @@
-"""Writes for patients: find or register a patient with their phones and race/ethnicity."""
+"""Writes for patients: find or register a patient with their phones and race/ethnicity.
+
+`patient_race_set` is the only writer of `PatientRaceEthnicity` rows: it keeps
+`Patient.race_group` equal to what the rows say (tests/project/test_race_writers.py).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -17,6 +22,7 @@ from patients.models import (
     PatientRaceEthnicity,
     PhoneType,
     RaceEthnicity,
+    race_group_of,
 )
 from patients.mrn import mrn_normalise, patient_with_mrn_for_update
 from patients.names import name_normalise
@@ -172,9 +178,8 @@ def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patie
         raise ValidationError(
             {"mrn": f"MRN {mrn} was just registered at {clinic}; submit again to refer them."}
         ) from error
-    PatientRaceEthnicity.objects.bulk_create(
-        [PatientRaceEthnicity(patient=patient, category=c) for c in race_ethnicity]
-    )
+    if race_ethnicity:  # none: a new patient's race_group is already "not recorded"
+        patient_race_set(patient=patient, categories=race_ethnicity)
     PatientPhone.objects.bulk_create(
         [
             PatientPhone(patient=patient, number=number, kind=kind, rank=rank)
@@ -182,3 +187,33 @@ def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patie
         ]
     )
     return patient, True
+
+
+def patient_race_set(*, patient: Patient, categories: Sequence[str]) -> bool:
+    """Make `categories` the patient's race/ethnicity answers, replacing the old ones,
+    and set `race_group` from them in the same transaction. False when nothing changed.
+
+    An empty list means "never recorded". Unknown categories, or "declined"/"unknown"
+    together with another answer, are refused and nothing changes.
+    """
+    chosen = _validate_race_ethnicity(list(categories))
+    group = race_group_of(chosen)
+    # No savepoint of its own: a failure here undoes the caller's whole write.
+    with transaction.atomic(savepoint=False):
+        locked = Patient.objects.select_for_update().only("pk", "race_group").get(pk=patient.pk)
+        rows = PatientRaceEthnicity.objects.filter(patient=locked)
+        current = set(rows.values_list("category", flat=True))
+        if current == set(chosen) and locked.race_group == group:
+            patient.race_group = group
+            return False
+        if current - set(chosen):
+            rows.exclude(category__in=chosen).delete()
+        added = [
+            PatientRaceEthnicity(patient=locked, category=c) for c in chosen if c not in current
+        ]
+        if added:
+            PatientRaceEthnicity.objects.bulk_create(added)
+        if locked.race_group != group:
+            Patient.objects.filter(pk=locked.pk).update(race_group=group, updated_at=timezone.now())
+    patient.race_group = group
+    return True
