@@ -75,7 +75,7 @@ CLINIC_VISIBLE_EVENT_KINDS = (
 CLOSE_REASONS: dict[str, str] = {
     CaseStatus.CLOSED: "Screening complete; navigation finished",
     CaseStatus.TREATMENT: "A diagnosis was made; the patient is with treatment navigation",
-    CaseStatus.FOLLOW_UP_CLOSED: "Closed without the diagnostic follow-up",
+    CaseStatus.FOLLOW_UP_CLOSED: "Closed without the follow-up (diagnostic test or repeat)",
     CaseStatus.CLOSED_UNREACHABLE: "The navigator could not reach the patient",
     CaseStatus.DECLINED: "The patient declined screening",
     CaseStatus.INELIGIBLE: "The patient is not eligible for this screening",

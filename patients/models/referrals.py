@@ -22,7 +22,7 @@ CLINIC_STATUS_LABELS = {
     "completed": "Screening complete",
     "closed": "Screening complete",
     "treatment": "Diagnosis made: handed to treatment navigation",
-    "follow_up_closed": "Closed: diagnostic follow-up not done",
+    "follow_up_closed": "Closed: follow-up not done",
     "closed_unreachable": "Closed: could not reach",
     "declined": "Patient declined",
     "ineligible": "Not eligible",

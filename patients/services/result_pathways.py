@@ -133,6 +133,12 @@ def follow_up_pathway_add(
         errors["modality"] = f"{modality} results are not recorded as “{category}”."
     if kind not in FollowUpKind.values:
         errors["kind"] = f"“{kind}” is not a kind of follow-up."
+    if category.meaning == ResultMeaning.DIAGNOSIS:
+        # A diagnosis hands the case to treatment navigation; no pathway would ever apply.
+        errors["category"] = (
+            f"“{category}” is a diagnosis: it hands the case to treatment navigation, "
+            "and no follow-up pathway applies to it."
+        )
     if not source.strip():
         errors["source"] = "Name the guideline or programme decision this follows."
     if errors:

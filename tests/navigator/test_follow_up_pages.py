@@ -153,15 +153,14 @@ def test_the_patient_page_and_care_gap_list_say_follow_up_needed_not_up_to_date(
 
 
 def test_the_referring_clinic_reads_follow_up_needed_not_completed(case):
+    # Given an abnormal FIT on the case (every status's words for the clinic are pinned
+    # in tests/patients/test_pages_referrals.py; the page itself in test_referral_loop.py)
     factories.result_recorded(case)
-    referral = (
-        factories.ReferralFactory(case=case) if hasattr(factories, "ReferralFactory") else None
-    )
 
-    assert CLINIC_STATUS_LABELS[NavigationCase.objects.get(pk=case.pk).status] == (
-        "Diagnostic follow-up needed"
-    )
-    assert referral is None or referral.clinic_status == "Diagnostic follow-up needed"
+    # Then the clinic's step for the case is the follow-up, not a completed screening
+    status = NavigationCase.objects.get(pk=case.pk).status
+    assert CLINIC_STATUS_LABELS[status] == "Diagnostic follow-up needed"
+    assert set(CLINIC_STATUS_LABELS) == set(CaseStatus.values)
 
 
 def test_the_api_records_a_category_and_refuses_another_programs(case):
@@ -321,3 +320,25 @@ def test_the_clinic_reads_the_follow_up_done_and_a_closing_s_reason(case, manage
 
     loop = _loop_follow_up(ResultFollowUp.objects.get(case=case))
     assert loop.outcome == "Not done: patient deceased"
+
+
+def test_a_pathway_for_a_diagnosis_is_refused_and_changes_nothing(manager):
+    from django.core.exceptions import ValidationError
+
+    from patients.models import ResultCategory, ScreeningModality, ScreeningProgram
+    from patients.services.result_pathways import follow_up_pathway_add
+
+    colorectal = ScreeningProgram.objects.get(code="colorectal")
+    before = FollowUpPathway.objects.count()
+
+    with pytest.raises(ValidationError) as refused:
+        follow_up_pathway_add(
+            program=colorectal,
+            category=ResultCategory.objects.get(program=colorectal, code="cancer"),
+            modality=None, kind="diagnostic", next_step="Surgery",
+            next_modality=ScreeningModality.objects.get(code="colonoscopy"),
+            target_days=30, limit_days=None, source="none", summary="test", actor=manager,
+        )  # fmt: skip
+
+    assert "hands the case to treatment navigation" in str(refused.value.message_dict["category"])
+    assert FollowUpPathway.objects.count() == before

@@ -156,7 +156,7 @@ def test_it_shows_a_referral_with_its_status_and_no_navigation_details(
         ("completed", "Screening complete"),
         ("closed", "Screening complete"),
         ("treatment", "Diagnosis made: handed to treatment navigation"),
-        ("follow_up_closed", "Closed: diagnostic follow-up not done"),
+        ("follow_up_closed", "Closed: follow-up not done"),
         ("closed_unreachable", "Closed: could not reach"),
         ("declined", "Patient declined"),
         ("ineligible", "Not eligible"),
