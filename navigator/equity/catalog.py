@@ -1,0 +1,93 @@
+"""The figures the disparities dashboard can show, by the key its page and API use.
+
+Two families, never mixed in one rate:
+
+- population measures: the share of an eligible population that is screened, stored
+  per patient and measurement period by `patients.services.measure_populations`
+  (`MeasurePopulation`): the CMS eCQMs over patients known from EHR feeds, and
+  EquiNav's own screening rules over every patient EquiNav knows;
+- navigation measures: what happened to navigation cases, counted from the cases.
+
+Each has one programme: rates of programmes whose normal levels differ (colorectal
+and cervical screening run at very different rates) are never added together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MeasureInfo:
+    key: str
+    label: str
+    kind: str  # "ecqm" | "caregap" | "navigation"
+    program: str | None  # the programme's code; None: chosen by the user
+    favorable: bool = True  # a higher rate is better
+    numerator_label: str = "Screened"
+    denominator_label: str = "Eligible"
+
+
+ECQM = (
+    MeasureInfo(
+        "CMS130",
+        "Colorectal Cancer Screening (CMS130, patients from EHR feeds)",
+        "ecqm",
+        "colorectal",
+    ),
+    MeasureInfo(
+        "CMS125", "Breast Cancer Screening (CMS125, patients from EHR feeds)", "ecqm", "breast"
+    ),
+    MeasureInfo(
+        "CMS124", "Cervical Cancer Screening (CMS124, patients from EHR feeds)", "ecqm", "cervical"
+    ),
+)
+CARE_GAP = tuple(
+    MeasureInfo(
+        f"caregap:{code}",
+        f"{name} screening by EquiNav's rules (every patient; not the CMS measure)",
+        "caregap",
+        code,
+    )
+    for code, name in (
+        ("colorectal", "Colorectal"),
+        ("breast", "Breast"),
+        ("cervical", "Cervical"),
+        ("lung", "Lung"),
+    )
+)
+NAVIGATION = (
+    MeasureInfo(
+        "completion_180",
+        "Loop closed within 180 days of opening (navigation cases)",
+        "navigation",
+        None,
+        numerator_label="Loop closed in 180 days",
+        denominator_label="Cases with 180 days of follow-up",
+    ),
+    MeasureInfo(
+        "completion_90",
+        "Loop closed within 90 days of opening (navigation cases)",
+        "navigation",
+        None,
+        numerator_label="Loop closed in 90 days",
+        denominator_label="Cases with 90 days of follow-up",
+    ),
+    MeasureInfo(
+        "diagnostic_follow_up",
+        "Diagnostic colonoscopy within 6 months of an abnormal stool test",
+        "navigation",
+        "colorectal",
+        numerator_label="Colonoscopy within 6 months",
+        denominator_label="Abnormal stool tests",
+    ),
+)
+
+MEASURES: dict[str, MeasureInfo] = {m.key: m for m in (*ECQM, *CARE_GAP, *NAVIGATION)}
+# The API's shorter names.
+ALIASES = {"completion": "completion_180"}
+
+
+def measure_info(key: str) -> MeasureInfo:
+    """The measure named `key` (or an alias); KeyError when there is none."""
+    return MEASURES[ALIASES.get(key, key)]
