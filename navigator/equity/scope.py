@@ -62,7 +62,7 @@ class EquityScope:
         if self.who == "clinic":
             return Q(**{f"{prefix}clinic_id": self.clinic_id})
         if self.who == "caseload":
-            caseload = NavigationCase.objects.filter(navigator__user_id=self.user_id)
+            caseload = NavigationCase.objects.filter(navigator__user__pk=self.user_id or 0)
             return Q(**{f"{prefix}pk__in": caseload.values("patient_id")})
         return Q(pk__in=[])
 
@@ -73,7 +73,7 @@ class EquityScope:
         if self.who == "clinic":
             return Q(patient__clinic_id=self.clinic_id)
         if self.who == "caseload":
-            return Q(navigator__user_id=self.user_id)
+            return Q(navigator__user__pk=self.user_id or 0)
         return Q(pk__in=[])
 
     def allows(self, dimension: str) -> bool:
