@@ -16,7 +16,9 @@ To change:
 - code concepts, starter codes and official value sets: `codes.py`;
 - EHR feeds: sources, patient links, clinical resources, imports, data-quality warnings:
   `fhir.py`;
-- care gaps and their statuses: `care_gaps.py`.
+- care gaps and their statuses: `care_gaps.py`;
+- population measures stored per patient and period for the disparities dashboard
+  (`MeasurePopulation`) and the periods computed for everyone (`MeasurePeriod`): `measures.py`.
 """
 
 from patients.models.care_gaps import CareGap, CareGapStatus
@@ -29,6 +31,7 @@ from patients.models.fhir import (
     FhirSource,
     PatientSourceLink,
 )
+from patients.models.measures import MeasurePeriod, MeasurePopulation
 from patients.models.people import (
     LIMITED_ENGLISH_LEVELS,
     EnglishProficiency,
@@ -121,4 +124,6 @@ __all__ = [
     "DataQualityWarning",
     "CareGapStatus",
     "CareGap",
+    "MeasurePopulation",
+    "MeasurePeriod",
 ]

@@ -35,7 +35,11 @@ The machinery:
   populations combine (fqm-execution's rules).
 - `registry.py`: `MEASURES`, the measures by id. To add a measure, write its
   module and list it there.
+- `evaluation.py`: the batched reads of the patients known from EHR feeds
+  (`patient_records`, `measure_terminology`) and `evaluated_batches`: each batch
+  read once, then evaluated for every measure × period asked for.
 - `reports.py`: measure reports over every patient known from EHR feeds
-  (batched reads, FHIR MeasureReport output), for `manage.py measure_report`
-  and the measure report API.
+  (FHIR MeasureReport output), for `manage.py measure_report` and the measure
+  report API. The populations stored per patient and period for the
+  disparities dashboard: `patients.services.measure_populations`.
 """

@@ -1,36 +1,28 @@
 """Measure reports over the patients known from EHR feeds.
 
-Reads only: patients are loaded in batches with a fixed number of queries per
-batch (patients, their feed ids, their resources), whatever the batch size.
+Reads only: patients are read and evaluated in batches by
+`evaluation.evaluated_batches`, with a fixed number of queries per batch (patients,
+their feed ids, their resources), whatever the batch size.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from patients.caregaps.codes import normalise_system
-from patients.caregaps.fhirdata import PatientRecord
-from patients.caregaps.measures.context import Terminology
+from patients.caregaps.measures.evaluation import (
+    evaluated_batches,
+    linked_patients,
+    measure_terminology,
+)
 from patients.caregaps.measures.measure import POPULATIONS, Measure, Populations
 from patients.caregaps.measures.registry import MEASURES
-from patients.models import (
-    ClinicalResource,
-    CodeConcept,
-    ConceptCode,
-    FhirSource,
-    Patient,
-    PatientSourceLink,
-    ValueSetCode,
-)
+from patients.caregaps.periods import period_between
+from patients.models import FhirSource
 
-BATCH_SIZE = 500
 POPULATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/measure-population"
 POPULATION_DISPLAY = {
     "initial-population": "Initial Population",
@@ -39,80 +31,6 @@ POPULATION_DISPLAY = {
     "numerator": "Numerator",
 }
 MEASURE_CANONICAL = "https://madie.cms.gov/Measure/"
-
-
-def measure_terminology() -> Terminology:
-    """Every loaded value set; for one not loaded, the starter codes of its concepts."""
-    codes: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for url, system, code in ValueSetCode.objects.values_list(
-        "value_set__url", "system", "code"
-    ).iterator(chunk_size=5000):
-        codes[url].add((normalise_system(system), code))
-    loaded = set(codes)
-    concept_urls = dict(CodeConcept.objects.values_list("pk", "value_set_urls"))
-    starter: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for concept_id, system, code in ConceptCode.objects.values_list("concept_id", "system", "code"):
-        for url in concept_urls.get(concept_id) or []:
-            if url not in loaded:
-                starter[url].add((normalise_system(system), code))
-    return Terminology(
-        {url: frozenset(values) for url, values in (codes | starter).items()},
-        starter_urls=frozenset(starter),
-    )
-
-
-def linked_patients(source: FhirSource | None = None) -> QuerySet[PatientSourceLink]:
-    links = PatientSourceLink.objects.all()
-    if source is not None:
-        links = links.filter(source=source)
-    return links.order_by("patient_id", "pk")
-
-
-def patient_records(links: list[tuple[int, str]]) -> list[PatientRecord]:
-    """Records for (patient pk, feed id) pairs: two queries whatever their number."""
-    ids = [patient_id for patient_id, _ in links]
-    patients = {p.pk: p for p in Patient.objects.filter(pk__in=ids).only("pk", "birth_date", "sex")}
-    resources: dict[int, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    rows = (
-        ClinicalResource.objects.filter(patient_id__in=ids)
-        .exclude(resource_type="Patient")
-        .order_by("pk")
-        .values_list("patient_id", "resource_type", "resource")
-    )
-    for patient_id, resource_type, resource in rows:
-        resources[patient_id][resource_type].append(resource)
-    records = []
-    for patient_id, feed_id in links:
-        patient = patients.get(patient_id)
-        if patient is None:
-            continue
-        records.append(
-            PatientRecord(
-                id=feed_id,
-                pk=patient_id,
-                birth_date=patient.birth_date,
-                gender=patient.sex,
-                resources=dict(resources.get(patient_id, {})),
-            )
-        )
-    return records
-
-
-def _batches(links: QuerySet[PatientSourceLink]) -> Iterator[list[tuple[int, str]]]:
-    batch: list[tuple[int, str]] = []
-    seen: set[int] = set()
-    for patient_id, resource_id in links.values_list("patient_id", "resource_id").iterator(
-        chunk_size=BATCH_SIZE
-    ):
-        if patient_id in seen:  # a patient known from two feeds counts once
-            continue
-        seen.add(patient_id)
-        batch.append((patient_id, resource_id))
-        if len(batch) == BATCH_SIZE:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 @dataclass
@@ -219,16 +137,12 @@ def measure_report(
     links = linked_patients(source)
     if patient_resource_id is not None:
         links = links.filter(resource_id=patient_resource_id)
-    results = []
-    for batch in _batches(links):
-        for record in patient_records(batch):
-            populations = measure.evaluate(
-                record,
-                period_start=period_start,
-                period_end=period_end,
-                terminology=terminology,
-            )
-            results.append(PatientResult(record.id, cast(int, record.pk), populations))
+    period = period_between(period_start, period_end)
+    results = [
+        PatientResult(evaluation.record.id, cast(int, evaluation.record.pk), evaluation.populations)
+        for batch in evaluated_batches([measure_id], [period], links, terminology=terminology)
+        for evaluation in batch
+    ]
     return MeasureReport(
         measure, period_start, period_end, results, sorted(terminology.starter_used)
     )
