@@ -26,6 +26,8 @@ class MeasureInfo:
     favorable: bool = True  # a higher rate is better
     numerator_label: str = "Screened"
     denominator_label: str = "Eligible"
+    # How a sentence names it: "the gap … in colorectal screening narrowed …".
+    story_label: str = ""
 
 
 ECQM = (
@@ -34,12 +36,21 @@ ECQM = (
         "Colorectal Cancer Screening (CMS130, patients from EHR feeds)",
         "ecqm",
         "colorectal",
+        story_label="colorectal cancer screening",
     ),
     MeasureInfo(
-        "CMS125", "Breast Cancer Screening (CMS125, patients from EHR feeds)", "ecqm", "breast"
+        "CMS125",
+        "Breast Cancer Screening (CMS125, patients from EHR feeds)",
+        "ecqm",
+        "breast",
+        story_label="breast cancer screening",
     ),
     MeasureInfo(
-        "CMS124", "Cervical Cancer Screening (CMS124, patients from EHR feeds)", "ecqm", "cervical"
+        "CMS124",
+        "Cervical Cancer Screening (CMS124, patients from EHR feeds)",
+        "ecqm",
+        "cervical",
+        story_label="cervical cancer screening",
     ),
 )
 CARE_GAP = tuple(
@@ -48,6 +59,7 @@ CARE_GAP = tuple(
         f"{name} screening by EquiNav's rules (every patient; not the CMS measure)",
         "caregap",
         code,
+        story_label=f"{name.lower()} screening (EquiNav's rules)",
     )
     for code, name in (
         ("colorectal", "Colorectal"),
@@ -63,6 +75,7 @@ NAVIGATION = (
         "navigation",
         None,
         numerator_label="Loop closed in 180 days",
+        story_label="closing the screening loop within 180 days",
         denominator_label="Cases with 180 days of follow-up",
     ),
     MeasureInfo(
@@ -71,6 +84,7 @@ NAVIGATION = (
         "navigation",
         None,
         numerator_label="Loop closed in 90 days",
+        story_label="closing the screening loop within 90 days",
         denominator_label="Cases with 90 days of follow-up",
     ),
     MeasureInfo(
@@ -79,6 +93,7 @@ NAVIGATION = (
         "navigation",
         "colorectal",
         numerator_label="Colonoscopy within 6 months",
+        story_label="diagnostic colonoscopy within 6 months",
         denominator_label="Abnormal stool tests",
     ),
 )

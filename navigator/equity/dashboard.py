@@ -1,0 +1,296 @@
+"""The disparities dashboard's one entry point: `equity_dashboard(user=, query=)`
+answers an `EquityQuery` for the page, the API, the CSV and the PDF alike, so each
+shows the same numbers, hides the same cells and states the same methods.
+
+At most three queries, whatever the number of groups: the periods (stored periods of
+a population measure, or the programme of a navigation measure), the table itself
+(one or two dimensions, with the completeness counts for the warning), and, on
+request, the quarterly series.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from navigator.equity.case_counts import (
+    calendar_quarters,
+    completion_counts_grouped,
+    completion_days,
+)
+from navigator.equity.catalog import MeasureInfo, measure_info
+from navigator.equity.cohort import Cohort
+from navigator.equity.dimensions import Dimension
+from navigator.equity.grouping import GroupedCounts
+from navigator.equity.methods import method_sentences
+from navigator.equity.populations import (
+    RACE_ANY,
+    population_counts,
+    population_dimension,
+    stored_periods,
+)
+from navigator.equity.query import EquityQuery, EquityQueryError
+from navigator.equity.quality import completeness_extras, completeness_warnings
+from navigator.equity.references import UnknownReferenceGroup, reference_group
+from navigator.equity.scope import EquityScope, equity_scope
+from navigator.equity.stats import GroupStatistics, stratified_statistics
+from navigator.equity.story import gap_sentence
+from navigator.equity.two_way import TwoWayTable, overlapping_statistics, two_way_statistics
+from navigator.models import User
+from patients.caregaps.periods import Period, last_complete_quarter_end
+from patients.models import ScreeningProgram
+
+# Quarters shown in a series: two years.
+SERIES_QUARTERS = 8
+
+
+@dataclass(frozen=True)
+class QuarterRow:
+    period: Period
+    groups: list[GroupStatistics]
+
+
+@dataclass
+class EquityResult:
+    query: EquityQuery
+    measure: MeasureInfo
+    program_code: str
+    period: Period | None
+    periods: list[Period]
+    dimensions: tuple[Dimension, ...]
+    reference: Hashable | None = None
+    groups: list[GroupStatistics] = field(default_factory=list)
+    two_way: TwoWayTable | None = None
+    quarters: list[QuarterRow] = field(default_factory=list)
+    story: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unavailable: str | None = None
+
+    @property
+    def reference_label(self) -> str | None:
+        for group in self.groups:
+            if group.key == self.reference:
+                return group.label
+        return None
+
+
+def equity_dashboard(
+    *, user: User, query: EquityQuery, today: dt.date | None = None
+) -> EquityResult:
+    """The figures `query` asks for, as `user`'s role may see them.
+
+    Raises `EquityQueryError` for a request that cannot be answered as asked (a period
+    not computed, a reference that is not a group, a programme that does not exist),
+    and `PermissionDenied` for a user who may see no figures at all.
+    """
+    scope = equity_scope(user)
+    if scope.sees_nothing:
+        raise PermissionDenied("Your role cannot see the equity figures.")
+    today = today or timezone.localdate()
+    measure = measure_info(query.measure)
+    program_code = query.program_code or ""
+    if query.race_rule == "any" and len(query.stratify) > 1 and "race" in query.stratify:
+        raise EquityQueryError(
+            {"race_rule": "Race alone or in combination counts a patient more than once; "
+             "show it on its own, not crossed with another dimension."}
+        )
+    dimensions = tuple(
+        population_dimension(key, program_code=program_code, race_rule=query.race_rule)
+        for key in query.stratify
+    )
+    if measure.kind == "navigation":
+        result, counts, series = _navigation(query, measure, program_code, scope, dimensions, today)
+    else:
+        result, counts, series = _population(query, measure, program_code, scope, dimensions)
+    if counts is None:
+        return result
+    _statistics(result, counts, series)
+    result.warnings = completeness_warnings(counts)
+    result.methods = method_sentences(
+        measure=measure,
+        two_way=len(dimensions) == 2,
+        race_rule=query.race_rule if "race" in query.stratify else None,
+        quarters=bool(result.quarters),
+        age_adjusted=query.age_adjust,
+    )
+    return result
+
+
+def _population(
+    query: EquityQuery,
+    measure: MeasureInfo,
+    program_code: str,
+    scope: EquityScope,
+    dimensions: tuple[Dimension, ...],
+) -> tuple[EquityResult, GroupedCounts | None, GroupedCounts | None]:
+    periods = stored_periods(measure.key)  # query 1
+    result = EquityResult(query, measure, program_code, None, periods, dimensions)
+    if not periods:
+        result.unavailable = (
+            f"{measure.label} has not been computed for any period yet. A manager can "
+            "compute it (manage.py measure_populations, or POST /api/equity/periods/)."
+        )
+        return result, None, None
+    if query.period_start is None:
+        period = periods[0]
+    else:
+        matching = [
+            p for p in periods if (p.start, p.end) == (query.period_start, query.period_end)
+        ]
+        if not matching:
+            raise EquityQueryError(
+                {
+                    "period_start": f"{measure.key} has not been computed for "
+                    f"{query.period_start} to {query.period_end}. Computed periods: "
+                    + ", ".join(p.label for p in periods[:12])
+                    + "; a manager can ask for this one at POST /api/equity/periods/."
+                }
+            )
+        period = matching[0]
+    result.period = period
+    counts = population_counts(  # query 2
+        measure=measure.key,
+        periods=[period],
+        scope=scope,
+        dimensions=dimensions,
+        extras=completeness_extras("patient__"),
+    )
+    series = None
+    if query.quarters:
+        rolling = sorted(
+            (p for p in periods if " Q" in p.label and p.end <= period.end), key=lambda p: p.end
+        )[-SERIES_QUARTERS:]
+        if rolling:
+            result.quarters = [QuarterRow(p, []) for p in rolling]
+            series = population_counts(  # query 3
+                measure=measure.key, periods=rolling, scope=scope, dimensions=dimensions[:1]
+            )
+    return result, counts, series
+
+
+def _navigation(
+    query: EquityQuery,
+    measure: MeasureInfo,
+    program_code: str,
+    scope: EquityScope,
+    dimensions: tuple[Dimension, ...],
+    today: dt.date,
+) -> tuple[EquityResult, GroupedCounts | None, GroupedCounts | None]:
+    program = ScreeningProgram.objects.filter(code=program_code).only("pk").first()  # query 1
+    if program is None:
+        raise EquityQueryError({"program": f"There is no programme “{program_code}”."})
+    if query.period_start is None or query.period_end is None:
+        end = last_complete_quarter_end(today)
+        period = Period(end.replace(year=end.year - 1) + dt.timedelta(days=1), end, "")
+    else:
+        period = Period(query.period_start, query.period_end, "")
+    period = period._replace(label=f"Opened {period.start:%-d %b %Y} to {period.end:%-d %b %Y}")
+    result = EquityResult(query, measure, program_code, period, [period], dimensions)
+    days = completion_days(measure.key)
+    cohort = Cohort(scope.cases_q, program.pk, period.start, period.end)
+    counts = completion_counts_grouped(  # query 2
+        cohort=cohort,
+        days=days,
+        today=today,
+        dimensions=dimensions,
+        extras=completeness_extras("patient__"),
+    )
+    series = None
+    if query.quarters:
+        quarters = calendar_quarters(last_complete_quarter_end(today), SERIES_QUARTERS)
+        result.quarters = [QuarterRow(q, []) for q in quarters]
+        series = completion_counts_grouped(  # query 3
+            cohort=Cohort(scope.cases_q, program.pk, quarters[0].start, quarters[-1].end),
+            days=days,
+            today=today,
+            dimensions=dimensions[:1],
+            quarters=quarters,
+        )
+    return result, counts, series
+
+
+def _statistics(
+    result: EquityResult, counts: GroupedCounts, series: GroupedCounts | None
+) -> None:
+    query, favorable = result.query, result.measure.favorable
+    first = result.dimensions[0]
+    groups = counts.one_way(0)
+    if first is RACE_ANY:
+        result.groups = overlapping_statistics(groups)
+        result.quarters = [
+            QuarterRow(row.period, overlapping_statistics(series.one_way(at=_at(series, row))))
+            for row in result.quarters
+        ] if series else []
+        return
+    try:
+        reference = reference_group(
+            first.key, groups, query.reference if len(result.dimensions) == 1 else None
+        )
+    except UnknownReferenceGroup as error:
+        raise EquityQueryError({"reference": str(error)}) from error
+    result.reference = reference
+    if reference is not None:
+        result.groups = stratified_statistics(groups, reference, favorable=favorable)
+    if len(result.dimensions) == 2:
+        columns = counts.groups[1]
+        try:
+            column_reference = reference_group(
+                result.dimensions[1].key, counts.one_way(1), query.reference
+            )
+        except UnknownReferenceGroup as error:
+            raise EquityQueryError({"reference": str(error)}) from error
+        if column_reference is not None:
+            result.two_way = two_way_statistics(
+                counts.two_way(), counts.groups[0], columns, column_reference, favorable=favorable
+            )
+    if series is None or reference is None:
+        return
+    for index, row in enumerate(result.quarters):
+        at_groups = series.one_way(at=_at(series, row))
+        result.quarters[index] = QuarterRow(
+            row.period, stratified_statistics(at_groups, reference, favorable=favorable)
+        )
+    result.story = _story(result)
+
+
+def _at(series: GroupedCounts, row: QuarterRow) -> Hashable:
+    """The series key of a quarter: the period's end, as the query returned it (a date
+    from the stored periods, ISO text from the quarter-of-opening expression)."""
+    for value in series.series:
+        if str(value) == row.period.end.isoformat():
+            return value
+    return row.period.end
+
+
+def _story(result: EquityResult) -> list[str]:
+    """One sentence per group whose gap to the reference was meaningful in some quarter."""
+    sentences = []
+    reference_label = result.reference_label or ""
+    for group in result.groups:
+        if group.is_reference or group.suppressed:
+            continue
+        points = [
+            (row.period.label, _find(row.groups, group.key), _find(row.groups, result.reference))
+            for row in result.quarters
+        ]
+        if not any(g is not None and g.meaningful for _, g, _ in points):
+            continue
+        sentences.append(
+            gap_sentence(
+                points,
+                group_label=group.label,
+                reference_label=reference_label,
+                measure_label=result.measure.story_label,
+                favorable=result.measure.favorable,
+            )
+        )
+    return sentences
+
+
+def _find(groups: Sequence[GroupStatistics], key: Hashable) -> GroupStatistics | None:
+    return next((group for group in groups if group.key == key), None)
