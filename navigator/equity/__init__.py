@@ -7,6 +7,16 @@ To change:
   p-value and which test), Holm's adjustment, AHRQ's "meaningful", a group's row
   (`GroupStatistics`, the API's field names) or the one-sentence method texts:
   `stats.py` (`stratified_statistics` puts them together);
+- a two-way table (each cell against its row's reference-column cell, Holm across the
+  page, margins) or overlapping groups (race "alone or in combination", rates only):
+  `two_way.py`;
+- direct age adjustment to the 2000 US standard population, its band weights and the
+  Fay-Feuer gamma interval: `age_adjustment.py`;
+- the gap per quarter for the trend chart and the sentence that tells the story
+  (narrowed / widened / no longer significant): `story.py`;
+- the one-sentence method texts the page shows, all of them in one dict (stats' own
+  and those of two-way tables, race counting, age adjustment, rolling quarters):
+  `methods.py`;
 - which cells are hidden and why ("<11", complementary suppression, the threshold
   setting `EQUINAV_SMALL_CELL_MAX`): `suppression.py`;
 - what a rate is stratified by (race, language, English proficiency, interpreter, sex,

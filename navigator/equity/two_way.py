@@ -1,0 +1,276 @@
+"""Two-way tables (e.g. preferred language within race and ethnicity) and overlapping
+groups (race counted "alone or in combination").
+
+A two-way table's cells are compared within their row: each shown cell against the
+cell of the reference column in the same row (Spanish against English speakers among
+Hispanic or Latino patients), with the same statistics as a one-way table
+(`stats.compare_to_reference`). Holm's adjustment runs across every compared cell on
+the page, as the one-way table's does across its groups. Small cells are hidden first,
+with their complements, treating the row totals, column totals and grand total as
+shown sums (`suppression.suppress_two_way`); a hidden cell, and every cell whose row's
+reference cell is hidden, gets no comparison (a difference would give the hidden rate
+away). The margins carry rates and intervals only: they are the one-way tables of each
+dimension, compared there.
+
+Groups that overlap (a patient counted once in every race they chose) cannot be tested
+against one another (the samples share patients) nor summed into a total, so
+`overlapping_statistics` gives rates and intervals only, with no total line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from navigator.equity.stats import (
+    ALPHA,
+    Comparison,
+    GroupStatistics,
+    compare_to_reference,
+    holm_adjust,
+    meaningful,
+    rate_with_interval,
+)
+from navigator.equity.suppression import TOTAL, suppress_groups, suppress_two_way
+
+Counts = tuple[int, int]  # (numerator, denominator)
+Cell = tuple[Hashable, Hashable]  # (row key, column key)
+
+
+@dataclass(frozen=True)
+class TwoWayTable:
+    """The statistics of a rows x columns table, its margins included.
+
+    `cells[(row, column)]` is keyed (row, column) and labelled "<row>, <column>";
+    `row_totals[row]`, `column_totals[column]` and `grand_total` carry rates and
+    intervals only, keyed by the row or column key (the grand total by `TOTAL`). A
+    suppressed entry has its key and label and no numbers."""
+
+    rows: tuple[tuple[Hashable, str], ...]
+    columns: tuple[tuple[Hashable, str], ...]
+    reference_column: Hashable
+    cells: Mapping[Cell, GroupStatistics]
+    row_totals: Mapping[Hashable, GroupStatistics]
+    column_totals: Mapping[Hashable, GroupStatistics]
+    grand_total: GroupStatistics
+
+    def grid(self) -> list[list[GroupStatistics]]:
+        """The cells row by row, in the order of `rows` and `columns`."""
+        return [[self.cells[(row, column)] for column, _ in self.columns] for row, _ in self.rows]
+
+
+def two_way_statistics(
+    cells: Mapping[Cell, Counts],
+    rows: Sequence[tuple[Hashable, str]],
+    columns: Sequence[tuple[Hashable, str]],
+    reference_column: Hashable,
+    *,
+    favorable: bool = True,
+    alpha: float = ALPHA,
+    small_cell_max: int | None = None,
+) -> TwoWayTable:
+    """The two-way table of `cells` {(row, column): (numerator, denominator)}; a cell
+    that is missing counts no one. Rows and columns are shown in the order given."""
+    row_keys = _keys(rows, "row")
+    column_keys = _keys(columns, "column")
+    if reference_column not in column_keys:
+        raise ValueError(f"the reference column {reference_column!r} is not among the columns")
+    unknown = set(cells) - {(row, column) for row in row_keys for column in column_keys}
+    if unknown:
+        raise ValueError(f"cells outside the rows and columns: {sorted(map(repr, unknown))}")
+    grid = [(row, column) for row in row_keys for column in column_keys]
+    table: dict[Cell, Counts] = {cell: cells.get(cell, (0, 0)) for cell in grid}
+    for numerator, denominator in table.values():
+        _check_counts(numerator, denominator)
+    hidden = suppress_two_way(table, margins=True, maximum=small_cell_max)
+
+    comparisons: dict[Cell, Comparison] = {}
+    for row in row_keys:
+        reference = (row, reference_column)
+        if reference in hidden:
+            continue
+        for column in column_keys:
+            cell = (row, column)
+            if column == reference_column or cell in hidden:
+                continue
+            comparisons[cell] = compare_to_reference(table[cell], table[reference], alpha=alpha)
+    compared = list(comparisons)
+    adjusted = dict(
+        zip(compared, holm_adjust([comparisons[c].p_value for c in compared]), strict=True)
+    )
+
+    row_labels = dict(rows)
+    column_labels = dict(columns)
+    statistics: dict[Cell, GroupStatistics] = {}
+    for row in row_keys:
+        reference = (row, reference_column)
+        reference_rate = (
+            None if reference in hidden else rate_with_interval(*table[reference], alpha=alpha).rate
+        )
+        for column in column_keys:
+            cell = (row, column)
+            label = f"{row_labels[row]}, {column_labels[column]}"
+            is_reference = column == reference_column
+            if cell in hidden:
+                statistics[cell] = hidden_row(cell, label, is_reference=is_reference)
+                continue
+            statistics[cell] = _row(
+                cell,
+                label,
+                table[cell],
+                comparison=comparisons.get(cell),
+                p_adjusted=adjusted.get(cell),
+                reference_rate=reference_rate,
+                favorable=favorable,
+                alpha=alpha,
+                is_reference=is_reference,
+            )
+
+    def margin(key: Hashable, label: str, where: Cell, counts: Counts) -> GroupStatistics:
+        if where in hidden:
+            return hidden_row(key, label, is_reference=False)
+        return _row(key, label, counts, alpha=alpha)
+
+    row_totals = {
+        row: margin(row, row_labels[row], (row, TOTAL), _sum(table[(row, c)] for c in column_keys))
+        for row in row_keys
+    }
+    column_totals = {
+        column: margin(
+            column,
+            column_labels[column],
+            (TOTAL, column),
+            _sum(table[(r, column)] for r in row_keys),
+        )
+        for column in column_keys
+    }
+    grand_total = margin(TOTAL, "All patients", (TOTAL, TOTAL), _sum(table.values()))
+    return TwoWayTable(
+        rows=tuple(rows),
+        columns=tuple(columns),
+        reference_column=reference_column,
+        cells=statistics,
+        row_totals=row_totals,
+        column_totals=column_totals,
+        grand_total=grand_total,
+    )
+
+
+def overlapping_statistics(
+    groups: Sequence[tuple[Hashable, str, int, int]],
+    *,
+    alpha: float = ALPHA,
+    small_cell_max: int | None = None,
+) -> list[GroupStatistics]:
+    """Groups that may share patients (race "alone or in combination", `race_rule=any`):
+    (key, label, numerator, denominator) each, in the order given. Rates and intervals
+    only: no reference, no tests (overlapping samples are not independent), and no
+    total line claimed (`total_shown=False`), so only the small cells themselves are
+    hidden."""
+    keys = [key for key, _, _, _ in groups]
+    if len(set(keys)) != len(keys):
+        raise ValueError("each group needs its own key")
+    counts = {key: (numerator, denominator) for key, _, numerator, denominator in groups}
+    for numerator, denominator in counts.values():
+        _check_counts(numerator, denominator)
+    hidden = suppress_groups(counts, total=None, maximum=small_cell_max)
+    return [
+        hidden_row(key, label, is_reference=False)
+        if key in hidden
+        else _row(key, label, counts[key], alpha=alpha)
+        for key, label, _, _ in groups
+    ]
+
+
+def hidden_row(key: Hashable, label: str, *, is_reference: bool) -> GroupStatistics:
+    """A suppressed entry: its key and label, and no number at all."""
+    return GroupStatistics(
+        key=key,
+        label=label,
+        numerator=None,
+        denominator=None,
+        rate=None,
+        ci_low=None,
+        ci_high=None,
+        difference=None,
+        difference_ci_low=None,
+        difference_ci_high=None,
+        ratio=None,
+        ratio_ci_low=None,
+        ratio_ci_high=None,
+        p_value=None,
+        p_adjusted=None,
+        test=None,
+        significant=None,
+        meaningful=None,
+        suppressed=True,
+        is_reference=is_reference,
+    )
+
+
+def _row(
+    key: Hashable,
+    label: str,
+    counts: Counts,
+    *,
+    comparison: Comparison | None = None,
+    p_adjusted: float | None = None,
+    reference_rate: float | None = None,
+    favorable: bool = True,
+    alpha: float = ALPHA,
+    is_reference: bool = False,
+) -> GroupStatistics:
+    numerator, denominator = counts
+    rate = rate_with_interval(numerator, denominator, alpha=alpha)
+    return GroupStatistics(
+        key=key,
+        label=label,
+        numerator=numerator,
+        denominator=denominator,
+        rate=rate.rate,
+        ci_low=rate.ci_low,
+        ci_high=rate.ci_high,
+        difference=comparison.difference if comparison else None,
+        difference_ci_low=comparison.difference_ci_low if comparison else None,
+        difference_ci_high=comparison.difference_ci_high if comparison else None,
+        ratio=comparison.ratio if comparison else None,
+        ratio_ci_low=comparison.ratio_ci_low if comparison else None,
+        ratio_ci_high=comparison.ratio_ci_high if comparison else None,
+        p_value=comparison.p_value if comparison else None,
+        p_adjusted=p_adjusted,
+        test=comparison.test if comparison else None,
+        significant=None if p_adjusted is None else p_adjusted < alpha,
+        meaningful=meaningful(
+            p_adjusted=p_adjusted,
+            group_rate=rate.rate,
+            reference_rate=reference_rate,
+            favorable=favorable,
+            alpha=alpha,
+        ),
+        suppressed=False,
+        is_reference=is_reference,
+    )
+
+
+def _keys(entries: Sequence[tuple[Hashable, str]], what: str) -> list[Hashable]:
+    keys = [key for key, _ in entries]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"each {what} needs its own key")
+    if TOTAL in keys:
+        raise ValueError(f"{TOTAL!r} is kept for the totals and cannot be a {what} key")
+    return keys
+
+
+def _sum(pairs: Iterable[Counts]) -> Counts:
+    numerator = denominator = 0
+    for pair_numerator, pair_denominator in pairs:
+        numerator += pair_numerator
+        denominator += pair_denominator
+    return numerator, denominator
+
+
+def _check_counts(numerator: int, denominator: int) -> None:
+    if numerator < 0 or denominator < 0 or numerator > denominator:
+        raise ValueError(
+            f"counts must satisfy 0 <= numerator <= denominator (got {numerator}/{denominator})"
+        )
