@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from navigator.api import views
+from navigator.api import equity, views
 
 router = SimpleRouter()
 router.register("cases", views.CaseViewSet, basename="case")
@@ -11,6 +11,7 @@ router.register("barrier-types", views.BarrierTypeViewSet, basename="barrier-typ
 urlpatterns = [
     path("worklist/", views.WorklistView.as_view(), name="worklist"),
     path("team/", views.TeamView.as_view(), name="team"),
+    path("equity/", equity.EquityView.as_view(), name="equity"),
     path("reports/completion/", views.CompletionReportView.as_view(), name="completion-report"),
     *router.urls,
 ]

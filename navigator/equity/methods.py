@@ -38,3 +38,48 @@ METHOD_SENTENCES: dict[str, str] = {
         "change between quarters is not tested."
     ),
 }
+
+
+MEASURE_SENTENCES: dict[str, str] = {
+    "ecqm": (
+        "The rate is the eCQM's performance rate: patients meeting the numerator out of the "
+        "denominator less its exclusions, by the measure's own logic for a 12-month "
+        "measurement period; only patients known from EHR feeds are counted."
+    ),
+    "caregap": (
+        "The rate is the share of patients eligible by EquiNav's programme rules (age, sex "
+        "and risk) who were up to date on the period's last day, counting tests recorded by "
+        "navigators and from EHR feeds; it is EquiNav's own measure, not the CMS one, and "
+        "needs no qualifying visit."
+    ),
+}
+
+
+def method_sentences(
+    *,
+    measure_kind: str,
+    measure_method: str | None = None,
+    compared: bool = True,
+    two_way: bool = False,
+    race_rule: str | None = None,
+    quarters: bool = False,
+    rolling: bool = True,
+    age_adjusted: bool = False,
+) -> list[str]:
+    """The sentences a page of figures states, in reading order: what the rate is,
+    how race is counted, the statistics, then what applies to this page only."""
+    sentences = [measure_method or MEASURE_SENTENCES[measure_kind]]
+    if race_rule is not None:
+        sentences.append(METHOD_SENTENCES[f"race_{race_rule}"])
+    sentences.append(METHOD_SENTENCES["rate"])
+    if compared:
+        sentences += [METHOD_SENTENCES[key] for key in ("difference", "ratio", "test", "holm")]
+        sentences.append(METHOD_SENTENCES["meaningful"])
+    if two_way:
+        sentences.append(METHOD_SENTENCES["two_way"])
+    if quarters and rolling:
+        sentences.append(METHOD_SENTENCES["rolling_quarters"])
+    if age_adjusted:
+        sentences.append(METHOD_SENTENCES["age_adjustment"])
+    sentences.append(METHOD_SENTENCES["suppression"])
+    return sentences
