@@ -341,13 +341,18 @@ def _period_labels(periods: list[str], x_at, step: float, bottom: float) -> list
 
 def _end_labels(ends: list[tuple[float, int, str]], bottom: float) -> list[Mark]:
     """Each group's name at the right of the plot, level with its last point, pushed
-    apart so that none overlaps another."""
+    apart so that none overlaps another (down first, then all up if the lowest would
+    fall below the axis)."""
+    gap = 14.0
+    baselines: list[float] = []
+    for y, _, _ in sorted(ends):
+        baselines.append(max(y + 4, baselines[-1] + gap) if baselines else y + 4)
+    overflow = (baselines[-1] - (bottom + 4)) if baselines else 0.0
+    if overflow > 0:
+        baselines = [max(y - overflow, TR_TOP + 4 + gap * i) for i, y in enumerate(baselines)]
     placed: list[Mark] = []
-    previous = -1e9
-    for y, index, group in sorted(ends):
-        y = max(y + 4, previous + 14)
-        previous = y
-        x = TR_PLOT_RIGHT + 8
+    x = TR_PLOT_RIGHT + 8
+    for y, (_, index, group) in zip(baselines, sorted(ends), strict=True):
         placed.append(_marker(x + 5, y - 4, index, size=3.5))
         placed.append(label_text(x + 14, y, group, "chart__end-label", TR_END_LABEL_WIDTH - 14))
     return placed

@@ -320,3 +320,19 @@ def test_charts_are_640_wide_and_as_tall_as_their_content():
     assert short.width == tall.width == 640
     assert short.height < tall.height
     assert all(m.y <= tall.height for m in texts(tall))
+
+
+def test_end_labels_of_groups_with_the_same_rate_do_not_overlap_nor_fall_below_the_axis():
+    # Given nine groups ending at the same low rate
+    chart = trend(
+        {
+            f"Group {i}": [("2025 Q1", 0.01, None, None), ("2025 Q2", 0.02, None, None)]
+            for i in range(9)
+        },
+        title="t",
+    )
+
+    baselines = sorted(m.y for m in texts(chart, "chart__end-label"))
+    assert len(baselines) == 9
+    assert all(b - a >= 14 for a, b in zip(baselines, baselines[1:], strict=False))
+    assert baselines[-1] <= text_at(chart, "0%").y
