@@ -383,7 +383,7 @@ def _tick_points(value: float) -> str:
 
 
 def gap_trend(
-    points_: Sequence[GapPoint],
+    gaps: Sequence[GapPoint],
     *,
     title: str = "Gap to the reference group by quarter",
     group: str = "the group",
@@ -392,11 +392,11 @@ def gap_trend(
     """The difference from the reference group per quarter, in percentage points, with
     its 95% interval as a whisker, on an axis symmetric around a solid zero line (no
     gap). A suppressed quarter (difference None) shows "<11" and breaks the line."""
-    extent = max([abs(v) for _, *values in points_ for v in values if v is not None] + [0.05])
+    extent = max([abs(v) for _, *values in gaps for v in values if v is not None] + [0.05])
     step_points = 5 if extent <= 0.2 else 10 if extent <= 0.5 else 20
     limit = -(-round(extent * 100, 6) // step_points) * step_points / 100
     bottom = TR_TOP + TR_PLOT_HEIGHT
-    periods = [period for period, *_ in points_]
+    periods = [period for period, *_ in gaps]
     step = (GAP_PLOT_RIGHT - TR_PLOT_LEFT) / max(len(periods), 1)
     x_at = {period: TR_PLOT_LEFT + step * (i + 0.5) for i, period in enumerate(periods)}
 
@@ -427,7 +427,7 @@ def gap_trend(
 
     table_rows = []
     run: list[tuple[float, float]] = []
-    for period, difference, low, high in list(points_) + [("", None, None, None)]:
+    for period, difference, low, high in list(gaps) + [("", None, None, None)]:
         if difference is None:
             if len(run) > 1:
                 marks.append(Polyline(run, "chart__line"))

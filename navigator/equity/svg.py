@@ -24,7 +24,9 @@ from navigator.equity.chart_styles import style_of
 TEMPLATE = "navigator/equity/_chart.html"
 
 
-def render_chart(chart: Chart, *, chart_id: str | None = None, table_open: bool = False) -> str:
+def render_chart(
+    chart: Chart, *, chart_id: str | None = None, table_open: bool = False
+) -> SafeString:
     """The chart as a `<figure>`: caption, inline `<svg>` and the data table. Two
     charts on one page need distinct ids: the default is drawn from the chart's
     content, so pass `chart_id` when a page could show the same chart twice."""
