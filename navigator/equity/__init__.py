@@ -21,5 +21,13 @@ To change:
   setting `EQUINAV_SMALL_CELL_MAX`): `suppression.py`;
 - what a rate is stratified by (race, language, English proficiency, interpreter, sex,
   age band, insurance, clinic, navigator), each group's SQL expression and the one
-  grouped query that counts them (`grouped_counts`): `dimensions.py`.
+  grouped query that counts them (`grouped_counts`): `dimensions.py`;
+- the pictures (issue 13, item 7): what a chart is made of (`Chart`, `ChartTable`, the
+  marks, number formats shared by a chart and its table, labels fitted to a width):
+  `chart_marks.py`; where the marks go for a dot-and-whisker, a quarterly trend, the
+  gap per quarter and the funnel: `charts.py`; how each mark's CSS class looks (the
+  SVG's fallback and the PDF's colours; the page's own rules are in
+  `config/static/css/equinav.css`): `chart_styles.py`; a chart as inline SVG with its
+  data table (template `navigator/equity/_chart.html`): `svg.py`; the same chart as a
+  reportlab drawing for the PDF: `pdf_charts.py`.
 """
