@@ -1,6 +1,6 @@
 """What computes stored population measures: the command, the tasks (safe twice), the
 nightly care-gap run for the patients it recomputed, the quarterly beat entry, and a
-request for a period once its transaction commits."""
+request for a period once its transaction commits, and a merge of two records."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from celery.schedules import crontab
 from django.core.management import CommandError, call_command
 
 from config.celery import app
+from navigator.intake.patient_merge import patient_merge
 from patients.caregaps.periods import calendar_year, quarter_periods
 from patients.caregaps.population_measures import POPULATION_MEASURES
 from patients.models import MeasurePeriod, MeasurePopulation, Patient, ScreeningEvent
@@ -24,7 +25,7 @@ from patients.tasks import (
     refresh_care_gaps,
     refresh_measure_populations,
 )
-from tests.factories import PatientFactory, modality
+from tests.factories import ClinicFactory, ManagerFactory, PatientFactory, modality
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +248,29 @@ def test_a_request_for_an_unknown_measure_or_a_backwards_period_is_refused(
     ):
         measure_period_request(measure=measure, period=period)
     assert callbacks == []
+
+
+def test_a_merge_leaves_the_person_counted_once_in_the_stored_periods(
+    django_capture_on_commit_callbacks,
+):
+    # Given two records of one person, both in the stored 2025 colorectal population
+    clinic = ClinicFactory()
+    kept, duplicate = (
+        PatientFactory(clinic=clinic, mrn=mrn, given_name="Ana", family_name="Ruiz",
+                       birth_date=dt.date(1960, 1, 1))
+        for mrn in ("M1", " m1")  # one MRN, typed twice
+    )  # fmt: skip
+    ScreeningEvent.objects.create(
+        patient=duplicate, modality=modality("fit"), performed_on=dt.date(2025, 5, 1)
+    )
+    care_gap_populations_refresh(program_codes=["colorectal"], periods=[YEAR_2025])
+    assert MeasurePopulation.objects.count() == 2
+
+    # When a manager merges them
+    with django_capture_on_commit_callbacks(execute=True):
+        patient_merge(survivor_id=kept.pk, duplicate_id=duplicate.pk, actor=ManagerFactory())
+
+    # Then only the survivor is stored, screened by the duplicate's FIT
+    assert list(MeasurePopulation.objects.values_list("patient_id", "numerator")) == [
+        (kept.pk, True)
+    ]
