@@ -285,6 +285,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "patients.tasks.refresh_care_gaps",
         "schedule": crontab(hour=7, minute=0),
     },
+    "population-measures-quarterly": {
+        # The first day of each quarter, after the nightly care gaps: every population
+        # measure for the quarter that just ended (the disparities dashboard's series).
+        "task": "patients.tasks.compute_last_quarter_populations",
+        "schedule": crontab(hour=8, minute=0, day_of_month=1, month_of_year="1,4,7,10"),
+    },
 }
 
 # --- Logging: no PHI. Our own loggers log ids, never names or notes. -------------

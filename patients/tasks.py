@@ -1,16 +1,37 @@
-"""Celery tasks for care gaps: each loads what it needs and calls one service."""
+"""Celery tasks for care gaps and population measures: each loads what it needs and
+calls one service."""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from django.db import DatabaseError
 from django.utils import timezone
 
 from navigator.intake import care_gaps
 from navigator.services import referral_digest
+from patients.caregaps.periods import (
+    last_complete_quarter_end,
+    parse_period_label,
+    quarter_periods,
+)
+from patients.caregaps.population_measures import POPULATION_MEASURES
+from patients.services import measure_populations
 
 logger = logging.getLogger(__name__)
+
+# Patients per task when stored population measures follow a care-gap run: about
+# 30 evaluations each (3 measures × 10 periods), well inside the task time limit.
+POPULATIONS_PER_TASK = 1000
+# A database that went away for a moment; anything else is a bug, not retried.
+POPULATION_RETRY = {
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 3,
+}
 
 
 @shared_task
@@ -21,6 +42,11 @@ def refresh_care_gaps() -> dict[str, int]:
     `care_gaps_computed_at` moved on) and case opening skips open cases.
     """
     result = care_gaps.care_gaps_refresh(as_of=timezone.localdate())
+    # Their data (or the rules) changed: so may their stored population measures.
+    for start in range(0, len(result.patient_ids), POPULATIONS_PER_TASK):
+        refresh_measure_populations_for.delay(
+            result.patient_ids[start : start + POPULATIONS_PER_TASK]
+        )
     # Counts only: no patient details in logs.
     logger.info(
         "care gaps refreshed: %d patients, %d cases opened, %d closed",
@@ -52,3 +78,38 @@ def send_referral_digests() -> int:
 def send_clinic_referral_digest(clinic_id: int) -> int:
     """E-mail a clinic's subscribers the numbers of the referrals that changed (once a day)."""
     return referral_digest.clinic_referral_digest_send(clinic_id=clinic_id)
+
+
+@shared_task(**POPULATION_RETRY)
+def refresh_measure_populations(measure: str, periods: list[str]) -> dict[str, int]:
+    """Compute one population measure for every patient in these periods ("2025Q1",
+    "2025", "2025-02-01/2026-01-31") and list them. Safe to run twice: each run
+    replaces the same rows (`measure_populations`)."""
+    stats = measure_populations.population_measure_refresh(
+        measure=measure, periods=[parse_period_label(text) for text in periods]
+    )
+    logger.info(
+        "population measure %s refreshed: %d periods, %d patients, %d rows",
+        measure,
+        stats.periods_completed,
+        stats.patients,
+        stats.rows,
+    )
+    return {"patients": stats.patients, "rows": stats.rows, "periods": stats.periods_completed}
+
+
+@shared_task(**POPULATION_RETRY)
+def refresh_measure_populations_for(patient_ids: list[int]) -> int:
+    """After a care-gap run: these patients' rows in every period already listed."""
+    return measure_populations.stored_populations_refresh(patient_ids=patient_ids).rows
+
+
+@shared_task
+def compute_last_quarter_populations() -> int:
+    """On the first day of each quarter: the quarter that just ended, every measure,
+    one task each (each task is one measure's full refresh)."""
+    end = last_complete_quarter_end(timezone.localdate())
+    (period,) = quarter_periods(end, end)
+    for key in POPULATION_MEASURES:
+        measure_populations.measure_period_request(measure=key, period=period)
+    return len(POPULATION_MEASURES)

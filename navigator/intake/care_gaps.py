@@ -37,6 +37,9 @@ class RefreshResult:
     cases_opened: int = 0
     cases_closed: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
+    # The patients recomputed: their stored population measures follow
+    # (patients.tasks.refresh_care_gaps).
+    patient_ids: list[int] = field(default_factory=list)
 
 
 def care_gaps_refresh(
@@ -61,6 +64,7 @@ def care_gaps_refresh(
             changes = care_gaps_recompute(patient_ids=batch, as_of=as_of, programs=programs)
             opened, closed = _cases_follow_gaps(changes, programs)
         result.patients += len(batch)
+        result.patient_ids.extend(batch)
         result.cases_opened += opened
         result.cases_closed += closed
         for change in changes:

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from config.enqueue import enqueue_on_commit
 from navigator.cases import event_record
 from navigator.intake.care_gaps import care_gaps_refresh
 from navigator.models import OPEN_STATUSES, CaseEventKind, NavigationCase, User
@@ -189,4 +190,9 @@ def patient_merge(*, survivor_id: int, duplicate_id: int, actor: User) -> Patien
         # cases follow (a screening in the duplicate's EHR data closes an open case).
         Patient.objects.filter(pk=survivor.pk).update(clinical_data_changed_at=timezone.now())
         care_gaps_refresh(as_of=timezone.localdate(), patient_ids=[survivor.pk])
+        # The stored population measures count the person once from now: the survivor
+        # with both records' data, the duplicate no more (its rows go).
+        enqueue_on_commit(
+            "patients.tasks.refresh_measure_populations_for", [survivor.pk, duplicate.pk]
+        )
         return merge

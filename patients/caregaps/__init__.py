@@ -36,7 +36,9 @@ The eCQMs (CMS130, CMS125, CMS124), computed over the same FHIR data for
 measure reports, are in `measures/` (its `__init__` is their map).
 
 Measurement periods for population measures (calendar years, rolling quarters
-labelled "2025 Q1", parsing labels): `periods.py`.
+labelled "2025 Q1", parsing labels): `periods.py`. The population measures the
+disparities dashboard can show (eCQM or care-gap rules, per program):
+`population_measures.py`.
 
 Imports go one way: measures → engine's base (fhirdata, medication_period,
 temporal, datetimes, dates, codes); the engine never imports the measures.

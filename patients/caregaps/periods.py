@@ -24,6 +24,7 @@ from patients.caregaps.dates import add_months, add_years
 
 QUARTER_LABEL = re.compile(r"^\s*(\d{4})\s*[Qq]([1-4])\s*$")
 YEAR_LABEL = re.compile(r"^\s*(\d{4})\s*$")
+DATES_LABEL = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*/\s*(\d{4}-\d{2}-\d{2})\s*$")
 
 
 class Period(NamedTuple):
@@ -68,7 +69,8 @@ def calendar_year(year: int) -> Period:
 
 
 def parse_period_label(text: str) -> Period:
-    """ "2025Q1" or "2025 Q1" (a rolling quarter) or "2025" (a calendar year).
+    """ "2025Q1" or "2025 Q1" (a rolling quarter), "2025" (a calendar year), or any
+    period by its dates, "2025-02-01/2026-01-31" (what a task is handed).
 
     Raises ValueError with a sentence a command or API can show as it is.
     """
@@ -76,7 +78,20 @@ def parse_period_label(text: str) -> Period:
         return quarter_period(int(match[1]), int(match[2]))
     if match := YEAR_LABEL.match(text):
         return calendar_year(int(match[1]))
+    if match := DATES_LABEL.match(text):
+        try:
+            start, end = dt.date.fromisoformat(match[1]), dt.date.fromisoformat(match[2])
+        except ValueError:
+            pass
+        else:
+            if start <= end:
+                return period_between(start, end)
     raise ValueError(f"“{text}” is not a period: write 2025Q1, 2025 Q1 or 2025.")
+
+
+def period_text(period: Period) -> str:
+    """The period as `parse_period_label` reads it back whatever its dates."""
+    return f"{period.start.isoformat()}/{period.end.isoformat()}"
 
 
 def period_between(start: dt.date, end: dt.date) -> Period:

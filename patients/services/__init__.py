@@ -8,7 +8,11 @@ To change:
   joins a case is `navigator.intake.referrals.referral_create`;
 - a program's care-gap rules and their versions: `program_rules.py`;
 - computing and storing care gaps: `care_gaps.py` (`care_gaps_recompute`). Opening and
-  closing cases from them is `navigator.intake.care_gaps.care_gaps_refresh`.
+  closing cases from them is `navigator.intake.care_gaps.care_gaps_refresh`;
+- the population measures stored per patient and period for the disparities dashboard
+  (eCQMs over EHR patients, care-gap rules over everyone; full and partial refreshes,
+  asking for a period): `measure_populations.py`. Which measures exist:
+  `patients.caregaps.population_measures.POPULATION_MEASURES`.
 
 Nothing here imports navigator services, the case kernel or intake: those sit above.
 """

@@ -10,5 +10,7 @@ To change...
 - how Chromium is launched and a page's context made: support/browser.py
 - real Celery worker processes and their Redis database: support/celery_worker.py
 - FHIR resources and bundles to import, and EHR data already on a patient: support/fhir.py
+- the official CMS eCQM test cases imported as a feed, with their expected populations:
+  support/ecqm.py (`official_cases_imported`)
 - the stand-in for the SMS provider's HTTP API: support/sms_provider.py
 """

@@ -1,0 +1,75 @@
+"""The official CMS eCQM test cases, read from ../shared/ecqm (never copied into the
+project), and imported as an EHR feed would deliver them.
+
+Used by the conformance test (`manage.py measure_report` against CMS's expected
+populations) and by the stored population measures' agreement with it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from patients.caregaps.valuesets import valuesets_load
+from patients.fhir.importer import fhir_import
+from patients.models import FhirSource
+from tests.factories import ClinicFactory
+from tests.support.paths import ECQM
+from tests.support.services import need
+
+# Measure id → its folder under ../shared/ecqm.
+MEASURE_FOLDERS = {
+    "CMS130": "CMS130-colorectal",
+    "CMS125": "CMS125-breast",
+    "CMS124": "CMS124-cervical",
+}
+POPULATIONS = ("initial-population", "denominator", "denominator-exclusion", "numerator")
+
+
+def expected_case(bundle: dict) -> tuple[str, dict[str, int], dict[str, str]]:
+    """The case's Patient id, CMS's expected populations and its measurement period."""
+    report = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "MeasureReport"
+    )
+    subject = next(
+        p["valueString"]
+        for contained in report.get("contained", [])
+        for p in contained.get("parameter", [])
+        if p["name"] == "subject"
+    )
+    counts = {p["code"]["coding"][0]["code"]: p["count"] for p in report["group"][0]["population"]}
+    return subject, {name: counts.get(name, 0) for name in POPULATIONS}, report["period"]
+
+
+@dataclass
+class OfficialCases:
+    source: FhirSource
+    # The case's Patient id → (its name in cases.txt, CMS's expected populations).
+    expected: dict[str, tuple[str, dict[str, int]]]
+    # The measurement period every case of the measure uses (ISO dates).
+    periods: set[tuple[str, str]]
+
+
+def official_cases_imported(measure: str) -> OfficialCases:
+    """Load the measure's value sets and import every case's Bundle into one new feed
+    (skips the test, or fails it under REQUIRE_SERVICES=1, when the cases are absent)."""
+    folder = ECQM / MEASURE_FOLDERS[measure]
+    need("the CMS eCQM test cases", folder.is_dir(), f"{folder} is absent")
+    names = dict(
+        line.strip().split(" = ", 1)
+        for line in (folder / "cases.txt").read_text().splitlines()
+        if " = " in line
+    )
+    valuesets_load(documents=[("valuesets.json", (folder / "valuesets.json").read_bytes())])
+    source = FhirSource.objects.create(
+        key=f"cms-{measure.lower()}", name="CMS", clinic=ClinicFactory()
+    )
+    expected: dict[str, tuple[str, dict[str, int]]] = {}
+    periods = set()
+    for case_file in sorted((folder / "tests").glob("*.json")):
+        payload = case_file.read_bytes()
+        patient_id, populations, period = expected_case(json.loads(payload))
+        expected[patient_id] = (names.get(case_file.stem, case_file.stem), populations)
+        periods.add((period["start"], period["end"]))
+        fhir_import(source=source, payload=payload, origin=case_file.name, actor=None)
+    return OfficialCases(source, expected, periods)
