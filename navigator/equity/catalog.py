@@ -2,10 +2,11 @@
 
 Two families, never mixed in one rate:
 
-- population measures: the share of an eligible population that is screened, stored
-  per patient and measurement period by `patients.services.measure_populations`
-  (`MeasurePopulation`): the CMS eCQMs over patients known from EHR feeds, and
-  EquiNav's own screening rules over every patient EquiNav knows;
+- population measures (`patients.caregaps.population_measures`): the share of an
+  eligible population that is screened, stored per patient and measurement period by
+  `patients.services.measure_populations` (`MeasurePopulation`): the CMS eCQMs over
+  patients known from EHR feeds, and EquiNav's own screening rules over every patient
+  EquiNav knows;
 - navigation measures: what happened to navigation cases, counted from the cases.
 
 Each has one programme: rates of programmes whose normal levels differ (colorectal
@@ -15,6 +16,8 @@ and cervical screening run at very different rates) are never added together.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from patients.caregaps.population_measures import POPULATION_MEASURES, PopulationMeasure
 
 
 @dataclass(frozen=True)
@@ -30,44 +33,19 @@ class MeasureInfo:
     story_label: str = ""
 
 
-ECQM = (
-    MeasureInfo(
-        "CMS130",
-        "Colorectal Cancer Screening (CMS130, patients from EHR feeds)",
-        "ecqm",
-        "colorectal",
-        story_label="colorectal cancer screening",
-    ),
-    MeasureInfo(
-        "CMS125",
-        "Breast Cancer Screening (CMS125, patients from EHR feeds)",
-        "ecqm",
-        "breast",
-        story_label="breast cancer screening",
-    ),
-    MeasureInfo(
-        "CMS124",
-        "Cervical Cancer Screening (CMS124, patients from EHR feeds)",
-        "ecqm",
-        "cervical",
-        story_label="cervical cancer screening",
-    ),
-)
-CARE_GAP = tuple(
-    MeasureInfo(
-        f"caregap:{code}",
-        f"{name} screening by EquiNav's rules (every patient; not the CMS measure)",
-        "caregap",
-        code,
-        story_label=f"{name.lower()} screening (EquiNav's rules)",
+def _population(entry: PopulationMeasure) -> MeasureInfo:
+    story = f"{entry.program_code} cancer screening"
+    return MeasureInfo(
+        entry.key,
+        entry.label,
+        entry.kind,
+        entry.program_code,
+        favorable=entry.favorable == "higher",
+        story_label=story if entry.kind == "ecqm" else f"{story} (EquiNav's rules)",
     )
-    for code, name in (
-        ("colorectal", "Colorectal"),
-        ("breast", "Breast"),
-        ("cervical", "Cervical"),
-        ("lung", "Lung"),
-    )
-)
+
+
+POPULATION = tuple(_population(entry) for entry in POPULATION_MEASURES.values())
 NAVIGATION = (
     MeasureInfo(
         "completion_180",
@@ -98,7 +76,7 @@ NAVIGATION = (
     ),
 )
 
-MEASURES: dict[str, MeasureInfo] = {m.key: m for m in (*ECQM, *CARE_GAP, *NAVIGATION)}
+MEASURES: dict[str, MeasureInfo] = {m.key: m for m in (*POPULATION, *NAVIGATION)}
 # The API's shorter names.
 ALIASES = {"completion": "completion_180"}
 

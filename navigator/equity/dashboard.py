@@ -31,6 +31,7 @@ from navigator.equity.populations import (
     RACE_ANY,
     population_counts,
     population_dimension,
+    rolling_quarters,
     stored_periods,
 )
 from navigator.equity.query import EquityQuery, EquityQueryError
@@ -96,8 +97,10 @@ def equity_dashboard(
     program_code = query.program_code or ""
     if query.race_rule == "any" and len(query.stratify) > 1 and "race" in query.stratify:
         raise EquityQueryError(
-            {"race_rule": "Race alone or in combination counts a patient more than once; "
-             "show it on its own, not crossed with another dimension."}
+            {
+                "race_rule": "Race alone or in combination counts a patient more than once; "
+                "show it on its own, not crossed with another dimension."
+            }
         )
     dimensions = tuple(
         population_dimension(key, program_code=program_code, race_rule=query.race_rule)
@@ -162,9 +165,7 @@ def _population(
     )
     series = None
     if query.quarters:
-        rolling = sorted(
-            (p for p in periods if " Q" in p.label and p.end <= period.end), key=lambda p: p.end
-        )[-SERIES_QUARTERS:]
+        rolling = rolling_quarters(periods, through=period.end, count=SERIES_QUARTERS)
         if rolling:
             result.quarters = [QuarterRow(p, []) for p in rolling]
             series = population_counts(  # query 3
@@ -214,18 +215,20 @@ def _navigation(
     return result, counts, series
 
 
-def _statistics(
-    result: EquityResult, counts: GroupedCounts, series: GroupedCounts | None
-) -> None:
+def _statistics(result: EquityResult, counts: GroupedCounts, series: GroupedCounts | None) -> None:
     query, favorable = result.query, result.measure.favorable
     first = result.dimensions[0]
     groups = counts.one_way(0)
     if first is RACE_ANY:
         result.groups = overlapping_statistics(groups)
-        result.quarters = [
-            QuarterRow(row.period, overlapping_statistics(series.one_way(at=_at(series, row))))
-            for row in result.quarters
-        ] if series else []
+        result.quarters = (
+            [
+                QuarterRow(row.period, overlapping_statistics(series.one_way(at=_at(series, row))))
+                for row in result.quarters
+            ]
+            if series
+            else []
+        )
         return
     try:
         reference = reference_group(

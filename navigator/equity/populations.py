@@ -28,7 +28,7 @@ from navigator.equity.dimensions import (
 from navigator.equity.grouping import GroupedCounts, count_grouped
 from navigator.equity.scope import EquityScope
 from navigator.models import NavigationCase
-from patients.caregaps.periods import Period
+from patients.caregaps.periods import Period, period_between, quarter_period
 from patients.models import MeasurePeriod, MeasurePopulation, RaceEthnicity
 
 PREFIX = "patient__"
@@ -111,34 +111,23 @@ def population_dimension(key: str, *, program_code: str, race_rule: str = "exclu
 
 
 def stored_periods(measure: str) -> list[Period]:
-    """The periods computed for everyone, newest first (1 query). A twelve-month
-    window ending on a quarter's last day is labelled as that rolling quarter; the
-    one ending on 31 December is also the calendar year."""
+    """The periods computed for everyone, newest first (1 query), labelled as calendar
+    years ("2025"), rolling quarters ("2026 Q1") or by their dates."""
     rows = MeasurePeriod.objects.filter(measure=measure).order_by("-period_end", "period_start")
-    return [
-        Period(row.period_start, row.period_end, period_label(row.period_start, row.period_end))
-        for row in rows
-    ]
+    return [period_between(row.period_start, row.period_end) for row in rows]
 
 
-def period_label(start: dt.date, end: dt.date) -> str:
-    twelve_months = start == _year_before(end)
-    if twelve_months and end.month == 12 and end.day == 31:
-        return str(end.year)
-    if (
-        twelve_months
-        and (end + dt.timedelta(days=1)).month in (1, 4, 7, 10)
-        and (end + dt.timedelta(days=1)).day == 1
-    ):
-        return f"{end.year} Q{(end.month - 1) // 3 + 1}"
-    return f"{start.isoformat()} to {end.isoformat()}"
-
-
-def _year_before(end: dt.date) -> dt.date:
-    try:
-        return end.replace(year=end.year - 1) + dt.timedelta(days=1)
-    except ValueError:  # 29 February
-        return end.replace(year=end.year - 1, day=28) + dt.timedelta(days=1)
+def rolling_quarters(periods: Sequence[Period], *, through: dt.date, count: int) -> list[Period]:
+    """The last `count` rolling quarters among `periods` ending by `through`, oldest
+    first, each labelled as a quarter (the calendar year is also the Q4 window)."""
+    quarters = {}
+    for period in periods:
+        if period.end > through:
+            continue
+        quarter = quarter_period(period.end.year, (period.end.month - 1) // 3 + 1)
+        if (quarter.start, quarter.end) == (period.start, period.end):
+            quarters[quarter.end] = quarter
+    return [quarters[end] for end in sorted(quarters)][-count:]
 
 
 def population_rows(measure: str, periods: Sequence[Period], scope: EquityScope) -> QuerySet:

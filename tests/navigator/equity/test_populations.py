@@ -16,13 +16,13 @@ from navigator.equity.dimensions import DIMENSIONS
 from navigator.equity.populations import (
     NAVIGATED,
     RACE_ANY,
-    period_label,
     population_counts,
     population_dimension,
+    rolling_quarters,
     stored_periods,
 )
 from navigator.equity.scope import ALL_DIMENSIONS, EquityScope, equity_scope
-from patients.caregaps.periods import calendar_year, quarter_period, quarter_periods
+from patients.caregaps.periods import Period, calendar_year, quarter_period, quarter_periods
 from patients.models import MeasurePeriod, MeasurePopulation, Patient, PatientRaceEthnicity
 from tests import factories
 
@@ -203,7 +203,13 @@ def test_stored_periods_are_listed_newest_first_with_their_labels():
     assert stored_periods("CMS125") == []
 
 
-def test_a_period_that_is_not_twelve_months_is_labelled_by_its_dates():
-    assert period_label(dt.date(2025, 3, 1), dt.date(2025, 6, 30)) == "2025-03-01 to 2025-06-30"
-    assert period_label(dt.date(2024, 3, 1), dt.date(2025, 2, 28)) == "2024-03-01 to 2025-02-28"
-    assert period_label(dt.date(2023, 4, 1), dt.date(2024, 3, 31)) == "2024 Q1"
+def test_the_rolling_quarters_of_a_series_include_the_calendar_year_as_its_q4(stored):
+    periods = [
+        calendar_year(2025),
+        quarter_period(2026, 1),
+        quarter_period(2026, 2),
+        Period(dt.date(2025, 3, 1), dt.date(2025, 6, 30), "a custom period"),
+    ]
+    quarters = rolling_quarters(periods, through=dt.date(2026, 3, 31), count=8)
+    assert [p.label for p in quarters] == ["2025 Q4", "2026 Q1"]
+    assert rolling_quarters(periods, through=dt.date(2026, 6, 30), count=1) == [Q2]
