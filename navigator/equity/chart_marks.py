@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from navigator.equity import chart_styles
-from navigator.equity.suppression import suppressed_label
+from navigator.equity.suppression import hidden_text
 
 WIDTH = 640.0
 ELLIPSIS = "…"
@@ -176,7 +176,7 @@ def label_text(
 
 
 def suppressed_text() -> str:
-    return f"{suppressed_label()} (suppressed)"
+    return hidden_text()
 
 
 def interval_points(low: float | None, high: float | None) -> str:

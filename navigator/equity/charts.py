@@ -8,7 +8,7 @@ Coordinates are in SVG's user units, y downwards, rounded to 0.1 so that output 
 the same from run to run. Marks carry CSS classes (`chart_styles.STYLES` gives each
 class its look). Every number drawn as text is in the table too, formatted by the
 same functions. Suppressed figures (`suppression.py`) arrive as None and are drawn as
-"<11", never as a number.
+"Suppressed", never as a number.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from navigator.equity.chart_marks import (
     text_width,
 )
 from navigator.equity.stats import GroupStatistics
-from navigator.equity.suppression import suppressed_label
+from navigator.equity.suppression import hidden_text
 
 # (period label, rate, interval low, interval high); None where suppressed.
 TrendPoint = tuple[str, float | None, float | None, float | None]
@@ -78,7 +78,7 @@ def dot_whisker(
     """One row per group: a dot at its rate, a whisker over its 95% interval, the
     group's name at the left; a dashed vertical line at the reference group's rate (none
     when it is hidden) and a 0–100% axis. The reference group's name is bold, marked
-    "(reference)", and its dot hollow. A suppressed group shows "<11 (suppressed)" and
+    "(reference)", and its dot hollow. A suppressed group shows "Suppressed" and
     no dot."""
     span = DW_PLOT_RIGHT - DW_PLOT_LEFT
 
@@ -122,7 +122,7 @@ def dot_whisker(
         if row.suppressed:
             suppressed += 1
             marks.append(Text(DW_PLOT_LEFT + 6, y + 4, suppressed_text(), "chart__note"))
-            table_rows.append((label, suppressed_label(), suppressed_label(), "suppressed", ""))
+            table_rows.append((label, hidden_text(), hidden_text(), hidden_text(), ""))
             continue
         if row.rate is None:
             marks.append(Text(DW_PLOT_LEFT + 6, y + 4, "no one counted", "chart__note"))
@@ -156,7 +156,7 @@ def dot_whisker(
     if suppressed:
         desc += (
             f" {suppressed} {'group is' if suppressed == 1 else 'groups are'} suppressed "
-            f"(shown as {suppressed_label()}), without a dot."
+            f"(shown as {hidden_text()}), without a dot."
         )
     return Chart(
         width=WIDTH,
@@ -231,7 +231,7 @@ def trend(series: Mapping[str, Sequence[TrendPoint]], *, title: str) -> Chart:
             ends.append((y_of(shown[-1][1]), index, group))
         for period, rate, low, high in points_:
             if rate is None:
-                table_rows.append((group, period, suppressed_label(), ""))
+                table_rows.append((group, period, hidden_text(), ""))
             else:
                 table_rows.append((group, period, percent(rate), interval(low, high)))
     # Bands first, so that no band covers another group's line.
@@ -248,7 +248,7 @@ def trend(series: Mapping[str, Sequence[TrendPoint]], *, title: str) -> Chart:
         else "Rates by quarter, one line per group "
     ) + (
         f"({', '.join(series)}), on a scale from 0 to 100%, each with a shaded 95% interval. "
-        f"A break in a line is a quarter whose figures are suppressed ({suppressed_label()})."
+        f"A break in a line is a quarter whose figures are suppressed ({hidden_text()})."
     )
     return Chart(
         width=WIDTH,
@@ -391,7 +391,7 @@ def gap_trend(
 ) -> Chart:
     """The difference from the reference group per quarter, in percentage points, with
     its 95% interval as a whisker, on an axis symmetric around a solid zero line (no
-    gap). A suppressed quarter (difference None) shows "<11" and breaks the line."""
+    gap). A suppressed quarter (difference None) shows "Suppressed" and breaks the line."""
     extent = max([abs(v) for _, *values in gaps for v in values if v is not None] + [0.05])
     step_points = 5 if extent <= 0.2 else 10 if extent <= 0.5 else 20
     limit = -(-round(extent * 100, 6) // step_points) * step_points / 100
@@ -437,12 +437,12 @@ def gap_trend(
                     Text(
                         x_at[period],
                         y_of(0) - 8,
-                        suppressed_label(),
+                        hidden_text(),
                         "chart__note",
                         anchor="middle",
                     )
                 )
-                table_rows.append((period, suppressed_label(), ""))
+                table_rows.append((period, hidden_text(), ""))
             continue
         x = x_at[period]
         if low is not None and high is not None:
@@ -456,7 +456,7 @@ def gap_trend(
         f"The difference between {group} and {reference} in percentage points per quarter, "
         "each with its 95% interval; the solid line at 0 is no gap, and an interval "
         "crossing it is not statistically significant. "
-        f"Suppressed quarters show {suppressed_label()}."
+        f"Suppressed quarters show {hidden_text()}."
     )
     return Chart(
         width=WIDTH,
@@ -485,7 +485,7 @@ FN_TOP = 8.0
 def funnel(steps: Sequence[tuple[str, int | None]], *, title: str = "Navigation funnel") -> Chart:
     """Each step (referred → reached → ... → loop complete) as a horizontal bar as
     long as its count, with the count and its share of the first step written after
-    it. A suppressed step (None) has no bar and reads "<11"; with the first step
+    it. A suppressed step (None) has no bar and reads "Suppressed"; with the first step
     suppressed or zero no shares are given, and bars scale to the largest count."""
     first = steps[0][1] if steps else None
     largest = max([c for _, c in steps if c is not None] + [0])
@@ -501,7 +501,7 @@ def funnel(steps: Sequence[tuple[str, int | None]], *, title: str = "Navigation 
         )
         if value is None:
             marks.append(Text(FN_BAR_LEFT + 4, top + 19, suppressed_text(), "chart__note"))
-            table_rows.append((label, suppressed_label(), ""))
+            table_rows.append((label, hidden_text(), ""))
             continue
         length = FN_BAR_MAX * min(value / scale, 1.0) if scale else 0.0
         if length > 0:
@@ -513,7 +513,7 @@ def funnel(steps: Sequence[tuple[str, int | None]], *, title: str = "Navigation 
     desc = (
         "The navigation steps as bars, each as long as the number of patients who reached "
         "that step, with the count and its share of the first step written after it."
-        f" Suppressed steps show {suppressed_label()}."
+        f" Suppressed steps show {hidden_text()}."
     )
     return Chart(
         width=WIDTH,

@@ -54,8 +54,9 @@ METHOD_SENTENCES: dict[str, str] = {
         "and the rates of not being screened differ by at least 10% of the reference's."
     ),
     "suppression": (
-        'Counts from 1 to 10 are shown as "<11" (CMS cell-size policy), with other cells '
-        "hidden where they would give them away; hidden groups have no rates or tests."
+        "Counts from 1 to 10 are never shown (CMS cell-size policy: fewer than 11 is "
+        'suppressed), nor any other cell from which one could be worked out; such cells '
+        'read "Suppressed" and have no rates or tests.'
     ),
 }
 

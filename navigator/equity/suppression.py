@@ -5,8 +5,14 @@ users, https://resdac.org/articles/cms-cell-size-suppression-policy): no cell co
 1 to 10 beneficiaries, events or services may be shown, nor any figure (a total, a
 percentage) from which such a cell could be worked out. A count of 0 is outside 1 to
 10 and is shown, as the policy's own range says. The upper
-end is the setting `EQUINAV_SMALL_CELL_MAX` (default 10); a hidden cell is shown as
-`suppressed_label()`, "<11" by default.
+end is the setting `EQUINAV_SMALL_CELL_MAX` (default 10); `suppressed_label()` names the rule ("<11" by
+default) in method texts.
+
+Every hidden cell, small or complementary, reads the same (`HIDDEN_TEXT`): marking the
+small ones "<11" and the complementary ones otherwise would tell a reader that the
+latter are 0 or above 10, and that can pin a small one (hidden cells summing to 12,
+one "<11" and one "not small": the second is 11, the first 1). Writing "<11" on every
+hidden cell would be untrue of a complementary cell of 200.
 
 A table here is a set of *cells*, each a (numerator, denominator) pair such as
 "screened of eligible", and *lines*: a total cell that is shown as the sum of its
@@ -53,8 +59,16 @@ def small_cell_max() -> int:
 
 
 def suppressed_label() -> str:
-    """What a hidden count shows instead: "<11" with the default maximum."""
+    """The rule in short: "<11" with the default maximum."""
     return f"<{small_cell_max() + 1}"
+
+
+HIDDEN_TEXT = "Suppressed"
+
+
+def hidden_text() -> str:
+    """What every hidden count and rate shows instead, on the page, CSV and PDF."""
+    return HIDDEN_TEXT
 
 
 def is_small(count: int, maximum: int | None = None) -> bool:

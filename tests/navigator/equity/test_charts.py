@@ -1,5 +1,5 @@
 """The equity charts' geometry: dots, whiskers, lines and bars where the figures put
-them, suppressed figures drawn as "<11" and never as a number, and every number the
+them, suppressed figures drawn as "Suppressed" and never as a number, and every number the
 chart shows also in its data table."""
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def test_a_suppressed_group_has_no_dot_and_reads_less_than_eleven():
         on_row = [m for m in chart.marks if getattr(m, "cy", getattr(m, "y1", None)) == y]
         assert on_row == []
         notes = [m.text for m in texts(chart, "chart__note") if m.y == approx(y + 4)]
-        assert notes == ["<11 (suppressed)"]
+        assert notes == ["Suppressed"]
     assert "2 groups are suppressed" in chart.desc
 
 
@@ -134,7 +134,7 @@ def test_no_suppressed_number_reaches_the_chart_or_its_table():
     shown = " ".join(m.text for m in texts(chart)) + " " + repr(chart.table.rows)
     for hidden in ("16.7", "71.2", "47", "66", "30"):
         assert not re.search(rf"(?<![\d.]){re.escape(hidden)}(?![\d])", shown), hidden
-    assert ("Asian", "<11", "<11", "suppressed", "") in chart.table.rows
+    assert ("Asian", "Suppressed", "Suppressed", "Suppressed", "") in chart.table.rows
 
 
 def test_without_a_shown_reference_there_is_no_reference_line():
@@ -223,7 +223,7 @@ def test_a_suppressed_quarter_breaks_its_groups_line():
     q4 = text_at(chart, "2025 Q4").x
     (lone,) = series_marks(chart, "line", 1, Line)
     assert lone.x1 == lone.x2 == q4
-    assert ("Hispanic or Latino", "2025 Q3", "<11", "") in chart.table.rows
+    assert ("Hispanic or Latino", "2025 Q3", "Suppressed", "") in chart.table.rows
 
 
 def test_trend_points_and_bands_sit_at_their_rates():
@@ -284,9 +284,9 @@ def test_the_gap_chart_puts_each_difference_and_interval_against_a_zero_line():
     assert sorted((zero.y1 - y) / per_point for y in (whiskers[0].y1, whiskers[0].y2)) == approx(
         [-20.0, -8.4], abs=0.05
     )
-    # The suppressed quarter has no dot and reads "<11"
+    # The suppressed quarter has no dot and reads "Suppressed"
     assert len(dots) == 2
-    assert text_at(chart, "<11").x == text_at(chart, "2025 Q2").x
+    assert text_at(chart, "Suppressed").x == text_at(chart, "2025 Q2").x
     assert chart.table.rows[0] == ("2025 Q1", "-14.2", "-20.0 to -8.4")
 
 
@@ -304,8 +304,8 @@ def test_funnel_bars_are_as_long_as_their_counts_with_the_share_of_the_first_ste
         "900 (75.0%)",
         "300 (25.0%)",
     ]
-    assert text_at(chart, "<11 (suppressed)")
-    assert chart.table.rows[2] == ("Scheduled", "<11", "")
+    assert text_at(chart, "Suppressed")
+    assert chart.table.rows[2] == ("Scheduled", "Suppressed", "")
 
 
 def test_the_same_figures_give_the_same_chart():
