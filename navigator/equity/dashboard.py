@@ -34,13 +34,18 @@ from navigator.equity.populations import (
     rolling_quarters,
     stored_periods,
 )
-from navigator.equity.query import EquityQuery, EquityQueryError
 from navigator.equity.quality import completeness_extras, completeness_warnings
+from navigator.equity.query import EquityQuery, EquityQueryError
 from navigator.equity.references import UnknownReferenceGroup, reference_group
 from navigator.equity.scope import EquityScope, equity_scope
 from navigator.equity.stats import GroupStatistics, stratified_statistics
 from navigator.equity.story import gap_sentence
-from navigator.equity.two_way import TwoWayTable, overlapping_statistics, two_way_statistics
+from navigator.equity.two_way import (
+    TwoWayTable,
+    hidden_row,
+    overlapping_statistics,
+    two_way_statistics,
+)
 from navigator.models import User
 from patients.caregaps.periods import Period, last_complete_quarter_end
 from patients.models import ScreeningProgram
@@ -270,26 +275,44 @@ def _at(series: GroupedCounts, row: QuarterRow) -> Hashable:
     return row.period.end
 
 
+def story_series(
+    result: EquityResult, key: Hashable
+) -> list[tuple[str, GroupStatistics, GroupStatistics]]:
+    """(quarter label, the group's row, the reference's row) for each quarter; a group
+    absent from a quarter is a hidden row (nothing to say about it)."""
+    series = []
+    for row in result.quarters:
+        group = _find(row.groups, key) or hidden_row(key, "", is_reference=False)
+        reference = _find(row.groups, result.reference) or hidden_row(
+            result.reference, "", is_reference=True
+        )
+        series.append((row.period.label, group, reference))
+    return series
+
+
+def plain_label(label: str) -> str:
+    """A group's name inside a sentence: "Hispanic or Latino alone" reads "Hispanic or
+    Latino" (the exclusive counting rule is stated in the methods)."""
+    return label.removesuffix(" alone")
+
+
 def _story(result: EquityResult) -> list[str]:
     """One sentence per group whose gap to the reference was meaningful in some quarter."""
     sentences = []
-    reference_label = result.reference_label or ""
     for group in result.groups:
         if group.is_reference or group.suppressed:
             continue
-        points = [
-            (row.period.label, _find(row.groups, group.key), _find(row.groups, result.reference))
-            for row in result.quarters
-        ]
-        if not any(g is not None and g.meaningful for _, g, _ in points):
+        series = story_series(result, group.key)
+        if not any(quarter_group.meaningful for _, quarter_group, _ in series):
             continue
         sentences.append(
             gap_sentence(
-                points,
-                group_label=group.label,
-                reference_label=reference_label,
+                series,
+                group_label=plain_label(group.label),
+                reference_label=plain_label(result.reference_label or ""),
                 measure_label=result.measure.story_label,
                 favorable=result.measure.favorable,
+                action="screened" if result.measure.kind != "navigation" else None,
             )
         )
     return sentences
