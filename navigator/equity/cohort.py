@@ -31,7 +31,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import In, LessThanOrEqual
 from django.utils import timezone
 
-from navigator.equity.dimensions import Dimension, Expression
+from navigator.equity.dimensions import OTHER, Dimension, Expression
 from navigator.equity.sql import DaysBetween
 from navigator.models import (
     LOOP_CLOSED_STATUSES,
@@ -155,11 +155,10 @@ def group_key(dimension: Dimension, prefix: str, on: dt.date, population: QueryS
         .order_by("-size", "top_group")
         .values("top_group")[: dimension.top]
     )
-    other = next(key for key in fixed if key != "not_recorded")
     return Case(
         When(In(expression, fixed), then=expression),
         When(In(expression, largest), then=expression),
-        default=Value(other),
+        default=Value(OTHER),
         output_field=expression.output_field,
     )
 

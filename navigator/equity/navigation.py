@@ -19,7 +19,7 @@ sentence for the page.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
@@ -207,7 +207,7 @@ class StepMedians:
     steps: dict[str, Step]
     reached: int
     attempts: int  # outbound attempts on the cases where the patient was reached
-    attempts_median: float | None = field(default=None)
+    attempts_median: float | None  # of outbound attempts per case where reached
 
     @property
     def attempts_per_reached(self) -> float | None:
