@@ -1,5 +1,15 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+
+from navigator.equity.sql import register_sqlite_functions
 
 
 class NavigatorConfig(AppConfig):
     name = "navigator"
+
+    def ready(self) -> None:
+        # The equity figures' median runs inside SQLite as a Python aggregate, added to
+        # every new SQLite connection (PostgreSQL has PERCENTILE_CONT).
+        connection_created.connect(
+            register_sqlite_functions, dispatch_uid="navigator.equity.sql.sqlite_functions"
+        )

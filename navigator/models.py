@@ -174,6 +174,9 @@ class NavigationCase(models.Model):
             models.Index(fields=["navigator", "status", "next_follow_up"]),
             models.Index(fields=["status", "next_follow_up"]),
             models.Index(fields=["opened_at"]),
+            # "Was this patient navigated for this programme by then?" (the equity
+            # dashboard's navigated-versus-not figure: an EXISTS per patient).
+            models.Index(fields=["patient", "program", "opened_at"]),
         ]
 
     def __str__(self) -> str:

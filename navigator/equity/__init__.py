@@ -1,8 +1,20 @@
-"""The disparities dashboard's core (issue 13): honest statistics and small-cell
-suppression, as plain functions that the dashboard's selectors, page, API, CSV and
-PDF all call, so each shows the same numbers and hides the same cells.
+"""The disparities dashboard (issue 13): population screening rates and navigation
+figures by group, with honest statistics and small-cell suppression, computed once
+(`dashboard.equity_dashboard`) for the page, the API, the CSV and the PDF, so each
+shows the same numbers and hides the same cells.
 
 To change:
+- what may be asked (measure, programme, period, one or two dimensions, reference,
+  quarters, race rule) and how a bad parameter is refused: `query.py`; which figures
+  exist, by key: `catalog.py`; whose rows a role counts and which dimensions it may
+  use: `scope.py`; the default reference group of each dimension: `references.py`;
+- how a request is answered (at most three queries: periods, the table, the quarters)
+  and the result every output reads (`EquityResult`): `dashboard.py`; counting one or
+  two dimensions and a series in one grouped query: `grouping.py`; population rates
+  from the stored measure populations (age from each period, race alone or in
+  combination, navigated or not): `populations.py`; completion of navigation cases by
+  group and quarter of opening: `case_counts.py`;
+- a result as text rows (page, CSV, PDF): `tables.py`; as charts: `presentation.py`;
 - a rate's interval, the comparison with the reference group (difference, ratio,
   p-value and which test), Holm's adjustment, AHRQ's "meaningful", a group's row
   (`GroupStatistics`, the API's field names) or the one-sentence method texts:
@@ -30,4 +42,15 @@ To change:
   `config/static/css/equinav.css`): `chart_styles.py`; a chart as inline SVG with its
   data table (template `navigator/equity/_chart.html`): `svg.py`; the same chart as a
   reportlab drawing for the PDF: `pdf_charts.py`.
+- which navigation cases a figure counts (one programme, opened in the period, the
+  role's scope, ineligible left out: `Cohort`), how a case's steps are read (correlated
+  subqueries, no join fan-out), the completion rule and the one grouped query per
+  figure: `cohort.py`;
+- the navigation figures, each one query: the funnel, completion within 90/180 days,
+  median days between steps and attempts per patient reached, close reasons, per
+  navigator outcomes, and their one-sentence rules (`METHODS`): `navigation.py`;
+  barriers found/resolved and completion with and without each, and diagnostic
+  follow-up within 6 months of an abnormal stool test: `navigation_barriers.py`;
+- days between two moments, the median (and SQLite's `equinav_median`, registered by
+  `navigator.apps`), months later: `sql.py`.
 """

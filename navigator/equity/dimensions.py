@@ -173,19 +173,27 @@ def _clinic_name(prefix: str) -> Expression:
     return F(f"{prefix}clinic__name")
 
 
+def _case_prefix(prefix: str) -> str:
+    """The navigator is the case's, not the patient's: "patient__" (rooted at the case)
+    becomes "", "case__patient__" (rooted at a follow-up) "case__"."""
+    return prefix.removesuffix("patient__")
+
+
 def _navigator(prefix: str, on: dt.date) -> Expression:
+    case = _case_prefix(prefix)
     return Case(
-        When(navigator__isnull=True, then=Value(NOT_RECORDED)),
-        default=Cast("navigator_id", CharField()),
+        When(**{f"{case}navigator__isnull": True}, then=Value(NOT_RECORDED)),
+        default=Cast(f"{case}navigator_id", CharField()),
         output_field=CharField(),
     )
 
 
 def _navigator_name(prefix: str) -> Expression:
+    case = _case_prefix(prefix)
     return Concat(
-        "navigator__user__first_name",
+        f"{case}navigator__user__first_name",
         Value(" "),
-        "navigator__user__last_name",
+        f"{case}navigator__user__last_name",
         output_field=CharField(),
     )
 

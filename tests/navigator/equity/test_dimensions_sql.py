@@ -28,9 +28,10 @@ from navigator.equity.dimensions import (
     age_dimension,
     grouped_counts,
 )
-from navigator.models import CaseStatus, NavigationCase, NavigatorProfile, User
-from patients.models import Clinic, Patient, PatientRaceEthnicity
+from navigator.models import CaseStatus, NavigationCase, NavigatorProfile
+from patients.models import Clinic, Patient
 from tests import factories
+from tests.support.equity_cases import CASE, GROUP_SQL, PATIENT
 
 pytestmark = pytest.mark.django_db
 
@@ -89,42 +90,7 @@ def population() -> None:
             )
 
 
-# --- The hand-written SQL -------------------------------------------------------------------
-
-PATIENT = Patient._meta.db_table
-RACE = PatientRaceEthnicity._meta.db_table
-CASE = NavigationCase._meta.db_table
-CLINIC = Clinic._meta.db_table
-PROFILE = NavigatorProfile._meta.db_table
-USER = User._meta.db_table
-
-
-def _race_rows(condition: str) -> str:
-    return f"SELECT COUNT(*) FROM {RACE} r WHERE r.patient_id = p.id AND {condition}"
-
-
-REAL = "r.category NOT IN ('declined', 'unknown')"
-GROUP_SQL = {
-    "race": f"""CASE
-        WHEN ({_race_rows(REAL)}) > 1 THEN 'multi'
-        WHEN ({_race_rows(REAL)}) = 1
-          THEN (SELECT MIN(r.category) FROM {RACE} r WHERE r.patient_id = p.id AND {REAL})
-        WHEN ({_race_rows("r.category = 'declined'")}) > 0 THEN 'declined'
-        WHEN ({_race_rows("r.category = 'unknown'")}) > 0 THEN 'unknown'
-        ELSE 'not_recorded' END""",
-    "language": "CASE WHEN p.preferred_language = '' THEN 'not_recorded' "
-    "ELSE p.preferred_language END",
-    "lep": """CASE WHEN p.english_proficiency IN ('well', 'not_well', 'not_at_all') THEN 'lep'
-        WHEN p.english_proficiency = 'very_well' THEN 'english_proficient'
-        ELSE 'not_recorded' END""",
-    "interpreter": "CASE WHEN p.interpreter_needed THEN 'needed' ELSE 'not_needed' END",
-    "sex": "CASE WHEN p.sex IN ('female', 'male', 'other') THEN p.sex ELSE 'not_recorded' END",
-    "insurance": "CASE WHEN p.insurance_type = 'unknown' THEN 'not_recorded' "
-    "ELSE p.insurance_type END",
-    "clinic": "(SELECT c.code FROM " + CLINIC + " c WHERE c.id = p.clinic_id)",
-    "navigator": "CASE WHEN k.navigator_id IS NULL THEN 'not_recorded' "
-    "ELSE CAST(k.navigator_id AS VARCHAR(20)) END",
-}
+# --- The hand-written SQL (each group's key: GROUP_SQL, tests/support/equity_cases.py) ---
 
 
 def _age_sql(bands) -> tuple[str, list[dt.date]]:
