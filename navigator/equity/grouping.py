@@ -36,6 +36,9 @@ class GroupedCounts:
     cells: dict[Key, tuple[int, int]]
     series: tuple[Hashable, ...] = ()
     extras: dict[Hashable, dict[str, int]] = field(default_factory=dict)
+    # The extra counts and the denominator per group of the first dimension:
+    # {(series value, group key): {name: count, "denominator": count}}.
+    group_extras: dict[tuple[Hashable, str], dict[str, int]] = field(default_factory=dict)
 
     def one_way(self, index: int = 0, *, at: Hashable = None) -> list[GroupCounts]:
         """Dimension `index`'s groups as (key, label, numerator, denominator), summed
@@ -63,6 +66,10 @@ class GroupedCounts:
 
     def extra_count(self, name: str, *, at: Hashable = None) -> int:
         return self.extras.get(at, {}).get(name, 0)
+
+    def denominator(self, *, at: Hashable = None) -> int:
+        """Everyone the table counts (for series value `at`)."""
+        return sum(d for key, (_, d) in self.cells.items() if not self.series or key[0] == at)
 
 
 def count_grouped(
@@ -120,6 +127,7 @@ def _assemble(
         folds.append(fold)
     cells: dict[Key, list[int]] = {}
     sums: dict[Hashable, dict[str, int]] = {}
+    per_group: dict[tuple[Hashable, str], dict[str, int]] = {}
     series_values: set[Hashable] = set()
     for row in rows:
         keys = tuple(folds[i](str(row[f"group_{i}"])) for i in range(len(dimensions)))
@@ -131,14 +139,18 @@ def _assemble(
         cell[0] += row["numerator"]
         cell[1] += row["denominator"]
         totals = sums.setdefault(at, {})
+        group_totals = per_group.setdefault((at, keys[1] if has_series else keys[0]), {})
+        group_totals["denominator"] = group_totals.get("denominator", 0) + row["denominator"]
         for name in extras:
             totals[name] = totals.get(name, 0) + row[f"extra_{name}"]
+            group_totals[name] = group_totals.get(name, 0) + row[f"extra_{name}"]
     return GroupedCounts(
         dimensions=dimensions,
         groups=tuple(groups),
         cells={key: (n, d) for key, (n, d) in cells.items()},
         series=tuple(sorted(series_values, key=str)) if has_series else (),
         extras=sums,
+        group_extras=per_group,
     )
 
 
