@@ -11,5 +11,9 @@ To change:
   setting `EQUINAV_SMALL_CELL_MAX`): `suppression.py`;
 - what a rate is stratified by (race, language, English proficiency, interpreter, sex,
   age band, insurance, clinic, navigator), each group's SQL expression and the one
-  grouped query that counts them (`grouped_counts`): `dimensions.py`.
+  grouped query that counts them (`grouped_counts`): `dimensions.py`;
+- how complete the race, ethnicity and language data are per clinic and month
+  (`data_quality`), the dashboard's completeness warning and its setting
+  `EQUINAV_DEMOGRAPHIC_COMPLETENESS_MIN` (`completeness_columns`,
+  `completeness_warning`): `quality.py`.
 """
