@@ -359,3 +359,8 @@ EQUINAV_SWEEP_SECONDS = int(os.environ.get("EQUINAV_SWEEP_SECONDS", "50"))
 # CMS cell-size policy: a count from 1 to this number is shown as "<11" and hidden
 # with enough other cells that it cannot be worked back out (navigator.equity.suppression).
 EQUINAV_SMALL_CELL_MAX = int(os.environ.get("EQUINAV_SMALL_CELL_MAX", "10"))
+# The dashboard warns where fewer than this share of the patients counted have their race
+# and ethnicity, or their language, recorded (navigator.equity.quality).
+EQUINAV_DEMOGRAPHIC_COMPLETENESS_MIN = float(
+    os.environ.get("EQUINAV_DEMOGRAPHIC_COMPLETENESS_MIN", "0.90")
+)

@@ -16,8 +16,10 @@ from patients.languages import common_language_choices, validate_language_code
 from patients.models import (
     CareGapStatus,
     Clinic,
+    DemographicSource,
     EnglishProficiency,
     InsuranceType,
+    LanguageStatus,
     PhoneType,
     RaceEthnicity,
     ScreeningProgram,
@@ -54,6 +56,20 @@ def time_zone_choices() -> list:
 
 def _with_blank(choices, label: str) -> list:
     return [("", label), *choices]
+
+
+# Who answered, as a person filling in the form can know it ("ehr_unstated" is for feeds).
+ANSWERED_BY = [
+    (DemographicSource.SELF_REPORTED, "The patient"),
+    (DemographicSource.PROXY, "A family member or caregiver"),
+    (DemographicSource.OBSERVER, "Staff, without asking"),
+]
+LANGUAGE_ANSWERS = [
+    (LanguageStatus.RECORDED, "The language above"),
+    (LanguageStatus.DECLINED, "The patient declined to say"),
+    (LanguageStatus.UNKNOWN, "Asked, but not known"),
+    (LanguageStatus.NOT_ASKED, "Not asked"),
+]
 
 
 def _written_language_choices() -> list[tuple[str, str]]:
@@ -112,6 +128,20 @@ class ReferralForm(EquiNavForm):
         choices=_written_language_choices,
         help_text="What letters and texts are written in, if not the preferred language.",
     )
+    language_status = forms.ChoiceField(
+        label="Language answer",
+        required=False,  # left out (an older client): the language above is the answer
+        choices=LANGUAGE_ANSWERS,
+        initial=LanguageStatus.RECORDED,
+        help_text="Unless it is the language above, no language is recorded (letters fall "
+        "back to English).",
+    )
+    language_source = forms.ChoiceField(
+        label="Language given by",
+        required=False,  # left out: nobody said (stored as "ehr_unstated")
+        choices=ANSWERED_BY,
+        initial=DemographicSource.SELF_REPORTED,
+    )
     english_proficiency = forms.ChoiceField(
         label="Speaks English", choices=EnglishProficiency.choices, initial="unknown"
     )
@@ -124,6 +154,13 @@ class ReferralForm(EquiNavForm):
         choices=RaceEthnicity.choices,
         widget=forms.CheckboxSelectMultiple,
         help_text="As the patient describes themself; choose all that apply.",
+    )
+    race_ethnicity_source = forms.ChoiceField(
+        label="Race and ethnicity given by",
+        required=False,  # left out: nobody said (stored as "ehr_unstated")
+        choices=ANSWERED_BY,
+        initial=DemographicSource.SELF_REPORTED,
+        help_text="Ignored when no box is ticked (never recorded).",
     )
     insurance_type = forms.ChoiceField(
         label="Insurance", choices=InsuranceType.choices, initial="unknown"
@@ -197,6 +234,8 @@ class ReferralForm(EquiNavForm):
         return self.group(
             "preferred_language",
             "preferred_language_other",
+            "language_status",
+            "language_source",
             "written_language",
             "english_proficiency",
             "interpreter_needed",
@@ -223,12 +262,16 @@ class ReferralForm(EquiNavForm):
     @property
     def background_fields(self):
         return self.group(
-            "race_ethnicity", "insurance_type", "smoking_status", "smoking_pack_years"
-        )
+            "race_ethnicity", "race_ethnicity_source", "insurance_type", "smoking_status",
+            "smoking_pack_years",
+        )  # fmt: skip
 
     @property
     def clinic_choice(self) -> Clinic:
         return self.fixed_clinic or self.cleaned_data["clinic"]
+
+    def clean_language_status(self) -> str:
+        return self.cleaned_data["language_status"] or LanguageStatus.RECORDED
 
     def clean_preferred_language_other(self) -> str:
         return self.cleaned_data["preferred_language_other"].strip().lower()
@@ -248,11 +291,20 @@ class ReferralForm(EquiNavForm):
             family_name=data["family_name"],
             birth_date=data["birth_date"],
             sex=data["sex"],
-            preferred_language=data["preferred_language_other"] or data["preferred_language"],
+            # A language declined, unknown or not asked is no language: the select's
+            # choice (English by default) is not an answer then.
+            preferred_language=(
+                data["preferred_language_other"] or data["preferred_language"]
+                if data["language_status"] == LanguageStatus.RECORDED
+                else ""
+            ),
+            language_status=data["language_status"],
+            language_source=data["language_source"],
             written_language=data["written_language"],
             english_proficiency=data["english_proficiency"],
             interpreter_needed=data["interpreter_needed"],
             race_ethnicity=list(data["race_ethnicity"]),
+            race_ethnicity_source=data["race_ethnicity_source"],
             phones=phones,
             sms_consent=data["sms_consent"],
             best_contact_times=data["best_contact_times"],

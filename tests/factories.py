@@ -74,12 +74,20 @@ class PatientFactory(factory.django.DjangoModelFactory):
     birth_date = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=365 * 55))
     sex = "female"
     preferred_language = "en"
+    # As a referral that gives the language: asked, and answered by the patient.
+    language_status = "recorded"
+    language_source = "self_reported"
     english_proficiency = "very_well"
 
     @factory.post_generation
     def race_ethnicity(self, create, extracted, **kwargs):
+        # race_ethnicity__source="proxy" names who answered (default: the patient).
         if create and extracted:
-            patient_race_set(patient=self, categories=list(extracted))
+            patient_race_set(
+                patient=self,
+                categories=list(extracted),
+                source=kwargs.get("source", "self_reported"),
+            )
 
     @factory.post_generation
     def phone(self, create, extracted, **kwargs):

@@ -41,7 +41,7 @@ To change:
   SVG's fallback and the PDF's colours; the page's own rules are in
   `config/static/css/equinav.css`): `chart_styles.py`; a chart as inline SVG with its
   data table (template `navigator/equity/_chart.html`): `svg.py`; the same chart as a
-  reportlab drawing for the PDF: `pdf_charts.py`.
+  reportlab drawing for the PDF: `pdf_charts.py`; the board's PDF report: `pdf_report.py`;
 - which navigation cases a figure counts (one programme, opened in the period, the
   role's scope, ineligible left out: `Cohort`), how a case's steps are read (correlated
   subqueries, no join fan-out), the completion rule and the one grouped query per
@@ -52,5 +52,9 @@ To change:
   barriers found/resolved and completion with and without each, and diagnostic
   follow-up within 6 months of an abnormal stool test: `navigation_barriers.py`;
 - days between two moments, the median (and SQLite's `equinav_median`, registered by
-  `navigator.apps`), months later: `sql.py`.
+  `navigator.apps`), months later: `sql.py`;
+- how complete the race, ethnicity and language data are per clinic and month
+  (`data_quality`), the dashboard's completeness warning and its setting
+  `EQUINAV_DEMOGRAPHIC_COMPLETENESS_MIN` (`completeness_columns`,
+  `completeness_warning`): `quality.py`.
 """

@@ -34,7 +34,7 @@ from navigator.equity.populations import (
     rolling_quarters,
     stored_periods,
 )
-from navigator.equity.quality import completeness_extras, completeness_warnings
+from navigator.equity.quality import completeness_filters, completeness_warnings
 from navigator.equity.query import EquityQuery, EquityQueryError
 from navigator.equity.references import UnknownReferenceGroup, reference_group
 from navigator.equity.scope import EquityScope, equity_scope
@@ -118,7 +118,7 @@ def equity_dashboard(
     if counts is None:
         return result
     _statistics(result, counts, series)
-    result.warnings = completeness_warnings(counts)
+    result.warnings = _completeness(result, counts)
     result.methods = method_sentences(
         measure=measure,
         two_way=len(dimensions) == 2,
@@ -166,7 +166,7 @@ def _population(
         periods=[period],
         scope=scope,
         dimensions=dimensions,
-        extras=completeness_extras("patient__"),
+        extras=completeness_filters("patient__"),
     )
     series = None
     if query.quarters:
@@ -204,7 +204,7 @@ def _navigation(
         days=days,
         today=today,
         dimensions=dimensions,
-        extras=completeness_extras("patient__"),
+        extras=completeness_filters("patient__"),
     )
     series = None
     if query.quarters:
@@ -264,6 +264,23 @@ def _statistics(result: EquityResult, counts: GroupedCounts, series: GroupedCoun
             row.period, stratified_statistics(at_groups, reference, favorable=favorable)
         )
     result.story = _story(result)
+
+
+def _completeness(result: EquityResult, counts: GroupedCounts) -> list[str]:
+    """The data-quality warnings of the table: per clinic when the table is by clinic
+    (which clinic's data are thin), else for everyone counted."""
+    if result.dimensions[0].key == "clinic":
+        labels = dict(counts.groups[0])
+        warnings = []
+        for (_, key), row in sorted(counts.group_extras.items(), key=lambda item: str(item[0][1])):
+            for warning in completeness_warnings(row):
+                warnings.append(f"{labels.get(key, key)}: {warning}")
+        return warnings
+    total = {
+        "denominator": counts.denominator(),
+        **{name: counts.extra_count(name) for name in completeness_filters()},
+    }
+    return completeness_warnings(total)
 
 
 def _at(series: GroupedCounts, row: QuarterRow) -> Hashable:

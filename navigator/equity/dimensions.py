@@ -12,10 +12,12 @@ Rules every dimension keeps:
 
 Race follows the 2024 OMB SPD 15 combined question tabulated exclusively
 (`patients.models.RaceGroup`): one category chosen is "<category> alone", two or more
-"Multiracial and/or Multiethnic". Today `preferred_language` defaults to English and
-`interpreter_needed` to "no", so an English speaker and a patient never asked look the
-same; only a blank language is "not recorded" until the data-quality fields (plan
-increment 7) tell them apart.
+"Multiracial and/or Multiethnic". `preferred_language` keeps English as a placeholder
+when no language was given, so a language counts only where `language_status` is
+"recorded"; declined, unknown and never asked are "not recorded" (records from before
+the status, with both defaults, were backfilled as "unknown"). `interpreter_needed` is a
+plain yes/no defaulting to no, so "no interpreter needed" is believed only beside a
+recorded language. English proficiency "declined" and "unknown" are "not recorded".
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from patients.models import (
     LIMITED_ENGLISH_LEVELS,
     EnglishProficiency,
     InsuranceType,
+    LanguageStatus,
     Patient,
     RaceGroup,
     Sex,
@@ -85,9 +88,14 @@ def _race(prefix: str, on: dt.date) -> Expression:
     return _choice("race_group", [v for v in RaceGroup.values if v != NOT_RECORDED])(prefix, on)
 
 
+def _language_not_recorded(prefix: str) -> Q:
+    return ~Q(**{f"{prefix}language_status": LanguageStatus.RECORDED})
+
+
 def _language(prefix: str, on: dt.date) -> Expression:
     field = f"{prefix}preferred_language"
     return Case(
+        When(_language_not_recorded(prefix), then=Value(NOT_RECORDED)),
         When(**{field: ""}, then=Value(NOT_RECORDED)),
         default=F(field),
         output_field=CharField(),
@@ -95,6 +103,7 @@ def _language(prefix: str, on: dt.date) -> Expression:
 
 
 def _lep(prefix: str, on: dt.date) -> Expression:
+    # Neither "declined" nor "unknown" says anything of the patient's English.
     field = f"{prefix}english_proficiency"
     return Case(
         When(**{f"{field}__in": sorted(LIMITED_ENGLISH_LEVELS)}, then=Value("lep")),
@@ -106,9 +115,12 @@ def _lep(prefix: str, on: dt.date) -> Expression:
 
 def _interpreter(prefix: str, on: dt.date) -> Expression:
     field = f"{prefix}interpreter_needed"
+    # A need is recorded when marked; "no" is the default, an answer only beside a
+    # recorded language (asked together on the referral).
+    recorded = {f"{prefix}language_status": LanguageStatus.RECORDED}
     return Case(
         When(**{field: True}, then=Value("needed")),
-        When(**{field: False}, then=Value("not_needed")),
+        When(**{field: False, **recorded}, then=Value("not_needed")),
         default=Value(NOT_RECORDED),
         output_field=CharField(),
     )
@@ -234,7 +246,7 @@ DIMENSIONS: dict[str, Dimension] = {
             "Interpreter",
             (
                 ("needed", "Interpreter needed"),
-                ("not_needed", "No interpreter need recorded"),
+                ("not_needed", "No interpreter needed (language recorded)"),
                 NOT_RECORDED_GROUP,
             ),
             _interpreter,

@@ -55,7 +55,7 @@ METHOD_SENTENCES: dict[str, str] = {
     ),
     "suppression": (
         "Counts from 1 to 10 are never shown (CMS cell-size policy: fewer than 11 is "
-        'suppressed), nor any other cell from which one could be worked out; such cells '
+        "suppressed), nor any other cell from which one could be worked out; such cells "
         'read "Suppressed" and have no rates or tests.'
     ),
 }

@@ -4,8 +4,8 @@ The policy (CMS Cell Size Suppression Policy, as ResDAC publishes it for CMS dat
 users, https://resdac.org/articles/cms-cell-size-suppression-policy): no cell counting
 1 to 10 beneficiaries, events or services may be shown, nor any figure (a total, a
 percentage) from which such a cell could be worked out. A count of 0 is outside 1 to
-10 and is shown, as the policy's own range says. The upper
-end is the setting `EQUINAV_SMALL_CELL_MAX` (default 10); `suppressed_label()` names the rule ("<11" by
+10 and is shown, as the policy's own range says. The upper end is the setting
+`EQUINAV_SMALL_CELL_MAX` (default 10); `suppressed_label()` names the rule ("<11" by
 default) in method texts.
 
 Every hidden cell, small or complementary, reads the same (`HIDDEN_TEXT`): marking the
@@ -102,8 +102,13 @@ def suppress(
         for key, (numerator, denominator) in cells.items()
         if is_small(numerator, limit) or is_small(denominator, limit)
     }
+    # Hiding a cell turns a known number into an unknown one, which only widens what the
+    # others could be: a cell found safe stays safe, so each round audits only the cells
+    # hidden since, and those still exposed (the same result, far fewer LPs).
+    safe: set[Hashable] = set()
     while True:
-        exposed = _exposed(cells, lines, hidden)
+        exposed = _exposed(cells, lines, hidden, check=hidden - safe)
+        safe |= hidden - exposed
         if not exposed:
             return hidden
         partner = _complement_for(exposed, cells, lines, hidden)
@@ -144,10 +149,15 @@ def _complement_for(
 
 
 def _exposed(
-    cells: Mapping[Hashable, Counts], lines: Sequence[Line], hidden: set[Hashable]
+    cells: Mapping[Hashable, Counts],
+    lines: Sequence[Line],
+    hidden: set[Hashable],
+    *,
+    check: set[Hashable] | None = None,
 ) -> set[Hashable]:
-    """The hidden cells whose numerator or denominator the shown figures pin down."""
-    if not hidden:
+    """The hidden cells (of `check`, default all) whose numerator or denominator the
+    shown figures pin down."""
+    if not hidden or check is not None and not check:
         return set()
     order = sorted(hidden, key=repr)
     index = {key: position for position, key in enumerate(order)}
@@ -179,6 +189,8 @@ def _exposed(
     bounds = [(0, None)] * size + [(min(1, cells[key][1]), None) for key in order]
     exposed: set[Hashable] = set()
     for key in order:
+        if check is not None and key not in check:
+            continue
         for variable in (index[key], size + index[key]):
             low = _extreme(variable, 1.0, equalities, values, inequalities, bounds)
             high = _extreme(variable, -1.0, equalities, values, inequalities, bounds)

@@ -20,8 +20,10 @@ from navigator.permissions import ensure_manager
 from outreach.messaging.stops import messages_cancel_pending
 from outreach.models import InboundSms, PatientMessage
 from patients.models import (
+    SOURCE_ORDER,
     ClinicalResource,
     DataQualityWarning,
+    DemographicSource,
     Patient,
     PatientMerge,
     PatientPhone,
@@ -44,6 +46,19 @@ def _merged_race(kept: set[str], other: set[str]) -> list[str]:
     if real:
         return real
     return [answer for answer in non_answers if answer in both][:1]
+
+
+def _merged_race_source(answers: list[str], records: list[tuple[set[str], str]]) -> str:
+    """Who gave the merged answers: the weakest source (`SOURCE_ORDER`) of the records
+    that gave any of them, so a merge never claims more than each record did."""
+    given = [source for categories, source in records if categories & set(answers)]
+    if not given:
+        return ""
+    strength: dict[str, int] = {source: rank for rank, source in enumerate(SOURCE_ORDER)}
+    return max(
+        (source or DemographicSource.EHR_UNSTATED for source in given),
+        key=lambda source: strength.get(source, len(SOURCE_ORDER)),
+    )
 
 
 def _open_programs(patient: Patient) -> dict[int, int]:
@@ -161,10 +176,16 @@ def patient_merge(*, survivor_id: int, duplicate_id: int, actor: User) -> Patien
             phones_moved += 1
         moved["phones"] = phones_moved
         kept = set(survivor.race_ethnicities.values_list("category", flat=True))
-        answers = _merged_race(
-            kept, set(duplicate.race_ethnicities.values_list("category", flat=True))
+        theirs = set(duplicate.race_ethnicities.values_list("category", flat=True))
+        answers = _merged_race(kept, theirs)
+        source = _merged_race_source(
+            answers,
+            [
+                (kept, survivor.race_ethnicity_source),
+                (theirs, duplicate.race_ethnicity_source),
+            ],
         )
-        patient_race_set(patient=survivor, categories=answers)
+        patient_race_set(patient=survivor, categories=answers, source=source)
         moved["race_ethnicity"] = len(set(answers) - kept)
 
         if duplicate.deceased and not survivor.deceased:

@@ -10,9 +10,11 @@ from patients.languages import is_language_code, language_name
 from patients.models import (
     CareGap,
     Clinic,
+    DemographicSource,
     EnglishProficiency,
     FollowUpPathway,
     InsuranceType,
+    LanguageStatus,
     Patient,
     PhoneType,
     RaceEthnicity,
@@ -40,7 +42,31 @@ class PatientInputSerializer(serializers.Serializer):
     family_name = serializers.CharField(max_length=100)
     birth_date = serializers.DateField()
     sex = serializers.ChoiceField(choices=Sex.choices)
-    preferred_language = serializers.CharField(max_length=8, default="en")
+    preferred_language = serializers.CharField(
+        max_length=8,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="ISO 639 code of the language the patient prefers for health care; "
+        "left out or empty: not given (stored as 'en', with language_status 'not_asked' "
+        "unless another status is sent).",
+    )
+    language_status = serializers.ChoiceField(
+        choices=LanguageStatus.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Left out: 'recorded' when a language is given, else 'not_asked'. "
+        "'declined', 'unknown' and 'not_asked' go without a language.",
+    )
+    language_source = serializers.ChoiceField(
+        choices=DemographicSource.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Who gave the language; left out: 'ehr_unstated' (not said) when there "
+        "is an answer.",
+    )
     written_language = serializers.CharField(
         max_length=8,
         required=False,
@@ -55,6 +81,14 @@ class PatientInputSerializer(serializers.Serializer):
     interpreter_needed = serializers.BooleanField(default=False)
     race_ethnicity = serializers.ListField(
         child=serializers.ChoiceField(choices=RaceEthnicity.choices), default=list
+    )
+    race_ethnicity_source = serializers.ChoiceField(
+        choices=DemographicSource.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Who gave the race/ethnicity answers; left out: 'ehr_unstated' (not said) "
+        "when there are answers.",
     )
     phones = PhoneInputSerializer(many=True, default=list)
     sms_consent = serializers.BooleanField(default=False)
@@ -91,7 +125,7 @@ class PatientInputSerializer(serializers.Serializer):
 
     def validate_preferred_language(self, value: str) -> str:
         value = value.strip().lower()
-        if not is_language_code(value):
+        if value and not is_language_code(value):
             raise serializers.ValidationError(
                 f"“{value}” is not an ISO 639 language code (e.g. 'en', 'es', 'ht')."
             )
@@ -253,8 +287,9 @@ class PatientSerializer(serializers.ModelSerializer):
         fields = [
             "id", "clinic", "mrn", "given_name", "family_name", "birth_date", "sex",
             "preferred_language", "language_name", "written_language",
-            "written_language_effective", "english_proficiency",
-            "limited_english_proficiency", "interpreter_needed", "race_ethnicity", "phones",
+            "written_language_effective", "language_status", "language_source",
+            "english_proficiency", "limited_english_proficiency", "interpreter_needed",
+            "race_ethnicity", "race_ethnicity_source", "phones",
             "sms_consent", "best_contact_times", "email", "address_line1", "address_line2",
             "city", "state", "postal_code", "time_zone", "insurance_type",
         ]  # fmt: skip

@@ -12,7 +12,9 @@ from patients.fhir.outcome import FhirImportError, Issue, issue
 from patients.fhir.parse import CLINICAL_TYPES, BundleItem, resource_digest
 from patients.fhir.patient_mapping import MappedPatient
 from patients.models import (
+    DemographicSource,
     FhirSource,
+    LanguageStatus,
     Patient,
     PatientPhone,
     PatientSourceLink,
@@ -180,7 +182,16 @@ def _apply_demographics(patient: Patient, mapped: MappedPatient, *, names: bool 
     patient.sex = mapped.sex
     patient.deceased = mapped.deceased
     if mapped.preferred_language:
+        same = (
+            patient.language_status == LanguageStatus.RECORDED
+            and patient.preferred_language == mapped.preferred_language
+        )
         patient.preferred_language = mapped.preferred_language
+        patient.language_status = LanguageStatus.RECORDED
+        if not (same and patient.language_source):
+            # US Core's Patient.communication does not say who gave the language; a
+            # stated source of the same language still holds.
+            patient.language_source = DemographicSource.EHR_UNSTATED
     if mapped.interpreter_needed is not None:
         patient.interpreter_needed = mapped.interpreter_needed
     if mapped.email:
@@ -192,7 +203,12 @@ def _save_details(patient: Patient, mapped: MappedPatient, created: bool) -> Non
         # Nothing more goes to a patient the EHR reports as deceased.
         messages_cancel_pending(patient=patient, reason="patient deceased", suppress=True)
     if mapped.race_ethnicity:
-        patient_race_set(patient=patient, categories=mapped.race_ethnicity)
+        # US Core's race and ethnicity extensions do not say who answered.
+        patient_race_set(
+            patient=patient,
+            categories=mapped.race_ethnicity,
+            source=DemographicSource.EHR_UNSTATED,
+        )
     known = set() if created else {str(n) for n in patient.phones.values_list("number", flat=True)}
     rank = 0 if created else len(known)
     new_phones = []

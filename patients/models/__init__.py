@@ -8,7 +8,8 @@ To change:
 - the time zone or "not in the future" field validators: `validators.py`;
 - clinics: `clinics.py`;
 - patients, their demographics choices (sex, language proficiency, insurance, smoking),
-  race/ethnicity and phones: `people.py`;
+  race/ethnicity, whether a language was asked and who answered (`LanguageStatus`,
+  `DemographicSource`) and phones: `people.py`;
 - screening programs and their rules (modalities, exclusions, rule versions), screening
   results and the tests done (`ScreeningEvent`): `programs.py`;
 - result categories and the follow-up pathways a result calls for: `results.py`;
@@ -34,8 +35,11 @@ from patients.models.fhir import (
 from patients.models.measures import MeasurePeriod, MeasurePopulation
 from patients.models.people import (
     LIMITED_ENGLISH_LEVELS,
+    SOURCE_ORDER,
+    DemographicSource,
     EnglishProficiency,
     InsuranceType,
+    LanguageStatus,
     Patient,
     PatientMerge,
     PatientPhone,
@@ -85,6 +89,9 @@ __all__ = [
     "race_group_of",
     "EnglishProficiency",
     "LIMITED_ENGLISH_LEVELS",
+    "DemographicSource",
+    "SOURCE_ORDER",
+    "LanguageStatus",
     "InsuranceType",
     "SmokingStatus",
     "PreferredChannel",

@@ -78,7 +78,40 @@ class EnglishProficiency(models.TextChoices):
     WELL = "well", "Well"
     NOT_WELL = "not_well", "Not well"
     NOT_AT_ALL = "not_at_all", "Not at all"
+    DECLINED = "declined", "Declined to answer"
+    # Also what every patient registered before "declined" existed has, asked or not.
     UNKNOWN = "unknown", "Unknown"
+
+
+class DemographicSource(models.TextChoices):
+    """Who gave a demographic answer (race/ethnicity, language): the patient's own
+    answer is the standard to measure the others by (self-identification, OMB SPD 15
+    2024; the IOM's "Race, Ethnicity, and Language Data" report, 2009)."""
+
+    SELF_REPORTED = "self_reported", "Self-reported by the patient"
+    PROXY = "proxy", "Reported by a family member or caregiver"
+    OBSERVER = "observer", "Observed by staff"
+    EHR_UNSTATED = "ehr_unstated", "From a record that does not say who answered"
+    NEVER_RECORDED = "", "Never recorded"
+
+
+# From most to least trustworthy: answers combined from two sources claim the weaker.
+SOURCE_ORDER = (
+    DemographicSource.SELF_REPORTED,
+    DemographicSource.PROXY,
+    DemographicSource.OBSERVER,
+    DemographicSource.EHR_UNSTATED,
+)
+
+
+class LanguageStatus(models.TextChoices):
+    """Whether `preferred_language` is an answer: the field defaults to English, so the
+    language alone cannot tell an English speaker from a patient never asked."""
+
+    RECORDED = "recorded", "Recorded"
+    DECLINED = "declined", "Declined to answer"
+    UNKNOWN = "unknown", "Unknown"
+    NOT_ASKED = "not_asked", "Not asked"
 
 
 # Speaks English less than "very well" (the US Census definition of limited English
@@ -137,6 +170,14 @@ class Patient(models.Model):
     english_proficiency = models.CharField(
         max_length=16, choices=EnglishProficiency.choices, default=EnglishProficiency.UNKNOWN
     )
+    # Whether preferred_language (and with it English proficiency) is an answer, and who
+    # gave it; preferred_language keeps "en" as a placeholder when it is not.
+    language_status = models.CharField(
+        max_length=16, choices=LanguageStatus.choices, default=LanguageStatus.NOT_ASKED
+    )
+    language_source = models.CharField(
+        max_length=16, choices=DemographicSource.choices, blank=True, default=""
+    )
     interpreter_needed = models.BooleanField(default=False)
     sms_consent = models.BooleanField("consents to SMS", default=False)
     sms_consent_at = models.DateTimeField(null=True, blank=True)
@@ -174,6 +215,11 @@ class Patient(models.Model):
         default=RaceGroup.NOT_RECORDED,
         db_index=True,
         editable=False,
+    )
+    # Who gave the race/ethnicity answers; "" when there are none. Written with them,
+    # by patient_race_set only.
+    race_ethnicity_source = models.CharField(
+        max_length=16, choices=DemographicSource.choices, blank=True, default="", editable=False
     )
     # Set whenever clinical data arrives from an EHR feed, so that the nightly
     # care-gap run recomputes only patients whose data changed.
@@ -221,6 +267,10 @@ class Patient(models.Model):
     @property
     def written_language_name(self) -> str:
         return language_name(self.written_language_effective)
+
+    @property
+    def language_recorded(self) -> bool:
+        return self.language_status == LanguageStatus.RECORDED
 
     @property
     def limited_english_proficiency(self) -> bool:

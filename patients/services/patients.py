@@ -1,7 +1,13 @@
 """Writes for patients: find or register a patient with their phones and race/ethnicity.
 
 `patient_race_set` is the only writer of `PatientRaceEthnicity` rows: it keeps
-`Patient.race_group` equal to what the rows say (tests/project/test_race_writers.py).
+`Patient.race_group` and `race_ethnicity_source` equal to what the rows say
+(tests/project/test_race_writers.py).
+
+Whether the language was asked (`language_status`) follows from the input: a language
+given is "recorded"; none given is "not asked" (the stored language keeps its "en"
+placeholder); "declined" and "unknown" are said explicitly. An answer whose source is
+not given is "ehr_unstated" (nobody said who answered); no answer has no source.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from phonenumber_field.phonenumber import to_python as to_phone_number
 
 from patients.models import (
     Clinic,
+    DemographicSource,
+    LanguageStatus,
     Patient,
     PatientPhone,
     PatientRaceEthnicity,
@@ -43,12 +51,18 @@ class PatientInput:
     family_name: str
     birth_date: dt.date
     sex: str
-    preferred_language: str = "en"
+    # Empty: not asked (stored as the "en" placeholder with language_status "not_asked").
+    preferred_language: str = ""
+    # Empty: "recorded" when a language is given, else "not_asked".
+    language_status: str = ""
+    # Who answered (DemographicSource); empty: not stated.
+    language_source: str = ""
     # Empty: letters and texts in the preferred (spoken) language.
     written_language: str = ""
     english_proficiency: str = "unknown"
     interpreter_needed: bool = False
     race_ethnicity: list[str] = field(default_factory=list)
+    race_ethnicity_source: str = ""
     phones: list[PhoneInput] = field(default_factory=list)
     sms_consent: bool = False
     # When the patient is easiest to reach, in words ("weekday mornings", "after 6").
@@ -79,6 +93,42 @@ def _validate_race_ethnicity(values: list[str]) -> list[str]:
     return chosen
 
 
+def answer_source(source: str, *, answered: bool, field_name: str) -> str:
+    """The source to store: none without an answer; "ehr_unstated" for an answer whose
+    source nobody gave; refused when it is not a `DemographicSource`."""
+    if source not in DemographicSource.values:
+        raise ValidationError({field_name: f"“{source}” is not a source of an answer."})
+    if not answered:
+        return DemographicSource.NEVER_RECORDED
+    return source or DemographicSource.EHR_UNSTATED
+
+
+def language_answer(data: PatientInput) -> tuple[str, str, str]:
+    """(preferred_language, language_status, language_source) to store for the input."""
+    language = data.preferred_language.strip().lower()
+    status = data.language_status or (
+        LanguageStatus.RECORDED if language else LanguageStatus.NOT_ASKED
+    )
+    if status not in LanguageStatus.values:
+        raise ValidationError({"language_status": f"“{status}” is not a language status."})
+    if status == LanguageStatus.RECORDED and not language:
+        raise ValidationError({"preferred_language": "A recorded language needs its code."})
+    if status != LanguageStatus.RECORDED and language:
+        raise ValidationError(
+            {
+                "language_status": f"A language was given, so it is recorded, not “{status}”; "
+                "leave the language empty when it was declined, unknown or not asked."
+            }
+        )
+    source = answer_source(
+        data.language_source,
+        answered=status != LanguageStatus.NOT_ASKED,
+        field_name="language_source",
+    )
+    # Not recorded: English stays as the placeholder that letters and calls fall back to.
+    return language or "en", status, source
+
+
 def _validate_phones(phones: list[PhoneInput]) -> list[tuple[str, str]]:
     cleaned: list[tuple[str, str]] = []
     for index, phone in enumerate(phones):
@@ -100,7 +150,7 @@ def _validate_phones(phones: list[PhoneInput]) -> list[tuple[str, str]]:
 def _written_language(data: PatientInput) -> str:
     """Blank when it is the spoken language: "the same as spoken" follows a later change."""
     written = data.written_language.strip().lower()
-    return "" if written == data.preferred_language.strip().lower() else written
+    return "" if written == (data.preferred_language.strip().lower() or "en") else written
 
 
 def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patient, bool]:
@@ -111,6 +161,12 @@ def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patie
     else is refused rather than merged.
     """
     race_ethnicity = _validate_race_ethnicity(data.race_ethnicity)
+    race_source = answer_source(
+        data.race_ethnicity_source,
+        answered=bool(race_ethnicity),
+        field_name="race_ethnicity_source",
+    )
+    language, language_status, language_source = language_answer(data)
     phones = _validate_phones(data.phones)
     mrn = mrn_normalise(data.mrn)
     if not mrn:
@@ -149,7 +205,9 @@ def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patie
         family_name=data.family_name.strip(),
         birth_date=data.birth_date,
         sex=data.sex,
-        preferred_language=data.preferred_language.strip().lower(),
+        preferred_language=language,
+        language_status=language_status,
+        language_source=language_source,
         written_language=_written_language(data),
         english_proficiency=data.english_proficiency,
         interpreter_needed=data.interpreter_needed,
@@ -179,7 +237,7 @@ def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patie
             {"mrn": f"MRN {mrn} was just registered at {clinic}; submit again to refer them."}
         ) from error
     if race_ethnicity:  # none: a new patient's race_group is already "not recorded"
-        patient_race_set(patient=patient, categories=race_ethnicity)
+        patient_race_set(patient=patient, categories=race_ethnicity, source=race_source)
     PatientPhone.objects.bulk_create(
         [
             PatientPhone(patient=patient, number=number, kind=kind, rank=rank)
@@ -189,22 +247,36 @@ def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patie
     return patient, True
 
 
-def patient_race_set(*, patient: Patient, categories: Sequence[str]) -> bool:
+def patient_race_set(*, patient: Patient, categories: Sequence[str], source: str) -> bool:
     """Make `categories` the patient's race/ethnicity answers, replacing the old ones,
-    and set `race_group` from them in the same transaction. False when nothing changed.
+    and set `race_group` and `race_ethnicity_source` from them in the same transaction.
+    False when nothing changed.
 
-    An empty list means "never recorded". Unknown categories, or "declined"/"unknown"
-    together with another answer, are refused and nothing changes.
+    An empty list means "never recorded" (and no source, whatever `source` says).
+    `source` is a `DemographicSource`; empty with answers means nobody said who gave
+    them ("ehr_unstated"), which never replaces a stated source of the same answers.
+    Unknown categories, "declined"/"unknown" together with
+    another answer, or an unknown source are refused and nothing changes.
     """
     chosen = _validate_race_ethnicity(list(categories))
     group = race_group_of(chosen)
+    source = answer_source(source, answered=bool(chosen), field_name="race_ethnicity_source")
     # No savepoint of its own: a failure here undoes the caller's whole write.
     with transaction.atomic(savepoint=False):
-        locked = Patient.objects.select_for_update().only("pk", "race_group").get(pk=patient.pk)
+        locked = (
+            Patient.objects.select_for_update()
+            .only("pk", "race_group", "race_ethnicity_source")
+            .get(pk=patient.pk)
+        )
         rows = PatientRaceEthnicity.objects.filter(patient=locked)
         current = set(rows.values_list("category", flat=True))
-        if current == set(chosen) and locked.race_group == group:
-            patient.race_group = group
+        if current == set(chosen) and source == DemographicSource.EHR_UNSTATED:
+            # The same answers from a record that does not say who gave them: what we
+            # were told of their source still holds.
+            source = locked.race_ethnicity_source or source
+        stored = (locked.race_group, locked.race_ethnicity_source)
+        if current == set(chosen) and stored == (group, source):
+            patient.race_group, patient.race_ethnicity_source = group, source
             return False
         if current - set(chosen):
             rows.exclude(category__in=chosen).delete()
@@ -213,7 +285,9 @@ def patient_race_set(*, patient: Patient, categories: Sequence[str]) -> bool:
         ]
         if added:
             PatientRaceEthnicity.objects.bulk_create(added)
-        if locked.race_group != group:
-            Patient.objects.filter(pk=locked.pk).update(race_group=group, updated_at=timezone.now())
-    patient.race_group = group
+        if stored != (group, source):
+            Patient.objects.filter(pk=locked.pk).update(
+                race_group=group, race_ethnicity_source=source, updated_at=timezone.now()
+            )
+    patient.race_group, patient.race_ethnicity_source = group, source
     return True

@@ -23,7 +23,15 @@ from django.utils import timezone
 from phonenumber_field.phonenumber import to_python as to_phone_number
 
 from patients.languages import is_language_code
-from patients.models import Patient, PhoneType, RaceEthnicity, Referral, ScreeningProgram, Sex
+from patients.models import (
+    LanguageStatus,
+    Patient,
+    PhoneType,
+    RaceEthnicity,
+    Referral,
+    ScreeningProgram,
+    Sex,
+)
 from patients.services.patients import PatientInput, PhoneInput
 from patients.uploads.template import COLUMNS, COMMENT, REQUIRED
 
@@ -37,6 +45,9 @@ YES = frozenset({"yes", "y", "true", "1"})
 NO = frozenset({"no", "n", "false", "0", ""})
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 REASON_MAX_LENGTH = 5000  # as on the referral form
+# What preferred_language may say instead of a code: the patient was asked (the file
+# does not say who answered, so the source is "ehr_unstated").
+NON_ANSWERS = (LanguageStatus.DECLINED, LanguageStatus.UNKNOWN)
 
 
 def _max_length(model: type[models.Model], name: str) -> int:
@@ -262,8 +273,13 @@ def _parse_row(
             )
         )
 
-    language = value["preferred_language"].lower() or "en"
-    if not is_language_code(language):
+    # A code is the patient's language; "declined" or "unknown" say they were asked;
+    # empty: not asked (stored as the "en" placeholder).
+    language = value["preferred_language"].strip().lower()
+    language_status = ""
+    if language in NON_ANSWERS:
+        language_status, language = language, ""
+    elif language and not is_language_code(language):
         errors.append(
             RowError(
                 line,
@@ -343,7 +359,8 @@ def _parse_row(
         program.code,
         _normalise(value["referring_clinician"]),
         _normalise(value["reason"]),
-        language,
+        # As before the statuses: an empty language keys as "en".
+        language_status or language or "en",
         "yes" if interpreter else "no",
         phone_key,
         "yes" if sms_consent else "no",
@@ -367,6 +384,7 @@ def _parse_row(
                 birth_date=birth_date,
                 sex=sex,
                 preferred_language=language,
+                language_status=language_status,
                 written_language=written,
                 interpreter_needed=interpreter,
                 race_ethnicity=categories,

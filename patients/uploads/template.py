@@ -58,7 +58,9 @@ def column_guide() -> dict[str, str]:
         "referring_clinician": "Required. Who refers the patient.",
         "reason": "Optional. Why, in a few words.",
         "preferred_language": (
-            "Optional. ISO 639 language code, e.g. en, es, pt, ht, vi, zh. Default: en."
+            "Optional. ISO 639 language code, e.g. en, es, pt, ht, vi, zh; declined or "
+            "unknown if the patient was asked and did not say. Empty: not asked (letters "
+            "and calls fall back to English)."
         ),
         "interpreter_needed": "Optional. yes or no. Default: no.",
         "phone": "Optional. A phone number, e.g. (617) 555-0142 or +16175550142.",

@@ -69,7 +69,7 @@ def test_the_service_stores_the_rows_and_their_group_together(categories, group)
     assert patient.race_group == "not_recorded"
 
     # When the service records the answers
-    patient_race_set(patient=patient, categories=categories)
+    patient_race_set(patient=patient, categories=categories, source="self_reported")
 
     # Then the rows are the answers and the group is the 2024 OMB tabulation of them
     patient.refresh_from_db()
@@ -82,7 +82,7 @@ def test_new_answers_replace_the_old_ones_and_the_group_follows():
     patient = factories.PatientFactory(race_ethnicity=["hispanic", "white"])
     assert patient.race_group == "multi"
 
-    changed = patient_race_set(patient=patient, categories=["white"])
+    changed = patient_race_set(patient=patient, categories=["white"], source="self_reported")
 
     patient.refresh_from_db()
     assert changed is True
@@ -90,7 +90,7 @@ def test_new_answers_replace_the_old_ones_and_the_group_follows():
     assert patient.race_group == "white"
 
     # And clearing them leaves the patient "not recorded"
-    patient_race_set(patient=patient, categories=[])
+    patient_race_set(patient=patient, categories=[], source="self_reported")
     patient.refresh_from_db()
     assert patient.race_group == "not_recorded"
     assert not patient.race_ethnicities.exists()
@@ -100,7 +100,7 @@ def test_the_same_answers_again_change_nothing(django_assert_max_num_queries):
     patient = factories.PatientFactory(race_ethnicity=["black"])
 
     with django_assert_max_num_queries(2):
-        changed = patient_race_set(patient=patient, categories=["black"])
+        changed = patient_race_set(patient=patient, categories=["black"], source="self_reported")
 
     assert changed is False
 
@@ -117,7 +117,7 @@ def test_impossible_answers_are_refused_and_change_nothing(categories, message):
     patient = factories.PatientFactory(race_ethnicity=["asian"])
 
     with pytest.raises(ValidationError, match=message):
-        patient_race_set(patient=patient, categories=categories)
+        patient_race_set(patient=patient, categories=categories, source="self_reported")
 
     patient.refresh_from_db()
     assert patient.race_group == "asian"

@@ -1,5 +1,6 @@
-"""Race/ethnicity answers and `Patient.race_group` change together or not at all: only
-`patients.services.patients` (`patient_race_set`) writes either, checked over the source."""
+"""Race/ethnicity answers, `Patient.race_group` and `race_ethnicity_source` change together
+or not at all: only `patients.services.patients` (`patient_race_set`) writes any of them,
+checked over the source."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ WRITES = [
     ),
     re.compile(r"\brace_group\s*=(?!=)"),  # patient.race_group = … or .update(race_group=…)
     re.compile(r"\bmodel\s*=\s*PatientRaceEthnicity\b"),  # a form or an editable admin inline
+    # Who gave the answers changes with them: patient.race_ethnicity_source = …,
+    # .update(race_ethnicity_source=…) or Patient(race_ethnicity_source=…).
+    re.compile(r"\.race_ethnicity_source\s*=(?!=)"),
+    re.compile(r"\.update\([^)]{0,300}?\brace_ethnicity_source\s*="),
+    re.compile(r"\bPatient\([^)]{0,600}?\brace_ethnicity_source\s*="),
 ]
 
 
@@ -91,6 +97,9 @@ def test_the_search_recognises_each_kind_of_write():
         "patient.race_group = 'multi'",
         "Patient.objects.filter(pk=1).update(race_group='multi')",
         "    model = PatientRaceEthnicity",
+        "patient.race_ethnicity_source = 'proxy'",
+        "Patient.objects.filter(pk=1).update(race_ethnicity_source='proxy')",
+        "Patient(clinic=c, mrn='1', race_ethnicity_source='observer')",
     ]
     # Then each is found, while reading them is not
     assert all(writes_in(snippet) for snippet in writes)
@@ -99,5 +108,7 @@ def test_the_search_recognises_each_kind_of_write():
         "PatientRaceEthnicity.objects.filter(category='white').count()",
         "if patient.race_group == 'multi':",
         "queryset.values('patient__race_group')",
+        "PatientInput(race_ethnicity_source=data['race_ethnicity_source'])",
+        "if patient.race_ethnicity_source == 'proxy':",
     ]
     assert not any(writes_in(snippet) for snippet in reads)

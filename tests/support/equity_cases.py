@@ -227,12 +227,16 @@ GROUP_SQL = {
         WHEN ({_race_rows("r.category = 'declined'")}) > 0 THEN 'declined'
         WHEN ({_race_rows("r.category = 'unknown'")}) > 0 THEN 'unknown'
         ELSE 'not_recorded' END""",
-    "language": "CASE WHEN p.preferred_language = '' THEN 'not_recorded' "
-    "ELSE p.preferred_language END",
+    # A language counts only when its status says it was recorded.
+    "language": "CASE WHEN p.language_status <> 'recorded' OR p.preferred_language = '' "
+    "THEN 'not_recorded' ELSE p.preferred_language END",
     "lep": """CASE WHEN p.english_proficiency IN ('well', 'not_well', 'not_at_all') THEN 'lep'
         WHEN p.english_proficiency = 'very_well' THEN 'english_proficient'
         ELSE 'not_recorded' END""",
-    "interpreter": "CASE WHEN p.interpreter_needed THEN 'needed' ELSE 'not_needed' END",
+    # "No" is the default: it is an answer only beside a recorded language.
+    "interpreter": """CASE WHEN p.interpreter_needed THEN 'needed'
+        WHEN p.language_status = 'recorded' THEN 'not_needed'
+        ELSE 'not_recorded' END""",
     "sex": "CASE WHEN p.sex IN ('female', 'male', 'other') THEN p.sex ELSE 'not_recorded' END",
     "insurance": "CASE WHEN p.insurance_type = 'unknown' THEN 'not_recorded' "
     "ELSE p.insurance_type END",
@@ -326,14 +330,16 @@ def language_sql(cases) -> str:
         cursor.execute(
             f"SELECT p.preferred_language, COUNT(*) AS n FROM {CASE} k "
             f"JOIN {PATIENT} p ON p.id = k.patient_id WHERE {BASE} "
-            "AND p.preferred_language <> '' GROUP BY p.preferred_language "
+            "AND p.preferred_language <> '' AND p.language_status = 'recorded' "
+            "GROUP BY p.preferred_language "
             "ORDER BY n DESC, p.preferred_language",
             base_params(cases),
         )
         top = [code for code, _ in cursor.fetchall()[:TOP_LANGUAGES]]
     listed = ", ".join(f"'{code}'" for code in top)
     return (
-        "CASE WHEN p.preferred_language = '' THEN 'not_recorded' "
+        "CASE WHEN p.preferred_language = '' OR p.language_status <> 'recorded' "
+        "THEN 'not_recorded' "
         f"WHEN p.preferred_language IN ({listed}) THEN p.preferred_language ELSE 'other' END"
     )
 

@@ -279,9 +279,11 @@ class Command(BaseCommand):
                 birth_date=birth_date,
                 sex=sex,
                 preferred_language=language,
+                language_source="self_reported",
                 english_proficiency=proficiency,
                 interpreter_needed=proficiency in {"not_well", "not_at_all"},
                 race_ethnicity=categories,
+                race_ethnicity_source="self_reported",
                 phones=[PhoneInput(number=f"+1617555{number:04d}", kind="mobile")]
                 + ([PhoneInput(number=f"+1781555{number:04d}", kind="home")] if number % 3 else []),
                 sms_consent=rng.random() < 0.7,

@@ -63,8 +63,11 @@ def population() -> None:
             birth_date=born,
             sex=rng.choice(["female", "female", "male", "other", "unknown"]),
             preferred_language=rng.choice([*LANGUAGES, ""]),
+            language_status=rng.choice(
+                ["recorded", "recorded", "recorded", "recorded", "declined", "unknown", "not_asked"]
+            ),
             english_proficiency=rng.choice(
-                ["very_well", "very_well", "well", "not_well", "not_at_all", "unknown"]
+                ["very_well", "very_well", "well", "not_well", "not_at_all", "declined", "unknown"]
             ),
             interpreter_needed=rng.random() < 0.3,
             insurance_type=rng.choice(
@@ -157,7 +160,7 @@ def test_each_dimension_counts_what_hand_written_sql_counts(
     assert len(keys) == len(set(keys))
 
 
-@pytest.mark.parametrize("key", ["race", "lep", "sex", "insurance"])
+@pytest.mark.parametrize("key", ["race", "language", "lep", "interpreter", "sex", "insurance"])
 def test_patients_with_nothing_recorded_are_counted_not_dropped(population, key):
     result = grouped_counts(Patient.objects.all(), DIMENSIONS[key], numerator_q=Q(), on=ON)
 
@@ -208,7 +211,7 @@ def test_languages_beyond_the_top_ones_are_summed_into_other(
         result = grouped_counts(queryset, DIMENSIONS["language"], numerator_q=numerator_q, on=ON)
 
     # Then the top languages are the largest of the SQL's, with its counts; "other" is the
-    # sum of the rest; "not recorded" (a blank language) is its own group
+    # sum of the rest; "not recorded" (a language not recorded, or blank) is its own group
     by_sql = sql_counts(GROUP_SQL["language"], [], on_cases=on_cases)
     recorded = {k: v for k, v in by_sql.items() if k != NOT_RECORDED}
     named = [(k, n, d) for k, _, n, d in result if k not in {OTHER, NOT_RECORDED}]
@@ -265,3 +268,22 @@ def test_a_leap_day_reference_counts_a_birthday_as_reached_on_the_28th():
 def test_age_bands_must_be_contiguous():
     with pytest.raises(ValueError, match="contiguous"):
         age_dimension([(45, 49), (55, 64)])
+
+
+def test_a_language_interpreter_need_or_proficiency_nobody_gave_is_not_recorded():
+    # Given a Spanish speaker, and patients whose language was declined, unknown or never
+    # asked (with the "en" placeholder and the default "no interpreter")
+    factories.PatientFactory(preferred_language="es", english_proficiency="not_well")
+    for status in ("declined", "unknown", "not_asked"):
+        factories.PatientFactory(
+            language_status=status, language_source="", english_proficiency="declined"
+        )
+
+    def groups(key: str) -> dict[str, int]:
+        result = grouped_counts(Patient.objects.all(), DIMENSIONS[key], numerator_q=Q(), on=ON)
+        return {k: d for k, _, _, d in result if d}
+
+    # Then only the Spanish speaker has a language, an English level and an interpreter answer
+    assert groups("language") == {"es": 1, NOT_RECORDED: 3}
+    assert groups("lep") == {"lep": 1, NOT_RECORDED: 3}
+    assert groups("interpreter") == {"not_needed": 1, NOT_RECORDED: 3}

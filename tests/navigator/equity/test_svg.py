@@ -119,7 +119,12 @@ def test_a_suppressed_group_reads_less_than_eleven_in_picture_and_table():
     ]
     assert notes == ["Suppressed", "Suppressed"]
     asian = [tr for tr in figure.iter("tr") if tr.find("th").text == "Asian"][0]
-    assert [td.text for td in asian.findall("td")] == ["Suppressed", "Suppressed", "Suppressed", None]
+    assert [td.text for td in asian.findall("td")] == [
+        "Suppressed",
+        "Suppressed",
+        "Suppressed",
+        None,
+    ]
 
 
 def test_a_shortened_label_carries_its_full_text_as_a_title():
