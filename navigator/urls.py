@@ -1,6 +1,6 @@
 from django.urls import path
 
-from navigator.views import case_actions, case_page, follow_ups, lists, reports, team
+from navigator.views import case_actions, case_page, equity, follow_ups, lists, reports, team
 
 app_name = "navigator"
 
@@ -55,6 +55,9 @@ urlpatterns = [
     path("cases/<int:pk>/follow-up/", case_actions.follow_up_set, name="follow_up_set"),
     path("cases/<int:pk>/assign/", case_actions.case_assign, name="case_assign"),
     path("reports/completion/", reports.report, name="report"),
+    path("reports/equity/", equity.dashboard, name="equity"),
+    path("reports/equity.csv", equity.dashboard_csv, name="equity_csv"),
+    path("reports/equity.pdf", equity.dashboard_pdf, name="equity_pdf"),
     path("team/", team.team, name="team"),
     path("team/rebalance/", team.navigator_rebalance, name="navigator_rebalance"),
     path("coverage/", team.coverage, name="coverage"),

@@ -1,0 +1,138 @@
+"""The disparities dashboard's pages: the dashboard, its CSV and its PDF, all drawn
+from one `equity_dashboard` result with the same parameters as `GET /api/equity/`."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from navigator.equity.dashboard import EquityResult, equity_dashboard
+from navigator.equity.pdf_report import equity_pdf
+from navigator.equity.presentation import dashboard_charts
+from navigator.equity.query import EquityQuery, EquityQueryError
+from navigator.equity.scope import equity_scope
+from navigator.equity.svg import render_chart
+from navigator.equity.tables import HEADERS, csv_rows, table_row
+from navigator.forms.equity import EquityForm
+from navigator.models import Role
+from navigator.permissions import AuthedRequest, role_required
+
+EQUITY_ROLES = (Role.MANAGER, Role.NAVIGATOR, Role.CLINIC_STAFF)
+
+
+def _answer(request: AuthedRequest) -> tuple[EquityForm, EquityResult | None, dict[str, str]]:
+    """The form as filled in and, when its parameters hold, the result."""
+    scope = equity_scope(request.user)
+    form = EquityForm(request.GET, scope=scope, id_prefix="equity")
+    params = form.params()
+    try:
+        query = EquityQuery.from_params(params, scope=scope)
+        result = equity_dashboard(user=request.user, query=query)
+    except EquityQueryError as error:
+        form.is_valid()  # bind, then show the parameters' errors on their fields
+        for field, message in error.errors.items():
+            target = field if field in form.fields else None
+            if field in ("period_start", "period_end") and not request.GET.get(field):
+                target = "period"
+            form.add_error(target, message)
+        return form, None, params
+    form = EquityForm(
+        request.GET,
+        scope=scope,
+        id_prefix="equity",
+        periods=result.periods if result.measure.kind != "navigation" else (),
+        groups=[(str(g.key), g.label) for g in result.groups],
+    )
+    form.is_valid()
+    return form, result, params
+
+
+@require_GET
+@role_required(*EQUITY_ROLES)
+def dashboard(request: AuthedRequest) -> HttpResponse:
+    form, result, params = _answer(request)
+    context: dict[str, Any] = {"form": form, "result": result}
+    if result is None:
+        return render(request, "navigator/equity/dashboard.html", context, status=400)
+    charts = dashboard_charts(result)
+    query_string = urlencode({k: v for k, v in params.items() if v})
+    two_way_rows = []
+    if result.two_way is not None:
+        for row_key, row_label in result.two_way.rows:
+            cells = [
+                table_row(result.two_way.cells[(row_key, column)])
+                for column, _ in result.two_way.columns
+            ]
+            two_way_rows.append(
+                {
+                    "label": row_label,
+                    "cells": cells,
+                    "total": table_row(result.two_way.row_totals[row_key]),
+                }
+            )
+    context.update(
+        headers=HEADERS,
+        rows=[table_row(group) for group in result.groups],
+        two_way_rows=two_way_rows,
+        two_way_columns=result.two_way.columns if result.two_way else (),
+        quarter_rows=[
+            {"period": row.period, "rows": [table_row(g) for g in row.groups]}
+            for row in result.quarters
+        ],
+        rates_chart=render_chart(charts.rates, chart_id="equity-rates") if charts.rates else "",
+        trend_chart=render_chart(charts.trend, chart_id="equity-trend") if charts.trend else "",
+        gap_charts=[
+            render_chart(chart, chart_id=f"equity-gap-{index}")
+            for index, chart in enumerate(charts.gaps)
+        ],
+        csv_url=f"{reverse('navigator:equity_csv')}?{query_string}",
+        pdf_url=f"{reverse('navigator:equity_pdf')}?{query_string}",
+    )
+    return render(request, "navigator/equity/dashboard.html", context)
+
+
+def _filename(result: EquityResult, extension: str) -> str:
+    # Measure keys and dates only: nothing about a patient in a file name.
+    return (
+        f"equity-{result.measure.key.replace(':', '-')}-{timezone.localdate():%Y%m%d}.{extension}"
+    )
+
+
+@require_GET
+@role_required(*EQUITY_ROLES)
+def dashboard_csv(request: AuthedRequest) -> HttpResponse:
+    form, result, _ = _answer(request)
+    if result is None:
+        return HttpResponse(
+            "\n".join(f"{f}: {', '.join(e)}" for f, e in form.errors.items()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_filename(result, "csv")}"'
+    writer = csv.writer(response)
+    for row in csv_rows(result):
+        writer.writerow(row)
+    return response
+
+
+@require_GET
+@role_required(*EQUITY_ROLES)
+def dashboard_pdf(request: AuthedRequest) -> HttpResponse:
+    form, result, _ = _answer(request)
+    if result is None:
+        return HttpResponse(
+            "\n".join(f"{f}: {', '.join(e)}" for f, e in form.errors.items()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(equity_pdf(result), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{_filename(result, "pdf")}"'
+    return response
