@@ -27,6 +27,8 @@ from navigator.equity.cohort import Cohort
 from navigator.equity.dimensions import Dimension
 from navigator.equity.grouping import GroupedCounts
 from navigator.equity.methods import method_sentences
+from navigator.equity.navigation import METHODS as NAVIGATION_METHODS
+from navigator.equity.navigation import completion_method
 from navigator.equity.populations import (
     RACE_ANY,
     population_counts,
@@ -120,13 +122,21 @@ def equity_dashboard(
     _statistics(result, counts, series)
     result.warnings = _completeness(result, counts)
     result.methods = method_sentences(
-        measure=measure,
+        measure_kind=measure.kind,
+        measure_method=_measure_method(measure),
+        compared=result.reference is not None,
         two_way=len(dimensions) == 2,
         race_rule=query.race_rule if "race" in query.stratify else None,
         quarters=bool(result.quarters),
-        age_adjusted=query.age_adjust,
+        rolling=measure.kind != "navigation",
     )
     return result
+
+
+def _measure_method(measure: MeasureInfo) -> str | None:
+    if measure.key.startswith("completion_"):
+        return f"{NAVIGATION_METHODS['cohort']} {completion_method(completion_days(measure.key))}"
+    return None
 
 
 def _population(

@@ -7,12 +7,14 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 
 from navigator.equity.dashboard import equity_dashboard
 from navigator.equity.query import EquityQuery, EquityQueryError
 from navigator.equity.stats import stratified_statistics
+from patients.models import Patient
 from tests import factories
-from tests.navigator.equity.conftest import GROUPS, QUARTERS
+from tests.navigator.equity.conftest import QUARTERS
 
 pytestmark = pytest.mark.django_db
 
@@ -91,10 +93,14 @@ def test_clinic_staff_count_only_their_clinics_patients(story_population):
     dorchester = story_population[0]
     staff = factories.ClinicStaffFactory(clinic=dorchester)
     result = equity_dashboard(user=staff, query=_query(), today=TODAY)
-    total = sum(g.denominator or 0 for g in result.groups if not g.suppressed)
-    everyone = sum(size for size, _ in GROUPS.values())
-    # Half the patients are in each clinic (the small group may be hidden)
-    assert everyone // 2 - 6 <= total <= everyone // 2
+    # Then every group shown counts exactly Dorchester's patients of that group
+    shown = {str(g.key): g.denominator for g in result.groups if not g.suppressed and g.denominator}
+    theirs = dict(
+        Patient.objects.filter(clinic=dorchester).values_list("race_group").annotate(n=Count("pk"))
+    )
+    assert shown and all(theirs[key] == n for key, n in shown.items())
+    # And the small group is hidden here too
+    assert _by_key(result.groups)["nhpi"].suppressed
 
 
 def test_a_navigator_counts_only_the_patients_of_their_caseload(story_population):
@@ -123,9 +129,11 @@ def test_a_reference_that_is_not_a_group_is_refused_by_name(story_population):
 def test_two_dimensions_give_a_two_way_table_in_the_same_three_queries(
     story_population, django_assert_max_num_queries
 ):
+    manager = factories.ManagerFactory()
+    # (queries: the stored periods, the race × clinic table, the quarters by race)
     with django_assert_max_num_queries(3):
         result = equity_dashboard(
-            user=factories.ManagerFactory(),
+            user=manager,
             query=_query(stratify=("race", "clinic"), quarters=True),
             today=TODAY,
         )
