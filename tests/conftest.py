@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from tests import factories
 from tests.support.browser import CHROMIUM
+from tests.support.equity_story import build_story_population
 from tests.support.services import need, redis_reachable, redis_url
 
 pytest_plugins = [
@@ -58,6 +59,12 @@ def clinic(db):
 @pytest.fixture
 def clinic_staff(clinic):
     return factories.ClinicStaffFactory(clinic=clinic)
+
+
+@pytest.fixture
+def story_population(db):
+    """A stored CMS130 population whose Hispanic-White gap narrows (the equity tests)."""
+    return build_story_population()
 
 
 @pytest.fixture

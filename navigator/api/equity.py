@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,8 +23,14 @@ from navigator.equity.query import EquityQuery, EquityQueryError
 from navigator.equity.scope import ALL_DIMENSIONS, equity_scope
 from navigator.equity.stats import GroupStatistics
 from navigator.models import Role
+from patients.caregaps.periods import parse_period_label, period_between
+from patients.caregaps.population_measures import POPULATION_MEASURES
+from patients.services.measure_populations import measure_period_request
 
 EQUITY_ROLES = roles_allowed(Role.NAVIGATOR, Role.MANAGER, Role.CLINIC_STAFF)
+MANAGER_ONLY = roles_allowed(Role.MANAGER)
+# Longer windows are not what any of the measures means by a measurement period.
+LONGEST_PERIOD_DAYS = 731
 
 
 class GroupSerializer(serializers.Serializer):
@@ -118,6 +124,55 @@ def as_payload(result: EquityResult) -> dict[str, Any]:
     }
 
 
+class PeriodRequestSerializer(serializers.Serializer):
+    measure = serializers.ChoiceField(choices=sorted(POPULATION_MEASURES))
+    period = serializers.CharField(
+        required=False, help_text="2025Q1 (a rolling quarter) or 2025 (a calendar year)."
+    )
+    period_start = serializers.DateField(required=False)
+    period_end = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end, label = attrs.get("period_start"), attrs.get("period_end"), attrs.get("period")
+        if label and (start or end):
+            raise serializers.ValidationError(
+                {"period": "Give a period label or period_start and period_end, not both."}
+            )
+        if label:
+            try:
+                attrs["resolved"] = parse_period_label(label)
+            except ValueError as error:
+                raise serializers.ValidationError({"period": str(error)}) from error
+            return attrs
+        if not (start and end):
+            raise serializers.ValidationError(
+                {"period": "Give a period label (2025Q1, 2025) or period_start and period_end."}
+            )
+        if end < start:
+            raise serializers.ValidationError({"period_end": "The period ends before it starts."})
+        if (end - start).days > LONGEST_PERIOD_DAYS:
+            raise serializers.ValidationError(
+                {"period_end": "A measurement period is at most two years long."}
+            )
+        attrs["resolved"] = period_between(start, end)
+        return attrs
+
+
+class PeriodRequestView(APIView):
+    """Compute a population measure for another period, for everyone, in the
+    background; the period is listed by `GET /api/equity/` once it is complete."""
+
+    permission_classes = [MANAGER_ONLY]
+
+    @extend_schema(request=PeriodRequestSerializer, responses={202: PeriodSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = PeriodRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        period = serializer.validated_data["resolved"]
+        measure_period_request(measure=serializer.validated_data["measure"], period=period)
+        return Response(period._asdict(), status=status.HTTP_202_ACCEPTED)
+
+
 class EquityView(APIView):
     """Screening and navigation rates by group, compared with a reference group, with
     95% intervals, Holm-adjusted p-values and AHRQ's "meaningful" flag; small cells
@@ -154,5 +209,7 @@ class EquityView(APIView):
             )
             result = equity_dashboard(user=request.user, query=query)  # type: ignore[arg-type]
         except EquityQueryError as error:
-            raise ValidationError(error.errors) from error
+            raise ValidationError(
+                {field: [message] for field, message in error.errors.items()}
+            ) from error
         return Response(as_payload(result))

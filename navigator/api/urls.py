@@ -12,6 +12,7 @@ urlpatterns = [
     path("worklist/", views.WorklistView.as_view(), name="worklist"),
     path("team/", views.TeamView.as_view(), name="team"),
     path("equity/", equity.EquityView.as_view(), name="equity"),
+    path("equity/periods/", equity.PeriodRequestView.as_view(), name="equity-periods"),
     path("reports/completion/", views.CompletionReportView.as_view(), name="completion-report"),
     *router.urls,
 ]

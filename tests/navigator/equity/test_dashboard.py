@@ -14,7 +14,7 @@ from navigator.equity.query import EquityQuery, EquityQueryError
 from navigator.equity.stats import stratified_statistics
 from patients.models import Patient
 from tests import factories
-from tests.navigator.equity.conftest import QUARTERS
+from tests.support.equity_story import QUARTERS
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from django.utils import timezone
 
 from patients.caregaps.periods import quarter_periods
@@ -23,8 +22,7 @@ GROUPS = {  # race answer: (patients, screened share in each quarter)
 }
 
 
-@pytest.fixture
-def story_population(db):
+def build_story_population():
     clinics = [factories.ClinicFactory(name="Dorchester"), factories.ClinicFactory(name="Chelsea")]
     program = factories.program("colorectal")
     now = timezone.now()
