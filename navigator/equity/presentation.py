@@ -62,9 +62,13 @@ def dashboard_charts(result: EquityResult) -> DashboardCharts:
         reference = _reference(result.groups)
         reference_name = plain_label(reference.label) if reference else "the reference group"
         for group in result.groups:
-            if group.is_reference or group.suppressed or not group.meaningful:
+            if group.is_reference or group.suppressed:
                 continue
-            points = trend_points(story_series(result, group.key), favorable=measure.favorable)
+            series_of_group = story_series(result, group.key)
+            # The groups the story speaks of: a meaningful gap in some quarter.
+            if not any(quarter_group.meaningful for _, quarter_group, _ in series_of_group):
+                continue
+            points = trend_points(series_of_group, favorable=measure.favorable)
             gaps.append(
                 gap_trend(
                     [(p.period, p.difference, p.ci_low, p.ci_high) for p in points],

@@ -49,7 +49,8 @@ def period_value(period: Period) -> str:
 
 
 class EquityForm(EquiNavForm):
-    measure = forms.ChoiceField(label="Measure", choices=_measure_choices)
+    # Nothing chosen is the default view (CMS130 by race), never an error.
+    measure = forms.ChoiceField(label="Measure", choices=_measure_choices, required=False)
     program = forms.ModelChoiceField(
         label="Programme",
         queryset=ScreeningProgram.objects.filter(active=True).order_by("name"),
@@ -61,11 +62,13 @@ class EquityForm(EquiNavForm):
     period = forms.ChoiceField(label="Period", required=False)
     period_start = forms.DateField(label="Or from", required=False, widget=DateInput)
     period_end = forms.DateField(label="to", required=False, widget=DateInput)
-    stratify = forms.ChoiceField(label="By")
+    stratify = forms.ChoiceField(label="By", required=False)
     within = forms.ChoiceField(label="Within (optional)", required=False)
     reference = forms.ChoiceField(label="Compared with", required=False)
     race_rule = forms.ChoiceField(
-        label="Patients who chose several races", choices=list(RACE_RULES.items())
+        label="Patients who chose several races",
+        choices=list(RACE_RULES.items()),
+        required=False,
     )
     quarters = forms.BooleanField(label="Show the quarterly trend", required=False)
 

@@ -14,10 +14,12 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from navigator.equity.dashboard import EquityResult, equity_dashboard
+from navigator.equity.dimensions import NOT_RECORDED
 from navigator.equity.pdf_report import equity_pdf
 from navigator.equity.presentation import dashboard_charts
 from navigator.equity.query import EquityQuery, EquityQueryError
 from navigator.equity.scope import equity_scope
+from navigator.equity.stats import GroupStatistics
 from navigator.equity.svg import render_chart
 from navigator.equity.tables import HEADERS, csv_rows, table_row
 from navigator.forms.equity import EquityForm
@@ -66,6 +68,9 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     two_way_rows = []
     if result.two_way is not None:
         for row_key, row_label in result.two_way.rows:
+            total = result.two_way.row_totals[row_key]
+            if total.denominator == 0 and row_key != NOT_RECORDED:
+                continue
             cells = [
                 table_row(result.two_way.cells[(row_key, column)])
                 for column, _ in result.two_way.columns
@@ -79,11 +84,19 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
             )
     context.update(
         headers=HEADERS,
-        rows=[table_row(group) for group in result.groups],
+        rows=[table_row(group) for group in _listed(result.groups)],
+        empty_groups=[
+            g.label for g in result.groups if g.denominator == 0 and g.key != NOT_RECORDED
+        ],
         two_way_rows=two_way_rows,
         two_way_columns=result.two_way.columns if result.two_way else (),
+        two_way_reference=(
+            dict(result.two_way.columns).get(result.two_way.reference_column)
+            if result.two_way
+            else None
+        ),
         quarter_rows=[
-            {"period": row.period, "rows": [table_row(g) for g in row.groups]}
+            {"period": row.period, "rows": [table_row(g) for g in _listed(row.groups)]}
             for row in result.quarters
         ],
         rates_chart=render_chart(charts.rates, chart_id="equity-rates") if charts.rates else "",
@@ -96,6 +109,12 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         pdf_url=f"{reverse('navigator:equity_pdf')}?{query_string}",
     )
     return render(request, "navigator/equity/dashboard.html", context)
+
+
+def _listed(groups: list[GroupStatistics]) -> list[GroupStatistics]:
+    """The page lists the groups with someone in them, and "Not recorded" always
+    (missing data is shown, never dropped); the empty ones are named in one line."""
+    return [g for g in groups if g.denominator != 0 or g.key == NOT_RECORDED]
 
 
 def _filename(result: EquityResult, extension: str) -> str:
