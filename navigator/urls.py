@@ -57,6 +57,7 @@ urlpatterns = [
     path("reports/completion/", reports.report, name="report"),
     path("reports/equity/", equity.dashboard, name="equity"),
     path("reports/equity.csv", equity.dashboard_csv, name="equity_csv"),
+    path("reports/equity/quality/", equity.data_quality_page, name="equity_quality"),
     path("reports/equity.pdf", equity.dashboard_pdf, name="equity_pdf"),
     path("team/", team.team, name="team"),
     path("team/rebalance/", team.navigator_rebalance, name="navigator_rebalance"),

@@ -17,6 +17,7 @@ from navigator.equity.dashboard import EquityResult, equity_dashboard
 from navigator.equity.dimensions import NOT_RECORDED
 from navigator.equity.pdf_report import equity_pdf
 from navigator.equity.presentation import dashboard_charts
+from navigator.equity.quality import QualityTable, completeness_minimum, data_quality
 from navigator.equity.query import EquityQuery, EquityQueryError
 from navigator.equity.scope import equity_scope
 from navigator.equity.stats import GroupStatistics
@@ -25,6 +26,7 @@ from navigator.equity.tables import HEADERS, csv_rows, table_row
 from navigator.forms.equity import EquityForm
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
+from patients.models import Patient
 
 EQUITY_ROLES = (Role.MANAGER, Role.NAVIGATOR, Role.CLINIC_STAFF)
 
@@ -109,6 +111,73 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         pdf_url=f"{reverse('navigator:equity_pdf')}?{query_string}",
     )
     return render(request, "navigator/equity/dashboard.html", context)
+
+
+QUALITY_MONTHS = (3, 6, 12, 24)
+
+
+@require_GET
+@role_required(Role.MANAGER, Role.CLINIC_STAFF)
+def data_quality_page(request: AuthedRequest) -> HttpResponse:
+    """How complete race, ethnicity and language are, per clinic and month: the numbers
+    under every stratified figure (managers: every clinic; clinic staff: their own)."""
+    try:
+        months = int(request.GET.get("months") or 12)
+    except ValueError:
+        months = 0
+    if months not in QUALITY_MONTHS:
+        return render(
+            request,
+            "navigator/equity/quality.html",
+            {"error": "Choose 3, 6, 12 or 24 months.", "choices": QUALITY_MONTHS},
+            status=400,
+        )
+    scope = equity_scope(request.user)
+    table = data_quality(
+        patients=Patient.objects.filter(scope.patient_q()),
+        months=months,
+        today=timezone.localdate(),
+    )
+    return render(
+        request,
+        "navigator/equity/quality.html",
+        {
+            "table": table,
+            "months": months,
+            "choices": QUALITY_MONTHS,
+            "minimum": f"{completeness_minimum():.0%}",
+            "sections": _quality_sections(table),
+        },
+    )
+
+
+def _quality_sections(table: QualityTable) -> list[dict[str, Any]]:
+    """Per field, its rows as text: "Suppressed" for a hidden count, a share in percent
+    beside each shown one, "n/a" where a figure cannot be told."""
+    sections = []
+    for field_key, field_label in table.fields:
+        rows = []
+        for row in (*table.rows, table.total):
+            cells = []
+            for measure_key, _ in table.measures:
+                figure = row.fields[field_key].get(measure_key)
+                if figure is None:
+                    cells.append("n/a")
+                elif figure.share is None:
+                    cells.append(str(figure))
+                else:
+                    cells.append(f"{figure} ({figure.share:.0%})")
+            rows.append(
+                {
+                    "clinic": row.clinic,
+                    "month": row.month,
+                    "total": row.clinic_id is None,
+                    "patients": str(row.patients),
+                    "cells": cells,
+                }
+            )
+        sections.append({"key": field_key, "label": field_label, "rows": rows})
+    return sections
 
 
 def _listed(groups: list[GroupStatistics]) -> list[GroupStatistics]:

@@ -88,3 +88,39 @@ def test_the_pdf_reads_like_a_report_and_hides_what_the_page_hides(client, story
     assert "Hispanic or Latino alone" in text
     assert "Suppressed" in text
     assert "How these figures are made" in text
+
+
+def test_the_data_quality_page_counts_each_answer_per_clinic_and_month(client, db):
+    # Given two clinics' patients registered this month, one clinic's race never asked
+    north, south = factories.ClinicFactory(name="North"), factories.ClinicFactory(name="South")
+    for _ in range(12):
+        factories.PatientFactory(clinic=north, race_ethnicity=["white"])
+        factories.PatientFactory(clinic=south)
+    _login(client, factories.ManagerFactory())
+    # When the manager opens the data quality page
+    response = client.get("/reports/equity/quality/")
+    # Then each clinic's row shows its race answers, recorded or never asked
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "North" in html and "South" in html
+    assert "12 (100%)" in html
+    assert "How these figures are made" in html
+
+
+def test_clinic_staff_see_only_their_clinic_on_the_data_quality_page(client, db):
+    north, south = factories.ClinicFactory(name="North"), factories.ClinicFactory(name="South")
+    for _ in range(12):
+        factories.PatientFactory(clinic=north)
+        factories.PatientFactory(clinic=south)
+    _login(client, factories.ClinicStaffFactory(clinic=north))
+    html = client.get("/reports/equity/quality/").content.decode()
+    assert "North" in html and "South" not in html
+
+
+def test_the_data_quality_page_refuses_an_odd_number_of_months(client, db):
+    _login(client, factories.ManagerFactory())
+    assert client.get("/reports/equity/quality/", {"months": "7"}).status_code == 400
+    assert client.get("/reports/equity/quality/", {"months": "x"}).status_code == 400
+    navigator = factories.NavigatorFactory()
+    _login(client, navigator.user)
+    assert client.get("/reports/equity/quality/").status_code == 403
