@@ -100,14 +100,14 @@ def describe(found: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
-def check(browser, live_server, user, path: str, *, then=None) -> None:
+def check(browser, live_server, user, path: str, *, then=None, status: int = 200) -> None:
     """axe finds nothing on `path` at laptop and phone sizes, and it fits the phone."""
     found: dict[str, list[dict]] = {}
     too_wide: dict[str, int] = {}
     for viewport in VIEWPORTS:
         page = signed_in(browser, live_server, user, viewport)
         response = page.goto(f"{live_server.url}{path}")
-        assert response is not None and response.status == 200, f"{path}: {response}"
+        assert response is not None and response.status == status, f"{path}: {response}"
         page.wait_for_load_state("load")
         violations = violations_on(page)
         if violations:
