@@ -72,6 +72,13 @@ class QuarterSerializer(serializers.Serializer):
     groups = GroupSerializer(many=True)
 
 
+class AdjustedRateSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    rate = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+
+
 class EquitySerializer(serializers.Serializer):
     measure = serializers.CharField()
     measure_label = serializers.CharField()
@@ -83,6 +90,7 @@ class EquitySerializer(serializers.Serializer):
     groups = GroupSerializer(many=True)
     cells = CellSerializer(many=True)
     quarters = QuarterSerializer(many=True)
+    age_adjusted = AdjustedRateSerializer(many=True)
     story = serializers.ListField(child=serializers.CharField())
     method = serializers.ListField(child=serializers.CharField())
     warnings = serializers.ListField(child=serializers.CharField())
@@ -116,6 +124,10 @@ def as_payload(result: EquityResult) -> dict[str, Any]:
         "quarters": [
             {"period": row.period._asdict(), "groups": [_group(g) for g in row.groups]}
             for row in result.quarters
+        ],
+        "age_adjusted": [
+            {"key": str(key), "rate": rate.rate, "ci_low": rate.ci_low, "ci_high": rate.ci_high}
+            for key, rate in result.age_adjusted.items()
         ],
         "story": result.story,
         "method": result.methods,
@@ -205,9 +217,9 @@ class EquityView(APIView):
         try:
             query = EquityQuery.from_params(
                 request.query_params,
-                scope=equity_scope(request.user),  # type: ignore[arg-type]
+                scope=equity_scope(request.user),
             )
-            result = equity_dashboard(user=request.user, query=query)  # type: ignore[arg-type]
+            result = equity_dashboard(user=request.user, query=query)
         except EquityQueryError as error:
             raise ValidationError(
                 {field: [message] for field, message in error.errors.items()}

@@ -13,22 +13,26 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from navigator.equity.age_adjustment import STANDARD_WEIGHTS, age_adjusted_rate
 from navigator.equity.case_counts import (
     calendar_quarters,
     completion_counts_grouped,
     completion_days,
+    diagnostic_counts_grouped,
 )
 from navigator.equity.catalog import MeasureInfo, measure_info
 from navigator.equity.cohort import Cohort
-from navigator.equity.dimensions import Dimension
+from navigator.equity.dimensions import AGE_BANDS, Dimension, age_dimension
 from navigator.equity.grouping import GroupedCounts
 from navigator.equity.methods import method_sentences
 from navigator.equity.navigation import METHODS as NAVIGATION_METHODS
 from navigator.equity.navigation import completion_method
+from navigator.equity.navigation_barriers import METHODS as FOLLOW_UP_METHODS
 from navigator.equity.populations import (
     RACE_ANY,
     population_counts,
@@ -40,8 +44,9 @@ from navigator.equity.quality import completeness_filters, completeness_warnings
 from navigator.equity.query import EquityQuery, EquityQueryError
 from navigator.equity.references import UnknownReferenceGroup, reference_group
 from navigator.equity.scope import EquityScope, equity_scope
-from navigator.equity.stats import GroupStatistics, stratified_statistics
+from navigator.equity.stats import GroupStatistics, Rate, stratified_statistics
 from navigator.equity.story import gap_sentence
+from navigator.equity.suppression import is_small
 from navigator.equity.two_way import (
     TwoWayTable,
     hidden_row,
@@ -78,6 +83,9 @@ class EquityResult:
     methods: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unavailable: str | None = None
+    # Directly age-adjusted rates by group key (shown groups whose age bands are all
+    # large enough; see `_age_adjusted`).
+    age_adjusted: dict[Hashable, Rate] = field(default_factory=dict)
 
     @property
     def reference_label(self) -> str | None:
@@ -109,8 +117,12 @@ def equity_dashboard(
                 "show it on its own, not crossed with another dimension."
             }
         )
+    if query.age_adjust and (len(query.stratify) > 1 or "age" in query.stratify):
+        raise EquityQueryError(
+            {"age_adjust": "Age adjustment applies to one dimension other than age."}
+        )
     dimensions = tuple(
-        population_dimension(key, program_code=program_code, race_rule=query.race_rule)
+        _dimension(key, measure=measure, program_code=program_code, race_rule=query.race_rule)
         for key in query.stratify
     )
     if measure.kind == "navigation":
@@ -129,13 +141,37 @@ def equity_dashboard(
         race_rule=query.race_rule if "race" in query.stratify else None,
         quarters=bool(result.quarters),
         rolling=measure.kind != "navigation",
+        age_adjusted=query.age_adjust,
     )
     return result
+
+
+def _dimension(key: str, *, measure: MeasureInfo, program_code: str, race_rule: str) -> Dimension:
+    """A population's dimensions read the stored age of each period; a case's read the
+    birth date against the period's end (`dimensions.age_dimension`)."""
+    if measure.kind == "navigation" and key == "age":
+        return age_dimension(AGE_BANDS.get(program_code, AGE_BANDS["colorectal"]))
+    return population_dimension(key, program_code=program_code, race_rule=race_rule)
+
+
+def _with_age(
+    dimensions: tuple[Dimension, ...], query: EquityQuery, measure: MeasureInfo, program_code: str
+) -> tuple[Dimension, ...]:
+    """The dimensions the table is counted by: with age bands added when the rates are
+    to be age-adjusted (the one-way table is then the first dimension's margin)."""
+    if not query.age_adjust:
+        return dimensions
+    return (
+        *dimensions,
+        _dimension("age", measure=measure, program_code=program_code, race_rule="exclusive"),
+    )
 
 
 def _measure_method(measure: MeasureInfo) -> str | None:
     if measure.key.startswith("completion_"):
         return f"{NAVIGATION_METHODS['cohort']} {completion_method(completion_days(measure.key))}"
+    if measure.key == "diagnostic_follow_up":
+        return FOLLOW_UP_METHODS["diagnostic_follow_up"]
     return None
 
 
@@ -175,7 +211,7 @@ def _population(
         measure=measure.key,
         periods=[period],
         scope=scope,
-        dimensions=dimensions,
+        dimensions=_with_age(dimensions, query, measure, program_code),
         extras=completeness_filters("patient__"),
     )
     series = None
@@ -207,23 +243,31 @@ def _navigation(
         period = Period(query.period_start, query.period_end, "")
     period = period._replace(label=f"Opened {period.start:%-d %b %Y} to {period.end:%-d %b %Y}")
     result = EquityResult(query, measure, program_code, period, [period], dimensions)
-    days = completion_days(measure.key)
     cohort = Cohort(scope.cases_q, program.pk, period.start, period.end)
-    counts = completion_counts_grouped(  # query 2
-        cohort=cohort,
-        days=days,
-        today=today,
-        dimensions=dimensions,
-        extras=completeness_filters("patient__"),
-    )
-    series = None
-    if query.quarters:
-        quarters = calendar_quarters(last_complete_quarter_end(today), SERIES_QUARTERS)
-        result.quarters = [QuarterRow(q, []) for q in quarters]
-        series = completion_counts_grouped(  # query 3
-            cohort=Cohort(scope.cases_q, program.pk, quarters[0].start, quarters[-1].end),
+    quarters = calendar_quarters(last_complete_quarter_end(today), SERIES_QUARTERS)
+    if measure.key == "diagnostic_follow_up":
+        counts = diagnostic_counts_grouped(  # query 2
+            cohort=cohort,
+            today=today,
+            dimensions=_with_age(dimensions, query, measure, program_code),
+            extras=completeness_filters("case__patient__"),
+        )
+        series_of = partial(diagnostic_counts_grouped, today=today)
+    else:
+        days = completion_days(measure.key)
+        counts = completion_counts_grouped(  # query 2
+            cohort=cohort,
             days=days,
             today=today,
+            dimensions=_with_age(dimensions, query, measure, program_code),
+            extras=completeness_filters("patient__"),
+        )
+        series_of = partial(completion_counts_grouped, days=days, today=today)
+    series = None
+    if query.quarters:
+        result.quarters = [QuarterRow(q, []) for q in quarters]
+        series = series_of(  # query 3
+            cohort=Cohort(scope.cases_q, program.pk, quarters[0].start, quarters[-1].end),
             dimensions=dimensions[:1],
             quarters=quarters,
         )
@@ -254,6 +298,8 @@ def _statistics(result: EquityResult, counts: GroupedCounts, series: GroupedCoun
     result.reference = reference
     if reference is not None:
         result.groups = stratified_statistics(groups, reference, favorable=favorable)
+    if query.age_adjust:
+        result.age_adjusted = _age_adjusted(result, counts)
     if len(result.dimensions) == 2:
         columns = counts.groups[1]
         try:
@@ -274,6 +320,28 @@ def _statistics(result: EquityResult, counts: GroupedCounts, series: GroupedCoun
             row.period, stratified_statistics(at_groups, reference, favorable=favorable)
         )
     result.story = _story(result)
+
+
+def _age_adjusted(result: EquityResult, counts: GroupedCounts) -> dict[Hashable, Rate]:
+    """Each shown group's rate adjusted to the 2000 US standard population over the
+    programme's age bands. Left out for a group with an age band of 1 to 10 people (an
+    unstable rate, and one that could help work out a hidden cell); patients outside
+    the bands are not part of an adjusted rate."""
+    bands = AGE_BANDS.get(result.program_code, AGE_BANDS["colorectal"])
+    weights = STANDARD_WEIGHTS.get(result.program_code, STANDARD_WEIGHTS["colorectal"])
+    cells = counts.two_way()
+    adjusted: dict[Hashable, Rate] = {}
+    for group in result.groups:
+        if group.suppressed or not group.denominator:
+            continue
+        per_band = [
+            (*cells[(str(group.key), f"{youngest}_{oldest}")], weight)
+            for (youngest, oldest), weight in zip(bands, weights, strict=True)
+        ]
+        if any(is_small(n) or is_small(d) for n, d, _ in per_band):
+            continue
+        adjusted[group.key] = age_adjusted_rate(per_band)
+    return adjusted
 
 
 def _completeness(result: EquityResult, counts: GroupedCounts) -> list[str]:

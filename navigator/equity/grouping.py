@@ -52,16 +52,18 @@ class GroupedCounts:
             sums[group][1] += denominator
         return [(key, label, *sums[key]) for key, label in self.groups[index]]  # type: ignore[misc]
 
-    def two_way(self, *, at: Hashable = None) -> dict[tuple[str, str], tuple[int, int]]:
+    def two_way(self, *, at: Hashable = None) -> dict[tuple[Hashable, Hashable], tuple[int, int]]:
         """Every (row group, column group) cell, zeros included."""
         rows, columns = self.groups
-        table = {(r, c): (0, 0) for r, _ in rows for c, _ in columns}
+        table: dict[tuple[Hashable, Hashable], tuple[int, int]] = {
+            (r, c): (0, 0) for r, _ in rows for c, _ in columns
+        }
         for key, counts in self.cells.items():
             if self.series:
                 if key[0] != at:
                     continue
                 key = key[1:]
-            table[(key[0], key[1])] = counts  # type: ignore[index]
+            table[(key[0], key[1])] = counts
         return table
 
     def extra_count(self, name: str, *, at: Hashable = None) -> int:

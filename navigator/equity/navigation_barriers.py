@@ -144,6 +144,12 @@ class FollowUpRow:
         return (self.key, self.label, self.done, self.due)
 
 
+# Done, with the colonoscopy's date within 6 months of the stool test's result.
+DONE_WITHIN_SIX_MONTHS = Q(
+    state=FollowUpState.DONE, done_on__lte=PlusMonths(F("result_on"), FOLLOW_UP_MONTHS)
+)
+
+
 def follow_ups_due(cohort: Cohort, *, today: dt.date) -> QuerySet[ResultFollowUp]:
     """The diagnostic follow-ups of abnormal stool tests on the programme's cases in
     scope, with a result in the cohort's period and at least 6 months before `today`,
@@ -170,7 +176,7 @@ def diagnostic_follow_up_counts(
     within 6 months of the result, and those closed as done elsewhere. The cohort's
     period applies to the result's date, not to when the case was opened."""
     due = follow_ups_due(cohort, today=today)
-    within = Q(state=FollowUpState.DONE, done_on__lte=PlusMonths(F("result_on"), FOLLOW_UP_MONTHS))
+    within = DONE_WITHIN_SIX_MONTHS
     elsewhere = Q(state=FollowUpState.CLOSED, close_reason=FollowUpCloseReason.DONE_ELSEWHERE)
     aggregates = {
         "done": Count("pk", filter=within),

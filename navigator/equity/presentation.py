@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from navigator.equity.chart_marks import Chart
-from navigator.equity.charts import dot_whisker, gap_trend, trend
+from navigator.equity.charts import TrendPoint, dot_whisker, gap_trend, trend
 from navigator.equity.dashboard import EquityResult, plain_label, story_series
 from navigator.equity.stats import GroupStatistics
 from navigator.equity.story import trend_points
@@ -50,7 +50,7 @@ def dashboard_charts(result: EquityResult) -> DashboardCharts:
         )[:TREND_LINES]
         series = {}
         for group in drawn:
-            points = []
+            points: list[TrendPoint] = []
             for row in result.quarters:
                 found = next((g for g in row.groups if g.key == group.key), None)
                 if found is None or found.suppressed or found.rate is None:
@@ -68,10 +68,10 @@ def dashboard_charts(result: EquityResult) -> DashboardCharts:
             # The groups the story speaks of: a meaningful gap in some quarter.
             if not any(quarter_group.meaningful for _, quarter_group, _ in series_of_group):
                 continue
-            points = trend_points(series_of_group, favorable=measure.favorable)
+            gap_points = trend_points(series_of_group, favorable=measure.favorable)
             gaps.append(
                 gap_trend(
-                    [(p.period, p.difference, p.ci_low, p.ci_high) for p in points],
+                    [(p.period, p.difference, p.ci_low, p.ci_high) for p in gap_points],
                     title=f"Gap between {plain_label(group.label)} and {reference_name} "
                     "patients, by quarter",
                     group=plain_label(group.label),

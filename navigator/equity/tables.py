@@ -88,10 +88,22 @@ def table_row(group: GroupStatistics) -> TableRow:
     """One group's row; a suppressed group shows "Suppressed" and nothing else."""
     if group.suppressed:
         hidden = hidden_text()
-        return TableRow(
-            str(group.key), group.label, hidden, hidden, "suppressed", *([""] * 10),
-            suppressed=True, is_reference=group.is_reference, is_meaningful=False,
+        blank = dict.fromkeys(
+            ("ci", "difference", "difference_ci", "ratio", "ratio_ci", "p_value",
+             "p_adjusted", "test", "significant", "meaningful"),
+            "",
         )  # fmt: skip
+        return TableRow(
+            key=str(group.key),
+            label=group.label,
+            numerator=hidden,
+            denominator=hidden,
+            rate=hidden,
+            suppressed=True,
+            is_reference=group.is_reference,
+            is_meaningful=False,
+            **blank,
+        )
     return TableRow(
         key=str(group.key),
         label=group.label,
@@ -137,6 +149,16 @@ def csv_rows(result: EquityResult) -> Iterator[list[str]]:
     if result.two_way is not None:
         for statistics in result.two_way.cells.values():
             yield ["Two-way", *table_row(statistics).cells()]
+    labels = {group.key: group.label for group in result.groups}
+    for key, rate in result.age_adjusted.items():
+        yield [
+            "Age-adjusted",
+            labels.get(key, str(key)),
+            "",
+            "",
+            "" if rate.rate is None else percent(rate.rate),
+            interval(rate.ci_low, rate.ci_high),
+        ]
     for row in result.quarters:
         for group in row.groups:
             yield [row.period.label, *table_row(group).cells()]

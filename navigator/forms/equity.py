@@ -71,6 +71,9 @@ class EquityForm(EquiNavForm):
         required=False,
     )
     quarters = forms.BooleanField(label="Show the quarterly trend", required=False)
+    age_adjust = forms.BooleanField(
+        label="Age-adjust the rates (2000 US standard population)", required=False
+    )
 
     service_error_fields = {"race_rule": "race_rule"}
 
@@ -119,4 +122,5 @@ class EquityForm(EquiNavForm):
             stratify.append(str(data["within"]))
         params["stratify"] = ",".join(stratify)
         params["quarters"] = "1" if data.get("quarters") else ""
+        params["age_adjust"] = "1" if data.get("age_adjust") else ""
         return params

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from navigator.equity.chart_marks import interval, percent
 from navigator.equity.dashboard import EquityResult, equity_dashboard
 from navigator.equity.dimensions import NOT_RECORDED
 from navigator.equity.pdf_report import equity_pdf
@@ -100,6 +101,18 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         quarter_rows=[
             {"period": row.period, "rows": [table_row(g) for g in _listed(row.groups)]}
             for row in result.quarters
+        ],
+        adjusted_rows=[
+            {
+                "label": group.label,
+                "rate": percent(result.age_adjusted[group.key].rate or 0.0),
+                "ci": interval(
+                    result.age_adjusted[group.key].ci_low, result.age_adjusted[group.key].ci_high
+                ),
+                "crude": table_row(group).rate,
+            }
+            for group in result.groups
+            if group.key in result.age_adjusted and result.age_adjusted[group.key].rate is not None
         ],
         rates_chart=render_chart(charts.rates, chart_id="equity-rates") if charts.rates else "",
         trend_chart=render_chart(charts.trend, chart_id="equity-trend") if charts.trend else "",
@@ -199,7 +212,7 @@ def dashboard_csv(request: AuthedRequest) -> HttpResponse:
     form, result, _ = _answer(request)
     if result is None:
         return HttpResponse(
-            "\n".join(f"{f}: {', '.join(e)}" for f, e in form.errors.items()),
+            "\n".join(f"{f}: {'; '.join(str(m) for m in e)}" for f, e in form.errors.items()),
             status=400,
             content_type="text/plain; charset=utf-8",
         )
@@ -217,7 +230,7 @@ def dashboard_pdf(request: AuthedRequest) -> HttpResponse:
     form, result, _ = _answer(request)
     if result is None:
         return HttpResponse(
-            "\n".join(f"{f}: {', '.join(e)}" for f, e in form.errors.items()),
+            "\n".join(f"{f}: {'; '.join(str(m) for m in e)}" for f, e in form.errors.items()),
             status=400,
             content_type="text/plain; charset=utf-8",
         )
