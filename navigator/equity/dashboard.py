@@ -46,7 +46,7 @@ from navigator.equity.references import UnknownReferenceGroup, reference_group
 from navigator.equity.scope import EquityScope, equity_scope
 from navigator.equity.stats import GroupStatistics, Rate, stratified_statistics
 from navigator.equity.story import gap_sentence
-from navigator.equity.suppression import is_small
+from navigator.equity.suppression import is_small, suppress_groups
 from navigator.equity.two_way import (
     TwoWayTable,
     hidden_row,
@@ -309,8 +309,16 @@ def _statistics(result: EquityResult, counts: GroupedCounts, series: GroupedCoun
         except UnknownReferenceGroup as error:
             raise EquityQueryError({"reference": str(error)}) from error
         if column_reference is not None:
+            # The margins are the one-way tables of both dimensions, hidden as those
+            # tables hide them (the rows' is `result.groups`, on this very page).
             result.two_way = two_way_statistics(
-                counts.two_way(), counts.groups[0], columns, column_reference, favorable=favorable
+                counts.two_way(),
+                counts.groups[0],
+                columns,
+                column_reference,
+                favorable=favorable,
+                rows_hidden=_one_way_hidden(counts, 0),
+                columns_hidden=_one_way_hidden(counts, 1),
             )
     if series is None or reference is None:
         return
@@ -320,6 +328,16 @@ def _statistics(result: EquityResult, counts: GroupedCounts, series: GroupedCoun
             row.period, stratified_statistics(at_groups, reference, favorable=favorable)
         )
     result.story = _story(result)
+
+
+def _one_way_hidden(counts: GroupedCounts, index: int) -> set[Hashable]:
+    """What the one-way table of dimension `index` hides (`stratified_statistics` hides
+    the same: the same counts, the same total)."""
+    groups: dict[Hashable, tuple[int, int]] = {
+        key: (n, d) for key, _, n, d in counts.one_way(index)
+    }
+    total = (sum(n for n, _ in groups.values()), sum(d for _, d in groups.values()))
+    return suppress_groups(groups, total=total)
 
 
 def _age_adjusted(result: EquityResult, counts: GroupedCounts) -> dict[Hashable, Rate]:

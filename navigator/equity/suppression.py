@@ -44,7 +44,7 @@ policy allows, as such a cell would be shown as "<11" anyway.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -90,18 +90,26 @@ def suppress(
     lines: Sequence[Line],
     *,
     maximum: int | None = None,
+    forced: Collection[Hashable] = (),
+    known: Collection[Hashable] = (),
 ) -> set[Hashable]:
-    """The keys of the cells to hide (primary and complementary), margins included."""
+    """The keys of the cells to hide (primary and complementary), margins included.
+
+    `forced` cells are hidden whatever their size, and `known` ones are never hidden:
+    both are cells published elsewhere (a two-way table's margins are the one-way
+    tables of its dimensions, which hide their own cells), so that the tables agree on
+    what is hidden and one cannot be used to open the other."""
     limit = small_cell_max() if maximum is None else maximum
     for line in lines:
         for key in (line.total, *line.parts):
             if key not in cells:
                 raise KeyError(f"line names a cell that is not in the table: {key!r}")
+    known = set(known)
     hidden = {
         key
         for key, (numerator, denominator) in cells.items()
-        if is_small(numerator, limit) or is_small(denominator, limit)
-    }
+        if (is_small(numerator, limit) or is_small(denominator, limit)) and key not in known
+    } | set(forced)
     # Hiding a cell turns a known number into an unknown one, which only widens what the
     # others could be: a cell found safe stays safe, so each round audits only the cells
     # hidden since, and those still exposed (the same result, far fewer LPs).
@@ -111,7 +119,7 @@ def suppress(
         safe |= hidden - exposed
         if not exposed:
             return hidden
-        partner = _complement_for(exposed, cells, lines, hidden)
+        partner = _complement_for(exposed, cells, lines, hidden | known)
         if partner is not None:
             hidden.add(partner)
             continue
@@ -120,9 +128,9 @@ def suppress(
         before = len(hidden)
         for line in lines:
             if exposed & {line.total, *line.parts}:
-                hidden.update({line.total, *line.parts})
+                hidden.update({line.total, *line.parts} - known)
         if len(hidden) == before:
-            return set(cells)
+            return set(cells) - known
 
 
 def _complement_for(
@@ -251,10 +259,15 @@ def suppress_two_way(
     *,
     margins: bool = True,
     maximum: int | None = None,
+    margins_hidden: Collection[Hashable] | None = None,
 ) -> set[tuple[Hashable, Hashable]]:
     """A rows x columns table. With margins, each row's total is keyed (row, TOTAL),
     each column's (TOTAL, column) and the grand total (TOTAL, TOTAL); they are the
-    sums of the table and may be hidden too. Returns the hidden keys."""
+    sums of the table and may be hidden too. Returns the hidden keys.
+
+    `margins_hidden` fixes the margins as the one-way tables of the two dimensions
+    publish them: those margin keys hidden, every other margin shown, so that only the
+    table's inner cells are chosen here (see `suppress`'s `forced` and `known`)."""
     rows = list(dict.fromkeys(row for row, _ in table))
     columns = list(dict.fromkeys(column for _, column in table))
     cells: dict[Hashable, Counts] = {key: table.get(key, (0, 0)) for key in _grid(rows, columns)}
@@ -271,7 +284,15 @@ def suppress_two_way(
         cells[(TOTAL, TOTAL)] = _sum(cells[(row, TOTAL)] for row in rows)
         lines.append(Line((TOTAL, TOTAL), tuple((row, TOTAL) for row in rows)))
         lines.append(Line((TOTAL, TOTAL), tuple((TOTAL, column) for column in columns)))
-    hidden = suppress(cells, lines, maximum=maximum)
+    forced: set[Hashable] = set()
+    known: set[Hashable] = set()
+    if margins and margins_hidden is not None:
+        margin_keys: set[Hashable] = {
+            key for key in cells if isinstance(key, tuple) and TOTAL in key
+        }
+        forced = margin_keys & set(margins_hidden)
+        known = margin_keys - forced
+    hidden = suppress(cells, lines, maximum=maximum, forced=forced, known=known)
     return {key for key in hidden if isinstance(key, tuple)}
 
 

@@ -19,7 +19,7 @@ against one another (the samples share patients) nor summed into a total, so
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from navigator.equity.stats import (
@@ -68,9 +68,16 @@ def two_way_statistics(
     favorable: bool = True,
     alpha: float = ALPHA,
     small_cell_max: int | None = None,
+    rows_hidden: Collection[Hashable] | None = None,
+    columns_hidden: Collection[Hashable] | None = None,
 ) -> TwoWayTable:
     """The two-way table of `cells` {(row, column): (numerator, denominator)}; a cell
-    that is missing counts no one. Rows and columns are shown in the order given."""
+    that is missing counts no one. Rows and columns are shown in the order given.
+
+    `rows_hidden` and `columns_hidden` (given together) are the groups the one-way
+    tables of the two dimensions hide (`TOTAL` among them when their total is hidden):
+    the margins then follow those tables exactly, and only inner cells are chosen
+    here, so that the page's one-way and two-way tables cannot open each other."""
     row_keys = _keys(rows, "row")
     column_keys = _keys(columns, "column")
     if reference_column not in column_keys:
@@ -82,7 +89,16 @@ def two_way_statistics(
     table: dict[Cell, Counts] = {cell: cells.get(cell, (0, 0)) for cell in grid}
     for numerator, denominator in table.values():
         _check_counts(numerator, denominator)
-    hidden = suppress_two_way(table, margins=True, maximum=small_cell_max)
+    margins_hidden = None
+    if rows_hidden is not None or columns_hidden is not None:
+        margins_hidden = {(row, TOTAL) for row in rows_hidden or ()} | {
+            (TOTAL, column) for column in columns_hidden or ()
+        }
+        if TOTAL in set(rows_hidden or ()) | set(columns_hidden or ()):
+            margins_hidden.add((TOTAL, TOTAL))
+    hidden = suppress_two_way(
+        table, margins=True, maximum=small_cell_max, margins_hidden=margins_hidden
+    )
 
     comparisons: dict[Cell, Comparison] = {}
     for row in row_keys:

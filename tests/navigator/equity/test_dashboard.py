@@ -14,6 +14,7 @@ from navigator.equity.query import EquityQuery, EquityQueryError
 from navigator.equity.stats import stratified_statistics
 from patients.models import Patient
 from tests import factories
+from tests.navigator.equity.test_two_way import _feasible_ranges as feasible_ranges
 from tests.support.equity_story import QUARTERS
 
 pytestmark = pytest.mark.django_db
@@ -163,3 +164,26 @@ def test_race_alone_or_in_combination_cannot_be_crossed_with_another_dimension(
             today=TODAY,
         )
     assert "race_rule" in error.value.errors
+
+
+def test_a_two_way_table_hides_its_margins_as_the_one_way_tables_do(story_population):
+    # Given the race × clinic table and, asked for separately, the clinic table
+    manager = factories.ManagerFactory()
+    both = equity_dashboard(user=manager, query=_query(stratify=("race", "clinic")), today=TODAY)
+    clinics = equity_dashboard(user=manager, query=_query(stratify=("clinic",)), today=TODAY)
+    # Then every race margin is hidden exactly when the race table on the same page
+    # hides that group, and every clinic margin as the clinic table does: neither table
+    # can be used to work out what the other hides
+    assert {k: g.suppressed for k, g in both.two_way.row_totals.items()} == {
+        g.key: g.suppressed for g in both.groups
+    }
+    assert {k: g.suppressed for k, g in both.two_way.column_totals.items()} == {
+        g.key: g.suppressed for g in clinics.groups
+    }
+    # And the small group's cells with anyone in them are hidden inside the table too
+    nhpi = [both.two_way.cells[("nhpi", c)] for c, _ in both.two_way.columns]
+    assert all(cell.suppressed for cell in nhpi if cell.denominator != 0)
+    # And from what the two-way table shows, margins included, no hidden cell can be
+    # worked out exactly
+    for key, (low, high) in feasible_ranges(both.two_way).items():
+        assert high - low >= 1 - 1e-9, key
