@@ -274,7 +274,7 @@ class NavigationPage:
 
 
 def navigation_page(*, user: User, query: NavigationQuery, today: dt.date) -> NavigationPage:
-    """Every section of the page as `user`'s role may see it: 7 queries for a
+    """Every section of the page as `user`'s role may see it: 9 queries for a
     colorectal programme seen by a manager (the programme, then one per section: the
     funnel, completion, medians, barriers, close reasons, diagnostic follow-up,
     navigated versus not, per navigator), fewer otherwise.

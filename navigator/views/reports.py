@@ -22,13 +22,11 @@ def report(request: AuthedRequest) -> HttpResponse:
     id or code, `start`, `end`) become its `program`, `period_start`, `period_end`."""
     params: dict[str, str] = {}
     program = request.GET.get("program", "").strip()
-    if program:
-        found = (
-            ScreeningProgram.objects.filter(pk=int(program) if program.isdigit() else None)
-            .values_list("code", flat=True)
-            .first()
-        )
-        params["program"] = found or program
+    if program.isdigit():
+        codes = ScreeningProgram.objects.filter(pk=int(program)).values_list("code", flat=True)
+        params["program"] = codes.first() or program
+    elif program:
+        params["program"] = program
     for old, new in (("start", "period_start"), ("end", "period_end")):
         if request.GET.get(old):
             params[new] = request.GET[old]
