@@ -11,5 +11,5 @@ def home(request):
     if user.is_navigator:
         return redirect("navigator:worklist")
     if user.is_manager or user.is_program_admin:
-        return redirect("navigator:report")
+        return redirect("navigator:equity")
     return redirect("login")

@@ -56,6 +56,7 @@ urlpatterns = [
     path("cases/<int:pk>/assign/", case_actions.case_assign, name="case_assign"),
     path("reports/completion/", reports.report, name="report"),
     path("reports/equity/", equity.dashboard, name="equity"),
+    path("reports/equity/navigation/", equity.navigation, name="equity_navigation"),
     path("reports/equity.csv", equity.dashboard_csv, name="equity_csv"),
     path("reports/equity/quality/", equity.data_quality_page, name="equity_quality"),
     path("reports/equity.pdf", equity.dashboard_pdf, name="equity_pdf"),

@@ -12,8 +12,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from navigator.forms.base import CaseForm, DateInput, EquiNavForm
-from navigator.forms.reports import REPORT_EARLIEST
+from navigator.forms.base import REPORT_EARLIEST, CaseForm, DateInput, EquiNavForm
 from outreach.models import (
     CallGuide,
     CallStep,

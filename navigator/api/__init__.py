@@ -5,6 +5,8 @@ To change:
 - an endpoint, its filters or the case actions (`/api/cases/<id>/<action>/`):
   `views.py`, routed in `urls.py`; each action validates and calls one service;
 - what a case, worklist row or navigator looks like in JSON, and the inputs of
-  the case actions: `serializers.py`.
+  the case actions: `serializers.py`;
+- the equity API (`/api/equity/`): `equity.py`; `/api/reports/completion/` is
+  computed by `navigator.equity.completion_report`.
 Who sees which case is `navigator.selectors.visibility`, never the view.
 """

@@ -51,6 +51,15 @@ To change:
   navigator outcomes, and their one-sentence rules (`METHODS`): `navigation.py`;
   barriers found/resolved and completion with and without each, and diagnostic
   follow-up within 6 months of an abnormal stool test: `navigation_barriers.py`;
+- the navigation outcomes page (`/reports/equity/navigation/`): what is asked
+  (`NavigationQuery`, one programme, the period of opening, one dimension) and every
+  section as the role may see it (`navigation_page`): `navigation_page.py`; the
+  sections' tables, suppressed jointly where tables share groups and denominators
+  (`joint_statistics`), and their display rows: `navigation_tables.py`;
+- navigated versus not among the patients overdue at a quarter's end, screened
+  within 180 days, by group (observational): `navigated.py`;
+- `GET /api/reports/completion/` computed from the navigation figures, per
+  programme: `completion_report.py`;
 - days between two moments, the median (and SQLite's `equinav_median`, registered by
   `navigator.apps`), months later: `sql.py`;
 - how complete the race, ethnicity and language data are per clinic and month

@@ -11,6 +11,7 @@ To change:
 - a form on the case page (attempt, note, barrier, appointment, kit, screening,
   status, follow-up, assignment, task): `case_actions.py`;
 - the worklist's filters and search, or the manager's case list filters: `lists.py`;
-- the completion report's period and program: `reports.py`;
+- the equity dashboard's menus (`EquityForm`) and the navigation outcomes page's
+  (`NavigationForm`): `equity.py`;
 - rebalancing and covering: `team.py`.
 """

@@ -15,6 +15,9 @@ from django.utils import timezone
 from navigator.cases import MAX_DAYS_AHEAD
 from navigator.models import NavigatorProfile
 
+# A report's earliest date: far-off dates are typos, and before this no case exists.
+REPORT_EARLIEST = dt.date(2000, 1, 1)
+
 
 class DateInput(forms.DateInput):
     input_type = "date"

@@ -124,3 +124,38 @@ class EquityForm(EquiNavForm):
         params["quarters"] = "1" if data.get("quarters") else ""
         params["age_adjust"] = "1" if data.get("age_adjust") else ""
         return params
+
+
+class NavigationForm(EquiNavForm):
+    """The navigation page's menus: one programme (never mixed), the period of
+    opening, one dimension, and the population measure that says who was overdue.
+    `NavigationQuery.from_params` checks the values; its errors show on these fields."""
+
+    program = forms.ModelChoiceField(
+        label="Programme",
+        queryset=ScreeningProgram.objects.filter(active=True).order_by("name"),
+        to_field_name="code",
+        empty_label=None,
+    )
+    period_start = forms.DateField(label="Cases opened from", widget=DateInput)
+    period_end = forms.DateField(label="to", widget=DateInput)
+    stratify = forms.ChoiceField(label="By")
+    overdue_measure = forms.ChoiceField(
+        label="Overdue by",
+        required=False,
+        help_text="For navigated versus not: whose screening was due at a quarter's end.",
+    )
+
+    def __init__(
+        self,
+        data: Mapping[str, str] | None,
+        *,
+        scope: EquityScope,
+        overdue: Sequence[tuple[str, str]] = (),
+        **kwargs,
+    ):
+        super().__init__(data, **kwargs)
+        self.fields["stratify"].choices = [  # type: ignore[attr-defined]
+            (k, v) for k, v in DIMENSION_LABELS.items() if k != "navigated" and scope.allows(k)
+        ]
+        self.fields["overdue_measure"].choices = [("", "EquiNav's rules"), *overdue]  # type: ignore[attr-defined]

@@ -1,6 +1,7 @@
 """Reads for navigation: every query a page, an API view or a service asks, and
 nothing that writes. What a user may see starts from `visibility.py`; the
-managers' reports and team view read every case (only managers open them).
+managers' team view reads every case (only managers open it); the equity figures
+and the completion report's API are in `navigator.equity`.
 
 To change:
 - who may see which cases, barriers, appointments, events, navigators and covers:
@@ -14,6 +15,5 @@ To change:
 - what a referring clinic sees of its referrals (the loop closing in plain words,
   the list's search, filters and "changed since you last looked" marks, the digest's
   referral numbers): `referrals.py`;
-- the completion report and its confidence intervals: `reports.py`;
 - the team view's weekly numbers, and the order a rebalance hands cases on: `team.py`.
 """

@@ -1,5 +1,6 @@
 """The disparities dashboard's pages: the dashboard, its CSV and its PDF, all drawn
-from one `equity_dashboard` result with the same parameters as `GET /api/equity/`."""
+from one `equity_dashboard` result with the same parameters as `GET /api/equity/`;
+and the navigation outcomes page (`navigation`), drawn from one `navigation_page`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,16 @@ from django.views.decorators.http import require_GET
 from navigator.equity.chart_marks import interval, percent
 from navigator.equity.dashboard import EquityResult, equity_dashboard
 from navigator.equity.dimensions import NOT_RECORDED
+from navigator.equity.navigated import NAVIGATED, NOT_NAVIGATED, NavigatedComparison
+from navigator.equity.navigation import FUNNEL_STEPS, STEPS
+from navigator.equity.navigation_page import (
+    FUNNEL_NUMERATORS,
+    NavigationPage,
+    NavigationQuery,
+    navigation_page,
+    overdue_measures,
+)
+from navigator.equity.navigation_tables import group_lines
 from navigator.equity.pdf_report import equity_pdf
 from navigator.equity.presentation import dashboard_charts
 from navigator.equity.quality import QualityTable, completeness_minimum, data_quality
@@ -24,7 +35,7 @@ from navigator.equity.scope import equity_scope
 from navigator.equity.stats import GroupStatistics
 from navigator.equity.svg import render_chart
 from navigator.equity.tables import HEADERS, csv_rows, table_row
-from navigator.forms.equity import EquityForm
+from navigator.forms.equity import EquityForm, NavigationForm
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
 from patients.models import Patient
@@ -237,3 +248,93 @@ def dashboard_pdf(request: AuthedRequest) -> HttpResponse:
     response = HttpResponse(equity_pdf(result), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{_filename(result, "pdf")}"'
     return response
+
+
+@require_GET
+@role_required(*EQUITY_ROLES)
+def navigation(request: AuthedRequest) -> HttpResponse:
+    """What happened to one programme's navigation cases, by one dimension, within
+    the user's scope; a bad parameter is a 400 with the error on its field."""
+    scope = equity_scope(request.user)
+    today = timezone.localdate()
+    params = {key: str(value) for key, value in request.GET.items()}
+    program = params.get("program") or "colorectal"
+    context: dict[str, Any] = {"page": None}
+    try:
+        query = NavigationQuery.from_params(params, scope=scope, today=today)
+        page = navigation_page(user=request.user, query=query, today=today)
+    except EquityQueryError as error:
+        form = NavigationForm(
+            params, scope=scope, overdue=overdue_measures(program), id_prefix="navigation"
+        )
+        form.is_valid()  # bind, then show the parameters' errors on their fields
+        for field, message in error.errors.items():
+            form.add_error(field if field in form.fields else None, message)
+        context["form"] = form
+        return render(request, "navigator/equity/navigation.html", context, status=400)
+    filled = {
+        "program": query.program,
+        "period_start": query.period_start.isoformat(),
+        "period_end": query.period_end.isoformat(),
+        "stratify": query.stratify,
+        "overdue_measure": params.get("overdue_measure", ""),
+    }
+    form = NavigationForm(
+        filled, scope=scope, overdue=overdue_measures(query.program), id_prefix="navigation"
+    )
+    navigators = None
+    if page.navigators is not None:
+        navigators = group_lines(page.navigators, [*FUNNEL_NUMERATORS, "completion_180"])
+    context.update(
+        form=form,
+        page=page,
+        funnel_steps=[label for _, label in FUNNEL_STEPS[1:]],
+        funnel_lines=group_lines(page.funnel, FUNNEL_NUMERATORS),
+        funnel_chart=render_chart(page.chart, chart_id="navigation-funnel"),
+        completion_lines=group_lines(page.completion, ["completion_90", "completion_180"]),
+        step_labels=[label for _, label in STEPS],
+        follow_up_lines=_follow_up_lines(page),
+        navigator_lines=navigators,
+        navigated_rows=_navigated_rows(page.navigated),
+        dashboard_url=reverse("navigator:equity"),
+    )
+    return render(request, "navigator/equity/navigation.html", context)
+
+
+def _navigated_rows(comparison: NavigatedComparison | None) -> list[dict[str, Any]]:
+    """Per group: the navigated and not-navigated cells, and the difference (carried
+    by the navigated cell, compared with its row's not-navigated one); then the
+    columns' totals, rates only."""
+    if comparison is None:
+        return []
+    table = comparison.table
+    rows = []
+    for key, label in table.rows:
+        navigated = table_row(table.cells[(key, NAVIGATED)])
+        rows.append(
+            {
+                "label": label,
+                "cells": [navigated, table_row(table.cells[(key, NOT_NAVIGATED)])],
+                "difference": navigated,
+            }
+        )
+    totals = [table_row(table.column_totals[column]) for column in (NAVIGATED, NOT_NAVIGATED)]
+    rows.append({"label": "All overdue patients", "cells": totals, "difference": None})
+    return rows
+
+
+def _follow_up_lines(page: NavigationPage) -> list[dict[str, Any]] | None:
+    if page.follow_up is None:
+        return None
+    lines = group_lines(page.follow_up.tables, ["done"])
+    keys = [str(row.key) for row in page.follow_up.tables.tables["done"]]
+    return [
+        {
+            "label": line.label,
+            "rows": line.rows,
+            "is_reference": line.is_reference,
+            "is_total": line.is_total,
+            "elsewhere": page.follow_up.elsewhere.get(keys[index], "") if index < len(keys) else "",
+        }
+        for index, line in enumerate(lines)
+    ]

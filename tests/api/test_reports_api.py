@@ -1,4 +1,6 @@
-"""The completion report: counts, rates and honest intervals, by every grouping."""
+"""`GET /api/reports/completion/` on the navigation figures: one programme at a time,
+ineligible cases left out, completion within 90 and 180 days with the cases too new
+for a window left out of it, Wilson intervals from statsmodels, small cells null."""
 
 from __future__ import annotations
 
@@ -6,21 +8,29 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from statsmodels.stats.proportion import proportion_confint
 
+from navigator.equity.cohort import local_midnight
+from navigator.equity.completion_report import DEFINITION
 from navigator.models import CaseStatus, NavigationCase
-from navigator.selectors.reports import completion_report, wilson_interval
 from tests import factories
 from tests.support.api import api_as
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock("2026-06-30 16:00:00+00:00")]
 
 
-def opened(days_ago: int, *, completed: bool, **kwargs) -> NavigationCase:
-    when = timezone.now() - dt.timedelta(days=days_ago)
+def opened(days_ago: int, *, completed_after: int | None, **kwargs) -> NavigationCase:
+    """A case opened `days_ago` days ago at 10:00 local time, its loop closed
+    `completed_after` days later (None: not closed)."""
+    when = local_midnight(timezone.localdate() - dt.timedelta(days=days_ago)) + dt.timedelta(
+        hours=10
+    )
+    kwargs.setdefault(
+        "status", CaseStatus.COMPLETED if completed_after is not None else CaseStatus.CONTACTING
+    )
     return factories.CaseFactory(
         opened_at=when,
-        completed_at=when + dt.timedelta(days=1) if completed else None,
-        status=CaseStatus.COMPLETED if completed else CaseStatus.CONTACTING,
+        completed_at=None if completed_after is None else when + dt.timedelta(days=completed_after),
         **kwargs,
     )
 
@@ -31,89 +41,125 @@ def cases(db):
     sam = factories.NavigatorFactory(user__first_name="Sam", user__last_name="O")
     spanish = {"patient__preferred_language": "es", "patient__race_ethnicity": ["hispanic"]}
     english = {"patient__preferred_language": "en", "patient__race_ethnicity": ["white", "black"]}
-    opened(10, completed=True, navigator=maria, **spanish)
-    opened(20, completed=False, navigator=maria, **spanish)
-    opened(30, completed=False, navigator=maria, **spanish)
-    opened(10, completed=True, navigator=sam, **english)
-    opened(15, completed=True, navigator=sam, **english)
-    opened(12, completed=False, navigator=sam, patient__preferred_language="vi",
-           program=factories.program("breast"))  # fmt: skip
-    opened(400, completed=True, navigator=sam, **english)  # outside the period
+    opened(200, completed_after=30, navigator=maria, **spanish)  # in 90 and in 180
+    opened(200, completed_after=120, navigator=maria, **spanish)  # in 180 only
+    opened(200, completed_after=None, navigator=sam, **english)  # followed, never closed
+    opened(100, completed_after=10, navigator=sam, **english)  # 90 only: too new for 180
+    opened(20, completed_after=5, navigator=sam, **english)  # too new for either window
+    opened(150, completed_after=None, navigator=sam, status=CaseStatus.INELIGIBLE)  # left out
+    opened(400, completed_after=3, navigator=sam, **english)  # outside the period
+    opened(200, completed_after=5, navigator=sam, program=factories.program("breast"))
     return {"maria": maria, "sam": sam}
 
 
 def period():
     today = timezone.localdate()
-    return today - dt.timedelta(days=90), today
+    return today - dt.timedelta(days=365), today
 
 
-def test_it_counts_cases_opened_in_the_period_and_those_completed(cases):
+def get(manager, **params):
     start, end = period()
-    report = completion_report(start=start, end=end)
-
-    assert (report.overall.opened, report.overall.completed) == (6, 3)
-    assert report.overall.rate == 0.5
+    query = {"start": start.isoformat(), "end": end.isoformat(), **params}
+    return api_as(manager).get("/api/reports/completion/", query)
 
 
-def test_it_groups_by_language_navigator_and_program(cases):
-    start, end = period()
-    report = completion_report(start=start, end=end)
-
-    by_language = {r.key: (r.opened, r.completed) for r in report.by_language}
-    assert by_language == {"es": (3, 1), "en": (2, 2), "vi": (1, 0)}
-    by_navigator = {r.label: (r.opened, r.completed) for r in report.by_navigator}
-    assert by_navigator == {"Maria R": (3, 1), "Sam O": (3, 2)}
-    by_program = {r.key: (r.opened, r.completed) for r in report.by_program}
-    assert by_program == {"Colorectal cancer": (5, 3), "Breast cancer": (1, 0)}
+def by_program(body):
+    return {entry["program"]: entry for entry in body["programs"]}
 
 
-def test_a_multiracial_patient_counts_in_each_group_they_chose(cases):
-    start, end = period()
-    report = completion_report(start=start, end=end)
-
-    by_race = {r.key: (r.opened, r.completed) for r in report.by_race_ethnicity}
-    assert by_race["hispanic"] == (3, 1)
-    assert by_race["white"] == (2, 2)
-    assert by_race["black"] == (2, 2)
-    assert by_race["asian"] == (0, 0)
-    assert by_race["not_recorded"] == (1, 0)
-
-
-def test_every_group_is_flagged_small_below_twenty_cases(cases):
-    start, end = period()
-    report = completion_report(start=start, end=end)
-    assert all(row.small_group for row in report.by_language)
-
-
-def test_the_wilson_interval_matches_a_known_value_and_stays_inside_zero_and_one():
-    low, high = wilson_interval(8, 10)
-    assert round(low, 3) == 0.490 and round(high, 3) == 0.943
-    assert wilson_interval(0, 5)[0] == 0.0
-    assert wilson_interval(5, 5)[1] == 1.0
-    assert wilson_interval(0, 0) is None
-
-
-def test_the_api_returns_the_report_for_a_manager(cases, manager):
-    start, end = period()
-    response = api_as(manager).get(
-        f"/api/reports/completion/?start={start.isoformat()}&end={end.isoformat()}"
-    )
-
+def test_each_programme_is_reported_on_its_own_with_ineligible_cases_left_out(
+    cases, manager, settings
+):
+    # Given no small-cell suppression, to read every count
+    settings.EQUINAV_SMALL_CELL_MAX = 0
+    # When a manager asks for the last 365 days
+    response = get(manager)
+    # Then each programme has its own funnel: colorectal counts its five eligible
+    # cases of the period, breast its one, never added together
     assert response.status_code == 200
-    body = response.json()
-    assert body["overall"]["opened"] == 6
-    assert body["overall"]["completed"] == 3
-    assert body["overall"]["rate"] == 0.5
-    assert 0 < body["overall"]["ci95_low"] < 0.5 < body["overall"]["ci95_high"] < 1
-    assert {"by_program", "by_navigator", "by_race_ethnicity", "by_language"} <= set(body)
+    programs = by_program(response.json())
+    assert programs["colorectal"]["funnel"]["referred"] == 5
+    assert programs["colorectal"]["funnel"]["complete"] == 4
+    assert programs["breast"]["funnel"]["referred"] == 1
+    assert "overall" not in response.json()
 
 
-def test_the_api_filters_by_program(cases, manager):
-    start, end = period()
-    response = api_as(manager).get(
-        f"/api/reports/completion/?start={start}&end={end}&program=breast"
-    )
-    assert response.json()["overall"]["opened"] == 1
+def test_completion_leaves_out_cases_too_new_for_the_window(cases, manager, settings):
+    settings.EQUINAV_SMALL_CELL_MAX = 0
+    colorectal = by_program(get(manager).json())["colorectal"]
+    # Within 90 days: the four cases opened at least 90 days ago; two closed in time
+    within_90 = colorectal["completion_90"]
+    assert (within_90["numerator"], within_90["denominator"], within_90["rate"]) == (2, 4, 0.5)
+    # Within 180 days: the three opened at least 180 days ago; two closed in time
+    within_180 = colorectal["completion_180"]
+    assert (within_180["numerator"], within_180["denominator"]) == (2, 3)
+    # And the interval is statsmodels' Wilson interval
+    low, high = proportion_confint(2, 3, method="wilson")
+    assert within_180["ci95_low"] == round(low, 4) and within_180["ci95_high"] == round(high, 4)
+
+
+def test_groups_count_completion_within_180_days_each_patient_once(cases, manager, settings):
+    settings.EQUINAV_SMALL_CELL_MAX = 0
+    colorectal = by_program(get(manager).json())["colorectal"]
+    navigators = {
+        row["label"]: (row["numerator"], row["denominator"]) for row in colorectal["by_navigator"]
+    }
+    assert navigators == {"Maria R": (2, 2), "Sam O": (0, 1), "Unassigned": (0, 0)}
+    race = {
+        row["key"]: (row["numerator"], row["denominator"])
+        for row in colorectal["by_race_ethnicity"]
+    }
+    # The patient who chose White and Black is counted once, as multiracial
+    assert race["hispanic"] == (2, 2)
+    assert race["multi"] == (0, 1)
+    assert race["white"] == (0, 0)
+    language = {
+        row["key"]: (row["numerator"], row["denominator"]) for row in colorectal["by_language"]
+    }
+    assert language["es"] == (2, 2) and language["en"] == (0, 1)
+
+
+def test_small_cells_are_null_never_the_number(cases, manager):
+    # Given the default rule (counts from 1 to 10 hidden)
+    body = get(manager).json()
+    colorectal = by_program(body)["colorectal"]
+    # Then every count here is small: each figure is null and flagged
+    for figure in (colorectal["completion_90"], colorectal["completion_180"]):
+        assert figure["suppressed"] is True
+        assert figure["numerator"] is figure["denominator"] is figure["rate"] is None
+        assert figure["ci95_low"] is None
+    assert colorectal["funnel"]["referred"] is None
+    hispanic = next(r for r in colorectal["by_race_ethnicity"] if r["key"] == "hispanic")
+    assert hispanic["suppressed"] and hispanic["numerator"] is None
+
+
+def test_the_definition_states_the_new_rules(cases, manager):
+    body = get(manager).json()
+    assert body["definition"] == DEFINITION
+    for words in (
+        "leaving out cases closed as ineligible",
+        "never mixed",
+        "newer cases are left out because they have not had 90 days yet",
+        "Wilson",
+        "null",
+    ):
+        assert words in body["definition"]
+
+
+def test_the_api_filters_by_program(cases, manager, settings):
+    settings.EQUINAV_SMALL_CELL_MAX = 0
+    body = get(manager, program="breast").json()
+    assert [entry["program"] for entry in body["programs"]] == ["breast"]
+    assert body["programs"][0]["completion_180"]["numerator"] == 1
+
+
+def test_the_api_answers_each_programme_in_four_queries(
+    cases, manager, django_assert_max_num_queries
+):
+    # Queries: the user's token/session (1-2), the programme, then per programme the
+    # overall completion, per navigator, by race, by language
+    with django_assert_max_num_queries(2 + 1 + 4):
+        assert get(manager, program="colorectal").status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -298,7 +298,7 @@ def test_the_managers_dashboards_have_no_accessibility_violations(
         clinic=twin.clinic, mrn=" che555001", given_name=twin.given_name,
         family_name=twin.family_name, birth_date=twin.birth_date,
     )  # fmt: skip
-    paths = ["/reports/completion/", "/care-gaps/", "/cases/", "/patients/duplicates/"]
+    paths = ["/reports/equity/navigation/", "/care-gaps/", "/cases/", "/patients/duplicates/"]
     for path in ("/team/",):
         try:
             resolve(path)

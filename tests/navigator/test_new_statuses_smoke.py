@@ -46,7 +46,7 @@ def world(navigator, manager, clinic, clinic_staff):
 
 def test_pages_do_not_crash_on_the_new_statuses(client, world, navigator, manager):
     pages = ["/worklist/", "/cases/", "/follow-ups/", "/team/", "/care-gaps/",
-             "/reports/completion/", "/messages/", "/letters/", "/referrals/"]  # fmt: skip
+             "/reports/equity/navigation/", "/messages/", "/letters/", "/referrals/"]  # fmt: skip
     for case in world.values():
         pages += [
             f"/cases/{case.pk}/",

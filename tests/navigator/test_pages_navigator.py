@@ -73,8 +73,8 @@ def nav_client(client, navigator):
     ("make_user", "home"),
     [
         (lambda: factories.NavigatorFactory().user, "navigator:worklist"),
-        (lambda: factories.ManagerFactory(), "navigator:report"),
-        (lambda: factories.AdminFactory(), "navigator:report"),
+        (lambda: factories.ManagerFactory(), "navigator:equity"),
+        (lambda: factories.AdminFactory(), "navigator:equity"),
         (lambda: factories.ClinicStaffFactory(), "patients:referral_list"),
     ],
     ids=["navigator", "manager", "admin", "clinic_staff"],

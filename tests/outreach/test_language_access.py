@@ -315,7 +315,7 @@ def test_the_manager_sees_the_shares_and_every_ad_hoc_use(client, contacts):
 def test_the_page_is_linked_from_the_managers_navigation(client):
     client.force_login(factories.ManagerFactory())
 
-    page = client.get(reverse("navigator:report")).content.decode()
+    page = client.get(reverse("navigator:equity")).content.decode()
 
     assert f'href="{PAGE}"' in page
 

@@ -188,8 +188,14 @@ def test_it_refuses_the_referral_list_and_form_to_navigators(client, navigator):
     assert not Referral.objects.exists()
 
 
-def test_it_refuses_clinic_staff_the_report(staff_client):
-    assert staff_client.get(reverse("navigator:report")).status_code == 403
+def test_the_old_report_address_sends_clinic_staff_to_their_clinics_navigation_figures(
+    staff_client,
+):
+    # The completion report is now the navigation page, scoped to the staff's clinic
+    # (tests/navigator/test_pages_equity_navigation.py pins the scope)
+    response = staff_client.get(reverse("navigator:report"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("navigator:equity_navigation")
 
 
 # --- Creating a referral ----------------------------------------------------------------------
