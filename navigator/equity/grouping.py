@@ -52,7 +52,7 @@ class GroupedCounts:
             sums[group][1] += denominator
         return [(key, label, *sums[key]) for key, label in self.groups[index]]  # type: ignore[misc]
 
-    def two_way(self, *, at: Hashable = None) -> dict[tuple[str, str], tuple[int, int]]:
+    def two_way(self, *, at: Hashable = None) -> dict[tuple[Hashable, Hashable], tuple[int, int]]:
         """Every (row group, column group) cell, zeros included."""
         rows, columns = self.groups
         table = {(r, c): (0, 0) for r, _ in rows for c, _ in columns}
@@ -66,6 +66,24 @@ class GroupedCounts:
 
     def extra_count(self, name: str, *, at: Hashable = None) -> int:
         return self.extras.get(at, {}).get(name, 0)
+
+    def at(self, value: Hashable) -> GroupedCounts:
+        """The plain table of series value `value` (a series of one dimension whose
+        groups are all fixed: the same groups, in the same order, as counting that
+        period alone would list)."""
+        if not self.series:
+            raise ValueError("not a series")
+        if any(d.top is not None or d.label_expression or d.name for d in self.dimensions):
+            raise ValueError("groups named by the data are ordered over the whole series")
+        return GroupedCounts(
+            dimensions=self.dimensions,
+            groups=self.groups,
+            cells={key[1:]: counts for key, counts in self.cells.items() if key[0] == value},
+            extras={None: self.extras[value]} if value in self.extras else {},
+            group_extras={
+                (None, key): row for (at, key), row in self.group_extras.items() if at == value
+            },
+        )
 
     def denominator(self, *, at: Hashable = None) -> int:
         """Everyone the table counts (for series value `at`)."""
