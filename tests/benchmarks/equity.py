@@ -470,7 +470,6 @@ def time_views(*, runs: int, today: dt.date) -> dict[str, Any]:
 
         return run
 
-    floors: dict[str, list[float]] = {}
     for name, (query, sql, params) in views.items():
 
         def call(query: EquityQuery = query) -> Any:
@@ -484,8 +483,8 @@ def time_views(*, runs: int, today: dt.date) -> dict[str, Any]:
         with connection.execute_wrapper(counter):
             answer = call()
         _check_floor(name, answer, floor())
-        seconds, floors[name] = _paired_seconds(call, floor, runs)
-        result[name] = _summary(seconds, floors[name], counter.count)
+        seconds, floor_seconds = _paired_seconds(call, floor, runs)
+        result[name] = _summary(seconds, floor_seconds, counter.count)
         print(json.dumps({f"equity_{name}": result[name]}), flush=True)
 
     static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
