@@ -36,10 +36,11 @@ test: $(VENV)/.installed-dev
 
 # On PostgreSQL (a fresh equinav_bench database): FHIR import and care-gap
 # recomputation throughput, the worklist's median/p95 with 200,000 cases, and the
-# patient-message sweep's rate and memory with 100,000 due (to Redis db 7, BENCH_REDIS_URL).
-# Parts: BENCH_PARTS=fhir,caregaps,worklist,sweep. Sizes: BENCH_BUNDLES, BENCH_PATIENTS,
+# patient-message sweep's rate and memory with 100,000 due (to Redis db 7, BENCH_REDIS_URL),
+# and the equity dashboard against a hand-written SQL floor with 1,000,000 patients and cases.
+# Parts: BENCH_PARTS=fhir,caregaps,worklist,sweep,equity. Sizes: BENCH_BUNDLES, BENCH_PATIENTS,
 # BENCH_BATCH, BENCH_WORKLIST_CASES, BENCH_WORKLIST_CASELOAD, BENCH_SWEEP_MESSAGES,
-# BENCH_SWEEP_BATCH.
+# BENCH_SWEEP_BATCH, BENCH_EQUITY_PATIENTS, BENCH_EQUITY_CASES, BENCH_EQUITY_RUNS.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python tests/benchmarks/run.py
 

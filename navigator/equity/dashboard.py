@@ -207,22 +207,38 @@ def _population(
             )
         period = matching[0]
     result.period = period
+    extras = completeness_filters("patient__")
+    counted = _with_age(dimensions, query, measure, program_code)
+    rolling = (
+        rolling_quarters(periods, through=period.end, count=SERIES_QUARTERS)
+        if query.quarters
+        else []
+    )
+    result.quarters = [QuarterRow(p, []) for p in rolling]
+    if rolling and rolling[-1][:2] == period[:2] and _fixed_groups(dimensions):
+        # The table is the series' last quarter: one query counts both (query 2).
+        both = population_counts(
+            measure=measure.key, periods=rolling, scope=scope, dimensions=counted, extras=extras
+        )
+        return result, both.at(_at(both, result.quarters[-1])), both
     counts = population_counts(  # query 2
-        measure=measure.key,
-        periods=[period],
-        scope=scope,
-        dimensions=_with_age(dimensions, query, measure, program_code),
-        extras=completeness_filters("patient__"),
+        measure=measure.key, periods=[period], scope=scope, dimensions=counted, extras=extras
     )
     series = None
-    if query.quarters:
-        rolling = rolling_quarters(periods, through=period.end, count=SERIES_QUARTERS)
-        if rolling:
-            result.quarters = [QuarterRow(p, []) for p in rolling]
-            series = population_counts(  # query 3
-                measure=measure.key, periods=rolling, scope=scope, dimensions=dimensions[:1]
-            )
+    if rolling:
+        series = population_counts(  # query 3
+            measure=measure.key, periods=rolling, scope=scope, dimensions=dimensions[:1]
+        )
     return result, counts, series
+
+
+def _fixed_groups(dimensions: tuple[Dimension, ...]) -> bool:
+    """One dimension whose groups are all fixed, so that its series, sliced at one
+    quarter, lists the groups that counting the quarter alone would (a language's or a
+    clinic's groups are ranked by size over what was counted)."""
+    return len(dimensions) == 1 and not any(
+        d.top is not None or d.label_expression or d.name for d in dimensions
+    )
 
 
 def _navigation(

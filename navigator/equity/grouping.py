@@ -69,6 +69,24 @@ class GroupedCounts:
     def extra_count(self, name: str, *, at: Hashable = None) -> int:
         return self.extras.get(at, {}).get(name, 0)
 
+    def at(self, value: Hashable) -> GroupedCounts:
+        """The plain table of series value `value` (a series of one dimension whose
+        groups are all fixed: the same groups, in the same order, as counting that
+        period alone would list)."""
+        if not self.series:
+            raise ValueError("not a series")
+        if any(d.top is not None or d.label_expression or d.name for d in self.dimensions):
+            raise ValueError("groups named by the data are ordered over the whole series")
+        return GroupedCounts(
+            dimensions=self.dimensions,
+            groups=self.groups,
+            cells={key[1:]: counts for key, counts in self.cells.items() if key[0] == value},
+            extras={None: self.extras[value]} if value in self.extras else {},
+            group_extras={
+                (None, key): row for (at, key), row in self.group_extras.items() if at == value
+            },
+        )
+
     def denominator(self, *, at: Hashable = None) -> int:
         """Everyone the table counts (for series value `at`)."""
         return sum(d for key, (_, d) in self.cells.items() if not self.series or key[0] == at)

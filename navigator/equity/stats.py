@@ -1,7 +1,8 @@
 """The equity dashboard's statistics: rates, comparisons with a reference group, and
 AHRQ's "meaningful" difference, built on statsmodels and scipy.
 
-Every method is one library call (no hand-written formula); `METHOD_SENTENCES` says
+Every method is one library call (no hand-written formula) but Holm's adjustment (see
+`holm_adjust`, checked against statsmodels); `METHOD_SENTENCES` says
 each in one plain sentence for the page, the API, CSV and PDF. Small cells are
 hidden first (`navigator.equity.suppression`), so no statistic is ever computed from,
 or shown for, a suppressed group.
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 
 from scipy.stats import fisher_exact
 from scipy.stats.contingency import expected_freq
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
     proportion_confint,
@@ -182,15 +182,22 @@ def compare_to_reference(
 
 
 def holm_adjust(p_values: Sequence[float | None]) -> list[float | None]:
-    """Holm's step-down adjustment (statsmodels `multipletests(method="holm")`, as R's
-    `p.adjust(method="holm")`), over the p-values present; None stays None."""
-    present = [(position, p) for position, p in enumerate(p_values) if p is not None]
+    """Holm's step-down adjustment (Holm 1979; R's `p.adjust(method="holm")`), over the
+    p-values present; None stays None. The i-th smallest of m becomes
+    min(1, max over j ≤ i of (m − j + 1)·p₍ⱼ₎).
+
+    The one formula written out here: statsmodels' `multipletests(method="holm")`
+    gives the same values (checked in the tests) but runs a full `gc.collect()` on
+    every call, about 75 ms in a Django process, once per table and quarter."""
+    present = sorted(
+        ((p, position) for position, p in enumerate(p_values) if p is not None),
+        key=lambda item: item[0],
+    )
     adjusted: list[float | None] = [None] * len(p_values)
-    if not present:
-        return adjusted
-    _, corrected, _, _ = multipletests([p for _, p in present], method="holm")
-    for (position, _), value in zip(present, corrected, strict=True):
-        adjusted[position] = float(value)
+    running = 0.0
+    for rank, (p, position) in enumerate(present):
+        running = max(running, min(1.0, (len(present) - rank) * p))
+        adjusted[position] = running
     return adjusted
 
 

@@ -20,9 +20,15 @@ Not a test: it reports numbers, it asserts none. It builds a fresh database
    after, no worker): messages per second claimed and dispatched, the claim
    alone, queries per batch (BENCH_SWEEP_BATCH, else EQUINAV_SWEEP_BATCH), and
    that memory stays flat (tracemalloc peak of the full sweep against one ten
-   times smaller). See tests/benchmarks/sweep.py.
+   times smaller). See tests/benchmarks/sweep.py;
+5. builds BENCH_EQUITY_PATIENTS (1,000,000) patients, their CMS130 populations over
+   8 rolling quarters and BENCH_EQUITY_CASES (1,000,000) navigation cases in SQL, and
+   times the disparities dashboard (four views, its API and its page) BENCH_EQUITY_RUNS
+   (20) times each against a hand-written SQL floor computing the same group counts:
+   median, 95th percentile, the ratio to the floor and the queries. See
+   tests/benchmarks/equity.py.
 
-BENCH_PARTS (default "fhir,caregaps,worklist,sweep") runs only some of them, e.g.
+BENCH_PARTS (default "fhir,caregaps,worklist,sweep,equity") runs only some of them, e.g.
 BENCH_PARTS=worklist. With "sweep" the whole run's Celery broker is that Redis
 database. Results are printed and written to .run/bench.json.
 """
@@ -152,7 +158,7 @@ def patient_bundle(index: int, rng: random.Random) -> bytes:
 
 
 def main() -> None:
-    parts = set(os.environ.get("BENCH_PARTS", "fhir,caregaps,worklist,sweep").split(","))
+    parts = set(os.environ.get("BENCH_PARTS", "fhir,caregaps,worklist,sweep,equity").split(","))
     if "sweep" in parts:
         from tests.benchmarks import sweep
 
@@ -215,6 +221,10 @@ def main() -> None:
     if "sweep" in parts:
         results["sweep"] = sweep.bench_sweep(clinic=clinic)
         print(json.dumps({"sweep": results["sweep"]}, indent=2))
+    if "equity" in parts:
+        from tests.benchmarks import equity
+
+        results["equity"] = equity.bench_equity()
     out = ROOT / ".run" / "bench.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -56,6 +56,21 @@ def test_the_latest_period_by_race_compares_each_group_with_white_patients(
     assert groups["not_recorded"].denominator == 0
 
 
+def test_with_quarters_by_race_the_table_is_the_last_quarter_of_the_same_query(
+    story_population, django_assert_num_queries
+):
+    manager = factories.ManagerFactory()
+    alone = equity_dashboard(user=manager, query=_query(), today=TODAY)
+    # When the quarterly series is asked for by race, whose groups are all fixed
+    # (queries: the stored periods, the quarters by race with the completeness counts)
+    with django_assert_num_queries(2):
+        result = equity_dashboard(user=manager, query=_query(quarters=True), today=TODAY)
+    # Then the table, its warnings and the last quarter are what the period alone gives
+    assert result.groups == alone.groups
+    assert result.warnings == alone.warnings
+    assert result.quarters[-1].groups == alone.groups
+
+
 def test_the_story_says_the_gap_narrowed_and_is_no_longer_significant(story_population):
     result = equity_dashboard(
         user=factories.ManagerFactory(), query=_query(quarters=True), today=TODAY

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 
 import pytest
+from statsmodels.stats.multitest import multipletests
 
 from navigator.equity.stats import (
     METHOD_SENTENCES,
@@ -132,6 +134,19 @@ def test_holm_adjusts_as_r_p_adjust_and_keeps_missing_p_values_missing():
     # R: p.adjust(c(0.01, 0.04, 0.03, 0.005), "holm") -> 0.03 0.06 0.06 0.02
     assert holm_adjust([0.01, None, 0.04, 0.03, 0.005]) == approx([0.03, None, 0.06, 0.06, 0.02])
     assert holm_adjust([None, None]) == [None, None]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_holm_gives_what_statsmodels_multipletests_gives(seed):
+    # Given p-values of every size, with ties, zeros, ones and values that adjust past 1
+    rng = random.Random(seed)
+    p_values = [
+        rng.choice([rng.random(), rng.random() / 50, 0.0, 1.0, 0.02]) for _ in range(seed + 1)
+    ]
+    # When both adjust them
+    _, expected, _, _ = multipletests(p_values, method="holm")
+    # Then every adjusted p-value is the library's
+    assert holm_adjust(p_values) == approx([float(value) for value in expected], rel=1e-12)
 
 
 def test_the_relative_difference_of_a_screening_rate_is_taken_on_not_being_screened():

@@ -3,9 +3,16 @@ hidden count from being worked back out of a total or a margin."""
 
 from __future__ import annotations
 
+import random
+
+import pytest
+from scipy.optimize import linprog
+
 from navigator.equity.stats import stratified_statistics
 from navigator.equity.suppression import (
     TOTAL,
+    Line,
+    _exposed,
     is_small,
     suppress_groups,
     suppress_two_way,
@@ -137,3 +144,79 @@ def test_no_suppressed_count_appears_anywhere_in_the_rows():
                 None,
                 None,
             )
+
+
+def _exposed_one_lp_per_bound(cells, lines, hidden):
+    """What the audit must find, the slow way: every hidden numerator's and
+    denominator's own minimum and maximum, one LP each, pinned when under a unit apart."""
+    order = sorted(hidden, key=repr)
+    index = {key: position for position, key in enumerate(order)}
+    size = len(order)
+    equalities, values = [], []
+    for line in lines:
+        members = [(line.total, -1.0)] + [(part, 1.0) for part in line.parts]
+        if not any(key in index for key, _ in members):
+            continue
+        for offset, which in ((0, 0), (size, 1)):
+            row, constant = [0.0] * (2 * size), 0.0
+            for key, sign in members:
+                if key in index:
+                    row[offset + index[key]] += sign
+                else:
+                    constant -= sign * cells[key][which]
+            equalities.append(row)
+            values.append(constant)
+    at_most = [[1.0 if c == p else -1.0 if c == size + p else 0.0 for c in range(2 * size)]
+               for p in range(size)]  # fmt: skip
+    bounds = [(0, None)] * size + [(min(1, cells[key][1]), None) for key in order]
+    exposed = set()
+    for key in order:
+        for variable in (index[key], size + index[key]):
+            ends = []
+            for sign in (1.0, -1.0):
+                objective = [0.0] * (2 * size)
+                objective[variable] = sign
+                result = linprog(
+                    objective, A_ub=at_most, b_ub=[0.0] * size, A_eq=equalities or None,
+                    b_eq=values or None, bounds=bounds, method="highs",
+                )  # fmt: skip
+                ends.append(result.x[variable] if result.status == 0 else None)
+            if None not in ends and ends[1] - ends[0] < 1 - 1e-9:
+                exposed.add(key)
+    return exposed
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_audit_finds_exactly_the_cells_one_lp_per_bound_finds(seed):
+    # Given a two-way table with margins, full of small and empty cells, and some of
+    # its cells hidden (the small ones and a few others)
+    rng = random.Random(seed)
+    rows, columns = range(rng.randint(2, 6)), range(rng.randint(2, 5))
+    table = {}
+    for row in rows:
+        for column in columns:
+            denominator = rng.choice([0, 1, 2, 3, 5, 8, 12, 20, 40, 200])
+            table[(row, column)] = (rng.randint(0, denominator), denominator)
+    cells, lines = _two_way_lines(table, rows, columns)
+    hidden = {key for key, (n, d) in cells.items() if is_small(n) or is_small(d)}
+    hidden |= set(rng.sample(sorted(cells, key=repr), k=len(cells) // 4))
+    # When the audit looks for the hidden cells the shown figures pin down
+    exposed = _exposed(cells, lines, hidden)
+    # Then it finds the same ones as the exhaustive search
+    assert exposed == _exposed_one_lp_per_bound(cells, lines, hidden)
+
+
+def _two_way_lines(table, rows, columns):
+    cells, lines = dict(table), []
+    for row in rows:
+        parts = tuple((row, column) for column in columns)
+        cells[(row, TOTAL)] = tuple(map(sum, zip(*(table[p] for p in parts), strict=True)))
+        lines.append(Line((row, TOTAL), parts))
+    for column in columns:
+        parts = tuple((row, column) for row in rows)
+        cells[(TOTAL, column)] = tuple(map(sum, zip(*(table[p] for p in parts), strict=True)))
+        lines.append(Line((TOTAL, column), parts))
+    cells[(TOTAL, TOTAL)] = tuple(map(sum, zip(*table.values(), strict=True)))
+    lines.append(Line((TOTAL, TOTAL), tuple((row, TOTAL) for row in rows)))
+    lines.append(Line((TOTAL, TOTAL), tuple((TOTAL, column) for column in columns)))
+    return cells, lines
