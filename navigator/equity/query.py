@@ -13,6 +13,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from navigator.equity.catalog import ALIASES, MEASURES, measure_info
 from navigator.equity.dimensions import DIMENSIONS
 from navigator.equity.scope import ALL_DIMENSIONS, EquityScope
@@ -22,6 +24,9 @@ RACE_RULES = {
     "any": "Alone or in combination (a patient counted in every category chosen)",
 }
 MAX_DIMENSIONS = 2
+# Far-off dates are typos (and past year 9999 no date arithmetic holds).
+EARLIEST = dt.date(2000, 1, 1)
+LATEST_AHEAD = dt.timedelta(days=366)
 DEFAULT_MEASURE = "CMS130"
 
 
@@ -70,7 +75,10 @@ class EquityQuery:
             errors["period_end" if end is None else "period_start"] = (
                 "Give both period_start and period_end, or neither (the latest period)."
             )
-        if start and end and start > end:
+        for name, value in (("period_start", start), ("period_end", end)):
+            if value is not None and not EARLIEST <= value <= timezone.localdate() + LATEST_AHEAD:
+                errors[name] = f"Choose a date between {EARLIEST} and a year from today."
+        if start and end and start > end and "period_end" not in errors:
             errors["period_end"] = "The period ends before it starts."
 
         stratify = tuple(

@@ -38,7 +38,8 @@ METHOD_SENTENCES: dict[str, str] = {
     ),
     "ratio": (
         "The ratio is the group's rate divided by the reference group's, with a 95% "
-        "interval on the log scale; it has no interval when either group has no one counted."
+        "interval on the log scale; it has no interval when either group has no one counted "
+        "or both have everyone counted."
     ),
     "test": (
         "The p-value is two-sided, from the two-proportion score (chi-square) test, or "
@@ -154,7 +155,12 @@ def compare_to_reference(
     )
     ratio = group_rate / reference_rate if reference_rate > 0 else None
     ratio_low = ratio_high = None
-    if group_numerator > 0 and reference_numerator > 0:
+    # The log interval's standard error is 0 when both groups are all screened (and
+    # undefined with a zero numerator): no interval then, rather than a false certainty.
+    all_screened = (
+        group_numerator == group_denominator and reference_numerator == reference_denominator
+    )
+    if group_numerator > 0 and reference_numerator > 0 and not all_screened:
         low, high = confint_proportions_2indep(*counts, compare="ratio", method="log", alpha=alpha)
         ratio_low, ratio_high = float(low), float(high)
 
