@@ -11,7 +11,7 @@ request, the quarterly series.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -27,8 +27,8 @@ from navigator.equity.case_counts import (
 )
 from navigator.equity.catalog import MeasureInfo, measure_info
 from navigator.equity.cohort import Cohort
-from navigator.equity.dimensions import AGE_BANDS, Dimension, age_dimension
-from navigator.equity.grouping import GroupedCounts
+from navigator.equity.dimensions import AGE_BANDS, DIMENSIONS, Dimension, age_dimension
+from navigator.equity.grouping import GroupedCounts, pinned
 from navigator.equity.methods import method_sentences
 from navigator.equity.navigation import METHODS as NAVIGATION_METHODS
 from navigator.equity.navigation import completion_method
@@ -46,7 +46,7 @@ from navigator.equity.references import UnknownReferenceGroup, reference_group
 from navigator.equity.scope import EquityScope, equity_scope
 from navigator.equity.stats import GroupStatistics, Rate, stratified_statistics
 from navigator.equity.story import gap_sentence
-from navigator.equity.suppression import is_small, suppress_groups
+from navigator.equity.suppression import TOTAL, is_small, suppress_groups, suppress_two_way
 from navigator.equity.two_way import (
     TwoWayTable,
     hidden_row,
@@ -95,6 +95,17 @@ class EquityResult:
         return None
 
 
+@dataclass
+class Counted:
+    """What one request counted: the table, the quarterly series, and for race "alone
+    or in combination" the same patients each counted once (its suppression)."""
+
+    result: EquityResult
+    counts: GroupedCounts | None
+    series: GroupedCounts | None = None
+    exclusive: GroupedCounts | None = None
+
+
 def equity_dashboard(
     *, user: User, query: EquityQuery, today: dt.date | None = None
 ) -> EquityResult:
@@ -125,13 +136,21 @@ def equity_dashboard(
         _dimension(key, measure=measure, program_code=program_code, race_rule=query.race_rule)
         for key in query.stratify
     )
+    if query.race_rule == "any" and query.quarters and "race" in query.stratify:
+        raise EquityQueryError(
+            {
+                "quarters": "The quarterly trend counts each patient once: choose that "
+                "rule for race, or leave the trend out."
+            }
+        )
     if measure.kind == "navigation":
-        result, counts, series = _navigation(query, measure, program_code, scope, dimensions, today)
+        counted = _navigation(query, measure, program_code, scope, dimensions, today)
     else:
-        result, counts, series = _population(query, measure, program_code, scope, dimensions)
+        counted = _population(query, measure, program_code, scope, dimensions)
+    result, counts = counted.result, counted.counts
     if counts is None:
         return result
-    _statistics(result, counts, series)
+    _statistics(result, counts, counted.series, counted.exclusive)
     result.warnings = _completeness(result, counts)
     result.methods = method_sentences(
         measure_kind=measure.kind,
@@ -181,7 +200,7 @@ def _population(
     program_code: str,
     scope: EquityScope,
     dimensions: tuple[Dimension, ...],
-) -> tuple[EquityResult, GroupedCounts | None, GroupedCounts | None]:
+) -> Counted:
     periods = stored_periods(measure.key)  # query 1
     result = EquityResult(query, measure, program_code, None, periods, dimensions)
     if not periods:
@@ -189,7 +208,7 @@ def _population(
             f"{measure.label} has not been computed for any period yet. A manager can "
             "compute it (manage.py measure_populations, or POST /api/equity/periods/)."
         )
-        return result, None, None
+        return Counted(result, None)
     if query.period_start is None:
         period = periods[0]
     else:
@@ -220,16 +239,24 @@ def _population(
         both = population_counts(
             measure=measure.key, periods=rolling, scope=scope, dimensions=counted, extras=extras
         )
-        return result, both.at(_at(both, result.quarters[-1])), both
+        return Counted(result, both.at(_at(both, result.quarters[-1])), both)
     counts = population_counts(  # query 2
         measure=measure.key, periods=[period], scope=scope, dimensions=counted, extras=extras
     )
+    if dimensions[0] is RACE_ANY:
+        exclusive = population_counts(  # query 3
+            measure=measure.key, periods=[period], scope=scope, dimensions=[DIMENSIONS["race"]]
+        )
+        return Counted(result, counts, exclusive=exclusive)
     series = None
     if rolling:
         series = population_counts(  # query 3
-            measure=measure.key, periods=rolling, scope=scope, dimensions=dimensions[:1]
+            measure=measure.key,
+            periods=rolling,
+            scope=scope,
+            dimensions=[pinned(dimensions[0], counts.groups[0])],
         )
-    return result, counts, series
+    return Counted(result, counts, series)
 
 
 def _fixed_groups(dimensions: tuple[Dimension, ...]) -> bool:
@@ -248,7 +275,7 @@ def _navigation(
     scope: EquityScope,
     dimensions: tuple[Dimension, ...],
     today: dt.date,
-) -> tuple[EquityResult, GroupedCounts | None, GroupedCounts | None]:
+) -> Counted:
     program = ScreeningProgram.objects.filter(code=program_code).only("pk").first()  # query 1
     if program is None:
         raise EquityQueryError({"program": f"There is no programme “{program_code}”."})
@@ -279,30 +306,32 @@ def _navigation(
             extras=completeness_filters("patient__"),
         )
         series_of = partial(completion_counts_grouped, days=days, today=today)
+    if dimensions[0] is RACE_ANY:
+        exclusive = series_of(cohort=cohort, dimensions=[DIMENSIONS["race"]])  # query 3
+        return Counted(result, counts, exclusive=exclusive)
     series = None
     if query.quarters:
         result.quarters = [QuarterRow(q, []) for q in quarters]
         series = series_of(  # query 3
             cohort=Cohort(scope.cases_q, program.pk, quarters[0].start, quarters[-1].end),
-            dimensions=dimensions[:1],
+            dimensions=[pinned(dimensions[0], counts.groups[0])],
             quarters=quarters,
         )
-    return result, counts, series
+    return Counted(result, counts, series)
 
 
-def _statistics(result: EquityResult, counts: GroupedCounts, series: GroupedCounts | None) -> None:
+def _statistics(
+    result: EquityResult,
+    counts: GroupedCounts,
+    series: GroupedCounts | None,
+    exclusive: GroupedCounts | None = None,
+) -> None:
     query, favorable = result.query, result.measure.favorable
     first = result.dimensions[0]
     groups = counts.one_way(0)
     if first is RACE_ANY:
-        result.groups = overlapping_statistics(groups)
-        result.quarters = (
-            [
-                QuarterRow(row.period, overlapping_statistics(series.one_way(at=_at(series, row))))
-                for row in result.quarters
-            ]
-            if series
-            else []
+        result.groups = overlapping_statistics(
+            groups, hidden=_race_any_hidden(groups, exclusive) if exclusive else ()
         )
         return
     try:
@@ -338,12 +367,93 @@ def _statistics(result: EquityResult, counts: GroupedCounts, series: GroupedCoun
             )
     if series is None or reference is None:
         return
+    forced = _quarters_forced(result, counts, series)
     for index, row in enumerate(result.quarters):
         at_groups = series.one_way(at=_at(series, row))
         result.quarters[index] = QuarterRow(
-            row.period, stratified_statistics(at_groups, reference, favorable=favorable)
+            row.period,
+            stratified_statistics(
+                at_groups, reference, favorable=favorable, forced=forced.get(row.period.end, ())
+            ),
         )
     result.story = _story(result)
+
+
+def _quarters_forced(
+    result: EquityResult, counts: GroupedCounts, series: GroupedCounts
+) -> dict[dt.date, set[Hashable]]:
+    """For a navigation measure whose period is exactly some quarters of its series,
+    the table is the sum of those quarters, group by group. The groups × quarters are
+    then suppressed as one two-way table whose margins are the table (hidden as it
+    hides them) and each quarter's total, so that no quarter's hidden cell is the table
+    less the shown quarters; each quarter's own table then hides at least those cells
+    (and its complements, which go back into the two-way table until both agree).
+    Returns, per quarter's end, the groups that quarter must hide."""
+    period = result.period
+    if result.measure.kind != "navigation" or period is None:
+        return {}
+    inside = [
+        row.period
+        for row in result.quarters
+        if period.start <= row.period.start and row.period.end <= period.end
+    ]
+    if not inside or (inside[0].start, inside[-1].end) != (period.start, period.end):
+        return {}
+    per_quarter: dict[dt.date, dict[Hashable, tuple[int, int]]] = {
+        quarter.end: {
+            key: (n, d) for key, _, n, d in series.one_way(at=_at_end(series, quarter.end))
+        }
+        for quarter in inside
+    }
+    cells: dict[tuple[Hashable, Hashable], tuple[int, int]] = {
+        (key, end): pair for end, groups in per_quarter.items() for key, pair in groups.items()
+    }
+    table_hidden: set[Hashable] = {
+        (key, TOTAL) for key in _one_way_hidden(counts, 0) if key != TOTAL
+    }
+    forced: dict[dt.date, set[Hashable]] = {end: set() for end in per_quarter}
+    while True:
+        margins_hidden = set(table_hidden)
+        for end, groups in per_quarter.items():
+            quarter_hidden = suppress_groups(
+                groups, total=_sum_counts(groups.values()), forced=forced[end]
+            )
+            forced[end] = {key for key in quarter_hidden if key != TOTAL}
+            if TOTAL in quarter_hidden:
+                margins_hidden.add((TOTAL, end))
+        already = {(key, end) for end, keys in forced.items() for key in keys}
+        hidden = suppress_two_way(cells, margins_hidden=margins_hidden, forced_cells=already)
+        inner = {key for key in hidden if TOTAL not in key}
+        if inner <= already:
+            return forced
+        for key, quarter_end in inner - already:
+            forced[quarter_end].add(key)  # type: ignore[index]
+
+
+def _at_end(series: GroupedCounts, end: dt.date) -> Hashable:
+    for value in series.series:
+        if str(value) == end.isoformat():
+            return value
+    return end
+
+
+def _sum_counts(counts: Iterable[tuple[int, int]]) -> tuple[int, int]:
+    pairs = list(counts)
+    return sum(n for n, _ in pairs), sum(d for _, d in pairs)
+
+
+def _race_any_hidden(any_groups: list, exclusive: GroupedCounts) -> set[Hashable]:
+    """What the "alone or in combination" table must hide so that it cannot open the
+    "each patient once" table of the same patients: every category that table hides,
+    and every category whose patients who chose it among others (its count less its
+    "alone" count) are 1 to 10 (a reader would get them by subtraction)."""
+    alone = {key: (n, d) for key, _, n, d in exclusive.one_way(0)}
+    hidden = _one_way_hidden(exclusive, 0)
+    for key, _, numerator, denominator in any_groups:
+        alone_numerator, alone_denominator = alone.get(key, (0, 0))
+        if is_small(numerator - alone_numerator) or is_small(denominator - alone_denominator):
+            hidden.add(key)
+    return {key for key, *_ in any_groups if key in hidden}
 
 
 def _one_way_hidden(counts: GroupedCounts, index: int) -> set[Hashable]:

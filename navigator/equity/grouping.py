@@ -18,7 +18,8 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
+from django.db.models.lookups import In
 
 from navigator.equity.dimensions import OTHER, Dimension, GroupCounts
 
@@ -90,6 +91,27 @@ class GroupedCounts:
     def denominator(self, *, at: Hashable = None) -> int:
         """Everyone the table counts (for series value `at`)."""
         return sum(d for key, (_, d) in self.cells.items() if not self.series or key[0] == at)
+
+
+def pinned(dimension: Dimension, groups: Sequence[tuple[str, str]]) -> Dimension:
+    """`dimension` with the groups of an already counted table: the same named groups
+    (the table's top languages), everything else in "Other". A quarterly series counted
+    with it folds exactly as the table did; ranking its own top groups over other months
+    would fold differently, and the two tables' "Other" rows would then give a hidden
+    group away by subtraction."""
+    if dimension.top is None:
+        return dimension
+    listed = [key for key, _ in groups]
+
+    def expression(prefix: str, on: dt.date) -> Any:
+        base = dimension.expression(prefix, on)
+        return Case(
+            When(In(base, listed), then=base),
+            default=Value(OTHER),
+            output_field=CharField(),
+        )
+
+    return Dimension(dimension.key, dimension.label, tuple(groups), expression)
 
 
 def count_grouped(

@@ -11,7 +11,7 @@ or shown for, a suppressed group.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass
 
 from scipy.stats import fisher_exact
@@ -263,8 +263,10 @@ def stratified_statistics(
     favorable: bool = True,
     alpha: float = ALPHA,
     small_cell_max: int | None = None,
+    forced: Collection[Hashable] = (),
 ) -> list[GroupStatistics]:
     """Every group's row, in the order given: (key, label, numerator, denominator).
+    `forced` groups are hidden whatever their size (another table hides them).
 
     Small cells are hidden first (with their complements, the page's total counting
     as a shown sum when `total_shown`); hidden groups get no numbers at all. Each shown
@@ -285,7 +287,7 @@ def stratified_statistics(
         if total_shown
         else None
     )
-    hidden = suppress_groups(counts, total=total, maximum=small_cell_max)
+    hidden = suppress_groups(counts, total=total, maximum=small_cell_max, forced=forced)
     reference_shown = reference_key not in hidden
 
     comparisons: dict[Hashable, Comparison] = {}

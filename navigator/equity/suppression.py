@@ -289,16 +289,18 @@ def suppress_groups(
     *,
     total: Counts | None = None,
     maximum: int | None = None,
+    forced: Collection[Hashable] = (),
 ) -> set[Hashable]:
     """A one-way table: its groups (the "Not recorded" group among them) and, unless
     `total` is None, a shown total that is their sum. Returns the hidden group keys,
-    and `TOTAL` if the total itself must be hidden."""
+    and `TOTAL` if the total itself must be hidden. `forced` groups are hidden whatever
+    their size (another table of the same patients hides them)."""
     cells: dict[Hashable, Counts] = dict(groups)
     lines: list[Line] = []
     if total is not None:
         cells[TOTAL] = total
         lines.append(Line(TOTAL, tuple(groups)))
-    return suppress(cells, lines, maximum=maximum)
+    return suppress(cells, lines, maximum=maximum, forced=forced)
 
 
 def suppress_two_way(
@@ -307,6 +309,7 @@ def suppress_two_way(
     margins: bool = True,
     maximum: int | None = None,
     margins_hidden: Collection[Hashable] | None = None,
+    forced_cells: Collection[Hashable] = (),
 ) -> set[tuple[Hashable, Hashable]]:
     """A rows x columns table. With margins, each row's total is keyed (row, TOTAL),
     each column's (TOTAL, column) and the grand total (TOTAL, TOTAL); they are the
@@ -339,6 +342,7 @@ def suppress_two_way(
         }
         forced = margin_keys & set(margins_hidden)
         known = margin_keys - forced
+    forced |= set(forced_cells)
     hidden = suppress(cells, lines, maximum=maximum, forced=forced, known=known)
     return {key for key in hidden if isinstance(key, tuple)}
 

@@ -177,19 +177,21 @@ def overlapping_statistics(
     *,
     alpha: float = ALPHA,
     small_cell_max: int | None = None,
+    hidden: Collection[Hashable] = (),
 ) -> list[GroupStatistics]:
     """Groups that may share patients (race "alone or in combination", `race_rule=any`):
     (key, label, numerator, denominator) each, in the order given. Rates and intervals
     only: no reference, no tests (overlapping samples are not independent), and no
     total line claimed (`total_shown=False`), so only the small cells themselves are
-    hidden."""
+    hidden, with the `hidden` ones the caller names (what another table of the same
+    patients hides)."""
     keys = [key for key, _, _, _ in groups]
     if len(set(keys)) != len(keys):
         raise ValueError("each group needs its own key")
     counts = {key: (numerator, denominator) for key, _, numerator, denominator in groups}
     for numerator, denominator in counts.values():
         _check_counts(numerator, denominator)
-    hidden = suppress_groups(counts, total=None, maximum=small_cell_max)
+    hidden = suppress_groups(counts, total=None, maximum=small_cell_max) | set(hidden)
     return [
         hidden_row(key, label, is_reference=False)
         if key in hidden
