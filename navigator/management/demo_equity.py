@@ -17,7 +17,8 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from django.db.models import F, Max
+from django.db.models import F
+from django.utils import timezone
 
 from navigator import cases
 from navigator.management.demo_results import category_drawn
@@ -147,8 +148,10 @@ def _navigate(
     today: dt.date,
 ) -> None:
     """A case opened from the care-gap list and worked as its plan says: reached and a
-    FIT recorded, or three calls unanswered and closed unreachable; then moved back to
-    its days (opened on `plan.opened_on`, the FIT on `plan.screened_on`)."""
+    FIT recorded, or three calls unanswered and closed unreachable. Each step is done
+    through the services today and then moved back to its day: opened on
+    `plan.opened_on`, the calls in the first half of the wait, the FIT (and the
+    loop's closing) on `plan.screened_on`, or given up `GIVEN_UP_AFTER` later."""
     case, _ = case_opening.case_open(
         patient=patient, program=program, actor=manager, source="care-gap list"
     )
@@ -158,13 +161,11 @@ def _navigate(
         profile = NavigatorProfile.objects.get(user__username="maria")
         case = assignment.case_assign(case=case, navigator=profile, actor=manager, reason="demo")
     navigator = profile.user
-    # Opened on its day (a test may then be recorded on any day after it).
-    open_shift = dt.timedelta(days=(today - plan.opened_on).days)
-    NavigationCase.objects.filter(pk=case.pk).update(opened_at=F("opened_at") - open_shift)
-    CaseEvent.objects.filter(case=case).update(at=F("at") - open_shift)
-    case.refresh_from_db()
+    mark = _moved_back(case, since=0, to=plan.opened_on, today=today)
     done_on = plan.screened_on or min(plan.opened_on + GIVEN_UP_AFTER, today)
-    outreach_from = _last_event(case)
+    called_on = plan.opened_on + dt.timedelta(
+        days=rng.randint(1, max(1, (done_on - plan.opened_on).days // 3))
+    )
     if plan.screened_on is not None:
         attempt_log(
             case=case,
@@ -174,8 +175,9 @@ def _navigate(
             note="Synthetic demo attempt: agreed to a FIT kit.",
             actor=navigator,
         )
-        done_from = _last_event(case)
+        mark = _moved_back(case, since=mark, to=called_on, today=today)
         fit = program.modalities.get(code="fit")
+        # Recorded on its own day: the case is already opened before it.
         screenings.case_record_screening(
             case=case,
             modality=fit,
@@ -188,7 +190,7 @@ def _navigate(
         if case.status == CaseStatus.COMPLETED:
             cases.case_transition(case=case, to_status=CaseStatus.CLOSED, actor=navigator)
     else:
-        for _ in range(3):
+        for number in range(3):
             attempt_log(
                 case=case,
                 channel="phone",
@@ -196,30 +198,33 @@ def _navigate(
                 note="Synthetic demo attempt.",
                 actor=navigator,
             )
-        done_from = _last_event(case)
+            day = min(called_on + dt.timedelta(days=9 * number), done_on)
+            mark = _moved_back(case, since=mark, to=day, today=today)
         cases.case_transition(
-            case=case, to_status=CaseStatus.CLOSED_UNREACHABLE, actor=manager, note="demo"
+            case=case,
+            to_status=CaseStatus.CLOSED_UNREACHABLE,
+            actor=manager,
+            note="Three calls unanswered; no other number on file.",
         )
-    # The calls (logged now) back to within the first half of the wait, and the
-    # case's completion and closing back to the test's day (or the day it was given up).
-    called_on = plan.opened_on + dt.timedelta(
-        days=rng.randint(1, max(1, (done_on - plan.opened_on).days // 2))
-    )
-    call_shift = dt.timedelta(days=(today - called_on).days)
-    done_shift = dt.timedelta(days=(today - done_on).days)
-    NavigationCase.objects.filter(pk=case.pk).update(
-        completed_at=F("completed_at") - done_shift,
-        closed_at=F("closed_at") - done_shift,
-        unreachable_proposed_at=F("unreachable_proposed_at") - call_shift,
-        next_follow_up=None,
-    )
-    events = CaseEvent.objects.filter(case=case)
-    events.filter(pk__gt=outreach_from, pk__lte=done_from).update(at=F("at") - call_shift)
-    events.filter(pk__gt=done_from).update(at=F("at") - done_shift)
-    ContactAttempt.objects.filter(case=case).update(attempted_at=F("attempted_at") - call_shift)
+    _moved_back(case, since=mark, to=done_on, today=today)
 
 
-def _last_event(case: NavigationCase) -> int:
-    """The case's latest event so far, to tell apart those that come after it (by id:
-    under a stopped clock, as in tests, they all have the same time)."""
-    return CaseEvent.objects.filter(case=case).aggregate(last=Max("pk"))["last"] or 0
+def _moved_back(case: NavigationCase, *, since: int, to: dt.date, today: dt.date) -> int:
+    """Move what was just done on the case (today) back to the day `to`, as seed_demo's
+    `_backdate` does: its events after event `since` (told apart by id: under a
+    stopped clock, as in tests, they all have the same time), the contact attempts and
+    the case's own times set within the hour. Returns the case's latest event."""
+    shift = dt.timedelta(days=(today - to).days)
+    recent = timezone.now() - dt.timedelta(hours=1)
+    events = CaseEvent.objects.filter(case=case, pk__gt=since)
+    moved = list(events.values_list("pk", flat=True))
+    events.update(at=F("at") - shift)
+    ContactAttempt.objects.filter(case=case, attempted_at__gte=recent).update(
+        attempted_at=F("attempted_at") - shift
+    )
+    for name in ("opened_at", "completed_at", "closed_at", "unreachable_proposed_at"):
+        NavigationCase.objects.filter(pk=case.pk, **{f"{name}__gte": recent}).update(
+            **{name: F(name) - shift}
+        )
+    NavigationCase.objects.filter(pk=case.pk).update(next_follow_up=None)
+    return max(moved, default=since)
