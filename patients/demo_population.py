@@ -88,9 +88,11 @@ GROUPS = (
     Group("asian", 50, False, 0.58, (0.40, 0.35, 0.25), (("vi", 0.4), ("zh", 0.3), ("en", 0.3)),
           "vi_VN", (CDC_RACE, "2028-9")),
     Group("nhpi", 6, True, 0.5, (0.5, 0.5, 0.0), (("en", 1.0),), "en_US", (CDC_RACE, "2076-8")),
-    Group("declined", 7, True, 0.57, (0.34, 0.33, 0.33), (("en", 1.0),), "en_US",
+    # Non-answers away from Chelsea, whose feed also brings the demo EHR's patients
+    # (no race sent): only Dorchester falls under the completeness threshold.
+    Group("declined", 7, True, 0.57, (0.0, 0.5, 0.5), (("en", 1.0),), "en_US",
           (NULL_FLAVOR, "ASKU")),
-    Group("unknown", 7, True, 0.57, (0.34, 0.33, 0.33), (("en", 1.0),), "en_US",
+    Group("unknown", 7, True, 0.57, (0.0, 0.5, 0.5), (("en", 1.0),), "en_US",
           (NULL_FLAVOR, "UNK")),
 )  # fmt: skip
 DEFAULT_COUNT = 700
@@ -275,8 +277,8 @@ def _histories(
     lapsed = min(self_screened, screened // 3)
     steady = screened - lapsed
     first, last = calendar.end(7), calendar.last
-    # Every window from the first quarter's on, and the one before it, is covered.
-    history_since = add_months(first, -24)
+    # A yearly history reaches back past the first quarter's window: each window holds one.
+    history_since = add_months(first, -12) + dt.timedelta(days=1)
     # Changes happen from the quarter six back (navigation's first) to the last one.
     changes_from, changes_to = calendar.end(6) + dt.timedelta(days=1), calendar.end(1)
     for number, person in enumerate(stratum):
