@@ -30,6 +30,7 @@ To change:
 - referral, patient, care-gap and program-rule pages: `views.py`, `forms.py`, `urls.py`,
   `templates/patients/`; the REST API: `api/`;
 - the admin: `admin.py`; languages (ISO 639): `languages.py`; the demo EHR feed:
-  `demo_ehr.py`; management commands (`import_fhir`, `load_valuesets`,
+  `demo_ehr.py`, and the equity dashboard's demo population (race and ethnicity, a
+  dated screening history that tells the story): `demo_population.py`; management commands (`import_fhir`, `load_valuesets`,
   `measure_report`, `find_duplicate_patients`): `management/commands/`.
 """

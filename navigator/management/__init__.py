@@ -1,2 +1,3 @@
 """Management commands of the navigator app: `commands/seed_demo.py` loads the demo
-(its language access: `demo_interpreters.py`)."""
+(its language access: `demo_interpreters.py`; the equity dashboard's story, its
+population, navigation and stored measures: `demo_equity.py`)."""

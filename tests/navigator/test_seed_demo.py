@@ -23,10 +23,11 @@ from patients.models import CareGap, CareGapStatus, Patient, PatientRaceEthnicit
 pytestmark = pytest.mark.django_db
 
 # The demo's structure without its size, for the tests of what must hold however many
-# patients it makes: as many random patients as these tests always checked, and the EHR
-# feed's every scenario once (not three times). Only the first test seeds the full demo,
-# as `make run` does.
-SMALL_DEMO = ("--patients", "30", "--ehr-patients", "10")
+# patients it makes: as many random patients as these tests always checked, the EHR
+# feed's every scenario once (not three times), and a small equity population (its
+# story at full size: test_seed_demo_equity.py). Only the first test seeds the full
+# demo, as `make run` does.
+SMALL_DEMO = ("--patients", "30", "--ehr-patients", "10", "--population-patients", "100")
 
 
 def seed(capture, *args) -> str:

@@ -22,7 +22,10 @@ def test_the_demo_shows_interpreter_requests_and_who_interpreted(
     # Texts the demo sends at once print to the console, whatever the hour
     settings.EQUINAV_SMS_BACKEND = "outreach.messaging.sms_backends.ConsoleBackend"
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("seed_demo", "--patients", "30", "--ehr-patients", "10", stdout=StringIO())
+        call_command(
+            "seed_demo", "--patients", "30", "--ehr-patients", "10", "--population-patients",
+            "100", stdout=StringIO(),
+        )  # fmt: skip
 
     statuses = set(InterpreterRequest.objects.values_list("status", flat=True))
     assert statuses == {"requested", "confirmed", "done", "cancelled"}

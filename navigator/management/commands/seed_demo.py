@@ -1,5 +1,7 @@
 """Create a demo program: clinics, staff of every role, and a few hundred synthetic
-patients whose cases stand at every stage of navigation.
+patients whose cases stand at every stage of navigation; then each clinic's EHR feed
+of colorectal-age patients, whose screening tells the equity dashboard's story
+(`demo_equity`), with CMS130 stored for the last eight quarters.
 
 Idempotent: once the demo clinics have patients, a second run changes nothing
 and only prints the logins again. Everything is synthetic (Faker, fixed seed).
@@ -19,7 +21,13 @@ from faker import Faker
 
 from navigator import cases
 from navigator.intake.referrals import referral_create
-from navigator.management import demo_clinic, demo_interpreters, demo_outreach, demo_results
+from navigator.management import (
+    demo_clinic,
+    demo_equity,
+    demo_interpreters,
+    demo_outreach,
+    demo_results,
+)
 from navigator.models import (
     OPEN_STATUSES,
     Appointment,
@@ -64,6 +72,7 @@ SEED = 2026
 PATIENT_COUNT = 360
 DEMO_FEED = "demo-ehr"
 EHR_PATIENTS = 30
+POPULATION_PATIENTS = 700
 
 CLINICS = [
     ("chelsea", "Chelsea Community Health Center"),
@@ -156,6 +165,13 @@ class Command(BaseCommand):
             default=EHR_PATIENTS,
             help="How many patients the demo EHR feed brings (as FHIR).",
         )
+        parser.add_argument(
+            "--population-patients",
+            type=int,
+            default=POPULATION_PATIENTS,
+            help="How many colorectal-age patients the clinics' feeds bring for the equity "
+            "dashboard's story (0: none).",
+        )
 
     def handle(self, *args, **options):
         with transaction.atomic():
@@ -170,6 +186,14 @@ class Command(BaseCommand):
                 self.stdout.write(
                     self.style.SUCCESS(f"Imported {imported} patients from the demo EHR feed.")
                 )
+            if options["population_patients"] and not demo_equity.population_present():
+                # The equity dashboard's story (issue 13), and its stored measures.
+                story = demo_equity.population_story(
+                    clinics=[Clinic.objects.get(code=code) for code, _ in CLINICS],
+                    count=options["population_patients"], today=timezone.localdate(), seed=SEED,
+                )  # fmt: skip
+                demo_equity.populations_compute(today=timezone.localdate())
+                self.stdout.write(self.style.SUCCESS(f"Imported {story}."))
         self._print_logins(logins)
 
     # --- people ----------------------------------------------------------------------
@@ -406,6 +430,8 @@ class Command(BaseCommand):
             action_on=F("action_on") - shift,
             resolved_on=F("resolved_on") - shift,
         )
+        # Booked when the rest happened, even when it is still ahead.
+        Appointment.objects.filter(case=case).update(created_at=F("created_at") - shift)
         if stage != CaseStatus.SCHEDULED:
             Appointment.objects.filter(case=case).update(scheduled_at=F("scheduled_at") - shift)
             demo_results.results_shift(case, shift)
