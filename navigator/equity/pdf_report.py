@@ -28,8 +28,10 @@ from reportlab.platypus import (
 )
 
 from navigator.equity.dashboard import EquityResult
+from navigator.equity.dimensions import NOT_RECORDED
 from navigator.equity.pdf_charts import chart_drawing
 from navigator.equity.presentation import dashboard_charts
+from navigator.equity.stats import GroupStatistics
 from navigator.equity.tables import TableRow, table_row
 
 PAGE = landscape(LETTER)
@@ -92,6 +94,29 @@ def _table(rows: list[TableRow]) -> Table:
     return table
 
 
+def _listed(groups: list[GroupStatistics]) -> list[GroupStatistics]:
+    """Groups with someone in them, and "Not recorded" always (as the page lists them)."""
+    return [g for g in groups if g.denominator != 0 or g.key == NOT_RECORDED]
+
+
+def _quarters_table(result: EquityResult) -> Table:
+    """One row per group, one column per quarter: the rate, or "Suppressed"."""
+    quarters = result.quarters
+    keys = [g.key for g in _listed(result.groups)]
+    labels = {g.key: g.label for g in result.groups}
+    rows: list[list[object]] = [["Group", *(row.period.label for row in quarters)]]
+    for key in keys:
+        cells: list[object] = [_p(labels[key], CELL)]
+        for row in quarters:
+            found = next((g for g in row.groups if g.key == key), None)
+            cells.append(table_row(found).rate if found is not None else "")
+        rows.append(cells)
+    width = (WIDTH * 0.73) / max(len(quarters), 1)
+    table = Table(rows, colWidths=[WIDTH * 0.27, *([width] * len(quarters))], repeatRows=1)
+    table.setStyle(TABLE_STYLE)
+    return table
+
+
 def _drawing(chart) -> Flowable:
     return chart_drawing(chart, width=min(WIDTH, 9.0 * inch))
 
@@ -120,20 +145,15 @@ def equity_pdf(result: EquityResult) -> bytes:
         story.append(_p("Rates by group", HEADING))
         if charts.rates is not None:
             story.append(_drawing(charts.rates))
-        story.append(_table([table_row(group) for group in result.groups]))
+        story.append(_table([table_row(group) for group in _listed(result.groups)]))
     if result.two_way is not None:
         story.append(_p("Within each group", HEADING))
         story.append(_table([table_row(cell) for cell in result.two_way.cells.values()]))
     if charts.trend is not None:
         story.append(KeepTogether([_p("Over time", HEADING), _drawing(charts.trend)]))
         for chart in charts.gaps:
-            story.append(KeepTogether([Spacer(1, 6), _drawing(chart)]))
-        for row in result.quarters:
-            story.append(
-                KeepTogether(
-                    [_p(row.period.label, HEADING), _table([table_row(g) for g in row.groups])]
-                )
-            )
+            story.append(KeepTogether([_p(chart.title, HEADING), _drawing(chart)]))
+        story.append(KeepTogether([_p("Rate by quarter", HEADING), _quarters_table(result)]))
     story.append(_p("How these figures are made", HEADING))
     for sentence in result.methods:
         story.append(_p(sentence, SMALL))

@@ -15,7 +15,9 @@ from navigator.equity.story import trend_points
 
 # A trend chart stays readable with a handful of lines: the largest groups are drawn
 # (the reference first), and every group stays in the table.
-TREND_LINES = 5
+TREND_LINES = 3
+# Missing data is shown in the tables, never drawn as if it were a group of people.
+NOT_A_POPULATION = frozenset({"not_recorded", "declined", "unknown", "other"})
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,11 @@ def dashboard_charts(result: EquityResult) -> DashboardCharts:
     gaps: list[Chart] = []
     if result.quarters:
         drawn = sorted(
-            (g for g in result.groups if not g.suppressed and g.denominator),
+            (
+                g
+                for g in result.groups
+                if not g.suppressed and g.denominator and g.key not in NOT_A_POPULATION
+            ),
             key=lambda g: (not g.is_reference, -(g.denominator or 0)),
         )[:TREND_LINES]
         series = {}
