@@ -51,7 +51,7 @@ from navigator.equity.navigation_tables import (
     share_text,
 )
 from navigator.equity.populations import population_dimension
-from navigator.equity.query import EquityQueryError
+from navigator.equity.query import EquityQueryError, parse_date
 from navigator.equity.references import reference_group
 from navigator.equity.scope import EquityScope, equity_scope
 from navigator.equity.stats import METHOD_SENTENCES
@@ -106,8 +106,8 @@ class NavigationQuery:
         errors: dict[str, str] = {}
         program = (params.get("program") or DEFAULT_PROGRAM).strip()
         default_start, default_end = default_period(today)
-        start = _date(params, "period_start", errors) or default_start
-        end = _date(params, "period_end", errors) or default_end
+        start = parse_date(params, "period_start", errors) or default_start
+        end = parse_date(params, "period_end", errors) or default_end
         for name, value in (("period_start", start), ("period_end", end)):
             if name not in errors and not EARLIEST <= value <= today + dt.timedelta(days=366):
                 errors[name] = f"Choose a date between {EARLIEST} and a year from today."
@@ -130,17 +130,6 @@ class NavigationQuery:
         if errors:
             raise EquityQueryError(errors)
         return cls(program, start, end, stratify, overdue)
-
-
-def _date(params: Mapping[str, str], name: str, errors: dict[str, str]) -> dt.date | None:
-    raw = (params.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = f"“{raw}” is not a date (YYYY-MM-DD)."
-        return None
 
 
 def case_dimension(key: str, program_code: str) -> Dimension:

@@ -69,8 +69,8 @@ class EquityQuery:
         if measure in MEASURES and MEASURES[measure].program is None and program is None:
             errors["program"] = "Choose a programme: rates of different programmes are never mixed."
 
-        start = _date(params, "period_start", errors)
-        end = _date(params, "period_end", errors)
+        start = parse_date(params, "period_start", errors)
+        end = parse_date(params, "period_end", errors)
         if (start is None) != (end is None) and not {"period_start", "period_end"} & set(errors):
             errors["period_end" if end is None else "period_start"] = (
                 "Give both period_start and period_end, or neither (the latest period)."
@@ -128,7 +128,8 @@ class EquityQuery:
         )
 
 
-def _date(params: Mapping[str, str], name: str, errors: dict[str, str]) -> dt.date | None:
+def parse_date(params: Mapping[str, str], name: str, errors: dict[str, str]) -> dt.date | None:
+    """The date parameter `name`, or None when absent; a bad one is added to `errors`."""
     raw = (params.get(name) or "").strip()
     if not raw:
         return None

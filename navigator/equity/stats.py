@@ -308,45 +308,72 @@ def stratified_statistics(
     rows = []
     for key, label, numerator, denominator in groups:
         if key in hidden:
-            rows.append(_suppressed_row(key, label, is_reference=key == reference_key))
+            rows.append(hidden_row(key, label, is_reference=key == reference_key))
             continue
-        rate = rate_with_interval(numerator, denominator, alpha=alpha)
-        comparison = comparisons.get(key)
-        p_adjusted = adjusted.get(key)
         rows.append(
-            GroupStatistics(
-                key=key,
-                label=label,
-                numerator=numerator,
-                denominator=denominator,
-                rate=rate.rate,
-                ci_low=rate.ci_low,
-                ci_high=rate.ci_high,
-                difference=comparison.difference if comparison else None,
-                difference_ci_low=comparison.difference_ci_low if comparison else None,
-                difference_ci_high=comparison.difference_ci_high if comparison else None,
-                ratio=comparison.ratio if comparison else None,
-                ratio_ci_low=comparison.ratio_ci_low if comparison else None,
-                ratio_ci_high=comparison.ratio_ci_high if comparison else None,
-                p_value=comparison.p_value if comparison else None,
-                p_adjusted=p_adjusted,
-                test=comparison.test if comparison else None,
-                significant=None if p_adjusted is None else p_adjusted < alpha,
-                meaningful=meaningful(
-                    p_adjusted=p_adjusted,
-                    group_rate=rate.rate,
-                    reference_rate=reference_rate,
-                    favorable=favorable,
-                    alpha=alpha,
-                ),
-                suppressed=False,
+            group_row(
+                key,
+                label,
+                (numerator, denominator),
+                comparison=comparisons.get(key),
+                p_adjusted=adjusted.get(key),
+                reference_rate=reference_rate,
+                favorable=favorable,
+                alpha=alpha,
                 is_reference=key == reference_key,
             )
         )
     return rows
 
 
-def _suppressed_row(key: Hashable, label: str, *, is_reference: bool) -> GroupStatistics:
+def group_row(
+    key: Hashable,
+    label: str,
+    counts: tuple[int, int],
+    *,
+    comparison: Comparison | None = None,
+    p_adjusted: float | None = None,
+    reference_rate: float | None = None,
+    favorable: bool = True,
+    alpha: float = ALPHA,
+    is_reference: bool = False,
+) -> GroupStatistics:
+    """A shown group's row: its rate and interval and, when compared, the comparison
+    with its Holm-adjusted p-value and AHRQ's "meaningful"."""
+    numerator, denominator = counts
+    rate = rate_with_interval(numerator, denominator, alpha=alpha)
+    return GroupStatistics(
+        key=key,
+        label=label,
+        numerator=numerator,
+        denominator=denominator,
+        rate=rate.rate,
+        ci_low=rate.ci_low,
+        ci_high=rate.ci_high,
+        difference=comparison.difference if comparison else None,
+        difference_ci_low=comparison.difference_ci_low if comparison else None,
+        difference_ci_high=comparison.difference_ci_high if comparison else None,
+        ratio=comparison.ratio if comparison else None,
+        ratio_ci_low=comparison.ratio_ci_low if comparison else None,
+        ratio_ci_high=comparison.ratio_ci_high if comparison else None,
+        p_value=comparison.p_value if comparison else None,
+        p_adjusted=p_adjusted,
+        test=comparison.test if comparison else None,
+        significant=None if p_adjusted is None else p_adjusted < alpha,
+        meaningful=meaningful(
+            p_adjusted=p_adjusted,
+            group_rate=rate.rate,
+            reference_rate=reference_rate,
+            favorable=favorable,
+            alpha=alpha,
+        ),
+        suppressed=False,
+        is_reference=is_reference,
+    )
+
+
+def hidden_row(key: Hashable, label: str, *, is_reference: bool) -> GroupStatistics:
+    """A suppressed entry: its key and label, and no number at all."""
     return GroupStatistics(
         key=key,
         label=label,

@@ -27,8 +27,9 @@ from navigator.equity.stats import (
     Comparison,
     GroupStatistics,
     compare_to_reference,
+    group_row,
+    hidden_row,
     holm_adjust,
-    meaningful,
     rate_with_interval,
 )
 from navigator.equity.suppression import TOTAL, suppress_groups, suppress_two_way
@@ -130,7 +131,7 @@ def two_way_statistics(
             if cell in hidden:
                 statistics[cell] = hidden_row(cell, label, is_reference=is_reference)
                 continue
-            statistics[cell] = _row(
+            statistics[cell] = group_row(
                 cell,
                 label,
                 table[cell],
@@ -145,7 +146,7 @@ def two_way_statistics(
     def margin(key: Hashable, label: str, where: Cell, counts: Counts) -> GroupStatistics:
         if where in hidden:
             return hidden_row(key, label, is_reference=False)
-        return _row(key, label, counts, alpha=alpha)
+        return group_row(key, label, counts, alpha=alpha)
 
     row_totals = {
         row: margin(row, row_labels[row], (row, TOTAL), _sum(table[(row, c)] for c in column_keys))
@@ -195,79 +196,9 @@ def overlapping_statistics(
     return [
         hidden_row(key, label, is_reference=False)
         if key in hidden
-        else _row(key, label, counts[key], alpha=alpha)
+        else group_row(key, label, counts[key], alpha=alpha)
         for key, label, _, _ in groups
     ]
-
-
-def hidden_row(key: Hashable, label: str, *, is_reference: bool) -> GroupStatistics:
-    """A suppressed entry: its key and label, and no number at all."""
-    return GroupStatistics(
-        key=key,
-        label=label,
-        numerator=None,
-        denominator=None,
-        rate=None,
-        ci_low=None,
-        ci_high=None,
-        difference=None,
-        difference_ci_low=None,
-        difference_ci_high=None,
-        ratio=None,
-        ratio_ci_low=None,
-        ratio_ci_high=None,
-        p_value=None,
-        p_adjusted=None,
-        test=None,
-        significant=None,
-        meaningful=None,
-        suppressed=True,
-        is_reference=is_reference,
-    )
-
-
-def _row(
-    key: Hashable,
-    label: str,
-    counts: Counts,
-    *,
-    comparison: Comparison | None = None,
-    p_adjusted: float | None = None,
-    reference_rate: float | None = None,
-    favorable: bool = True,
-    alpha: float = ALPHA,
-    is_reference: bool = False,
-) -> GroupStatistics:
-    numerator, denominator = counts
-    rate = rate_with_interval(numerator, denominator, alpha=alpha)
-    return GroupStatistics(
-        key=key,
-        label=label,
-        numerator=numerator,
-        denominator=denominator,
-        rate=rate.rate,
-        ci_low=rate.ci_low,
-        ci_high=rate.ci_high,
-        difference=comparison.difference if comparison else None,
-        difference_ci_low=comparison.difference_ci_low if comparison else None,
-        difference_ci_high=comparison.difference_ci_high if comparison else None,
-        ratio=comparison.ratio if comparison else None,
-        ratio_ci_low=comparison.ratio_ci_low if comparison else None,
-        ratio_ci_high=comparison.ratio_ci_high if comparison else None,
-        p_value=comparison.p_value if comparison else None,
-        p_adjusted=p_adjusted,
-        test=comparison.test if comparison else None,
-        significant=None if p_adjusted is None else p_adjusted < alpha,
-        meaningful=meaningful(
-            p_adjusted=p_adjusted,
-            group_rate=rate.rate,
-            reference_rate=reference_rate,
-            favorable=favorable,
-            alpha=alpha,
-        ),
-        suppressed=False,
-        is_reference=is_reference,
-    )
 
 
 def _keys(entries: Sequence[tuple[Hashable, str]], what: str) -> list[Hashable]:

@@ -210,6 +210,15 @@ def _listed(groups: list[GroupStatistics]) -> list[GroupStatistics]:
     return [g for g in groups if g.denominator != 0 or g.key == NOT_RECORDED]
 
 
+def _refused(form: EquityForm) -> HttpResponse:
+    """A download asked for with bad parameters: a 400 naming each, as plain text."""
+    return HttpResponse(
+        "\n".join(f"{f}: {'; '.join(str(m) for m in e)}" for f, e in form.errors.items()),
+        status=400,
+        content_type="text/plain; charset=utf-8",
+    )
+
+
 def _filename(result: EquityResult, extension: str) -> str:
     # Measure keys and dates only: nothing about a patient in a file name.
     return (
@@ -222,11 +231,7 @@ def _filename(result: EquityResult, extension: str) -> str:
 def dashboard_csv(request: AuthedRequest) -> HttpResponse:
     form, result, _ = _answer(request)
     if result is None:
-        return HttpResponse(
-            "\n".join(f"{f}: {'; '.join(str(m) for m in e)}" for f, e in form.errors.items()),
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
+        return _refused(form)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(result, "csv")}"'
     writer = csv.writer(response)
@@ -240,11 +245,7 @@ def dashboard_csv(request: AuthedRequest) -> HttpResponse:
 def dashboard_pdf(request: AuthedRequest) -> HttpResponse:
     form, result, _ = _answer(request)
     if result is None:
-        return HttpResponse(
-            "\n".join(f"{f}: {'; '.join(str(m) for m in e)}" for f, e in form.errors.items()),
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
+        return _refused(form)
     response = HttpResponse(equity_pdf(result), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{_filename(result, "pdf")}"'
     return response

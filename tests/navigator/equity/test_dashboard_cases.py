@@ -73,21 +73,17 @@ def test_diagnostic_follow_up_by_group_is_the_navigation_figure(cases):
     assert shown and all(expected[key] == counts for key, counts in shown.items())
 
 
-def test_age_adjustment_weights_each_band_by_the_standard_population(db):
-    # Given CMS130's 2026 Q2 population: two groups with different age mixes
+def stored_by_age(bands: dict[tuple[str, int], tuple[int, int]]) -> None:
+    """CMS130's 2026 Q2 population, stored: per (race, age), (screened, eligible)."""
     period = quarter_period(2026, 2)
     program = factories.program("colorectal")
-    bands = {  # (race, age): (screened, eligible)
-        ("white", 47): (12, 20), ("white", 55): (60, 100), ("white", 70): (80, 100),
-        ("hispanic", 47): (30, 60), ("hispanic", 55): (40, 80), ("hispanic", 70): (12, 20),
-    }  # fmt: skip
     rows = []
     for (race, age), (screened, eligible) in bands.items():
         for number in range(eligible):
-            patient = factories.PatientFactory(race_ethnicity=[race])
             rows.append(
                 MeasurePopulation(
-                    measure="CMS130", program=program, patient=patient,
+                    measure="CMS130", program=program,
+                    patient=factories.PatientFactory(race_ethnicity=[race]),
                     period_start=period.start, period_end=period.end,
                     denominator_exclusion=False, numerator=number < screened,
                     age_at_end=age, computed_at=timezone.now(),
@@ -98,6 +94,15 @@ def test_age_adjustment_weights_each_band_by_the_standard_population(db):
         measure="CMS130", period_start=period.start, period_end=period.end,
         computed_at=timezone.now(), patients=len(rows),
     )  # fmt: skip
+
+
+def test_age_adjustment_weights_each_band_by_the_standard_population(db):
+    # Given two groups with different age mixes
+    bands = {  # (race, age): (screened, eligible)
+        ("white", 47): (12, 20), ("white", 55): (60, 100), ("white", 70): (80, 100),
+        ("hispanic", 47): (30, 60), ("hispanic", 55): (40, 80), ("hispanic", 70): (12, 20),
+    }  # fmt: skip
+    stored_by_age(bands)
     # When the rates are age-adjusted
     result = equity_dashboard(
         user=factories.ManagerFactory(), query=EquityQuery(age_adjust=True), today=TODAY
@@ -116,25 +121,7 @@ def test_age_adjustment_weights_each_band_by_the_standard_population(db):
 
 def test_no_adjusted_rate_for_a_group_with_a_small_age_band(db):
     # Given a group with 5 patients aged 45-49 (a band of 1 to 10)
-    period = quarter_period(2026, 2)
-    program = factories.program("colorectal")
-    rows = []
-    for age, eligible in ((47, 5), (55, 40), (70, 40)):
-        for number in range(eligible):
-            rows.append(
-                MeasurePopulation(
-                    measure="CMS130", program=program,
-                    patient=factories.PatientFactory(race_ethnicity=["white"]),
-                    period_start=period.start, period_end=period.end,
-                    denominator_exclusion=False, numerator=number < eligible // 2,
-                    age_at_end=age, computed_at=timezone.now(),
-                )
-            )  # fmt: skip
-    MeasurePopulation.objects.bulk_create(rows)
-    MeasurePeriod.objects.create(
-        measure="CMS130", period_start=period.start, period_end=period.end,
-        computed_at=timezone.now(), patients=len(rows),
-    )  # fmt: skip
+    stored_by_age({("white", 47): (2, 5), ("white", 55): (20, 40), ("white", 70): (20, 40)})
     result = equity_dashboard(
         user=factories.ManagerFactory(), query=EquityQuery(age_adjust=True), today=TODAY
     )
