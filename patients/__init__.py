@@ -31,6 +31,7 @@ To change:
   `templates/patients/`; the REST API: `api/`;
 - the admin: `admin.py`; languages (ISO 639): `languages.py`; the demo EHR feed:
   `demo_ehr.py`, and the equity dashboard's demo population (race and ethnicity, a
-  dated screening history that tells the story): `demo_population.py`; management commands (`import_fhir`, `load_valuesets`,
-  `measure_report`, `find_duplicate_patients`): `management/commands/`.
+  dated screening history that tells the story): `demo_population.py`; management
+  commands (`import_fhir`, `load_valuesets`, `measure_report`, `measure_populations`,
+  `find_duplicate_patients`): `management/commands/`.
 """
