@@ -56,6 +56,9 @@ To change:
   section as the role may see it (`navigation_page`): `navigation_page.py`; the
   sections' tables, suppressed jointly where tables share groups and denominators
   (`joint_statistics`), and their display rows: `navigation_tables.py`;
+  the page's tables as rows of text shared by the page and
+  `/reports/equity/navigation.csv` (every table under its title, then the methods):
+  `navigation_export.py`;
 - navigated versus not among the patients overdue at a quarter's end, screened
   within 180 days, by group (observational): `navigated.py`;
 - `GET /api/reports/completion/` computed from the navigation figures, per
@@ -65,5 +68,6 @@ To change:
 - how complete the race, ethnicity and language data are per clinic and month
   (`data_quality`), the dashboard's completeness warning and its setting
   `EQUINAV_DEMOGRAPHIC_COMPLETENESS_MIN` (`completeness_columns`,
-  `completeness_warning`): `quality.py`.
+  `completeness_warning`): `quality.py`; its table as text for the page and
+  `/reports/equity/quality.csv` (a row per clinic, month and field): `quality_export.py`.
 """

@@ -12,8 +12,9 @@ To change:
   screening, status, follow-up, assignment, task done): `case_actions.py`;
 - the safety net around an unresolved result (propose closing, a manager confirms
   or keeps it open) and the managers' "Results to follow up": `follow_ups.py`;
-- the equity dashboard, its CSV and PDF, and the navigation outcomes page
-  (`/reports/equity/navigation/`): `equity.py`; the old completion report's address,
+- the equity dashboard, its CSV and PDF, the navigation outcomes page
+  (`/reports/equity/navigation/`) and the data-quality page, each with its CSV:
+  `equity.py`; the old completion report's address,
   now a redirect to the navigation page: `reports.py`;
 - the team view, rebalancing and covering: `team.py`.
 

@@ -1,10 +1,14 @@
 """The disparities dashboard's pages: the dashboard, its CSV and its PDF, all drawn
 from one `equity_dashboard` result with the same parameters as `GET /api/equity/`;
-and the navigation outcomes page (`navigation`), drawn from one `navigation_page`."""
+the navigation outcomes page (`navigation`) and its CSV, drawn from one
+`navigation_page`; and the data-quality page and its CSV, from one `data_quality`.
+Each CSV takes its page's parameters and scope (a bad one is a 400 naming it) and
+writes rows built on floor 3 (`tables`, `navigation_export`, `quality_export`)."""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpResponse
@@ -14,10 +18,10 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from navigator.equity import navigation_export, quality_export
 from navigator.equity.chart_marks import interval, percent
 from navigator.equity.dashboard import EquityResult, equity_dashboard
 from navigator.equity.dimensions import NOT_RECORDED
-from navigator.equity.navigated import NAVIGATED, NOT_NAVIGATED, NavigatedComparison
 from navigator.equity.navigation import FUNNEL_STEPS, STEPS
 from navigator.equity.navigation_page import (
     FUNNEL_NUMERATORS,
@@ -30,6 +34,7 @@ from navigator.equity.navigation_tables import group_lines
 from navigator.equity.pdf_report import equity_pdf
 from navigator.equity.presentation import dashboard_charts
 from navigator.equity.quality import QualityTable, completeness_minimum, data_quality
+from navigator.equity.quality_export import quality_sections
 from navigator.equity.query import EquityQuery, EquityQueryError
 from navigator.equity.scope import equity_scope
 from navigator.equity.stats import GroupStatistics
@@ -138,6 +143,25 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
 
 
 QUALITY_MONTHS = (3, 6, 12, 24)
+QUALITY_MONTHS_ERROR = "Choose 3, 6, 12 or 24 months."
+
+
+def _quality_table(request: AuthedRequest) -> tuple[int, QualityTable | None]:
+    """The months asked for and, when they are one of the choices, the table of the
+    user's scope (managers: every clinic; clinic staff: their own); else None."""
+    try:
+        months = int(request.GET.get("months") or 12)
+    except ValueError:
+        return 0, None
+    if months not in QUALITY_MONTHS:
+        return months, None
+    scope = equity_scope(request.user)
+    table = data_quality(
+        patients=Patient.objects.filter(scope.patient_q()),
+        months=months,
+        today=timezone.localdate(),
+    )
+    return months, table
 
 
 @require_GET
@@ -145,23 +169,14 @@ QUALITY_MONTHS = (3, 6, 12, 24)
 def data_quality_page(request: AuthedRequest) -> HttpResponse:
     """How complete race, ethnicity and language are, per clinic and month: the numbers
     under every stratified figure (managers: every clinic; clinic staff: their own)."""
-    try:
-        months = int(request.GET.get("months") or 12)
-    except ValueError:
-        months = 0
-    if months not in QUALITY_MONTHS:
+    months, table = _quality_table(request)
+    if table is None:
         return render(
             request,
             "navigator/equity/quality.html",
-            {"error": "Choose 3, 6, 12 or 24 months.", "choices": QUALITY_MONTHS},
+            {"error": QUALITY_MONTHS_ERROR, "choices": QUALITY_MONTHS},
             status=400,
         )
-    scope = equity_scope(request.user)
-    table = data_quality(
-        patients=Patient.objects.filter(scope.patient_q()),
-        months=months,
-        today=timezone.localdate(),
-    )
     return render(
         request,
         "navigator/equity/quality.html",
@@ -170,53 +185,27 @@ def data_quality_page(request: AuthedRequest) -> HttpResponse:
             "months": months,
             "choices": QUALITY_MONTHS,
             "minimum": f"{completeness_minimum():.0%}",
-            "sections": _quality_sections(table),
+            "sections": quality_sections(table),
+            "csv_url": f"{reverse('navigator:equity_quality_csv')}?{urlencode({'months': months})}",
         },
     )
 
 
-def _quality_sections(table: QualityTable) -> list[dict[str, Any]]:
-    """Per field, its rows as text: "Suppressed" for a hidden count, a share in percent
-    beside each shown one, "n/a" where a figure cannot be told."""
-    sections = []
-    for field_key, field_label in table.fields:
-        rows = []
-        for row in (*table.rows, table.total):
-            cells = []
-            for measure_key, _ in table.measures:
-                figure = row.fields[field_key].get(measure_key)
-                if figure is None:
-                    cells.append("n/a")
-                elif figure.share is None:
-                    cells.append(str(figure))
-                else:
-                    cells.append(f"{figure} ({figure.share:.0%})")
-            rows.append(
-                {
-                    "clinic": row.clinic,
-                    "month": row.month,
-                    "total": row.clinic_id is None,
-                    "patients": str(row.patients),
-                    "cells": cells,
-                }
-            )
-        sections.append({"key": field_key, "label": field_label, "rows": rows})
-    return sections
+@require_GET
+@role_required(Role.MANAGER, Role.CLINIC_STAFF)
+def data_quality_csv(request: AuthedRequest) -> HttpResponse:
+    """The data-quality table as CSV: same `months`, same scope, same hidden cells."""
+    months, table = _quality_table(request)
+    if table is None:
+        return _bad_request(f"months: {QUALITY_MONTHS_ERROR}")
+    filename = quality_export.csv_filename(months, today=timezone.localdate())
+    return _csv_response(quality_export.csv_rows(table), filename)
 
 
 def _listed(groups: list[GroupStatistics]) -> list[GroupStatistics]:
     """The page lists the groups with someone in them, and "Not recorded" always
     (missing data is shown, never dropped); the empty ones are named in one line."""
     return [g for g in groups if g.denominator != 0 or g.key == NOT_RECORDED]
-
-
-def _refused(form: EquityForm) -> HttpResponse:
-    """A download asked for with bad parameters: a 400 naming each, as plain text."""
-    return HttpResponse(
-        "\n".join(f"{f}: {'; '.join(str(m) for m in e)}" for f, e in form.errors.items()),
-        status=400,
-        content_type="text/plain; charset=utf-8",
-    )
 
 
 def _filename(result: EquityResult, extension: str) -> str:
@@ -226,18 +215,30 @@ def _filename(result: EquityResult, extension: str) -> str:
     )
 
 
+def _bad_request(text: str) -> HttpResponse:
+    return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
+
+
+def _form_errors(form: EquityForm) -> str:
+    return "\n".join(f"{f}: {'; '.join(str(m) for m in e)}" for f, e in form.errors.items())
+
+
+def _csv_response(rows: Iterable[list[str]], filename: str) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    for row in rows:
+        writer.writerow(row)
+    return response
+
+
 @require_GET
 @role_required(*EQUITY_ROLES)
 def dashboard_csv(request: AuthedRequest) -> HttpResponse:
     form, result, _ = _answer(request)
     if result is None:
-        return _refused(form)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_filename(result, "csv")}"'
-    writer = csv.writer(response)
-    for row in csv_rows(result):
-        writer.writerow(row)
-    return response
+        return _bad_request(_form_errors(form))
+    return _csv_response(csv_rows(result), _filename(result, "csv"))
 
 
 @require_GET
@@ -245,10 +246,24 @@ def dashboard_csv(request: AuthedRequest) -> HttpResponse:
 def dashboard_pdf(request: AuthedRequest) -> HttpResponse:
     form, result, _ = _answer(request)
     if result is None:
-        return _refused(form)
+        return _bad_request(_form_errors(form))
     response = HttpResponse(equity_pdf(result), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{_filename(result, "pdf")}"'
     return response
+
+
+def _navigation_answer(
+    request: AuthedRequest,
+) -> tuple[dict[str, str], NavigationPage | EquityQueryError]:
+    """The parameters as given, and the page they ask for or the error naming each
+    bad one."""
+    today = timezone.localdate()
+    params = {key: str(value) for key, value in request.GET.items()}
+    try:
+        query = NavigationQuery.from_params(params, scope=equity_scope(request.user), today=today)
+        return params, navigation_page(user=request.user, query=query, today=today)
+    except EquityQueryError as error:
+        return params, error
 
 
 @require_GET
@@ -257,22 +272,19 @@ def navigation(request: AuthedRequest) -> HttpResponse:
     """What happened to one programme's navigation cases, by one dimension, within
     the user's scope; a bad parameter is a 400 with the error on its field."""
     scope = equity_scope(request.user)
-    today = timezone.localdate()
-    params = {key: str(value) for key, value in request.GET.items()}
+    params, page = _navigation_answer(request)
     program = params.get("program") or "colorectal"
     context: dict[str, Any] = {"page": None}
-    try:
-        query = NavigationQuery.from_params(params, scope=scope, today=today)
-        page = navigation_page(user=request.user, query=query, today=today)
-    except EquityQueryError as error:
+    if isinstance(page, EquityQueryError):
         form = NavigationForm(
             params, scope=scope, overdue=overdue_measures(program), id_prefix="navigation"
         )
         form.is_valid()  # bind, then show the parameters' errors on their fields
-        for field, message in error.errors.items():
+        for field, message in page.errors.items():
             form.add_error(field if field in form.fields else None, message)
         context["form"] = form
         return render(request, "navigator/equity/navigation.html", context, status=400)
+    query = page.query
     filled = {
         "program": query.program,
         "period_start": query.period_start.isoformat(),
@@ -285,7 +297,7 @@ def navigation(request: AuthedRequest) -> HttpResponse:
     )
     navigators = None
     if page.navigators is not None:
-        navigators = group_lines(page.navigators, [*FUNNEL_NUMERATORS, "completion_180"])
+        navigators = group_lines(page.navigators, navigation_export.NAVIGATOR_STEPS)
     context.update(
         form=form,
         page=page,
@@ -294,48 +306,25 @@ def navigation(request: AuthedRequest) -> HttpResponse:
         funnel_chart=render_chart(page.chart, chart_id="navigation-funnel"),
         completion_lines=group_lines(page.completion, ["completion_90", "completion_180"]),
         step_labels=[label for _, label in STEPS],
-        follow_up_lines=_follow_up_lines(page),
+        follow_up_lines=navigation_export.follow_up_lines(page),
         navigator_lines=navigators,
-        navigated_rows=_navigated_rows(page.navigated),
+        navigated_rows=navigation_export.navigated_rows(page.navigated),
         dashboard_url=reverse("navigator:equity"),
+        csv_url=(
+            f"{reverse('navigator:equity_navigation_csv')}?"
+            f"{urlencode({k: v for k, v in filled.items() if v})}"
+        ),
     )
     return render(request, "navigator/equity/navigation.html", context)
 
 
-def _navigated_rows(comparison: NavigatedComparison | None) -> list[dict[str, Any]]:
-    """Per group: the navigated and not-navigated cells, and the difference (carried
-    by the navigated cell, compared with its row's not-navigated one); then the
-    columns' totals, rates only."""
-    if comparison is None:
-        return []
-    table = comparison.table
-    rows = []
-    for key, label in table.rows:
-        navigated = table_row(table.cells[(key, NAVIGATED)])
-        rows.append(
-            {
-                "label": label,
-                "cells": [navigated, table_row(table.cells[(key, NOT_NAVIGATED)])],
-                "difference": navigated,
-            }
-        )
-    totals = [table_row(table.column_totals[column]) for column in (NAVIGATED, NOT_NAVIGATED)]
-    rows.append({"label": "All overdue patients", "cells": totals, "difference": None})
-    return rows
-
-
-def _follow_up_lines(page: NavigationPage) -> list[dict[str, Any]] | None:
-    if page.follow_up is None:
-        return None
-    lines = group_lines(page.follow_up.tables, ["done"])
-    keys = [str(row.key) for row in page.follow_up.tables.tables["done"]]
-    return [
-        {
-            "label": line.label,
-            "rows": line.rows,
-            "is_reference": line.is_reference,
-            "is_total": line.is_total,
-            "elsewhere": page.follow_up.elsewhere.get(keys[index], "") if index < len(keys) else "",
-        }
-        for index, line in enumerate(lines)
-    ]
+@require_GET
+@role_required(*EQUITY_ROLES)
+def navigation_csv(request: AuthedRequest) -> HttpResponse:
+    """Every table of the navigation page as CSV: same parameters, scope and hidden
+    cells; a bad parameter is a 400 naming it."""
+    _, page = _navigation_answer(request)
+    if isinstance(page, EquityQueryError):
+        return _bad_request("\n".join(f"{f}: {m}" for f, m in page.errors.items()))
+    filename = navigation_export.csv_filename(page, today_text=f"{timezone.localdate():%Y%m%d}")
+    return _csv_response(navigation_export.csv_rows(page), filename)
