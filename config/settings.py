@@ -200,6 +200,8 @@ SPECTACULAR_SETTINGS = {
         "FollowUpCloseReasonEnum": "navigator.models.FollowUpCloseReason",
         "PatientSexEnum": "patients.models.Sex",
         "ProgramSexEnum": "patients.models.Sexes",
+        # Race and language answers share one set of sources.
+        "DemographicSourceEnum": "patients.models.DemographicSource",
     },
 }
 
