@@ -3,12 +3,12 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
@@ -444,6 +444,7 @@ class NavigatorViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], permission_classes=[MANAGER_ONLY])
     def rebalance(self, request, pk=None):
         """Move some or all of a navigator's open cases to others, in one step."""
+        # DRF's get_object_or_404 (imported above): a malformed id ("abc") is a 404, not a 500.
         source = get_object_or_404(navigators_visible_to(request.user), pk=pk)
         serializer = s.RebalanceRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

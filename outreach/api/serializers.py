@@ -44,7 +44,8 @@ class MessageStatusSerializer(serializers.Serializer):
 class CaseTaskSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     program = serializers.CharField(source="case.program.name", read_only=True)
-    done_by = serializers.StringRelatedField(read_only=True)
+    # Null until the task is done (the schema says so).
+    done_by = serializers.StringRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = CaseTask

