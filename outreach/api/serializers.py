@@ -69,6 +69,17 @@ class CaseTaskSerializer(serializers.ModelSerializer):
 class CaseTaskDoneSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
+    def to_internal_value(self, data):
+        # An empty body or {"note": ...} only: anything else is a client's mistake, refused
+        # rather than silently ignored (the fuzzer found garbage bodies accepted).
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data.keys()) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: ["Unknown field: only “note” may be sent."] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
 
 class CallGuideSerializer(serializers.ModelSerializer):
     program = serializers.SlugRelatedField(slug_field="code", read_only=True)

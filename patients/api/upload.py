@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -75,6 +77,23 @@ class ReferralUploadRejectedSerializer(serializers.Serializer):
     errors = RowErrorSerializer(many=True)
 
 
+def _field_rejection(detail: Any) -> dict[str, Any]:
+    """A field error in the schema's 400 shape (`detail`, `rows`, `errors`), keeping the
+    `{field: [message]}` keys that callers already read."""
+    fields = detail if isinstance(detail, dict) else {"": detail}
+    errors = [
+        {"line": None, "column": field, "message": str(message)}
+        for field, messages in fields.items()
+        for message in (messages if isinstance(messages, list) else [messages])
+    ]
+    return {
+        "detail": "Nothing was imported: the request is invalid.",
+        "rows": 0,
+        "errors": errors,
+        **{field: messages for field, messages in fields.items() if field},
+    }
+
+
 class ReferralUploadView(APIView):
     permission_classes = [roles_allowed(Role.CLINIC_STAFF, Role.MANAGER)]
     parser_classes = [MultiPartParser, FormParser]
@@ -87,8 +106,8 @@ class ReferralUploadView(APIView):
             201: ReferralUploadSerializer,
             400: OpenApiResponse(
                 ReferralUploadRejectedSerializer,
-                description="Nothing was imported (or a field of the request is invalid, "
-                "answered as {field: [message]}).",
+                description="Nothing was imported. A field of the request that is invalid "
+                "is also named as {field: [message]}.",
                 examples=[
                     OpenApiExample(
                         "A bad row, all or nothing",
@@ -109,6 +128,12 @@ class ReferralUploadView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
+        try:
+            return self._upload(request)
+        except serializers.ValidationError as invalid:
+            return Response(_field_rejection(invalid.detail), status=400)
+
+    def _upload(self, request: Request) -> Response:
         form = ReferralUploadFileSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         user = request.user

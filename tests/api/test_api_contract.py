@@ -75,3 +75,44 @@ def test_a_care_gap_without_a_screening_has_a_null_modality_and_the_schema_allow
     # Then last_modality is null, and the schema documents a nullable string
     assert gaps[0]["last_modality"] is None
     assert schema_property("CareGap", "last_modality")["nullable"] is True
+
+
+def test_an_upload_refused_for_a_missing_file_carries_the_documented_detail(manager, clinic):
+    # When a manager uploads without a file
+    response = api_as(manager).post(
+        "/api/referrals/upload/",
+        {"mode": "all_or_nothing", "clinic": clinic.code},
+        format="multipart",
+    )
+
+    # Then the 400 has the schema's shape (detail, rows, errors) and still names the field
+    body = response.json()
+    assert response.status_code == 400
+    assert body["detail"] and body["rows"] == 0
+    assert body["errors"][0]["column"] == "file"
+    assert "file" in body
+
+
+@pytest.mark.parametrize("body", [{"garbage": 1}, {"note": "ok", "extra": True}, [1, 2], "x"])
+def test_marking_a_task_done_with_an_unknown_body_is_refused(manager, body):
+    # Given an open task
+    task = open_task(factories.CaseFactory())
+
+    # When the body is not empty or {"note": ...}
+    response = api_as(manager).post(f"/api/tasks/{task.pk}/done/", body, format="json")
+
+    # Then it is refused and the task stays open
+    assert response.status_code == 400
+    task.refresh_from_db()
+    assert task.done_at is None
+
+
+@pytest.mark.parametrize("body", [None, {}, {"note": "Rebooked for Tuesday"}])
+def test_marking_a_task_done_with_an_empty_body_or_a_note_works(manager, body):
+    task = open_task(factories.CaseFactory())
+
+    response = api_as(manager).post(f"/api/tasks/{task.pk}/done/", body, format="json")
+
+    assert response.status_code == 200
+    task.refresh_from_db()
+    assert task.done_at is not None

@@ -552,7 +552,16 @@ def test_clinic_staff_may_not_upload_for_another_clinic(staff):
 
     # Then they are refused and nothing is written
     assert response.status_code == 400
-    assert response.json() == {"clinic": ["You can only upload referrals for your own clinic."]}
+    body = response.json()
+    assert body["clinic"] == ["You can only upload referrals for your own clinic."]
+    assert body["detail"] == "Nothing was imported: the request is invalid."
+    assert body["errors"] == [
+        {
+            "line": None,
+            "column": "clinic",
+            "message": "You can only upload referrals for your own clinic.",
+        }
+    ]
     assert counts() == {"referrals": 0, "patients": 0, "cases": 0, "uploads": 0}
 
 
