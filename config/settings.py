@@ -169,9 +169,11 @@ PHONENUMBER_DB_FORMAT = "E164"
 
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: DRF answers 401 (with WWW-Authenticate: Token) only when the first class
+    # names a challenge; with Session first, a missing or invalid token was a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.api.StandardPagination",

@@ -116,3 +116,20 @@ def test_marking_a_task_done_with_an_empty_body_or_a_note_works(manager, body):
     assert response.status_code == 200
     task.refresh_from_db()
     assert task.done_at is not None
+
+
+@pytest.mark.parametrize("header", [None, "Token not-a-real-token", "Token ", "Bearer abc"])
+def test_missing_or_invalid_credentials_are_answered_401_with_a_challenge(api, header):
+    # When a caller sends no token, a wrong one, an empty one or another scheme
+    if header is not None:
+        api.credentials(HTTP_AUTHORIZATION=header)
+    response = api.get("/api/cases/")
+
+    # Then it is told to authenticate (401), and how
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_a_signed_in_user_without_the_role_is_still_forbidden_403(clinic_staff):
+    # Authenticated but not allowed: 403, not 401
+    assert api_as(clinic_staff).get("/api/call-guides/").status_code == 403
