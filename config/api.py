@@ -16,6 +16,16 @@ class StandardPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request):
+        # A page size that is not a whole number from 1 is the caller's mistake: refused
+        # (400) rather than silently replaced by the default (the fuzzer's finding).
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isdigit() and int(raw) > 0):
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: ["A whole number from 1 is required."]}
+            )
+        return super().get_page_size(request)
+
 
 def exception_handler(exc, context):
     """Services raise Django's ValidationError; answer it as a field-level 400."""

@@ -112,6 +112,9 @@ class EquityQuery:
         if race_rule not in RACE_RULES:
             errors["race_rule"] = "Choose “exclusive” or “any”."
         reference = (params.get("reference") or "").strip() or None
+        for name in ("quarters", "age_adjust"):
+            if not _is_flag(params.get(name)):
+                errors[name] = "Use true or false."
 
         if errors:
             raise EquityQueryError(errors)
@@ -140,5 +143,14 @@ def parse_date(params: Mapping[str, str], name: str, errors: dict[str, str]) -> 
         return None
 
 
+TRUE = {"1", "true", "yes", "on"}
+# Absent, empty or one of these: anything else is refused, not read as false.
+FLAG_VALUES = TRUE | {"", "0", "false", "no", "off"}
+
+
+def _is_flag(raw: str | None) -> bool:
+    return (raw or "").strip().lower() in FLAG_VALUES
+
+
 def _flag(raw: str | None) -> bool:
-    return (raw or "").strip().lower() in {"1", "true", "yes", "on"}
+    return (raw or "").strip().lower() in TRUE

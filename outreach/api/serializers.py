@@ -84,7 +84,8 @@ class CaseTaskDoneSerializer(serializers.Serializer):
 class CallGuideSerializer(serializers.ModelSerializer):
     program = serializers.SlugRelatedField(slug_field="code", read_only=True)
     step_label = serializers.CharField(source="get_step_display", read_only=True)
-    updated_by = serializers.StringRelatedField(read_only=True)
+    # Null for a guide nobody has edited since it was seeded.
+    updated_by = serializers.StringRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = CallGuide

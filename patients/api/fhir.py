@@ -92,8 +92,11 @@ class FhirImportView(APIView):
             )
         ],
         request={FHIR_JSON: OpenApiTypes.OBJECT, "application/json": OpenApiTypes.OBJECT},
+        # As the client accepts: application/fhir+json, or application/json when asked for.
         responses={
-            (status, FHIR_JSON): OUTCOME for status in (200, 400, 401, 403, 409, 413, 415, 422)
+            (status, media): OUTCOME
+            for status in (200, 400, 401, 403, 409, 413, 415, 422)
+            for media in (FHIR_JSON, "application/json")
         },
     )
     def post(self, request: Request) -> Response:

@@ -66,7 +66,11 @@ class MeasureReportView(APIView):
             OpenApiParameter("patient", OpenApiTypes.STR, description="A feed's Patient id."),
             OpenApiParameter("source", OpenApiTypes.STR, description="An EHR feed's key."),
         ],
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+        # FHIR resources, answered as application/fhir+json (a MeasureReport, or an
+        # OperationOutcome saying what was wrong).
+        responses={
+            (code, "application/fhir+json"): OpenApiTypes.OBJECT for code in (200, 400, 404)
+        },
     )
     def get(self, request: Request, measure: str) -> Response:
         measure_id = measure.upper()

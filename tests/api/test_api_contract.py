@@ -133,3 +133,40 @@ def test_missing_or_invalid_credentials_are_answered_401_with_a_challenge(api, h
 def test_a_signed_in_user_without_the_role_is_still_forbidden_403(clinic_staff):
     # Authenticated but not allowed: 403, not 401
     assert api_as(clinic_staff).get("/api/call-guides/").status_code == 403
+
+
+def test_a_call_guide_nobody_edited_has_a_null_updated_by_and_the_schema_allows_it():
+    assert schema_property("CallGuide", "updated_by")["nullable"] is True
+
+
+@pytest.mark.parametrize("page_size", ["abc", "0", "-3", "1.5"])
+def test_a_page_size_that_is_not_a_whole_number_from_1_is_refused(manager, page_size):
+    response = api_as(manager).get(f"/api/cases/?page_size={page_size}")
+
+    assert response.status_code == 400
+    assert "page_size" in response.json()
+
+
+def test_a_valid_page_size_still_pages(manager):
+    factories.CaseFactory.create_batch(3)
+
+    body = api_as(manager).get("/api/cases/?page_size=2").json()
+
+    assert len(body["results"]) == 2
+
+
+@pytest.mark.parametrize("name", ["age_adjust", "quarters"])
+def test_an_equity_flag_that_is_neither_true_nor_false_is_refused(manager, name):
+    response = api_as(manager).get(f"/api/equity/?{name}=maybe")
+
+    assert response.status_code == 400
+    assert name in response.json()
+
+
+def test_the_schema_documents_fhir_answers_in_the_media_types_they_come_in():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    report = schema["paths"]["/api/measures/{measure}/report/"]["get"]["responses"]
+    fhir_import = schema["paths"]["/api/fhir/"]["post"]["responses"]
+
+    assert set(report["200"]["content"]) == {"application/fhir+json"}
+    assert set(fhir_import["400"]["content"]) == {"application/fhir+json", "application/json"}
