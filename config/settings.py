@@ -151,17 +151,34 @@ STORAGES = {
     },
 }
 
-# Security headers. Cookies are only marked secure when served over HTTPS,
-# which production announces with SECURE_COOKIES (the default when DEBUG is off).
+# Transport security (45 CFR 164.312(e)). With DEBUG off, everything is HTTPS by
+# default: plain HTTP is redirected, browsers are told to use nothing else for a year
+# (HSTS, subdomains included) and cookies are only sent over HTTPS. Each can be turned
+# off from the environment, for trying a production build over local http.
 SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Empty counts as unset (docker-compose passes an unset variable through as "").
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or (0 if DEBUG else 31_536_000))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+# Asking to be preloaded into browsers is the domain owner's one-way decision for the
+# whole domain (subdomains too), not the app's: off unless asked for, and then
+# check --deploy's reminder about it (security.W021) is silenced only until it is.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Only a proxy that sets this header itself (and strips it from clients) may be
+# believed about HTTPS; otherwise any client could claim it. Name the header, e.g.
+# SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto, only when the proxy in front does so.
+_proxy_ssl_header = os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
+)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 60 * 60)))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Content Security Policy (django-csp 4): everything from our own origin, nothing
 # inline. Templates carry no <script> bodies, event-handler attributes or style=""
