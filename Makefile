@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test bench lint format check typecheck migrations-check clean
+.PHONY: run test bench lint format check typecheck migrations-check deploy-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,7 +58,18 @@ migrations-check: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-check: lint migrations-check typecheck
+# The production settings pass Django's deployment checks with no warning: DEBUG off,
+# a fresh random key, a real host name, and a text provider's (placeholder) credentials
+# so that the SMS check (outreach.W001) sees what production must set.
+deploy-check: $(VENV)/.installed
+	env -u DATABASE_URL -u REDIS_URL -u SECURE_COOKIES -u SECURE_SSL_REDIRECT \
+	  -u SECURE_HSTS_SECONDS -u SECURE_HSTS_INCLUDE_SUBDOMAINS -u SECURE_PROXY_SSL_HEADER \
+	  DEBUG=0 ALLOWED_HOSTS=equinav.example.org EQUINAV_RUN_DIR=$$(mktemp -d) \
+	  SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	  TWILIO_ACCOUNT_SID=AC-deploy-check TWILIO_AUTH_TOKEN=deploy-check EQUINAV_SMS_FROM=+16175550100 \
+	  $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+check: lint migrations-check typecheck deploy-check
 	DEBUG=1 $(BIN)/python manage.py check
 	DEBUG=1 $(BIN)/python manage.py spectacular --fail-on-warn --validate --file /dev/null
 

@@ -8,6 +8,9 @@ To change:
 - the Celery app and its beat schedule's source: `celery.py` (the beat
   schedule is in settings); handing work to a task after the transaction commits:
   `enqueue.py` (services name a task; they never import a task module);
+- headers on every response (no-store on anything that may carry PHI):
+  `middleware.py`; the Content Security Policy and Permissions-Policy: settings;
+  the API docs page, without inline script or style: `templates/api/swagger_ui.html`;
 - the API's shared base (pagination, error shape, role permissions): `api.py`.
 
 The Celery app is imported here so that `celery -A config` and Django share it.

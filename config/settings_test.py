@@ -8,6 +8,9 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-never-used-in-producti
 from config.settings import *  # noqa: E402,F403
 
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+# The test client and the live server speak plain http; tests of the production
+# settings load them in a fresh interpreter (tests/project/test_deploy_settings.py).
+SECURE_SSL_REDIRECT = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

@@ -22,6 +22,13 @@ from patients.models import CareGap, CareGapStatus, Patient, PatientRaceEthnicit
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def demo_runs_in_debug(settings):
+    # As under `make run`: seed_demo refuses to run with DEBUG off (test_seed_demo_refusal.py).
+    settings.DEBUG = True
+
+
 # The demo's structure without its size, for the tests of what must hold however many
 # patients it makes: as many random patients as these tests always checked, the EHR
 # feed's every scenario once (not three times), and a small equity population (its

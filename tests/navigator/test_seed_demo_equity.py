@@ -17,6 +17,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import transaction
+from django.test import override_settings
 
 from navigator.equity.dashboard import EquityResult, equity_dashboard
 from navigator.equity.query import EquityQuery
@@ -38,11 +39,18 @@ SMALL_REST = ("--patients", "30", "--ehr-patients", "10")
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock(NOW)]
 
 
+@pytest.fixture(autouse=True)
+def demo_runs_in_debug(settings):
+    # As under `make run`: seed_demo refuses to run with DEBUG off (test_seed_demo_refusal.py).
+    settings.DEBUG = True
+
+
 @pytest.fixture(scope="module")
 def manager(django_db_setup, django_db_blocker) -> Iterator[User]:
     with (
         django_db_blocker.unblock(),
         time_machine.travel(NOW, tick=False),
+        override_settings(DEBUG=True),  # as under `make run`: it refuses with DEBUG off
         transaction.atomic(),
     ):
         call_command("seed_demo", *SMALL_REST, stdout=StringIO())

@@ -16,6 +16,12 @@ from outreach.models import ContactAttempt, InterpretedBy, InterpreterRequest
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def demo_runs_in_debug(settings):
+    # As under `make run`: seed_demo refuses to run with DEBUG off (test_seed_demo_refusal.py).
+    settings.DEBUG = True
+
+
 def test_the_demo_shows_interpreter_requests_and_who_interpreted(
     django_capture_on_commit_callbacks, settings
 ):

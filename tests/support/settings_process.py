@@ -12,7 +12,7 @@ from tests.support.paths import BASE_DIR
 # Variables a developer's shell or CI may set that would change what a fresh
 # interpreter's settings are; settings tests start from a clean slate instead.
 SETTINGS_ENV = ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")
-SETTINGS_ENV_PREFIXES = ("DJANGO_", "CELERY_", "DATABASE_", "REDIS_")
+SETTINGS_ENV_PREFIXES = ("DJANGO_", "CELERY_", "DATABASE_", "REDIS_", "SECURE_")
 
 
 def run_with_settings(script: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:

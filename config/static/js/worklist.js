@@ -18,4 +18,18 @@
     search.focus();
     search.select();
   });
+
+  // The search box's rows arrive as the navigator types (its own hx-trigger); its
+  // change on leaving it must not also send the whole form. The form's trigger
+  // cannot filter it out (`change[...]` is evaluated code, which the Content Security
+  // Policy forbids), so the change stops here, on its way down, before htmx sees it.
+  document.addEventListener(
+    "change",
+    function (event) {
+      if (event.target instanceof Element && event.target.matches("[data-worklist-search]")) {
+        event.stopPropagation();
+      }
+    },
+    true
+  );
 })();

@@ -5,6 +5,7 @@ of colorectal-age patients, whose screening tells the equity dashboard's story
 
 Idempotent: once the demo clinics have patients, a second run changes nothing
 and only prints the logins again. Everything is synthetic (Faker, fixed seed).
+Refuses to run with DEBUG off: its users have the published demo password.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -174,6 +176,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        # It creates a superuser with the published demo password (issue 14): never in production.
+        if not settings.DEBUG:
+            raise CommandError("seed_demo only runs with DEBUG on: it creates users with the "
+                               "published demo password. DEBUG is off: nothing done.")  # fmt: skip
         with transaction.atomic():
             logins = self._users_and_clinics()
             if Referral.objects.filter(clinic__code__in=[c for c, _ in CLINICS]).exists():
