@@ -11,9 +11,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.conf import settings
-from django.contrib.auth import SESSION_KEY
-from django.test import Client
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -26,7 +23,7 @@ from outreach.services.attempts import attempt_log
 from outreach.services.navigator_tasks import case_tasks_scan, message_failure_escalate
 from patients.models import CareGap, PatientPhone, ScreeningModality
 from tests import factories
-from tests.support.browser import new_context
+from tests.support.browser import signed_in_context
 from tests.support.paths import AXE
 from tests.support.services import need
 
@@ -58,20 +55,7 @@ def axe_core():
 
 def signed_in(browser, live_server, user, viewport: str) -> Page:
     """A page in a fresh browser context, signed in as `user` through a session cookie."""
-    client = Client()
-    client.force_login(user)
-    context = new_context(browser, VIEWPORTS[viewport])
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    assert client.session[SESSION_KEY] == str(user.pk)
-    return context.new_page()
+    return signed_in_context(browser, live_server.url, user, VIEWPORTS[viewport]).new_page()
 
 
 def violations_on(page: Page) -> list[dict]:

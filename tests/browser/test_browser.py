@@ -14,8 +14,6 @@ import re
 
 import pytest
 import time_machine
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -31,7 +29,7 @@ from outreach.models import ContactAttempt
 from patients.models import PatientPhone
 from tests import factories
 from tests.factories import PASSWORD
-from tests.support.browser import new_context
+from tests.support.browser import new_context, signed_in_context
 
 pytestmark = [
     pytest.mark.browser,
@@ -50,19 +48,7 @@ def page(browser):
 
 def signed_in(browser, live_server, user) -> Page:
     """A page in its own browser session, signed in as `user` (a session cookie)."""
-    client = Client()
-    client.force_login(user)
-    context = new_context(browser)
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context.new_page()
+    return signed_in_context(browser, live_server.url, user).new_page()
 
 
 def mark_page(page: Page) -> None:

@@ -6,12 +6,10 @@ violation or console error, while the policy does refuse an inline style."""
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.support.browser import new_context
+from tests.support.browser import signed_in_context
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,18 +31,7 @@ class Watched:
     """A signed-in page whose console errors, page errors and CSP violations are kept."""
 
     def __init__(self, browser, live_server, user) -> None:
-        client = Client()
-        client.force_login(user)
-        context = new_context(browser)
-        context.add_cookies(
-            [
-                {
-                    "name": settings.SESSION_COOKIE_NAME,
-                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
+        context = signed_in_context(browser, live_server.url, user)
         context.add_init_script(RECORD_VIOLATIONS)
         self.page: Page = context.new_page()
         self.console_errors: list[str] = []

@@ -11,15 +11,13 @@ import datetime as dt
 import re
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from outreach.models import CaseTask, FollowUpReminder, TaskKind
 from outreach.services.attempts import attempt_log
 from tests import factories
-from tests.support.browser import new_context
+from tests.support.browser import signed_in_context
 
 pytestmark = [
     pytest.mark.browser,
@@ -74,19 +72,7 @@ def demo_caseload(navigator, count: int = 60) -> None:
 
 
 def signed_in(browser, live_server, user, viewport: str) -> Page:
-    client = Client()
-    client.force_login(user)
-    context = new_context(browser, VIEWPORTS[viewport])
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context.new_page()
+    return signed_in_context(browser, live_server.url, user, VIEWPORTS[viewport]).new_page()
 
 
 @pytest.mark.parametrize("viewport", ["laptop", "phone"])
