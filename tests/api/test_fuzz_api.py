@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
@@ -55,11 +55,14 @@ EXCLUDED: dict[str, str] = {}
 
 @pytest.fixture
 def in_process_requests() -> Iterator[None]:
-    # The WSGI handler closes the connection when a request finishes; inside the test's
-    # transaction that would end it, so it stays open (as Django's test client does).
+    # The WSGI handler closes an old connection when a request starts and finishes
+    # (with CONN_MAX_AGE 0, always: PostgreSQL's connection ends); inside the test's
+    # transaction that would end it, so it stays open, as Django's test client does.
+    request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     yield
     request_finished.connect(close_old_connections)
+    request_started.connect(close_old_connections)
 
 
 @pytest.fixture
