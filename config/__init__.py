@@ -4,7 +4,8 @@ To change:
 - a setting (every one read from the environment; production has no default
   secret): `settings.py`; the test suite's overrides: `settings_test.py`;
 - the URL map: `urls.py` (each app's `urls.py` and `api/urls.py` below it);
-  the page that sends each role to its own start: `views.py`;
+  the page that sends each role to its own start, and the API docs page (sign-in
+  required outside DEBUG, as for the schema: `api.SignedInOutsideDebug`): `views.py`;
 - the Celery app and its beat schedule's source: `celery.py` (the beat
   schedule is in settings); handing work to a task after the transaction commits:
   `enqueue.py` (services name a task; they never import a task module);

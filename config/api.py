@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -53,3 +54,12 @@ class HasRole(permissions.BasePermission):
 
 def roles_allowed(*roles: str) -> type[HasRole]:
     return type("HasRoleFor_" + "_".join(roles), (HasRole,), {"roles": roles})
+
+
+class SignedInOutsideDebug(permissions.BasePermission):
+    """The schema and its docs page: open while DEBUG (local development), otherwise only
+    to a signed-in user (session or token). The schema maps every endpoint and field of
+    a PHI-holding API: no map for strangers. Read per request, so tests can flip DEBUG."""
+
+    def has_permission(self, request, view) -> bool:
+        return bool(settings.DEBUG or (request.user and request.user.is_authenticated))

@@ -248,6 +248,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Patient navigation for cancer screening: referrals, cases, outreach, reports.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs answer 401 to anonymous callers unless DEBUG (issue 14).
+    "SERVE_PERMISSIONS": ["config.api.SignedInOutsideDebug"],
     # The docs page is served from our own static files: no CDN on hospital intranets.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -1,5 +1,13 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
+from drf_spectacular.views import SpectacularSwaggerSplitView
+
+# The split view serves its script from a URL, not inline: the CSP allows no inline script.
+_api_docs = SpectacularSwaggerSplitView.as_view(
+    url_name="api:schema", template_name="api/swagger_ui.html"
+)
 
 
 @login_required
@@ -13,3 +21,13 @@ def home(request):
     if user.is_manager or user.is_program_admin:
         return redirect("navigator:equity")
     return redirect("login")
+
+
+def api_docs(request, *args, **kwargs):
+    """The API docs page (and its script). Outside DEBUG a signed-out browser is sent to
+    sign in, rather than shown a bare 401. A caller sending a token is left to the view,
+    which authenticates it and refuses anonymous callers itself (SERVE_PERMISSIONS: 401)."""
+    browser = "HTTP_AUTHORIZATION" not in request.META
+    if browser and not settings.DEBUG and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return _api_docs(request, *args, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from rest_framework.test import APIClient
 
 from tests import factories
 from tests.factories import PASSWORD
@@ -53,6 +54,7 @@ def test_page_size_is_capped(manager):
 
 
 def test_the_openapi_schema_describes_the_loop(client):
+    client.force_login(factories.NavigatorFactory().user)
     response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     schema = response.json()
@@ -63,9 +65,70 @@ def test_the_openapi_schema_describes_the_loop(client):
 
 
 def test_the_api_docs_page_loads_nothing_from_a_cdn(client):
+    client.force_login(factories.NavigatorFactory().user)
     response = client.get("/api/docs/")
     assert response.status_code == 200
     html = response.content.decode()
     external = re.findall(r'(?:src|href)="(https?://[^"]+)"', html)
     assert external == []
     assert "swagger-ui" in html
+
+
+# --- The schema and docs are not public outside DEBUG ------------------------------------
+
+
+def test_outside_debug_an_anonymous_caller_gets_401_for_the_schema(client, settings):
+    # Given DEBUG off (production)
+    settings.DEBUG = False
+
+    # When nobody signed in asks for the schema
+    response = client.get("/api/schema/")
+
+    # Then it is refused with a challenge, and no path of the API is named
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert b"/api/cases/" not in response.content
+
+
+def test_outside_debug_an_anonymous_browser_is_sent_to_sign_in_for_the_docs(client, settings):
+    settings.DEBUG = False
+
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/api/docs/"
+
+
+def test_outside_debug_an_anonymous_token_client_gets_401_for_the_docs_view(settings):
+    # Given DEBUG off, and a caller with a wrong token (not a browser without a session)
+    settings.DEBUG = False
+
+    # When it asks the docs view for its script
+    response = APIClient(HTTP_AUTHORIZATION="Token nonsense").get("/api/docs/?script=")
+
+    # Then the token is refused: a 401, not the page
+    assert response.status_code == 401
+
+
+def test_outside_debug_a_signed_in_user_of_any_role_reads_the_schema_and_docs(settings):
+    settings.DEBUG = False
+    for user in (
+        factories.NavigatorFactory().user,
+        factories.ManagerFactory(),
+        factories.ClinicStaffFactory(),
+        factories.AdminFactory(),
+    ):
+        browser = APIClient()
+        browser.force_login(user)
+        assert api_as(user).get("/api/schema/").status_code == 200, user.role
+        assert browser.get("/api/schema/").status_code == 200, user.role
+        assert browser.get("/api/docs/").status_code == 200, user.role
+
+
+def test_in_debug_the_schema_and_docs_are_open_to_an_anonymous_caller(client, settings):
+    # Given DEBUG on (a developer's machine)
+    settings.DEBUG = True
+
+    # Then both answer without sign-in
+    assert client.get("/api/schema/").status_code == 200
+    assert client.get("/api/docs/").status_code == 200
