@@ -1,0 +1,396 @@
+"""The permission matrix: the single source of truth for who gets what on every route.
+
+Read by tests/security/test_route_matrix.py (which walks every route of the URL resolver
+as every role on every owner's objects, and fails on a route missing here) and by
+tests/security/matrix_format.py (which writes the tables in docs/security.md; a test
+keeps the doc equal to this file). The format is described in matrix_format.py:
+
+    BY_ACTION = {action: [(route, method, "anonymous | navigator | staff | manager | admin")]}
+
+with one outcome per role, or four for (own, covered, other navigator's, other clinic's).
+
+Adding a route: run `MATRIX_RECORD=/tmp/m.jsonl pytest tests/security -k <route>` to see
+what it answers, decide whether that is right (a navigator must get 404, not 200, for a
+case outside their caseload and cover; clinic staff only their clinic's referrals and
+patients), write the rule, then `python -m tests.security.matrix_format`.
+
+What the outcomes say about the app today:
+- Out-of-scope objects answer 404, never 403: a navigator cannot learn that a case of
+  another caseload exists. A role that may never use a route answers 403 before any
+  object is looked up (so its four owners agree).
+- A navigator covering a colleague works the covered caseload exactly as their own
+  (case page, writes, tasks, letters, cancelling that cover), but the patient and
+  navigator records stay their owners' (404): cover is about cases.
+- Clinic staff see no case at all (403), only their own clinic's referrals and
+  patients (the other clinic's: 404).
+- The in-scope write with an empty body is refused as input (400) or is a no-op that
+  redirects (302); both mean the request reached the work.
+"""
+
+from __future__ import annotations
+
+from tests.security.matrix_format import Rule
+
+WRONG_METHOD = "Send a page the wrong method (e.g. GET to a form's POST address)"
+
+BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
+    "Start page (sends each role to its home)": [
+        ("home", "GET", "login | 302 | 302 | 302 | 302"),
+        ("home", "POST", "login | 302 | 302 | 302 | 302"),
+    ],
+    "Sign in and out": [
+        ("login", "GET", "200 | 200 | 200 | 200 | 200"),
+        ("login", "POST", "200 | 200 | 200 | 200 | 200"),
+        ("logout", "POST", "login | login | login | login | login"),
+    ],
+    "Get an API token": [
+        ("api:token", "POST", "400 | 400 | 400 | 400 | 400"),
+    ],
+    "Read the API schema and docs": [
+        ("api:docs", "GET", "login | 200 | 200 | 200 | 200"),
+        ("api:schema", "GET", "401 | 200 | 200 | 200 | 200"),
+    ],
+    "Open the worklist (own caseload)": [
+        ("api:worklist", "GET", "401 | 200 | 403 | 403 | 403"),
+        ("navigator:worklist", "GET", "login | 200 | 403 | 403 | 403"),
+        ("navigator:worklist", "POST", "login | 200 | 403 | 403 | 403"),
+    ],
+    "List all cases (page)": [
+        ("navigator:case_list", "GET", "login | 403 | 403 | 200 | 200"),
+        ("navigator:case_list", "POST", "login | 403 | 403 | 200 | 200"),
+    ],
+    "List cases (API: a navigator gets their own and covered)": [
+        ("api:case-list", "GET", "401 | 200 | 403 | 200 | 200"),
+    ],
+    "Open a case": [
+        ("api:case-detail", "GET", "401 | 200 200 404 404 | 403 | 200 | 200"),
+        ("navigator:case_detail", "GET", "login | 200 200 404 404 | 403 | 200 | 200"),
+        ("outreach:case_letter", "GET", "login | 200 200 404 404 | 403 | 200 | 200"),
+    ],
+    "Work a case (calls, notes, barriers, appointments, interpreters, results, status, letters)": [
+        ("api:case-appointment-update", "POST", "401 | 400 400 404 404 | 403 | 400 | 400"),
+        ("api:case-appointments", "POST", "401 | 400 400 404 404 | 403 | 400 | 400"),
+        ("api:case-attempts", "POST", "401 | 400 400 404 404 | 403 | 400 | 400"),
+        ("api:case-barrier-update", "POST", "401 | 400 400 404 404 | 403 | 400 | 400"),
+        ("api:case-barriers", "POST", "401 | 400 400 404 404 | 403 | 400 | 400"),
+        ("api:case-follow-up", "POST", "401 | 400 400 404 404 | 403 | 400 | 400"),
+        ("api:case-follow-up-close", "POST", "401 | 400 400 404 404 | 403 | 400 | 400"),
+        ("api:case-interpreter-request-change", "POST", "401 | 400 400 404 404 | 403 | 400 | 400"),
+        ("api:case-interpreter-requests", "POST", "401 | 400 400 404 404 | 403 | 400 | 400"),
+        ("api:case-notes", "POST", "401 | 400 400 404 404 | 403 | 400 | 400"),
+        ("api:case-screening", "POST", "401 | 400 400 404 404 | 403 | 400 | 400"),
+        ("api:case-transition", "POST", "401 | 400 400 404 404 | 403 | 400 | 400"),
+        ("navigator:appointment_create", "POST", "login | 400 400 404 404 | 403 | 400 | 400"),
+        ("navigator:appointment_update", "POST", "login | 400 400 404 404 | 403 | 400 | 400"),
+        ("navigator:attempt_create", "POST", "login | 400 400 404 404 | 403 | 400 | 400"),
+        ("navigator:barrier_create", "POST", "login | 400 400 404 404 | 403 | 400 | 400"),
+        ("navigator:barrier_update", "POST", "login | 400 400 404 404 | 403 | 400 | 400"),
+        ("navigator:case_transition", "POST", "login | 400 400 404 404 | 403 | 400 | 400"),
+        ("navigator:follow_up_close_propose", "POST", "login | 400 400 404 404 | 403 | 400 | 400"),
+        ("navigator:follow_up_set", "POST", "login | 302 302 404 404 | 403 | 302 | 302"),
+        ("navigator:interpreter_create", "POST", "login | 400 400 404 404 | 403 | 400 | 400"),
+        ("navigator:interpreter_update", "POST", "login | 400 400 404 404 | 403 | 400 | 400"),
+        ("navigator:kit_create", "POST", "login | 400 400 404 404 | 403 | 400 | 400"),
+        ("navigator:note_create", "POST", "login | 400 400 404 404 | 403 | 400 | 400"),
+        ("navigator:screening_create", "POST", "login | 400 400 404 404 | 403 | 400 | 400"),
+        ("outreach:case_letter_mark", "POST", "login | 400 400 404 404 | 403 | 400 | 400"),
+        ("outreach:unreachable_propose", "POST", "login | 400 400 404 404 | 403 | 400 | 400"),
+    ],
+    "Confirm or dismiss a proposed closing (manager's safety net)": [
+        ("api:case-follow-up-close-confirm", "POST", "401 | 403 | 403 | 400 | 400"),
+        ("api:case-follow-up-close-dismiss", "POST", "401 | 403 | 403 | 400 | 400"),
+        ("api:case-unreachable-confirm", "POST", "401 | 403 | 403 | 400 | 400"),
+        ("api:case-unreachable-dismiss", "POST", "401 | 403 | 403 | 400 | 400"),
+        ("navigator:follow_up_close_confirm", "POST", "login | 403 | 403 | 400 | 400"),
+        ("navigator:follow_up_close_dismiss", "POST", "login | 403 | 403 | 400 | 400"),
+        ("outreach:unreachable_confirm", "POST", "login | 403 | 403 | 400 | 400"),
+        ("outreach:unreachable_dismiss", "POST", "login | 403 | 403 | 400 | 400"),
+    ],
+    "Reassign a case": [
+        ("api:case-assign", "POST", "401 | 403 | 403 | 400 | 400"),
+        ("navigator:case_assign", "POST", "login | 403 | 403 | 400 | 400"),
+    ],
+    "See a case's tasks": [
+        ("api:task-detail", "GET", "401 | 200 200 404 404 | 403 | 200 | 200"),
+        ("api:task-list", "GET", "401 | 200 | 403 | 200 | 200"),
+    ],
+    "Close a task (API)": [
+        ("api:task-done", "POST", "401 | 200 200 404 404 | 403 | 200 | 200"),
+    ],
+    "Close a task from the case page (the task is named in the form: 404 without one)": [
+        ("navigator:task_done", "POST", "login | 404 | 403 | 404 | 404"),
+    ],
+    "See follow-up reminders": [
+        ("api:reminder-detail", "GET", "401 | 200 404 404 404 | 403 | 200 | 200"),
+        ("api:reminder-list", "GET", "401 | 200 | 403 | 200 | 200"),
+    ],
+    "List open result follow-ups": [
+        ("navigator:follow_up_list", "GET", "login | 403 | 403 | 200 | 200"),
+    ],
+    "Open a patient": [
+        ("api:patient-care-gaps", "GET", "401 | 200 404 404 404 | 200 200 200 404 | 200 | 200"),
+        ("api:patient-detail", "GET", "401 | 200 404 404 404 | 200 200 200 404 | 200 | 200"),
+        ("patients:patient_detail", "GET", "login | 200 404 404 404 | 200 200 200 404 | 200 | 200"),
+    ],
+    "List patients": [
+        ("api:patient-list", "GET", "401 | 200 | 200 | 200 | 200"),
+    ],
+    "List care gaps": [
+        ("patients:care_gap_list", "GET", "login | 403 | 403 | 200 | 200"),
+    ],
+    "Find and merge duplicate patients": [
+        ("patients:patient_duplicates", "GET", "login | 403 | 403 | 200 | 200"),
+        ("patients:patient_merge", "POST", "login | 403 | 403 | 400 | 400"),
+    ],
+    "List referrals": [
+        ("api:referral-list", "GET", "401 | 403 | 200 | 200 | 200"),
+        ("patients:referral_list", "GET", "login | 403 | 200 | 200 | 200"),
+        ("patients:referral_list", "POST", "login | 403 | 200 | 200 | 200"),
+    ],
+    "Open a referral (page)": [
+        (
+            "patients:referral_detail",
+            "GET",
+            "login | 200 404 404 404 | 200 200 200 404 | 200 | 200",
+        ),
+    ],
+    "Open a referral (API)": [
+        ("api:referral-detail", "GET", "401 | 403 | 200 200 200 404 | 200 | 200"),
+    ],
+    "Refer patients (form, upload, template)": [
+        ("api:referral-list", "POST", "401 | 403 | 400 | 400 | 400"),
+        ("api:referral-upload", "POST", "401 | 403 | 400 | 400 | 400"),
+        ("api:referral-upload-template", "GET", "401 | 403 | 200 | 200 | 200"),
+        ("patients:referral_create", "GET", "login | 403 | 200 | 200 | 200"),
+        ("patients:referral_create", "POST", "login | 403 | 400 | 400 | 400"),
+        ("patients:referral_upload", "GET", "login | 403 | 200 | 200 | 200"),
+        ("patients:referral_upload", "POST", "login | 403 | 400 | 400 | 400"),
+        ("patients:referral_upload_template", "GET", "login | 403 | 200 | 200 | 200"),
+    ],
+    "Set the referral digest preference": [
+        ("patients:referral_digest_preference", "POST", "login | 403 | 302 | 403 | 302"),
+    ],
+    "See navigator profiles": [
+        ("api:navigator-detail", "GET", "401 | 200 404 404 404 | 403 | 200 | 200"),
+        ("api:navigator-list", "GET", "401 | 200 | 403 | 200 | 200"),
+    ],
+    "See the team": [
+        ("api:team", "GET", "401 | 403 | 403 | 200 | 200"),
+        ("navigator:team", "GET", "login | 403 | 403 | 200 | 200"),
+    ],
+    "Rebalance caseloads": [
+        ("api:navigator-rebalance", "POST", "401 | 403 | 403 | 201 | 201"),
+        ("navigator:navigator_rebalance", "POST", "login | 403 | 403 | 400 | 400"),
+    ],
+    "See and arrange cover": [
+        ("navigator:coverage", "GET", "login | 200 | 403 | 200 | 200"),
+        ("navigator:coverage", "POST", "login | 400 | 403 | 400 | 400"),
+    ],
+    "Cancel a cover": [
+        ("navigator:coverage_cancel", "POST", "login | 302 302 404 404 | 403 | 302 | 302"),
+    ],
+    "Read equity reports": [
+        ("api:equity", "GET", "401 | 200 | 200 | 200 | 200"),
+        ("navigator:equity", "GET", "login | 200 | 200 | 200 | 200"),
+        ("navigator:equity_csv", "GET", "login | 200 | 200 | 200 | 200"),
+        ("navigator:equity_navigation", "GET", "login | 200 | 200 | 200 | 200"),
+        ("navigator:equity_navigation_csv", "GET", "login | 200 | 200 | 200 | 200"),
+        ("navigator:equity_pdf", "GET", "login | 200 | 200 | 200 | 200"),
+    ],
+    "Ask for an equity report period": [
+        ("api:equity-periods", "POST", "401 | 403 | 403 | 400 | 400"),
+    ],
+    "Read data-quality reports": [
+        ("navigator:equity_quality", "GET", "login | 403 | 200 | 200 | 200"),
+        ("navigator:equity_quality_csv", "GET", "login | 403 | 200 | 200 | 200"),
+    ],
+    "Read completion and measure reports": [
+        ("api:completion-report", "GET", "401 | 403 | 403 | 400 | 400"),
+        ("api:measure-report", "GET", "401 | 403 | 403 | 400 | 400"),
+    ],
+    "Old completion-report address (redirects to the equity navigation page)": [
+        ("navigator:report", "GET", "login | 302 | 302 | 302 | 302"),
+    ],
+    "Configure a program (rules, pathways, protocol, reminders, call guides)": [
+        ("outreach:call_guide_edit", "GET", "login | 403 | 403 | 200 | 200"),
+        ("outreach:call_guide_edit", "POST", "login | 403 | 403 | 400 | 400"),
+        ("outreach:call_guides", "GET", "login | 403 | 403 | 200 | 200"),
+        ("outreach:call_guides", "POST", "login | 403 | 403 | 400 | 400"),
+        ("outreach:program_protocol", "GET", "login | 403 | 403 | 200 | 200"),
+        ("outreach:program_protocol", "POST", "login | 403 | 403 | 400 | 400"),
+        ("outreach:program_rules", "GET", "login | 403 | 403 | 200 | 200"),
+        ("outreach:program_rules", "POST", "login | 403 | 403 | 404 | 404"),
+        ("patients:program_pathways", "GET", "login | 403 | 403 | 200 | 200"),
+        ("patients:program_pathways", "POST", "login | 403 | 403 | 404 | 404"),
+        ("patients:program_rules", "GET", "login | 403 | 403 | 200 | 200"),
+        ("patients:program_rules", "POST", "login | 403 | 403 | 400 | 400"),
+    ],
+    "Read screening programs (API)": [
+        ("api:program-detail", "GET", "401 | 200 | 200 | 200 | 200"),
+        ("api:program-list", "GET", "401 | 200 | 200 | 200 | 200"),
+    ],
+    "Read call guides and barrier types (API)": [
+        ("api:barrier-type-detail", "GET", "401 | 200 | 403 | 200 | 200"),
+        ("api:barrier-type-list", "GET", "401 | 200 | 403 | 200 | 200"),
+        ("api:call-guide-detail", "GET", "401 | 200 | 403 | 200 | 200"),
+        ("api:call-guide-list", "GET", "401 | 200 | 403 | 200 | 200"),
+    ],
+    "See patient messages and language access": [
+        ("outreach:language_access", "GET", "login | 403 | 403 | 200 | 200"),
+        ("outreach:message_list", "GET", "login | 403 | 403 | 200 | 200"),
+    ],
+    "Retry or cancel a patient message": [
+        ("outreach:message_cancel", "POST", "login | 403 | 403 | 302 | 302"),
+        ("outreach:message_retry", "POST", "login | 403 | 403 | 302 | 302"),
+    ],
+    "Print the day's letter batch": [
+        ("outreach:letter_batch_pdf", "GET", "login | 403 | 403 | 404 | 404"),
+        ("outreach:letter_batch_print", "POST", "login | 403 | 403 | 302 | 302"),
+        ("outreach:letter_batches", "GET", "login | 403 | 403 | 200 | 200"),
+    ],
+    "Import from an EHR (FHIR)": [
+        ("api:fhir-import", "POST", "401 | 403 | 403 | 400 | 400"),
+    ],
+    "SMS provider webhooks (signed by the provider; no user)": [
+        ("api:sms-inbound", "POST", "403 | 403 | 403 | 403 | 403"),
+        ("api:sms-status", "POST", "403 | 403 | 403 | 403 | 403"),
+    ],
+    WRONG_METHOD: [
+        ("api:docs", "POST", "login | 405 | 405 | 405 | 405"),
+        ("logout", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:appointment_create", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:appointment_update", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:attempt_create", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:barrier_create", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:barrier_update", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:case_assign", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:case_detail", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:case_transition", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:coverage_cancel", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:equity", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:equity_csv", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:equity_navigation", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:equity_navigation_csv", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:equity_pdf", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:equity_quality", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:equity_quality_csv", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:follow_up_close_confirm", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:follow_up_close_dismiss", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:follow_up_close_propose", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:follow_up_list", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:follow_up_set", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:interpreter_create", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:interpreter_update", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:kit_create", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:navigator_rebalance", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:note_create", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:report", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:screening_create", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:task_done", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("navigator:team", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("outreach:case_letter", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("outreach:case_letter_mark", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("outreach:language_access", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("outreach:letter_batch_pdf", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("outreach:letter_batch_print", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("outreach:letter_batches", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("outreach:message_cancel", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("outreach:message_list", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("outreach:message_retry", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("outreach:unreachable_confirm", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("outreach:unreachable_dismiss", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("outreach:unreachable_propose", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("patients:care_gap_list", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("patients:patient_detail", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("patients:patient_duplicates", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("patients:patient_merge", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("patients:referral_detail", "POST", "405 | 405 | 405 | 405 | 405"),
+        ("patients:referral_digest_preference", "GET", "405 | 405 | 405 | 405 | 405"),
+        ("patients:referral_upload_template", "POST", "405 | 405 | 405 | 405 | 405"),
+    ],
+}
+
+RULES: list[Rule] = [
+    Rule(route, method, action, spec)
+    for action, rules in BY_ACTION.items()
+    for route, method, spec in rules
+]
+
+# Routes whose URL names an object that belongs to someone: walked once per owner.
+OWNED_ROUTES: set[str] = {
+    "api:case-appointment-update",
+    "api:case-appointments",
+    "api:case-assign",
+    "api:case-attempts",
+    "api:case-barrier-update",
+    "api:case-barriers",
+    "api:case-detail",
+    "api:case-follow-up",
+    "api:case-follow-up-close",
+    "api:case-follow-up-close-confirm",
+    "api:case-follow-up-close-dismiss",
+    "api:case-interpreter-request-change",
+    "api:case-interpreter-requests",
+    "api:case-notes",
+    "api:case-screening",
+    "api:case-transition",
+    "api:case-unreachable-confirm",
+    "api:case-unreachable-dismiss",
+    "api:navigator-detail",
+    "api:navigator-rebalance",
+    "api:patient-care-gaps",
+    "api:patient-detail",
+    "api:referral-detail",
+    "api:reminder-detail",
+    "api:task-detail",
+    "api:task-done",
+    "navigator:appointment_create",
+    "navigator:appointment_update",
+    "navigator:attempt_create",
+    "navigator:barrier_create",
+    "navigator:barrier_update",
+    "navigator:case_assign",
+    "navigator:case_detail",
+    "navigator:case_transition",
+    "navigator:coverage_cancel",
+    "navigator:follow_up_close_confirm",
+    "navigator:follow_up_close_dismiss",
+    "navigator:follow_up_close_propose",
+    "navigator:follow_up_set",
+    "navigator:interpreter_create",
+    "navigator:interpreter_update",
+    "navigator:kit_create",
+    "navigator:note_create",
+    "navigator:screening_create",
+    "navigator:task_done",
+    "outreach:case_letter",
+    "outreach:case_letter_mark",
+    "outreach:message_cancel",
+    "outreach:message_retry",
+    "outreach:unreachable_confirm",
+    "outreach:unreachable_dismiss",
+    "outreach:unreachable_propose",
+    "patients:patient_detail",
+    "patients:referral_detail",
+}
+
+# The admin site (its index and every model's changelist): only staff get in; everyone
+# else is sent to the admin's own sign-in. The administrator role alone is not enough:
+# `seed_demo` makes its administrator staff and superuser, as the world here does.
+ADMIN_FAMILY: dict[str, str] = {
+    "anonymous": "login",
+    "navigator": "login",
+    "clinic_staff": "login",
+    "manager": "login",
+    "admin": "200",
+}
+
+# Whose patients a role may see named anywhere (a page, a CSV, a JSON body): the leak
+# probe in the route test looks for every other owner's patient in each response.
+PATIENTS_VISIBLE: dict[str, tuple[str, ...]] = {
+    "anonymous": (),
+    "navigator": ("own", "covered"),
+    "clinic_staff": ("own", "covered", "other_navigator"),
+    "manager": ("own", "covered", "other_navigator", "other_clinic"),
+    "admin": ("own", "covered", "other_navigator", "other_clinic"),
+}

@@ -1,0 +1,260 @@
+"""The world the permission matrix is walked in: who acts, and whose objects they reach.
+
+Two clinics. At North: the navigator who acts (N1), a navigator N1 covers today (N4),
+another navigator (N2) and the clinic-staff user who acts. At South: a third navigator
+(N3) and South's own clinic staff. A manager and an administrator (staff and superuser,
+as `seed_demo` makes them) see everything.
+
+Each *owner* is one navigator's corner of the world, with one of every case-derived
+object (case, patient, referral, barrier, appointment, interpreter request, task,
+reminder, message, coverage):
+
+- ``own``: N1's, at North (so also the acting clinic staff's clinic);
+- ``covered``: N4's, at North, whose caseload N1 covers today;
+- ``other_navigator``: N2's, at North, not covered by N1;
+- ``other_clinic``: N3's, at South.
+
+Routes that name no owned object are walked once per role, with owner ``none``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from navigator.models import Coverage, NavigatorProfile, User
+from outreach.models import CaseTask, FollowUpReminder, InterpreterRequest, PatientMessage
+from patients.models import Referral
+from tests import factories
+
+ROLES = ("anonymous", "navigator", "clinic_staff", "manager", "admin")
+OWNERS = ("own", "covered", "other_navigator", "other_clinic")
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One URL pattern: its full name, its path pattern and the view behind it."""
+
+    name: str
+    pattern: str
+    callback: object
+    params: tuple[str, ...]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.name.startswith("admin:")
+
+    @property
+    def pk_kind(self) -> str:
+        """What `pk` names in this route: the first path segment after api/, singular."""
+        segment = self.pattern.removeprefix("api/").lstrip("^").split("/")[0]
+        if self.name.startswith("outreach:call_guide"):
+            return "call_guide"
+        return PK_KINDS.get(segment, segment)
+
+    @property
+    def owned(self) -> bool:
+        """Whether the route names an object that belongs to someone (else owner none)."""
+        return bool(set(self.params) & OWNED_PARAMS) or (
+            "pk" in self.params and self.pk_kind in OWNED_KINDS
+        )
+
+
+PK_KINDS = {
+    "cases": "case",
+    "referrals": "referral",
+    "patients": "patient",
+    "messages": "message",
+    "tasks": "task",
+    "reminders": "reminder",
+    "navigators": "navigator",
+    "call-guides": "call_guide",
+}
+OWNED_KINDS = {"case", "referral", "patient", "message", "task", "reminder", "navigator"}
+OWNED_PARAMS = {"barrier_id", "appointment_id", "request_id", "coverage_id"}
+
+
+def routes() -> list[Route]:
+    """Every URL pattern of the project, by full (namespaced) name, from the resolver."""
+    found: list[Route] = []
+
+    def walk(resolver: URLResolver, prefix: str, namespace: str | None) -> None:
+        for entry in resolver.url_patterns:
+            if isinstance(entry, URLResolver):
+                inner = namespace
+                if entry.namespace:
+                    inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+                walk(entry, prefix + str(entry.pattern), inner)
+            elif isinstance(entry, URLPattern):
+                name = entry.name or f"<unnamed {prefix}{entry.pattern}>"
+                full = f"{namespace}:{name}" if namespace else name
+                params = tuple(entry.pattern.regex.groupindex)
+                found.append(Route(full, prefix + str(entry.pattern), entry.callback, params))
+
+    walk(get_resolver(), "", None)
+    return found
+
+
+@dataclass
+class Corner:
+    """One owner's objects."""
+
+    navigator: NavigatorProfile
+    objects: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    users: dict[str, User | None]
+    corners: dict[str, Corner]
+    program_code: str = "colorectal"
+
+    def kwargs(self, route: Route, owner: str) -> dict[str, object]:
+        """The URL kwargs that name `owner`'s object(s) on `route`."""
+        corner = self.corners.get(owner)
+        values: dict[str, object] = {}
+        for param in route.params:
+            if param == "pk":
+                kind = route.pk_kind
+                if kind == "call_guide":
+                    values[param] = self.call_guide_pk
+                else:
+                    assert corner is not None, f"{route.name}: pk of {kind} needs an owner"
+                    values[param] = corner.objects[kind].pk  # type: ignore[attr-defined]
+            elif param in OWNED_PARAMS:
+                assert corner is not None, f"{route.name}: {param} needs an owner"
+                values[param] = corner.objects[param.removesuffix("_id")].pk  # type: ignore[attr-defined]
+            elif param == "code":
+                values[param] = "transportation" if "barrier-type" in route.name else "colorectal"
+            elif param == "measure":
+                values[param] = "CMS130"
+            elif param == "day":
+                values[param] = timezone.localdate().isoformat()
+            else:
+                raise AssertionError(f"{route.name}: no value for URL parameter {param!r}")
+        return values
+
+    call_guide_pk: int = 0
+    sessions: dict[str, str | None] = field(default_factory=dict)
+
+
+# Each owner's patient has a family name and MRN found nowhere else: the leak probe
+# searches responses for them.
+MARKERS = {
+    "own": ("Qzownq", "QZ1MRN77"),
+    "covered": ("Qzcoverq", "QZ2MRN77"),
+    "other_navigator": ("Qznavq", "QZ3MRN77"),
+    "other_clinic": ("Qzclinicq", "QZ4MRN77"),
+}
+
+
+def _corner(owner: str, navigator: NavigatorProfile, clinic, staff: User) -> Corner:
+    family_name, mrn = MARKERS[owner]
+    case = factories.CaseFactory(
+        navigator=navigator,
+        patient__clinic=clinic,
+        patient__family_name=family_name,
+        patient__mrn=mrn,
+    )
+    user = navigator.user
+    now = timezone.now()
+    objects: dict[str, object] = {
+        "case": case,
+        "patient": case.patient,
+        "navigator": navigator,
+        "referral": Referral.objects.create(
+            clinic=clinic,
+            patient=case.patient,
+            program=case.program,
+            referring_clinician="Dr. Matrix",
+            case=case,
+            created_by=staff,
+        ),
+        "barrier": factories.CaseBarrierFactory(case=case),
+        "appointment": factories.AppointmentFactory(case=case),
+        "request": InterpreterRequest.objects.create(
+            case=case, language="es", modality="phone", needed_at=now, created_by=user
+        ),
+        "task": CaseTask.objects.create(
+            case=case,
+            kind="no_show",
+            subject_key=f"matrix:{case.pk}",
+            due_on=timezone.localdate(),
+            summary="No-show: call to re-book",
+        ),
+        "reminder": FollowUpReminder.objects.create(
+            case=case, navigator=navigator, due_on=timezone.localdate()
+        ),
+        "message": PatientMessage.objects.create(
+            patient=case.patient,
+            case=case,
+            kind="appointment_reminder",
+            channel="sms",
+            recipient="+16175550123",
+            language="en",
+            body="A reminder of your appointment.",
+            rule_key=f"rule:matrix:{case.pk}",
+            subject_key="appointment:1",
+            slot=timezone.localdate(),
+            due_at=now - dt.timedelta(hours=2),
+            state="failed",
+            state_reason="gave up after 5 tries",
+            tries=5,
+        ),
+    }
+    return Corner(navigator=navigator, objects=objects)
+
+
+def build_world() -> World:
+    from outreach.models import CallGuide
+
+    north = factories.ClinicFactory(code="matrix-north", name="North")
+    south = factories.ClinicFactory(code="matrix-south", name="South")
+    staff = factories.ClinicStaffFactory(clinic=north)
+    south_staff = factories.ClinicStaffFactory(clinic=south)
+    navigators = {owner: factories.NavigatorFactory() for owner in OWNERS}
+    for owner, navigator in navigators.items():
+        navigator.clinics.add(south if owner == "other_clinic" else north)
+    corners = {
+        owner: _corner(
+            owner,
+            navigator,
+            south if owner == "other_clinic" else north,
+            south_staff if owner == "other_clinic" else staff,
+        )
+        for owner, navigator in navigators.items()
+    }
+    today = timezone.localdate()
+    later = today + dt.timedelta(days=10)
+
+    def coverage(absent: str, covering: str, starts_on: dt.date) -> Coverage:
+        return Coverage.objects.create(
+            absent=navigators[absent],
+            covering=navigators[covering],
+            starts_on=starts_on,
+            ends_on=starts_on + dt.timedelta(days=7),
+            created_by=navigators[covering].user,
+        )
+
+    # N1 covers N4 today: the one cover that changes what N1 sees. The others start
+    # later, so that they change nobody's view today.
+    corners["covered"].objects["coverage"] = coverage("covered", "own", today - dt.timedelta(1))
+    corners["own"].objects["coverage"] = coverage("own", "covered", later)
+    corners["other_navigator"].objects["coverage"] = coverage(
+        "other_navigator", "other_clinic", later
+    )
+    corners["other_clinic"].objects["coverage"] = coverage("other_clinic", "other_navigator", later)
+    users: dict[str, User | None] = {
+        "anonymous": None,
+        "navigator": navigators["own"].user,
+        "clinic_staff": staff,
+        "manager": factories.ManagerFactory(),
+        "admin": factories.AdminFactory(is_staff=True, is_superuser=True),
+    }
+    guide = CallGuide.objects.filter(program__code="colorectal").order_by("pk").first()
+    assert guide is not None, "the migrations seed the call guides"
+    return World(users=users, corners=corners, call_guide_pk=guide.pk)
