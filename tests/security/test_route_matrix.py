@@ -51,7 +51,7 @@ from tests.security.matrix_format import (
     generated_section,
 )
 from tests.security.permission_matrix import ADMIN_FAMILY, OWNED_ROUTES, PATIENTS_VISIBLE, RULES
-from tests.security.world import MARKERS, NONE, Route, World, build_world, routes
+from tests.security.world import MARKERS, NONE, NOTE_MARKER, Route, World, build_world, routes
 
 # MATRIX_RECORD=path writes what each case got there instead of checking it (to draft
 # rules for a new route: every outcome must still be read and judged before it goes in).
@@ -156,7 +156,10 @@ def leaked(response, role: str) -> list[str]:
         b"".join(response.streaming_content) if response.streaming else response.content
     ).decode("utf-8", "replace")
     hidden = [owner for owner in OWNERS if owner not in PATIENTS_VISIBLE[role]]
-    return [owner for owner in hidden if any(marker in body for marker in MARKERS[owner])]
+    found = [owner for owner in hidden if any(marker in body for marker in MARKERS[owner])]
+    if role in ("anonymous", "clinic_staff") and NOTE_MARKER in body:
+        found.append("a case note")
+    return found
 
 
 def record(key: str, value: str) -> None:
@@ -248,3 +251,76 @@ def test_the_tables_in_docs_security_md_are_generated_from_the_matrix():
     doc = DOC.read_text()
     expected = doc_with_section(doc, generated_section(RULES, OWNED_ROUTES))
     assert doc == expected, "docs/security.md is stale: run python -m tests.security.matrix_format"
+
+
+# --- The other unsafe methods -----------------------------------------------------------
+
+OTHER_WRITES = ("PUT", "PATCH", "DELETE")
+# Who is out of scope on a route's objects: nobody signed in, and the navigator and the
+# clinic staff on another clinic's objects.
+OUTSIDERS = ("anonymous", "navigator", "clinic_staff")
+
+
+@pytest.mark.parametrize("route", PROJECT_ROUTES, ids=lambda route: route.name)
+def test_put_patch_and_delete_are_refused_to_outsiders_and_change_nothing(world, db, route):
+    # Given the route, named for another clinic's object where it names one
+    owner = "other_clinic" if route.owned else NONE
+    url = reverse(route.name, kwargs=world.kwargs(route, owner))
+    before = snapshot()
+    got = {}
+
+    # When anonymous and an out-of-scope navigator send PUT, PATCH and DELETE
+    for role in OUTSIDERS:
+        for method in OTHER_WRITES:
+            response = getattr(client_as(world, role), method.lower())(url)
+            got[f"{route.name}|{method}|{role}|{owner}"] = outcome(response)
+
+    # Then each is refused, or answered as the route's GET (a view that reads on any
+    # method, like the login page), and nothing changed
+    if RECORD:
+        for key, value in got.items():
+            record(key, value)
+        return
+    read = RULE_BY_KEY.get((route.name, "GET"))
+    wrong = {}
+    for key, value in got.items():
+        role = key.split("|")[2]
+        as_get = read.outcomes(route.owned)[(role, owner)] if read else None
+        if value not in REFUSED and value != as_get:
+            wrong[key] = value
+    assert not wrong, f"not refused: {wrong}"
+    assert snapshot() == before
+
+
+# --- The leak probe can see ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        ("manager", "/api/patients/"),
+        ("navigator", "/api/cases/"),
+        ("navigator", "/worklist/"),
+        ("clinic_staff", "/referrals/"),
+        ("clinic_staff", "/api/patients/"),
+    ],
+)
+def test_the_leak_probe_finds_the_patients_a_role_may_see_where_they_are_listed(
+    world, db, role, path
+):
+    # Given a list the role may read
+    response = client_as(world, role).get(path)
+    body = response.content.decode()
+
+    # Then it names exactly the patients the matrix says the role may see: the probe
+    # that looks for the others would have found them
+    assert response.status_code == 200
+    named = {owner for owner in OWNERS if MARKERS[owner][0] in body}
+    assert named == set(PATIENTS_VISIBLE[role])
+
+
+def test_the_leak_probe_finds_a_case_note_on_the_case_page(world, db):
+    body = client_as(world, "navigator").get(
+        reverse("navigator:case_detail", kwargs={"pk": world.corners["own"].objects["case"].pk})
+    )
+    assert NOTE_MARKER in body.content.decode()

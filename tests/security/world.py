@@ -26,6 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from navigator.models import Coverage, NavigatorProfile, User
+from navigator.services.notes import case_note_add
 from outreach.models import CaseTask, FollowUpReminder, InterpreterRequest, PatientMessage
 from patients.models import Referral
 from tests import factories
@@ -152,6 +153,9 @@ MARKERS = {
 }
 
 
+NOTE_MARKER = "Qznoteq"
+
+
 def _corner(owner: str, navigator: NavigatorProfile, clinic, staff: User) -> Corner:
     family_name, mrn = MARKERS[owner]
     case = factories.CaseFactory(
@@ -175,6 +179,9 @@ def _corner(owner: str, navigator: NavigatorProfile, clinic, staff: User) -> Cor
             created_by=staff,
         ),
         "barrier": factories.CaseBarrierFactory(case=case),
+        "attempt": factories.ContactAttemptFactory(case=case),
+        # The care team's note: clinic staff never see a case's notes (NOTE_MARKER).
+        "note": case_note_add(case=case, text=f"{NOTE_MARKER} {owner}", actor=user),
         "appointment": factories.AppointmentFactory(case=case),
         "request": InterpreterRequest.objects.create(
             case=case, language="es", modality="phone", needed_at=now, created_by=user
