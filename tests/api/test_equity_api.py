@@ -100,6 +100,7 @@ def test_completion_of_navigation_cases_needs_a_programme(story_population):
 
 
 def test_the_schema_documents_both_endpoints(client):
+    client.force_login(factories.ManagerFactory())  # the schema needs sign-in outside DEBUG
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     assert "/api/equity/" in schema["paths"]
     assert "/api/equity/periods/" in schema["paths"]

@@ -323,6 +323,7 @@ def test_the_api_row_carries_the_number_the_time_and_the_language(navigator):
 
 
 def test_the_api_schema_describes_the_new_row_fields(client):
+    client.force_login(factories.ManagerFactory())  # the schema needs sign-in outside DEBUG
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
 
     row_schema = schema["components"]["schemas"]["WorklistRow"]["properties"]
