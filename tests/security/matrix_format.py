@@ -84,10 +84,8 @@ def spec_of(outcomes: dict[tuple[str, str], str], owned: bool) -> str:
 
 
 def _word(outcome: str) -> str:
-    if outcome in {"200", "201", "204", "302", "409"}:
+    if outcome in REACHED:
         return "yes"
-    if outcome == "400":
-        return "yes (input checked: 400)"
     if outcome in {"login", "401"}:
         return "sign in"
     return f"no ({outcome})"
@@ -136,12 +134,23 @@ def route_table(rules: list[Rule]) -> str:
     return "\n".join(lines)
 
 
-def generated_section(rules: list[Rule], owned_routes: set[str]) -> str:
+def admin_row(admin_family: dict[str, str]) -> str:
+    cells = [_cell([admin_family[role]]) for role in ROLES]
+    return "| Use the admin site (its index and every changelist) | " + " | ".join(cells) + " |"
+
+
+def generated_section(
+    rules: list[Rule], owned_routes: set[str], admin_family: dict[str, str]
+) -> str:
     return "\n\n".join(
         [
             BEGIN,
             "### What each role may do",
-            action_table(rules, owned_routes),
+            "*yes*: the request reaches the work (an empty write there is answered 400, "
+            "its input refused); *sign in*: sent to sign in (pages) or 401 (API); "
+            "*no (403)*: the role may never do this; *no (404)*: the object is outside "
+            "the role's scope and answers as if it did not exist.",
+            action_table(rules, owned_routes) + "\n" + admin_row(admin_family),
             "### Every route (exact outcomes)",
             "Four outcomes in a cell are for the owners own, covered, another "
             "navigator's, another clinic's; one outcome is the same for all. "
@@ -160,9 +169,10 @@ def doc_with_section(doc: str, section: str) -> str:
 
 
 def main() -> None:
-    from tests.security.permission_matrix import OWNED_ROUTES, RULES
+    from tests.security.permission_matrix import ADMIN_FAMILY, OWNED_ROUTES, RULES
 
-    DOC.write_text(doc_with_section(DOC.read_text(), generated_section(RULES, OWNED_ROUTES)))
+    section = generated_section(RULES, OWNED_ROUTES, ADMIN_FAMILY)
+    DOC.write_text(doc_with_section(DOC.read_text(), section))
     sys.stdout.write(f"{DOC}: permission matrix rewritten ({len(RULES)} rules)\n")
 
 

@@ -38,9 +38,11 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("home", "GET", "login | 302 | 302 | 302 | 302"),
         ("home", "POST", "login | 302 | 302 | 302 | 302"),
     ],
-    "Sign in and out": [
+    "Sign in": [
         ("login", "GET", "200 | 200 | 200 | 200 | 200"),
         ("login", "POST", "200 | 200 | 200 | 200 | 200"),
+    ],
+    "Sign out (then sent to the sign-in page)": [
         ("logout", "POST", "login | login | login | login | login"),
     ],
     "Get an API token": [
