@@ -51,7 +51,16 @@ from tests.security.matrix_format import (
     generated_section,
 )
 from tests.security.permission_matrix import ADMIN_FAMILY, OWNED_ROUTES, PATIENTS_VISIBLE, RULES
-from tests.security.world import MARKERS, NONE, NOTE_MARKER, Route, World, build_world, routes
+from tests.security.world import (
+    MARKERS,
+    NONE,
+    NOTE_MARKER,
+    OWNED_PARAMS,
+    Route,
+    World,
+    build_world,
+    routes,
+)
 
 # MATRIX_RECORD=path writes what each case got there instead of checking it (to draft
 # rules for a new route: every outcome must still be read and judged before it goes in).
@@ -324,3 +333,29 @@ def test_the_leak_probe_finds_a_case_note_on_the_case_page(world, db):
         reverse("navigator:case_detail", kwargs={"pk": world.corners["own"].objects["case"].pk})
     )
     assert NOTE_MARKER in body.content.decode()
+
+
+# --- An object of one case named under another --------------------------------------------
+
+SUB_OBJECT_ROUTES = [
+    route for route in PROJECT_ROUTES if set(route.params) & OWNED_PARAMS - {"coverage_id"}
+]
+
+
+@pytest.mark.parametrize("role", ("navigator", "manager"))
+@pytest.mark.parametrize("route", SUB_OBJECT_ROUTES, ids=lambda route: route.name)
+def test_a_barrier_appointment_or_interpreter_request_of_another_case_is_not_found_under_ones_own(
+    world, db, route, role
+):
+    # Given the user's own case, and another navigator's barrier (appointment, request)
+    kwargs = world.kwargs(route, "own")
+    theirs = world.kwargs(route, "other_navigator")
+    mixed = {**kwargs, **{param: theirs[param] for param in route.params if param != "pk"}}
+    before = snapshot()
+
+    # When the user writes to it under their own case's address
+    response = client_as(world, role).post(reverse(route.name, kwargs=mixed))
+
+    # Then it is not found there, and nothing changed
+    assert outcome(response) == "404"
+    assert snapshot() == before
