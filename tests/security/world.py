@@ -112,7 +112,10 @@ class Corner:
 class World:
     users: dict[str, User | None]
     corners: dict[str, Corner]
+    call_guide_pk: int
     program_code: str = "colorectal"
+    # Each role's session key (none for anonymous), made once for the module.
+    sessions: dict[str, str | None] = field(default_factory=dict)
 
     def kwargs(self, route: Route, owner: str) -> dict[str, object]:
         """The URL kwargs that name `owner`'s object(s) on `route`."""
@@ -130,7 +133,8 @@ class World:
                 assert corner is not None, f"{route.name}: {param} needs an owner"
                 values[param] = corner.objects[param.removesuffix("_id")].pk  # type: ignore[attr-defined]
             elif param == "code":
-                values[param] = "transportation" if "barrier-type" in route.name else "colorectal"
+                barrier_type = "barrier-type" in route.name
+                values[param] = "transportation" if barrier_type else self.program_code
             elif param == "measure":
                 values[param] = "CMS130"
             elif param == "day":
@@ -138,9 +142,6 @@ class World:
             else:
                 raise AssertionError(f"{route.name}: no value for URL parameter {param!r}")
         return values
-
-    call_guide_pk: int = 0
-    sessions: dict[str, str | None] = field(default_factory=dict)
 
 
 # Each owner's patient has a family name and MRN found nowhere else: the leak probe
