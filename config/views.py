@@ -12,4 +12,6 @@ def home(request):
         return redirect("navigator:worklist")
     if user.is_manager or user.is_program_admin:
         return redirect("navigator:equity")
+    if user.is_compliance_officer:
+        return redirect("audit:search")
     return redirect("login")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,13 +103,14 @@ def access_event_record(
     username: str = "",
     status_code: int | None = None,
     patient_ids: Iterable[int] = (),
-    detail: dict[str, str] | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> AccessEvent:
     """Write one audit row and its patients, in their own transaction, at once."""
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
     ids = sorted(set(patient_ids))
-    with transaction.atomic():
+    # One row alone needs no transaction; a row and its patients are written together.
+    with transaction.atomic() if ids else nullcontext():
         event = AccessEvent.objects.create(
             at=timezone.now(),
             user=user,
