@@ -448,3 +448,8 @@ EQUINAV_DEMOGRAPHIC_COMPLETENESS_MIN = float(
 # documentation its safeguards require for six years (45 CFR 164.316(b)(2)(i)).
 # The nightly purge removes rows older than this, and only those.
 EQUINAV_AUDIT_RETENTION_DAYS = int(os.environ.get("EQUINAV_AUDIT_RETENTION_DAYS", str(6 * 366)))
+
+# How many proxies of ours stand in front of the app, each appending to
+# X-Forwarded-For: the client's address (audit trail, sign-in lockouts) is read that
+# many hops from the right. 0: no proxy, REMOTE_ADDR alone (config/client_address.py).
+EQUINAV_TRUSTED_PROXY_COUNT = int(os.environ.get("EQUINAV_TRUSTED_PROXY_COUNT", "0"))

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from config.client_address import client_address
 from navigator.audit.models import AccessAction, AccessedPatient, AccessEvent
 
 
@@ -71,13 +72,6 @@ def audit_mark_action(action: str) -> None:
     collector = _current.get()
     if collector is not None:
         collector.action = action
-
-
-def client_address(request: HttpRequest) -> str | None:
-    """The address Django was given. Behind a proxy, `REMOTE_ADDR` is set from the
-    trusted header by the proxy setup, never read from a header the client controls."""
-    address = request.META.get("REMOTE_ADDR") or None
-    return address
 
 
 def _request_fields(request: HttpRequest | None) -> dict[str, Any]:
