@@ -32,3 +32,5 @@ urlpatterns = [
     path("", include("patients.urls")),
     path("", include("outreach.urls")),
 ]
+
+handler404 = "config.views.not_found"

@@ -1,5 +1,9 @@
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.views.defaults import page_not_found
+
+API_PREFIX = "/api/"
 
 
 @login_required
@@ -13,3 +17,11 @@ def home(request):
     if user.is_manager or user.is_program_admin:
         return redirect("navigator:equity")
     return redirect("login")
+
+
+def not_found(request, exception):
+    """A URL that matches no route: under /api/ a JSON 404 in the API's error shape (what
+    the schema documents and clients parse), elsewhere Django's page."""
+    if request.path_info.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
