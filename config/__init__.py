@@ -4,8 +4,8 @@ To change:
 - a setting (every one read from the environment; production has no default
   secret): `settings.py`; the test suite's overrides: `settings_test.py`;
 - the URL map: `urls.py` (each app's `urls.py` and `api/urls.py` below it);
-  the page that sends each role to its own start, and the 404 for a URL that matches
-  no route (JSON under /api/): `views.py`;
+  the page that sends each role to its own start, and the 400 and 404 that Django
+  answers before any view (JSON under /api/): `views.py`;
 - the Celery app and its beat schedule's source: `celery.py` (the beat
   schedule is in settings); handing work to a task after the transaction commits:
   `enqueue.py` (services name a task; they never import a task module);

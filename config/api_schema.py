@@ -11,7 +11,10 @@ answers with, and only where the operation can give it:
 - 403 when a permission beyond being signed in applies (a role), or the method is
   unsafe and a session may sign the request (its CSRF check);
 - 404 when its path names an object, or the list is paginated (`?page=` past the end);
-- 415 when it reads a body (in a media type it does not parse).
+- 406 unless the view ignores Accept (`config.api.IgnoresAcceptMixin`): the Accept
+  header allows none of its media types;
+- 415 when it reads a body (in a media type it does not parse);
+- 429 when it is throttled, with Retry-After.
 
 An operation's own `extend_schema(responses=...)` wins code by code, so a view documents
 only what is special to it: 409 for a change made from a stale version (`CONFLICT`), a
@@ -27,6 +30,8 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers
 from rest_framework.authentication import SessionAuthentication
+
+from config.api import IgnoresAcceptMixin
 
 FIELD_ERRORS = "FieldErrors"
 FIELD_ERRORS_REF = {"$ref": f"#/components/schemas/{FIELD_ERRORS}"}
@@ -113,11 +118,27 @@ class ErrorResponsesAutoSchema(AutoSchema):
                 "404",
                 "No such object (or not one you can see), or no such page.",
             )
+        if not isinstance(self.view, IgnoresAcceptMixin):
+            answers["406"] = self._error(
+                self._detail_ref(), "406", "The Accept header allows none of the media types here."
+            )
         if has_body:
             answers["415"] = self._error(
                 self._detail_ref(),
                 "415",
                 "The body is in a media type this operation does not read.",
+            )
+        if self.view.get_throttles():
+            answers["429"] = self._error(
+                self._detail_ref(),
+                "429",
+                "Too many requests: try again later.",
+                headers={
+                    "Retry-After": {
+                        "schema": {"type": "integer"},
+                        "description": "Seconds to wait before trying again.",
+                    }
+                },
             )
         return answers
 

@@ -246,7 +246,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "EquiNav API",
-    "DESCRIPTION": "Patient navigation for cancer screening: referrals, cases, outreach, reports.",
+    "DESCRIPTION": "Patient navigation for cancer screening: referrals, cases, outreach, reports."
+    "\n\nEach operation lists the errors it can answer. Any operation may also answer 400 "
+    "(`{detail}`) to a request refused before it is read (too many parameters) and 405 to a "
+    "method it does not list.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The docs page is served from our own static files: no CDN on hospital intranets.

@@ -33,4 +33,5 @@ urlpatterns = [
     path("", include("outreach.urls")),
 ]
 
+handler400 = "config.views.bad_request"
 handler404 = "config.views.not_found"

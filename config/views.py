@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect
-from django.views.defaults import page_not_found
+from django.views import defaults
 
 API_PREFIX = "/api/"
 
@@ -24,4 +24,12 @@ def not_found(request, exception):
     the schema documents and clients parse), elsewhere Django's page."""
     if request.path_info.startswith(API_PREFIX):
         return JsonResponse({"detail": "Not found."}, status=404)
-    return page_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request, exception):
+    """A request Django refuses before any view (too many fields, ...): under /api/ a JSON
+    400 in the API's error shape, elsewhere Django's page."""
+    if request.path_info.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)

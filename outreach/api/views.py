@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
-from config.api import roles_allowed
+from config.api import IgnoresAcceptMixin, roles_allowed
 from config.api_schema import CONFLICT, ErrorDetailSerializer
 from navigator.api.serializers import CaseDetailSerializer
 from navigator.cases import StaleCaseError
@@ -135,7 +135,7 @@ class UnreachableDismissView(_UnreachableDecisionView):
 # --- SMS provider webhooks -------------------------------------------------------------------
 
 
-class _TwilioWebhook(APIView):
+class _TwilioWebhook(IgnoresAcceptMixin, APIView):
     """A webhook the SMS provider calls. No session or token: the request is trusted
     only if its X-Twilio-Signature signs this URL and these parameters with our auth
     token; anything else is refused with 403 and changes nothing."""

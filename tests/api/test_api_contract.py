@@ -195,6 +195,45 @@ def test_a_page_that_matches_no_route_is_still_the_html_404(client):
     assert response["Content-Type"].startswith("text/html")
 
 
+def test_a_request_django_refuses_before_any_view_is_a_json_400_under_the_api(manager):
+    # When a request has more parameters than Django reads (DATA_UPLOAD_MAX_NUMBER_FIELDS)
+    query = "&".join(f"f{i}=1" for i in range(1100))
+    response = api_as(manager).get(f"/api/cases/?{query}")
+
+    # Then the 400 is JSON in the API's error shape, not Django's HTML page
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Bad request."}
+
+
+def test_the_csv_template_is_served_to_a_client_that_asks_for_csv(manager):
+    response = api_as(manager).get("/api/referrals/upload/template/", HTTP_ACCEPT="text/csv")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+
+
+def test_a_measure_report_is_served_to_a_fhir_client_that_asks_for_fhir_json(manager):
+    # When a FHIR client asks for the media type the report is documented in
+    response = api_as(manager).get(
+        "/api/measures/CMS130/report/?period_start=2025-01-01&period_end=2025-12-31",
+        HTTP_ACCEPT="application/fhir+json",
+    )
+
+    # Then it gets the report (it was refused 406)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/fhir+json"
+    assert response.json()["resourceType"] == "MeasureReport"
+
+
+def test_an_sms_webhook_does_not_refuse_the_providers_accept_header(api):
+    # When an unsigned callback accepts only XML
+    response = api.post("/api/sms/inbound/", {"Body": "hi"}, HTTP_ACCEPT="application/xml")
+
+    # Then it is refused for its signature (documented 403), not for its Accept header (406)
+    assert response.status_code == 403
+
+
 # The operations that take no token: the SMS provider's webhooks, trusted by signature.
 SIGNED_NOT_SIGNED_IN = {"/api/sms/inbound/", "/api/sms/status/"}
 
