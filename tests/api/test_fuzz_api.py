@@ -50,8 +50,9 @@ CHECKS = [
     negative_data_rejection,
 ]
 # Examples per operation and mode, for each role: enough to find a 500 or a schema
-# break, few enough for the whole run to take about a minute on two cores. The roles
-# that most operations refuse (403 before any input is read) get fewer.
+# break, few enough for the whole run to take about a minute on two cores. Clinic
+# staff are refused (403) by most operations before any input is read, and an admin
+# takes a manager's way through most: both get fewer.
 FULL = {GenerationMode.POSITIVE: 5, GenerationMode.NEGATIVE: 3}
 FEWER = {GenerationMode.POSITIVE: 3, GenerationMode.NEGATIVE: 2}
 EXAMPLES = {"manager": FULL, "navigator": FULL, "clinic staff": FEWER, "admin": FEWER}
