@@ -254,6 +254,8 @@ def _inactive_users_token(user) -> str:
     return authorization
 
 
+# DRF's tokens never expire: a token model that does (knox) adds "an expired token" here,
+# made in tests/support/api.py like the others.
 BAD_CREDENTIALS = {
     "an unknown token": lambda user: f"{TOKEN_SCHEME} not-a-real-token",
     "a revoked token": revoked_token_authorization,
