@@ -249,13 +249,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.api.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents each operation's error responses too (config/api_schema.py).
+    "DEFAULT_SCHEMA_CLASS": "config.api_schema.ErrorResponsesAutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "EquiNav API",
-    "DESCRIPTION": "Patient navigation for cancer screening: referrals, cases, outreach, reports.",
+    "DESCRIPTION": "Patient navigation for cancer screening: referrals, cases, outreach, reports."
+    "\n\nEach operation lists the errors it can answer. Any operation may also answer 400 "
+    "(`{detail}`) to a request refused before it is read (too many parameters) and 405 to a "
+    "method it does not list.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The docs page is served from our own static files: no CDN on hospital intranets.

@@ -33,3 +33,6 @@ urlpatterns = [
     path("", include("patients.urls")),
     path("", include("outreach.urls")),
 ]
+
+handler400 = "config.views.bad_request"
+handler404 = "config.views.not_found"
