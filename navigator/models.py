@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
+from navigator.audit.history import history_track, never_deleted, never_rewritten
+from navigator.audit.recording import AuditedRead
 from patients.languages import language_name
 
 
@@ -14,6 +16,10 @@ class Role(models.TextChoices):
     MANAGER = "manager", "Program manager"
     CLINIC_STAFF = "clinic_staff", "Clinic staff"
     ADMIN = "admin", "Administrator"
+    # Reads the audit trail (who looked at which patient, what a user looked at) and
+    # nothing else: no patient page, list or report (HIPAA 45 CFR 164.308(a)(1)(ii)(D),
+    # information system activity review).
+    COMPLIANCE = "compliance", "Compliance officer"
 
 
 class User(AbstractUser):
@@ -48,6 +54,10 @@ class User(AbstractUser):
     @property
     def is_clinic_staff(self) -> bool:
         return self.role == Role.CLINIC_STAFF
+
+    @property
+    def is_compliance_officer(self) -> bool:
+        return self.role == Role.COMPLIANCE
 
     @property
     def is_program_admin(self) -> bool:
@@ -126,7 +136,7 @@ LOOP_CLOSED_STATUSES = frozenset({CaseStatus.COMPLETED, CaseStatus.CLOSED, CaseS
 CLOSED_STATUSES = frozenset(set(CaseStatus) - OPEN_STATUSES)
 
 
-class NavigationCase(models.Model):
+class NavigationCase(AuditedRead, models.Model):
     """One patient's navigation toward one screening program."""
 
     patient = models.ForeignKey(
@@ -515,3 +525,10 @@ class ResultFollowUp(models.Model):
 
     def past_limit(self, today) -> bool:
         return self.is_open and self.limit_on is not None and self.limit_on < today
+
+
+# Clinical records are never deleted, the timeline never rewritten, and every change
+# to the rest is kept by database triggers (navigator.audit.history), whatever writes it.
+for _record in (NavigationCase, CaseBarrier, Appointment, ResultFollowUp, KitMailing):
+    history_track(never_deleted(_record))
+never_rewritten(CaseEvent)

@@ -13,6 +13,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from navigator.audit.history import history_track, never_deleted
+from navigator.audit.recording import AuditedRead
+
 
 class Channel(models.TextChoices):
     PHONE = "phone", "Phone"
@@ -265,7 +268,7 @@ class MessageState(models.TextChoices):
 PENDING_MESSAGE_STATES = frozenset({MessageState.SCHEDULED, MessageState.SENDING})
 
 
-class PatientMessage(models.Model):
+class PatientMessage(AuditedRead, models.Model):
     """One message to a patient. The database is the source of truth: Celery only
     executes what these rows say, and the beat sweep finds any row whose task was lost.
 
@@ -485,7 +488,7 @@ class SmsOptOut(models.Model):
         return f"SMS opt-out ({self.keyword})"
 
 
-class InboundSms(models.Model):
+class InboundSms(AuditedRead, models.Model):
     """A text from a patient (or anyone) to the program's number, as received."""
 
     provider_id = models.CharField(max_length=64, unique=True)
@@ -523,6 +526,10 @@ from outreach.models.interpreters import (  # noqa: E402
     InterpreterRequest,
     InterpreterRequestStatus,
 )
+
+# Clinical records: never deleted; every change kept by triggers (navigator.audit.history).
+for _record in (ContactAttempt, PatientMessage, CaseTask, InterpreterRequest):
+    history_track(never_deleted(_record))
 
 __all__ = [
     "CallGuide",

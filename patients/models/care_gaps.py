@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from navigator.audit.recording import AuditedRead
 from patients.models.people import Patient
 from patients.models.programs import ScreeningModality, ScreeningProgram
 
@@ -17,7 +18,7 @@ class CareGapStatus(models.TextChoices):
     OVERDUE = "overdue", "Overdue"
 
 
-class CareGap(models.Model):
+class CareGap(AuditedRead, models.Model):
     """A patient's screening status for one program, as of a day, with its reasons."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_gaps")

@@ -12,6 +12,8 @@ from django.db.models.functions import Trim, Upper
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
+from navigator.audit.history import history_track, never_deleted
+from navigator.audit.recording import AuditedRead
 from patients.languages import language_name, validate_language_code
 from patients.models.clinics import Clinic
 from patients.models.validators import validate_not_in_future, validate_time_zone
@@ -145,7 +147,9 @@ class PreferredChannel(models.TextChoices):
     LETTER = "letter", "Letter"
 
 
-class Patient(models.Model):
+class Patient(AuditedRead, models.Model):
+    audit_patient_attname = "id"
+
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
     mrn = models.CharField(
         "MRN", max_length=64, blank=True, help_text="Medical record number at the clinic."
@@ -347,3 +351,7 @@ class PatientMerge(models.Model):
 
     def __str__(self) -> str:
         return f"Patient #{self.duplicate_id} merged into #{self.survivor_id}"
+
+
+# A clinical record: never deleted; every change kept by triggers (navigator.audit.history).
+history_track(never_deleted(Patient))

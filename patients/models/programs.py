@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from navigator.audit.history import history_track, never_deleted
+from navigator.audit.recording import AuditedRead
 from patients.models.codes import CodeConcept
 from patients.models.people import Patient, SmokingStatus
 from patients.models.validators import validate_not_in_future
@@ -145,7 +147,7 @@ RECORDABLE_RESULTS = [
 ]
 
 
-class ScreeningEvent(models.Model):
+class ScreeningEvent(AuditedRead, models.Model):
     """A screening test that was done, and its result."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="screenings")
@@ -184,7 +186,8 @@ class ScreeningEvent(models.Model):
 
     @property
     def result_words(self) -> str:
-        return self.category.name if self.category_id else self.get_result_display()
+        category = self.category if self.category_id else None
+        return category.name if category is not None else self.get_result_display()
 
 
 class ProgramExclusion(models.Model):
@@ -241,3 +244,7 @@ class RuleVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.program} rules v{self.number}"
+
+
+# A clinical record: never deleted; every change kept by triggers (navigator.audit.history).
+history_track(never_deleted(ScreeningEvent))

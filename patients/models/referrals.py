@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from navigator.audit.history import history_track, never_deleted
+from navigator.audit.recording import AuditedRead
 from patients.models.clinics import Clinic
 from patients.models.people import Patient
 from patients.models.programs import ScreeningProgram
@@ -29,7 +31,7 @@ CLINIC_STATUS_LABELS = {
 }
 
 
-class Referral(models.Model):
+class Referral(AuditedRead, models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="referrals")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
     program = models.ForeignKey(ScreeningProgram, on_delete=models.PROTECT)
@@ -138,3 +140,7 @@ class ClinicDigestPreference(models.Model):
 
     def __str__(self) -> str:
         return f"Digest for user #{self.user_id}: {'on' if self.enabled else 'off'}"
+
+
+# A clinical record: never deleted; every change kept by triggers (navigator.audit.history).
+history_track(never_deleted(Referral))
