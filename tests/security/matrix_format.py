@@ -1,11 +1,11 @@
 """How the permission matrix is written, read and turned into the table in docs/security.md.
 
 A rule is one (route, method): the action it serves (the doc's row label) and what each
-role gets, written as five parts separated by ``|`` in the order of ROLES (anonymous,
-navigator, clinic staff, manager, administrator). A part is one outcome, the same for
-every owner, or four: for the owners own, covered, other navigator's, other clinic's
-(see tests/security/world.py). An outcome is an HTTP status, or ``login`` for a
-redirect to a sign-in page.
+role gets, written as six parts separated by ``|`` in the order of ROLES (anonymous,
+navigator, clinic staff, manager, administrator, compliance officer). A part is one
+outcome, the same for every owner, or four: for the owners own, covered, other
+navigator's, other clinic's (see tests/security/world.py). An outcome is an HTTP
+status, or ``login`` for a redirect to a sign-in page.
 
 No Django here: `python -m tests.security.matrix_format` rewrites the doc's section.
 """
@@ -17,13 +17,14 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-ROLES = ("anonymous", "navigator", "clinic_staff", "manager", "admin")
+ROLES = ("anonymous", "navigator", "clinic_staff", "manager", "admin", "compliance")
 ROLE_TITLES = {
     "anonymous": "Anonymous",
     "navigator": "Navigator",
     "clinic_staff": "Clinic staff",
     "manager": "Manager",
     "admin": "Administrator",
+    "compliance": "Compliance officer",
 }
 OWNERS = ("own", "covered", "other_navigator", "other_clinic")
 OWNER_TITLES = {

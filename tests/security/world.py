@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from navigator.models import Coverage, NavigatorProfile, User
+from navigator.models import Coverage, NavigatorProfile, Role, User
 from navigator.services.notes import case_note_add
 from outreach.models import CaseTask, FollowUpReminder, InterpreterRequest, PatientMessage
 from patients.models import Referral
 from tests import factories
 
-ROLES = ("anonymous", "navigator", "clinic_staff", "manager", "admin")
+ROLES = ("anonymous", "navigator", "clinic_staff", "manager", "admin", "compliance")
 OWNERS = ("own", "covered", "other_navigator", "other_clinic")
 NONE = "none"
 
@@ -262,6 +262,7 @@ def build_world() -> World:
         "clinic_staff": staff,
         "manager": factories.ManagerFactory(),
         "admin": factories.AdminFactory(is_staff=True, is_superuser=True),
+        "compliance": factories.UserFactory(role=Role.COMPLIANCE),
     }
     guide = CallGuide.objects.filter(program__code="colorectal").order_by("pk").first()
     assert guide is not None, "the migrations seed the call guides"
