@@ -66,7 +66,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "phonenumber_field",
+    # Database triggers: the audit trail and the clinical records refuse UPDATE or
+    # DELETE at the database itself, whatever interface a change comes through.
+    "pgtrigger",
     "navigator",
+    "navigator.audit",
     "patients",
     "outreach",
 ]
@@ -80,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Records every signed-in request and the patients it touched (45 CFR 164.312(b)).
+    "navigator.audit.middleware.AccessAuditMiddleware",
     # After authentication (it asks whether the user is signed in); WhiteNoise above
     # answers static files before they reach it, so they stay cacheable.
     "config.middleware.NoStoreMiddleware",
