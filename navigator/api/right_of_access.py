@@ -38,7 +38,7 @@ class _ExportView(APIView):
 
     def post(self, request: Request, id: int) -> HttpResponse:  # noqa: A002 (the path's name)
         try:
-            return export_response(request, patient_id=id, kind=self.kind)
+            return export_response(request._request, patient_id=id, kind=self.kind)
         except Patient.DoesNotExist:
             raise Http404("No such patient.") from None
 

@@ -82,6 +82,10 @@ EXPORTED: dict[str, str] = {
 
 # Tables that point at a patient or a case but are not information about the patient.
 EXCLUDED: dict[str, str] = {
+    "audit.AccessedPatient": (
+        "who opened or exported the patient's record, when: the audit trail, which the "
+        "accounting of disclosures (45 CFR 164.528) draws on, not the designated record set"
+    ),
     "patients.ReferralSeen": (
         "when a clinic user last opened a referral's page: staff activity, kept to mark "
         "what changed for that user, not information about the patient"

@@ -12,13 +12,14 @@ and the PHI middleware marks the answer no-store. Every export is audited
 from __future__ import annotations
 
 import json
-import logging
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from navigator.audit.models import AccessAction
+from navigator.audit.recording import audit_mark_action, audit_security_event
 from navigator.models import Role, User
 from navigator.permissions import AuthedRequest, role_required
 from navigator.right_of_access.fhir_bundle import patient_bundle
@@ -29,22 +30,20 @@ from patients.models import Patient
 FHIR_JSON = "application/fhir+json"
 KINDS = ("fhir", "pdf")
 
-audit_logger = logging.getLogger("equinav.audit")
-
 
 def export_audited(request: HttpRequest, *, patient_id: int, kind: str) -> None:
-    """Record that `request`'s user exported the patient's record (ids only, no PHI).
+    """Record in the audit trail that `request`'s user exported the patient's record.
 
-    Until the audit trail (navigator.audit) is on main, the record is a line in the
-    `equinav.audit` log; then it becomes one call of `audit_security_event`."""
-    user = request.user
-    audit_logger.info(
-        "right_of_access_export user=%s patient=%s format=%s",
-        getattr(user, "pk", None),
-        patient_id,
-        kind,
-        extra={"action": "right_of_access_export", "patient_id": str(patient_id), "format": kind},
+    A security event of its own (right_of_access_export, with the patient and the
+    format); the request's own row says "exported" rather than "changed" (a POST that
+    changes nothing)."""
+    audit_security_event(
+        action=AccessAction.RIGHT_OF_ACCESS_EXPORT,
+        request=request,
+        user=request.user,
+        detail={"patient_id": str(patient_id), "format": kind},
     )
+    audit_mark_action(AccessAction.EXPORT)
 
 
 def can_export(user: User) -> bool:
