@@ -7,8 +7,7 @@ came from their health records, each navigation case (`pdf_cases`) with its
 timeline, calls, barriers, appointments and tasks, then every message with its text.
 Page, type and tables: `pdf_layout`.
 
-Set in Helvetica, which every PDF reader has (as the letters are); it covers
-Latin-1, so a name in another script shows in the JSON and FHIR exports as typed.
+The font (DejaVu Sans where installed, else Helvetica) is `pdf_layout`'s choice.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+from django.conf import settings
 from reportlab.lib.pagesizes import LETTER
 from reportlab.platypus import SimpleDocTemplate, Spacer
 
@@ -310,8 +310,8 @@ def patient_pdf(record: PatientRecord, *, prepared_on: dt.date) -> bytes:
         "lists everything it holds about you: who you are to it, your referrals, your "
         "screening status and tests, what your clinics' systems sent, the work of your "
         "navigators on each case, and every message sent to you or received from you. "
-        "Times are in the program's time zone. The same record comes as a FHIR file for "
-        "your health apps."
+        f"Times are in the {settings.TIME_ZONE} time zone. The same record comes as a FHIR "
+        "file for your health apps."
     )
     story.items.append(Spacer(1, 4))
     _about(story, record)

@@ -1,10 +1,16 @@
-"""The PDF's page and type: Letter, Helvetica, headings, tables of facts and of rows,
-and "Page n of N" at the foot of each page (the canvas counts the pages first)."""
+"""The PDF's page and type: Letter, headings, tables of facts and of rows, and
+"Page n of N" at the foot of each page (the canvas counts the pages first).
+
+Set in DejaVu Sans where it is installed (the Docker image installs fonts-dejavu-core),
+which covers Latin, Vietnamese, Greek and Cyrillic: a patient's own name is printed
+as typed. Without it, Helvetica (Latin-1 only: other letters print as boxes; the FHIR
+export always has them as typed)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -13,22 +19,39 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, Table, TableStyle
 
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def _fonts() -> tuple[str, str]:
+    """The regular and bold font names: DejaVu Sans if installed, else Helvetica."""
+    regular, bold = FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"
+    if not (regular.is_file() and bold.is_file()):
+        return "Helvetica", "Helvetica-Bold"
+    if "DejaVuSans" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("DejaVuSans", str(regular)))
+        pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(bold)))
+    return "DejaVuSans", "DejaVuSans-Bold"
+
+
+FONT, FONT_BOLD = _fonts()
 MARGIN = 0.75 * inch
 WIDTH = LETTER[0] - 2 * MARGIN
 
-TITLE = ParagraphStyle("title", fontName="Helvetica-Bold", fontSize=17, leading=21)
-SUBTITLE = ParagraphStyle("subtitle", fontName="Helvetica", fontSize=10.5, leading=14,
+TITLE = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=17, leading=21)
+SUBTITLE = ParagraphStyle("subtitle", fontName=FONT, fontSize=10.5, leading=14,
                           textColor=colors.HexColor("#374151"), spaceAfter=6)  # fmt: skip
-HEADING = ParagraphStyle("heading", fontName="Helvetica-Bold", fontSize=13, leading=16,
+HEADING = ParagraphStyle("heading", fontName=FONT_BOLD, fontSize=13, leading=16,
                          spaceBefore=12, spaceAfter=4)  # fmt: skip
-SUBHEADING = ParagraphStyle("subheading", fontName="Helvetica-Bold", fontSize=10.5,
+SUBHEADING = ParagraphStyle("subheading", fontName=FONT_BOLD, fontSize=10.5,
                             leading=13, spaceBefore=8, spaceAfter=3)  # fmt: skip
-BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=9.5, leading=12.5)
+BODY = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=12.5)
 CELL = ParagraphStyle("cell", parent=BODY, fontSize=8.5, leading=10.5)
-CELL_BOLD = ParagraphStyle("cell_bold", parent=CELL, fontName="Helvetica-Bold")
+CELL_BOLD = ParagraphStyle("cell_bold", parent=CELL, fontName=FONT_BOLD)
 
 TABLE_STYLE = TableStyle(
     [
@@ -82,7 +105,7 @@ class NumberedCanvas(Canvas):
         total = len(self._pages)
         for state in self._pages:
             self.__dict__.update(state)
-            self.setFont("Helvetica", 8)
+            self.setFont(FONT, 8)
             self.setFillColor(colors.HexColor("#4b5563"))
             self.drawRightString(
                 LETTER[0] - MARGIN, 0.5 * inch, f"Page {self._pageNumber} of {total}"

@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from navigator.right_of_access.pdf import patient_pdf
+from navigator.right_of_access.pdf_layout import FONT
 from navigator.right_of_access.records import patient_record_for
 from tests import factories
 from tests.support.patient_record import seed_full_record
@@ -103,3 +104,16 @@ def test_the_pdf_holds_nothing_of_another_patient():
     text, _ = pdf_text(alpha)
     assert "Bravo" not in text
     assert "555-0102" not in text
+
+
+@pytest.mark.skipif(FONT == "Helvetica", reason="DejaVu Sans is not installed here")
+def test_a_name_beyond_latin_1_is_printed_as_typed():
+    # Given a patient whose name is Vietnamese
+    rows = seed_full_record(marker="Alpha", phone="+16175550101")
+    patient = rows["patients.Patient"]
+    patient.given_name, patient.family_name = "Thị Hồng", "Nguyễn"
+    patient.save()
+
+    # Then the PDF prints it as typed
+    text, _ = pdf_text(rows)
+    assert "for Thị Hồng Nguyễn under 45 CFR 164.524" in text
