@@ -9,8 +9,11 @@ import pytest
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
+from navigator.models import CLOSED_STATUSES, AppointmentStatus
 from navigator.right_of_access.fhir_bundle import patient_bundle
 from navigator.right_of_access.records import patient_record_for
+from outreach.models import CaseTask, MessageState, PatientMessage
+from patients.services.patients import patient_race_set
 from tests import factories
 from tests.support.patient_record import seed_full_record
 
@@ -151,3 +154,62 @@ def test_nothing_of_another_patient_is_in_the_bundle(two_records):
     assert f"patient-{bravo['patients.Patient'].pk}" not in ids
     assert f"case-{bravo['navigator.NavigationCase'].pk}" not in ids
     assert f"message-{bravo['outreach.PatientMessage'].pk}" not in ids
+
+
+def test_every_status_and_answer_maps_to_valid_fhir():
+    # Given a patient whose rows take every status EquiNav has: cases, appointments,
+    # messages, tasks done; an inbound call; a race answer without an OMB code
+    rows = seed_full_record(marker="Alpha", phone="+16175550101")
+    patient, case = rows["patients.Patient"], rows["navigator.NavigationCase"]
+    patient_race_set(patient=patient, categories=["mena", "black"], source="proxy")
+    for status in CLOSED_STATUSES:
+        factories.CaseFactory(patient=patient, program=factories.program("breast"), status=status)
+    factories.CaseFactory(
+        patient=patient, program=factories.program("cervical"), status="new", navigator=None
+    )
+    for status in AppointmentStatus.values:
+        factories.AppointmentFactory(case=case, status=status, note="")
+    for index, state in enumerate(MessageState.values):
+        PatientMessage.objects.create(
+            patient=patient,
+            kind="recall",
+            channel="letter",
+            language="es",
+            rule_key="rule:states",
+            subject_key=f"state:{index}",
+            slot=timezone.localdate(),
+            due_at=timezone.now(),
+            state=state,
+            state_reason="Quiet hours" if state == "suppressed" else "",
+        )
+    CaseTask.objects.filter(case=case).update(done_at=timezone.now(), done_note="Called back")
+    factories.ContactAttemptFactory(case=case, direction="inbound", created_by=None)
+
+    # When the record is exported
+    bundle = export(rows)
+
+    # Then it is a valid R4 bundle, each status in FHIR's words
+    Bundle.model_validate(bundle)
+    by_type: dict[str, set[str]] = {}
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        by_type.setdefault(resource["resourceType"], set()).add(resource.get("status", ""))
+    assert by_type["Appointment"] == {"booked", "fulfilled", "noshow", "cancelled"}
+    assert {"planned", "active", "finished", "cancelled"} <= by_type["EpisodeOfCare"]
+    assert {"preparation", "in-progress", "completed", "not-done"} <= by_type["Communication"]
+
+
+def test_a_patient_with_nothing_but_their_record_exports_a_valid_bundle():
+    # Given a patient who declined to give their race, with no case, phone or referral
+    patient = factories.PatientFactory(race_ethnicity=["declined"])
+
+    # When their record is exported
+    bundle = export({"patients.Patient": patient})
+
+    # Then the bundle is valid and says they declined (a null flavor, not a category)
+    Bundle.model_validate(bundle)
+    (resource,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    ]
+    race = resource["extension"][0]
+    assert race["extension"][0]["valueCoding"]["code"] == "ASKU"
