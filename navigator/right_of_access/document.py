@@ -24,7 +24,7 @@ from typing import Any
 from django.db import models
 
 from navigator.models import User
-from navigator.right_of_access.records import PatientRecord, staff_name
+from navigator.right_of_access.records import PatientRecord, staff_name, warning_words
 
 
 def _plain(value: Any) -> Any:
@@ -100,7 +100,13 @@ def record_document(record: PatientRecord, *, prepared_on: dt.date) -> dict[str,
             for population in record.measure_populations
         ],
         "data_quality_warnings": [
-            row(warning, source_name=warning.source.name)
+            # Without the other record's ids: the words say what happened to this one.
+            row(
+                warning,
+                skip=("message", "patient", "other_patient"),
+                source_name=warning.source.name,
+                message=warning_words(warning),
+            )
             for warning in record.data_quality_warnings
         ],
         "navigation_cases": [_case(record, case) for case in record.cases],

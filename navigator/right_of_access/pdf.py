@@ -32,7 +32,7 @@ from navigator.right_of_access.pdf_layout import (
     para,
     yes_no,
 )
-from navigator.right_of_access.records import PatientRecord, staff_name
+from navigator.right_of_access.records import PatientRecord, staff_name, warning_words
 from patients.languages import language_name
 
 
@@ -285,7 +285,12 @@ def _kept(story: Story, record: PatientRecord) -> None:
         story.table(
             ["Found", "From", "Problem", "Resolved"],
             [
-                [moment(w.created_at), w.source.name, w.message, moment(w.resolved_at) or "No"]
+                [
+                    moment(w.created_at),
+                    w.source.name,
+                    warning_words(w),
+                    moment(w.resolved_at) or "No",
+                ]
                 for w in record.data_quality_warnings
             ],  # fmt: skip
             [1.3, 1.5, 4, 1.3],

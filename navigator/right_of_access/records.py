@@ -154,6 +154,15 @@ def staff_name(user: User | None) -> str:
     return user.get_full_name() or user.username
 
 
+def warning_words(warning: DataQualityWarning) -> str:
+    """A data-quality warning in words about this patient only: the stored message names
+    the other record (its EquiNav and feed ids), which is another person's."""
+    return (
+        f"{warning.get_kind_display()}: a record sent by {warning.source.name} carries the "
+        "same medical record number as another record; the two were kept apart, not merged."
+    )
+
+
 def patient_record_for(*, user: User, patient_id: int) -> PatientRecord:
     """Everything held on the patient, if `user` may see them; else Patient.DoesNotExist.
 

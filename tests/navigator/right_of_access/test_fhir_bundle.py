@@ -13,6 +13,7 @@ from navigator.models import CLOSED_STATUSES, AppointmentStatus
 from navigator.right_of_access.fhir_bundle import patient_bundle
 from navigator.right_of_access.records import patient_record_for
 from outreach.models import CaseTask, MessageState, PatientMessage
+from patients.models import DataQualityWarning
 from patients.services.patients import patient_race_set
 from tests import factories
 from tests.support.patient_record import seed_full_record
@@ -136,8 +137,16 @@ def test_the_attached_document_holds_every_row_of_every_kind(two_records):
 
 
 def test_nothing_of_another_patient_is_in_the_bundle(two_records):
-    # Given two patients, each with a record of every kind
+    # Given two patients, each with a record of every kind, and a warning that a record
+    # sent for the second carries the first one's MRN
     alpha, bravo = two_records
+    DataQualityWarning.objects.create(
+        source=alpha["patients.ClinicalResource"].source,
+        kind="identifier_conflict",
+        message=f"Patient/feed-Bravo shares its MRN with patient #{bravo['patients.Patient'].pk}",
+        patient=bravo["patients.Patient"],
+        other_patient=alpha["patients.Patient"],
+    )
 
     # When the first one's record is exported
     text = json.dumps(export(alpha))
@@ -149,6 +158,7 @@ def test_nothing_of_another_patient_is_in_the_bundle(two_records):
         assert "Bravo" not in blob
         assert bravo["patients.Patient"].mrn not in blob
         assert "+16175550102" not in blob
+        assert f"#{bravo['patients.Patient'].pk}" not in blob
     # And none of the second patient's resources is there
     ids = {e["resource"]["id"] for e in export(alpha)["entry"]}
     assert f"patient-{bravo['patients.Patient'].pk}" not in ids

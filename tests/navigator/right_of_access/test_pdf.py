@@ -76,7 +76,7 @@ def test_the_pdf_has_a_section_for_each_kind_of_record_with_its_items():
         "Message text Alpha",
         "Inbound text Alpha",
         "Interpreter Alpha",
-        "Warning Alpha",
+        "carries the same medical record number as another record",
         "DupAlpha FamilyAlpha",
         "Asian; Hispanic or Latino",
         "(617) 555-0101",
