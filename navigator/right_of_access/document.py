@@ -69,7 +69,15 @@ def record_document(record: PatientRecord, *, prepared_on: dt.date) -> dict[str,
         "phones": [row(phone) for phone in record.phones],
         "ehr_links": [row(link, source_name=link.source.name) for link in record.source_links],
         "merged_records": [row(merge, duplicate=row(merge.duplicate)) for merge in record.merges],
-        "sms_opt_outs": [row(opt_out) for opt_out in record.sms_opt_outs],
+        # A number may be shared: whose consent a STOP took lists other people's ids.
+        "sms_opt_outs": [
+            row(
+                opt_out,
+                skip=("consent_withdrawn_for",),
+                took_this_patients_consent=patient.pk in opt_out.consent_withdrawn_for,
+            )
+            for opt_out in record.sms_opt_outs
+        ],
         "referrals": [
             row(referral, program_name=referral.program.name, clinic_name=referral.clinic.name)
             for referral in record.referrals

@@ -12,7 +12,7 @@ from fhir.resources.R4B.bundle import Bundle
 from navigator.models import CLOSED_STATUSES, AppointmentStatus
 from navigator.right_of_access.fhir_bundle import patient_bundle
 from navigator.right_of_access.records import patient_record_for
-from outreach.models import CaseTask, MessageState, PatientMessage
+from outreach.models import CaseTask, MessageState, PatientMessage, SmsOptOut
 from patients.models import DataQualityWarning
 from patients.services.patients import patient_race_set
 from tests import factories
@@ -147,6 +147,10 @@ def test_nothing_of_another_patient_is_in_the_bundle(two_records):
         patient=bravo["patients.Patient"],
         other_patient=alpha["patients.Patient"],
     )
+    # and the first one's number once belonged to the second as well (a shared phone)
+    SmsOptOut.objects.filter(number="+16175550101").update(
+        consent_withdrawn_for=[alpha["patients.Patient"].pk, 987654321]
+    )
 
     # When the first one's record is exported
     text = json.dumps(export(alpha))
@@ -159,6 +163,7 @@ def test_nothing_of_another_patient_is_in_the_bundle(two_records):
         assert bravo["patients.Patient"].mrn not in blob
         assert "+16175550102" not in blob
         assert f"#{bravo['patients.Patient'].pk}" not in blob
+        assert "987654321" not in blob
     # And none of the second patient's resources is there
     ids = {e["resource"]["id"] for e in export(alpha)["entry"]}
     assert f"patient-{bravo['patients.Patient'].pk}" not in ids
