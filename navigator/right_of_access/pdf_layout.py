@@ -131,7 +131,9 @@ class Story:
             [para(label, CELL_BOLD), para(value, CELL)] for label, value in pairs if value != ""
         ]
         if rows:
-            table = Table(rows, colWidths=[1.8 * inch, WIDTH - 1.8 * inch], hAlign="LEFT")
+            table = Table(
+                rows, colWidths=[1.8 * inch, WIDTH - 1.8 * inch], splitInRow=1, hAlign="LEFT"
+            )
             table.setStyle(FACTS_STYLE)
             self.items.append(table)
 
@@ -148,6 +150,8 @@ class Story:
             [[para(h, CELL_BOLD) for h in headers], *body],
             colWidths=[WIDTH * w / total for w in widths],
             repeatRows=1,
+            # A cell longer than a page (a letter's text) splits across pages.
+            splitInRow=1,
             hAlign="LEFT",
         )
         table.setStyle(TABLE_STYLE)

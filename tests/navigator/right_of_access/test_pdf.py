@@ -117,3 +117,15 @@ def test_a_name_beyond_latin_1_is_printed_as_typed():
     # Then the PDF prints it as typed
     text, _ = pdf_text(rows)
     assert "for Thị Hồng Nguyễn under 45 CFR 164.524" in text
+
+
+def test_a_text_longer_than_a_page_is_printed_whole_across_pages():
+    # Given a letter whose text is longer than a page
+    rows = seed_full_record(marker="Alpha", phone="+16175550101")
+    message = rows["outreach.PatientMessage"]
+    message.body = " ".join(f"word{n}" for n in range(1500)) + " THE-END"
+    message.save()
+
+    # When the PDF is made, Then it is, with the whole text
+    text, _ = pdf_text(rows)
+    assert "word1499 THE-END" in text
