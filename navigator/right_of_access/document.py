@@ -46,8 +46,11 @@ def row(instance: models.Model, *, skip: tuple[str, ...] = (), **extra: Any) -> 
             continue
         if model_field.is_relation:
             answer[model_field.attname] = getattr(instance, model_field.attname)
-            related = model_field.related_model
-            if related is User and model_field.is_cached(instance):
+            if (
+                isinstance(model_field, models.ForeignKey)
+                and model_field.related_model is User
+                and model_field.is_cached(instance)
+            ):
                 answer[f"{name}_name"] = staff_name(getattr(instance, name))
             continue
         value = getattr(instance, model_field.attname)

@@ -130,6 +130,10 @@ def test_the_attached_document_holds_every_row_of_every_kind(two_records):
     assert set(sections) == set(rows), "a seeded kind has no section here"
     for label, row in rows.items():
         assert row.pk in {entry["id"] for entry in sections[label]}, label
+    # And staff are named beside their ids
+    navigator = rows["navigator.NavigationCase"].navigator.user
+    assert case_doc["contact_attempts"][0]["created_by_name"] == navigator.get_full_name()
+    assert case_doc["navigator_name"] == navigator.get_full_name()
     # And the consent and language answers are there with their words
     assert document["patient"]["sms_consent"] is True
     assert document["patient"]["language_source_words"] == "Self-reported by the patient"
