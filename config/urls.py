@@ -27,8 +27,12 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("audit/", include("navigator.audit.urls")),
     path("api/", include((api_patterns, "api"))),
     path("", include("navigator.urls")),
     path("", include("patients.urls")),
     path("", include("outreach.urls")),
 ]
+
+handler400 = "config.views.bad_request"
+handler404 = "config.views.not_found"
