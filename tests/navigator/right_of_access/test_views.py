@@ -91,7 +91,7 @@ def test_a_get_does_not_export(client, rows, manager):
     assert not export_events()
 
 
-@pytest.mark.parametrize("role", ["navigator", "clinic_staff", "admin"])
+@pytest.mark.parametrize("role", ["navigator", "clinic_staff", "admin", "compliance"])
 def test_anyone_but_a_manager_is_refused(client, rows, role):
     # Given the patient's own navigator, their clinic's staff, or an administrator
     patient = rows["patients.Patient"]
@@ -99,6 +99,7 @@ def test_anyone_but_a_manager_is_refused(client, rows, role):
         "navigator": lambda: rows["navigator.NavigationCase"].navigator.user,
         "clinic_staff": lambda: factories.ClinicStaffFactory(clinic=patient.clinic),
         "admin": factories.AdminFactory,
+        "compliance": lambda: factories.UserFactory(role="compliance"),
     }[role]()
     client.force_login(user)
 
@@ -139,13 +140,14 @@ def test_the_api_answers_a_manager_with_the_file_and_audits_it(api, rows, manage
     assert event.detail == {"patient_id": str(patient.pk), "format": kind}
 
 
-@pytest.mark.parametrize("role", ["navigator", "clinic_staff", "admin"])
+@pytest.mark.parametrize("role", ["navigator", "clinic_staff", "admin", "compliance"])
 def test_the_api_refuses_anyone_but_a_manager(api, rows, role):
     patient = rows["patients.Patient"]
     user = {
         "navigator": lambda: rows["navigator.NavigationCase"].navigator.user,
         "clinic_staff": lambda: factories.ClinicStaffFactory(clinic=patient.clinic),
         "admin": factories.AdminFactory,
+        "compliance": lambda: factories.UserFactory(role="compliance"),
     }[role]()
     api.force_authenticate(user)
     for kind in KINDS:
