@@ -80,34 +80,12 @@ EXPORTED: dict[str, str] = {
     "outreach.SmsOptOut": "the record document (JSON) and the PDF (matched by phone number)",
 }
 
-_CHANGE_HISTORY = (
-    "the change history the database keeps for the audit trail (navigator.audit.history): "
-    "which row changed, when, by whom, with ids and codes only, never the values; the "
-    "rows themselves, as they are now, are exported"
-)
-
 # Tables that point at a patient or a case but are not information about the patient.
 EXCLUDED: dict[str, str] = {
-    **dict.fromkeys(
-        (
-            "patients.PatientChange",
-            "patients.ReferralChange",
-            "patients.ScreeningEventChange",
-            "navigator.NavigationCaseChange",
-            "navigator.AppointmentChange",
-            "navigator.CaseBarrierChange",
-            "navigator.KitMailingChange",
-            "navigator.ResultFollowUpChange",
-            "outreach.ContactAttemptChange",
-            "outreach.CaseTaskChange",
-            "outreach.InterpreterRequestChange",
-            "outreach.PatientMessageChange",
-        ),
-        _CHANGE_HISTORY,
-    ),
     "audit.AccessedPatient": (
         "who opened or exported the patient's record, when: the audit trail, which the "
-        "accounting of disclosures (45 CFR 164.528) draws on, not the designated record set"
+        "accounting of disclosures (45 CFR 164.528) draws on, not the designated record set "
+        "(so is audit.RowChange, the change history, which names its patient by id only)"
     ),
     "patients.ReferralSeen": (
         "when a clinic user last opened a referral's page: staff activity, kept to mark "
