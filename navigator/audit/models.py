@@ -96,3 +96,34 @@ class AccessedPatient(models.Model):
 
     def __str__(self) -> str:
         return f"patient {self.patient_id} in access {self.event_id}"
+
+
+class RowChange(models.Model):
+    """One insert or update of a clinical record, written by the database's trigger
+    (`navigator.audit.history.ChangeRecorded`): which columns changed, and the before
+    and after of those that are ids; never another value."""
+
+    at = models.DateTimeField(db_index=True)
+    table_name = models.CharField(max_length=63)
+    operation = models.CharField(max_length=8)
+    row_id = models.BigIntegerField()
+    patient_id = models.BigIntegerField(null=True, blank=True)
+    fields = models.JSONField(default=list)
+    ids_before = models.JSONField(default=dict)
+    ids_after = models.JSONField(default=dict)
+    user_id = models.BigIntegerField(null=True, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["patient_id", "-at"], name="audit_change_patient_at"),
+            models.Index(fields=["table_name", "row_id"], name="audit_change_row"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.table_name} {self.row_id} at {self.at:%Y-%m-%d %H:%M}"
