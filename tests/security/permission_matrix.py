@@ -23,6 +23,8 @@ What the outcomes say about the app today:
   navigator records stay their owners' (404): cover is about cases.
 - Clinic staff see no case at all (403), only their own clinic's referrals and
   patients (the other clinic's: 404).
+- A patient's whole-record export (right of access) is the manager's alone: even the
+  administrator and the compliance officer get 403.
 - The compliance officer reads the audit trail (as does the administrator) and nothing
   else that names a patient: no case, patient or referral page; the patient list in the
   API answers, empty.
@@ -276,6 +278,12 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("api:sms-inbound", "POST", "403 | 403 | 403 | 403 | 403 | 403"),
         ("api:sms-status", "POST", "403 | 403 | 403 | 403 | 403 | 403"),
     ],
+    "Export a patient's whole record (right of access, for the manager who handles it)": [
+        ("api:patient-right-of-access-fhir", "POST", "401 | 403 | 403 | 200 | 403 | 403"),
+        ("api:patient-right-of-access-pdf", "POST", "401 | 403 | 403 | 200 | 403 | 403"),
+        ("navigator:patient_export_fhir", "POST", "login | 403 | 403 | 200 | 403 | 403"),
+        ("navigator:patient_export_pdf", "POST", "login | 403 | 403 | 200 | 403 | 403"),
+    ],
     "Search the audit trail (who looked at which patient, what a user looked at)": [
         ("audit:patient_lookup", "POST", "login | 403 | 403 | 403 | 200 | 200"),
         ("audit:search", "GET", "login | 403 | 403 | 403 | 200 | 200"),
@@ -334,6 +342,8 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("patients:referral_digest_preference", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("patients:referral_upload_template", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("audit:patient_lookup", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:patient_export_fhir", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:patient_export_pdf", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
     ],
 }
 
@@ -345,6 +355,10 @@ RULES: list[Rule] = [
 
 # Routes whose URL names an object that belongs to someone: walked once per owner.
 OWNED_ROUTES: set[str] = {
+    "api:patient-right-of-access-fhir",
+    "api:patient-right-of-access-pdf",
+    "navigator:patient_export_fhir",
+    "navigator:patient_export_pdf",
     "api:case-appointment-update",
     "api:case-appointments",
     "api:case-assign",

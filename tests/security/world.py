@@ -61,7 +61,7 @@ class Route:
     def owned(self) -> bool:
         """Whether the route names an object that belongs to someone (else owner none)."""
         return bool(set(self.params) & OWNED_PARAMS) or (
-            "pk" in self.params and self.pk_kind in OWNED_KINDS
+            bool(set(self.params) & PK_PARAMS) and self.pk_kind in OWNED_KINDS
         )
 
 
@@ -77,6 +77,8 @@ PK_KINDS = {
 }
 OWNED_KINDS = {"case", "referral", "patient", "message", "task", "reminder", "navigator"}
 OWNED_PARAMS = {"barrier_id", "appointment_id", "request_id", "coverage_id"}
+# The primary key of the route's object (its kind: the first path segment).
+PK_PARAMS = {"pk", "id"}
 
 
 def routes() -> list[Route]:
@@ -122,7 +124,7 @@ class World:
         corner = self.corners.get(owner)
         values: dict[str, object] = {}
         for param in route.params:
-            if param == "pk":
+            if param in PK_PARAMS:
                 kind = route.pk_kind
                 if kind == "call_guide":
                     values[param] = self.call_guide_pk
