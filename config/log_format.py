@@ -11,6 +11,8 @@
 - `RequestIdFilter` puts the current request's id on every record (config.request_id).
 - `StripQueryFilter` (on `django.server`) cuts the query string out of runserver's
   access lines (`"GET /path?q=... HTTP/1.1" 200 512`).
+- `TaskErrorFilter` (on `celery.app.trace`) keeps a failed or retried task's exception
+  type and withholds its message.
 """
 
 from __future__ import annotations
@@ -88,6 +90,19 @@ class StripQueryFilter(logging.Filter):
             )
         elif isinstance(record.msg, str) and not record.args:
             record.msg = strip_query(record.msg)
+        return True
+
+
+class TaskErrorFilter(logging.Filter):
+    """Celery's task failure and retry lines (`celery.app.trace`: "Task x[id] raised
+    unexpected: ValueError('...')") with the exception's type only: its message may
+    quote a row, as a traceback's would."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, dict) and isinstance(args.get("exc"), str):
+            kind = re.match(r"[\w.]+", args["exc"])
+            record.args = {**args, "exc": f"{kind.group(0) if kind else 'error'} {WITHHELD}"}
         return True
 
 

@@ -375,6 +375,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "config.log_format.RequestIdFilter"},
         "strip_query": {"()": "config.log_format.StripQueryFilter"},
+        "task_error": {"()": "config.log_format.TaskErrorFilter"},
     },
     "formatters": {
         "json": {"()": "config.log_format.JsonFormatter"},
@@ -399,6 +400,8 @@ LOGGING = {
             "propagate": True,
             "filters": ["strip_query"],
         },
+        # A failed task's line names its exception's type, not its message.
+        "celery.app.trace": {"filters": ["task_error"]},
         # The filesystem broker has no hostname; kombu warns about it on every connect.
         "kombu.connection": {"level": "ERROR"},
     },

@@ -332,3 +332,25 @@ def test_texts_that_fail(failing_provider, canary_patient, canaries):
         outcomes.append(message_send(message_id=message.pk, now=now))
 
     assert MessageOutcome.FAILED in outcomes or MessageOutcome.RETRY in outcomes
+
+
+def test_a_task_that_fails_quoting_the_patient(canaries, caplog):
+    # Given a task whose exception quotes a patient: a worker logs its failure as
+    # celery.app.trace does (an inline task, as in the suite, logs nothing)
+    from celery.app.trace import LOG_FAILURE
+    from celery.utils.saferepr import saferepr
+
+    error = ValueError(f"cannot reach {canaries[0].given_name} at {canaries[0].phone}")
+    context = {"hostname": "w1", "id": "abc", "name": "outreach.tasks.send_patient_message",
+               "exc": saferepr(error), "traceback": "", "args": "(1,)", "kwargs": "{}",
+               "description": "raised unexpected", "internal": False}  # fmt: skip
+
+    # When it is logged
+    caplog.set_level(logging.INFO)
+    logging.getLogger("celery.app.trace").error(LOG_FAILURE.strip(), context)
+
+    # Then the line names the error's type only (and the plugin finds nothing in it)
+    (record,) = [r for r in caplog.records if r.name == "celery.app.trace"]
+    assert record.getMessage().startswith(
+        "Task outreach.tasks.send_patient_message[abc] raised unexpected: ValueError (message"
+    )
