@@ -13,6 +13,7 @@ import logging
 import threading
 from http.server import ThreadingHTTPServer
 
+import django
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -97,6 +98,8 @@ def test_the_plugin_finds_a_canary_however_it_is_written():
 
 
 def test_the_plugin_watches_the_root_logger_and_djangos():
+    # even after Django configures logging again (get_wsgi_application() does)
+    django.setup(set_prefix=False)
     names = [type(handler).__name__ for handler in logging.getLogger().handlers]
 
     assert "CanaryHandler" in names

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import logging.config
 import re
 import warnings
 from collections.abc import Iterator
@@ -197,7 +198,22 @@ class LogCanaryPlugin:
 
         post_save.connect(self._patient_saved, sender=Patient, weak=False)
         post_save.connect(self._phone_saved, sender=PatientPhone, weak=False)
+        self._watch_reconfiguration()
         self.attach()
+
+    def _watch_reconfiguration(self) -> None:
+        """Logging configured again (django.setup(), as get_wsgi_application() calls it,
+        replaces the root's handlers) keeps the canary's handler."""
+        original = logging.config.dictConfig
+        if getattr(original, "keeps_canary", False):
+            return
+
+        def dict_config(config: dict) -> None:
+            original(config)
+            self.attach()
+
+        dict_config.keeps_canary = True  # type: ignore[attr-defined]
+        logging.config.dictConfig = dict_config
 
     def _patient_saved(self, instance, **kwargs) -> None:
         self.watch.patient_created(instance)
