@@ -12,6 +12,9 @@ does not pass its records up, such as Celery's), formatted as production writes 
 - the details of every patient a test created, by any path (a factory, the API, a CSV,
   a FHIR bundle): the MRN, the full name, the phone's ten digits.
 
+The access line gunicorn would write for each request a test makes (its format from
+config/gunicorn_conf.py: the path, never the query string) is searched too.
+
 A line with any of them fails the test that logged it (an error at its teardown), naming
 the logger, the level, which detail it was and where in the line: never the detail.
 Lines logged outside a test fail the session at its end.
@@ -192,12 +195,14 @@ class LogCanaryPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        from django.core.signals import request_started
         from django.db.models.signals import post_save
 
         from patients.models import Patient, PatientPhone
 
         post_save.connect(self._patient_saved, sender=Patient, weak=False)
         post_save.connect(self._phone_saved, sender=PatientPhone, weak=False)
+        request_started.connect(self._request_started, weak=False)
         self._watch_reconfiguration()
         self.attach()
 
@@ -214,6 +219,23 @@ class LogCanaryPlugin:
 
         dict_config.keeps_canary = True  # type: ignore[attr-defined]
         logging.config.dictConfig = dict_config
+
+    def _request_started(self, environ=None, **kwargs) -> None:
+        """The access line gunicorn would write for this request (config/gunicorn_conf.py),
+        from the test client's and the live server's requests alike."""
+        from config.gunicorn_conf import access_log_format
+
+        environ = environ or {}
+        atoms = {
+            "h": environ.get("REMOTE_ADDR", "-"),
+            "m": environ.get("REQUEST_METHOD", "-"),
+            "U": environ.get("PATH_INFO", "-"),
+            "s": "200",
+            "B": "0",
+            "M": "0",
+            "{x-request-id}o": "-",
+        }
+        self.watch.check(access_log_format % atoms, logger="gunicorn.access", level="INFO")
 
     def _patient_saved(self, instance, **kwargs) -> None:
         self.watch.patient_created(instance)
