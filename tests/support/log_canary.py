@@ -79,10 +79,12 @@ class Needle:
     def find(self, lowered: str, digits: str) -> int:
         if self.digits:
             return digits.find(self.digits)
-        if self.word:
-            match = re.search(rf"(?<![0-9a-z]){re.escape(self.text)}(?![0-9a-z])", lowered)
-            return match.start() if match else -1
-        return lowered.find(self.text)
+        position = lowered.find(self.text)
+        if position < 0 or not self.word:
+            return position
+        # (only where the text occurs at all: thousands of patients, few lines each)
+        match = re.search(rf"(?<![0-9a-z]){re.escape(self.text)}(?![0-9a-z])", lowered)
+        return match.start() if match else -1
 
 
 def canary_needles(canary: CanaryPatient) -> list[Needle]:
