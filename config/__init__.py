@@ -11,7 +11,9 @@ To change:
 - headers on every response (no-store on anything that may carry PHI):
   `middleware.py`; the Content Security Policy and Permissions-Policy: settings;
   the API docs page, without inline script or style: `templates/api/swagger_ui.html`;
-- the API's shared base (pagination, error shape, role permissions): `api.py`;
+- the API's shared base (pagination, error shape, role permissions): `api.py`; the
+  admin's (read-only case records, patient searches posted rather than in the
+  address): `admin.py`, with `templates/admin/search_form.html`;
 - the request id (X-Request-ID, on every log line and the tasks a request sends):
   `request_id.py`; how log lines look and what they may carry (JSON, no query
   strings, no exception messages): `log_format.py`, wired in settings' LOGGING;
