@@ -1,9 +1,9 @@
 """Keeping the audit trail exactly as long as configured, and no longer.
 
 `audit_purge_expired` removes accesses and row-change history older than
-`EQUINAV_AUDIT_RETENTION_DAYS`. It is the one writer allowed past the append-only
-triggers, which it bypasses by name for its own transaction (`pgtrigger.ignore`),
-and it leaves its own row saying what it removed.
+`EQUINAV_AUDIT_RETENTION_DAYS`, never under six years. The append-only triggers let a
+row that old go and nothing younger (audit migration 0003), so the purge needs no
+way around them. It leaves its own row saying what it removed.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from navigator.audit.models import AccessAction, AccessedPatient, AccessEvent, RowChange
@@ -26,10 +25,6 @@ class Purged:
     cutoff: dt.datetime
     accesses: int
     changes: int
-
-
-def _append_only(model: type[models.Model]) -> str:
-    return f"{model._meta.app_label}.{model._meta.object_name}:append_only"
 
 
 # HIPAA keeps the documentation its safeguards require six years (45 CFR
@@ -49,9 +44,7 @@ def audit_purge_expired(*, now: dt.datetime | None = None) -> Purged:
             f"{MINIMUM_RETENTION_DAYS} days (six years). Nothing was purged."
         )
     cutoff = (now or timezone.now()) - dt.timedelta(days=days)
-    protected: list[type[models.Model]] = [AccessEvent, AccessedPatient, RowChange]
-    uris = [_append_only(m) for m in protected]
-    with transaction.atomic(), pgtrigger.ignore(*uris):
+    with transaction.atomic():
         expired = AccessEvent.objects.filter(at__lt=cutoff)
         AccessedPatient.objects.filter(event__in=expired.values("pk")).delete()
         accesses = expired.delete()[0]

@@ -141,3 +141,47 @@ def test_a_change_made_in_a_request_names_its_user_and_path(require_postgres, cl
     assert change.operation == "UPDATE"
     assert change.user_id == navigator.user.pk
     assert change.path == reverse("navigator:note_create", args=[case.pk])
+
+
+def test_no_session_setting_switches_the_audit_trails_protection_off(
+    require_postgres, client, manager
+):
+    # Given an audit row
+    client.force_login(manager)
+    client.get(reverse("navigator:worklist"))
+
+    # When a plain SQL session sets pgtrigger's "ignore" setting for every trigger it
+    # could name, then deletes (review R7: pgtrigger's own Protect obeyed it)
+    def delete_with_switch():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true)")
+            cursor.execute("DELETE FROM audit_accessevent")
+
+    # Then the database still refuses
+    assert _refused(delete_with_switch)
+    assert AccessEvent.objects.exists()
+
+
+def test_rows_older_than_six_years_may_go_and_younger_ones_may_not(require_postgres):
+    # Given a row written seven years ago and one written five years ago
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from navigator.audit.models import AccessAction
+    from navigator.audit.recording import access_event_record
+
+    now = timezone.now()
+    with time_machine.travel(now - dt.timedelta(days=7 * 365), tick=False):
+        old = access_event_record(action=AccessAction.VIEW, username="old", patient_ids=[1])
+    with time_machine.travel(now - dt.timedelta(days=5 * 365), tick=False):
+        young = access_event_record(action=AccessAction.VIEW, username="young", patient_ids=[1])
+
+    # Then the database lets the old one and its patient row go, and not the young one
+    from navigator.audit.models import AccessedPatient
+
+    assert not _refused(lambda: AccessedPatient.objects.filter(event=old).delete())
+    assert not _refused(lambda: AccessEvent.objects.filter(pk=old.pk).delete())
+    assert _refused(lambda: AccessedPatient.objects.filter(event=young).delete())
+    assert _refused(lambda: AccessEvent.objects.filter(pk=young.pk).delete())
