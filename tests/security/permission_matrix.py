@@ -62,6 +62,9 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("navigator:worklist", "GET", "login | 200 | 403 | 403 | 403 | 403"),
         ("navigator:worklist", "POST", "login | 200 | 403 | 403 | 403 | 403"),
     ],
+    "Search the worklist (API: the search in the body; a manager names the navigator)": [
+        ("api:worklist_search", "POST", "401 | 400 | 403 | 400 | 400 | 403"),
+    ],
     "List all cases (page)": [
         ("navigator:case_list", "GET", "login | 403 | 403 | 200 | 200 | 403"),
         ("navigator:case_list", "POST", "login | 403 | 403 | 200 | 200 | 403"),
@@ -154,6 +157,9 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
             "GET",
             "login | 200 404 404 404 | 200 200 200 404 | 200 | 200 | 403",
         ),
+    ],
+    "Find a patient by MRN (API: the MRN in the body; the answer is scoped)": [
+        ("api:patient-search", "POST", "401 | 400 | 400 | 400 | 400 | 400"),
     ],
     "List patients": [
         ("api:patient-list", "GET", "401 | 200 | 200 | 200 | 200 | 200"),

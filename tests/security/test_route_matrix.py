@@ -359,3 +359,29 @@ def test_a_barrier_appointment_or_interpreter_request_of_another_case_is_not_fou
     # Then it is not found there, and nothing changed
     assert outcome(response) == "404"
     assert snapshot() == before
+
+
+# --- A search finds only what the role may see ------------------------------------------
+
+
+@pytest.mark.parametrize("role", [role for role in ROLES if role != "anonymous"])
+def test_a_patient_search_by_mrn_finds_only_the_patients_the_role_may_see(world, db, role):
+    # Given each owner's patient's MRN
+    client = client_as(world, role)
+    found = set()
+
+    # When the role searches for each (the empty-body case in the matrix is only a 400)
+    for owner in OWNERS:
+        response = client.post(
+            reverse("api:patient-search"),
+            {"mrn": MARKERS[owner][1]},
+            content_type="application/json",
+        )
+        assert response.status_code == 200, (owner, response.content)
+        if response.json():
+            found.add(owner)
+
+    # Then it finds a patient only where the role may see one; a navigator's covered
+    # colleague's patient stays theirs, as on the patient page (404 there)
+    visible = set(PATIENTS_VISIBLE[role]) - ({"covered"} if role == "navigator" else set())
+    assert found == visible
