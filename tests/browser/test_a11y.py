@@ -488,3 +488,20 @@ def test_the_follow_up_pages_have_no_accessibility_violations(
     )  # fmt: skip
     check(browser, live_server, manager, f"/cases/{proposed.pk}/")
     check(browser, live_server, manager, f"/patients/{overdue.patient_id}/")
+
+
+def test_the_audit_trail_search_has_no_accessibility_violations(browser, live_server, manager):
+    # Given accesses to search: a manager who opened a patient's page
+    from django.test import Client
+
+    from navigator.models import Role
+
+    patient = factories.PatientFactory()
+    looker = Client()
+    looker.force_login(manager)
+    looker.get(f"/patients/{patient.pk}/")
+    officer = factories.UserFactory(role=Role.COMPLIANCE)
+
+    # Then the search, empty and by that patient, passes axe at both sizes
+    check(browser, live_server, officer, "/audit/")
+    check(browser, live_server, officer, f"/audit/?patient={patient.pk}")
