@@ -241,7 +241,7 @@ class CaseEventKind(models.TextChoices):
 class CaseEvent(models.Model):
     """The case's timeline and audit trail: who did what, when, old and new values."""
 
-    case = models.ForeignKey(NavigationCase, on_delete=models.CASCADE, related_name="events")
+    case = models.ForeignKey(NavigationCase, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=32, choices=CaseEventKind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
@@ -293,7 +293,7 @@ class BarrierStatus(models.TextChoices):
 
 
 class CaseBarrier(models.Model):
-    case = models.ForeignKey(NavigationCase, on_delete=models.CASCADE, related_name="barriers")
+    case = models.ForeignKey(NavigationCase, on_delete=models.PROTECT, related_name="barriers")
     barrier_type = models.ForeignKey(BarrierType, on_delete=models.PROTECT)
     status = models.CharField(
         max_length=16, choices=BarrierStatus.choices, default=BarrierStatus.IDENTIFIED
@@ -326,7 +326,7 @@ class AppointmentPurpose(models.TextChoices):
 
 
 class Appointment(models.Model):
-    case = models.ForeignKey(NavigationCase, on_delete=models.CASCADE, related_name="appointments")
+    case = models.ForeignKey(NavigationCase, on_delete=models.PROTECT, related_name="appointments")
     purpose = models.CharField(
         max_length=16, choices=AppointmentPurpose.choices, default=AppointmentPurpose.SCREENING
     )
@@ -411,7 +411,7 @@ class KitMailing(models.Model):
     """A home test kit (FIT, stool DNA) mailed to the patient: its return reminders
     run until the result is recorded."""
 
-    case = models.ForeignKey(NavigationCase, on_delete=models.CASCADE, related_name="kits")
+    case = models.ForeignKey(NavigationCase, on_delete=models.PROTECT, related_name="kits")
     modality = models.ForeignKey("patients.ScreeningModality", on_delete=models.PROTECT)
     mailed_on = models.DateField()
     returned_on = models.DateField(null=True, blank=True)

@@ -89,7 +89,7 @@ QUALIFIED_INTERPRETATION = frozenset(
 
 class ContactAttempt(models.Model):
     case = models.ForeignKey(
-        "navigator.NavigationCase", on_delete=models.CASCADE, related_name="attempts"
+        "navigator.NavigationCase", on_delete=models.PROTECT, related_name="attempts"
     )
     attempted_at = models.DateTimeField(default=timezone.now)
     channel = models.CharField(max_length=16, choices=Channel.choices)
@@ -98,9 +98,11 @@ class ContactAttempt(models.Model):
     )
     outcome = models.CharField(max_length=24, choices=Outcome.choices)
     purpose = models.CharField(max_length=24, choices=Purpose.choices, default=Purpose.OUTREACH)
+    # A number an attempt was made to outlives being replaced: deleting it would
+    # rewrite the attempt (a clinical record).
     phone = models.ForeignKey(
         "patients.PatientPhone",
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -278,11 +280,11 @@ class PatientMessage(AuditedRead, models.Model):
     """
 
     patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.CASCADE, related_name="messages"
+        "patients.Patient", on_delete=models.PROTECT, related_name="messages"
     )
     case = models.ForeignKey(
         "navigator.NavigationCase",
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="messages",
@@ -441,7 +443,7 @@ class CaseTask(models.Model):
     message), however often the rules run: the unique constraint makes that true."""
 
     case = models.ForeignKey(
-        "navigator.NavigationCase", on_delete=models.CASCADE, related_name="tasks"
+        "navigator.NavigationCase", on_delete=models.PROTECT, related_name="tasks"
     )
     kind = models.CharField(max_length=32, choices=TaskKind.choices)
     for_manager = models.BooleanField(default=False)

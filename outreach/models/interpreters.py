@@ -28,7 +28,7 @@ class InterpreterRequest(models.Model):
     (`outreach.services.interpreters`)."""
 
     case = models.ForeignKey(
-        "navigator.NavigationCase", on_delete=models.CASCADE, related_name="interpreter_requests"
+        "navigator.NavigationCase", on_delete=models.PROTECT, related_name="interpreter_requests"
     )
     appointment = models.ForeignKey(
         "navigator.Appointment",
