@@ -1,5 +1,9 @@
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_POST
+
+from config.session_timeout import seconds_left
 
 
 @login_required
@@ -13,3 +17,28 @@ def home(request):
     if user.is_manager or user.is_program_admin:
         return redirect("navigator:equity")
     return redirect("login")
+
+
+# --- The session's timer (config.session_timeout; static/js/session-timeout.js) ---------
+
+
+@require_GET
+def session_status(request):
+    """Seconds left before the idle and the absolute limit. Asking is not activity."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": "You are not signed in."}, status=401)
+    idle_left, max_left = seconds_left(request.session)
+    return JsonResponse(
+        {"idle_seconds_left": max(0, int(idle_left)), "max_seconds_left": max(0, int(max_left))}
+    )
+
+
+@require_POST
+def session_keep_alive(request):
+    """ "Stay signed in": this request is the activity (the middleware records it)."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": "You are not signed in."}, status=401)
+    idle_left, max_left = seconds_left(request.session)
+    return JsonResponse(
+        {"idle_seconds_left": max(0, int(idle_left)), "max_seconds_left": max(0, int(max_left))}
+    )

@@ -2,6 +2,7 @@ from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 
 from navigator.equity.sql import register_sqlite_functions
+from navigator.security_events import connect_receivers
 
 
 class NavigatorConfig(AppConfig):
@@ -13,3 +14,5 @@ class NavigatorConfig(AppConfig):
         connection_created.connect(
             register_sqlite_functions, dispatch_uid="navigator.equity.sql.sqlite_functions"
         )
+        # Sign-ins, sign-outs, failures and lockouts to the security log and audit trail.
+        connect_receivers()
