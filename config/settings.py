@@ -73,7 +73,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "phonenumber_field",
+    # Database triggers: the audit trail and the clinical records refuse UPDATE or
+    # DELETE at the database itself, whatever interface a change comes through.
+    "pgtrigger",
     "navigator",
+    "navigator.audit",
     "patients",
     "outreach",
 ]
@@ -89,6 +93,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): whether this session passed a TOTP check.
     "django_otp.middleware.OTPMiddleware",
+    # Records every signed-in request and the patients it touched (45 CFR 164.312(b)).
+    "navigator.audit.middleware.AccessAuditMiddleware",
     # After authentication (it asks whether the user is signed in); WhiteNoise above
     # answers static files before they reach it, so they stay cacheable.
     "config.middleware.NoStoreMiddleware",

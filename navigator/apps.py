@@ -2,7 +2,6 @@ from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 
 from navigator.equity.sql import register_sqlite_functions
-from navigator.security_events import connect_receivers
 
 
 class NavigatorConfig(AppConfig):
@@ -14,5 +13,8 @@ class NavigatorConfig(AppConfig):
         connection_created.connect(
             register_sqlite_functions, dispatch_uid="navigator.equity.sql.sqlite_functions"
         )
-        # Sign-ins, sign-outs, failures and lockouts to the security log and audit trail.
+        # Sign-ins, sign-outs, failures and lockouts to the security log and audit trail
+        # (imported here: it needs the audit trail's models, loaded only by now).
+        from navigator.security_events import connect_receivers
+
         connect_receivers()

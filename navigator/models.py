@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+
+from navigator.audit.recording import AuditedRead
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -14,6 +16,10 @@ class Role(models.TextChoices):
     MANAGER = "manager", "Program manager"
     CLINIC_STAFF = "clinic_staff", "Clinic staff"
     ADMIN = "admin", "Administrator"
+    # Reads the audit trail (who looked at which patient, what a user looked at) and
+    # nothing else: no patient page, list or report (HIPAA 45 CFR 164.308(a)(1)(ii)(D),
+    # information system activity review).
+    COMPLIANCE = "compliance", "Compliance officer"
 
 
 class User(AbstractUser):
@@ -48,6 +54,10 @@ class User(AbstractUser):
     @property
     def is_clinic_staff(self) -> bool:
         return self.role == Role.CLINIC_STAFF
+
+    @property
+    def is_compliance_officer(self) -> bool:
+        return self.role == Role.COMPLIANCE
 
     @property
     def is_program_admin(self) -> bool:
@@ -126,7 +136,7 @@ LOOP_CLOSED_STATUSES = frozenset({CaseStatus.COMPLETED, CaseStatus.CLOSED, CaseS
 CLOSED_STATUSES = frozenset(set(CaseStatus) - OPEN_STATUSES)
 
 
-class NavigationCase(models.Model):
+class NavigationCase(AuditedRead, models.Model):
     """One patient's navigation toward one screening program."""
 
     patient = models.ForeignKey(

@@ -3,8 +3,8 @@
 Every sign-in, failed sign-in, lockout, sign-out, API token issued or revoked,
 password change and two-factor failure or enrolment comes through
 `security_event`. It writes one line to the "equinav.security" logger (user id and
-username, which are not PHI; never a password, a token or a code) and hands the
-event to the audit trail.
+username, which are not PHI; never a password, a token or a code) and one row to the
+audit trail (navigator.audit.recording.audit_security_event).
 
 The libraries' own hook points feed it: Django's user_logged_in, user_logged_out
 and user_login_failed signals and django-axes' user_locked_out
@@ -19,18 +19,21 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from navigator.audit.models import AccessAction
+from navigator.audit.recording import audit_security_event
+
 logger = logging.getLogger("equinav.security")
 
-# The audit trail's actions (navigator.audit.models.AccessAction), by value.
-SIGN_IN = "sign_in"
-SIGN_IN_FAILED = "sign_in_failed"
-SIGN_OUT = "sign_out"
-LOCKOUT = "lockout"
-TOKEN_ISSUED = "token_issued"  # noqa: S105 - an action name
-TOKEN_REVOKED = "token_revoked"  # noqa: S105 - an action name
-PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an action name
-TWO_FACTOR_FAILED = "two_factor_failed"
-TWO_FACTOR_ENROLLED = "two_factor_enrolled"
+# The audit trail's actions.
+SIGN_IN = AccessAction.SIGN_IN
+SIGN_IN_FAILED = AccessAction.SIGN_IN_FAILED
+SIGN_OUT = AccessAction.SIGN_OUT
+LOCKOUT = AccessAction.LOCKOUT
+TOKEN_ISSUED = AccessAction.TOKEN_ISSUED
+TOKEN_REVOKED = AccessAction.TOKEN_REVOKED
+PASSWORD_CHANGED = AccessAction.PASSWORD_CHANGED
+TWO_FACTOR_FAILED = AccessAction.TWO_FACTOR_FAILED
+TWO_FACTOR_ENROLLED = AccessAction.TWO_FACTOR_ENROLLED
 
 # The longest username written to a log line: a typed username is the caller's input.
 USERNAME_MAX = 150
@@ -50,7 +53,7 @@ def security_event(
     username: str = "",
     detail: dict[str, str] | None = None,
 ) -> None:
-    """Record one security event: a log line now; the audit trail once it exists."""
+    """Record one security event: a log line and an audit row."""
     username = (username or (user.get_username() if user is not None else ""))[:USERNAME_MAX]
     details = " ".join(f"{key}={value}" for key, value in sorted((detail or {}).items()))
     logger.info(
@@ -60,6 +63,9 @@ def security_event(
         username,
         client_address(request) or "-",
         details,
+    )
+    audit_security_event(
+        action=action, request=request, user=user, username=username, detail=detail
     )
 
 

@@ -11,6 +11,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+
+from navigator.audit.recording import AuditedRead
 from django.utils import timezone
 
 
@@ -265,7 +267,7 @@ class MessageState(models.TextChoices):
 PENDING_MESSAGE_STATES = frozenset({MessageState.SCHEDULED, MessageState.SENDING})
 
 
-class PatientMessage(models.Model):
+class PatientMessage(AuditedRead, models.Model):
     """One message to a patient. The database is the source of truth: Celery only
     executes what these rows say, and the beat sweep finds any row whose task was lost.
 
@@ -485,7 +487,7 @@ class SmsOptOut(models.Model):
         return f"SMS opt-out ({self.keyword})"
 
 
-class InboundSms(models.Model):
+class InboundSms(AuditedRead, models.Model):
     """A text from a patient (or anyone) to the program's number, as received."""
 
     provider_id = models.CharField(max_length=64, unique=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import models
+
+from navigator.audit.recording import AuditedRead
 from django.utils import timezone
 
 from patients.models.people import Patient
@@ -17,7 +19,7 @@ class CareGapStatus(models.TextChoices):
     OVERDUE = "overdue", "Overdue"
 
 
-class CareGap(models.Model):
+class CareGap(AuditedRead, models.Model):
     """A patient's screening status for one program, as of a day, with its reasons."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_gaps")

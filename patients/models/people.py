@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
+
+from navigator.audit.recording import AuditedRead
 from django.db.models import F
 from django.db.models.functions import Trim, Upper
 from django.utils import timezone
@@ -145,7 +147,9 @@ class PreferredChannel(models.TextChoices):
     LETTER = "letter", "Letter"
 
 
-class Patient(models.Model):
+class Patient(AuditedRead, models.Model):
+    audit_patient_attname = "id"
+
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
     mrn = models.CharField(
         "MRN", max_length=64, blank=True, help_text="Medical record number at the clinic."

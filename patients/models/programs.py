@@ -8,6 +8,8 @@ import datetime as dt
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+from navigator.audit.recording import AuditedRead
 from django.utils import timezone
 
 from patients.models.codes import CodeConcept
@@ -145,7 +147,7 @@ RECORDABLE_RESULTS = [
 ]
 
 
-class ScreeningEvent(models.Model):
+class ScreeningEvent(AuditedRead, models.Model):
     """A screening test that was done, and its result."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="screenings")

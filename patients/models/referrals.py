@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+
+from navigator.audit.recording import AuditedRead
 from django.utils import timezone
 
 from patients.models.clinics import Clinic
@@ -29,7 +31,7 @@ CLINIC_STATUS_LABELS = {
 }
 
 
-class Referral(models.Model):
+class Referral(AuditedRead, models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="referrals")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
     program = models.ForeignKey(ScreeningProgram, on_delete=models.PROTECT)

@@ -35,6 +35,7 @@ FLOORS: list[tuple[int, str, tuple[str, ...]]] = [
             r"(views|api|urls|admin|tasks|apps|templatetags|management|forms)(\..*)?",
             r"(patients|navigator|outreach)\..*_views",
             r"config\.(urls|views|wsgi|asgi)",
+            r"navigator\.audit\.(views|urls|admin|tasks|apps|api|management)(\..*)?",
         ),
     ),
     (
@@ -48,6 +49,9 @@ FLOORS: list[tuple[int, str, tuple[str, ...]]] = [
             # Stopping pending messages touches models only; the kernel (closing a
             # case), FHIR import (a death) and outreach (an opt-out) all need it.
             r"outreach\.messaging\.stops",
+            # Every model whose rows are a patient's data notes its patient as it loads
+            # (the read log), so the audit trail's models and recorder are the base.
+            r"navigator\.audit(\.(models|recording|middleware|migrations(\..*)?))?",
         ),
     ),
     (4, "intake orchestration", (r"navigator\.intake(\..*)?",)),

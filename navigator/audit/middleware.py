@@ -1,0 +1,54 @@
+"""`AccessAuditMiddleware`: one audit row for every request a signed-in user makes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from navigator.audit.models import AccessAction
+from navigator.audit.recording import access_event_record, collecting
+
+# What a browser fetches that reads nothing of anyone's (WhiteNoise answers static
+# files before this middleware; these are the app's own).
+_NOT_ACCESSES = ("/static/", "/favicon.ico", "/healthz")
+_EXPORT_TYPES = ("text/csv", "application/pdf", "application/fhir+json")
+
+
+def _action(request: HttpRequest, response: HttpResponse, patients: int, named: str | None):
+    if named:
+        return named
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return AccessAction.CHANGE
+    content_type = response.get("Content-Type", "").split(";")[0].strip()
+    if content_type in _EXPORT_TYPES or "attachment" in response.get("Content-Disposition", ""):
+        return AccessAction.EXPORT
+    return AccessAction.LIST if patients > 1 else AccessAction.VIEW
+
+
+class AccessAuditMiddleware:
+    """Collects the patients a request touches (see `navigator.audit.recording`) and,
+    once the response is ready, records who, when, from where, which route, which
+    patients and what was done. Placed after authentication; the REST framework
+    authenticates tokens inside the view and sets `request.user` on the same request,
+    so the user is read after the response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(_NOT_ACCESSES):
+            return self.get_response(request)
+        with collecting() as collector:
+            response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return response
+        access_event_record(
+            action=_action(request, response, len(collector.patient_ids), collector.action),
+            request=request,
+            user=user,
+            status_code=response.status_code,
+            patient_ids=collector.patient_ids,
+        )
+        return response
