@@ -9,6 +9,7 @@ page (429 with Retry-After). Every view here is rate-limited per caller
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -88,7 +89,10 @@ class TokenObtainView(APIView):
                 raise exceptions.ValidationError(
                     {"otp_token": error.message_dict.get("code", error.messages)}
                 ) from error
-        instance, token = api_tokens.api_token_issue(user=user, request=request)
+        try:
+            instance, token = api_tokens.api_token_issue(user=user, request=request)
+        except DjangoPermissionDenied as error:  # the per-user ceiling, said as it is
+            raise exceptions.PermissionDenied(str(error)) from error
         body = {"token": token, "token_key": instance.token_key, "expiry": instance.expiry}
         return Response(IssuedTokenSerializer(body).data)
 
