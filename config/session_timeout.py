@@ -5,8 +5,8 @@ signed in must not stay open to the next person. The middleware keeps two stamps
 the session, when this sign-in happened and when its user last did something, and
 signs the user out once EQUINAV_SESSION_IDLE_SECONDS have passed since the last
 activity or EQUINAV_SESSION_MAX_SECONDS since the sign-in, whichever comes first:
-pages redirect to the sign-in page with a message; htmx and API calls get 401 (htmx
-is also told where to go, HX-Redirect). The page's warning dialog
+pages redirect to the sign-in page with a message; htmx, API and other JSON calls get
+401 (htmx is also told where to go, HX-Redirect). The page's warning dialog
 (static/js/session-timeout.js) asks the session's status without that counting as
 activity, and "Stay signed in" posts to the keep-alive view, which does count.
 """
@@ -53,16 +53,26 @@ class SessionTimeoutMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            session = request.session
-            now = time.time()
-            if SIGNED_IN_AT not in session:
-                # The first request of this sign-in (or of a session from before the stamps).
-                session[SIGNED_IN_AT] = now
-                session[LAST_ACTIVITY_AT] = now
-            idle_left, max_left = seconds_left(session, now)
+            self.stamp(request)
+            idle_left, max_left = seconds_left(request.session)
             if idle_left <= 0 or max_left <= 0:
                 return self.expired(request, idle=idle_left <= 0)
-        return self.get_response(request)
+        response = self.get_response(request)
+        # A sign-in (the sign-in page, or two-factor) starts the clocks with its own response.
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            self.stamp(request)
+        return response
+
+    @staticmethod
+    def stamp(request: HttpRequest) -> None:
+        """Start the clocks of a session that has none: a sign-in just now (or a
+        session from before the stamps existed)."""
+        session = request.session
+        if SIGNED_IN_AT not in session:
+            now = time.time()
+            session[SIGNED_IN_AT] = now
+            session[LAST_ACTIVITY_AT] = now
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
         """Whatever the user asks for counts as activity, but the timer's own status."""
@@ -86,7 +96,8 @@ class SessionTimeoutMiddleware:
         request.equinav_sign_out_reason = "idle" if idle else "max_age"  # type: ignore[attr-defined]
         logout(request)
         login_url = resolve_url(settings.LOGIN_URL)
-        if request.path.startswith(API_PREFIX) or request.headers.get("HX-Request"):
+        wants_json = "application/json" in request.headers.get("Accept", "")
+        if request.path.startswith(API_PREFIX) or request.headers.get("HX-Request") or wants_json:
             response = JsonResponse({"detail": text}, status=401)
             response["WWW-Authenticate"] = 'Session realm="EquiNav"'
             if request.headers.get("HX-Request"):
