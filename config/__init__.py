@@ -11,7 +11,11 @@ To change:
 - headers on every response (no-store on anything that may carry PHI):
   `middleware.py`; the Content Security Policy and Permissions-Policy: settings;
   the API docs page, without inline script or style: `templates/api/swagger_ui.html`;
-- the API's shared base (pagination, error shape, role permissions): `api.py`.
+- the API's shared base (pagination, error shape, role permissions): `api.py`;
+- sign-in (docs/security.md "Sign-in and sessions"): the lockout's answer
+  (`signin.py`), the idle and absolute session limits (`session_timeout.py`, with
+  the warning dialog's `static/js/session-timeout.js` and the values it reads,
+  `context_processors.py`), two-factor for privileged users (`two_factor.py`).
 
 The Celery app is imported here so that `celery -A config` and Django share it.
 """

@@ -18,5 +18,9 @@ To change:
   (`forms/base.py` is the base form most forms of every app build on); its templates:
   `templates/navigator/`;
 - the JSON API: `api/`; roles and who may open what: `permissions.py`;
-- the admin: `admin.py`; the demo data: `management/commands/seed_demo.py`.
+- the admin: `admin.py`; the demo data: `management/commands/seed_demo.py`;
+- sign-in's security events (log line and audit row, fed by the auth signals):
+  `security_events.py`; API tokens, passwords and two-factor: `services/api_tokens.py`,
+  `services/passwords.py`, `services/two_factor.py`, their endpoints `api/tokens.py`
+  and pages `views/account.py`.
 """

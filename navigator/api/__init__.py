@@ -7,6 +7,8 @@ To change:
 - what a case, worklist row or navigator looks like in JSON, and the inputs of
   the case actions: `serializers.py`;
 - the equity API (`/api/equity/`): `equity.py`; `/api/reports/completion/` is
-  computed by `navigator.equity.completion_report`.
+  computed by `navigator.equity.completion_report`;
+- API tokens (`/api/auth/token/` to issue one, `/api/auth/tokens/` to list and
+  revoke your own): `tokens.py`, routed in `config/urls.py`.
 Who sees which case is `navigator.selectors.visibility`, never the view.
 """

@@ -16,7 +16,9 @@ To change:
   (`/reports/equity/navigation/`) and the data-quality page, each with its CSV:
   `equity.py`; the old completion report's address,
   now a redirect to the navigation page: `reports.py`;
-- the team view, rebalancing and covering: `team.py`.
+- the team view, rebalancing and covering: `team.py`;
+- the user's own security pages (two-factor enrolment and code, "Your API tokens"):
+  `account.py`.
 
 The URLs are in `navigator/urls.py`; outreach's case actions (navigator.views is
 their model) draw the same case page through `case_page`.
