@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import resolve_url
 
@@ -46,21 +46,26 @@ def seconds_left(session, now: float | None = None) -> tuple[float, float]:
     )
 
 
+def signed_in_by_session(request: HttpRequest) -> bool:
+    """Whether a session carries this request's sign-in. An API call with a token is
+    signed in too once DRF has run, but has no session to time (nor should it get one)."""
+    session = getattr(request, "session", None)
+    return session is not None and SESSION_KEY in session
+
+
 class SessionTimeoutMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if signed_in_by_session(request):
             self.stamp(request)
             idle_left, max_left = seconds_left(request.session)
             if idle_left <= 0 or max_left <= 0:
                 return self.expired(request, idle=idle_left <= 0)
         response = self.get_response(request)
-        # A sign-in (the sign-in page, or two-factor) starts the clocks with its own response.
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        # A sign-in (the sign-in page) starts the clocks with its own response.
+        if signed_in_by_session(request):
             self.stamp(request)
         return response
 
@@ -76,8 +81,7 @@ class SessionTimeoutMiddleware:
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
         """Whatever the user asks for counts as activity, but the timer's own status."""
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
+        if not signed_in_by_session(request):
             return None
         match = request.resolver_match
         if match is not None and match.url_name in PASSIVE_VIEW_NAMES:

@@ -18,7 +18,8 @@ To change:
   (`forms/base.py` is the base form most forms of every app build on); its templates:
   `templates/navigator/`;
 - the JSON API: `api/`; roles and who may open what: `permissions.py`;
-- the admin: `admin.py`; the demo data: `management/commands/seed_demo.py`;
+- the admin: `admin.py`; the demo data: `management/commands/seed_demo.py`; an
+  operator setting a password: `management/commands/set_user_password.py`;
 - sign-in's security events (log line and audit row, fed by the auth signals):
   `security_events.py`; API tokens, passwords and two-factor: `services/api_tokens.py`,
   `services/passwords.py`, `services/two_factor.py`, their endpoints `api/tokens.py`

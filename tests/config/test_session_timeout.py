@@ -10,7 +10,10 @@ import re
 import pytest
 import time_machine
 from django.contrib.messages import get_messages
+from django.contrib.sessions.models import Session
 from django.urls import reverse
+from knox.models import AuthToken
+from rest_framework.test import APIClient
 
 from tests.factories import PASSWORD, UserFactory
 
@@ -135,3 +138,17 @@ def test_pages_carry_the_warning_dialog_and_its_script_from_a_file(signed_in):
 def test_the_sign_in_page_has_no_timer(client):
     html = client.get(reverse("login")).content.decode()
     assert "session-timeout" not in html
+
+
+def test_an_api_call_with_a_token_gets_no_session():
+    # A token caller is signed in by DRF inside the view: there is no session to time,
+    # and none must be made for it (a cookie and a row per call).
+    _, token = AuthToken.objects.create(user=UserFactory())
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    response = client.get("/api/auth/tokens/")
+
+    assert response.status_code == 200
+    assert "sessionid" not in response.cookies
+    assert not Session.objects.exists()
