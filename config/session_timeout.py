@@ -99,6 +99,9 @@ class SessionTimeoutMiddleware:
             text = MAX_MESSAGE.format(hours=settings.EQUINAV_SESSION_MAX_SECONDS // 3600)
         request.equinav_sign_out_reason = "idle" if idle else "max_age"  # type: ignore[attr-defined]
         logout(request)
+        # Said on the sign-in page, wherever the user arrives from (the dialog's script
+        # goes there after a 401).
+        messages.info(request, text)
         login_url = resolve_url(settings.LOGIN_URL)
         wants_json = "application/json" in request.headers.get("Accept", "")
         if request.path.startswith(API_PREFIX) or request.headers.get("HX-Request") or wants_json:
@@ -107,7 +110,6 @@ class SessionTimeoutMiddleware:
             if request.headers.get("HX-Request"):
                 response["HX-Redirect"] = login_url
             return response
-        messages.info(request, text)
         target = login_url
         if request.method == "GET":
             target += "?" + urlencode({"next": request.get_full_path()})

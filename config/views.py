@@ -1,3 +1,5 @@
+import math
+
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect
@@ -22,15 +24,21 @@ def home(request):
 # --- The session's timer (config.session_timeout; static/js/session-timeout.js) ---------
 
 
+def _seconds_left(request) -> dict[str, int]:
+    # Rounded up: the page's script must not think the session over before the server does.
+    idle_left, max_left = seconds_left(request.session)
+    return {
+        "idle_seconds_left": max(0, math.ceil(idle_left)),
+        "max_seconds_left": max(0, math.ceil(max_left)),
+    }
+
+
 @require_GET
 def session_status(request):
     """Seconds left before the idle and the absolute limit. Asking is not activity."""
     if not request.user.is_authenticated:
         return JsonResponse({"detail": "You are not signed in."}, status=401)
-    idle_left, max_left = seconds_left(request.session)
-    return JsonResponse(
-        {"idle_seconds_left": max(0, int(idle_left)), "max_seconds_left": max(0, int(max_left))}
-    )
+    return JsonResponse(_seconds_left(request))
 
 
 @require_POST
@@ -38,7 +46,4 @@ def session_keep_alive(request):
     """ "Stay signed in": this request is the activity (the middleware records it)."""
     if not request.user.is_authenticated:
         return JsonResponse({"detail": "You are not signed in."}, status=401)
-    idle_left, max_left = seconds_left(request.session)
-    return JsonResponse(
-        {"idle_seconds_left": max(0, int(idle_left)), "max_seconds_left": max(0, int(max_left))}
-    )
+    return JsonResponse(_seconds_left(request))

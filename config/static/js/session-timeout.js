@@ -25,8 +25,10 @@
   }
 
   function signedOut() {
-    // The next page load is refused by the server and lands on the sign-in page.
-    window.location.assign(window.location.href);
+    // The server has signed the session out (and left a message saying why for the
+    // sign-in page). Reloading instead could arrive a moment early and count as activity.
+    var here = window.location.pathname + window.location.search;
+    window.location.assign(dialog.dataset.loginUrl + "?next=" + encodeURIComponent(here));
   }
 
   function describe(seconds) {
@@ -40,7 +42,9 @@
   function tick() {
     var left = Math.round((deadline - Date.now()) / 1000);
     if (left <= 0) {
-      signedOut();
+      // Time's up here: the server decides (asking is not activity).
+      clearInterval(tickTimer);
+      check();
       return;
     }
     countdown.textContent = describe(left);
@@ -69,9 +73,14 @@
       .then(function (status) {
         var left = Math.min(status.idle_seconds_left, status.max_seconds_left);
         if (left > warning + 5) {
+          if (dialog.open) {
+            dialog.close();
+          }
           schedule(left);
         } else {
-          deadline = Date.now() + left * 1000;
+          clearInterval(tickTimer);
+          // A second's grace, so that the server's limit has surely passed when asked again.
+          deadline = Date.now() + (left + 1) * 1000;
           show();
         }
       })
