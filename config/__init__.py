@@ -4,7 +4,8 @@ To change:
 - a setting (every one read from the environment; production has no default
   secret): `settings.py`; the test suite's overrides: `settings_test.py`;
 - the URL map: `urls.py` (each app's `urls.py` and `api/urls.py` below it);
-  the page that sends each role to its own start: `views.py`;
+  the page that sends each role to its own start, and the 400 and 404 that Django
+  answers before any view (JSON under /api/): `views.py`;
 - the Celery app and its beat schedule's source: `celery.py` (the beat
   schedule is in settings); handing work to a task after the transaction commits:
   `enqueue.py` (services name a task; they never import a task module);
@@ -12,6 +13,7 @@ To change:
   `middleware.py`; the Content Security Policy and Permissions-Policy: settings;
   the API docs page, without inline script or style: `templates/api/swagger_ui.html`;
 - the API's shared base (pagination, error shape, role permissions): `api.py`;
+  the error responses its schema documents for every operation: `api_schema.py`;
 - sign-in (docs/security.md "Sign-in and sessions"): the lockout's answer
   (`signin.py`), the idle and absolute session limits (`session_timeout.py`, with
   the warning dialog's `static/js/session-timeout.js` and the values it reads,

@@ -1,4 +1,6 @@
-"""Shared REST API plumbing: pagination, errors and role permissions."""
+"""Shared REST API plumbing: pagination, errors, content negotiation and role permissions.
+
+(The error responses the schema documents for every operation: `config.api_schema`.)"""
 
 from __future__ import annotations
 
@@ -36,6 +38,15 @@ def exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     return drf_exception_handler(exc, context)
+
+
+class IgnoresAcceptMixin:
+    """For a view that answers one media type whatever the client accepts (a webhook's
+    TwiML, a CSV file): an Accept header naming another is not refused with 406, and
+    its errors are JSON."""
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)  # type: ignore[misc]
 
 
 class HasRole(permissions.BasePermission):

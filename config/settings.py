@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     # Database triggers: the audit trail and the clinical records refuse UPDATE or
     # DELETE at the database itself, whatever interface a change comes through.
     "pgtrigger",
+    "pghistory",
     "navigator",
     "navigator.audit",
     "patients",
@@ -95,6 +96,9 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # Records every signed-in request and the patients it touched (45 CFR 164.312(b)).
     "navigator.audit.middleware.AccessAuditMiddleware",
+    # The user, path and request id of the changes the request makes, for the
+    # triggers that keep the clinical records' history (PostgreSQL only).
+    "navigator.audit.middleware.ChangeContextMiddleware",
     # After authentication (it asks whether the user is signed in); WhiteNoise above
     # answers static files before they reach it, so they stay cacheable.
     "config.middleware.NoStoreMiddleware",
@@ -184,9 +188,10 @@ AXES_RESET_ON_SUCCESS = True
 # The lockout answer: the sign-in page (or JSON for the API) with 429 and Retry-After,
 # the same words whether or not the username exists.
 AXES_LOCKOUT_CALLABLE = "config.signin.lockout_response"
-# The address is REMOTE_ADDR: the proxy in front must set it (gunicorn's
-# --forwarded-allow-ips), never a header a client could forge.
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# The client's address as the audit trail reads it: X-Forwarded-For believed only as
+# far as EQUINAV_TRUSTED_PROXY_COUNT proxies of ours, else REMOTE_ADDR alone; a client
+# cannot forge an address to escape the lockout.
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
 # Failures are logged by our own handlers (config.signin), without passwords; axes'
 # own access log of every success is the audit trail's job, not a second table.
 AXES_DISABLE_ACCESS_LOG = True
@@ -275,7 +280,7 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 # Powerful browser features EquiNav never uses, off for the page and any frame.
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (
         "accelerometer",
@@ -324,7 +329,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.api.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents each operation's error responses too (config/api_schema.py).
+    "DEFAULT_SCHEMA_CLASS": "config.api_schema.ErrorResponsesAutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -338,7 +344,10 @@ REST_KNOX = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "EquiNav API",
-    "DESCRIPTION": "Patient navigation for cancer screening: referrals, cases, outreach, reports.",
+    "DESCRIPTION": "Patient navigation for cancer screening: referrals, cases, outreach, reports."
+    "\n\nEach operation lists the errors it can answer. Any operation may also answer 400 "
+    "(`{detail}`) to a request refused before it is read (too many parameters) and 405 to a "
+    "method it does not list.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The docs page is served from our own static files: no CDN on hospital intranets.
@@ -368,7 +377,7 @@ CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         # How long a task taken by a worker that died waits before Redis hands it
         # to another. The fault tests lower it to seconds.
         "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(60 * 60))),
@@ -404,6 +413,11 @@ CELERY_MAX_COUNTDOWN_SECONDS = 5 * 60
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "audit-retention-nightly": {
+        "task": "navigator.audit.tasks.purge_expired_audit",
+        # 07:30 UTC: the small hours across the continental US.
+        "schedule": crontab(hour=7, minute=30),
+    },
     "follow-up-reminders-daily": {
         "task": "outreach.tasks.create_follow_up_reminders",
         # 11:00 UTC is early morning across the continental US.
@@ -524,3 +538,13 @@ EQUINAV_SMALL_CELL_MAX = int(os.environ.get("EQUINAV_SMALL_CELL_MAX", "10"))
 EQUINAV_DEMOGRAPHIC_COMPLETENESS_MIN = float(
     os.environ.get("EQUINAV_DEMOGRAPHIC_COMPLETENESS_MIN", "0.90")
 )
+
+# The audit trail (navigator.audit) is kept six years by default: HIPAA keeps the
+# documentation its safeguards require for six years (45 CFR 164.316(b)(2)(i)).
+# The nightly purge removes rows older than this, and only those.
+EQUINAV_AUDIT_RETENTION_DAYS = int(os.environ.get("EQUINAV_AUDIT_RETENTION_DAYS", str(6 * 366)))
+
+# How many proxies of ours stand in front of the app, each appending to
+# X-Forwarded-For: the client's address (audit trail, sign-in lockouts) is read that
+# many hops from the right. 0: no proxy, REMOTE_ADDR alone (config/client_address.py).
+EQUINAV_TRUSTED_PROXY_COUNT = int(os.environ.get("EQUINAV_TRUSTED_PROXY_COUNT", "0"))

@@ -36,8 +36,12 @@ urlpatterns = [
     path("accounts/two-factor/verify/", account.two_factor_verify, name="two_factor_verify"),
     path("accounts/api-tokens/", account.api_token_list, name="api_tokens"),
     path("admin/", admin.site.urls),
+    path("audit/", include("navigator.audit.urls")),
     path("api/", include((api_patterns, "api"))),
     path("", include("navigator.urls")),
     path("", include("patients.urls")),
     path("", include("outreach.urls")),
 ]
+
+handler400 = "config.views.bad_request"
+handler404 = "config.views.not_found"

@@ -3,9 +3,12 @@ import math
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.views import defaults
 from django.views.decorators.http import require_GET, require_POST
 
 from config.session_timeout import seconds_left
+
+API_PREFIX = "/api/"
 
 
 @login_required
@@ -18,6 +21,8 @@ def home(request):
         return redirect("navigator:worklist")
     if user.is_manager or user.is_program_admin:
         return redirect("navigator:equity")
+    if user.is_compliance_officer:
+        return redirect("audit:search")
     return redirect("login")
 
 
@@ -47,3 +52,19 @@ def session_keep_alive(request):
     if not request.user.is_authenticated:
         return JsonResponse({"detail": "You are not signed in."}, status=401)
     return JsonResponse(_seconds_left(request))
+
+
+def not_found(request, exception):
+    """A URL that matches no route: under /api/ a JSON 404 in the API's error shape (what
+    the schema documents and clients parse), elsewhere Django's page."""
+    if request.path_info.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request, exception):
+    """A request Django refuses before any view (too many fields, ...): under /api/ a JSON
+    400 in the API's error shape, elsewhere Django's page."""
+    if request.path_info.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)

@@ -68,19 +68,16 @@ class NavigationCaseAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(admin.ModelAdmin):
+class CaseEventAdmin(ReadOnlyAdmin):
+    """The timeline is the case's history: nobody adds, edits or deletes a row here
+    (and on PostgreSQL the database refuses it too: navigator.audit.history)."""
+
     list_display = ["at", "case", "kind", "actor", "summary"]
     list_filter = ["kind"]
     search_fields = ["case__pk", "summary"]
     date_hierarchy = "at"
     list_select_related = ["actor"]
     readonly_fields = ["case", "kind", "actor", "at", "summary", "data"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class BarrierTypeInline(admin.TabularInline):

@@ -3,11 +3,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-
-from navigator.audit.recording import AuditedRead
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
+from navigator.audit.history import history_track, never_deleted, never_rewritten
+from navigator.audit.recording import AuditedRead
 from patients.languages import language_name
 
 
@@ -525,3 +525,10 @@ class ResultFollowUp(models.Model):
 
     def past_limit(self, today) -> bool:
         return self.is_open and self.limit_on is not None and self.limit_on < today
+
+
+# Clinical records are never deleted, the timeline never rewritten, and every change
+# to the rest is kept by database triggers (navigator.audit.history), whatever writes it.
+for _record in (NavigationCase, CaseBarrier, Appointment, ResultFollowUp, KitMailing):
+    history_track(never_deleted(_record))
+never_rewritten(CaseEvent)

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from config.client_address import client_address
 from navigator.audit.models import AccessAction
 from navigator.audit.recording import audit_security_event
 
@@ -39,12 +40,6 @@ TWO_FACTOR_ENROLLED = AccessAction.TWO_FACTOR_ENROLLED
 USERNAME_MAX = 150
 
 
-def client_address(request: HttpRequest | None) -> str:
-    if request is None:
-        return ""
-    return str(request.META.get("REMOTE_ADDR", ""))
-
-
 def security_event(
     *,
     action: str,
@@ -61,7 +56,7 @@ def security_event(
         action,
         getattr(user, "pk", None) or "-",
         username,
-        client_address(request) or "-",
+        (client_address(request) if request is not None else None) or "-",
         details,
     )
     audit_security_event(

@@ -161,8 +161,9 @@ class InboundSmsAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PatientMessage)
-class PatientMessageAdmin(admin.ModelAdmin):
-    """Read-only: messages change state only through outreach.messaging."""
+class PatientMessageAdmin(ReadOnlyAdmin):
+    """Read-only: messages change state only through outreach.messaging, and a message
+    sent or not is part of the patient's record: never deleted."""
 
     list_display = ["pk", "kind", "channel", "language", "state", "due_at", "sent_at", "tries"]
     list_filter = ["state", "kind", "channel", "language"]
@@ -170,9 +171,3 @@ class PatientMessageAdmin(admin.ModelAdmin):
     raw_id_fields = ["patient", "case"]
     # The body and recipient are patient details: shown on the record, never listed.
     exclude = ["body", "recipient", "subject"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -97,6 +97,11 @@ class PatientAdmin(admin.ModelAdmin):
     readonly_fields = ["race_group"]
     inlines = [PatientRaceEthnicityInline, PatientPhoneInline]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A patient's record outlives every mistake in it: duplicates are merged
+        # (patients.services.patients), never deleted; PostgreSQL refuses it too.
+        return False
+
 
 class ScreeningModalityInline(admin.TabularInline):
     model = ScreeningModality

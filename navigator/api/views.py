@@ -14,6 +14,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
 from config.api import roles_allowed
+from config.api_schema import CONFLICT
 from navigator import cases
 from navigator.api import serializers as s
 from navigator.equity.completion_report import completion_report
@@ -85,6 +86,15 @@ class CaseFilter(filters.FilterSet):
         return queryset.filter(proposed) if value else queryset.exclude(proposed)
 
 
+def case_change(request_serializer, *, created: bool = False, **kwargs):
+    """The schema of a change to a case: it answers the case, 201 when the change added
+    something; with a `version` in the request, 409 when the case changed since."""
+    responses: dict = {201 if created else 200: s.CaseDetailSerializer}
+    if "version" in request_serializer().fields:
+        responses[409] = CONFLICT
+    return extend_schema(request=request_serializer, responses=responses, **kwargs)
+
+
 def _modality_for(case: NavigationCase, code: str) -> ScreeningModality:
     modality = next((m for m in case.program.modalities.all() if m.code == code and m.active), None)
     if modality is None:
@@ -125,7 +135,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def _answer(self, pk, code=status.HTTP_200_OK) -> Response:
         return Response(s.CaseDetailSerializer(self._detail(pk)).data, status=code)
 
-    @extend_schema(request=s.TransitionSerializer, responses=s.CaseDetailSerializer)
+    @case_change(s.TransitionSerializer)
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
         case = self._visible_case(pk)
@@ -139,7 +149,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._answer(pk)
 
-    @extend_schema(request=s.AssignSerializer, responses=s.CaseDetailSerializer)
+    @case_change(s.AssignSerializer)
     @action(detail=True, methods=["post"], permission_classes=[MANAGER_ONLY])
     def assign(self, request, pk=None):
         case = self._visible_case(pk)
@@ -153,7 +163,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._answer(pk)
 
-    @extend_schema(request=s.AttemptCreateSerializer, responses=s.CaseDetailSerializer)
+    @case_change(s.AttemptCreateSerializer, created=True)
     @action(detail=True, methods=["post"])
     def attempts(self, request, pk=None):
         case = self._visible_case(pk)
@@ -163,7 +173,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._answer(pk, status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.BarrierCreateSerializer, responses=s.CaseDetailSerializer)
+    @case_change(s.BarrierCreateSerializer, created=True)
     @action(detail=True, methods=["post"])
     def barriers(self, request, pk=None):
         case = self._visible_case(pk)
@@ -173,11 +183,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._answer(pk, status.HTTP_201_CREATED)
 
-    @extend_schema(
-        request=s.BarrierUpdateSerializer,
-        responses=s.CaseDetailSerializer,
-        operation_id="cases_barrier_update",
-    )
+    @case_change(s.BarrierUpdateSerializer, operation_id="cases_barrier_update")
     @action(detail=True, methods=["post"], url_path=r"barriers/(?P<barrier_id>[0-9]+)")
     def barrier_update(self, request, pk=None, barrier_id=None):
         case = self._visible_case(pk)
@@ -190,7 +196,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._answer(pk)
 
-    @extend_schema(request=s.AppointmentCreateSerializer, responses=s.CaseDetailSerializer)
+    @case_change(s.AppointmentCreateSerializer, created=True)
     @action(detail=True, methods=["post"])
     def appointments(self, request, pk=None):
         case = self._visible_case(pk)
@@ -213,11 +219,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._answer(pk, status.HTTP_201_CREATED)
 
-    @extend_schema(
-        request=s.AppointmentStatusSerializer,
-        responses=s.CaseDetailSerializer,
-        operation_id="cases_appointment_update",
-    )
+    @case_change(s.AppointmentStatusSerializer, operation_id="cases_appointment_update")
     @action(detail=True, methods=["post"], url_path=r"appointments/(?P<appointment_id>[0-9]+)")
     def appointment_update(self, request, pk=None, appointment_id=None):
         case = self._visible_case(pk)
@@ -233,9 +235,9 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._answer(pk)
 
-    @extend_schema(
-        request=s.InterpreterRequestCreateSerializer,
-        responses=s.CaseDetailSerializer,
+    @case_change(
+        s.InterpreterRequestCreateSerializer,
+        created=True,
         operation_id="cases_interpreter_request_create",
     )
     @action(detail=True, methods=["post"], url_path="interpreter-requests")
@@ -264,10 +266,8 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._answer(pk, status.HTTP_201_CREATED)
 
-    @extend_schema(
-        request=s.InterpreterRequestUpdateSerializer,
-        responses=s.CaseDetailSerializer,
-        operation_id="cases_interpreter_request_update",
+    @case_change(
+        s.InterpreterRequestUpdateSerializer, operation_id="cases_interpreter_request_update"
     )
     @action(detail=True, methods=["post"], url_path=r"interpreter-requests/(?P<request_id>[0-9]+)")
     def interpreter_request_change(self, request, pk=None, request_id=None):
@@ -285,7 +285,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._answer(pk)
 
-    @extend_schema(request=s.ScreeningRecordSerializer, responses=s.CaseDetailSerializer)
+    @case_change(s.ScreeningRecordSerializer, created=True)
     @action(detail=True, methods=["post"])
     def screening(self, request, pk=None):
         case = self._visible_case(pk)
@@ -301,7 +301,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._answer(pk, status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.FollowUpSerializer, responses=s.CaseDetailSerializer)
+    @case_change(s.FollowUpSerializer)
     @action(detail=True, methods=["post"], url_path="follow-up")
     def follow_up(self, request, pk=None):
         case = self._visible_case(pk)
@@ -314,7 +314,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._answer(pk)
 
-    @extend_schema(request=s.FollowUpCloseProposeSerializer, responses=s.CaseDetailSerializer)
+    @case_change(s.FollowUpCloseProposeSerializer)
     @action(detail=True, methods=["post"], url_path="follow-up/close")
     def follow_up_close(self, request, pk=None):
         """Propose closing a case whose result is unresolved, for a listed reason; a
@@ -330,7 +330,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._answer(pk)
 
-    @extend_schema(request=s.FollowUpCloseDecisionSerializer, responses=s.CaseDetailSerializer)
+    @case_change(s.FollowUpCloseDecisionSerializer)
     @action(
         detail=True, methods=["post"], url_path="follow-up/close/confirm",
         permission_classes=[MANAGER_ONLY],
@@ -343,7 +343,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._answer(pk)
 
-    @extend_schema(request=s.FollowUpCloseDecisionSerializer, responses=s.CaseDetailSerializer)
+    @case_change(s.FollowUpCloseDecisionSerializer)
     @action(
         detail=True, methods=["post"], url_path="follow-up/close/dismiss",
         permission_classes=[MANAGER_ONLY],
@@ -356,7 +356,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._answer(pk)
 
-    @extend_schema(request=s.NoteCreateSerializer, responses=s.CaseDetailSerializer)
+    @case_change(s.NoteCreateSerializer, created=True)
     @action(detail=True, methods=["post"])
     def notes(self, request, pk=None):
         case = self._visible_case(pk)
@@ -440,7 +440,7 @@ class NavigatorViewSet(viewsets.ReadOnlyModelViewSet):
             .order_by("user__last_name", "user__first_name", "pk")
         )
 
-    @extend_schema(request=s.RebalanceRequestSerializer, responses=s.RebalanceSerializer)
+    @extend_schema(request=s.RebalanceRequestSerializer, responses={201: s.RebalanceSerializer})
     @action(detail=True, methods=["post"], permission_classes=[MANAGER_ONLY])
     def rebalance(self, request, pk=None):
         """Move some or all of a navigator's open cases to others, in one step."""

@@ -1,10 +1,14 @@
-"""`AccessAuditMiddleware`: one audit row for every request a signed-in user makes."""
+"""`AccessAuditMiddleware`: one audit row for every request a signed-in user makes;
+`ChangeContextMiddleware`: who made the changes the history triggers keep."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from pghistory.middleware import HistoryMiddleware
 
 from navigator.audit.models import AccessAction
 from navigator.audit.recording import access_event_record, collecting
@@ -52,3 +56,18 @@ class AccessAuditMiddleware:
             patient_ids=collector.patient_ids,
         )
         return response
+
+
+class ChangeContextMiddleware(HistoryMiddleware):
+    """django-pghistory's middleware: the row-change triggers store the request's user,
+    path (never the query string) and request id with each change. It adds the
+    context to SQL through a psycopg-specific wrapper, so on SQLite, which has no
+    triggers to read it, the request passes straight through."""
+
+    def get_context(self, request: HttpRequest) -> dict[str, Any]:
+        return {**super().get_context(request), "request_id": getattr(request, "request_id", "")}
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if connection.vendor != "postgresql":
+            return self.get_response(request)
+        return super().__call__(request)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from config.client_address import client_address
 from navigator.audit.models import AccessAction, AccessedPatient, AccessEvent
 
 
@@ -73,13 +74,6 @@ def audit_mark_action(action: str) -> None:
         collector.action = action
 
 
-def client_address(request: HttpRequest) -> str | None:
-    """The address Django was given. Behind a proxy, `REMOTE_ADDR` is set from the
-    trusted header by the proxy setup, never read from a header the client controls."""
-    address = request.META.get("REMOTE_ADDR") or None
-    return address
-
-
 def _request_fields(request: HttpRequest | None) -> dict[str, Any]:
     if request is None:
         return {}
@@ -103,13 +97,14 @@ def access_event_record(
     username: str = "",
     status_code: int | None = None,
     patient_ids: Iterable[int] = (),
-    detail: dict[str, str] | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> AccessEvent:
     """Write one audit row and its patients, in their own transaction, at once."""
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
     ids = sorted(set(patient_ids))
-    with transaction.atomic():
+    # One row alone needs no transaction; a row and its patients are written together.
+    with transaction.atomic() if ids else nullcontext():
         event = AccessEvent.objects.create(
             at=timezone.now(),
             user=user,

@@ -1,3 +1,4 @@
 """Management commands of the navigator app: `commands/seed_demo.py` loads the demo
 (its language access: `demo_interpreters.py`; the equity dashboard's story, its
-population, navigation and stored measures: `demo_equity.py`)."""
+population, navigation and stored measures: `demo_equity.py`; each case's story
+moved back over the past year: `demo_timeline.py`)."""

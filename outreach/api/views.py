@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.http import HttpResponse
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -11,7 +11,8 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from config.api import roles_allowed
+from config.api import IgnoresAcceptMixin, roles_allowed
+from config.api_schema import CONFLICT, ErrorDetailSerializer
 from navigator.api.serializers import CaseDetailSerializer
 from navigator.cases import StaleCaseError
 from navigator.models import Role
@@ -97,7 +98,9 @@ class _UnreachableDecisionView(APIView):
     permission_classes = [roles_allowed(Role.MANAGER)]
     decide = staticmethod(unreachable.case_unreachable_confirm)
 
-    @extend_schema(request=UnreachableDecisionSerializer, responses=CaseDetailSerializer)
+    @extend_schema(
+        request=UnreachableDecisionSerializer, responses={200: CaseDetailSerializer, 409: CONFLICT}
+    )
     def post(self, request, pk: int):
         case = get_object_or_404(cases_visible_to(request.user), pk=pk)
         serializer = UnreachableDecisionSerializer(data=request.data)
@@ -133,7 +136,7 @@ class UnreachableDismissView(_UnreachableDecisionView):
 # --- SMS provider webhooks -------------------------------------------------------------------
 
 
-class _TwilioWebhook(APIView):
+class _TwilioWebhook(IgnoresAcceptMixin, APIView):
     """A webhook the SMS provider calls. No session or token: the request is trusted
     only if its X-Twilio-Signature signs this URL and these parameters with our auth
     token; anything else is refused with 403 and changes nothing."""
@@ -172,6 +175,13 @@ class _TwilioWebhook(APIView):
             )
 
 
+# The webhooks' refusals: a missing or wrong signature, a message that is not ours.
+FORBIDDEN = OpenApiResponse(
+    ErrorDetailSerializer, description="The X-Twilio-Signature is missing or wrong."
+)
+NOT_OURS = OpenApiResponse(
+    ErrorDetailSerializer, description="No message of ours has this MessageSid."
+)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -180,7 +190,9 @@ class InboundSmsWebhook(_TwilioWebhook):
     message for the navigator. Replies go out as messages of their own, so the
     answer to the provider is empty TwiML."""
 
-    @extend_schema(request=InboundSmsSerializer, responses={200: str}, auth=[])
+    @extend_schema(
+        request=InboundSmsSerializer, responses={(200, "text/xml"): str, 403: FORBIDDEN}, auth=[]
+    )
     def post(self, request):
         serializer = InboundSmsSerializer(data=request.POST)
         serializer.is_valid(raise_exception=True)
@@ -197,7 +209,11 @@ class InboundSmsWebhook(_TwilioWebhook):
 class MessageStatusWebhook(_TwilioWebhook):
     """A delivery-status callback for one of our texts."""
 
-    @extend_schema(request=MessageStatusSerializer, responses={204: None}, auth=[])
+    @extend_schema(
+        request=MessageStatusSerializer,
+        responses={204: None, 403: FORBIDDEN, 404: NOT_OURS},
+        auth=[],
+    )
     def post(self, request):
         serializer = MessageStatusSerializer(data=request.POST)
         serializer.is_valid(raise_exception=True)

@@ -11,9 +11,10 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-
-from navigator.audit.recording import AuditedRead
 from django.utils import timezone
+
+from navigator.audit.history import history_track, never_deleted
+from navigator.audit.recording import AuditedRead
 
 
 class Channel(models.TextChoices):
@@ -525,6 +526,10 @@ from outreach.models.interpreters import (  # noqa: E402
     InterpreterRequest,
     InterpreterRequestStatus,
 )
+
+# Clinical records: never deleted; every change kept by triggers (navigator.audit.history).
+for _record in (ContactAttempt, PatientMessage, CaseTask, InterpreterRequest):
+    history_track(never_deleted(_record))
 
 __all__ = [
     "CallGuide",

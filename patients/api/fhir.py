@@ -13,6 +13,7 @@ Every answer is an OperationOutcome (application/fhir+json):
   bundle nor known from the feed (send the Patient first). Nothing written.
 - 409: another import changed the same records at the same moment; send again.
 - 401/403: not signed in / not a program manager or admin.
+- 406: the Accept header allows neither application/fhir+json nor application/json.
 - 413: the body is over 20 MB. 415: neither application/fhir+json nor application/json.
 """
 
@@ -95,7 +96,7 @@ class FhirImportView(APIView):
         # As the client accepts: application/fhir+json, or application/json when asked for.
         responses={
             (status, media): OUTCOME
-            for status in (200, 400, 401, 403, 409, 413, 415, 422)
+            for status in (200, 400, 401, 403, 406, 409, 413, 415, 422)
             for media in (FHIR_JSON, "application/json")
         },
     )

@@ -7,12 +7,14 @@ import datetime as dt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import roles_allowed
 from navigator.models import Role
+from patients.api.fhir import FhirJSONRenderer
 from patients.caregaps.measures.registry import MEASURES
 from patients.caregaps.measures.reports import measure_report
 from patients.fhir.outcome import issue, operation_outcome
@@ -58,6 +60,8 @@ class MeasureReportView(APIView):
     """
 
     permission_classes = [roles_allowed(Role.MANAGER)]
+    # A FHIR client asks for application/fhir+json: it is served, not refused (406).
+    renderer_classes = [FhirJSONRenderer, JSONRenderer]
 
     @extend_schema(
         parameters=[

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import roles_allowed
+from config.api import IgnoresAcceptMixin, roles_allowed
 from navigator.intake.referral_uploads import referrals_upload
 from navigator.models import Role
 from patients.models import Clinic, ReferralUpload
@@ -163,7 +163,7 @@ class ReferralUploadView(APIView):
         return Response(ReferralUploadSerializer(upload).data, status=201)
 
 
-class ReferralUploadTemplateView(APIView):
+class ReferralUploadTemplateView(IgnoresAcceptMixin, APIView):
     permission_classes = [roles_allowed(Role.CLINIC_STAFF, Role.MANAGER)]
 
     @extend_schema(

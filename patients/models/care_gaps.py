@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from django.db import models
-
-from navigator.audit.recording import AuditedRead
 from django.utils import timezone
 
+from navigator.audit.recording import AuditedRead
 from patients.models.people import Patient
 from patients.models.programs import ScreeningModality, ScreeningProgram
 

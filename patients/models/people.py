@@ -7,13 +7,13 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
-
-from navigator.audit.recording import AuditedRead
 from django.db.models import F
 from django.db.models.functions import Trim, Upper
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
+from navigator.audit.history import history_track, never_deleted
+from navigator.audit.recording import AuditedRead
 from patients.languages import language_name, validate_language_code
 from patients.models.clinics import Clinic
 from patients.models.validators import validate_not_in_future, validate_time_zone
@@ -351,3 +351,7 @@ class PatientMerge(models.Model):
 
     def __str__(self) -> str:
         return f"Patient #{self.duplicate_id} merged into #{self.survivor_id}"
+
+
+# A clinical record: never deleted; every change kept by triggers (navigator.audit.history).
+history_track(never_deleted(Patient))

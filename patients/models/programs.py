@@ -8,10 +8,10 @@ import datetime as dt
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-
-from navigator.audit.recording import AuditedRead
 from django.utils import timezone
 
+from navigator.audit.history import history_track, never_deleted
+from navigator.audit.recording import AuditedRead
 from patients.models.codes import CodeConcept
 from patients.models.people import Patient, SmokingStatus
 from patients.models.validators import validate_not_in_future
@@ -186,7 +186,8 @@ class ScreeningEvent(AuditedRead, models.Model):
 
     @property
     def result_words(self) -> str:
-        return self.category.name if self.category_id else self.get_result_display()
+        category = self.category if self.category_id else None
+        return category.name if category is not None else self.get_result_display()
 
 
 class ProgramExclusion(models.Model):
@@ -243,3 +244,7 @@ class RuleVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.program} rules v{self.number}"
+
+
+# A clinical record: never deleted; every change kept by triggers (navigator.audit.history).
+history_track(never_deleted(ScreeningEvent))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-
-from navigator.audit.recording import AuditedRead
 from django.utils import timezone
 
+from navigator.audit.history import history_track, never_deleted
+from navigator.audit.recording import AuditedRead
 from patients.models.clinics import Clinic
 from patients.models.people import Patient
 from patients.models.programs import ScreeningProgram
@@ -140,3 +140,7 @@ class ClinicDigestPreference(models.Model):
 
     def __str__(self) -> str:
         return f"Digest for user #{self.user_id}: {'on' if self.enabled else 'off'}"
+
+
+# A clinical record: never deleted; every change kept by triggers (navigator.audit.history).
+history_track(never_deleted(Referral))

@@ -5,6 +5,7 @@ credentials that must be answered 401 (issue 14, "Why" and item 6)."""
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
@@ -12,7 +13,13 @@ from drf_spectacular.generators import SchemaGenerator
 from outreach.models import CaseTask, TaskKind
 from patients.models import CareGap, CareGapStatus
 from tests import factories
-from tests.support.api import api_as
+from tests.support.api import (
+    TOKEN_SCHEME,
+    api_as,
+    expired_token_authorization,
+    revoked_token_authorization,
+    token_authorization,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -170,3 +177,116 @@ def test_the_schema_documents_fhir_answers_in_the_media_types_they_come_in():
 
     assert set(report["200"]["content"]) == {"application/fhir+json"}
     assert set(fhir_import["400"]["content"]) == {"application/fhir+json", "application/json"}
+
+
+def test_an_api_url_that_matches_no_route_is_a_json_404_as_the_schema_documents(manager):
+    # When a path id is not a number (no route matches /api/cases/abc/)
+    response = api_as(manager).get("/api/cases/abc/")
+
+    # Then the 404 is JSON in the API's error shape, not Django's HTML page
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_a_page_that_matches_no_route_is_still_the_html_404(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_request_django_refuses_before_any_view_is_a_json_400_under_the_api(manager):
+    # When a request has more parameters than Django reads (DATA_UPLOAD_MAX_NUMBER_FIELDS)
+    query = "&".join(f"f{i}=1" for i in range(1100))
+    response = api_as(manager).get(f"/api/cases/?{query}")
+
+    # Then the 400 is JSON in the API's error shape, not Django's HTML page
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Bad request."}
+
+
+def test_the_csv_template_is_served_to_a_client_that_asks_for_csv(manager):
+    response = api_as(manager).get("/api/referrals/upload/template/", HTTP_ACCEPT="text/csv")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+
+
+def test_a_measure_report_is_served_to_a_fhir_client_that_asks_for_fhir_json(manager):
+    # When a FHIR client asks for the media type the report is documented in
+    response = api_as(manager).get(
+        "/api/measures/CMS130/report/?period_start=2025-01-01&period_end=2025-12-31",
+        HTTP_ACCEPT="application/fhir+json",
+    )
+
+    # Then it gets the report (it was refused 406)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/fhir+json"
+    assert response.json()["resourceType"] == "MeasureReport"
+
+
+def test_an_sms_webhook_does_not_refuse_the_providers_accept_header(api):
+    # When an unsigned callback accepts only XML
+    response = api.post("/api/sms/inbound/", {"Body": "hi"}, HTTP_ACCEPT="application/xml")
+
+    # Then it is refused for its signature (documented 403), not for its Accept header (406)
+    assert response.status_code == 403
+
+
+# The operations that take no token: the SMS provider's webhooks, trusted by signature.
+SIGNED_NOT_SIGNED_IN = {"/api/sms/inbound/", "/api/sms/status/"}
+# Where a token is got from a username and password: it takes none, of course.
+SIGN_IN = {"/api/auth/token/"}
+
+
+def schema_operations() -> list[tuple[str, str, dict]]:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return [
+        (method.upper(), path, operation)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+    ]
+
+
+def _inactive_users_token(user) -> str:
+    authorization = token_authorization(user)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    return authorization
+
+
+BAD_CREDENTIALS = {
+    "an unknown token": lambda user: f"{TOKEN_SCHEME} not-a-real-token",
+    "a revoked token": revoked_token_authorization,
+    "an expired token": expired_token_authorization,
+    "a deactivated user's token": _inactive_users_token,
+}
+
+
+@pytest.mark.parametrize("credential", BAD_CREDENTIALS)
+def test_every_operation_answers_bad_credentials_401_with_a_challenge(client, credential):
+    # Given a token that does not (or no longer) identify an active user
+    authorization = BAD_CREDENTIALS[credential](factories.ManagerFactory())
+    refused, open_operations = [], set()
+
+    # When every operation of the schema is called with it (path ids need not exist:
+    # credentials are checked before anything is looked up)
+    for method, path, operation in schema_operations():
+        if not any(operation.get("security", [])):
+            open_operations.add(path)
+            continue
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        response = client.generic(method, url, HTTP_AUTHORIZATION=authorization)
+        # Then each is a 401 naming the scheme to authenticate with, as documented
+        if (
+            response.status_code != 401
+            or response.get("WWW-Authenticate") != TOKEN_SCHEME
+            or "401" not in operation["responses"]
+        ):
+            refused.append(f"{method} {path}: {response.status_code}")
+
+    assert refused == []
+    # and only the signed webhooks and the token endpoint itself take no token
+    assert open_operations == SIGNED_NOT_SIGNED_IN | SIGN_IN

@@ -21,6 +21,7 @@ from navigator.equity.quality import METHOD_SENTENCES as QUALITY_METHODS
 from navigator.equity.stats import METHOD_SENTENCES
 from navigator.models import CaseStatus
 from tests import factories
+from tests.support.audit import AUDIT_QUERIES_NO_PATIENTS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock("2026-08-15 16:00:00+00:00")]
 
@@ -207,7 +208,8 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
 # then one per section (funnel, diagnostic follow-up, navigated versus not, close
 # reasons, completion, medians, barriers, per navigator); the page's form adds its
 # programme choices (3). The CSV has no form, so it stays under the page's bound.
-NAVIGATION_QUERIES = 14
+# Last, the audit trail's row (counts name no patient: tests/support/audit.py).
+NAVIGATION_QUERIES = 14 + AUDIT_QUERIES_NO_PATIENTS
 
 
 @pytest.mark.parametrize("url", [PAGE, CSV])
@@ -307,8 +309,9 @@ def test_navigators_may_not_have_the_quality_csv(client):
     assert client.get(QUALITY_CSV).status_code == 403
 
 
-# Queries of the quality page and its CSV: the session, the user, the one grouped query.
-QUALITY_QUERIES = 3
+# Queries of the quality page and its CSV: the session, the user, the one grouped query,
+# the audit trail's row.
+QUALITY_QUERIES = 3 + AUDIT_QUERIES_NO_PATIENTS
 
 
 @pytest.mark.parametrize("url", [QUALITY_PAGE, QUALITY_CSV])

@@ -23,6 +23,7 @@ from navigator.worklist.filters import Filters
 from outreach.models import FollowUpReminder
 from tests import factories
 from tests.support.api import api_as
+from tests.support.audit import AUDIT_QUERIES
 
 NOW = dt.datetime(2026, 11, 24, 19, 0, tzinfo=dt.UTC)  # 2 pm in Boston
 TODAY = dt.date(2026, 11, 24)
@@ -953,8 +954,9 @@ def test_the_page_takes_the_same_queries_whatever_the_caseload(
     # they cover today), 4 the count of cases, 5 the page of cases with every rule,
     # reason and row fact (tried today, the number to call) as annotations, 6 the
     # calls due today and done (one aggregate), 7 the reminders, 8 the tasks due,
-    # 9-11 the program, clinic and barrier menus.
-    with django_assert_num_queries(11):
+    # 9-11 the program, clinic and barrier menus; then the audit trail's row and the
+    # patients on the page (tests/support/audit.py).
+    with django_assert_num_queries(11 + AUDIT_QUERIES):
         response = client.get(WORKLIST)
 
     assert response.status_code == 200
@@ -970,8 +972,9 @@ def test_the_api_takes_the_same_queries_whatever_the_caseload(
     client = api_as(navigator.user)
 
     # 1 whose cases (the navigator and the colleague they cover), 2 the count of
-    # cases, 3 the page of cases with every rule, reason and row fact.
-    with django_assert_num_queries(3):
+    # cases, 3 the page of cases with every rule, reason and row fact; then the audit
+    # trail's row and the patients listed.
+    with django_assert_num_queries(3 + AUDIT_QUERIES):
         response = client.get(API, {"page_size": 100})
 
     rows = response.json()["results"]
@@ -995,8 +998,9 @@ def test_a_manager_looking_on_takes_the_same_queries_too(
     # 1 the session, 2 the user, 3 the program asked for, 4 the navigator whose
     # list it is, 5 whose cases (they and whom they cover), 6 the count, 7 the page
     # of cases, 8 the calls due today and done, 9 the reminders, 10 the tasks due,
-    # 11-13 the program, clinic and barrier menus.
-    with django_assert_num_queries(13):
+    # 11-13 the program, clinic and barrier menus; then the audit trail's row and the
+    # patients on the page.
+    with django_assert_num_queries(13 + AUDIT_QUERIES):
         response = client.get(WORKLIST, {"navigator": navigator.pk, "program": "colorectal"})
 
     assert response.status_code == 200

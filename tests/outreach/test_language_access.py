@@ -22,6 +22,7 @@ from tests.api.test_referrals_api import referral_payload
 from tests.patients.test_pages_referrals import NEW, referral_post
 from tests.patients.test_referral_upload import csv_bytes, good_row, upload
 from tests.support.api import api_as
+from tests.support.audit import AUDIT_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -189,8 +190,9 @@ def test_the_worklist_says_whether_an_interpreter_is_arranged_in_the_same_querie
     # When the navigator opens the worklist: as many queries as without interpreters
     # (tests/navigator/test_worklist.py): the badge is a subquery of the page's query.
     # 1 session, 2 user, 3 whose cases, 4 count, 5 the page, 6 the calls due today and
-    # done, 7 reminders, 8 tasks, 9-11 the program, clinic and barrier menus.
-    with django_assert_num_queries(11):
+    # done, 7 reminders, 8 tasks, 9-11 the program, clinic and barrier menus; then the
+    # audit trail's row and the patients on the page (tests/support/audit.py).
+    with django_assert_num_queries(11 + AUDIT_QUERIES):
         response = client.get(WORKLIST)
 
     # Then one row says arranged, one not arranged, and the third says nothing

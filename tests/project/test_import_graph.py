@@ -35,7 +35,7 @@ FLOORS: list[tuple[int, str, tuple[str, ...]]] = [
             r"(views|api|urls|admin|tasks|apps|templatetags|management|forms)(\..*)?",
             r"(patients|navigator|outreach)\..*_views",
             r"config\.(urls|views|wsgi|asgi)",
-            r"navigator\.audit\.(views|urls|admin|tasks|apps|api|management)(\..*)?",
+            r"navigator\.audit\.(views|urls|admin|tasks|apps|api|management|forms)(\..*)?",
         ),
     ),
     (
@@ -51,7 +51,7 @@ FLOORS: list[tuple[int, str, tuple[str, ...]]] = [
             r"outreach\.messaging\.stops",
             # Every model whose rows are a patient's data notes its patient as it loads
             # (the read log), so the audit trail's models and recorder are the base.
-            r"navigator\.audit(\.(models|recording|middleware|migrations(\..*)?))?",
+            r"navigator\.audit(\.(models|recording|history|middleware|migrations(\..*)?))?",
         ),
     ),
     (4, "intake orchestration", (r"navigator\.intake(\..*)?",)),

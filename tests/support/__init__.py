@@ -5,7 +5,8 @@ To change...
 - where the project, the shared eCQM files and axe-core are: support/paths.py
 - how a test skips (or, with REQUIRE_SERVICES=1, fails) without PostgreSQL, Redis,
   Chromium...: support/services.py (`need`, `redis_url`, `redis_reachable`)
-- an API client signed in as a user: support/api.py (`api_as`)
+- an API client signed in as a user, and API tokens (the one place that makes them):
+  support/api.py (`api_as`, `token_authorization`, `revoked_token_authorization`)
 - running a script in a fresh interpreter with other settings: support/settings_process.py
 - how Chromium is launched and a page's context made: support/browser.py
 - real Celery worker processes and their Redis database: support/celery_worker.py
