@@ -321,6 +321,9 @@ REST_FRAMEWORK = {
     # Rate limits by scope (ScopedRateThrottle on the views that name one): the token
     # endpoint per address, the SMS provider's webhooks per address. 429 + Retry-After.
     "DEFAULT_THROTTLE_RATES": {
+        # DRF's own defaults kept: no limit for anonymous or signed-in callers in general.
+        "anon": None,
+        "user": None,
         "token": os.environ.get("EQUINAV_THROTTLE_TOKEN") or "10/min",
         "token_manage": os.environ.get("EQUINAV_THROTTLE_TOKEN_MANAGE") or "60/min",
         "webhook": os.environ.get("EQUINAV_THROTTLE_WEBHOOK") or "600/min",
