@@ -9,6 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=8000
 
 WORKDIR /app
+# DejaVu Sans: the right-of-access PDF prints patients' names in Vietnamese, Greek,
+# Cyrillic and every Latin script as typed (navigator/right_of_access/pdf_layout.py).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 equinav
 
 COPY requirements.txt .

@@ -17,6 +17,8 @@ To change:
 - a page: `views/` (one module per page group) with `urls.py`; its forms: `forms/`
   (`forms/base.py` is the base form most forms of every app build on); its templates:
   `templates/navigator/`;
+- a patient's right of access (everything held on them, as a FHIR Bundle and a PDF,
+  for managers): `right_of_access/`;
 - the JSON API: `api/`; roles and who may open what: `permissions.py`;
 - the admin: `admin.py`; the demo data: `management/commands/seed_demo.py`; an
   operator setting a password: `management/commands/set_user_password.py`;

@@ -529,6 +529,7 @@ class ResultFollowUp(models.Model):
 
 # Clinical records are never deleted, the timeline never rewritten, and every change
 # to the rest is kept by database triggers (navigator.audit.history), whatever writes it.
-for _record in (NavigationCase, CaseBarrier, Appointment, ResultFollowUp, KitMailing):
-    history_track(never_deleted(_record))
+history_track(never_deleted(NavigationCase), patient_via="patient_id")
+for _record in (CaseBarrier, Appointment, ResultFollowUp, KitMailing):
+    history_track(never_deleted(_record), patient_via="case_id")
 never_rewritten(CaseEvent)

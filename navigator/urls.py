@@ -1,6 +1,15 @@
 from django.urls import path
 
-from navigator.views import case_actions, case_page, equity, follow_ups, lists, reports, team
+from navigator.views import (
+    case_actions,
+    case_page,
+    equity,
+    follow_ups,
+    lists,
+    reports,
+    right_of_access,
+    team,
+)
 
 app_name = "navigator"
 
@@ -62,6 +71,18 @@ urlpatterns = [
     path("reports/equity/quality/", equity.data_quality_page, name="equity_quality"),
     path("reports/equity/quality.csv", equity.data_quality_csv, name="equity_quality_csv"),
     path("reports/equity.pdf", equity.dashboard_pdf, name="equity_pdf"),
+    path(
+        "patients/<int:pk>/right-of-access/fhir/",
+        right_of_access.patient_export,
+        {"kind": "fhir"},
+        name="patient_export_fhir",
+    ),
+    path(
+        "patients/<int:pk>/right-of-access/pdf/",
+        right_of_access.patient_export,
+        {"kind": "pdf"},
+        name="patient_export_pdf",
+    ),
     path("team/", team.team, name="team"),
     path("team/rebalance/", team.navigator_rebalance, name="navigator_rebalance"),
     path("coverage/", team.coverage, name="coverage"),

@@ -41,8 +41,12 @@ class ClinicAdmin(admin.ModelAdmin):
 
 
 class PatientPhoneInline(admin.TabularInline):
+    """Numbers are added or marked bad here, never deleted: a deleted number would
+    blank the phone of every contact attempt made to it (a clinical record)."""
+
     model = PatientPhone
     extra = 0
+    can_delete = False
 
 
 class PatientRaceEthnicityInline(admin.TabularInline):

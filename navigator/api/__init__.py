@@ -6,7 +6,9 @@ To change:
   `views.py`, routed in `urls.py`; each action validates and calls one service;
 - what a case, worklist row or navigator looks like in JSON, and the inputs of
   the case actions: `serializers.py`;
-- the equity API (`/api/equity/`): `equity.py`; `/api/reports/completion/` is
+- the equity API (`/api/equity/`): `equity.py`;
+- a patient's right-of-access export (`POST /api/patients/<id>/right-of-access/{fhir,pdf}/`,
+  managers only): `right_of_access.py`; `/api/reports/completion/` is
   computed by `navigator.equity.completion_report`;
 - API tokens (`/api/auth/token/` to issue one, `/api/auth/tokens/` to list and
   revoke your own): `tokens.py`, routed in `config/urls.py`.

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from navigator.api import equity, views
+from navigator.api import equity, right_of_access, views
 
 router = SimpleRouter()
 router.register("cases", views.CaseViewSet, basename="case")
@@ -14,5 +14,15 @@ urlpatterns = [
     path("equity/", equity.EquityView.as_view(), name="equity"),
     path("equity/periods/", equity.PeriodRequestView.as_view(), name="equity-periods"),
     path("reports/completion/", views.CompletionReportView.as_view(), name="completion-report"),
+    path(
+        "patients/<int:id>/right-of-access/fhir/",
+        right_of_access.FhirExportView.as_view(),
+        name="patient-right-of-access-fhir",
+    ),
+    path(
+        "patients/<int:id>/right-of-access/pdf/",
+        right_of_access.PdfExportView.as_view(),
+        name="patient-right-of-access-pdf",
+    ),
     *router.urls,
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from navigator.audit.models import AccessAction
@@ -14,9 +15,14 @@ from navigator.models import User
 from patients.models import Clinic
 
 
+def not_in_the_future(day: dt.date) -> None:
+    if day > timezone.localdate():
+        raise ValidationError("The trail holds nothing after today; pick today or earlier.")
+
+
 class AuditSearchForm(EquiNavForm):
     patient = forms.IntegerField(
-        label="Patient number", required=False, min_value=1,
+        label="Patient number", required=False, min_value=1, max_value=2**63 - 1,
         help_text="Who looked at this patient. Find the number by MRN below.",
     )  # fmt: skip
     user = forms.ModelChoiceField(
@@ -24,8 +30,12 @@ class AuditSearchForm(EquiNavForm):
         help_text="What this user looked at.",
     )  # fmt: skip
     action = forms.ChoiceField(required=False, choices=[("", "Any action"), *AccessAction.choices])
-    since = forms.DateField(label="From", required=False, widget=DateInput)
-    until = forms.DateField(label="To (inclusive)", required=False, widget=DateInput)
+    since = forms.DateField(
+        label="From", required=False, widget=DateInput, validators=[not_in_the_future]
+    )
+    until = forms.DateField(
+        label="To (inclusive)", required=False, widget=DateInput, validators=[not_in_the_future]
+    )
 
     def clean(self) -> dict:
         data = super().clean() or {}

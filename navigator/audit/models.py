@@ -1,14 +1,15 @@
 """The audit trail's tables: one row per access, and the patients each one touched.
 
-Rows are written by `navigator.audit.recording` and never changed: on PostgreSQL a
-trigger refuses UPDATE and DELETE (`pgtrigger.Protect`), except inside the retention
-purge, which names the trigger it bypasses (`navigator.audit.retention`). They hold
+Rows are written by `navigator.audit.recording` and the change trigger, and never
+changed: on PostgreSQL triggers (migration 0003) refuse every UPDATE and TRUNCATE, and
+every DELETE of a row younger than six years, whoever asks - there is no switch to turn
+them off, so the retention purge (`navigator.audit.retention`) can only remove what the
+law no longer requires. They hold
 ids, names of routes and fields, never a patient's name, MRN, phone or birth date.
 """
 
 from __future__ import annotations
 
-import pgtrigger
 from django.db import models
 
 
@@ -64,9 +65,6 @@ class AccessEvent(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["user", "-at"], name="audit_event_user_at")]
-        triggers = [
-            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
-        ]
 
     def __str__(self) -> str:
         who = self.username or "anonymous"
@@ -90,9 +88,34 @@ class AccessedPatient(models.Model):
             models.UniqueConstraint(fields=["event", "patient"], name="audit_patient_once")
         ]
         indexes = [models.Index(fields=["patient", "event"], name="audit_patient_event")]
-        triggers = [
-            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
-        ]
 
     def __str__(self) -> str:
         return f"patient {self.patient_id} in access {self.event_id}"
+
+
+class RowChange(models.Model):
+    """One insert or update of a clinical record, written by the database's trigger
+    (`navigator.audit.history.ChangeRecorded`): which columns changed, and the before
+    and after of those that are ids; never another value."""
+
+    at = models.DateTimeField(db_index=True)
+    table_name = models.CharField(max_length=63)
+    operation = models.CharField(max_length=8)
+    row_id = models.BigIntegerField()
+    patient_id = models.BigIntegerField(null=True, blank=True)
+    fields = models.JSONField(default=list)
+    ids_before = models.JSONField(default=dict)
+    ids_after = models.JSONField(default=dict)
+    user_id = models.BigIntegerField(null=True, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["patient_id", "-at"], name="audit_change_patient_at"),
+            models.Index(fields=["table_name", "row_id"], name="audit_change_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.table_name} {self.row_id} at {self.at:%Y-%m-%d %H:%M}"

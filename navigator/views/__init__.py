@@ -17,6 +17,8 @@ To change:
   `equity.py`; the old completion report's address,
   now a redirect to the navigation page: `reports.py`;
 - the team view, rebalancing and covering: `team.py`;
+- a patient's right-of-access downloads (FHIR and PDF, managers only, from the
+  patient page): `right_of_access.py`;
 - the user's own security pages (two-factor enrolment and code, "Your API tokens"):
   `account.py`.
 

@@ -528,8 +528,9 @@ from outreach.models.interpreters import (  # noqa: E402
 )
 
 # Clinical records: never deleted; every change kept by triggers (navigator.audit.history).
-for _record in (ContactAttempt, PatientMessage, CaseTask, InterpreterRequest):
-    history_track(never_deleted(_record))
+history_track(never_deleted(PatientMessage), patient_via="patient_id")
+for _record in (ContactAttempt, CaseTask, InterpreterRequest):
+    history_track(never_deleted(_record), patient_via="case_id")
 
 __all__ = [
     "CallGuide",

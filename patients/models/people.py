@@ -354,4 +354,4 @@ class PatientMerge(models.Model):
 
 
 # A clinical record: never deleted; every change kept by triggers (navigator.audit.history).
-history_track(never_deleted(Patient))
+history_track(never_deleted(Patient), patient_via="id")

@@ -247,4 +247,4 @@ class RuleVersion(models.Model):
 
 
 # A clinical record: never deleted; every change kept by triggers (navigator.audit.history).
-history_track(never_deleted(ScreeningEvent))
+history_track(never_deleted(ScreeningEvent), patient_via="patient_id")

@@ -143,4 +143,4 @@ class ClinicDigestPreference(models.Model):
 
 
 # A clinical record: never deleted; every change kept by triggers (navigator.audit.history).
-history_track(never_deleted(Referral))
+history_track(never_deleted(Referral), patient_via="patient_id")

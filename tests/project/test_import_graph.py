@@ -57,7 +57,16 @@ FLOORS: list[tuple[int, str, tuple[str, ...]]] = [
     (4, "intake orchestration", (r"navigator\.intake(\..*)?",)),
     (2, "case kernel", (r"navigator\.cases",)),
     (1, "patients and clinical data", (r"patients\..*",)),
-    (3, "case work and outreach", (r"navigator\..*", r"outreach\..*")),
+    (
+        3,
+        "case work and outreach",
+        (
+            # A patient's right of access reads patients, navigator and outreach.
+            r"navigator\.right_of_access(\..*)?",
+            r"navigator\..*",
+            r"outreach\..*",
+        ),
+    ),
 ]
 
 

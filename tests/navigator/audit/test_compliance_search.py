@@ -133,3 +133,23 @@ def test_the_search_itself_is_audited(client, officer):
     client.get(reverse("audit:search"), {"action": AccessAction.VIEW})
 
     assert AccessEvent.objects.filter(username="compliance", route="audit:search").exists()
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"until": "9999-12-31"}, "The trail holds nothing after today"),
+        ({"since": "9999-12-31"}, "The trail holds nothing after today"),
+        ({"patient": str(2**63)}, "less than or equal to"),
+        ({"patient": "abc"}, "Enter a whole number."),
+        ({"user": "999999"}, "Select a valid choice."),
+        ({"action": "steal"}, "Select a valid choice."),
+    ],
+)
+def test_bad_search_input_gets_a_clear_error_not_a_500(client, officer, params, error):
+    client.force_login(officer)
+
+    response = client.get(reverse("audit:search"), params)
+
+    assert response.status_code == 200
+    assert error in response.content.decode()

@@ -5,25 +5,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pgtrigger
 import pytest
+import time_machine
 from django.utils import timezone
 
 from navigator.audit.models import AccessAction, AccessedPatient, AccessEvent
 from navigator.audit.recording import access_event_record
-from navigator.audit.retention import audit_purge_expired
+from navigator.audit.retention import RetentionTooShort, audit_purge_expired
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
 def _row_at(at: dt.datetime, patient_id: int) -> AccessEvent:
-    event = access_event_record(action=AccessAction.VIEW, username="old", patient_ids=[patient_id])
-    # Rows are append-only: the test dates one as if written then, by the same bypass
-    # the purge uses.
-    with pgtrigger.ignore("audit.AccessEvent:append_only"):
-        AccessEvent.objects.filter(pk=event.pk).update(at=at)
-    return event
+    """A row written at `at` (rows are never updated, so the clock is moved instead)."""
+    with time_machine.travel(at, tick=False):
+        return access_event_record(
+            action=AccessAction.VIEW, username="old", patient_ids=[patient_id]
+        )
 
 
 def test_rows_past_the_retention_period_go_and_younger_ones_stay(settings):
@@ -45,8 +44,7 @@ def test_rows_past_the_retention_period_go_and_younger_ones_stay(settings):
     assert AccessEvent.objects.filter(action=AccessAction.AUDIT_PURGE).count() == 1
 
 
-def test_a_second_purge_finds_nothing_and_records_nothing(settings):
-    settings.EQUINAV_AUDIT_RETENTION_DAYS = 30
+def test_a_second_purge_finds_nothing_and_records_nothing():
     audit_purge_expired()
 
     purged = audit_purge_expired()
@@ -59,3 +57,15 @@ def test_the_default_retention_is_at_least_six_years():
     from config import settings as project_settings
 
     assert project_settings.EQUINAV_AUDIT_RETENTION_DAYS >= 6 * 365
+
+
+@pytest.mark.parametrize("days", [-1, 0, 30, 6 * 365])
+def test_a_retention_shorter_than_six_years_purges_nothing_and_says_why(settings, days):
+    # Given a row written today and a retention setting shorter than six years
+    settings.EQUINAV_AUDIT_RETENTION_DAYS = days
+    access_event_record(action=AccessAction.VIEW, username="today")
+
+    # When the purge runs, it refuses with the reason, and the row stays
+    with pytest.raises(RetentionTooShort, match="at least 2192 days"):
+        audit_purge_expired()
+    assert AccessEvent.objects.filter(username="today").exists()
