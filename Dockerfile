@@ -1,4 +1,5 @@
-# EquiNav production image: gunicorn serves the web app; the same image runs
+# EquiNav production image: gunicorn serves the web app (config/gunicorn_conf.py: port,
+# workers, an access log without query strings); the same image runs
 # the Celery worker and beat with another command (see docker-compose.yml).
 FROM python:3.11-slim
 
@@ -25,4 +26,4 @@ RUN SECRET_KEY=collectstatic-only DEBUG=0 python manage.py collectstatic --no-in
 
 USER equinav
 EXPOSE 8000
-CMD ["sh", "-c", "gunicorn config.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-3} --access-logfile -"]
+CMD ["gunicorn", "--config", "config/gunicorn_conf.py", "config.wsgi:application"]

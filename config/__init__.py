@@ -14,6 +14,13 @@ To change:
   the API docs page, without inline script or style: `templates/api/swagger_ui.html`;
 - the API's shared base (pagination, error shape, role permissions): `api.py`;
   the error responses its schema documents for every operation: `api_schema.py`;
+  the admin's (read-only case records, patient searches posted rather than in the
+  address): `admin.py`, with `templates/admin/search_form.html`;
+- the client's address behind our proxies (audit trail, lockouts): `client_address.py`;
+- the request id (X-Request-ID, on every log line and the tasks a request sends):
+  `request_id.py`; how log lines look and what they may carry (JSON, no query
+  strings, no exception messages): `log_format.py`, wired in settings' LOGGING;
+  gunicorn's port, workers and access-log format: `gunicorn_conf.py`;
 - sign-in (docs/security.md "Sign-in and sessions"): the lockout's answer
   (`signin.py`), the idle and absolute session limits (`session_timeout.py`, with
   the warning dialog's `static/js/session-timeout.js` and the values it reads,

@@ -3,7 +3,8 @@
 Services sit below the Celery task modules (a task takes ids and calls one
 service), so a service never imports a task: it names it. The task runs only
 if the transaction that asked for it commits, so a worker never sees a row
-that was rolled back, and a rolled-back request enqueues nothing.
+that was rolled back, and a rolled-back request enqueues nothing. A task sent
+while a request is handled carries its id (config.request_id) into the worker's logs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 from celery import Task
 from django.db import transaction
 
-from config.celery import app
+from config.celery import REQUEST_ID_HEADER, app
+from config.request_id import current_request_id
 
 
 def task_named(name: str) -> Task:
@@ -29,7 +31,10 @@ def task_named(name: str) -> Task:
 
 
 def enqueue_now(name: str, *args: Any) -> None:
-    task_named(name).delay(*args)
+    """Send task `name` now, carrying the current request's id (its log lines share it)."""
+    request_id = current_request_id()
+    headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+    task_named(name).apply_async(args, headers=headers)
 
 
 def enqueue_on_commit(name: str, *args: Any) -> None:

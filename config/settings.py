@@ -84,6 +84,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware's log lines, and the answer, carry the request's id.
+    "config.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -468,15 +470,48 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Logging: no PHI. Our own loggers log ids, never names or notes. -------------
+# One JSON object a line (config.log_format.JsonFormatter: timestamp, level, logger,
+# message, request_id); EQUINAV_LOG_FORMAT=text for people reading a terminal (the
+# default while DEBUG is on). Exceptions are logged with their type and traceback, never
+# their message (it may quote a row). Django's own loggers (django.request: "Not Found:
+# /path", the path without its query string; django.server: runserver's access lines,
+# query strings cut) go through the same handler; nothing is e-mailed to admins.
+EQUINAV_LOG_FORMAT = os.environ.get("EQUINAV_LOG_FORMAT", "text" if DEBUG else "json").strip()
+if EQUINAV_LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"EQUINAV_LOG_FORMAT is {EQUINAV_LOG_FORMAT!r}: use json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "config.log_format.RequestIdFilter"},
+        "strip_query": {"()": "config.log_format.StripQueryFilter"},
+        "task_error": {"()": "config.log_format.TaskErrorFilter"},
+    },
+    "formatters": {
+        "json": {"()": "config.log_format.JsonFormatter"},
+        "text": {"()": "config.log_format.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": EQUINAV_LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
-        # Request logs carry URLs, which carry only ids; errors carry no bodies.
-        "django.request": {"level": "WARNING"},
+        # Django's defaults give these their own handlers (one e-mails admins the whole
+        # request); here they only pass their records up to the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"handlers": [], "level": "WARNING", "propagate": True},
+        "django.server": {
+            "handlers": [],
+            "level": "INFO",
+            "propagate": True,
+            "filters": ["strip_query"],
+        },
+        # A failed task's line names its exception's type, not its message.
+        "celery.app.trace": {"filters": ["task_error"]},
         # Sign-ins, failures and lockouts are logged once, by equinav.security
         # (navigator.security_events); axes' own lines would repeat them.
         "axes": {"level": "WARNING"},
@@ -484,6 +519,8 @@ LOGGING = {
         "kombu.connection": {"level": "ERROR"},
     },
 }
+# A Celery worker logs through the LOGGING above (JSON, request ids) rather than its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- EquiNav --------------------------------------------------------------------
 # Days until the next follow-up when the navigator does not choose one.

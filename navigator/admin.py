@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from config.admin import ReadOnlyAdmin
+from config.admin import ReadOnlyAdmin, SearchInBodyAdmin
 from navigator.forms.account import ServicePasswordChangeForm
 from navigator.models import (
     Appointment,
@@ -53,7 +53,7 @@ class CaseEventInline(admin.TabularInline):
 
 
 @admin.register(NavigationCase)
-class NavigationCaseAdmin(ReadOnlyAdmin):
+class NavigationCaseAdmin(SearchInBodyAdmin, ReadOnlyAdmin):
     list_display = ["pk", "patient", "program", "navigator", "status", "next_follow_up",
                     "needs_interpreter", "opened_at", "completed_at"]  # fmt: skip
     list_filter = ["status", "program", "navigator", "needs_interpreter",
@@ -99,7 +99,7 @@ class BarrierTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(CaseBarrier)
-class CaseBarrierAdmin(ReadOnlyAdmin):
+class CaseBarrierAdmin(SearchInBodyAdmin, ReadOnlyAdmin):
     list_display = ["case", "barrier_type", "status", "identified_on", "resolved_on"]
     list_filter = ["status", "barrier_type__category", "barrier_type"]
     search_fields = ["case__patient__mrn", "action", "note"]
@@ -108,7 +108,7 @@ class CaseBarrierAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(ReadOnlyAdmin):
+class AppointmentAdmin(SearchInBodyAdmin, ReadOnlyAdmin):
     list_display = ["case", "scheduled_at", "site", "modality", "status"]
     list_filter = ["status", "modality__program", "site"]
     search_fields = ["case__patient__mrn", "site"]

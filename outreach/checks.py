@@ -14,7 +14,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from outreach.messaging.sms_backends import BaseSmsBackend, get_sms_backend
+from outreach.messaging.sms_backends import BaseSmsBackend, ConsoleBackend, get_sms_backend
 
 # The SMS backends' module before the code was split into packages (issue 11).
 FORMER_BACKENDS_MODULE = "outreach.sms."
@@ -45,6 +45,15 @@ def sms_backend_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
         ]
     if not (isinstance(backend_class, type) and issubclass(backend_class, BaseSmsBackend)):
         return [Error(f"EQUINAV_SMS_BACKEND “{dotted}” is not an SMS backend.", id="outreach.E002")]
+    if issubclass(backend_class, ConsoleBackend) and not settings.DEBUG:
+        return [
+            Warning(
+                "EQUINAV_SMS_BACKEND is the console backend with DEBUG off: every patient "
+                "text, with its number, would be written to the process's output (its logs).",
+                hint="Name a provider, e.g. outreach.messaging.sms_backends.TwilioBackend.",
+                id="outreach.W002",
+            )
+        ]
     try:
         get_sms_backend(dotted)
     except ImproperlyConfigured as error:

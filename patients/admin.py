@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from config.admin import ReadOnlyAdmin
+from config.admin import ReadOnlyAdmin, SearchInBodyAdmin
 from patients.models import (
     CareGap,
     Clinic,
@@ -88,7 +88,7 @@ class PatientAdminForm(forms.ModelForm):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(SearchInBodyAdmin):
     form = PatientAdminForm
     list_display = ["family_name", "given_name", "mrn", "clinic", "birth_date", "sex",
                     "preferred_language", "interpreter_needed", "insurance_type"]  # fmt: skip
@@ -157,7 +157,7 @@ class ScreeningModalityAdmin(VersionedRulesAdmin):
 
 
 @admin.register(ScreeningEvent)
-class ScreeningEventAdmin(ReadOnlyAdmin):
+class ScreeningEventAdmin(SearchInBodyAdmin, ReadOnlyAdmin):
     list_display = ["patient", "modality", "performed_on", "result", "case", "recorded_by"]
     list_filter = ["modality__program", "modality", "result"]
     search_fields = ["patient__mrn", "patient__family_name"]
@@ -167,7 +167,7 @@ class ScreeningEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Referral)
-class ReferralAdmin(ReadOnlyAdmin):
+class ReferralAdmin(SearchInBodyAdmin, ReadOnlyAdmin):
     list_display = ["pk", "clinic", "patient", "program", "referring_clinician", "created_at",
                     "case_status"]  # fmt: skip
     list_filter = ["clinic", "program", "case__status"]
@@ -343,7 +343,7 @@ class FhirSourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClinicalResource)
-class ClinicalResourceAdmin(ReadOnlyAdmin):
+class ClinicalResourceAdmin(SearchInBodyAdmin, ReadOnlyAdmin):
     list_display = ["resource_type", "resource_id", "patient", "source", "imported_at",
                     "updated_at"]  # fmt: skip
     list_filter = ["resource_type", "source"]

@@ -24,6 +24,7 @@ from navigator.models import (
 )
 from navigator.selectors.visibility import cases_visible_to
 from navigator.services.notes import NOTE_MAX_LENGTH
+from navigator.worklist.query import SORTS
 from outreach.models import (
     Channel,
     ContactAttempt,
@@ -131,6 +132,45 @@ class WorklistRowSerializer(CaseListSerializer):
 
     def get_best_phone(self, case) -> str | None:
         return case.phone_to_call.e164 if case.phone_to_call else None
+
+
+class WorklistSearchSerializer(serializers.Serializer):
+    """A worklist search, in the body (POST /api/worklist/search/): the text and the
+    filters of GET /api/worklist/. The worklist's own form then checks each value."""
+
+    q = serializers.CharField(
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="Name, MRN, phone, or birth date (YYYY-MM-DD or MM/DD/YYYY); at most 100 "
+        "characters.",
+    )
+    program = serializers.CharField(required=False, allow_blank=True, help_text="Program code")
+    status = serializers.CharField(
+        required=False, allow_blank=True, help_text="An open case status"
+    )
+    language = serializers.CharField(
+        required=False, allow_blank=True, help_text="ISO 639 code of the patient's language"
+    )
+    clinic = serializers.CharField(required=False, allow_blank=True, help_text="Clinic code")
+    barrier = serializers.CharField(
+        required=False, allow_blank=True, help_text="Barrier type code (open barriers)"
+    )
+    overdue = serializers.BooleanField(required=False, help_text="Overdue follow-ups only")
+    sort = serializers.ChoiceField(
+        choices=list(SORTS), required=False, help_text="Default: priority"
+    )
+    navigator = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Whose worklist (managers; covering)"
+    )
+
+
+class WorklistPageSerializer(serializers.Serializer):
+    """A page of the worklist's search: as GET /api/worklist/ answers."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = WorklistRowSerializer(many=True)
 
 
 class CaseEventSerializer(serializers.ModelSerializer):

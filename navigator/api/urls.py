@@ -10,6 +10,7 @@ router.register("barrier-types", views.BarrierTypeViewSet, basename="barrier-typ
 
 urlpatterns = [
     path("worklist/", views.WorklistView.as_view(), name="worklist"),
+    path("worklist/search/", views.WorklistSearchView.as_view(), name="worklist_search"),
     path("team/", views.TeamView.as_view(), name="team"),
     path("equity/", equity.EquityView.as_view(), name="equity"),
     path("equity/periods/", equity.PeriodRequestView.as_view(), name="equity-periods"),

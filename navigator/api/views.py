@@ -6,7 +6,7 @@ from django.http import Http404
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
@@ -377,35 +377,35 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         return dict(serializer.validated_data)
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("q", str, description="Name, MRN, phone, or birth date (YYYY-MM-DD "
-                         "or MM/DD/YYYY)"),
-        OpenApiParameter("program", str, description="Program code"),
-        OpenApiParameter("status", str, description="An open case status"),
-        OpenApiParameter("language", str, description="ISO 639 code of the patient's language"),
-        OpenApiParameter("clinic", str, description="Clinic code"),
-        OpenApiParameter("barrier", str, description="Barrier type code (open barriers)"),
-        OpenApiParameter("overdue", bool, description="Overdue follow-ups only"),
-        OpenApiParameter("sort", str, enum=list(SORTS), description="Default: priority"),
-        OpenApiParameter("navigator", int, description="Whose worklist (managers; covering)"),
-    ]
-)  # fmt: skip
-class WorklistView(generics.ListAPIView):
-    """Open cases, most urgent first, each saying why (rules: navigator.worklist).
+WORKLIST_FILTERS = [
+    OpenApiParameter("program", str, description="Program code"),
+    OpenApiParameter("status", str, description="An open case status"),
+    OpenApiParameter("language", str, description="ISO 639 code of the patient's language"),
+    OpenApiParameter("clinic", str, description="Clinic code"),
+    OpenApiParameter("barrier", str, description="Barrier type code (open barriers)"),
+    OpenApiParameter("overdue", bool, description="Overdue follow-ups only"),
+    OpenApiParameter("sort", str, enum=list(SORTS), description="Default: priority"),
+    OpenApiParameter("navigator", int, description="Whose worklist (managers; covering)"),
+]
+SEARCH_IN_URL = (
+    "Search with POST /api/worklist/search/ (the search in the body): "
+    "a name, MRN, phone or birth date in the address would be kept in logs."
+)
 
-    The page's filters, search and sort (`q`, `program`, `status`, `language`,
-    `clinic`, `barrier`, `overdue`, `sort`); a bad value is a 400 naming the field.
-    Managers choose the navigator (`navigator=<id>`); a navigator may ask for a
-    colleague's list only while covering for them (else 404).
-    """
+
+class _WorklistBase(generics.GenericAPIView):
+    """The worklist of `worklist_data()`: checked by the worklist's form, scoped, ranked."""
 
     serializer_class = s.WorklistRowSerializer
     permission_classes = [CASE_ROLES]
     filter_backends: list = []
+    refuse_search = SEARCH_IN_URL
+
+    def worklist_data(self):
+        return self.request.query_params
 
     def get_queryset(self):
-        form = WorklistFilterForm(self.request.query_params)
+        form = WorklistFilterForm(self.worklist_data(), refuse_search=self.refuse_search)
         if not form.is_valid():
             raise ValidationError(form.errors.as_data())
         user = self.request.user
@@ -427,6 +427,54 @@ class WorklistView(generics.ListAPIView):
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
         return worklist_rows(page, user=self.request.user, navigator=self.owner, moment=self.moment)
+
+
+@extend_schema(parameters=WORKLIST_FILTERS)
+class WorklistView(mixins.ListModelMixin, _WorklistBase):
+    """Open cases, most urgent first, each saying why (rules: navigator.worklist).
+
+    The page's filters and sort (`program`, `status`, `language`, `clinic`, `barrier`,
+    `overdue`, `sort`); a bad value is a 400 naming the field. A search (a name, an MRN,
+    a phone number, a birth date) is never a query parameter: `q` here is a 400 that
+    points to `POST /api/worklist/search/`. Managers choose the navigator
+    (`navigator=<id>`); a navigator may ask for a colleague's list only while covering
+    for them (else 404).
+    """
+
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+
+@extend_schema(
+    request=s.WorklistSearchSerializer,
+    responses=s.WorklistPageSerializer,
+    parameters=[
+        OpenApiParameter("page", int, description="Which page of the matches"),
+        OpenApiParameter("page_size", int, description="Matches a page (at most 200)"),
+    ],
+)
+class WorklistSearchView(mixins.ListModelMixin, _WorklistBase):
+    """The worklist searched: `q` (a name, an MRN however typed, a phone number, or a
+    birth date as YYYY-MM-DD or MM/DD/YYYY) and the same filters as `GET /api/worklist/`,
+    all in the JSON body, so that nothing identifying reaches an address or a log.
+    The answer is the worklist's page of matches; a later page is `?page=N` with the
+    same body.
+    """
+
+    refuse_search = ""
+
+    def worklist_data(self):
+        serializer = s.WorklistSearchSerializer(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        # The form reads text, as from a query string: it says what is wrong with a value.
+        return {
+            key: ("1" if value is True else "0" if value is False else str(value))
+            for key, value in serializer.validated_data.items()
+            if value is not None
+        }
+
+    def post(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
 
 
 class NavigatorViewSet(viewsets.ReadOnlyModelViewSet):

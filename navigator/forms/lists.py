@@ -206,8 +206,11 @@ class WorklistFilterForm(EquiNavForm):
         },
     )
 
-    def __init__(self, *args, search_url: str = "", **kwargs):
+    def __init__(self, *args, search_url: str = "", refuse_search: str = "", **kwargs):
+        """`refuse_search`: the error for a search sent where it would be logged (in a
+        GET's query string); the page and the API's search post it instead."""
         super().__init__(*args, **kwargs)
+        self.refuse_search = refuse_search
         if search_url:
             # The page narrows the list as the navigator types: htmx posts the form
             # (what is typed stays out of URLs) and swaps the rows only, so that the
@@ -231,7 +234,10 @@ class WorklistFilterForm(EquiNavForm):
             field.choices = [*field.choices, (code, language_name(code))]
 
     def clean_q(self) -> Search | None:
-        return parse_search(self.cleaned_data.get("q") or "")
+        text = self.cleaned_data.get("q") or ""
+        if text.strip() and self.refuse_search:
+            raise ValidationError(self.refuse_search)
+        return parse_search(text)
 
     def clean_sort(self) -> str:
         return self.cleaned_data.get("sort") or DEFAULT_SORT

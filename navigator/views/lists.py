@@ -38,6 +38,7 @@ PAGE_SIZE = 50
 # does: the form posts it (see `worklist`).
 URL_FILTERS = ("program", "status", "language", "clinic", "barrier", "overdue", "sort", "navigator")
 MENU_FILTERS = ("program", "status", "language", "clinic", "barrier", "overdue", "sort")
+SEARCH_IN_URL = "Search with the form: a search in the address would be kept in logs."
 
 
 def _with_ages(cases, today) -> list[NavigationCase]:
@@ -96,7 +97,12 @@ def worklist(request: AuthedRequest) -> HttpResponse:
     are still the page's address (`?program=...`), pushed to the browser's history.
     """
     data = request.POST if request.method == "POST" else request.GET
-    form = WorklistFilterForm(data, id_prefix="worklist", search_url=reverse("navigator:worklist"))
+    form = WorklistFilterForm(
+        data,
+        id_prefix="worklist",
+        search_url=reverse("navigator:worklist"),
+        refuse_search="" if request.method == "POST" else SEARCH_IN_URL,
+    )
     valid = form.is_valid()
     owner = _worklist_owner(request, form)
     moment = Moment.current()

@@ -82,22 +82,55 @@ class ReferralViewSet(
 
 
 class PatientFilter(filters.FilterSet):
-    mrn = filters.CharFilter(method="filter_mrn", label="MRN, however typed (case, spaces)")
-
     class Meta:
         model = Patient
-        fields = ["preferred_language", "mrn"]
+        fields = ["preferred_language"]
 
-    def filter_mrn(self, queryset, name, value):
-        return queryset.alias(mrn_key=mrn_key()).filter(mrn_key=mrn_normalise(value))
+
+MRN_IN_URL = (
+    "Find a patient by MRN with POST /api/patients/search/ (the MRN in the body): "
+    "an MRN in the address would be kept in logs."
+)
+
+
+class PatientSearchSerializer(serializers.Serializer):
+    mrn = serializers.CharField(max_length=64, help_text="MRN, however typed (case, spaces)")
 
 
 class PatientViewSet(viewsets.ReadOnlyModelViewSet):
+    """Patients the caller may see. Finding one by MRN is a POST (`search`): an MRN
+    never travels in an address, where access logs would keep it."""
+
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
 
     def get_queryset(self):
         return selectors.patients_with_details(user=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        if "mrn" in request.query_params:
+            raise serializers.ValidationError({"mrn": [MRN_IN_URL]})
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=PatientSearchSerializer, responses=PatientSerializer(many=True))
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="search",
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def search(self, request):
+        """The patients with this MRN (however typed: case and spaces do not matter), a
+        list: one a clinic at most."""
+        query = PatientSearchSerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        patients = (
+            self.get_queryset()
+            .alias(mrn_key=mrn_key())
+            .filter(mrn_key=mrn_normalise(query.validated_data["mrn"]))
+        )
+        return Response(PatientSerializer(patients, many=True).data)
 
     @extend_schema(responses={200: CareGapSerializer(many=True)})
     @action(detail=True, url_path="care-gaps", pagination_class=None)

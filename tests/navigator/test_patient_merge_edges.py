@@ -180,10 +180,34 @@ def test_the_patients_api_finds_a_patient_by_mrn_however_typed(api, clinic, mana
     patient = factories.PatientFactory(clinic=clinic, mrn="CHE555001")
     api.force_authenticate(manager)
 
-    response = api.get("/api/patients/", {"mrn": "che555001"})
+    response = api.post("/api/patients/search/", {"mrn": "che555001"}, format="json")
 
     assert response.status_code == 200
-    assert [row["id"] for row in response.json()["results"]] == [patient.pk]
+    assert [row["id"] for row in response.json()] == [patient.pk]
+
+
+def test_an_mrn_in_the_patients_apis_address_is_refused_pointing_to_the_search(
+    api, clinic, manager
+):
+    # An MRN in a URL would be kept in access logs
+    factories.PatientFactory(clinic=clinic, mrn="CHE555001")
+    api.force_authenticate(manager)
+
+    response = api.get("/api/patients/", {"mrn": "CHE555001"})
+
+    assert response.status_code == 400
+    (message,) = response.json()["mrn"]
+    assert "POST /api/patients/search/" in message
+    assert "CHE555001" not in message
+
+
+def test_the_patients_api_search_needs_an_mrn(api, manager):
+    api.force_authenticate(manager)
+
+    response = api.post("/api/patients/search/", {}, format="json")
+
+    assert response.status_code == 400
+    assert "mrn" in response.json()
 
 
 # --- 8. The merge view 500s on an id out of range -----------------------------------------------

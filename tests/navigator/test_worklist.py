@@ -29,6 +29,7 @@ NOW = dt.datetime(2026, 11, 24, 19, 0, tzinfo=dt.UTC)  # 2 pm in Boston
 TODAY = dt.date(2026, 11, 24)
 WORKLIST = "/worklist/"
 API = "/api/worklist/"
+SEARCH_API = "/api/worklist/search/"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock(NOW)]
@@ -558,7 +559,7 @@ def patients(navigator):
     ],
 )
 def test_it_finds_a_patient_by_name_mrn_phone_or_date_of_birth(nav_api, patients, q, expected):
-    found = api_ids(nav_api.get(API, {"q": q, "sort": "name"}))
+    found = api_ids(nav_api.post(SEARCH_API, {"q": q, "sort": "name"}, format="json"))
 
     assert sorted(found) == sorted(patients[name].pk for name in expected)
 
@@ -566,10 +567,51 @@ def test_it_finds_a_patient_by_name_mrn_phone_or_date_of_birth(nav_api, patients
 def test_the_page_search_finds_the_patient_too(client, navigator, patients):
     client.force_login(navigator.user)
 
-    response = client.get(WORKLIST, {"q": "(617) 555-0101"})
+    response = client.post(WORKLIST, {"q": "(617) 555-0101"})
 
     assert response.status_code == 200
     assert [c.pk for c in response.context["cases"]] == [patients["maria"].pk]
+
+
+def test_a_search_in_the_pages_address_is_refused_pointing_to_the_form(client, navigator, patients):
+    # A name, MRN, phone or birth date in a URL would be kept in access logs
+    client.force_login(navigator.user)
+
+    response = client.get(WORKLIST, {"q": "Lopez"})
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["q"] == [
+        "Search with the form: a search in the address would be kept in logs."
+    ]
+    assert list(response.context["cases"]) == []
+
+
+def test_a_search_in_the_apis_address_is_refused_pointing_to_the_search_endpoint(nav_api, patients):
+    response = nav_api.get(API, {"q": "Lopez"})
+
+    assert response.status_code == 400
+    (message,) = response.json()["q"]
+    assert "POST /api/worklist/search/" in message
+    assert "Lopez" not in message
+
+
+def test_the_api_search_takes_the_filters_in_its_body_too(nav_api, patients):
+    body = {"q": "lopez", "overdue": False, "status": "assigned"}
+
+    found = api_ids(nav_api.post(SEARCH_API, body))
+
+    assert sorted(found) == sorted([patients["maria"].pk, patients["marisol"].pk])
+
+
+def test_the_api_search_is_not_a_get(nav_api, patients):
+    assert nav_api.get(SEARCH_API, {"q": "Lopez"}).status_code == 405
+
+
+def test_the_api_search_needs_its_text(nav_api):
+    response = nav_api.post(SEARCH_API, {"status": "assigned"}, format="json")
+
+    assert response.status_code == 400
+    assert "q" in response.json()
 
 
 # --- Sorting ----------------------------------------------------------------------------
@@ -661,7 +703,9 @@ def test_the_page_refuses_a_bad_filter_with_the_form_saying_why(
     quiet_case(navigator)
     client.force_login(navigator.user)
 
-    response = client.get(WORKLIST, {field: value})
+    # (a search is posted, as the page's form does; filters may be in the address)
+    send = client.post if field == "q" else client.get
+    response = send(WORKLIST, {field: value})
 
     assert response.status_code == 400
     assert message in html.unescape(response.content.decode())
@@ -671,7 +715,10 @@ def test_the_page_refuses_a_bad_filter_with_the_form_saying_why(
 
 @pytest.mark.parametrize(("field", "value", "message"), BAD_INPUT)
 def test_the_api_refuses_a_bad_filter_naming_the_field(nav_api, field, value, message):
-    response = nav_api.get(API, {field: value})
+    if field == "q":
+        response = nav_api.post(SEARCH_API, {field: value}, format="json")
+    else:
+        response = nav_api.get(API, {field: value})
 
     assert response.status_code == 400
     assert message in " ".join(response.json()[field])
@@ -689,7 +736,7 @@ def test_a_navigator_number_out_of_any_range_is_refused_not_a_crash(client, mana
 
 
 def test_a_search_with_a_null_character_is_refused(nav_api):
-    response = nav_api.get(API, {"q": "Lopez\x00"})
+    response = nav_api.post(SEARCH_API, {"q": "Lopez\x00"}, format="json")
 
     assert response.status_code == 400
     assert "q" in response.json()

@@ -9,10 +9,23 @@ from django.core.management.base import SystemCheckError
 from outreach.checks import sms_backend_check
 
 
-def test_the_console_backend_passes(settings):
+def test_the_console_backend_passes_while_debugging(settings):
+    settings.DEBUG = True
     settings.EQUINAV_SMS_BACKEND = "outreach.messaging.sms_backends.ConsoleBackend"
 
     assert sms_backend_check() == []
+
+
+def test_the_console_backend_in_production_is_a_warning_texts_would_reach_the_logs(settings):
+    # It prints each text with its number to stdout, which production ships as logs
+    settings.DEBUG = False
+    settings.EQUINAV_SMS_BACKEND = "outreach.messaging.sms_backends.ConsoleBackend"
+
+    [warning] = sms_backend_check()
+
+    assert warning.id == "outreach.W002"
+    assert not warning.is_serious()
+    assert "logs" in warning.msg
 
 
 def test_a_backend_path_from_before_the_move_is_an_error_that_names_the_new_one(settings):

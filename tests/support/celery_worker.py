@@ -197,6 +197,8 @@ def launch_worker(
         EQUINAV_SITE_URL=SITE_URL,
         TIME_ZONE=settings.TIME_ZONE,
         PYTHONUNBUFFERED="1",
+        # Text lines: the helpers below read task results out of the log with regexes.
+        EQUINAV_LOG_FORMAT="text",
     )
     child_env.update(env or {})
     # The settings read no queue name: the worker consumes the default queue ("celery"),

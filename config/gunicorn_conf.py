@@ -1,0 +1,16 @@
+"""gunicorn's settings: `gunicorn -c config/gunicorn_conf.py config.wsgi:application`
+(Procfile, Dockerfile).
+
+The access log names the method and the path, never the query string or the
+referring page (`%(q)s`, `%(r)s` (the request line) and `%(f)s` are left out: a
+search or a link copied from a page could carry a name, an MRN or a birth date).
+Each line ends with the request's id (X-Request-ID, config.request_id), which the
+app's own JSON lines carry too.
+"""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY") or 3)
+accesslog = "-"
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
