@@ -21,7 +21,11 @@ To change:
 - the request id (X-Request-ID, on every log line and the tasks a request sends):
   `request_id.py`; how log lines look and what they may carry (JSON, no query
   strings, no exception messages): `log_format.py`, wired in settings' LOGGING;
-  gunicorn's port, workers and access-log format: `gunicorn_conf.py`.
+  gunicorn's port, workers and access-log format: `gunicorn_conf.py`;
+- sign-in (docs/security.md "Sign-in and sessions"): the lockout's answer
+  (`signin.py`), the idle and absolute session limits (`session_timeout.py`, with
+  the warning dialog's `static/js/session-timeout.js` and the values it reads,
+  `context_processors.py`), two-factor for privileged users (`two_factor.py`).
 
 The Celery app is imported here so that `celery -A config` and Django share it.
 """

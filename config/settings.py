@@ -7,6 +7,7 @@ Celery broker on the filesystem, so `make run` needs nothing but Python.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -59,7 +60,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens stored as hashes, with an expiry (replaces rest_framework.authtoken).
+    "knox",
+    # Sign-in lockout after repeated failures (per username and per address).
+    "axes",
+    # TOTP two-factor for managers and admins (EQUINAV_REQUIRE_TOTP_FOR_PRIVILEGED).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -87,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a TOTP check.
+    "django_otp.middleware.OTPMiddleware",
     # Records every signed-in request and the patients it touched (45 CFR 164.312(b)).
     "navigator.audit.middleware.AccessAuditMiddleware",
     # The user, path and request id of the changes the request makes, for the
@@ -96,8 +105,14 @@ MIDDLEWARE = [
     # answers static files before they reach it, so they stay cacheable.
     "config.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages (it says why it signed someone out): idle and absolute session limits.
+    "config.session_timeout.SessionTimeoutMiddleware",
+    # Managers and admins verify a TOTP code before any page, when the setting asks.
+    "config.two_factor.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a sign-in refused by the lockout into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -114,6 +129,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.context_processors.session_limits",
             ],
         },
     },
@@ -143,6 +159,63 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Sign-in (issue 14, item 3; docs/security.md "Sign-in and sessions") ----------
+# Argon2id first: new passwords and every password signed in with are stored with it
+# (memory-hard, OWASP's first choice). The others stay so that hashes made before
+# still verify; Django rehashes them with Argon2 at the user's next sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# django-axes first: it refuses a locked username or address before any password is
+# checked (so a locked account costs an attacker nothing and learns them nothing).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock a username after this many failures from anywhere, and an address after this
+# many failures against any usernames: guessing one account from many addresses and
+# many accounts from one address are both stopped.
+AXES_FAILURE_LIMIT = int(os.environ.get("EQUINAV_SIGNIN_FAILURE_LIMIT") or 5)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Locked for this long after the last failure (a failure while locked starts it again).
+AXES_COOLOFF_TIME = dt.timedelta(
+    minutes=int(os.environ.get("EQUINAV_SIGNIN_COOLOFF_MINUTES") or 15)
+)
+# A correct sign-in clears the count, so a few typos a week never lock anyone.
+AXES_RESET_ON_SUCCESS = True
+# The lockout answer: the sign-in page (or JSON for the API) with 429 and Retry-After,
+# the same words whether or not the username exists.
+AXES_LOCKOUT_CALLABLE = "config.signin.lockout_response"
+# The client's address as the audit trail reads it: X-Forwarded-For believed only as
+# far as EQUINAV_TRUSTED_PROXY_COUNT proxies of ours, else REMOTE_ADDR alone; a client
+# cannot forge an address to escape the lockout.
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
+# Failures are logged by our own handlers (config.signin), without passwords; axes'
+# own access log of every success is the audit trail's job, not a second table.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# The sign-in page needs no limit of its own: axes locks an address after five
+# failures, and a successful sign-in costs one Argon2 hash per correct password.
+
+# Sessions end after EQUINAV_SESSION_IDLE_SECONDS without activity (HIPAA automatic
+# logoff, 45 CFR 164.312(a)(2)(iii)) and EQUINAV_SESSION_MAX_SECONDS after sign-in
+# whatever happens (config.session_timeout); pages warn two minutes before the idle end.
+EQUINAV_SESSION_IDLE_SECONDS = int(os.environ.get("EQUINAV_SESSION_IDLE_SECONDS") or 900)
+EQUINAV_SESSION_MAX_SECONDS = int(os.environ.get("EQUINAV_SESSION_MAX_SECONDS") or 43_200)
+EQUINAV_SESSION_WARNING_SECONDS = int(os.environ.get("EQUINAV_SESSION_WARNING_SECONDS") or 120)
+# The cookie itself never outlives the absolute limit, and goes when the browser closes.
+SESSION_COOKIE_AGE = EQUINAV_SESSION_MAX_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Two-factor (django-otp, TOTP): when on, managers, admins and superusers enrol an
+# authenticator app and enter its code at each sign-in before any page, the admin or
+# an API token. Off by default so a laptop demo needs no phone; production turns it on.
+EQUINAV_REQUIRE_TOTP_FOR_PRIVILEGED = env_bool("EQUINAV_REQUIRE_TOTP_FOR_PRIVILEGED", False)
+OTP_TOTP_ISSUER = "EquiNav"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "America/New_York")
@@ -187,7 +260,6 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
 )
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 60 * 60)))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -243,10 +315,21 @@ PHONENUMBER_DB_FORMAT = "E164"
 REST_FRAMEWORK = {
     # Token first: DRF answers 401 (with WWW-Authenticate: Token) only when the first class
     # names a challenge; with Session first, a missing or invalid token was a 403.
+    # Knox's tokens: stored as SHA-512 digests, expiring, revocable (config.api_tokens).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Rate limits by scope (ScopedRateThrottle on the views that name one): the token
+    # endpoint per address, the SMS provider's webhooks per address. 429 + Retry-After.
+    "DEFAULT_THROTTLE_RATES": {
+        # DRF's own defaults kept: no limit for anonymous or signed-in callers in general.
+        "anon": None,
+        "user": None,
+        "token": os.environ.get("EQUINAV_THROTTLE_TOKEN") or "10/min",
+        "token_manage": os.environ.get("EQUINAV_THROTTLE_TOKEN_MANAGE") or "60/min",
+        "webhook": os.environ.get("EQUINAV_THROTTLE_WEBHOOK") or "600/min",
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.api.StandardPagination",
     "PAGE_SIZE": 50,
@@ -255,6 +338,14 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "config.api_schema.ErrorResponsesAutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# API tokens (django-rest-knox): a token lasts EQUINAV_API_TOKEN_HOURS, then is refused
+# (401) and deleted; its owner lists and revokes them, and a password change revokes all.
+REST_KNOX = {
+    "TOKEN_TTL": dt.timedelta(hours=float(os.environ.get("EQUINAV_API_TOKEN_HOURS") or 10)),
+    "AUTH_HEADER_PREFIX": "Token",
+    # At most this many live tokens per user: a leaked password cannot mint thousands.
+    "TOKEN_LIMIT_PER_USER": int(os.environ.get("EQUINAV_API_TOKENS_PER_USER") or 10),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "EquiNav API",
@@ -423,6 +514,9 @@ LOGGING = {
         },
         # A failed task's line names its exception's type, not its message.
         "celery.app.trace": {"filters": ["task_error"]},
+        # Sign-ins, failures and lockouts are logged once, by equinav.security
+        # (navigator.security_events); axes' own lines would repeat them.
+        "axes": {"level": "WARNING"},
         # The filesystem broker has no hostname; kombu warns about it on every connect.
         "kombu.connection": {"level": "ERROR"},
     },

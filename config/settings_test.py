@@ -11,6 +11,8 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # The test client and the live server speak plain http; tests of the production
 # settings load them in a fresh interpreter (tests/project/test_deploy_settings.py).
 SECURE_SSL_REDIRECT = False
+# A fast hasher: Argon2 costs ~100 ms a password by design. Production's Argon2 is
+# proven in tests/config/test_passwords.py, which loads the real settings.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
@@ -31,3 +33,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 # provider's credentials. Tests of the providers build their backend themselves.
 EQUINAV_SMS_BACKEND = "outreach.messaging.sms_backends.FileBackend"
 EQUINAV_SMS_FILE_PATH = os.path.join(tempfile.gettempdir(), f"equinav-test-sms-{os.getpid()}.jsonl")
+# Many tests sign in and then move the clock on by hours or days: with the real limits
+# they would be signed out. The limits' own tests set them (tests/config/test_session_timeout.py),
+# and tests/config/test_signin_settings.py proves production's defaults.
+EQUINAV_SESSION_IDLE_SECONDS = 10 * 365 * 24 * 60 * 60
+EQUINAV_SESSION_MAX_SECONDS = 10 * 365 * 24 * 60 * 60
+SESSION_COOKIE_AGE = EQUINAV_SESSION_MAX_SECONDS

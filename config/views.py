@@ -1,10 +1,15 @@
+import math
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.views import defaults
+from django.views.decorators.http import require_GET, require_POST
 from drf_spectacular.views import SpectacularSwaggerSplitView
+
+from config.session_timeout import seconds_left
 
 API_PREFIX = "/api/"
 
@@ -37,6 +42,34 @@ def api_docs(request, *args, **kwargs):
     if browser and not settings.DEBUG and not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     return _api_docs(request, *args, **kwargs)
+
+
+# --- The session's timer (config.session_timeout; static/js/session-timeout.js) ---------
+
+
+def _seconds_left(request) -> dict[str, int]:
+    # Rounded up: the page's script must not think the session over before the server does.
+    idle_left, max_left = seconds_left(request.session)
+    return {
+        "idle_seconds_left": max(0, math.ceil(idle_left)),
+        "max_seconds_left": max(0, math.ceil(max_left)),
+    }
+
+
+@require_GET
+def session_status(request):
+    """Seconds left before the idle and the absolute limit. Asking is not activity."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": "You are not signed in."}, status=401)
+    return JsonResponse(_seconds_left(request))
+
+
+@require_POST
+def session_keep_alive(request):
+    """ "Stay signed in": this request is the activity (the middleware records it)."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": "You are not signed in."}, status=401)
+    return JsonResponse(_seconds_left(request))
 
 
 def not_found(request, exception):

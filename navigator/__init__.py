@@ -20,5 +20,10 @@ To change:
 - a patient's right of access (everything held on them, as a FHIR Bundle and a PDF,
   for managers): `right_of_access/`;
 - the JSON API: `api/`; roles and who may open what: `permissions.py`;
-- the admin: `admin.py`; the demo data: `management/commands/seed_demo.py`.
+- the admin: `admin.py`; the demo data: `management/commands/seed_demo.py`; an
+  operator setting a password: `management/commands/set_user_password.py`;
+- sign-in's security events (log line and audit row, fed by the auth signals):
+  `security_events.py`; API tokens, passwords and two-factor: `services/api_tokens.py`,
+  `services/passwords.py`, `services/two_factor.py`, their endpoints `api/tokens.py`
+  and pages `views/account.py`.
 """

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from config.admin import ReadOnlyAdmin, SearchInBodyAdmin
+from navigator.forms.account import ServicePasswordChangeForm
 from navigator.models import (
     Appointment,
     BarrierCategory,
@@ -18,6 +19,8 @@ from navigator.models import (
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    # Through navigator.services.passwords: a new password revokes the user's API tokens.
+    change_password_form = ServicePasswordChangeForm
     list_display = ["username", "first_name", "last_name", "email", "role", "clinic", "is_active"]
     list_filter = ["role", "clinic", "is_active", "is_staff"]
     fieldsets = [

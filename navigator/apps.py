@@ -13,3 +13,8 @@ class NavigatorConfig(AppConfig):
         connection_created.connect(
             register_sqlite_functions, dispatch_uid="navigator.equity.sql.sqlite_functions"
         )
+        # Sign-ins, sign-outs, failures and lockouts to the security log and audit trail
+        # (imported here: it needs the audit trail's models, loaded only by now).
+        from navigator.security_events import connect_receivers
+
+        connect_receivers()

@@ -23,6 +23,14 @@ pytest_plugins = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """The API's rate limits count in the cache: every test starts with none used."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def require_postgres(settings):
     from django.db import connection

@@ -9,6 +9,8 @@ To change:
 - the equity API (`/api/equity/`): `equity.py`;
 - a patient's right-of-access export (`POST /api/patients/<id>/right-of-access/{fhir,pdf}/`,
   managers only): `right_of_access.py`; `/api/reports/completion/` is
-  computed by `navigator.equity.completion_report`.
+  computed by `navigator.equity.completion_report`;
+- API tokens (`/api/auth/token/` to issue one, `/api/auth/tokens/` to list and
+  revoke your own): `tokens.py`, routed in `config/urls.py`.
 Who sees which case is `navigator.selectors.visibility`, never the view.
 """

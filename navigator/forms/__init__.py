@@ -13,5 +13,7 @@ To change:
 - the worklist's filters and search, or the manager's case list filters: `lists.py`;
 - the equity dashboard's menus (`EquityForm`) and the navigation outcomes page's
   (`NavigationForm`): `equity.py`;
-- rebalancing and covering: `team.py`.
+- rebalancing and covering: `team.py`;
+- the two-factor code, and the admin's password form (through the password
+  service): `account.py`.
 """

@@ -15,5 +15,6 @@ To change:
 - what a referring clinic sees of its referrals (the loop closing in plain words,
   the list's search, filters and "changed since you last looked" marks, the digest's
   referral numbers): `referrals.py`;
-- the team view's weekly numbers, and the order a rebalance hands cases on: `team.py`.
+- the team view's weekly numbers, and the order a rebalance hands cases on: `team.py`;
+- a user's own live API tokens: `api_tokens.py`.
 """

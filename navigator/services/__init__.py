@@ -17,7 +17,10 @@ To change:
   needs a listed reason and a manager's confirmation): `follow_ups.py`;
 - a colleague covering a navigator's caseload: `coverage.py`;
 - the clinics' daily e-mail of changed referral numbers, and its opt-in:
-  `referral_digest.py`.
+  `referral_digest.py`;
+- a user's API tokens (issue, revoke one or all): `api_tokens.py`; setting a password
+  (which revokes the tokens): `passwords.py`; enrolling and checking a TOTP device:
+  `two_factor.py`.
 
 Two records of one patient merged into one is orchestration: `navigator.intake`.
 

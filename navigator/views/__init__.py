@@ -18,7 +18,9 @@ To change:
   now a redirect to the navigation page: `reports.py`;
 - the team view, rebalancing and covering: `team.py`;
 - a patient's right-of-access downloads (FHIR and PDF, managers only, from the
-  patient page): `right_of_access.py`.
+  patient page): `right_of_access.py`;
+- the user's own security pages (two-factor enrolment and code, "Your API tokens"):
+  `account.py`.
 
 The URLs are in `navigator/urls.py`; outreach's case actions (navigator.views is
 their model) draw the same case page through `case_page`.

@@ -8,6 +8,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from config.api import IgnoresAcceptMixin, roles_allowed
@@ -143,7 +144,10 @@ class _TwilioWebhook(IgnoresAcceptMixin, APIView):
     authentication_classes: list = []
     permission_classes: list = []
     parser_classes = [FormParser, MultiPartParser]
-    throttle_classes: list = []
+    # Per calling address (settings REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["webhook"]):
+    # generous for the provider's bursts, a ceiling for anyone hammering the endpoint.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "webhook"
 
     def signed_url(self, request) -> str:
         # Behind a proxy the request may arrive as http://internal/…: the URL Twilio

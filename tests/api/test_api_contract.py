@@ -16,6 +16,7 @@ from tests import factories
 from tests.support.api import (
     TOKEN_SCHEME,
     api_as,
+    expired_token_authorization,
     revoked_token_authorization,
     token_authorization,
 )
@@ -236,6 +237,8 @@ def test_an_sms_webhook_does_not_refuse_the_providers_accept_header(api):
 
 # The operations that take no token: the SMS provider's webhooks, trusted by signature.
 SIGNED_NOT_SIGNED_IN = {"/api/sms/inbound/", "/api/sms/status/"}
+# Where a token is got from a username and password: it takes none, of course.
+SIGN_IN = {"/api/auth/token/"}
 
 
 def schema_operations() -> list[tuple[str, str, dict]]:
@@ -254,11 +257,10 @@ def _inactive_users_token(user) -> str:
     return authorization
 
 
-# DRF's tokens never expire: a token model that does (knox) adds "an expired token" here,
-# made in tests/support/api.py like the others.
 BAD_CREDENTIALS = {
     "an unknown token": lambda user: f"{TOKEN_SCHEME} not-a-real-token",
     "a revoked token": revoked_token_authorization,
+    "an expired token": expired_token_authorization,
     "a deactivated user's token": _inactive_users_token,
 }
 
@@ -286,5 +288,5 @@ def test_every_operation_answers_bad_credentials_401_with_a_challenge(client, cr
             refused.append(f"{method} {path}: {response.status_code}")
 
     assert refused == []
-    # and only the signed webhooks take no token
-    assert open_operations == SIGNED_NOT_SIGNED_IN
+    # and only the signed webhooks and the token endpoint itself take no token
+    assert open_operations == SIGNED_NOT_SIGNED_IN | SIGN_IN

@@ -49,8 +49,11 @@ def test_a_change_to_a_case_documents_its_201_415_and_409_only_with_a_version(sc
 
 
 def test_the_signed_webhooks_document_403_and_no_401_nor_406(schema):
-    assert codes(schema, "post", "/api/sms/inbound/") == {"200", "400", "403", "415"}
-    assert codes(schema, "post", "/api/sms/status/") == {"204", "400", "403", "404", "415"}
+    # (and 429: they are rate-limited per address)
+    assert codes(schema, "post", "/api/sms/inbound/") == {"200", "400", "403", "415", "429"}
+    assert codes(schema, "post", "/api/sms/status/") == {
+        "204", "400", "403", "404", "415", "429"
+    }  # fmt: skip
 
 
 def test_a_401_names_the_challenge_header_and_the_detail_shape(schema):

@@ -58,7 +58,11 @@ FEWER = {GenerationMode.POSITIVE: 3, GenerationMode.NEGATIVE: 2}
 EXAMPLES = {"manager": FULL, "navigator": FULL, "clinic staff": FEWER, "admin": FEWER}
 
 # Operations left out, each with the defect that keeps it out.
-EXCLUDED: dict[str, str] = {}
+EXCLUDED: dict[str, str] = {
+    # Not a defect: it revokes the fuzzer's own tokens, after which every operation is a
+    # 401. Its behaviour is tested in tests/navigator/test_api_tokens.py.
+    "POST /api/auth/tokens/revoke-all/": "revokes the caller's tokens",
+}
 
 
 @pytest.fixture

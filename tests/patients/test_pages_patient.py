@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from patients.services import care_gaps
 from tests.factories import (
-    PASSWORD,
     CaseFactory,
     ClinicFactory,
     ClinicStaffFactory,
@@ -33,7 +32,7 @@ def screened_patient():
 
 
 def login(client, user):
-    assert client.login(username=user.username, password=PASSWORD)
+    client.force_login(user)
 
 
 def test_the_patient_page_shows_each_status_with_its_reasons(client, screened_patient):

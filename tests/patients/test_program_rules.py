@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from patients.models import RuleVersion, ScreeningModality
-from tests.factories import PASSWORD, ManagerFactory, NavigatorFactory, program
+from tests.factories import ManagerFactory, NavigatorFactory, program
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def rules_post(colorectal, **overrides) -> dict:
 @pytest.fixture
 def manager_client(client):
     manager = ManagerFactory(first_name="Grace", last_name="Lee")
-    assert client.login(username=manager.username, password=PASSWORD)
+    client.force_login(manager)
     return client
 
 
@@ -106,7 +106,7 @@ def test_a_bad_change_is_refused_with_the_reason_and_changes_nothing(
 
 def test_navigators_cannot_see_or_change_the_rules(client):
     navigator = NavigatorFactory()
-    assert client.login(username=navigator.user.username, password=PASSWORD)
+    client.force_login(navigator.user)
 
     assert client.get(reverse("patients:program_rules", args=["colorectal"])).status_code == 403
 

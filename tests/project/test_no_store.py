@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from tests import factories
 
@@ -34,10 +34,10 @@ def test_an_api_list_fetched_with_a_token_is_not_stored(client, manager):
     # given a manager calling the API with a token (DRF authenticates it inside the view,
     # so the middleware cannot rely on request.user)
     factories.CaseFactory()
-    token = Token.objects.create(user=manager)
+    _, token = AuthToken.objects.create(user=manager)
 
     # when they list cases
-    response = client.get("/api/cases/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.get("/api/cases/", HTTP_AUTHORIZATION=f"Token {token}")
 
     # then the list is not stored
     assert response.status_code == 200

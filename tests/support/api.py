@@ -7,7 +7,10 @@ how tokens are made, so that a change of token model changes only this file.
 
 from __future__ import annotations
 
-from rest_framework.authtoken.models import Token
+import datetime as dt
+
+from django.utils import timezone
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 # The scheme the API's token authentication names in Authorization and WWW-Authenticate.
@@ -22,11 +25,19 @@ def api_as(user) -> APIClient:
 
 def token_authorization(user) -> str:
     """An Authorization header value carrying a new, valid token for `user`."""
-    return f"{TOKEN_SCHEME} {Token.objects.create(user=user).key}"
+    _, token = AuthToken.objects.create(user=user)
+    return f"{TOKEN_SCHEME} {token}"
 
 
 def revoked_token_authorization(user) -> str:
     """An Authorization header value whose token was valid for `user`, then revoked."""
-    token = Token.objects.create(user=user)
-    token.delete()
-    return f"{TOKEN_SCHEME} {token.key}"
+    instance, token = AuthToken.objects.create(user=user)
+    instance.delete()
+    return f"{TOKEN_SCHEME} {token}"
+
+
+def expired_token_authorization(user) -> str:
+    """An Authorization header value whose token was valid for `user` and has expired."""
+    instance, token = AuthToken.objects.create(user=user)
+    AuthToken.objects.filter(pk=instance.pk).update(expiry=timezone.now() - dt.timedelta(seconds=1))
+    return f"{TOKEN_SCHEME} {token}"

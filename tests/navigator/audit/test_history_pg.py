@@ -107,7 +107,7 @@ def test_audit_rows_and_change_rows_cannot_be_altered_or_deleted_even_in_sql(
     # Given an audit row of a manager's read, and a change row
     client.force_login(manager)
     client.get(reverse("navigator:worklist"))
-    event = AccessEvent.objects.get()
+    event = AccessEvent.objects.get(route="navigator:worklist")
     factories.PatientFactory()
     change = RowChange.objects.first()
 

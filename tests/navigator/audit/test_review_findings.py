@@ -209,11 +209,10 @@ def test_the_audit_search_refuses_a_patient_number_too_big_for_the_database(clie
 # R5 (check): a real DRF token request (not force_authenticate) is recorded with the
 # token's user and the patients it returned.
 def test_a_token_authenticated_api_read_is_recorded_with_its_user_and_patients(api):
-    from rest_framework.authtoken.models import Token
+    from tests.support.api import token_authorization
 
     case = factories.CaseFactory(status="assigned")
-    token = Token.objects.create(user=case.navigator.user)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=token_authorization(case.navigator.user))
     response = api.get("/api/worklist/")
     assert response.status_code == 200
     event = AccessEvent.objects.get(route="api:worklist")
