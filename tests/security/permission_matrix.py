@@ -53,6 +53,23 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
     "Get an API token": [
         ("api:token", "POST", "400 | 400 | 400 | 400 | 400 | 400"),
     ],
+    "Manage one's own API tokens (list, revoke one or all; the page). Another's: not found": [
+        ("api:token-list", "GET", "401 | 200 | 200 | 200 | 200 | 200"),
+        ("api:token-revoke", "DELETE", "401 | 404 | 404 | 404 | 404 | 404"),
+        ("api:token-revoke-all", "POST", "401 | 200 | 200 | 200 | 200 | 200"),
+        ("api_tokens", "GET", "login | 200 | 200 | 200 | 200 | 200"),
+        ("api_tokens", "POST", "login | 302 | 302 | 302 | 302 | 302"),
+    ],
+    "Ask how long the session has left; stay signed in": [
+        ("session_status", "GET", "401 | 200 | 200 | 200 | 200 | 200"),
+        ("session_keep_alive", "POST", "401 | 200 | 200 | 200 | 200 | 200"),
+    ],
+    "Enrol or verify two-factor (verifying without a device, or with it off: sent on)": [
+        ("two_factor_enrol", "GET", "login | 200 | 200 | 200 | 200 | 200"),
+        ("two_factor_enrol", "POST", "login | 200 | 200 | 200 | 200 | 200"),
+        ("two_factor_verify", "GET", "login | 302 | 302 | 302 | 302 | 302"),
+        ("two_factor_verify", "POST", "login | 302 | 302 | 302 | 302 | 302"),
+    ],
     "Read the API schema and docs": [
         ("api:docs", "GET", "login | 200 | 200 | 200 | 200 | 200"),
         ("api:schema", "GET", "401 | 200 | 200 | 200 | 200 | 200"),
@@ -296,6 +313,8 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("audit:search", "POST", "login | 403 | 403 | 403 | 200 | 200"),
     ],
     WRONG_METHOD: [
+        ("session_keep_alive", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("session_status", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("api:docs", "POST", "login | 405 | 405 | 405 | 405 | 405"),
         ("logout", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:appointment_create", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
