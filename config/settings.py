@@ -329,6 +329,9 @@ REST_FRAMEWORK = {
         "token": os.environ.get("EQUINAV_THROTTLE_TOKEN") or "10/min",
         "token_manage": os.environ.get("EQUINAV_THROTTLE_TOKEN_MANAGE") or "60/min",
         "webhook": os.environ.get("EQUINAV_THROTTLE_WEBHOOK") or "600/min",
+        # Posting the sign-in page, per address (config.views.SignInView): beside the
+        # lockout (five failures), a cap on what one address may try at all.
+        "signin": os.environ.get("EQUINAV_THROTTLE_SIGNIN") or "20/min",
     },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.api.StandardPagination",
@@ -590,3 +593,16 @@ EQUINAV_AUDIT_RETENTION_DAYS = int(os.environ.get("EQUINAV_AUDIT_RETENTION_DAYS"
 # X-Forwarded-For: the client's address (audit trail, sign-in lockouts) is read that
 # many hops from the right. 0: no proxy, REMOTE_ADDR alone (config/client_address.py).
 EQUINAV_TRUSTED_PROXY_COUNT = int(os.environ.get("EQUINAV_TRUSTED_PROXY_COUNT", "0"))
+
+# Where rate limits count. Each process's memory by default (the embedded setup runs one
+# web process); with several web workers or replicas, a shared cache, so that a limit is
+# one limit: e.g. EQUINAV_CACHE_URL=redis://127.0.0.1:6379/1 (not the broker's database:
+# the tests clear the cache).
+_cache_url = os.environ.get("EQUINAV_CACHE_URL", "").strip()
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        if _cache_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}

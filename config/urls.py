@@ -22,7 +22,7 @@ api_patterns = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/session/", views.session_status, name="session_status"),
     path("accounts/session/keep-alive/", views.session_keep_alive, name="session_keep_alive"),

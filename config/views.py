@@ -1,17 +1,58 @@
 import math
 
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views import defaults
 from django.views.decorators.http import require_GET, require_POST
 from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework.throttling import SimpleRateThrottle
 
+from config.client_address import client_address
 from config.session_timeout import seconds_left
 
 API_PREFIX = "/api/"
+
+
+class _SignInRate(SimpleRateThrottle):
+    """DRF's rate counting, per client address, for a plain Django view."""
+
+    scope = "signin"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request) or "-"}
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in page, with a limit per address on posting it (EQUINAV_THROTTLE_SIGNIN,
+    20 a minute): django-axes locks after five failures, but counts nothing that
+    succeeds or that names many accounts slowly; each post costs an Argon2 hash."""
+
+    def post(self, request, *args, **kwargs):
+        rate = _SignInRate()
+        if not rate.allow_request(request, self):
+            wait = math.ceil(rate.wait() or 60)
+            response = render(
+                request,
+                "registration/login.html",
+                {
+                    "form": AuthenticationForm(request),
+                    "locked_message": (
+                        "Too many sign-in attempts from this address. "
+                        f"Wait {wait} seconds and try again."
+                    ),
+                    "next": "",
+                },
+                status=429,
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
 
 # The split view serves its script from a URL, not inline: the CSP allows no inline script.
 _api_docs = SpectacularSwaggerSplitView.as_view(
