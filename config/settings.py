@@ -64,7 +64,7 @@ INSTALLED_APPS = [
     "knox",
     # Sign-in lockout after repeated failures (per username and per address).
     "axes",
-    # TOTP two-factor for managers and admins (EQUINAV_REQUIRE_TOTP_FOR_PRIVILEGED).
+    # TOTP two-factor for the privileged roles (EQUINAV_REQUIRE_TOTP_FOR_PRIVILEGED).
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_filters",

@@ -39,7 +39,12 @@ EXEMPT_VIEW_NAMES = frozenset(
 
 
 def is_privileged(user) -> bool:
-    return bool(user.is_authenticated and (user.is_manager or user.is_program_admin))
+    """Who sees every patient (managers, administrators) or who read whom (the
+    compliance officer, whose audit trail names every patient and user)."""
+    return bool(
+        user.is_authenticated
+        and (user.is_manager or user.is_program_admin or user.is_compliance_officer)
+    )
 
 
 def requires_totp(user) -> bool:

@@ -173,3 +173,16 @@ def test_a_navigator_gets_a_token_without_a_code():
         "/api/auth/token/", {"username": navigator.user.username, "password": PASSWORD}
     )
     assert response.status_code == 200
+
+
+def test_a_compliance_officer_is_sent_to_enrol_before_the_audit_trail(client):
+    # The trail names every patient and user: the officer is privileged too
+    from navigator.models import Role
+
+    officer = UserFactory(role=Role.COMPLIANCE)
+    sign_in(client, officer)
+
+    response = client.get(reverse("audit:search"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(ENROL + "?next=")
