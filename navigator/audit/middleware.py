@@ -1,4 +1,5 @@
-"""`AccessAuditMiddleware`: one audit row for every request a signed-in user makes;
+"""`AccessAuditMiddleware`: one audit row for every request a signed-in user makes, and
+for any other that touched a patient;
 `ChangeContextMiddleware`: who made the changes the history triggers keep."""
 
 from __future__ import annotations
@@ -46,12 +47,15 @@ class AccessAuditMiddleware:
         with collecting() as collector:
             response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
+        signed_in = user is not None and user.is_authenticated
+        if not signed_in and not collector.patient_ids:
             return response
+        # A request nobody signed in for that touched patients (the SMS provider's
+        # signed webhooks: an opt-out, a delivery receipt) is recorded as anonymous.
         access_event_record(
             action=_action(request, response, len(collector.patient_ids), collector.action),
             request=request,
-            user=user,
+            user=user if signed_in else None,
             status_code=response.status_code,
             patient_ids=collector.patient_ids,
         )

@@ -533,3 +533,18 @@ def test_a_retried_message_that_fails_again_is_escalated_again(
     message_failure_escalate(message_id=message.pk)
 
     assert CaseTask.objects.get(kind=TaskKind.MESSAGE_FAILED).done_at is None
+
+
+def test_a_text_in_is_audited_as_an_anonymous_access_to_the_patient(client):
+    # Given a patient's open case
+    from navigator.audit.models import AccessedPatient, AccessEvent
+
+    navigated = factories.CaseFactory(patient=texting_patient())
+
+    # When the provider's signed webhook brings her text (nobody signed in)
+    text_in(client, "Can I eat before the test?")
+
+    # Then the audit trail holds the access, anonymous, with her as its patient
+    event = AccessEvent.objects.get(route="api:sms-inbound")
+    assert (event.user, event.username, event.action) == (None, "", "change")
+    assert AccessedPatient.objects.filter(event=event, patient=navigated.patient).exists()
