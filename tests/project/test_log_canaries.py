@@ -10,8 +10,6 @@ import csv
 import io
 import json
 import logging
-import threading
-from http.server import ThreadingHTTPServer
 
 import django
 import pytest
@@ -30,7 +28,6 @@ from tests import factories
 from tests.support.api import api_as
 from tests.support.fhir import bundle, patient_resource
 from tests.support.log_canary import CANARIES, Watch
-from tests.support.sms_provider import FakeProvider
 
 pytestmark = pytest.mark.django_db
 
@@ -299,17 +296,8 @@ def test_errors_carry_no_patient_details(client, navigator, canary_cases, canari
 
 
 @pytest.fixture
-def failing_provider(settings):
-    FakeProvider.requests, FakeProvider.script = [], []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeProvider)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.EQUINAV_SMS_BACKEND = "outreach.messaging.sms_backends.TwilioBackend"
-    settings.EQUINAV_SMS_API_URL = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC0000", "token"
-    settings.EQUINAV_SMS_FROM, settings.EQUINAV_SMS_TIMEOUT = "+16175550100", 0.5
-    yield FakeProvider
-    server.shutdown()
-    server.server_close()
+def failing_provider(twilio_provider):
+    return twilio_provider
 
 
 def test_texts_that_fail(failing_provider, canary_patient, canaries):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from http.server import ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,7 +21,6 @@ from outreach.messaging.sweep import messages_claim_due
 from outreach.models import MessageState, PatientMessage
 from outreach.tasks import sweep_patient_messages
 from tests import factories
-from tests.support.sms_provider import FakeProvider
 
 pytestmark = pytest.mark.django_db
 
@@ -126,17 +123,8 @@ def test_the_backoff_doubles_with_bounded_jitter():
 
 
 @pytest.fixture
-def provider(settings):
-    FakeProvider.requests, FakeProvider.script = [], []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeProvider)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.EQUINAV_SMS_BACKEND = "outreach.messaging.sms_backends.TwilioBackend"
-    settings.EQUINAV_SMS_API_URL = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC0000", "token"
-    settings.EQUINAV_SMS_FROM, settings.EQUINAV_SMS_TIMEOUT = "+16175550100", 0.5
-    yield FakeProvider
-    server.shutdown()
-    server.server_close()
+def provider(twilio_provider):
+    return twilio_provider
 
 
 def test_a_provider_failing_twice_then_answering_sends_one_message_and_records_the_retries(
