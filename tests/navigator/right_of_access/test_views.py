@@ -8,11 +8,11 @@ import json
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from navigator.audit.models import AccessAction, AccessedPatient, AccessEvent
 from patients.models import PatientMerge
 from tests import factories
+from tests.support.api import token_authorization
 from tests.support.patient_record import seed_full_record
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +127,7 @@ def test_a_patient_not_found_or_merged_away_is_a_404(client, rows, manager):
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_api_answers_a_manager_with_the_file_and_audits_it(api, rows, manager, kind):
     patient = rows["patients.Patient"]
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=manager).key}")
+    api.credentials(HTTP_AUTHORIZATION=token_authorization(manager))
 
     response = api.post(api_url(patient.pk, kind), HTTP_ACCEPT=KINDS[kind])
 
