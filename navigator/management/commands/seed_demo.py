@@ -244,6 +244,8 @@ class Command(BaseCommand):
             logins.append(DemoLogin(username, "clinic staff", clinic.name))
         self._user("admin", "Site", "Admin", Role.ADMIN, is_staff=True, is_superuser=True)
         logins.append(DemoLogin("admin", "admin", "Django admin at /admin/"))
+        self._user("compliance", "Ruth", "Okafor", Role.COMPLIANCE)
+        logins.append(DemoLogin("compliance", "compliance", "the audit trail at /audit/"))
         return logins
 
     def _print_logins(self, logins: list[DemoLogin]) -> None:
