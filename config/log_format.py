@@ -146,3 +146,48 @@ class JsonFormatter(_BaseJsonFormatter):
 
     def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
         return format_exception_safely(ei)
+
+
+def logging_settings(*, fmt: str, level: str) -> dict:
+    """settings.LOGGING: every record through one console handler, in `fmt` (json or
+    text) with the request id; Django's own loggers pass theirs up to it."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "request_id": {"()": "config.log_format.RequestIdFilter"},
+            "strip_query": {"()": "config.log_format.StripQueryFilter"},
+            "task_error": {"()": "config.log_format.TaskErrorFilter"},
+        },
+        "formatters": {
+            "json": {"()": "config.log_format.JsonFormatter"},
+            "text": {"()": "config.log_format.TextFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": fmt,
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            # Django's defaults give these their own handlers (one e-mails admins the whole
+            # request); here they only pass their records up to the root's.
+            "django": {"handlers": [], "level": "INFO", "propagate": True},
+            "django.request": {"handlers": [], "level": "WARNING", "propagate": True},
+            "django.server": {
+                "handlers": [],
+                "level": "INFO",
+                "propagate": True,
+                "filters": ["strip_query"],
+            },
+            # A failed task's line names its exception's type, not its message.
+            "celery.app.trace": {"filters": ["task_error"]},
+            # Sign-ins, failures and lockouts are logged once, by equinav.security
+            # (navigator.security_events); axes' own lines would repeat them.
+            "axes": {"level": "WARNING"},
+            # The filesystem broker has no hostname; kombu warns about it on every connect.
+            "kombu.connection": {"level": "ERROR"},
+        },
+    }

@@ -16,6 +16,8 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from config.log_format import logging_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = Path(os.environ.get("EQUINAV_RUN_DIR", BASE_DIR / ".run"))
 
@@ -484,46 +486,7 @@ CELERY_BEAT_SCHEDULE = {
 EQUINAV_LOG_FORMAT = os.environ.get("EQUINAV_LOG_FORMAT", "text" if DEBUG else "json").strip()
 if EQUINAV_LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"EQUINAV_LOG_FORMAT is {EQUINAV_LOG_FORMAT!r}: use json or text.")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "request_id": {"()": "config.log_format.RequestIdFilter"},
-        "strip_query": {"()": "config.log_format.StripQueryFilter"},
-        "task_error": {"()": "config.log_format.TaskErrorFilter"},
-    },
-    "formatters": {
-        "json": {"()": "config.log_format.JsonFormatter"},
-        "text": {"()": "config.log_format.TextFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": EQUINAV_LOG_FORMAT,
-            "filters": ["request_id"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        # Django's defaults give these their own handlers (one e-mails admins the whole
-        # request); here they only pass their records up to the root's.
-        "django": {"handlers": [], "level": "INFO", "propagate": True},
-        "django.request": {"handlers": [], "level": "WARNING", "propagate": True},
-        "django.server": {
-            "handlers": [],
-            "level": "INFO",
-            "propagate": True,
-            "filters": ["strip_query"],
-        },
-        # A failed task's line names its exception's type, not its message.
-        "celery.app.trace": {"filters": ["task_error"]},
-        # Sign-ins, failures and lockouts are logged once, by equinav.security
-        # (navigator.security_events); axes' own lines would repeat them.
-        "axes": {"level": "WARNING"},
-        # The filesystem broker has no hostname; kombu warns about it on every connect.
-        "kombu.connection": {"level": "ERROR"},
-    },
-}
+LOGGING = logging_settings(fmt=EQUINAV_LOG_FORMAT, level=os.environ.get("LOG_LEVEL", "INFO"))
 # A Celery worker logs through the LOGGING above (JSON, request ids) rather than its own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.backends.signals import connection_created
 
+from config.session_timeout import start_clocks
 from navigator.equity.sql import register_sqlite_functions
 
 
@@ -18,3 +20,5 @@ class NavigatorConfig(AppConfig):
         from navigator.security_events import connect_receivers
 
         connect_receivers()
+        # A session's idle and absolute clocks start at the sign-in.
+        user_logged_in.connect(start_clocks, dispatch_uid="config.session_timeout.start_clocks")

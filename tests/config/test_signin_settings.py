@@ -63,6 +63,7 @@ def test_production_hashes_passwords_with_argon2_and_locks_after_five_failures(t
     assert settings["auth"][0] == "knox.auth.TokenAuthentication"
     assert "rest_framework.authtoken" not in settings["apps"]
     assert {key for key, rate in settings["rates"].items() if rate} == {
+        "signin",
         "token",
         "token_manage",
         "webhook",
