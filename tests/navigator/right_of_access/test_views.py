@@ -91,16 +91,23 @@ def test_a_get_does_not_export(client, rows, manager):
     assert not export_events()
 
 
-@pytest.mark.parametrize("role", ["navigator", "clinic_staff", "admin", "compliance"])
-def test_anyone_but_a_manager_is_refused(client, rows, role):
-    # Given the patient's own navigator, their clinic's staff, or an administrator
+def _someone_but_a_manager(rows, role: str):
+    """The patient's own navigator, their clinic's staff, an administrator or a
+    compliance officer."""
     patient = rows["patients.Patient"]
-    user = {
+    return {
         "navigator": lambda: rows["navigator.NavigationCase"].navigator.user,
         "clinic_staff": lambda: factories.ClinicStaffFactory(clinic=patient.clinic),
         "admin": factories.AdminFactory,
         "compliance": lambda: factories.UserFactory(role="compliance"),
     }[role]()
+
+
+@pytest.mark.parametrize("role", ["navigator", "clinic_staff", "admin", "compliance"])
+def test_anyone_but_a_manager_is_refused(client, rows, role):
+    # Given the patient's own navigator, their clinic's staff, or an administrator
+    patient = rows["patients.Patient"]
+    user = _someone_but_a_manager(rows, role)
     client.force_login(user)
 
     # When they post to the download, Then they are refused and nothing is exported
@@ -143,12 +150,7 @@ def test_the_api_answers_a_manager_with_the_file_and_audits_it(api, rows, manage
 @pytest.mark.parametrize("role", ["navigator", "clinic_staff", "admin", "compliance"])
 def test_the_api_refuses_anyone_but_a_manager(api, rows, role):
     patient = rows["patients.Patient"]
-    user = {
-        "navigator": lambda: rows["navigator.NavigationCase"].navigator.user,
-        "clinic_staff": lambda: factories.ClinicStaffFactory(clinic=patient.clinic),
-        "admin": factories.AdminFactory,
-        "compliance": lambda: factories.UserFactory(role="compliance"),
-    }[role]()
+    user = _someone_but_a_manager(rows, role)
     api.force_authenticate(user)
     for kind in KINDS:
         response = api.post(api_url(patient.pk, kind))
