@@ -14,6 +14,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
+# Where the API lives: its answers are JSON, its clients are not browsers (shared by
+# the sign-in, session and two-factor answers and the 404 handler).
 API_PREFIX = "/api/"
 
 

@@ -23,9 +23,10 @@ from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import resolve_url
 
+from config.middleware import API_PREFIX
+
 SIGNED_IN_AT = "equinav_signed_in_at"
 LAST_ACTIVITY_AT = "equinav_last_activity_at"
-API_PREFIX = "/api/"
 # Requests that only look at the session and are not the user doing anything.
 PASSIVE_VIEW_NAMES = frozenset({"session_status"})
 # The last-activity stamp is rewritten at most this often (a session write per request

@@ -14,7 +14,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-API_PREFIX = "/api/"
+from config.middleware import API_PREFIX
+
 LOCKED_MESSAGE = (
     "Too many failed sign-in attempts. Sign-in is paused for this account and this "
     "address for {minutes} minutes; try again later or ask an administrator."

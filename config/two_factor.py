@@ -19,7 +19,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django_otp import user_has_device
 
-API_PREFIX = "/api/"
+from config.middleware import API_PREFIX
+
 ENROL_URL_NAME = "two_factor_enrol"
 VERIFY_URL_NAME = "two_factor_verify"
 # Pages an unverified privileged user may still open: the two-factor pages

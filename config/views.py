@@ -13,9 +13,8 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.throttling import SimpleRateThrottle
 
 from config.client_address import client_address
+from config.middleware import API_PREFIX
 from config.session_timeout import seconds_left
-
-API_PREFIX = "/api/"
 
 
 class _SignInRate(SimpleRateThrottle):
