@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test bench lint format check typecheck migrations-check deploy-check clean
+.PHONY: run test bench bench-small lint format check typecheck migrations-check deploy-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,15 +34,21 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# On PostgreSQL (a fresh equinav_bench database): FHIR import and care-gap
-# recomputation throughput, the worklist's median/p95 with 200,000 cases, and the
-# patient-message sweep's rate and memory with 100,000 due (to Redis db 7, BENCH_REDIS_URL),
-# and the equity dashboard against a hand-written SQL floor with 1,000,000 patients and cases.
-# Parts: BENCH_PARTS=fhir,caregaps,worklist,sweep,equity. Sizes: BENCH_BUNDLES, BENCH_PATIENTS,
-# BENCH_BATCH, BENCH_WORKLIST_CASES, BENCH_WORKLIST_CASELOAD, BENCH_SWEEP_MESSAGES,
-# BENCH_SWEEP_BATCH, BENCH_EQUITY_PATIENTS, BENCH_EQUITY_CASES, BENCH_EQUITY_RUNS.
+# The scoreboard, on PostgreSQL (BENCH_DATABASE_URL, default a fresh equinav_bench):
+# each part (referral_import, fhir, care_gaps, worklist, sweep, ecqm, equity;
+# tests/benchmarks/<part>.py) in a process of its own on a fresh database, its
+# figures printed beside the floor measured in the same run (COPY of the same rows,
+# pgbench of the same SQL, hand-written SQL), the ratio, the issue's target and
+# whether it is met; JSON with machine, versions, commit, sizes and every figure in
+# .run/bench.json. BENCH_ARGS passes options: --scale small (a few minutes; full is
+# the issue's sizes), --parts a,b, --json PATH, --check-queries, --write-baseline.
 bench: $(VENV)/.installed-dev
-	$(BIN)/python tests/benchmarks/run.py
+	$(BIN)/python tests/benchmarks/run.py $(BENCH_ARGS)
+
+# CI's bench: small sizes, failing if any part's query count grew past
+# tests/benchmarks/baseline_queries.json (or a part failed).
+bench-small: $(VENV)/.installed-dev
+	$(BIN)/python tests/benchmarks/run.py --scale small --check-queries $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
