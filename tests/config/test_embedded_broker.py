@@ -33,7 +33,16 @@ pytestmark = pytest.mark.celery_worker
 PUBLISHERS = 3
 MESSAGES = 150
 SETTINGS = {"DJANGO_SETTINGS_MODULE": "tests.support.embedded_settings"}
-WORKER = ["-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO"]
+WORKER = [
+    "-m",
+    "celery",
+    "-A",
+    "config",
+    "worker",
+    "--pool=solo",
+    "--concurrency=1",
+    "--loglevel=INFO",
+]
 BEAT = ["-m", "celery", "-A", "config", "beat", "--loglevel=INFO"]
 
 
