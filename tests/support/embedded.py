@@ -43,7 +43,7 @@ def embedded_env(folder: Path, **extra: str) -> dict[str, str]:
 def migrate(folder: Path) -> None:
     """`manage.py migrate` on the folder's database, as `make run` does first."""
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        [sys.executable, "manage.py", "migrate", "--no-input", "--skip-checks", "-v", "0"],
         cwd=BASE_DIR,
         env=embedded_env(folder),
         capture_output=True,
