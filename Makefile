@@ -20,7 +20,8 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 # The web server, a Celery worker and Celery beat together; Ctrl-C stops all three.
-# With DEBUG on and nothing else set: SQLite and a filesystem broker, no services.
+# With DEBUG on and nothing else set: SQLite and a SQLite Celery broker, no services (README
+# "The embedded default"); the worker and beat are started again if they exit (Procfile.dev).
 run: export DEBUG ?= 1
 run: export EQUINAV_SITE_URL ?= http://127.0.0.1:$(PORT)
 run: $(VENV)/.installed

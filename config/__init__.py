@@ -7,6 +7,8 @@ To change:
   the page that sends each role to its own start, the API docs page (sign-in
   required outside DEBUG, as for the schema: `api.SignedInOutsideDebug`), and the
   400 and 404 that Django answers before any view (JSON under /api/): `views.py`;
+- the embedded default (no DATABASE_URL, no REDIS_URL): SQLite's options and the
+  SQLite broker's connections, and why: `embedded.py` (used by settings);
 - the Celery app and its beat schedule's source: `celery.py` (the beat
   schedule is in settings); handing work to a task after the transaction commits:
   `enqueue.py` (services name a task; they never import a task module);

@@ -187,7 +187,8 @@ def logging_settings(*, fmt: str, level: str) -> dict:
             # Sign-ins, failures and lockouts are logged once, by equinav.security
             # (navigator.security_events); axes' own lines would repeat them.
             "axes": {"level": "WARNING"},
-            # The filesystem broker has no hostname; kombu warns about it on every connect.
+            # kombu warns on every connect to a broker URL without a host name (the
+            # embedded default's SQLite file); its errors still show.
             "kombu.connection": {"level": "ERROR"},
         },
     }

@@ -1,8 +1,9 @@
 """EquiNav settings.
 
 Everything that differs between a laptop, CI and production is read from the
-environment. With nothing set, the app runs embedded: a SQLite file and a
-Celery broker on the filesystem, so `make run` needs nothing but Python.
+environment. With nothing set, the app runs embedded: a SQLite file (WAL, immediate
+transactions, a busy timeout) and a Celery broker on a SQLite file of its own, so
+`make run` needs nothing but Python (config/embedded.py says why each choice).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from config.embedded import BROKER_FILENAME, broker_connection, sqlite_options
 from config.log_format import logging_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -144,6 +146,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several users, the worker and beat write at once: WAL, BEGIN IMMEDIATE and a busy
+    # timeout turn "database is locked" into a short wait (config/embedded.py).
+    DATABASES["default"]["OPTIONS"] = sqlite_options()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A FHIR bundle from an EHR can be large; the importer refuses more than 20 MB itself.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 21 * 1024 * 1024
@@ -395,19 +401,25 @@ if REDIS_URL:
         "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(60 * 60))),
     }
 else:
-    # A broker that needs no server: kombu's filesystem transport. Good for a
-    # demo on one machine, never for production.
-    _celery_dir = RUN_DIR / "celery"
-    for _folder in ("out", "processed", "control"):
-        (_celery_dir / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    # A broker that needs no server: kombu's SQLAlchemy transport on a SQLite file of
+    # its own (the filesystem transport let the worker read a half-written message).
+    # Good for a demo on one machine, never for production. How it delivers:
+    # - a worker takes a message in one BEGIN IMMEDIATE transaction that marks its row
+    #   invisible; acknowledging it only forgets it in the worker's memory (the row is
+    #   never deleted: the file grows by each message, a few kB a day for a demo);
+    # - a worker stopped warmly (Ctrl-C, SIGTERM) puts back what it had not acknowledged;
+    # - a worker that dies (SIGKILL, OOM, power) loses the one task it was running
+    #   (prefetch 1, solo pool): the row stays invisible, and nothing redelivers it.
+    #   There is no visibility timeout, so a running task is never handed to a second
+    #   worker either. The database is the source of truth for what a lost task did
+    #   not do: the patient-message sweep claims a message again when its lease runs
+    #   out, and the reminder e-mail sweep resends every 15 minutes (CELERY_BEAT_SCHEDULE).
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    _broker_path = RUN_DIR / BROKER_FILENAME
+    CELERY_BROKER_URL = f"sqla+sqlite:///{_broker_path}"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_celery_dir / "out"),
-        "data_folder_out": str(_celery_dir / "out"),
-        "processed_folder": str(_celery_dir / "processed"),
-        "control_folder": str(_celery_dir / "control"),
-        "store_processed": False,
-        "visibility_timeout": 60 * 60,
+        # Passed to SQLAlchemy's create_engine: WAL and a 30 s busy timeout.
+        "creator": broker_connection(_broker_path),
     }
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True

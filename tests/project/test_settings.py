@@ -36,6 +36,7 @@ REPORT_SETTINGS = textwrap.dedent(
         "ENGINE": database["ENGINE"],
         "NAME": str(database["NAME"]),
         "HOST": database.get("HOST", ""),
+        "OPTIONS": database.get("OPTIONS", {}),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "broker_url": app.conf.broker_url,
     }))
@@ -111,6 +112,35 @@ def test_it_uses_a_sqlite_file_when_no_database_url_is_set(tmp_path):
     assert loaded["NAME"] == str(BASE_DIR / "db.sqlite3")
 
 
+def test_sqlite_waits_for_the_write_lock_instead_of_refusing(tmp_path):
+    # Given no DATABASE_URL (the embedded default)
+    loaded = started(start(tmp_path, DEBUG="1"))
+
+    # Then every transaction takes the write lock at its start (a read-then-write in a
+    # deferred one fails at once with "database is locked"), waits up to 20 s for it,
+    # and the file is in WAL mode (readers never wait for the writer)
+    assert loaded["OPTIONS"] == {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20.0,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
+
+
+def test_sqlite_options_come_from_the_environment(tmp_path):
+    loaded = started(
+        start(
+            tmp_path,
+            DEBUG="1",
+            DATABASE_URL=f"sqlite:///{tmp_path / 'other.sqlite3'}",
+            EQUINAV_SQLITE_TIMEOUT="5",
+            EQUINAV_SQLITE_TRANSACTION_MODE="EXCLUSIVE",
+        )
+    )
+
+    assert loaded["OPTIONS"]["timeout"] == 5.0
+    assert loaded["OPTIONS"]["transaction_mode"] == "EXCLUSIVE"
+
+
 def test_it_uses_postgresql_when_the_database_url_says_so(tmp_path):
     # Given a PostgreSQL URL (the settings only parse it; nothing connects)
     url = "postgres://equinav@db.example.internal:5432/equinav_prod"
@@ -120,20 +150,21 @@ def test_it_uses_postgresql_when_the_database_url_says_so(tmp_path):
     assert loaded["ENGINE"] == "django.db.backends.postgresql"
     assert loaded["NAME"] == "equinav_prod"
     assert loaded["HOST"] == "db.example.internal"
+    # And none of SQLite's options
+    assert loaded["OPTIONS"] == {}
 
 
 # --- Celery broker ---------------------------------------------------------------------------
 
 
-def test_it_uses_the_filesystem_broker_in_its_run_dir_when_no_redis_url_is_set(tmp_path):
+def test_it_uses_a_sqlite_broker_in_its_run_dir_when_no_redis_url_is_set(tmp_path):
     # Given no REDIS_URL and a run directory of its own
     loaded = started(start(tmp_path, DEBUG="1"))
 
-    # Then Celery uses the filesystem transport, with its folders in the run directory
-    assert loaded["CELERY_BROKER_URL"] == "filesystem://"
-    assert loaded["broker_url"] == "filesystem://"
-    for folder in ("out", "processed", "control"):
-        assert (tmp_path / "run" / "celery" / folder).is_dir()
+    # Then Celery uses kombu's SQLAlchemy transport on a SQLite file in the run directory
+    url = f"sqla+sqlite:///{tmp_path / 'run' / 'celery-broker.sqlite3'}"
+    assert loaded["CELERY_BROKER_URL"] == url
+    assert loaded["broker_url"] == url
 
 
 def test_it_uses_redis_when_a_redis_url_is_set(tmp_path):
@@ -144,5 +175,5 @@ def test_it_uses_redis_when_a_redis_url_is_set(tmp_path):
 
     assert loaded["CELERY_BROKER_URL"] == url
     assert loaded["broker_url"] == url
-    # And no filesystem broker folders are made
-    assert not (tmp_path / "run" / "celery").exists()
+    # And no broker file is made
+    assert not (tmp_path / "run" / "celery-broker.sqlite3").exists()

@@ -10,6 +10,10 @@ To change...
 - running a script in a fresh interpreter with other settings: support/settings_process.py
 - how Chromium is launched and a page's context made: support/browser.py
 - real Celery worker processes and their Redis database: support/celery_worker.py
+- processes on the embedded default (SQLite file, SQLite broker) in a temporary folder:
+  support/embedded.py; what they run: support/embedded_hammer.py (concurrent writes),
+  support/embedded_publisher.py, support/embedded_tasks.py and support/embedded_settings.py
+  (a worker and beat on the embedded broker)
 - FHIR resources and bundles to import, and EHR data already on a patient: support/fhir.py
 - the official CMS eCQM test cases imported as a feed, with their expected populations:
   support/ecqm.py (`official_cases_imported`)
