@@ -15,13 +15,16 @@ What never goes to the replica, whatever the view:
 - migrations.
 
 With the setting off (no replica configured) the router answers nothing and Django
-uses `default` for everything. A replica lags the primary by what its replication
-says (usually well under a second; docs/deploy.md says what a manager then sees).
+uses `default` for everything; with the replica down (no connection within
+REPLICA_CONNECT_TIMEOUT seconds) a report reads the primary and a warning is logged.
+A replica lags the primary by what its replication says (usually well under a second;
+docs/deploy.md says what a manager then sees).
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -29,6 +32,7 @@ from typing import Any, TypeVar
 
 import dj_database_url
 from django.conf import settings
+from django.db import DatabaseError, connections
 from django.db.models import Model
 
 REPLICA = "replica"
@@ -40,6 +44,11 @@ _replica_reads: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 View = TypeVar("View", bound=Callable[..., Any])
+
+logger = logging.getLogger(__name__)
+
+# Seconds to wait for the replica before a report reads the primary instead.
+REPLICA_CONNECT_TIMEOUT = 3
 
 
 def replica_database(url: str, *, primary: dict[str, Any]) -> dict[str, Any]:
@@ -53,6 +62,10 @@ def replica_database(url: str, *, primary: dict[str, Any]) -> dict[str, Any]:
         )
     )
     database["TEST"] = {"MIRROR": "default"}
+    if "postgresql" in database["ENGINE"]:
+        options = dict(database.get("OPTIONS") or {})
+        options.setdefault("connect_timeout", REPLICA_CONNECT_TIMEOUT)
+        database["OPTIONS"] = options
     return database
 
 
@@ -72,12 +85,28 @@ def replica_reads() -> Iterator[None]:
         _replica_reads.reset(token)
 
 
+def replica_reachable() -> bool:
+    """Whether the replica takes a connection. A replica that is down (or being rebuilt)
+    must not take the dashboards down with it: they read the primary meanwhile."""
+    try:
+        connections[REPLICA].ensure_connection()
+    except DatabaseError as error:
+        # The error's type only: its text names the host and the user.
+        logger.warning(
+            "read replica unreachable (%s): reports read the primary", type(error).__name__
+        )
+        return False
+    return True
+
+
 def reads_from_replica(view: View) -> View:
     """A report view (function, or a class view's `get`) whose reads may lag the primary
     by a moment. Put it innermost, under the role checks: those read the primary."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if replica_enabled() and not replica_reachable():
+            return view(*args, **kwargs)
         with replica_reads():
             return view(*args, **kwargs)
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import connections
+from django.db import OperationalError, connections
 from django.test.utils import CaptureQueriesContext
 
 from config.db_router import REPLICA, ReplicaRouter, replica_reads
@@ -107,6 +108,28 @@ def test_inside_a_report_block_reads_go_to_the_replica_and_writes_to_the_primary
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True, databases=BOTH)
+def test_with_the_replica_down_the_dashboard_reads_the_primary_and_says_so_in_the_log(
+    client, replica_on, caplog
+):
+    # Given a replica that takes no connection (down, or being rebuilt)
+    build_story_population()
+    client.force_login(factories.ManagerFactory())
+    connections[REPLICA].close()
+    refused = OperationalError("could not connect to server at db-replica.internal")
+    with (
+        mock.patch.object(connections[REPLICA], "ensure_connection", side_effect=refused),
+        CaptureQueriesContext(connections[REPLICA]) as on_replica,
+    ):
+        # When the manager opens the dashboard
+        response = client.get(EQUITY_PAGE)
+    # Then it is drawn from the primary, and the log names the error's type, not its text
+    assert response.status_code == 200
+    assert on_replica.captured_queries == []
+    assert "read replica unreachable (OperationalError)" in caplog.text
+    assert "db-replica.internal" not in caplog.text
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True, databases=BOTH)
 def test_without_a_replica_the_router_is_inert(client, settings):
     # Given no replica configured (the setting off, as DATABASE_REPLICA_URL unset leaves it)
     settings.EQUINAV_READ_REPLICA = False
@@ -164,6 +187,7 @@ def test_database_replica_url_adds_the_replica_and_turns_the_router_on(tmp_path)
     assert found["aliases"] == ["default", "replica"]
     assert found["replica"]["HOST"] == "db-replica.internal"
     assert found["replica"]["TEST"]["MIRROR"] == "default"
+    assert found["replica"]["OPTIONS"]["connect_timeout"] == 3
     assert found["read_replica"] is True
 
 
