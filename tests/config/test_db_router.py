@@ -117,8 +117,8 @@ def test_with_the_replica_down_the_dashboard_reads_the_primary_and_says_so_in_th
     connections[REPLICA].close()
     refused = OperationalError("could not connect to server at db-replica.internal")
     with (
-        mock.patch.object(connections[REPLICA], "ensure_connection", side_effect=refused),
         CaptureQueriesContext(connections[REPLICA]) as on_replica,
+        mock.patch.object(connections[REPLICA], "ensure_connection", side_effect=refused),
     ):
         # When the manager opens the dashboard
         response = client.get(EQUITY_PAGE)
