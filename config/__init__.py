@@ -11,7 +11,12 @@ To change:
   SQLite broker's connections, and why: `embedded.py` (used by settings);
 - the Celery app and its beat schedule's source: `celery.py` (the beat
   schedule is in settings); handing work to a task after the transaction commits:
-  `enqueue.py` (services name a task; they never import a task module);
+  `enqueue.py` (services name a task; they never import a task module); which
+  queue each task goes to (messaging, caregaps, imports, reports, celery):
+  `celery_queues.py`;
+- past one machine (docs/deploy.md): the read replica the report views read from
+  (`reads_from_replica`, DATABASE_REPLICA_URL): `db_router.py`; the load balancer's
+  and orchestrator's probes (`/healthz`, `/healthz/ready`): `health.py`;
 - headers on every response (no-store on anything that may carry PHI):
   `middleware.py`; the Content Security Policy and Permissions-Policy: settings;
   the API docs page, without inline script or style: `templates/api/swagger_ui.html`;

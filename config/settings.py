@@ -17,6 +17,8 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from config import celery_queues
+from config.db_router import REPLICA, replica_database
 from config.embedded import BROKER_FILENAME, broker_connection, sqlite_options
 from config.log_format import logging_settings
 
@@ -90,6 +92,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every later middleware's log lines, and the answer, carry the request's id.
     "config.request_id.RequestIdMiddleware",
+    # Health checks (config.health): answered before the host check and the HTTPS
+    # redirect, since probes reach a pod by its address over plain HTTP.
+    "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -150,6 +155,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several users, the worker and beat write at once: WAL, BEGIN IMMEDIATE and a busy
     # timeout turn "database is locked" into a short wait (config/embedded.py).
     DATABASES["default"]["OPTIONS"] = sqlite_options()
+# A read replica of the primary (PostgreSQL streaming replication), when
+# DATABASE_REPLICA_URL names one: the dashboards' report queries read from it
+# (config.db_router, docs/deploy.md); everything else, and every write, uses default.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
+if DATABASE_REPLICA_URL:
+    DATABASES[REPLICA] = replica_database(DATABASE_REPLICA_URL, primary=DATABASES["default"])
+EQUINAV_READ_REPLICA = bool(DATABASE_REPLICA_URL)
+DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A FHIR bundle from an EHR can be large; the importer refuses more than 20 MB itself.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 21 * 1024 * 1024
@@ -435,6 +448,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # later is a database row that a beat task sweeps.
 CELERY_MAX_COUNTDOWN_SECONDS = 5 * 60
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# One queue per kind of work, each with its own workers past one machine
+# (config/celery_queues.py, docs/deploy.md); a worker without -Q consumes them all.
+CELERY_TASK_DEFAULT_QUEUE = celery_queues.DEFAULT_QUEUE
+CELERY_TASK_QUEUES = celery_queues.QUEUES
+CELERY_TASK_ROUTES = celery_queues.task_routes()
 CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "audit-retention-nightly": {

@@ -28,6 +28,11 @@ WHITENOISE_AUTOREFRESH = True
 # Threads in tests (the live server's, concurrency tests') must not keep
 # connections open past their request, or the test database cannot be dropped.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# A replica alias that mirrors the test database (Django creates nothing for it), so the
+# router's tests can turn EQUINAV_READ_REPLICA on and see report queries go there
+# (tests/config/test_db_router.py). Off here: the suite runs as a deployment without one.
+DATABASES[REPLICA] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+EQUINAV_READ_REPLICA = False
 # Texts go to a file, as e-mail goes to memory: a text that falls due while a test runs
 # (a recall whose 10:00 slot has come, depending on the time of day) must not need a
 # provider's credentials. Tests of the providers build their backend themselves.

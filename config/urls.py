@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from config import views
+from config import health, views
 from navigator.api import tokens
 from navigator.views import account
 
@@ -21,6 +21,9 @@ api_patterns = [
 ]
 
 urlpatterns = [
+    # Answered by config.health.HealthCheckMiddleware before any other middleware.
+    path("healthz", health.healthz, name="healthz"),
+    path("healthz/ready", health.healthz_ready, name="healthz_ready"),
     path("", views.home, name="home"),
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import roles_allowed
+from config.db_router import reads_from_replica
 from navigator.equity.catalog import ALIASES, MEASURES
 from navigator.equity.dashboard import EquityResult, equity_dashboard
 from navigator.equity.query import EquityQuery, EquityQueryError
@@ -213,6 +214,7 @@ class EquityView(APIView):
         ],
         responses={200: EquitySerializer},
     )
+    @reads_from_replica
     def get(self, request: Request) -> Response:
         try:
             query = EquityQuery.from_params(

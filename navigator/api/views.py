@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from config.api import roles_allowed
 from config.api_schema import CONFLICT
+from config.db_router import reads_from_replica
 from navigator import cases
 from navigator.api import serializers as s
 from navigator.equity.completion_report import completion_report
@@ -542,6 +543,7 @@ class CompletionReportView(APIView):
         ],
         responses={200: dict},
     )
+    @reads_from_replica
     def get(self, request):
         query = s.ReportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from config.db_router import reads_from_replica
 from navigator.equity import navigation_export, quality_export
 from navigator.equity.chart_marks import interval, percent
 from navigator.equity.dashboard import EquityResult, equity_dashboard
@@ -77,6 +78,7 @@ def _answer(request: AuthedRequest) -> tuple[EquityForm, EquityResult | None, di
 
 @require_GET
 @role_required(*EQUITY_ROLES)
+@reads_from_replica
 def dashboard(request: AuthedRequest) -> HttpResponse:
     form, result, params = _answer(request)
     context: dict[str, Any] = {"form": form, "result": result}
@@ -166,6 +168,7 @@ def _quality_table(request: AuthedRequest) -> tuple[int, QualityTable | None]:
 
 @require_GET
 @role_required(Role.MANAGER, Role.CLINIC_STAFF)
+@reads_from_replica
 def data_quality_page(request: AuthedRequest) -> HttpResponse:
     """How complete race, ethnicity and language are, per clinic and month: the numbers
     under every stratified figure (managers: every clinic; clinic staff: their own)."""
@@ -193,6 +196,7 @@ def data_quality_page(request: AuthedRequest) -> HttpResponse:
 
 @require_GET
 @role_required(Role.MANAGER, Role.CLINIC_STAFF)
+@reads_from_replica
 def data_quality_csv(request: AuthedRequest) -> HttpResponse:
     """The data-quality table as CSV: same `months`, same scope, same hidden cells."""
     months, table = _quality_table(request)
@@ -234,6 +238,7 @@ def _csv_response(rows: Iterable[list[str]], filename: str) -> HttpResponse:
 
 @require_GET
 @role_required(*EQUITY_ROLES)
+@reads_from_replica
 def dashboard_csv(request: AuthedRequest) -> HttpResponse:
     form, result, _ = _answer(request)
     if result is None:
@@ -243,6 +248,7 @@ def dashboard_csv(request: AuthedRequest) -> HttpResponse:
 
 @require_GET
 @role_required(*EQUITY_ROLES)
+@reads_from_replica
 def dashboard_pdf(request: AuthedRequest) -> HttpResponse:
     form, result, _ = _answer(request)
     if result is None:
@@ -268,6 +274,7 @@ def _navigation_answer(
 
 @require_GET
 @role_required(*EQUITY_ROLES)
+@reads_from_replica
 def navigation(request: AuthedRequest) -> HttpResponse:
     """What happened to one programme's navigation cases, by one dimension, within
     the user's scope; a bad parameter is a 400 with the error on its field."""
@@ -320,6 +327,7 @@ def navigation(request: AuthedRequest) -> HttpResponse:
 
 @require_GET
 @role_required(*EQUITY_ROLES)
+@reads_from_replica
 def navigation_csv(request: AuthedRequest) -> HttpResponse:
     """Every table of the navigation page as CSV: same parameters, scope and hidden
     cells; a bad parameter is a 400 naming it."""

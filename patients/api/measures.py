@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import roles_allowed
+from config.db_router import reads_from_replica
 from navigator.models import Role
 from patients.api.fhir import FhirJSONRenderer
 from patients.caregaps.measures.registry import MEASURES
@@ -76,6 +77,7 @@ class MeasureReportView(APIView):
             (code, "application/fhir+json"): OpenApiTypes.OBJECT for code in (200, 400, 404)
         },
     )
+    @reads_from_replica
     def get(self, request: Request, measure: str) -> Response:
         measure_id = measure.upper()
         if measure_id not in MEASURES:

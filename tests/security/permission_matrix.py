@@ -43,6 +43,10 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("home", "GET", "login | 302 | 302 | 302 | 302 | 302"),
         ("home", "POST", "login | 302 | 302 | 302 | 302 | 302"),
     ],
+    "Health checks for the load balancer and orchestrator (no data, no session, no audit row)": [
+        ("healthz", "GET", "200 | 200 | 200 | 200 | 200 | 200"),
+        ("healthz_ready", "GET", "200 | 200 | 200 | 200 | 200 | 200"),
+    ],
     "Sign in": [
         ("login", "GET", "200 | 200 | 200 | 200 | 200 | 200"),
         ("login", "POST", "200 | 200 | 200 | 200 | 200 | 200"),
@@ -313,6 +317,8 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("audit:search", "POST", "login | 403 | 403 | 403 | 200 | 200"),
     ],
     WRONG_METHOD: [
+        ("healthz", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("healthz_ready", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("session_keep_alive", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("session_status", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("api:docs", "POST", "login | 405 | 405 | 405 | 405 | 405"),

@@ -28,6 +28,8 @@ import pytest
 from celery import Celery
 from django.conf import settings
 
+from config.celery_queues import QUEUE_NAMES
+
 WAIT_SECONDS = 30
 SITE_URL = "https://equinav.test"
 # Redis databases a test may take for its own, highest first; one is locked per test.
@@ -69,8 +71,10 @@ def messages_waiting(redis_url: str) -> int:
     import redis
 
     with redis.Redis.from_url(redis_url) as client:
-        # kombu's Redis transport: a list per queue, a hash of unacknowledged messages
-        return client.llen("celery") + client.hlen("unacked")
+        # kombu's Redis transport: a list per queue (config/celery_queues.py: the sweep's
+        # sends go to "messaging"), a hash of unacknowledged messages
+        waiting = sum(client.llen(queue) for queue in QUEUE_NAMES)
+        return waiting + client.hlen("unacked")
 
 
 def worker_database_url() -> str:
@@ -201,8 +205,8 @@ def launch_worker(
         EQUINAV_LOG_FORMAT="text",
     )
     child_env.update(env or {})
-    # The settings read no queue name: the worker consumes the default queue ("celery"),
-    # which is isolated by the Redis database number.
+    # No -Q: the worker consumes every queue the settings declare (config/celery_queues.py),
+    # isolated by the Redis database number.
     command = [
         sys.executable, "-m", "celery", "-A", "config", "worker",
         f"--pool={pool}", f"--concurrency={concurrency}", "--loglevel=INFO",
