@@ -291,3 +291,14 @@ def patient_race_set(*, patient: Patient, categories: Sequence[str], source: str
             )
     patient.race_group, patient.race_ethnicity_source = group, source
     return True
+
+
+def race_answers_for_new_patient(categories: Sequence[str]) -> tuple[list[str], str, str]:
+    """(categories, race_group, race_ethnicity_source) that `patient_race_set` stores for a
+    new patient told `categories` by a record that does not say who answered: the bulk
+    FHIR import writes them for a batch at once. Raises ValidationError as it does."""
+    chosen = _validate_race_ethnicity(list(categories))
+    source = answer_source(
+        DemographicSource.EHR_UNSTATED, answered=bool(chosen), field_name="race_ethnicity_source"
+    )
+    return chosen, race_group_of(chosen), source
