@@ -113,7 +113,7 @@ def fhir_bulk_batch_next(*, job_id: int) -> BatchDone | None:
         return None
     queries = [0]
 
-    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def count(execute, sql, params, many, context):
         queries[0] += 1
         return execute(sql, params, many, context)
 

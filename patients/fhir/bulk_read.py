@@ -167,10 +167,10 @@ def line_read(
     try:
         get_fhir_model_class(resource_type).model_validate(resource)
     except PydanticValidationError as error:
-        problems = [
+        said = [
             f"{problem_message(detail)} [{_loc(detail['loc'])}]" for detail in error.errors()[:5]
         ]
-        return reject("Not valid FHIR R4: " + "; ".join(problems))
+        return reject("Not valid FHIR R4: " + "; ".join(said))
     resource_id, problem = resource_identity({}, resource, "", where)
     if problem is not None:
         return reject(problem["diagnostics"])

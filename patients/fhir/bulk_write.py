@@ -57,11 +57,12 @@ def batch_write(
 ) -> BatchOutcome:
     """Write one batch of one resource type ((line number, item) pairs); call in a transaction."""
     outcome = BatchOutcome()
+    created: set[int] = set()
     items = _without_repeats(items, outcome)
     if not items:
         return outcome
     if items[0][1].resource_type == "Patient":
-        patient_by_ref = _patients_write(source, items, outcome, now, fhir_import)
+        patient_by_ref = _patients_write(source, items, outcome, now, fhir_import, created)
         resources = [
             (line, BundleItem(i.expression, "Patient", i.resource_id, i.resource, i.content_hash,
                               patient_ref=i.resource_id))
@@ -88,8 +89,10 @@ def batch_write(
                     )
                 )
     _resources_write(source, resources, patient_by_ref, outcome, now)
-    if outcome.touched:
-        Patient.objects.filter(pk__in=outcome.touched).update(clinical_data_changed_at=now)
+    if outcome.touched - created:
+        Patient.objects.filter(pk__in=outcome.touched - created).update(
+            clinical_data_changed_at=now
+        )
     return outcome
 
 
@@ -117,6 +120,7 @@ def _patients_write(
     outcome: BatchOutcome,
     now: dt.datetime,
     fhir_import: FhirImport | None,
+    created: set[int],
 ) -> dict[str, int]:
     """Feed Patient id → our patient's pk, for every Patient of the batch written or unchanged."""
     links = {
@@ -160,7 +164,8 @@ def _patients_write(
         mapped = item.mapped
         if mapped is None:
             continue
-        patient = Patient(clinic_id=source.clinic_id, mrn=mrn)
+        # Their resources are written below: stamped now, not by a second UPDATE.
+        patient = Patient(clinic_id=source.clinic_id, mrn=mrn, clinical_data_changed_at=now)
         demographics_apply(patient, mapped)
         categories: list[str] = []
         try:
@@ -195,6 +200,7 @@ def _patients_write(
     for patient, (item, categories) in zip(patients, created_items, strict=True):
         patient_by_ref[item.resource_id] = patient.pk
         outcome.touched.add(patient.pk)
+        created.add(patient.pk)
         phones += [
             PatientPhone(patient=patient, number=number, kind=kind, rank=rank)
             for rank, (number, kind) in enumerate(item.mapped.phones if item.mapped else [])

@@ -425,9 +425,10 @@ def export_of(tmp_path: Path, name: str, size: int) -> Path:
 # A Patient batch of new patients: the job (1), savepoint (1), claim the batch (1),
 # savepoint for the retry (1), the feed's links (1), the MRNs taken (1), insert the
 # patients (1), their links (1), phones (1), race rows (1), the resources stored (1),
-# upsert them (1), clinical_data_changed_at (1), touched patients (1), the batch done (1),
+# upsert them (1), touched patients (1), the batch done (1) (new patients are stamped
+# clinical_data_changed_at as they are inserted: no UPDATE),
 # release both savepoints (2).
-PATIENT_BATCH_QUERIES = 17
+PATIENT_BATCH_QUERIES = 16
 # An Observation batch: the job, savepoint, claim, savepoint, the links of its patients,
 # the resources stored, the upsert, clinical_data_changed_at, touched, the batch done,
 # two releases.
