@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 # Patients per task when stored population measures follow a care-gap run: about
 # 30 evaluations each (3 measures × 10 periods), well inside the task time limit.
 POPULATIONS_PER_TASK = 1000
-# A database that went away for a moment; anything else is a bug, not retried.
+# A database that went away for a moment; anything else is a bug, not retried. The
+# FHIR bulk import's tasks retry the same way (a retried batch was rolled back whole).
 POPULATION_RETRY = {
     "autoretry_for": (DatabaseError,),
     "retry_backoff": 30,
@@ -117,7 +118,7 @@ def compute_last_quarter_populations() -> int:
     return len(POPULATION_MEASURES)
 
 
-@shared_task
+@shared_task(**POPULATION_RETRY)
 def fhir_bulk_import_run(job_id: int) -> str:
     """`imports` queue: import a FHIR bulk job's free batches, then move the job on.
 
@@ -126,7 +127,7 @@ def fhir_bulk_import_run(job_id: int) -> str:
     return fhir_bulk.fhir_bulk_work(job_id=job_id)
 
 
-@shared_task
+@shared_task(**POPULATION_RETRY)
 def fhir_bulk_import_care_gaps(job_id: int) -> str:
     """`caregaps` queue: recompute the care gaps of the patients a bulk import touched,
     in batches; the last one finishes the job. Safe to run twice."""

@@ -28,11 +28,13 @@ from patients.models import (
     FhirSource,
     Patient,
     PatientPhone,
-    PatientRaceEthnicity,
     PatientSourceLink,
 )
 from patients.mrn import mrn_key, mrn_normalise
-from patients.services.patients import race_answers_for_new_patient
+from patients.services.patients import (
+    new_patient_race_prepare,
+    new_patients_race_rows_create,
+)
 
 # Rows per INSERT: 8 columns × 5,000 stays under PostgreSQL's 65,535 parameters.
 UPSERT_ROWS = 5000
@@ -170,8 +172,8 @@ def _patients_write(
         categories: list[str] = []
         try:
             if mapped.race_ethnicity:
-                categories, patient.race_group, patient.race_ethnicity_source = (
-                    race_answers_for_new_patient(mapped.race_ethnicity)
+                categories = new_patient_race_prepare(
+                    patient=patient, categories=mapped.race_ethnicity
                 )
             # The clinic is the feed's (no query to check it); uniqueness is the MRN
             # check above and the database's.
@@ -196,8 +198,8 @@ def _patients_write(
             for patient, (item, _) in zip(patients, created_items, strict=True)
         ]  # fmt: skip
     )
-    phones, races = [], []
-    for patient, (item, categories) in zip(patients, created_items, strict=True):
+    phones = []
+    for patient, (item, _) in zip(patients, created_items, strict=True):
         patient_by_ref[item.resource_id] = patient.pk
         outcome.touched.add(patient.pk)
         created.add(patient.pk)
@@ -205,11 +207,14 @@ def _patients_write(
             PatientPhone(patient=patient, number=number, kind=kind, rank=rank)
             for rank, (number, kind) in enumerate(item.mapped.phones if item.mapped else [])
         ]
-        races += [PatientRaceEthnicity(patient=patient, category=c) for c in categories]
     if phones:
         PatientPhone.objects.bulk_create(phones)
-    if races:
-        PatientRaceEthnicity.objects.bulk_create(races)
+    new_patients_race_rows_create(
+        answers=[
+            (patient, categories)
+            for patient, (_, categories) in zip(patients, created_items, strict=True)
+        ]
+    )
 
     conflicts: list[tuple[Patient, Patient, str]] = []
     if one_by_one:
