@@ -397,6 +397,7 @@ SPECTACULAR_SETTINGS = {
         "ProgramSexEnum": "patients.models.Sexes",
         # Race and language answers share one set of sources.
         "DemographicSourceEnum": "patients.models.DemographicSource",
+        "FhirBulkImportStatusEnum": "patients.models.FhirBulkImport.Status",
     },
 }
 

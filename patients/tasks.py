@@ -10,6 +10,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from navigator.intake import care_gaps
+from navigator.intake import fhir_bulk as intake_fhir_bulk
 from navigator.services import referral_digest
 from patients.caregaps.periods import (
     last_complete_quarter_end,
@@ -17,6 +18,7 @@ from patients.caregaps.periods import (
     quarter_periods,
 )
 from patients.caregaps.population_measures import POPULATION_MEASURES
+from patients.fhir import bulk as fhir_bulk
 from patients.services import measure_populations
 
 logger = logging.getLogger(__name__)
@@ -24,7 +26,8 @@ logger = logging.getLogger(__name__)
 # Patients per task when stored population measures follow a care-gap run: about
 # 30 evaluations each (3 measures × 10 periods), well inside the task time limit.
 POPULATIONS_PER_TASK = 1000
-# A database that went away for a moment; anything else is a bug, not retried.
+# A database that went away for a moment; anything else is a bug, not retried. The
+# FHIR bulk import's tasks retry the same way (a retried batch was rolled back whole).
 POPULATION_RETRY = {
     "autoretry_for": (DatabaseError,),
     "retry_backoff": 30,
@@ -113,3 +116,19 @@ def compute_last_quarter_populations() -> int:
     for key in POPULATION_MEASURES:
         measure_populations.measure_period_request(measure=key, period=period)
     return len(POPULATION_MEASURES)
+
+
+@shared_task(**POPULATION_RETRY)
+def fhir_bulk_import_run(job_id: int) -> str:
+    """`imports` queue: import a FHIR bulk job's free batches, then move the job on.
+
+    Safe to run twice, and several at once: each batch is claimed, imported and
+    marked done in one transaction (`patients.fhir.bulk`)."""
+    return fhir_bulk.fhir_bulk_work(job_id=job_id)
+
+
+@shared_task(**POPULATION_RETRY)
+def fhir_bulk_import_care_gaps(job_id: int) -> str:
+    """`caregaps` queue: recompute the care gaps of the patients a bulk import touched,
+    in batches; the last one finishes the job. Safe to run twice."""
+    return intake_fhir_bulk.fhir_bulk_care_gaps_work(job_id=job_id)

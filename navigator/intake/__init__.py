@@ -12,6 +12,8 @@ To change:
   (`referrals_upload`); reading and checking the file is `patients.uploads.parse`;
 - the care-gap refresh (batches; cases opened for newly overdue patients, closed for
   those the EHR shows screened): `care_gaps.py` (`care_gaps_refresh`);
+- the care gaps of the patients a FHIR bulk import touched, in batches recorded on the
+  job: `fhir_bulk.py` (`fhir_bulk_care_gaps_work`);
 - merging a likely duplicate into the record kept (what moves, what is refused):
   `patient_merge.py` (`patient_merge`).
 """

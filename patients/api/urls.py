@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from patients.api import fhir, measures, upload, views
+from patients.api import fhir, fhir_bulk, measures, upload, views
 
 router = SimpleRouter()
 router.register("referrals", views.ReferralViewSet, basename="referral")
@@ -16,6 +16,16 @@ urlpatterns = [
         name="referral-upload-template",
     ),
     path("fhir/", fhir.FhirImportView.as_view(), name="fhir-import"),
+    path(
+        "fhir/bulk-imports/",
+        fhir_bulk.BulkImportListView.as_view(),
+        name="fhir-bulk-import-list",
+    ),
+    path(
+        "fhir/bulk-imports/<int:job_id>/",
+        fhir_bulk.BulkImportDetailView.as_view(),
+        name="fhir-bulk-import-detail",
+    ),
     path(
         "measures/<str:measure>/report/",
         measures.MeasureReportView.as_view(),

@@ -1,6 +1,9 @@
-"""FHIR R4 intake: bundles from EHR feeds into patients and clinical resources.
+"""FHIR R4 intake: bundles from EHR feeds into patients and clinical resources, and FHIR
+Bulk Data exports (NDJSON per resource type) in parallel batches.
 
-`importer.fhir_import` is the entry point (the API, `import_fhir` and the demo call it).
+`importer.fhir_import` is the entry point for one bundle (the API, `import_fhir` and the
+demo call it); `bulk.fhir_bulk_import_create` for an export (the `fhir_bulk_import`
+command; the `imports` queue's workers run `bulk.fhir_bulk_work`).
 To change:
 - size limits, the bundle types accepted, which resource types are imported and where
   each names its patient, JSON decoding: `parse.py`;
@@ -12,5 +15,11 @@ To change:
   `write.py`;
 - the retry on a concurrent import and the error mapping: `importer.py`;
 - how a FHIR Patient maps to our fields: `patient_mapping.py`; OperationOutcome issues:
-  `outcome.py`.
+  `outcome.py`;
+- bulk: the export's files (folder or $export manifest), cutting them into batches, and
+  checking each NDJSON line with the bundle's rules, each bad line's reason: `bulk_read.py`;
+  writing one batch set-based (bulk inserts of new patients, `patient_link_or_create` for
+  the rest, upserts keyed on source/type/id skipping unchanged hashes): `bulk_write.py`;
+  the job (creating it, claiming and importing a batch, the phases, restart, progress):
+  `bulk.py`. The care gaps at the end: `navigator.intake.fhir_bulk`.
 """

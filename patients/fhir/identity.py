@@ -174,7 +174,7 @@ def _same_person(patient: Patient, mapped: MappedPatient) -> bool:
     )
 
 
-def _apply_demographics(patient: Patient, mapped: MappedPatient, *, names: bool = True) -> None:
+def demographics_apply(patient: Patient, mapped: MappedPatient, *, names: bool = True) -> None:
     if names:
         patient.given_name = mapped.given_name
         patient.family_name = mapped.family_name
@@ -242,7 +242,7 @@ def patient_link_or_create(
         patient = link.patient
         if link.content_hash == item.content_hash:
             return patient, "unchanged"
-        _apply_demographics(patient, mapped)
+        demographics_apply(patient, mapped)
         patient.full_clean(validate_unique=False, validate_constraints=False)
         patient.save()
         _save_details(patient, mapped, created=False)
@@ -262,7 +262,7 @@ def patient_link_or_create(
         )
         if other_id is None and _same_person(existing, mapped):
             # The names agree (ignoring case and spacing): keep the clinic's spelling.
-            _apply_demographics(existing, mapped, names=False)
+            demographics_apply(existing, mapped, names=False)
             existing.full_clean(validate_unique=False, validate_constraints=False)
             existing.save()
             _save_details(existing, mapped, created=False)
@@ -274,7 +274,7 @@ def patient_link_or_create(
             )
             return existing, "linked"
     patient = Patient(clinic=source.clinic, mrn="" if existing is not None else mrn)
-    _apply_demographics(patient, mapped)
+    demographics_apply(patient, mapped)
     patient.full_clean(validate_unique=False, validate_constraints=False)
     patient.save()
     _save_details(patient, mapped, created=True)

@@ -31,7 +31,7 @@ from patients.fhir.parse import (
 from patients.fhir.patient_mapping import map_patient
 from patients.models import FhirSource
 
-_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 # Systems that describe the record rather than the clinical fact: no warning.
 QUIET_SYSTEMS = ("http://terminology.hl7.org/", "urn:oid:2.16.840.1.113883.6.238", "urn:ietf:")
@@ -55,7 +55,7 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def _message(problem: Mapping[str, Any]) -> str:
+def problem_message(problem: Mapping[str, Any]) -> str:
     """pydantic's message for one problem, in words about FHIR (never the value sent)."""
     kind = problem.get("type", "")
     if kind in {"json_invalid", "model_type", "model_attributes_type", "dict_type"}:
@@ -121,7 +121,7 @@ def _main_codings(resource: dict[str, Any]) -> list[tuple[str, Any]]:
     return found
 
 
-def _check_codes(resource: dict[str, Any], where: str) -> list[Issue]:
+def check_codes(resource: dict[str, Any], where: str) -> list[Issue]:
     warnings = []
     for path, coding in _main_codings(resource):
         system = coding.get("system") if isinstance(coding, dict) else None
@@ -191,7 +191,7 @@ def bundle_read(
             get_fhir_model_class(resource_type).model_validate(resource)
         except PydanticValidationError as error:
             for detail in error.errors()[:20]:
-                errors.append(issue(_message(detail), f"{expression}{_loc(detail['loc'])}"))
+                errors.append(issue(problem_message(detail), f"{expression}{_loc(detail['loc'])}"))
             if resource_type == "Patient":
                 unreadable(entry, resource_identity(entry, resource, bundle_type, where)[0], where)
             continue
@@ -201,7 +201,7 @@ def bundle_read(
             if resource_type == "Patient":
                 unreadable(entry, resource_id, where)
             continue
-        if not _ID.match(resource_id):
+        if not FHIR_ID.match(resource_id):
             errors.append(
                 issue(f"“{resource_id[:80]}” is not a valid FHIR id.", f"{expression}.id")
             )
@@ -235,7 +235,7 @@ def bundle_read(
             item.mapped = mapped
             patients.append(item)
         else:
-            warnings += _check_codes(resource, expression)
+            warnings += check_codes(resource, expression)
             clinical.append(item)
 
     # References to the patient: within the bundle, or already known in this feed.

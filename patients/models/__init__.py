@@ -16,7 +16,8 @@ To change:
 - referrals, CSV uploads, and the words a clinic sees for a case's stage: `referrals.py`;
 - code concepts, starter codes and official value sets: `codes.py`;
 - EHR feeds: sources, patient links, clinical resources, imports, data-quality warnings:
-  `fhir.py`;
+  `fhir.py`; FHIR Bulk Data import jobs, their files, batches, rejected lines and
+  touched patients: `fhir_bulk.py`;
 - care gaps and their statuses: `care_gaps.py`;
 - population measures stored per patient and period for the disparities dashboard
   (`MeasurePopulation`) and the periods computed for everyone (`MeasurePeriod`): `measures.py`.
@@ -31,6 +32,13 @@ from patients.models.fhir import (
     FhirImport,
     FhirSource,
     PatientSourceLink,
+)
+from patients.models.fhir_bulk import (
+    FhirBulkChunk,
+    FhirBulkFile,
+    FhirBulkImport,
+    FhirBulkRejection,
+    FhirBulkTouchedPatient,
 )
 from patients.models.measures import MeasurePeriod, MeasurePopulation
 from patients.models.people import (
@@ -129,6 +137,11 @@ __all__ = [
     "ClinicalResource",
     "FhirImport",
     "DataQualityWarning",
+    "FhirBulkImport",
+    "FhirBulkFile",
+    "FhirBulkChunk",
+    "FhirBulkRejection",
+    "FhirBulkTouchedPatient",
     "CareGapStatus",
     "CareGap",
     "MeasurePopulation",

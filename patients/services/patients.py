@@ -2,7 +2,8 @@
 
 `patient_race_set` is the only writer of `PatientRaceEthnicity` rows: it keeps
 `Patient.race_group` and `race_ethnicity_source` equal to what the rows say
-(tests/project/test_race_writers.py).
+(tests/project/test_race_writers.py); the bulk FHIR import's new patients get the
+same through `new_patient_race_prepare` and `new_patients_race_rows_create`, here too.
 
 Whether the language was asked (`language_status`) follows from the input: a language
 given is "recorded"; none given is "not asked" (the stored language keeps its "en"
@@ -291,3 +292,25 @@ def patient_race_set(*, patient: Patient, categories: Sequence[str], source: str
             )
     patient.race_group, patient.race_ethnicity_source = group, source
     return True
+
+
+def new_patient_race_prepare(*, patient: Patient, categories: Sequence[str]) -> list[str]:
+    """Set an unsaved patient's `race_group` and `race_ethnicity_source` as `patient_race_set`
+    would for `categories` told by a record that does not say who answered; the
+    categories to store with `new_patients_race_rows_create` once it is saved. The bulk
+    FHIR import does this for a batch of new patients at once. Raises ValidationError
+    as `patient_race_set` does."""
+    chosen = _validate_race_ethnicity(list(categories))
+    patient.race_group = race_group_of(chosen)
+    patient.race_ethnicity_source = answer_source(
+        DemographicSource.EHR_UNSTATED, answered=bool(chosen), field_name="race_ethnicity_source"
+    )
+    return chosen
+
+
+def new_patients_race_rows_create(*, answers: Sequence[tuple[Patient, Sequence[str]]]) -> None:
+    """The race/ethnicity rows of patients just created with `new_patient_race_prepare`,
+    in one INSERT."""
+    rows = [PatientRaceEthnicity(patient=p, category=c) for p, chosen in answers for c in chosen]
+    if rows:
+        PatientRaceEthnicity.objects.bulk_create(rows)

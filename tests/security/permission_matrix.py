@@ -301,6 +301,10 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
     "Import from an EHR (FHIR)": [
         ("api:fhir-import", "POST", "401 | 403 | 403 | 400 | 400 | 403"),
     ],
+    "Follow a FHIR bulk import (jobs, progress, rejected lines)": [
+        ("api:fhir-bulk-import-detail", "GET", "401 | 403 | 403 | 200 | 200 | 403"),
+        ("api:fhir-bulk-import-list", "GET", "401 | 403 | 403 | 200 | 200 | 403"),
+    ],
     "SMS provider webhooks (signed by the provider; no user)": [
         ("api:sms-inbound", "POST", "403 | 403 | 403 | 403 | 403 | 403"),
         ("api:sms-status", "POST", "403 | 403 | 403 | 403 | 403 | 403"),

@@ -28,7 +28,7 @@ from django.utils import timezone
 from navigator.models import Coverage, NavigatorProfile, Role, User
 from navigator.services.notes import case_note_add
 from outreach.models import CaseTask, FollowUpReminder, InterpreterRequest, PatientMessage
-from patients.models import Referral
+from patients.models import FhirBulkImport, FhirSource, Referral
 from tests import factories
 
 ROLES = ("anonymous", "navigator", "clinic_staff", "manager", "admin", "compliance")
@@ -116,6 +116,7 @@ class World:
     corners: dict[str, Corner]
     call_guide_pk: int
     program_code: str = "colorectal"
+    fhir_bulk_job_pk: int = 0
     # Each role's session key (none for anonymous), made once for the module.
     sessions: dict[str, str | None] = field(default_factory=dict)
 
@@ -137,6 +138,8 @@ class World:
             elif param == "code":
                 barrier_type = "barrier-type" in route.name
                 values[param] = "transportation" if barrier_type else self.program_code
+            elif param == "job_id":
+                values[param] = self.fhir_bulk_job_pk
             elif param == "measure":
                 values[param] = "CMS130"
             elif param == "day":
@@ -272,4 +275,6 @@ def build_world() -> World:
     }
     guide = CallGuide.objects.filter(program__code="colorectal").order_by("pk").first()
     assert guide is not None, "the migrations seed the call guides"
-    return World(users=users, corners=corners, call_guide_pk=guide.pk)
+    feed = FhirSource.objects.create(key="matrix-ehr", name="Matrix EHR", clinic=north)
+    job = FhirBulkImport.objects.create(source=feed, location="/exports/matrix")
+    return World(users=users, corners=corners, call_guide_pk=guide.pk, fhir_bulk_job_pk=job.pk)
