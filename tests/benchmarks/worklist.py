@@ -441,6 +441,11 @@ def measure(*, user, scale: Scale, result: PartResult) -> PartResult:
         f"gunicorn: {WORKERS} sync workers on loopback; wrk -t2 (-t1 at one connection), "
         f"{seconds} s a run; pgbench -j 2 of every query one API request makes."
     )
+    result.notes.append(
+        "pgbench runs the literal SQL over the simple protocol, so the floor plans the "
+        "rows query on every run as the app does (PostgreSQL keeps choosing custom plans "
+        "for the app's prepared statement)."
+    )
     return result
 
 
