@@ -38,7 +38,7 @@ from navigator.selectors.visibility import (
     navigators_visible_to,
 )
 from navigator.selectors.worklist import (
-    worklist_for,
+    worklist_cases,
     worklist_navigators,
     worklist_owner,
     worklist_rows,
@@ -421,13 +421,18 @@ class _WorklistBase(generics.GenericAPIView):
                 raise Http404
         self.moment = Moment.current()
         navigators = worklist_navigators(user=user, navigator=self.owner, on=self.moment.today)
-        return worklist_for(
+        return worklist_cases(
             user=user, navigators=navigators, filters=form.filters(), moment=self.moment
         )
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
         return worklist_rows(page, user=self.request.user, navigator=self.owner, moment=self.moment)
+
+    def list(self, request, *args, **kwargs):
+        # Plain values, not a serializer per row (s.worklist_row_data; the same JSON).
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([s.worklist_row_data(case) for case in page])
 
 
 @extend_schema(parameters=WORKLIST_FILTERS)

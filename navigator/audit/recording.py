@@ -20,7 +20,8 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.models.sql import InsertQuery
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -103,24 +104,54 @@ def access_event_record(
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
     ids = sorted(set(patient_ids))
+    event = AccessEvent(
+        at=timezone.now(),
+        user=user,
+        username=(user.get_username() if user is not None else username)[:150],
+        role=getattr(user, "role", "") if user is not None else "",
+        action=action,
+        status_code=status_code,
+        patient_count=len(ids),
+        detail=detail or {},
+        **_request_fields(request),
+    )
+    using = router.db_for_write(AccessEvent)
+    if ids and connections[using].vendor == "postgresql":
+        _insert_with_patients(event, ids, using)
+        return event
     # One row alone needs no transaction; a row and its patients are written together.
-    with transaction.atomic() if ids else nullcontext():
-        event = AccessEvent.objects.create(
-            at=timezone.now(),
-            user=user,
-            username=(user.get_username() if user is not None else username)[:150],
-            role=getattr(user, "role", "") if user is not None else "",
-            action=action,
-            status_code=status_code,
-            patient_count=len(ids),
-            detail=detail or {},
-            **_request_fields(request),
-        )
+    with transaction.atomic(using=using) if ids else nullcontext():
+        event.save(using=using, force_insert=True)
         if ids:
-            AccessedPatient.objects.bulk_create(
+            AccessedPatient.objects.using(using).bulk_create(
                 [AccessedPatient(event=event, patient_id=pid) for pid in ids]
             )
     return event
+
+
+def _insert_with_patients(event: AccessEvent, ids: list[int], using: str) -> None:
+    """The event and its patients in one statement (PostgreSQL): both rows or neither,
+    with no transaction to open and close around them. Every request that shows
+    patients writes this, so it is one round trip instead of four."""
+    connection = connections[using]
+    fields = [f for f in AccessEvent._meta.concrete_fields if not f.primary_key]
+    query = InsertQuery(AccessEvent)
+    query.insert_values(fields, [event])
+    compiler = query.get_compiler(using=using)
+    compiler.returning_fields = [AccessEvent._meta.pk]
+    [(insert, params)] = compiler.as_sql()
+    qn = connection.ops.quote_name
+    sql = (
+        f"WITH event AS ({insert}), patients AS ("  # noqa: S608 - names from the models, values bound
+        f"INSERT INTO {qn(AccessedPatient._meta.db_table)} ({qn('event_id')}, {qn('patient_id')}) "
+        "SELECT event.id, patient FROM event, unnest(%s::bigint[]) AS patient"
+        ") SELECT id FROM event"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, ids])
+        event.pk = cursor.fetchone()[0]
+    event._state.adding = False
+    event._state.db = using
 
 
 def audit_security_event(

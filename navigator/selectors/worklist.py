@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from navigator.models import OPEN_STATUSES, Coverage, NavigationCase, NavigatorProfile, User
 from navigator.selectors.visibility import cases_visible_to, navigators_covered_by
+from navigator.worklist.compiled import WorklistCases
 from navigator.worklist.filters import Filters
 from navigator.worklist.query import annotate, ordering
 from navigator.worklist.rows import rows
@@ -67,13 +68,55 @@ def worklist_for(
     filters = filters or Filters()
     if navigators is None:
         navigators = worklist_navigators(user=user, on=moment.today)
-    cases = (
-        cases_visible_to(user)
-        .filter(status__in=OPEN_STATUSES, navigator__in=[n.pk for n in navigators])
-        .select_related("patient", "program", "navigator__user")
+    return _ranked(_listed(user, navigators, filters, moment), filters, moment)
+
+
+def _listed(
+    user: User, navigators: Sequence[NavigatorProfile], filters: Filters, moment: Moment
+) -> QuerySet[NavigationCase]:
+    """The cases on the list, filtered, before any ranking."""
+    cases = cases_visible_to(user).filter(
+        status__in=OPEN_STATUSES, navigator__in=[n.pk for n in navigators]
     )
-    cases = filters.apply(cases, moment)
+    return filters.apply(cases, moment)
+
+
+def _ranked(
+    cases: QuerySet[NavigationCase], filters: Filters, moment: Moment
+) -> QuerySet[NavigationCase]:
+    cases = cases.select_related("patient", "program", "navigator__user")
     return annotate(cases, moment).order_by(*ordering(filters.sort))
+
+
+def worklist_cases(
+    *,
+    user: User,
+    navigators: Sequence[NavigatorProfile],
+    filters: Filters | None = None,
+    moment: Moment,
+) -> WorklistCases:
+    """`worklist_for` as the worklist's page and API read it: a page (slice) is one
+    query, compiled once per shape and process (navigator.worklist.compiled); the
+    count is another, without the rules."""
+    filters = filters or Filters()
+    listed = _listed(user, navigators, filters, moment)
+    # Everything the SQL or its bound values depend on, "now" aside.
+    key = (
+        listed.db,
+        user.pk,
+        getattr(user, "role", ""),
+        user.is_superuser,
+        timezone.localdate(),
+        moment.today,
+        tuple(n.pk for n in navigators),
+        filters,
+    )
+    return WorklistCases(
+        key=key,
+        base=listed,
+        ranked=lambda at: _ranked(listed, filters, at),
+        moment=moment,
+    )
 
 
 def worklist_owner(*, user: User, navigator_id: int) -> NavigatorProfile | None:

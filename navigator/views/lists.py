@@ -21,7 +21,7 @@ from navigator.selectors import cases as case_selectors
 from navigator.selectors.visibility import navigators_visible_to
 from navigator.selectors.worklist import (
     worklist_calls_today,
-    worklist_for,
+    worklist_cases,
     worklist_navigators,
     worklist_owner,
     worklist_rows,
@@ -108,7 +108,7 @@ def worklist(request: AuthedRequest) -> HttpResponse:
     moment = Moment.current()
     navigators = worklist_navigators(user=request.user, navigator=owner, on=moment.today)
     cases = (
-        worklist_for(
+        worklist_cases(
             user=request.user, navigators=navigators, filters=form.filters(), moment=moment
         )
         if valid

@@ -15,9 +15,12 @@ To change:
 - what the query annotates besides the rules, or the sort orders: `query.py`;
 - the filters and the one search box (name, MRN, phone, date of birth): `filters.py`;
 - what each row carries once fetched (reasons, summary, "covering for", the
-  "tried today" mark, the number to call): `rows.py`.
+  "tried today" mark, the number to call): `rows.py`;
+- how the page and the API run the query (compiled once per shape and process,
+  prepared on PostgreSQL, "now" bound per request): `compiled.py`.
 
-`navigator.selectors.worklist.worklist_for` puts them together
+`navigator.selectors.worklist.worklist_for` puts them together (`worklist_cases`, as
+the page and the API read it)
 (`worklist_calls_today` counts the day's calls due and done); the form that
 reads the filters from a request is `navigator.forms.lists.WorklistFilterForm`.
 """

@@ -291,7 +291,7 @@ def test_errors_carry_no_patient_details(client, navigator, canary_cases, canari
     def fail(*args, **kwargs):
         raise ValueError(f"no match for {canary.given_name} {canary.mrn} {canary.phone}")
 
-    monkeypatch.setattr(lists, "worklist_for", fail)
+    monkeypatch.setattr(lists, "worklist_cases", fail)
     assert client.get("/worklist/", {"program": "colorectal"}).status_code == 500
 
 

@@ -1,0 +1,194 @@
+"""The worklist's query compiled once and run again: `WorklistCases`.
+
+Building the worklist's query in Python (a few dozen subqueries, resolved and
+compiled to SQL) cost about half of a request's CPU, and planning that SQL in
+PostgreSQL took longer than running it. Yet the SQL is the same for every request
+with the same shape (whose cases, which filters, which sort, which page): only
+"now" changes. So each shape is compiled once per process (thread) with a
+stand-in for "now", kept (`_CACHE`, bounded), and run with the real "now" bound in
+its place; on PostgreSQL as a prepared statement, so that the server plans it once
+per connection too. Rows are built as the ORM builds them (`from_db`, so the audit
+trail notes every patient shown), with `select_related` and the annotations.
+
+What is cached is SQL and how to read its rows, never rows: every request runs the
+query. The key holds everything the SQL or its bound values depend on besides
+"now" (the user, whose cases, the filters, the sort, the page, today's date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections
+from django.db.models import QuerySet
+from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
+
+from navigator.models import NavigationCase
+from navigator.worklist.rules import Moment
+
+# A "now" no real request has: compiled in place of the moment's, then replaced.
+STAND_IN_NOW = dt.datetime(1901, 1, 1, 0, 0, 0, 123457, tzinfo=dt.UTC)
+_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple[Any, ...]
+    read: Callable[[list[tuple[Any, ...]], str], list[NavigationCase]]
+
+
+class _Local(threading.local):
+    def __init__(self) -> None:
+        self.entries: OrderedDict[Hashable, _Compiled] = OrderedDict()
+
+
+_CACHE = _Local()
+
+
+def _reader(queryset: QuerySet[NavigationCase]) -> tuple[str, tuple[Any, ...], Any]:
+    """The SQL of `queryset` and a function turning its raw rows into model instances,
+    as Django's ModelIterable does (from_db, select_related, annotations)."""
+    db = queryset.db
+    compiler = queryset.query.get_compiler(using=db)
+    sql, params = compiler.as_sql()
+    select, klass_info = compiler.select, compiler.klass_info
+    annotations = list(compiler.annotation_col_map.items())
+    model = klass_info["model"]
+    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+    init_list = [column[0].target.attname for column in select[start:end]]
+    populators = get_related_populators(klass_info, select, db)
+
+    def read(raw: list[tuple[Any, ...]], using: str) -> list[NavigationCase]:
+        compiler.connection = connections[using]
+        cases = []
+        for row in compiler.results_iter([raw]):
+            case = model.from_db(using, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, case)
+            for name, position in annotations:
+                setattr(case, name, row[position])
+            cases.append(case)
+        return cases
+
+    return sql, tuple(params), read
+
+
+def _bind(params: tuple[Any, ...], now: dt.datetime, using: str) -> list[Any]:
+    """The compiled values with the real "now": every value compiled from the stand-in
+    (now, now + 7 days) moves with it. SQLite's values are text by then."""
+    ops = connections[using].ops
+    bound = []
+    for value in params:
+        moment = value
+        if isinstance(value, str) and value.startswith("1901-01-"):
+            try:
+                moment = dt.datetime.fromisoformat(value)
+            except ValueError:
+                moment = value
+        if (
+            isinstance(moment, dt.datetime)
+            and moment.year == STAND_IN_NOW.year
+            and moment.microsecond == STAND_IN_NOW.microsecond
+        ):
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+            real = now + (moment - STAND_IN_NOW)
+            value = real if isinstance(value, dt.datetime) else ops.adapt_datetimefield_value(real)
+        bound.append(value)
+    return bound
+
+
+class _PreparedCursor:
+    """A psycopg cursor with server-side binding whose every query is prepared: the
+    server keeps the plan for the connection (Django's own cursors bind on the client
+    and prepare nothing)."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        return self._cursor.execute(sql, params, prepare=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+def _run(sql: str, params: list[Any], using: str) -> list[tuple[Any, ...]]:
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    import psycopg
+
+    connection.ensure_connection()
+    pg = connection.connection
+    if pg.prepare_threshold is None:
+        # Django turns psycopg's preparing off (None); an explicit prepare=True then
+        # prepares nothing either. A threshold no query reaches turns it back on for
+        # explicit requests only: Django's own cursors bind on the client and never
+        # prepare whatever the threshold.
+        pg.prepare_threshold = 2**31 - 1
+    raw = _PreparedCursor(psycopg.Cursor(pg))
+    # Through Django's wrapper: counted, logged and seen by execute_wrappers as any query.
+    with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]  # noqa: SLF001
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+class WorklistCases:
+    """The worklist's cases as a paginator reads them: `count()` and slices. The count
+    is the plain count of the cases on the list (no rules needed); a slice runs the
+    compiled query for that page."""
+
+    def __init__(
+        self,
+        *,
+        key: Hashable,
+        base: QuerySet[NavigationCase],
+        ranked: Callable[[Moment], QuerySet[NavigationCase]],
+        moment: Moment,
+    ) -> None:
+        self._key = key
+        self._base = base
+        self._ranked = ranked
+        self._moment = moment
+        self._count: int | None = None
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = self._base.count()
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Iterator[NavigationCase]:
+        return iter(self[0 : self.count()])
+
+    def __getitem__(self, index: slice) -> list[NavigationCase]:
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise TypeError("The worklist is read a page (a slice) at a time.")
+        start = index.start or 0
+        stop = index.stop
+        if self._base.query.is_empty() or (stop is not None and stop <= start):
+            return []
+        key = (self._key, start, stop)
+        entries = _CACHE.entries
+        compiled = entries.get(key)
+        if compiled is None:
+            stand_in = Moment(today=self._moment.today, now=STAND_IN_NOW)
+            sql, params, read = _reader(self._ranked(stand_in)[start:stop])
+            compiled = entries[key] = _Compiled(sql=sql, params=params, read=read)
+            while len(entries) > _CACHE_SIZE:
+                entries.popitem(last=False)
+        else:
+            entries.move_to_end(key)
+        using = self._base.db
+        raw = _run(compiled.sql, _bind(compiled.params, self._moment.now, using), using)
+        return compiled.read(raw, using)
