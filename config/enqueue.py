@@ -9,6 +9,7 @@ while a request is handled carries its id (config.request_id) into the worker's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -35,6 +36,27 @@ def enqueue_now(name: str, *args: Any) -> None:
     request_id = current_request_id()
     headers = {REQUEST_ID_HEADER: request_id} if request_id else None
     task_named(name).apply_async(args, headers=headers)
+
+
+def enqueue_many_now(name: str, calls: Sequence[tuple[Any, ...]]) -> None:
+    """Send task `name` once per args tuple in `calls`, now, over one producer.
+
+    One broker connection taken from the pool for them all, rather than one
+    acquired and released per message: the sweep hands out thousands a minute.
+    """
+    if not calls:
+        return
+    task = task_named(name)
+    request_id = current_request_id()
+    headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+    with app.producer_or_acquire() as producer:
+        for args in calls:
+            task.apply_async(args, headers=headers, producer=producer)
+
+
+def enqueue_many_on_commit(name: str, calls: Sequence[tuple[Any, ...]]) -> None:
+    """`enqueue_many_now` when the transaction commits (at once outside one)."""
+    transaction.on_commit(partial(enqueue_many_now, name, list(calls)))
 
 
 def enqueue_on_commit(name: str, *args: Any) -> None:

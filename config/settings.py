@@ -567,6 +567,10 @@ EQUINAV_MESSAGE_RETRY_SECONDS = int(os.environ.get("EQUINAV_MESSAGE_RETRY_SECOND
 # One sweep claims batches of this many until none is due or its time is up.
 EQUINAV_SWEEP_BATCH = int(os.environ.get("EQUINAV_SWEEP_BATCH", "500"))
 EQUINAV_SWEEP_SECONDS = int(os.environ.get("EQUINAV_SWEEP_SECONDS", "50"))
+# Messages per send task the sweep enqueues: few enough that a batch sends well
+# inside CELERY_TASK_SOFT_TIME_LIMIT (100 at up to 2 s each), and several tasks per
+# claimed batch so that workers share it; many enough that publishing is cheap.
+EQUINAV_SEND_TASK_BATCH = int(os.environ.get("EQUINAV_SEND_TASK_BATCH", "100"))
 
 # --- The equity dashboard (navigator.equity) ---
 # CMS cell-size policy: a count from 1 to this number is shown as "<11" and hidden

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import smtplib
-from functools import partial
 
 from celery import shared_task
-from django.db import transaction
+from django.conf import settings
+from django.db import OperationalError
 from django.utils import timezone
 
+from config.enqueue import enqueue_many_on_commit
 from outreach import selectors
 from outreach.messaging import patient_reminders, send, sweep
 from outreach.services import follow_up_reminders, navigator_tasks
@@ -48,9 +49,33 @@ def send_patient_message(message_id: int) -> str:
     return send.message_send(message_id=message_id)
 
 
+@shared_task(
+    # The database went away or a lock wait was cancelled mid-batch: try the batch
+    # again (what it had sent is skipped: each message is checked and locked anew).
+    autoretry_for=(OperationalError,),
+    retry_backoff=10,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=3,
+)
+def send_patient_messages(message_ids: list[int]) -> dict[str, int]:
+    """Send a batch of claimed messages (queue: messaging), one after the other, each
+    once; the messaging retries are the service's own, as for a single message.
+    Should the task be lost, its messages stay "sending" and the sweep claims them
+    again after their lease."""
+    return send.messages_send(message_ids=message_ids)
+
+
+SEND_TASK = "outreach.tasks.send_patient_messages"
+
+
 def enqueue_sends(message_ids: list[int]) -> None:
-    for message_id in message_ids:
-        transaction.on_commit(partial(send_patient_message.delay, message_id))
+    """A send task per EQUINAV_SEND_TASK_BATCH claimed messages, all published over
+    one broker connection once the claim has committed: one publish per message
+    was most of the sweep's time."""
+    size = settings.EQUINAV_SEND_TASK_BATCH
+    chunks = [(message_ids[i : i + size],) for i in range(0, len(message_ids), size)]
+    enqueue_many_on_commit(SEND_TASK, chunks)
 
 
 @shared_task

@@ -5,7 +5,8 @@
 - when a message may arrive (quiet hours, daily/weekly caps, local times): `quiet_hours`;
 - scheduling one message (recipient, suppression, asking a navigator to call): `schedule`;
 - the rules' reminders (before an appointment, after a kit, recalls): `patient_reminders`;
-- sending one message (last-moment checks, SMS or email, retries, backoff): `send`;
+- sending one message, or a batch of them one by one (last-moment checks, SMS or
+  email, retries, backoff): `send`;
 - claiming due messages and handing them to workers: `sweep`;
 - stopping pending messages when their reason goes away: `stops`;
 - a manager retrying or cancelling a message: `manager_actions`;

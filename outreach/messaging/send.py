@@ -168,6 +168,22 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> str:
         return _message_deliver(message, now=now)
 
 
+def messages_send(*, message_ids: list[int], now: dt.datetime | None = None) -> dict[str, int]:
+    """Send a batch of claimed messages, each as `message_send` does (its own
+    transaction, its row locked, its state checked): how many came to each outcome.
+
+    Safe to run twice, or beside a single-message task for one of them: a message
+    already sent, or locked by another worker, is skipped. Should the batch stop
+    part-way (the worker died, a query failed), what it had not reached stays
+    "sending" and the sweep claims it again after its lease.
+    """
+    outcomes: dict[str, int] = {}
+    for message_id in message_ids:
+        outcome = message_send(message_id=message_id, now=now)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
 def _reason_not_to_send(message: PatientMessage) -> str:
     """Why the message must not go out now, checked at the last moment; "" if it may."""
     patient = message.patient

@@ -1,19 +1,25 @@
 """`make bench`, part "sweep": the patient-message sweep on PostgreSQL.
 
-BENCH_SWEEP_MESSAGES (100,000) due SMS reminders are swept by the real service,
-`outreach.messaging.sweep.messages_dispatch_due`, with the enqueue the beat task uses
-(`outreach.tasks.enqueue_sends`: one `send_patient_message.delay` per message) on
-a Redis database reserved for the bench (BENCH_REDIS_URL, redis://127.0.0.1:6379/7
-by default: outside the databases 8-15 the worker tests take, emptied before and
-after). No worker runs; the queued messages are counted in Redis afterwards.
+Due SMS reminders (100,000; 5,000 at `--scale small`) are swept by the real
+service, `outreach.messaging.sweep.messages_dispatch_due`, with the enqueue the
+beat task uses (`outreach.tasks.enqueue_sends`: a `send_patient_messages` task per
+EQUINAV_SEND_TASK_BATCH claimed messages, published over one connection once the
+claim commits) on a Redis database reserved for the bench (BENCH_REDIS_URL,
+redis://127.0.0.1:6379/7 by default, emptied before and after; the Celery broker
+must be that database: REDIS_URL=BENCH_REDIS_URL before Django loads). No worker
+runs; the queued tasks are read back from Redis and their message ids counted,
+so a message enqueued twice or never shows.
 
-Reported: messages per second claimed and dispatched, and how that time splits
-between claiming and enqueueing; the claim alone on a fresh set (enqueue a no-op);
-the batch size (BENCH_SWEEP_BATCH, else settings.EQUINAV_SWEEP_BATCH) and the
-queries each batch made; batch times early and late in the sweep (a claim that
-slows as the sweep goes on would show there); and memory: the tracemalloc peak of
-a whole sweep of the full set against that of a set ten times smaller (a sweep
-that streams peaks at about the same), with the process's resident memory.
+The floor, measured in the same run: the claim alone (the same sweep with an
+enqueue that does nothing, on a fresh set: SQL only) plus a raw redis-py
+pipeline LPUSHing one small message per message id to a list (the broker
+alone, no Celery): the dispatch can be no faster than both together.
+
+Also reported: how the dispatch's time splits between claiming and enqueueing,
+the queries each batch made, batch times early and late in the sweep (a claim
+that slows as the sweep goes on would show there), and memory: the tracemalloc
+peak of a whole sweep of the full set against that of a set ten times smaller
+(a sweep that streams peaks at about the same), with the process's resident memory.
 
 Each set gets a rule key of its own, and is marked sent once measured, so the
 next set's sweep finds only its own messages.
@@ -31,9 +37,10 @@ import tracemalloc
 from collections.abc import Callable
 from urllib.parse import urlparse
 
+from tests.benchmarks.harness import Figure, PartResult, Scale, standalone
+
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/7"
 LOCK_KEY = "equinav:bench-sweep:lock"
-QUEUE = "celery"  # Celery's default queue: a Redis list of that name
 MESSAGES_PER_PATIENT = 25
 
 
@@ -77,9 +84,6 @@ class Broker:
         for key in self.client.scan_iter():
             if key != LOCK_KEY.encode():
                 self.client.delete(key)
-
-    def queued(self) -> int:
-        return int(self.client.llen(QUEUE))
 
 
 def _rss_mib() -> dict[str, float]:
@@ -306,58 +310,109 @@ def _explain(claim_sql: tuple[str, object] | None) -> dict[str, object] | None:
     }
 
 
-def bench_sweep(*, clinic) -> dict[str, object]:
+def _queued(broker: Broker) -> dict[str, int]:
+    """The send tasks waiting in Redis (every list), and the message ids they carry."""
+    import base64
+
+    tasks = ids = 0
+    seen: set[int] = set()
+    repeats = 0
+    for key in broker.client.scan_iter():
+        if broker.client.type(key) != b"list":
+            continue
+        for raw in broker.client.lrange(key, 0, -1):
+            envelope = json.loads(raw)
+            body = envelope["body"]
+            if envelope.get("properties", {}).get("body_encoding") == "base64":
+                body = base64.b64decode(body)
+            args = json.loads(body)[0]
+            tasks += 1
+            for message_id in args[0] if isinstance(args[0], list) else [args[0]]:
+                ids += 1
+                repeats += message_id in seen
+                seen.add(message_id)
+    return {"tasks": tasks, "message_ids": ids, "repeated_ids": repeats}
+
+
+def _lpush_floor(broker: Broker, count: int, batch: int) -> float:
+    """Seconds for redis-py to LPUSH `count` small messages (one per message id, the
+    size of a Celery envelope) in pipelines of `batch`: the broker alone."""
+    payload = json.dumps(
+        {"body": "W1sxMjM0NTY3OF0sIHt9LCB7ImNhbGxiYWNrcyI6IG51bGx9XQ==", "headers": {
+            "lang": "py", "task": "outreach.tasks.send_patient_message", "id": "0" * 36,
+            "retries": 0, "root_id": "0" * 36, "parent_id": None, "origin": "gen@bench"},
+         "content-type": "application/json", "content-encoding": "utf-8",
+         "properties": {"delivery_tag": "0" * 36, "delivery_info": {"exchange": "",
+                        "routing_key": "floor"}, "priority": 0, "body_encoding": "base64"}}
+    )  # fmt: skip
+    started = time.perf_counter()
+    for start in range(0, count, batch):
+        pipe = broker.client.pipeline(transaction=False)
+        for _ in range(min(batch, count - start)):
+            pipe.lpush("bench-floor", payload)
+        pipe.execute()
+    seconds = time.perf_counter() - started
+    broker.client.delete("bench-floor")
+    return seconds
+
+
+def run(*, scale: Scale) -> PartResult:
     from django.conf import settings
 
     from config.celery import app
     from outreach import tasks
+    from patients.models import Clinic
 
-    total = int(os.environ.get("BENCH_SWEEP_MESSAGES", "100000"))
+    total = scale.pick(small=5_000, full=100_000)
     small = max(1, total // 10)
-    batch = int(os.environ.get("BENCH_SWEEP_BATCH", "0")) or settings.EQUINAV_SWEEP_BATCH
+    batch = settings.EQUINAV_SWEEP_BATCH
     url = broker_url()
-    assert app.conf.broker_url == url, (app.conf.broker_url, url)
-
+    check_broker(url)
+    if app.conf.broker_url != url:
+        raise SystemExit(
+            f"the Celery broker is {app.conf.broker_url!r}, not the bench's {url!r}: "
+            "set REDIS_URL=BENCH_REDIS_URL before Django loads"
+        )
+    result = PartResult(part="sweep")
     started = time.perf_counter()
+    clinic = Clinic.objects.create(code="bench-sweep", name="Bench sweep clinic")
     patient_ids = _patients(clinic, max(1, total // MESSAGES_PER_PATIENT))
-    result: dict[str, object] = {
-        "messages": total,
-        "patients": len(patient_ids),
-        "batch_size": batch,
-        "broker": url,
-    }
+    result.sizes.update(
+        {
+            "messages": total,
+            "patients": len(patient_ids),
+            "batch": batch,
+            "messages_per_send_task": settings.EQUINAV_SEND_TASK_BATCH,
+        }
+    )
 
     def noop(ids: list[int]) -> None:
         return None
 
     with Broker(url) as broker:
         # 1. Claimed and dispatched: the beat task's own enqueue, to Redis.
-        load_seconds = _load(tag="bench-dispatch", count=total, patient_ids=patient_ids)
+        _load(tag="bench-dispatch", count=total, patient_ids=patient_ids)
         rss_before = _rss_mib()
         dispatch = _sweep(enqueue=tasks.enqueue_sends, batch=batch)
         rss_after = _rss_mib()
         claim_sql = dispatch.pop("_claim_sql")
-        dispatch["queued_in_redis"] = broker.queued()
+        dispatch["queued"] = _queued(broker)
         _check(dispatch, total)
-        dispatch["rss_before"] = rss_before
-        dispatch["rss_after"] = rss_after
+        if dispatch["queued"]["message_ids"] != total or dispatch["queued"]["repeated_ids"]:
+            dispatch["warning"] = f"queued {dispatch['queued']}, expected {total} ids once each"
+        dispatch["rss_before"], dispatch["rss_after"] = rss_before, rss_after
         _retire("bench-dispatch")
         broker.clear()
-        result["dispatch"] = dispatch
-        result["load_seconds_per_set"] = round(load_seconds, 1)
-        print(json.dumps({"sweep_dispatch": dispatch}), flush=True)
 
-        # 2. The claim alone, on a fresh set: enqueue does nothing.
+        # 2. The floor: the claim alone, on a fresh set (enqueue does nothing) ...
         _load(tag="bench-claim", count=total, patient_ids=patient_ids)
-        result["claim_query_plan"] = _explain(claim_sql)
+        claim_plan = _explain(claim_sql)
         claim_only = _sweep(enqueue=noop, batch=batch)
         claim_only.pop("_claim_sql")
         _check(claim_only, total)
-        for key in ("enqueue_seconds", "enqueue_messages_per_second", "claim_messages_per_second"):
-            claim_only.pop(key)
         _retire("bench-claim")
-        result["claim_only"] = claim_only
-        print(json.dumps({"sweep_claim_only": claim_only}), flush=True)
+        # ... and the broker alone: one raw LPUSH per message, pipelined per batch.
+        lpush_seconds = _lpush_floor(broker, total, batch)
 
         # 3. Memory: tracemalloc's peak over a whole sweep (dispatching to Redis) of
         # a set ten times smaller, then of the full size again.
@@ -365,55 +420,82 @@ def bench_sweep(*, clinic) -> dict[str, object]:
         for name, count in (("small", small), ("full", total)):
             tag = f"bench-memory-{name}"
             _load(tag=tag, count=count, patient_ids=patient_ids)
-            run = _sweep(enqueue=tasks.enqueue_sends, batch=batch, trace=True)
-            queued = broker.queued()
-            _check(run, count)
+            traced = _sweep(enqueue=tasks.enqueue_sends, batch=batch, trace=True)
+            _check(traced, count)
             _retire(tag)
             broker.clear()
             memory[name] = {
                 "messages": count,
-                "tracemalloc_peak_mib": run["tracemalloc_peak_mib"],
-                "dispatched": run["dispatched"],
-                "queued_in_redis": queued,
-                "seconds_traced": run["seconds"],
+                "tracemalloc_peak_mib": traced["tracemalloc_peak_mib"],
+                "dispatched": traced["dispatched"],
             }
-        peaks = [memory[name]["tracemalloc_peak_mib"] for name in ("small", "full")]
-        memory["peak_ratio_full_to_small"] = round(peaks[1] / peaks[0], 2) if peaks[0] else None
         memory["rss_end"] = _rss_mib()
-        result["memory"] = memory
-        print(json.dumps({"sweep_memory": memory}), flush=True)
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    result["summary"] = summary(result)
-    print(result["summary"], flush=True)
+
+    peaks = [memory[name]["tracemalloc_peak_mib"] for name in ("small", "full")]
+    ratio = round(peaks[1] / peaks[0], 2) if peaks[0] else 0.0
+    claim_seconds = float(claim_only["seconds"])
+    floor_rate = total / (claim_seconds + lpush_seconds)
+    rate = float(dispatch["messages_per_second"] or 0)
+    result.figures += [
+        Figure(
+            name="message sweep, claimed and dispatched to Redis",
+            value=rate,
+            unit="messages/s",
+            floor_name="the claim alone (SQL) + a raw pipelined LPUSH per message, back to back",
+            floor_value=round(floor_rate, 1),
+            target="≥ 5,000 messages/s",
+            met=rate >= 5000,
+        ),
+        Figure(
+            name=f"sweep memory: tracemalloc peak for {total:,} messages / for {small:,}",
+            value=ratio,
+            unit="x",
+            higher_is_better=False,
+            target="flat (≤ 1.5x for 10x the messages)",
+            met=ratio <= 1.5,
+        ),
+    ]
+    result.queries["sweep per claimed batch (claim; enqueue makes none)"] = max(
+        dispatch["queries_per_batch"]
+    )
+    result.details.update(
+        {
+            "dispatch": dispatch,
+            "claim_only": claim_only,
+            "claim_only_messages_per_second": claim_only["messages_per_second"],
+            "lpush_seconds": round(lpush_seconds, 3),
+            "lpush_messages_per_second": round(total / lpush_seconds, 1),
+            "claim_query_plan": claim_plan,
+            "memory": memory,
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+    )
+    result.notes.append(summary(result))
     return result
 
 
 def _check(run: dict[str, object], count: int) -> None:
     """Every message of the set claimed exactly once."""
     if run["dispatched"] != count:
-        print(f"WARNING: the sweep dispatched {run['dispatched']} of {count}", flush=True)
         run["warning"] = f"dispatched {run['dispatched']}, expected {count}"
 
 
-def summary(result: dict) -> str:
-    d, c, m = result["dispatch"], result["claim_only"], result["memory"]
-    total = result["messages"]
-    lines = [
-        f"Sweep: {total:,} due SMS reminders for {result['patients']:,} patients, "
-        f"batches of {result['batch_size']}.",
-        f"  claimed + dispatched to Redis: {d['dispatched']:,} in {d['seconds']} s = "
-        f"{d['messages_per_second']:,.0f} msg/s (claiming {d['claim_seconds']} s, "
-        f"enqueueing {d['enqueue_seconds']} s); {d['queued_in_redis']:,} queued in Redis.",
-        f"  claim only: {c['dispatched']:,} in {c['seconds']} s = "
-        f"{c['messages_per_second']:,.0f} msg/s; queries per batch {c['queries_per_batch']}; "
-        f"claim ms first/last tenth {c['claim_ms']['first_tenth_mean']}/"
-        f"{c['claim_ms']['last_tenth_mean']}.",
-    ]
-    lines.append(
-        f"  memory, tracemalloc peak over a whole sweep: {m['small']['tracemalloc_peak_mib']} "
-        f"MiB for {m['small']['messages']:,}, {m['full']['tracemalloc_peak_mib']} MiB for "
-        f"{m['full']['messages']:,} (x{m['peak_ratio_full_to_small']}); RSS "
-        f"{d['rss_before']['rss_mib']} -> {d['rss_after']['rss_mib']} MiB over the "
-        f"dispatch sweep (max RSS {d['rss_after']['max_rss_mib']} MiB)."
+def summary(result: PartResult) -> str:
+    d = result.details
+    dispatch, claim, memory = d["dispatch"], d["claim_only"], d["memory"]
+    return (
+        f"{dispatch['dispatched']:,} messages in {dispatch['seconds']} s = "
+        f"{dispatch['messages_per_second']:,.0f}/s (claiming {dispatch['claim_seconds']} s, "
+        f"enqueueing {dispatch['enqueue_seconds']} s; {dispatch['queued']['tasks']:,} tasks "
+        f"queued carrying {dispatch['queued']['message_ids']:,} ids); floor: claim alone "
+        f"{claim['seconds']} s ({claim['messages_per_second']:,.0f}/s) + LPUSH "
+        f"{d['lpush_seconds']} s ({d['lpush_messages_per_second']:,.0f}/s); tracemalloc peak "
+        f"{memory['small']['tracemalloc_peak_mib']} MiB for {memory['small']['messages']:,}, "
+        f"{memory['full']['tracemalloc_peak_mib']} MiB for {memory['full']['messages']:,}."
     )
-    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    # Before the settings load: they make REDIS_URL the Celery broker.
+    os.environ["REDIS_URL"] = broker_url()
+    standalone(run)

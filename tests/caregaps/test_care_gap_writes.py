@@ -1,0 +1,123 @@
+"""What a care-gap recompute writes: changed gaps in full, unchanged ones only their day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from patients import selectors
+from patients.models import CareGap, Patient
+from patients.services import care_gaps
+from tests.factories import PatientFactory
+from tests.support.fhir import ehr_resource, fit
+
+pytestmark = pytest.mark.django_db
+
+FIRST = dt.datetime(2026, 6, 1, 7, 0, tzinfo=dt.UTC)
+NEXT_NIGHT = dt.datetime(2026, 6, 2, 7, 0, tzinfo=dt.UTC)
+
+
+def recompute(patients: list[Patient], *, on: dt.datetime) -> list[care_gaps.CareGapChange]:
+    with time_machine.travel(on, tick=False):
+        return care_gaps.care_gaps_recompute(patient_ids=[p.pk for p in patients], as_of=on.date())
+
+
+def stored(patients: list[Patient]) -> dict[tuple[int, int], tuple]:
+    return {
+        (gap.patient_id, gap.program_id): (gap.pk, gap.status, gap.summary, gap.reasons)
+        for gap in CareGap.objects.filter(patient__in=patients)
+    }
+
+
+@pytest.mark.parametrize("count", [1, 10])
+def test_recomputing_unchanged_gaps_writes_only_their_day_in_a_fixed_number_of_queries(
+    count, django_assert_num_queries
+):
+    # Given patients whose gaps were computed last night (overdue: no screening on record)
+    patients = [PatientFactory(birth_date=dt.date(1960, 1, 1)) for _ in range(count)]
+    recompute(patients, on=FIRST)
+    before = stored(patients)
+    programs = selectors.program_rules_list()
+
+    # When they are recomputed the next night with nothing new, the queries are the
+    # same for 1 patient as for 10:
+    # 1-3. the facts: patients, recorded screenings, FHIR resources
+    # 4-5. the concepts' codes and their loaded value sets
+    # 6. the stored gaps
+    # 7. UPDATE the unchanged gaps: as_of and computed_at only (no upsert: none changed)
+    # 8. UPDATE the patients whose gaps were stale (none here: a no-op)
+    with (
+        time_machine.travel(NEXT_NIGHT, tick=False),
+        django_assert_num_queries(8),
+    ):
+        changes = care_gaps.care_gaps_recompute(
+            patient_ids=[p.pk for p in patients], as_of=NEXT_NIGHT.date(), programs=programs
+        )
+
+    # Then every gap is the same row with the same content, now as of today
+    assert stored(patients) == before
+    assert set(
+        CareGap.objects.filter(patient__in=patients).values_list("as_of", "computed_at")
+    ) == {(NEXT_NIGHT.date(), NEXT_NIGHT)}
+    assert {c.old_status for c in changes} == {c.gap.status for c in changes}
+    assert all(c.gap.pk == before[(c.patient_id, c.program_id)][0] for c in changes)
+
+
+def test_a_gap_whose_result_changed_is_rewritten_in_full_and_the_others_keep_their_content():
+    # Given a patient overdue for colorectal screening last night
+    patient = PatientFactory(birth_date=dt.date(1960, 1, 1))
+    recompute([patient], on=FIRST)
+    before = stored([patient])
+
+    # When a FIT arrives from the EHR and the gaps are recomputed
+    ehr_resource(patient, fit("2026-05-20"))
+    with CaptureQueriesContext(connection) as captured:
+        changes = recompute([patient], on=NEXT_NIGHT)
+
+    # Then the colorectal gap is rewritten (up to date), in one upsert, the others
+    # keep their content; every gap is as of today
+    after = stored([patient])
+    changed = {key for key in after if after[key] != before[key]}
+    (colorectal,) = [c for c in changes if c.gap.status == "up_to_date"]
+    assert changed == {(patient.pk, colorectal.program_id)}
+    assert colorectal.old_status == "overdue"
+    assert (
+        after[(patient.pk, colorectal.program_id)][0]
+        == before[(patient.pk, colorectal.program_id)][0]
+    )
+    inserts = [
+        q for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("INSERT")
+    ]
+    assert len(inserts) == 1
+    assert set(CareGap.objects.filter(patient=patient).values_list("as_of", flat=True)) == {
+        NEXT_NIGHT.date()
+    }
+
+
+def test_the_patients_stamp_moves_only_when_their_gaps_were_stale():
+    # Given a patient whose gaps were computed last night
+    patient = PatientFactory(birth_date=dt.date(1960, 1, 1))
+    recompute([patient], on=FIRST)
+    patient.refresh_from_db()
+    assert patient.care_gaps_computed_at == FIRST
+
+    # When they are recomputed with no new data, the stamp stays (the gaps were current)
+    recompute([patient], on=NEXT_NIGHT)
+    patient.refresh_from_db()
+    assert patient.care_gaps_computed_at == FIRST
+    assert patient.pk not in selectors.care_gap_patients_due(as_of=NEXT_NIGHT.date())
+
+    # When data arrives after it, the patient is due, and the recompute moves the stamp on
+    Patient.objects.filter(pk=patient.pk).update(
+        clinical_data_changed_at=NEXT_NIGHT + dt.timedelta(hours=1)
+    )
+    assert patient.pk in selectors.care_gap_patients_due(as_of=NEXT_NIGHT.date())
+    later = NEXT_NIGHT + dt.timedelta(hours=2)
+    recompute([patient], on=later)
+    patient.refresh_from_db()
+    assert patient.care_gaps_computed_at == later
+    assert patient.pk not in selectors.care_gap_patients_due(as_of=later.date())
