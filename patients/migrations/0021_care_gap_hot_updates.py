@@ -26,6 +26,6 @@ def reset_fillfactor(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("patients", "0019_change_history")]
+    dependencies = [("patients", "0020_fhir_bulk_import")]
 
     operations = [migrations.RunPython(set_fillfactor, reset_fillfactor, elidable=True)]
