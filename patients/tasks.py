@@ -9,7 +9,7 @@ from celery import shared_task
 from django.db import DatabaseError
 from django.utils import timezone
 
-from navigator.intake import care_gaps
+from navigator.intake import care_gaps, referral_import
 from navigator.services import referral_digest
 from patients.caregaps.periods import (
     last_complete_quarter_end,
@@ -113,3 +113,24 @@ def compute_last_quarter_populations() -> int:
     for key in POPULATION_MEASURES:
         measure_populations.measure_period_request(measure=key, period=period)
     return len(POPULATION_MEASURES)
+
+
+@shared_task(
+    autoretry_for=(DatabaseError,),
+    retry_backoff=10,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=3,
+    # 100,000 rows take well under a minute; the default limit (5 minutes) is for
+    # requests-sized work, this is a file.
+    soft_time_limit=25 * 60,
+    time_limit=30 * 60,
+)
+def import_referral_upload(upload_id: int) -> dict[str, object] | None:
+    """Import a queued referral upload (queue `imports`). Safe to run twice: the job is
+    claimed with a conditional update, and a restarted one resumes at its first batch
+    not committed."""
+    upload = referral_import.referral_import_run(upload_id=upload_id)
+    if upload is None:
+        return None
+    return {"upload": upload.pk, "status": upload.status, "created": upload.created_count}

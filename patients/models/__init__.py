@@ -69,6 +69,7 @@ from patients.models.referrals import (
     Referral,
     ReferralSeen,
     ReferralUpload,
+    ReferralUploadContent,
 )
 from patients.models.results import (
     RESULT_FOR_MEANING,
@@ -122,6 +123,7 @@ __all__ = [
     "Referral",
     "ReferralSeen",
     "ReferralUpload",
+    "ReferralUploadContent",
     "ClinicDigestPreference",
     "CLINIC_STATUS_LABELS",
     "FhirSource",
