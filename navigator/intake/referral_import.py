@@ -322,7 +322,7 @@ def _existing_patients(clinic: Clinic, rows: Sequence[UploadRow]) -> dict[str, P
         .annotate(normalised=mrn_key())
         .order_by("pk")
     ):
-        found.setdefault(patient.normalised, []).append(patient)  # type: ignore[attr-defined]
+        found.setdefault(patient.normalised, []).append(patient)
     merged = (
         set(
             PatientMerge.objects.filter(
