@@ -41,6 +41,7 @@ TASK_QUEUES: dict[str, str] = {
     "outreach.tasks.send_follow_up_reminder_email": MESSAGING,
     "outreach.tasks.sweep_unsent_reminder_emails": MESSAGING,
     "outreach.tasks.send_patient_message": MESSAGING,
+    "outreach.tasks.send_patient_messages": MESSAGING,
     "outreach.tasks.sweep_patient_messages": MESSAGING,
     "outreach.tasks.schedule_recall_messages": MESSAGING,
     # Care gaps: the nightly refresh, after an import, after a FHIR bulk import.
@@ -49,6 +50,7 @@ TASK_QUEUES: dict[str, str] = {
     "patients.tasks.fhir_bulk_import_care_gaps": CAREGAPS,
     # Imports (issue 15): the referral upload job and the FHIR bulk import's batches.
     "patients.tasks.fhir_bulk_import_run": IMPORTS,
+    "patients.tasks.import_referral_upload": IMPORTS,
     # Reports: the clinics' daily digest and the stored population measures that the
     # equity dashboard reads (a full measure refresh runs for minutes).
     "patients.tasks.send_referral_digests": REPORTS,
@@ -62,7 +64,7 @@ TASK_QUEUES: dict[str, str] = {
     "outreach.tasks.scan_case_tasks": DEFAULT_QUEUE,
 }
 
-# Tasks other helpers add under names not listed above: by what the name says.
+# A task added later under a name not listed above goes by what its name says.
 # (fnmatch: `*` matches dots too.)
 TASK_PATTERNS: tuple[tuple[str, str], ...] = (
     ("*care_gap*", CAREGAPS),

@@ -166,6 +166,9 @@ DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A FHIR bundle from an EHR can be large; the importer refuses more than 20 MB itself.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 21 * 1024 * 1024
+# An uploaded file up to this size stays in memory instead of a temporary file on disk:
+# a referral CSV (at most 20 MB, patients.uploads.parse) names patients.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 21 * 1024 * 1024
 
 AUTH_USER_MODEL = "navigator.User"
 AUTH_PASSWORD_VALIDATORS = [

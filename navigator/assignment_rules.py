@@ -91,6 +91,20 @@ def candidates_for(
         programs_by_navigator.setdefault(other.navigator_id or 0, []).append(
             other.program.name.lower()
         )
+    return candidates_from(
+        navigators=navigators, loads=loads, programs_by_navigator=programs_by_navigator
+    )
+
+
+def candidates_from(
+    *,
+    navigators: Iterable[NavigatorProfile],
+    loads: dict[int, int],
+    programs_by_navigator: dict[int, list[str]] | None = None,
+) -> list[Candidate]:
+    """The candidates from what the caller already read: no query (the bulk import reads
+    loads once per batch and keeps them as it assigns)."""
+    programs_by_navigator = programs_by_navigator or {}
     return [
         Candidate(
             navigator=n,

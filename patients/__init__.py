@@ -25,13 +25,14 @@ To change:
 - storing care gaps: `services/care_gaps.py`; the nightly refresh that opens and closes
   cases from them: `navigator/intake/care_gaps.py` (Celery tasks: `tasks.py`);
 - importing FHIR bundles from EHR feeds: `fhir/` (its `__init__` maps the phases);
-- the CSV of referrals: `uploads/` (template, parsing); importing its rows:
-  `navigator/intake/referral_uploads.py`;
+- the CSV of referrals: `uploads/` (template, parsing); importing its rows as a job:
+  `navigator/intake/referral_import.py` (its task: `tasks.py`; its page and progress
+  partial: `upload_views.py`; the `import_referrals` command);
 - referral, patient, care-gap and program-rule pages: `views.py`, `forms.py`, `urls.py`,
   `templates/patients/`; the REST API: `api/`;
 - the admin: `admin.py`; languages (ISO 639): `languages.py`; the demo EHR feed:
   `demo_ehr.py`, and the equity dashboard's demo population (race and ethnicity, a
   dated screening history that tells the story): `demo_population.py`; management
-  commands (`import_fhir`, `load_valuesets`, `measure_report`, `measure_populations`,
-  `find_duplicate_patients`): `management/commands/`.
+  commands (`import_fhir`, `import_referrals`, `load_valuesets`, `measure_report`,
+  `measure_populations`, `find_duplicate_patients`): `management/commands/`.
 """

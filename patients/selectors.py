@@ -40,6 +40,7 @@ from patients.models import (
     Patient,
     PatientSourceLink,
     Referral,
+    ReferralUpload,
     RuleVersion,
     ScreeningEvent,
     ScreeningProgram,
@@ -75,6 +76,19 @@ def referrals_visible_to(user: User) -> QuerySet[Referral]:
     if user.is_navigator:
         return referrals.filter(case__navigator__user=user)
     return referrals.none()
+
+
+def uploads_visible_to(user: User) -> QuerySet[ReferralUpload]:
+    """Referral uploads (import jobs): managers and admins every one; clinic staff their
+    own clinic's; anyone else none (who may upload: the same roles)."""
+    uploads = ReferralUpload.objects.select_related("clinic", "uploaded_by")
+    if not user.is_authenticated:
+        return uploads.none()
+    if user.sees_all_cases:
+        return uploads
+    if user.is_clinic_staff and user.clinic_id is not None:
+        return uploads.filter(clinic_id=user.clinic_id)
+    return uploads.none()
 
 
 def referral_list(*, user: User) -> QuerySet[Referral]:

@@ -9,7 +9,7 @@ from celery import shared_task
 from django.db import DatabaseError
 from django.utils import timezone
 
-from navigator.intake import care_gaps
+from navigator.intake import care_gaps, referral_import
 from navigator.intake import fhir_bulk as intake_fhir_bulk
 from navigator.services import referral_digest
 from patients.caregaps.periods import (
@@ -132,3 +132,24 @@ def fhir_bulk_import_care_gaps(job_id: int) -> str:
     """`caregaps` queue: recompute the care gaps of the patients a bulk import touched,
     in batches; the last one finishes the job. Safe to run twice."""
     return intake_fhir_bulk.fhir_bulk_care_gaps_work(job_id=job_id)
+
+
+@shared_task(
+    autoretry_for=(DatabaseError,),
+    retry_backoff=10,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=3,
+    # 100,000 rows take well under a minute; the default limit (5 minutes) is for
+    # requests-sized work, this is a file.
+    soft_time_limit=25 * 60,
+    time_limit=30 * 60,
+)
+def import_referral_upload(upload_id: int) -> dict[str, object] | None:
+    """Import a queued referral upload (queue `imports`). Safe to run twice: the job is
+    claimed with a conditional update, and a restarted one resumes at its first batch
+    not committed."""
+    upload = referral_import.referral_import_run(upload_id=upload_id)
+    if upload is None:
+        return None
+    return {"upload": upload.pk, "status": upload.status, "created": upload.created_count}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients import pathway_views, views
+from patients import pathway_views, upload_views, views
 
 app_name = "patients"
 
@@ -13,6 +13,16 @@ urlpatterns = [
         "referrals/upload/template.csv",
         views.referral_upload_template,
         name="referral_upload_template",
+    ),
+    path(
+        "referrals/uploads/<int:upload_id>/",
+        upload_views.referral_upload_job,
+        name="referral_upload_job",
+    ),
+    path(
+        "referrals/uploads/<int:upload_id>/progress/",
+        upload_views.referral_upload_job_progress,
+        name="referral_upload_job_progress",
     ),
     path("referrals/<int:pk>/", views.referral_detail, name="referral_detail"),
     path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from navigator.intake.patient_merge import patient_merge as merge_patients
-from navigator.intake.referral_uploads import referrals_upload
+from navigator.intake.referral_import import referral_import_start
 from navigator.intake.referrals import referral_create as create_referral
 from navigator.models import Role
 from navigator.permissions import AuthedRequest, role_required
@@ -41,6 +41,8 @@ from patients.uploads.parse import MAX_BYTES, MAX_ROWS, UploadRejected
 from patients.uploads.template import TEMPLATE_EXAMPLE, column_guide
 
 PAGE_SIZE = 50
+# The upload page links the latest jobs of the clinic (all clinics for managers).
+RECENT_UPLOADS = 10
 
 
 @require_http_methods(["GET", "POST"])
@@ -303,11 +305,13 @@ def program_rules(request: AuthedRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @role_required(Role.CLINIC_STAFF, Role.MANAGER)
 def referral_upload(request: AuthedRequest) -> HttpResponse:
-    """Upload a CSV of referrals; the result lists every bad row with its line and reason.
+    """Upload a CSV of referrals: checked at once, then imported in the background.
 
-    200 with the counts when something was imported (or everything had been
-    before); 400 when nothing was, with the reasons. Sending the same file again
-    is harmless: rows already imported are skipped as duplicates.
+    A file that can be read (and, all or nothing, has no bad row) is queued and the
+    browser is sent to its job's page (302), which shows the progress, then the counts
+    and every bad row with its line and reason. 400 when nothing will be imported,
+    with the reasons. Sending the same file again is harmless: rows already imported
+    are skipped as duplicates.
     """
     user = request.user
     fixed = user.clinic if user.is_clinic_staff else None
@@ -316,6 +320,7 @@ def referral_upload(request: AuthedRequest) -> HttpResponse:
             (column, text, TEMPLATE_EXAMPLE[column]) for column, text in column_guide().items()
         ],
         "max_rows": MAX_ROWS,
+        "recent_uploads": selectors.uploads_visible_to(user)[:RECENT_UPLOADS],
     }
     status = 200
     if request.method == "POST":
@@ -323,7 +328,7 @@ def referral_upload(request: AuthedRequest) -> HttpResponse:
         if form.is_valid():
             upload_file = form.cleaned_data["file"]
             try:
-                upload = referrals_upload(
+                upload = referral_import_start(
                     clinic=form.clinic_choice,
                     actor=user,
                     file_bytes=upload_file.read(MAX_BYTES + 1),
@@ -338,8 +343,7 @@ def referral_upload(request: AuthedRequest) -> HttpResponse:
                 form.add_service_error(error)
                 status = 400
             else:
-                context["result"] = upload
-                context["row_errors"] = upload.errors
+                return redirect("patients:referral_upload_job", upload_id=upload.pk)
         else:
             status = 400
     else:

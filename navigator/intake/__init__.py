@@ -8,8 +8,11 @@ Celery tasks and views call it.
 To change:
 - a single referral (checks, patient matching, opening or joining the case, its event):
   `referrals.py` (`referral_create`);
-- a CSV of referrals (modes, duplicates, row errors, counts): `referral_uploads.py`
-  (`referrals_upload`); reading and checking the file is `patients.uploads.parse`;
+- a CSV of referrals, imported as a background job (checked and stored in the
+  request, then batches with set-based lookups and bulk writes; modes, duplicates, row
+  errors, counts, restarts): `referral_import.py`; the same job run at once, in the
+  caller's process: `referral_uploads.py` (`referrals_upload`); reading and checking
+  the file is `patients.uploads.parse`;
 - the care-gap refresh (batches; cases opened for newly overdue patients, closed for
   those the EHR shows screened): `care_gaps.py` (`care_gaps_refresh`);
 - the care gaps of the patients a FHIR bulk import touched, in batches recorded on the

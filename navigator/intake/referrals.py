@@ -13,12 +13,38 @@ from django.utils import timezone
 from navigator.cases import event_record
 from navigator.models import CaseEventKind, User
 from navigator.services.case_opening import case_open
-from patients.models import Clinic, Referral, ScreeningProgram
+from patients.models import Clinic, Patient, Referral, ScreeningProgram
 from patients.services.patients import PatientInput, patient_find_or_create
 from patients.services.referrals import referral_record
 
 # A reason to screen outside the criteria says why, in a few words at least.
 OVERRIDE_MIN_WORDS = 3
+
+
+def eligibility_check(
+    *, program: ScreeningProgram, patient: Patient, override_reason: str
+) -> tuple[str, list[str]]:
+    """(the override reason to record, the problems it overrides) for referring `patient`
+    to `program`; ValidationError when the patient is outside the criteria without a
+    reason of a few words. Both the single referral and the bulk import ask here."""
+    override_reason = " ".join(override_reason.split())
+    problems = program.eligibility_problems(patient, timezone.localdate())
+    if not problems:
+        # Nothing to override: a reason given anyway is not recorded.
+        return "", []
+    if not override_reason:
+        raise ValidationError({"program": problems}, code="ineligible")
+    if len(override_reason.split()) < OVERRIDE_MIN_WORDS:
+        raise ValidationError(
+            {
+                "eligibility_override_reason": (
+                    f"Say in at least {OVERRIDE_MIN_WORDS} words why this patient should "
+                    "be screened although: " + " ".join(problems)
+                )
+            },
+            code="override_reason_too_short",
+        )
+    return override_reason, problems
 
 
 def referral_create(
@@ -45,26 +71,11 @@ def referral_create(
         raise ValidationError({"program": f"The {program} program is not accepting referrals."})
     if not referring_clinician.strip():
         raise ValidationError({"referring_clinician": "Name the referring clinician."})
-    override_reason = " ".join(eligibility_override_reason.split())
-
     with transaction.atomic():
         patient, _created = patient_find_or_create(clinic=clinic, data=patient_data)
-        problems = program.eligibility_problems(patient, timezone.localdate())
-        if not problems:
-            # Nothing to override: a reason given anyway is not recorded.
-            override_reason = ""
-        elif not override_reason:
-            raise ValidationError({"program": problems}, code="ineligible")
-        elif len(override_reason.split()) < OVERRIDE_MIN_WORDS:
-            raise ValidationError(
-                {
-                    "eligibility_override_reason": (
-                        f"Say in at least {OVERRIDE_MIN_WORDS} words why this patient should "
-                        "be screened although: " + " ".join(problems)
-                    )
-                },
-                code="override_reason_too_short",
-            )
+        override_reason, problems = eligibility_check(
+            program=program, patient=patient, override_reason=eligibility_override_reason
+        )
         case, case_created = case_open(
             patient=patient, program=program, actor=actor, source=f"referral from {clinic}"
         )

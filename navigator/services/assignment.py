@@ -4,10 +4,13 @@ navigator.assignment_rules."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from navigator import assignment_rules
+from navigator.assignment_rules import Choice
 from navigator.cases import (
     StaleCaseError,
     actor_name,
@@ -54,6 +57,28 @@ def navigator_choose_for(
     )
     choice = assignment_rules.choose(patient=patient, candidates=candidates)
     return choice.navigator, choice.needs_interpreter, choice.reason
+
+
+def navigators_choose_for_new_patients(*, patients: Sequence[Patient]) -> list[Choice]:
+    """A navigator for each of many patients with no open case yet, in order, by the
+    rules of `navigator_choose_for`: two queries whatever the number of patients.
+
+    The active navigators are locked in pk order (as every assignment locks them) and
+    their loads read once; each choice then counts towards the next, as if the cases
+    had been assigned one by one. The caller's transaction holds the locks: keep it short.
+    """
+    if not patients:
+        return []
+    navigators = _lock_active_navigators()
+    loads = assignment_rules.open_case_counts([n.pk for n in navigators])
+    choices = []
+    for patient in patients:
+        candidates = assignment_rules.candidates_from(navigators=navigators, loads=loads)
+        choice = assignment_rules.choose(patient=patient, candidates=candidates)
+        if choice.navigator is not None:
+            loads[choice.navigator.pk] = loads.get(choice.navigator.pk, 0) + 1
+        choices.append(choice)
+    return choices
 
 
 class AssignmentConflict(StaleCaseError):

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from navigator.cases import event_record
-from navigator.models import OPEN_STATUSES, CaseEventKind, NavigationCase, User
-from navigator.services.assignment import case_assign_automatically
+from navigator.models import (
+    OPEN_STATUSES,
+    CaseEvent,
+    CaseEventKind,
+    CaseStatus,
+    NavigationCase,
+    User,
+)
+from navigator.services.assignment import (
+    case_assign_automatically,
+    navigators_choose_for_new_patients,
+)
 from patients.models import Patient, PatientMerge, ScreeningProgram
 
 
@@ -51,3 +63,89 @@ def case_open(
         if auto_assign:
             case = case_assign_automatically(case=case, actor=actor)
         return case, True
+
+
+def cases_open_for_new_patients(
+    *,
+    openings: Sequence[tuple[Patient, ScreeningProgram]],
+    actor: User | None,
+    source: str,
+    events_after: Sequence[int] | None = None,
+) -> list[NavigationCase]:
+    """`case_open` for many patients just created (no case, no merge, no other open
+    case yet), in a constant number of queries: the same cases, assignments and events.
+
+    The navigators are chosen in one go (`navigators_choose_for_new_patients`, which
+    locks them until the caller's transaction ends); every case is then inserted
+    assigned, with the OPENED, ASSIGNED and STATUS_CHANGED events `case_open` would
+    record, in one statement each. `events_after`: how many events the caller records
+    next on each case (in order), counted into its version now (every event is one).
+    """
+    if not openings:
+        return []
+    with transaction.atomic():
+        choices = navigators_choose_for_new_patients(patients=[p for p, _ in openings])
+        now = timezone.now()
+        today = timezone.localdate()
+        cases = []
+        after = list(events_after) if events_after is not None else [0] * len(openings)
+        for (patient, program), choice, later in zip(openings, choices, after, strict=True):
+            assigned = choice.navigator is not None
+            cases.append(
+                NavigationCase(
+                    patient=patient,
+                    program=program,
+                    next_follow_up=today,
+                    opened_at=now,
+                    navigator=choice.navigator,
+                    needs_interpreter=choice.needs_interpreter if assigned else False,
+                    assignment_reason=choice.reason[:300] if assigned else "",
+                    status=CaseStatus.ASSIGNED if assigned else CaseStatus.NEW,
+                    # 1, and one more for each event (see event_record).
+                    version=1 + (3 if assigned else 1) + later,
+                )
+            )
+        NavigationCase.objects.bulk_create(cases)
+        events = []
+        for case, choice in zip(cases, choices, strict=True):
+            events.append(
+                CaseEvent(
+                    case=case,
+                    kind=CaseEventKind.OPENED,
+                    actor=actor,
+                    summary=f"Case opened ({source})"[:300],
+                    data={"source": source},
+                    at=now,
+                )
+            )
+            if choice.navigator is None:
+                continue
+            # What case_assign and case_transition record for a first assignment.
+            events.append(
+                CaseEvent(
+                    case=case,
+                    kind=CaseEventKind.ASSIGNED,
+                    actor=actor,
+                    summary=f"Assigned to {choice.navigator}: {choice.reason}"[:300],
+                    data={
+                        "from": None,
+                        "to": choice.navigator.pk,
+                        "reason": choice.reason,
+                        "needs_interpreter": choice.needs_interpreter,
+                        "rebalance": None,
+                    },
+                    at=now,
+                )
+            )
+            events.append(
+                CaseEvent(
+                    case=case,
+                    kind=CaseEventKind.STATUS_CHANGED,
+                    actor=actor,
+                    summary=f"{CaseStatus.NEW.label} → {CaseStatus.ASSIGNED.label}",
+                    data={"from": CaseStatus.NEW, "to": CaseStatus.ASSIGNED, "note": ""},
+                    at=now,
+                )
+            )
+        CaseEvent.objects.bulk_create(events)
+        return cases

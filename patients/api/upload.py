@@ -1,8 +1,12 @@
-"""`POST /api/referrals/upload/`: a CSV of referrals; `GET .../template/`: the CSV template.
+"""`POST /api/referrals/upload/`: a CSV of referrals; `GET .../template/`: the CSV template;
+`GET /api/referrals/uploads/<id>/`: the import job and its progress.
 
-201: something was imported, or every good row had been imported before
-(the upload's counts, and the rows not imported with their line and reason).
-400: nothing was imported: `detail`, and `errors` by line and column.
+POST answers 202 Accepted once the file is read and checked: the job (queued), its
+address in `Location`; a worker imports the rows (navigator.intake.referral_import).
+400: nothing will be imported (the file cannot be read, or a bad row all or nothing):
+`detail`, and `errors` by line and column.
+GET answers the job: status, rows processed, counts and the rows not imported.
+Clinic staff see their own clinic's jobs only (another's: 404).
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -19,8 +25,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import IgnoresAcceptMixin, roles_allowed
-from navigator.intake.referral_uploads import referrals_upload
+from navigator.intake.referral_import import referral_import_start
 from navigator.models import Role
+from patients import selectors
 from patients.models import Clinic, ReferralUpload
 from patients.uploads.parse import MAX_BYTES, MAX_ROWS, UploadRejected
 from patients.uploads.template import TEMPLATE_FILENAME, template_csv
@@ -30,7 +37,8 @@ class ReferralUploadFileSerializer(serializers.Serializer):
     # An empty file reaches the service, which explains it like every other bad file.
     file = serializers.FileField(
         allow_empty_file=True,
-        help_text=f"CSV, UTF-8, at most {MAX_ROWS} rows; see GET /api/referrals/upload/template/.",
+        help_text=f"CSV, UTF-8, at most {MAX_ROWS:,} rows and {MAX_BYTES // (1024 * 1024)} MB; "
+        "see GET /api/referrals/upload/template/.",
     )
     mode = serializers.ChoiceField(
         choices=ReferralUpload.Mode.choices,
@@ -71,6 +79,31 @@ class ReferralUploadSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ReferralUploadJobSerializer(ReferralUploadSerializer):
+    status = serializers.ChoiceField(
+        choices=ReferralUpload.Status.choices,
+        read_only=True,
+        help_text="queued, running, then done or failed (`detail` says why).",
+    )
+    processed = serializers.IntegerField(
+        source="processed_count", read_only=True, help_text="Rows dealt with so far."
+    )
+    percent = serializers.IntegerField(read_only=True)
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta(ReferralUploadSerializer.Meta):
+        fields = [
+            *ReferralUploadSerializer.Meta.fields,
+            "status", "processed", "percent", "detail", "uploaded_by", "started_at",
+            "finished_at", "url",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_url(self, upload: ReferralUpload) -> str:
+        return reverse("api:referral-upload-job", kwargs={"upload_id": upload.pk})
+
+
 class ReferralUploadRejectedSerializer(serializers.Serializer):
     detail = serializers.CharField()
     rows = serializers.IntegerField(help_text="Data rows read (0 when the file was unreadable).")
@@ -103,7 +136,10 @@ class ReferralUploadView(APIView):
         summary="Upload a CSV of referrals",
         request={"multipart/form-data": ReferralUploadFileSerializer},
         responses={
-            201: ReferralUploadSerializer,
+            202: OpenApiResponse(
+                ReferralUploadJobSerializer,
+                description="Checked and queued: the job; `Location` is its address.",
+            ),
             400: OpenApiResponse(
                 ReferralUploadRejectedSerializer,
                 description="Nothing was imported. A field of the request that is invalid "
@@ -150,7 +186,7 @@ class ReferralUploadView(APIView):
             )
         upload_file = form.validated_data["file"]
         try:
-            upload = referrals_upload(
+            upload = referral_import_start(
                 clinic=clinic,
                 actor=user,
                 # One byte over the limit is enough to refuse a file that is too large.
@@ -160,7 +196,21 @@ class ReferralUploadView(APIView):
             )
         except UploadRejected as rejected:
             return Response(rejected.as_dict(), status=400)
-        return Response(ReferralUploadSerializer(upload).data, status=201)
+        body = ReferralUploadJobSerializer(upload).data
+        return Response(body, status=202, headers={"Location": body["url"]})
+
+
+class ReferralUploadJobView(APIView):
+    permission_classes = [roles_allowed(Role.CLINIC_STAFF, Role.MANAGER)]
+
+    @extend_schema(
+        operation_id="referrals_upload_job",
+        summary="An upload's import job: status, progress, counts and rejected rows",
+        responses={200: ReferralUploadJobSerializer},
+    )
+    def get(self, request: Request, upload_id: int) -> Response:
+        upload = get_object_or_404(selectors.uploads_visible_to(request.user), pk=upload_id)
+        return Response(ReferralUploadJobSerializer(upload).data)
 
 
 class ReferralUploadTemplateView(IgnoresAcceptMixin, APIView):

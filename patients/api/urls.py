@@ -15,6 +15,11 @@ urlpatterns = [
         upload.ReferralUploadTemplateView.as_view(),
         name="referral-upload-template",
     ),
+    path(
+        "referrals/uploads/<int:upload_id>/",
+        upload.ReferralUploadJobView.as_view(),
+        name="referral-upload-job",
+    ),
     path("fhir/", fhir.FhirImportView.as_view(), name="fhir-import"),
     path(
         "fhir/bulk-imports/",

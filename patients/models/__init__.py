@@ -77,6 +77,7 @@ from patients.models.referrals import (
     Referral,
     ReferralSeen,
     ReferralUpload,
+    ReferralUploadContent,
 )
 from patients.models.results import (
     RESULT_FOR_MEANING,
@@ -130,6 +131,7 @@ __all__ = [
     "Referral",
     "ReferralSeen",
     "ReferralUpload",
+    "ReferralUploadContent",
     "ClinicDigestPreference",
     "CLINIC_STATUS_LABELS",
     "FhirSource",

@@ -105,11 +105,52 @@ class ReferralUpload(models.Model):
     duplicate_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
 
+    # The import job (navigator.intake.referral_import): checked when sent, imported
+    # by a Celery task in batches; `batches_done` is where a restarted task resumes.
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Finished"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    processed_count = models.PositiveIntegerField(default=0)
+    batches_done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # When the task running it last reported: a claim older than the stale limit is
+    # taken over by the next run (the worker died).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+
     class Meta:
         ordering = ["-uploaded_at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.uploaded_at:%Y-%m-%d})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}
+
+    @property
+    def percent(self) -> int:
+        if self.finished:
+            return 100
+        return min(100, self.processed_count * 100 // max(self.row_count, 1))
+
+
+class ReferralUploadContent(models.Model):
+    """The uploaded file, kept in the database (never on a disk the web and the workers
+    may not share) until its import finishes, then deleted: it names patients."""
+
+    upload = models.OneToOneField(
+        ReferralUpload, on_delete=models.CASCADE, primary_key=True, related_name="content"
+    )
+    data = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"File of upload #{self.upload_id}"
 
 
 class ReferralSeen(models.Model):

@@ -154,13 +154,22 @@ def _written_language(data: PatientInput) -> str:
     return "" if written == (data.preferred_language.strip().lower() or "en") else written
 
 
-def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patient, bool]:
-    """The clinic's patient with this MRN, or a new one: (patient, created).
+@dataclass
+class NewPatient:
+    """An unsaved patient checked as `patient_find_or_create` checks one, with the race
+    answers and phones to store beside it (the bulk import writes many at once)."""
 
-    The same MRN at the same clinic is the same patient, never a duplicate,
-    but only if name and birth date agree: an MRN that points at somebody
-    else is refused rather than merged.
-    """
+    patient: Patient
+    race_ethnicity: list[str]
+    race_source: str
+    phones: list[tuple[str, str]]
+
+
+def patient_build(*, clinic: Clinic, data: PatientInput) -> NewPatient:
+    """The patient `data` describes, unsaved and checked; ValidationError when refused.
+
+    One writer's rules for every path: `patient_find_or_create` saves what this builds,
+    the bulk referral import saves many with `bulk_create`."""
     race_ethnicity = _validate_race_ethnicity(data.race_ethnicity)
     race_source = answer_source(
         data.race_ethnicity_source,
@@ -172,33 +181,6 @@ def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patie
     mrn = mrn_normalise(data.mrn)
     if not mrn:
         raise ValidationError({"mrn": "An MRN is required."})
-
-    existing = patient_with_mrn_for_update(clinic=clinic, mrn=mrn)
-    if existing is not None:
-        if (
-            name_normalise(existing.given_name) != name_normalise(data.given_name)
-            or name_normalise(existing.family_name) != name_normalise(data.family_name)
-            or existing.birth_date != data.birth_date
-        ):
-            raise ValidationError(
-                {
-                    "mrn": (
-                        f"MRN {mrn} at {clinic} belongs to a patient with a different name "
-                        "or birth date. Check the MRN, or correct the patient's record first."
-                    )
-                },
-                code="mrn_conflict",
-            )
-        known = set(existing.phones.values_list("number", flat=True))
-        next_rank = existing.phones.count()
-        for number, kind in phones:
-            if number not in known:
-                PatientPhone.objects.create(
-                    patient=existing, number=number, kind=kind, rank=next_rank
-                )
-                next_rank += 1
-        return existing, False
-
     patient = Patient(
         clinic=clinic,
         mrn=mrn,
@@ -227,8 +209,84 @@ def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patie
     )
     if data.time_zone:
         patient.time_zone = data.time_zone
-    # full_clean checks choices, the language code, the time zone and the birth date.
-    patient.full_clean(validate_unique=False, validate_constraints=False)
+    # full_clean checks choices, the language code, the time zone and the birth date
+    # (not the clinic: the caller holds it, and checking it would cost a query a row).
+    patient.full_clean(exclude=["clinic"], validate_unique=False, validate_constraints=False)
+    return NewPatient(patient, race_ethnicity, race_source, phones)
+
+
+def patients_bulk_create(*, new: Sequence[NewPatient]) -> None:
+    """Save many built patients in three statements: the patients (with the race group
+    and source `patient_race_set` would give them), their race answers, their phones.
+
+    An MRN registered meanwhile raises IntegrityError: the caller's transaction rolls
+    back and it looks the patients up again."""
+    for item in new:
+        if item.race_ethnicity:  # none: the defaults already say "not recorded"
+            item.patient.race_group = race_group_of(item.race_ethnicity)
+            item.patient.race_ethnicity_source = item.race_source
+    Patient.objects.bulk_create([item.patient for item in new])
+    PatientRaceEthnicity.objects.bulk_create(
+        [
+            PatientRaceEthnicity(patient=item.patient, category=category)
+            for item in new
+            for category in item.race_ethnicity
+        ]
+    )
+    PatientPhone.objects.bulk_create(
+        [
+            PatientPhone(patient=item.patient, number=number, kind=kind, rank=rank)
+            for item in new
+            for rank, (number, kind) in enumerate(item.phones)
+        ]
+    )
+
+
+def patient_mismatch_error(*, clinic: Clinic, existing: Patient, data: PatientInput) -> str:
+    """Why `data` may not be the clinic's patient `existing` (same MRN), or ""."""
+    if (
+        name_normalise(existing.given_name) != name_normalise(data.given_name)
+        or name_normalise(existing.family_name) != name_normalise(data.family_name)
+        or existing.birth_date != data.birth_date
+    ):
+        return (
+            f"MRN {mrn_normalise(data.mrn)} at {clinic} belongs to a patient with a different "
+            "name or birth date. Check the MRN, or correct the patient's record first."
+        )
+    return ""
+
+
+def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patient, bool]:
+    """The clinic's patient with this MRN, or a new one: (patient, created).
+
+    The same MRN at the same clinic is the same patient, never a duplicate,
+    but only if name and birth date agree: an MRN that points at somebody
+    else is refused rather than merged.
+    """
+    mrn = mrn_normalise(data.mrn)
+    if not mrn:
+        raise ValidationError({"mrn": "An MRN is required."})
+    existing = patient_with_mrn_for_update(clinic=clinic, mrn=mrn)
+    if existing is not None:
+        # The same checks of the input as for a new patient, then the match.
+        phones = _validate_phones(data.phones)
+        _validate_race_ethnicity(data.race_ethnicity)
+        language_answer(data)
+        mismatch = patient_mismatch_error(clinic=clinic, existing=existing, data=data)
+        if mismatch:
+            raise ValidationError({"mrn": mismatch}, code="mrn_conflict")
+        known = set(existing.phones.values_list("number", flat=True))
+        next_rank = existing.phones.count()
+        for number, kind in phones:
+            if number not in known:
+                PatientPhone.objects.create(
+                    patient=existing, number=number, kind=kind, rank=next_rank
+                )
+                next_rank += 1
+        return existing, False
+
+    new = patient_build(clinic=clinic, data=data)
+    patient = new.patient
     try:
         with transaction.atomic():
             patient.save()
@@ -237,12 +295,12 @@ def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patie
         raise ValidationError(
             {"mrn": f"MRN {mrn} was just registered at {clinic}; submit again to refer them."}
         ) from error
-    if race_ethnicity:  # none: a new patient's race_group is already "not recorded"
-        patient_race_set(patient=patient, categories=race_ethnicity, source=race_source)
+    if new.race_ethnicity:  # none: a new patient's race_group is already "not recorded"
+        patient_race_set(patient=patient, categories=new.race_ethnicity, source=new.race_source)
     PatientPhone.objects.bulk_create(
         [
             PatientPhone(patient=patient, number=number, kind=kind, rank=rank)
-            for rank, (number, kind) in enumerate(phones)
+            for rank, (number, kind) in enumerate(new.phones)
         ]
     )
     return patient, True

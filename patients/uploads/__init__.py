@@ -4,6 +4,6 @@ To change:
 - the columns, the guide line or the example of the downloadable template: `template.py`;
 - how a file and its rows are read and checked (sizes, encodings, headers, each column's
   rules, duplicate keys): `parse.py` (`referral_upload_parse`, `UploadRejected`);
-- how the checked rows become referrals and cases (modes, duplicates, counts, logs):
-  `navigator.intake.referral_uploads.referrals_upload`, above the case kernel.
+- how the checked rows become referrals and cases (the job, modes, duplicates, counts,
+  logs): `navigator.intake.referral_import`, above the case kernel.
 """

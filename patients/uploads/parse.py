@@ -35,11 +35,12 @@ from patients.models import (
 from patients.services.patients import PatientInput, PhoneInput
 from patients.uploads.template import COLUMNS, COMMENT, REQUIRED
 
-MAX_BYTES = 5 * 1024 * 1024
-# Rows are imported within the request, each through referral_create (about 35
-# queries): measured here at about 60 rows a second, so 1,000 rows stay inside the
-# web server's 30-second timeout. More needs a background import.
-MAX_ROWS = 1000
+# A file is checked within its request, then imported by a background job
+# (navigator.intake.referral_import) in batches. 100,000 rows of the template's
+# columns are about 15 MB; the request keeps the file in memory
+# (FILE_UPLOAD_MAX_MEMORY_SIZE), never in a temporary file: it names patients.
+MAX_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 100_000
 
 YES = frozenset({"yes", "y", "true", "1"})
 NO = frozenset({"no", "n", "false", "0", ""})

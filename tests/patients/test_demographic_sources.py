@@ -14,6 +14,7 @@ import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 
 from navigator.intake.patient_merge import patient_merge
@@ -244,7 +245,7 @@ def test_the_api_records_status_and_sources_and_returns_them(
 ):
     response = api_as(clinic_staff).post("/api/referrals/", api_payload(**patient), format="json")
 
-    assert response.status_code == 201, response.json()
+    assert response.status_code == 202, response.json()
     stored = Patient.objects.get()
     assert answers(stored) == expected
     shown = api_as(clinic_staff).get(f"/api/patients/{stored.pk}/").json()
@@ -280,12 +281,14 @@ def test_the_csv_upload_reads_a_language_declined_unknown_or_left_empty(clinic):
     upload = SimpleUploadedFile("r.csv", out.getvalue().encode(), "text/csv")
 
     # When it is uploaded
-    response = api_as(staff).post(
-        "/api/referrals/upload/", {"file": upload, "mode": "all_or_nothing"}, format="multipart"
-    )
+    # (accepted, 202; its job runs when the request commits: eager in tests)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = api_as(staff).post(
+            "/api/referrals/upload/", {"file": upload, "mode": "all_or_nothing"}, format="multipart"
+        )
 
     # Then each row's status says so; the file does not say who answered
-    assert response.status_code == 201, response.json()
+    assert response.status_code == 202, response.json()
     stored = {p.mrn: answers(p) for p in Patient.objects.all()}
     assert stored == {
         "C0": ("pt", "recorded", "ehr_unstated", "hispanic", "ehr_unstated"),

@@ -9,6 +9,7 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 
 from navigator.models import OPEN_STATUSES, NavigationCase
@@ -67,7 +68,7 @@ def test_the_api_takes_the_same_mrn_typed_differently_as_one_patient_with_one_op
     response = api_referral(staff, " che555001 ")
 
     # Then it is the same patient, stored once under the clinic's MRN, with one open case
-    assert response.status_code == 201, response.content
+    assert response.status_code == 202, response.content
     assert list(Patient.objects.values_list("mrn", flat=True)) == ["CHE555001"]
     assert Referral.objects.count() == 2
     assert open_cases() == 1
@@ -125,12 +126,14 @@ def test_a_csv_row_with_the_mrn_typed_differently_is_the_same_patient(staff):
     )
     upload = SimpleUploadedFile("referrals.csv", out.getvalue().encode(), "text/csv")
 
-    response = api_as(staff).post(
-        "/api/referrals/upload/", {"file": upload, "mode": "all_or_nothing"}, format="multipart"
-    )
+    # (accepted, 202; its job runs when the request commits: eager in tests)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = api_as(staff).post(
+            "/api/referrals/upload/", {"file": upload, "mode": "all_or_nothing"}, format="multipart"
+        )
 
     # Then the row joins the same patient and case
-    assert response.status_code == 201, response.content
+    assert response.status_code == 202, response.content
     assert Patient.objects.count() == 1
     assert open_cases() == 1
 
@@ -176,7 +179,7 @@ def test_a_patient_stored_before_mrns_were_normalised_is_found_too(clinic, staff
     response = api_referral(staff, "CHE555001")
 
     # Then the referral is theirs: no second record
-    assert response.status_code == 201, response.content
+    assert response.status_code == 202, response.content
     assert Patient.objects.get() == stored
     assert Referral.objects.get().patient == stored
 

@@ -217,6 +217,19 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("patients:referral_upload", "POST", "login | 403 | 400 | 400 | 400 | 403"),
         ("patients:referral_upload_template", "GET", "login | 403 | 200 | 200 | 200 | 403"),
     ],
+    "Follow a referral upload's import job (progress, result); another clinic's: not found": [
+        ("api:referral-upload-job", "GET", "401 | 403 | 200 200 200 404 | 200 | 200 | 403"),
+        (
+            "patients:referral_upload_job",
+            "GET",
+            "login | 403 | 200 200 200 404 | 200 | 200 | 403",
+        ),
+        (
+            "patients:referral_upload_job_progress",
+            "GET",
+            "login | 403 | 200 200 200 404 | 200 | 200 | 403",
+        ),
+    ],
     "Set the referral digest preference": [
         ("patients:referral_digest_preference", "POST", "login | 403 | 302 | 403 | 302 | 403"),
     ],
@@ -376,6 +389,8 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("patients:referral_detail", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("patients:referral_digest_preference", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("patients:referral_upload_template", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("patients:referral_upload_job", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("patients:referral_upload_job_progress", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("audit:patient_lookup", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:patient_export_fhir", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:patient_export_pdf", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
@@ -417,6 +432,7 @@ OWNED_ROUTES: set[str] = {
     "api:patient-care-gaps",
     "api:patient-detail",
     "api:referral-detail",
+    "api:referral-upload-job",
     "api:reminder-detail",
     "api:task-detail",
     "api:task-done",
@@ -448,6 +464,8 @@ OWNED_ROUTES: set[str] = {
     "outreach:unreachable_propose",
     "patients:patient_detail",
     "patients:referral_detail",
+    "patients:referral_upload_job",
+    "patients:referral_upload_job_progress",
 }
 
 # The admin site (its index and every model's changelist): only staff get in; everyone

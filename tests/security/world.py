@@ -28,7 +28,7 @@ from django.utils import timezone
 from navigator.models import Coverage, NavigatorProfile, Role, User
 from navigator.services.notes import case_note_add
 from outreach.models import CaseTask, FollowUpReminder, InterpreterRequest, PatientMessage
-from patients.models import FhirBulkImport, FhirSource, Referral
+from patients.models import FhirBulkImport, FhirSource, Referral, ReferralUpload
 from tests import factories
 
 ROLES = ("anonymous", "navigator", "clinic_staff", "manager", "admin", "compliance")
@@ -76,7 +76,7 @@ PK_KINDS = {
     "call-guides": "call_guide",
 }
 OWNED_KINDS = {"case", "referral", "patient", "message", "task", "reminder", "navigator"}
-OWNED_PARAMS = {"barrier_id", "appointment_id", "request_id", "coverage_id"}
+OWNED_PARAMS = {"barrier_id", "appointment_id", "request_id", "coverage_id", "upload_id"}
 # The primary key of the route's object (its kind: the first path segment).
 PK_PARAMS = {"pk", "id"}
 
@@ -187,6 +187,15 @@ def _corner(owner: str, navigator: NavigatorProfile, clinic, staff: User) -> Cor
             referring_clinician="Dr. Matrix",
             case=case,
             created_by=staff,
+        ),
+        # A referral upload (its import job): its clinic's staff and managers see it.
+        "upload": ReferralUpload.objects.create(
+            clinic=clinic,
+            uploaded_by=staff,
+            filename=f"{owner}.csv",
+            sha256="0" * 64,
+            mode=ReferralUpload.Mode.GOOD_ROWS,
+            status=ReferralUpload.Status.DONE,
         ),
         "barrier": factories.CaseBarrierFactory(case=case),
         "attempt": factories.ContactAttemptFactory(case=case),
