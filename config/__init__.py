@@ -9,8 +9,7 @@ To change:
   400 and 404 that Django answers before any view (JSON under /api/): `views.py`;
 - the embedded default (no DATABASE_URL, no REDIS_URL): SQLite's options and the
   SQLite broker's connections, and why: `embedded.py` (used by settings);
-- the Celery app and its beat schedule's source: `celery.py` (the beat
-  schedule is in settings); handing work to a task after the transaction commits:
+- the Celery app: `celery.py`; what beat enqueues and when: `celery_beat.py`; handing work to a task after the transaction commits:
   `enqueue.py` (services name a task; they never import a task module); which
   queue each task goes to (messaging, caregaps, imports, reports, celery):
   `celery_queues.py`;

@@ -13,11 +13,10 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from config import celery_queues
+from config import celery_beat, celery_queues
 from config.db_router import REPLICA, replica_database
 from config.embedded import BROKER_FILENAME, broker_connection, sqlite_options
 from config.log_format import logging_settings
@@ -458,57 +457,8 @@ CELERY_TASK_DEFAULT_QUEUE = celery_queues.DEFAULT_QUEUE
 CELERY_TASK_QUEUES = celery_queues.QUEUES
 CELERY_TASK_ROUTES = celery_queues.task_routes()
 CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE = {
-    "audit-retention-nightly": {
-        "task": "navigator.audit.tasks.purge_expired_audit",
-        # 07:30 UTC: the small hours across the continental US.
-        "schedule": crontab(hour=7, minute=30),
-    },
-    "follow-up-reminders-daily": {
-        "task": "outreach.tasks.create_follow_up_reminders",
-        # 11:00 UTC is early morning across the continental US.
-        "schedule": crontab(hour=11, minute=0),
-    },
-    "follow-up-reminder-email-sweep": {
-        # Re-sends any reminder email whose task was lost (a worker died, the
-        # broker restarted); the database, not the queue, is the source of truth.
-        "task": "outreach.tasks.sweep_unsent_reminder_emails",
-        "schedule": crontab(minute="*/15"),
-    },
-    "patient-message-sweep": {
-        # Claims due patient messages and hands them to workers; a message whose
-        # task was lost is claimed again when its lease runs out.
-        "task": "outreach.tasks.sweep_patient_messages",
-        "schedule": crontab(minute="*"),
-    },
-    "case-task-scan": {
-        # Navigator tasks and manager escalations from the programs' task rules.
-        "task": "outreach.tasks.scan_case_tasks",
-        "schedule": crontab(minute=5),
-    },
-    "recall-messages-daily": {
-        "task": "outreach.tasks.schedule_recall_messages",
-        "schedule": crontab(hour=12, minute=30),
-    },
-    "referral-digest-daily": {
-        # The clinics' e-mail of the referrals that changed: 12:00 UTC, morning across the
-        # continental US. Each clinic is its own task; each user gets one e-mail a day.
-        "task": "patients.tasks.send_referral_digests",
-        "schedule": crontab(hour=12, minute=0),
-    },
-    "care-gaps-nightly": {
-        # 07:00 UTC is the small hours across the continental US: gaps are
-        # current before navigators start, and before the 11:00 reminders.
-        "task": "patients.tasks.refresh_care_gaps",
-        "schedule": crontab(hour=7, minute=0),
-    },
-    "population-measures-quarterly": {
-        # The first day of each quarter, after the nightly care gaps: every population
-        # measure for the quarter that just ended (the disparities dashboard's series).
-        "task": "patients.tasks.compute_last_quarter_populations",
-        "schedule": crontab(hour=8, minute=0, day_of_month=1, month_of_year="1,4,7,10"),
-    },
-}
+# What beat enqueues, and when (config/celery_beat.py).
+CELERY_BEAT_SCHEDULE = celery_beat.BEAT_SCHEDULE
 
 # --- Logging: no PHI. Our own loggers log ids, never names or notes. -------------
 # One JSON object a line (config.log_format.JsonFormatter: timestamp, level, logger,
