@@ -31,8 +31,15 @@ run: $(VENV)/.installed
 	@echo ""
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho --procfile Procfile.dev start --port $(PORT)
 
+# PYTEST_XDIST="-n 2 --dist loadfile" runs the suite in two processes (pytest-xdist), each
+# on its own test database (test_<name>_gw0, _gw1), a module on one process so that the
+# world a module builds once (the permission matrix's) is built once. Not the default
+# yet: its first full run on PostgreSQL (REQUIRE_SERVICES=1, a loaded machine) had
+# failures and errors not yet explained; the default stays one process until a run passes.
+PYTEST_XDIST ?=
+
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 # On PostgreSQL (a fresh equinav_bench database): FHIR import and care-gap
 # recomputation throughput, the worklist's median/p95 with 200,000 cases, and the
