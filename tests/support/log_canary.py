@@ -18,6 +18,11 @@ config/gunicorn_conf.py: the path, never the query string) is searched too.
 A line with any of them fails the test that logged it (an error at its teardown), naming
 the logger, the level, which detail it was and where in the line: never the detail.
 Lines logged outside a test fail the session at its end.
+
+Under pytest-xdist (`make test` runs `-n 2`) each worker searches its own lines; a test's
+leak fails that test as above, and each worker hands its count of lines and its leaks
+outside tests to the controller (`workeroutput`), whose summary and exit status add
+them up: a worker's own exit status is not what the run's is.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import logging.config
 import re
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import pytest
 
@@ -177,10 +182,16 @@ class CanaryHandler(logging.Handler):
         self.watch.check(text, logger=record.name, level=record.levelname)
 
 
+WORKER_OUTPUT_KEY = "equinav_log_canary"
+
+
 class LogCanaryPlugin:
-    def __init__(self) -> None:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
         self.watch = Watch()
         self.handler = CanaryHandler(self.watch)
+        # Under xdist, the workers that reported (the controller's summary says how many).
+        self.workers_reported = 0
 
     def attach(self) -> None:
         """On the root logger, and on each logger that keeps its records to itself."""
@@ -273,9 +284,22 @@ class LogCanaryPlugin:
             str(warning_message.message), logger="warnings", level=warning_message.category.__name__
         )
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error) -> None:
+        """(xdist controller) A worker finished: add its lines and its leaks outside tests."""
+        output = getattr(node, "workeroutput", None) or {}
+        report = output.get(WORKER_OUTPUT_KEY)
+        if report is None:
+            # A worker that crashed before its end: the crash fails the run already.
+            return
+        self.workers_reported += 1
+        self.watch.lines += report["lines"]
+        self.watch.outside.extend(Leak(**leak) for leak in report["outside"])
+
     def pytest_terminal_summary(self, terminalreporter) -> None:
+        workers = f" by {self.workers_reported} workers" if self.workers_reported else ""
         terminalreporter.write_line(
-            f"log canary: {self.watch.lines} log line(s) searched for patient details"
+            f"log canary: {self.watch.lines} log line(s) searched for patient details{workers}"
         )
         if self.watch.outside:
             terminalreporter.write_sep("=", "patient details in log lines outside tests", red=True)
@@ -284,12 +308,19 @@ class LogCanaryPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        worker_output = getattr(self.config, "workeroutput", None)
+        if worker_output is not None:
+            # (xdist worker) Sent to the controller after this hook (pytest_testnodedown).
+            worker_output[WORKER_OUTPUT_KEY] = {
+                "lines": self.watch.lines,
+                "outside": [asdict(leak) for leak in self.watch.outside],
+            }
         if self.watch.outside and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.register(LogCanaryPlugin(), "equinav-log-canary")
+    config.pluginmanager.register(LogCanaryPlugin(config), "equinav-log-canary")
 
 
 @pytest.fixture(scope="session")
