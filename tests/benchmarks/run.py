@@ -37,7 +37,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # run as a script: tests/benchmarks/ is sys.path[0]
+# Run as a script, tests/benchmarks/ is sys.path[0]: its part modules would then shadow
+# top-level packages of the same name (the part "fhir" hid fhir.resources). Import
+# them as tests.benchmarks.* from the project's root instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.benchmarks import harness, scoreboard  # noqa: E402

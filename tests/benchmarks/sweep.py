@@ -495,7 +495,11 @@ def summary(result: PartResult) -> str:
     )
 
 
-if __name__ == "__main__":
-    # Before the settings load: they make REDIS_URL the Celery broker.
+def configure() -> None:
+    """Before the settings load (the runner's hook): they make REDIS_URL the Celery broker."""
     os.environ["REDIS_URL"] = broker_url()
+
+
+if __name__ == "__main__":
+    configure()
     standalone(run)
