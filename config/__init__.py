@@ -9,10 +9,10 @@ To change:
   400 and 404 that Django answers before any view (JSON under /api/): `views.py`;
 - the embedded default (no DATABASE_URL, no REDIS_URL): SQLite's options and the
   SQLite broker's connections, and why: `embedded.py` (used by settings);
-- the Celery app: `celery.py`; what beat enqueues and when: `celery_beat.py`; handing work to a task after the transaction commits:
-  `enqueue.py` (services name a task; they never import a task module); which
-  queue each task goes to (messaging, caregaps, imports, reports, celery):
-  `celery_queues.py`;
+- the Celery app: `celery.py`; what beat enqueues and when: `celery_beat.py`;
+  handing work to a task after the transaction commits: `enqueue.py` (services
+  name a task; they never import a task module); which queue each task goes to
+  (messaging, caregaps, imports, reports, celery): `celery_queues.py`;
 - past one machine (docs/deploy.md): the read replica the report views read from
   (`reads_from_replica`, DATABASE_REPLICA_URL): `db_router.py`; the load balancer's
   and orchestrator's probes (`/healthz`, `/healthz/ready`): `health.py`;
