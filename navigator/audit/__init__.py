@@ -9,8 +9,10 @@ Floor 0 (every app's models use it):
 - `recording.py`: the per-request collector that rows note their patient in as they
   load (`AuditedRead`), `audit_note_patients` for reads without model rows,
   `audit_security_event` for sign-in, token and export events.
-- `history.py`: `history_track` (django-pghistory row-change history without PHI
-  values), `never_deleted` and `never_rewritten` (database triggers).
+- `history.py`: `history_track` (change history without PHI values, written by
+  statement-level triggers: one `RowChange` per inserted or updated row, one
+  INSERT ... SELECT per statement; `BOOKKEEPING_ONLY`, the columns whose lone updates
+  are not recorded), `never_deleted` and `never_rewritten` (database triggers).
 - `middleware.py`: `AccessAuditMiddleware` writes one row per signed-in request;
   `ChangeContextMiddleware` names the user and request behind each change.
 

@@ -1,9 +1,11 @@
 """Change history of the clinical records, kept by PostgreSQL triggers.
 
-`history_track(Model)` installs `ChangeRecorded`: after every insert and every update
-of a row, the database writes one `RowChange` - the table, the row's id, its patient,
-the names of the columns that changed, the before and after of those that are ids
-(the case's navigator, the patient, the actor), and the request behind it. Triggers
+`history_track(Model)` installs `ChangeRecorded`, twice (INSERT and UPDATE): after
+every statement, the database writes one `RowChange` per row inserted or updated -
+the table, the row's id, its patient, the names of the columns that changed, the
+before and after of those that are ids (the case's navigator, the patient, the
+actor), and the request behind it - in one INSERT ... SELECT from the statement's
+transition tables (issue 15: per-row triggers were most of a bulk write's time). Triggers
 see what the ORM's `save()` never does: a bulk `update()`, raw SQL, a psql session.
 No value other than an id is kept: not a name, a note, a date, a status or a result
 (45 CFR 164.312(b); the trail is read by people who may not read the records).
@@ -29,73 +31,141 @@ from django.db import models
 
 PatientVia = Literal["id", "patient_id", "case_id"]
 
+# Columns that are the application's own bookkeeping, not ePHI and not a change to it:
+# an UPDATE that changes only these writes no `RowChange`. 45 CFR 164.312(b) asks for
+# audit controls over activity in systems that hold ePHI - access to it and changes of
+# it; when the care gaps were last recomputed is neither, and every care-gap run
+# stamps every patient it recomputes (one trail row per patient per night, recording
+# nothing anybody did). An UPDATE that also changes any other column is recorded as
+# always, naming every column it changed, the stamp included: the trail names what
+# the write touched, it does not judge which columns matter. INSERTs are always
+# recorded. Keyed "app_label.ModelName"; each column is checked against the model
+# when the trigger is built (a misspelt one fails the build, it is not silently
+# ignored). Kept deliberately short: `clinical_data_changed_at` is NOT here - it is
+# set when clinical data arrives, so it marks a change of ePHI.
+BOOKKEEPING_ONLY: dict[str, tuple[str, ...]] = {
+    "patients.Patient": ("care_gaps_computed_at",),
+}
+
+
+def _bookkeeping_columns(model: type[models.Model]) -> list[str]:
+    names = BOOKKEEPING_ONLY.get(model._meta.label, ())
+    columns = {f.name: f.column for f in model._meta.concrete_fields}
+    unknown = [name for name in names if name not in columns]
+    if unknown:
+        raise ValueError(f"BOOKKEEPING_ONLY names no field {unknown} of {model._meta.label}")
+    return sorted(columns[name] for name in names)
+
+
+def _sql_text_array(values: list[str]) -> str:
+    return "ARRAY[" + ", ".join(f"'{value}'" for value in values) + "]::text[]"
+
 
 class ChangeRecorded(pgtrigger.Trigger):
-    """After INSERT or UPDATE of a row: one `RowChange` naming what changed."""
+    """After an INSERT or an UPDATE statement: one `RowChange` per row it wrote,
+    naming what changed, all written by one INSERT ... SELECT.
+
+    Statement-level with transition tables (the rows the statement inserted, or the
+    rows before and after it updated them), so a 1,000-row bulk write costs one
+    trigger call and one multi-row insert instead of 1,000 of each. PostgreSQL allows
+    transition tables only on a trigger with a single event, so each tracked table
+    has two: `change_recorded_insert` and `change_recorded_update` (an
+    INSERT ... ON CONFLICT DO UPDATE fires both, each with its own rows).
+
+    Same trail as the row-level trigger it replaced: the changed columns are the
+    keys of `to_jsonb(new)` whose value differs from `to_jsonb(old)` (all of them for
+    an insert), sorted by name; an UPDATE that changes nothing writes nothing; ids'
+    before and after only. Old and new rows are paired on the primary key `id`,
+    which the application never changes; should raw SQL change one, that row is
+    still recorded, as if every column changed and with no ids before.
+    """
 
     when = pgtrigger.After
-    operation = pgtrigger.Insert | pgtrigger.Update
-    level = pgtrigger.Row
-    declare = [
-        ("new_row", "jsonb"),
-        ("old_row", "jsonb"),
-        ("changed", "text[]"),
-        ("context", "jsonb"),
-        ("patient", "bigint"),
-    ]
+    level = pgtrigger.Statement
+    declare = [("context", "jsonb")]
 
-    def __init__(self, *, name: str, patient_via: PatientVia):
+    def __init__(self, *, name: str, operation: pgtrigger.Operation, patient_via: PatientVia):
         self.patient_via = patient_via
-        super().__init__(name=name)
+        if operation == pgtrigger.Insert:
+            referencing = pgtrigger.Referencing(new="new_rows")
+        elif operation == pgtrigger.Update:
+            referencing = pgtrigger.Referencing(old="old_rows", new="new_rows")
+        else:
+            raise ValueError("ChangeRecorded is one trigger per INSERT or UPDATE")
+        super().__init__(name=name, operation=operation, referencing=referencing)
 
     def get_func(self, model: type[models.Model]) -> str:  # type: ignore[override]
         id_columns = sorted(
             f.column for f in model._meta.concrete_fields if f.primary_key or f.is_relation
         )
-        ids = "ARRAY[" + ", ".join(f"'{column}'" for column in id_columns) + "]::text[]"
+        ids = _sql_text_array(id_columns)
         change_table = apps.get_model("audit", "RowChange")._meta.db_table
         case_table = apps.get_model("navigator", "NavigationCase")._meta.db_table
-        patient = {
-            "id": "(new_row ->> 'id')::bigint",
-            "patient_id": "(new_row ->> 'patient_id')::bigint",
-            "case_id": (
-                # Table names from the models' own metadata, never from input.
-                f"(SELECT c.patient_id FROM {case_table} c "  # noqa: S608
-                "WHERE c.id = (new_row ->> 'case_id')::bigint)"
-            ),
+        patient, case_join = {
+            "id": ("n.id", ""),
+            "patient_id": ("n.patient_id", ""),
+            # Table names from the models' own metadata, never from input.
+            "case_id": ("c.patient_id", f"LEFT JOIN {case_table} c ON c.id = n.case_id"),
         }[self.patient_via]
+        patient_column = {"id": "", "patient_id": ", t.patient_id", "case_id": ", t.case_id"}[
+            self.patient_via
+        ]
+        if self.operation == pgtrigger.Insert:
+            old_rows, old_join, old_row = "", "", "NULL::jsonb"
+            skip_bookkeeping = ""
+        else:
+            old_rows = "o AS MATERIALIZED (SELECT t.id, to_jsonb(t) AS j FROM old_rows t),"
+            old_join = "LEFT JOIN o ON o.id = n.id"
+            old_row = "o.j"
+            bookkeeping = _bookkeeping_columns(model)
+            skip_bookkeeping = (
+                f"AND NOT d.changed <@ {_sql_text_array(bookkeeping)}" if bookkeeping else ""
+            )
+        # MATERIALIZED: each row becomes jsonb once. Inlined, the planner would call
+        # to_jsonb() again for every key compared (68 calls a row for patients: 10x
+        # slower than the row-level trigger it replaces).
         # Table and column names come from the models' metadata, never from input.
         return f"""
-            new_row := to_jsonb(NEW);
-            old_row := CASE WHEN TG_OP = 'UPDATE' THEN to_jsonb(OLD) END;
-            SELECT array_agg(k ORDER BY k) INTO changed
-              FROM jsonb_object_keys(new_row) AS k
-             WHERE old_row IS NULL OR (new_row -> k) IS DISTINCT FROM (old_row -> k);
-            IF changed IS NULL THEN
-                RETURN NULL;
-            END IF;
             context := NULLIF(current_setting('pghistory.context_metadata', true), '')::jsonb;
-            patient := {patient};
             INSERT INTO {change_table} (
                 at, table_name, operation, row_id, patient_id, fields,
                 ids_before, ids_after, user_id, path, request_id
-            ) VALUES (
-                now(), TG_TABLE_NAME, TG_OP, (new_row ->> 'id')::bigint, patient,
-                to_jsonb(changed),
-                COALESCE((SELECT jsonb_object_agg(k, old_row -> k) FROM unnest(changed) AS k
-                          WHERE old_row IS NOT NULL AND k = ANY({ids})), '{{}}'::jsonb),
-                COALESCE((SELECT jsonb_object_agg(k, new_row -> k) FROM unnest(changed) AS k
+            )
+            WITH {old_rows}
+                 n AS MATERIALIZED (SELECT t.id{patient_column}, to_jsonb(t) AS j FROM new_rows t)
+            SELECT
+                now(), TG_TABLE_NAME, TG_OP, n.id, {patient},
+                to_jsonb(d.changed),
+                COALESCE((SELECT jsonb_object_agg(k, {old_row} -> k) FROM unnest(d.changed) AS k
+                          WHERE {old_row} IS NOT NULL AND k = ANY({ids})), '{{}}'::jsonb),
+                COALESCE((SELECT jsonb_object_agg(k, n.j -> k) FROM unnest(d.changed) AS k
                           WHERE k = ANY({ids})), '{{}}'::jsonb),
                 (context ->> 'user')::bigint,
                 LEFT(COALESCE(context ->> 'url', ''), 300),
                 LEFT(COALESCE(context ->> 'request_id', ''), 64)
-            );
+              FROM n
+              {old_join}
+              {case_join}
+              CROSS JOIN LATERAL (
+                  SELECT array_agg(k ORDER BY k) AS changed
+                    FROM jsonb_object_keys(n.j) AS k
+                   WHERE {old_row} IS NULL OR (n.j -> k) IS DISTINCT FROM ({old_row} -> k)
+              ) d
+             WHERE d.changed IS NOT NULL {skip_bookkeeping}
+             ORDER BY n.id;
             RETURN NULL;
         """  # noqa: S608
 
 
 def history_track(model: type[models.Model], *, patient_via: PatientVia) -> type[models.Model]:
-    pgtrigger.register(ChangeRecorded(name="change_recorded", patient_via=patient_via))(model)
+    pgtrigger.register(
+        ChangeRecorded(
+            name="change_recorded_insert", operation=pgtrigger.Insert, patient_via=patient_via
+        ),
+        ChangeRecorded(
+            name="change_recorded_update", operation=pgtrigger.Update, patient_via=patient_via
+        ),
+    )(model)
     return model
 
 
