@@ -44,17 +44,29 @@ from django.db.models import (
     BooleanField,
     Case,
     F,
+    FilteredRelation,
     IntegerField,
     OrderBy,
+    OuterRef,
+    Q,
     QuerySet,
+    Subquery,
     When,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.sql.compiler import SQLCompiler
 
-from navigator.models import NavigationCase
+from navigator.models import FollowUpState, NavigationCase
 from navigator.worklist.query import ordering, row_facts
-from navigator.worklist.rules import NO_REASON_PRIORITY, RULES, Moment, tried_today
+from navigator.worklist.rules import (
+    ABNORMAL_RESULT,
+    NO_REASON_PRIORITY,
+    RULES,
+    Moment,
+    Rule,
+    tried_today,
+)
+from patients.models import ScreeningEvent
 
 PAGE = "wl_page"
 # Computed above the facts (from them), not in the facts' own query.
@@ -96,17 +108,52 @@ class Page:
         with the ranking in place of the bare `wl_page` in its FROM clause.
 
         The ranking's parameters go where its SQL goes: after those of the SELECT
-        list (compiled before the FROM clause, whose joins have none), before the
+        list and of the FROM clause's joins (wl_page comes last in FROM), before the
         WHERE clause's."""
         found = list(re.finditer(rf", {re.escape(_q(PAGE))}(?!\.)", sql))
         if len(found) != 1:  # pragma: no cover - the rows' queryset names it once
             raise ValueError("The worklist's rows query should name wl_page once in FROM.")
-        before = sum(len(select_params) for _, (_, select_params), _ in compiler.select)
+        _, from_params = compiler.get_from_clause()
+        before = sum(len(p) for _, (_, p), _ in compiler.select) + len(from_params)
         where = found[0]
         return (
             f"{sql[: where.start()]}, ({self.ranked_sql}) {_q(PAGE)}{sql[where.end() :]}",
             (*params[:before], *self.ranked_params, *params[before:]),
         )
+
+
+# Where the abnormal result rule holds, the case's follow-up left unbooked is its one
+# open follow-up (the constraint one_open_follow_up_per_case: at most one per case),
+# so its details are that follow-up's, joined once (a LEFT JOIN of at most one row),
+# rather than four lookups each checking again that nothing was booked.
+_OPEN_FOLLOW_UP = "wl_open_follow_up"
+
+
+def _held_relations() -> dict[str, FilteredRelation]:
+    # New each time: a query resolving a FilteredRelation changes it.
+    return {
+        _OPEN_FOLLOW_UP: FilteredRelation(
+            "follow_ups", condition=Q(follow_ups__state=FollowUpState.OPEN)
+        )
+    }
+
+
+def _held_details(rule: Rule) -> dict[str, Any]:
+    """A rule's details read more simply where it is known to hold."""
+    if rule is not ABNORMAL_RESULT:
+        return {}
+    # The screening's names by its key, not joined: more joins in the page's FROM than
+    # PostgreSQL's join_collapse_limit (8) and it would join them in the order
+    # written, before the page, over every case.
+    screening = ScreeningEvent.objects.filter(
+        pk=OuterRef(f"{_OPEN_FOLLOW_UP}__screening")
+    ).order_by()
+    return {
+        rule.detail("test"): Subquery(screening.values("modality__name")[:1]),
+        rule.detail("follow_up"): F(f"{_OPEN_FOLLOW_UP}__next_step"),
+        rule.detail("due"): F(f"{_OPEN_FOLLOW_UP}__due_on"),
+        rule.detail("meaning"): Subquery(screening.values("category__meaning")[:1]),
+    }
 
 
 def page_query(
@@ -178,23 +225,24 @@ def page_query(
     )
     for name in _DERIVED:
         from_page[name] = RawSQL(_column(name), (), output_field=IntegerField())
-    # A rule's details only where the rule holds: the abnormal result's four lookups
-    # run for the page's cases with one, not for every case.
+    # A rule's details only where the rule holds (for the page's cases with it).
     details = {
         name: Case(
             When(RawSQL(f"{_column(rule.fact_name)} IS NOT NULL", (), BooleanField()), then=value),
             default=None,
         )
         for rule in RULES
-        for name, value in rule.details(moment).items()
+        for name, value in {**rule.details(moment), **_held_details(rule)}.items()
     }
     # Not `listed` again: wl_page holds only cases it lists (scoped and filtered), and
     # repeating its conditions would only cost planning time.
     rows = (
         NavigationCase.objects.using(db)
         .select_related("patient", "program", "navigator__user")
+        .annotate(**_held_relations())
         .annotate(**from_page, **details, **extra_rows)
-        # The ORM has no join to a CTE: a second FROM item and its join condition.
+        # The ORM joins no derived table: a bare FROM item (`Page.sql` puts the ranking
+        # in its place) and its join condition.
         .extra(
             tables=[PAGE],
             where=[f"{_column('pk')} = {_q(NavigationCase._meta.db_table)}.{_q('id')}"],

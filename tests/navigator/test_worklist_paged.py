@@ -94,6 +94,17 @@ def varied(navigator):
     )
     booked = factories.CaseFactory(navigator=navigator, next_follow_up=None)
     factories.AppointmentFactory(case=booked, scheduled_at=NOW + dt.timedelta(days=20))
+    # Results: an inadequate one (repeat the test), an older abnormal one, and one
+    # whose colonoscopy is booked (its follow-up open, the rule not holding).
+    inadequate = factories.CaseFactory(navigator=navigator)
+    factories.result_recorded(inadequate, category="inadequate")
+    older = factories.CaseFactory(navigator=navigator)
+    factories.result_recorded(older, performed_on=TODAY - dt.timedelta(days=400))
+    answered = factories.CaseFactory(navigator=navigator)
+    factories.result_recorded(answered)
+    factories.AppointmentFactory(
+        case=answered, purpose="diagnostic", scheduled_at=NOW + dt.timedelta(days=30)
+    )
     return navigator
 
 
