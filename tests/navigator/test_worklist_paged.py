@@ -92,6 +92,31 @@ def varied(navigator):
     factories.ContactAttemptFactory(
         case=reopened, direction="inbound", outcome="reached", attempted_at=NOW
     )
+
+    # Tried today, each way a try can stand or be reopened: reached later today; an
+    # inbound contact before the try (it stands) or between two tries (the later
+    # stands); tried with the follow-up overdue (no waiting); an inbound contact
+    # answered at the same minute (not a callback).
+    def attempt(case, hours_ago: float, **kwargs):
+        factories.ContactAttemptFactory(
+            case=case, attempted_at=NOW - dt.timedelta(hours=hours_ago), **kwargs
+        )
+
+    reached = factories.CaseFactory(navigator=navigator, next_follow_up=TODAY)
+    attempt(reached, 4, outcome="no_answer")
+    attempt(reached, 1, outcome="reached")
+    before = factories.CaseFactory(navigator=navigator, next_follow_up=TODAY)
+    attempt(before, 5, direction="inbound", outcome="reached")
+    attempt(before, 2, outcome="left_voicemail")
+    between = factories.CaseFactory(navigator=navigator, next_follow_up=TODAY)
+    attempt(between, 6, outcome="no_answer")
+    attempt(between, 5, direction="inbound", outcome="left_voicemail")
+    attempt(between, 2, outcome="no_answer")
+    overdue = factories.CaseFactory(navigator=navigator, next_follow_up=TODAY - dt.timedelta(1))
+    attempt(overdue, 2, outcome="no_answer")
+    same_time = factories.CaseFactory(navigator=navigator)
+    attempt(same_time, 30, direction="inbound", outcome="reached")
+    attempt(same_time, 30, outcome="reached")
     booked = factories.CaseFactory(navigator=navigator, next_follow_up=None)
     factories.AppointmentFactory(case=booked, scheduled_at=NOW + dt.timedelta(days=20))
     # Results: an inadequate one (repeat the test), an older abnormal one, and one
