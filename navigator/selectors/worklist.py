@@ -14,6 +14,7 @@ from navigator.models import OPEN_STATUSES, Coverage, NavigationCase, NavigatorP
 from navigator.selectors.visibility import cases_visible_to, navigators_covered_by
 from navigator.worklist.compiled import WorklistCases
 from navigator.worklist.filters import Filters
+from navigator.worklist.paged import page_query
 from navigator.worklist.query import annotate, ordering
 from navigator.worklist.rows import rows
 from navigator.worklist.rules import Moment
@@ -96,8 +97,9 @@ def worklist_cases(
     moment: Moment,
 ) -> WorklistCases:
     """`worklist_for` as the worklist's page and API read it: a page (slice) is one
-    query, compiled once per shape and process (navigator.worklist.compiled); the
-    count is another, without the rules."""
+    query, compiled once per shape and process (navigator.worklist.compiled), that
+    ranks the cases on facts worked out once each and then reads the page's rows
+    (navigator.worklist.paged); the count is another, without the rules."""
     filters = filters or Filters()
     listed = _listed(user, navigators, filters, moment)
     # Everything the SQL or its bound values depend on, "now" aside.
@@ -114,7 +116,9 @@ def worklist_cases(
     return WorklistCases(
         key=key,
         base=listed,
-        ranked=lambda at: _ranked(listed, filters, at),
+        page=lambda at, start, stop: page_query(
+            listed, sort=filters.sort, moment=at, start=start, stop=stop
+        ),
         moment=moment,
     )
 

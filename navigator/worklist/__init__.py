@@ -17,7 +17,9 @@ To change:
 - what each row carries once fetched (reasons, summary, "covering for", the
   "tried today" mark, the number to call): `rows.py`;
 - how the page and the API run the query (compiled once per shape and process,
-  prepared on PostgreSQL, "now" bound per request): `compiled.py`.
+  prepared on PostgreSQL, "now" bound per request): `compiled.py`;
+- the statement they run: every case ranked on its facts worked out once each, then
+  what a row shows for the page's cases only (SQL composed around the ORM's): `paged.py`.
 
 `navigator.selectors.worklist.worklist_for` puts them together (`worklist_cases`, as
 the page and the API read it)

@@ -29,6 +29,7 @@ from django.db.models import QuerySet
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 
 from navigator.models import NavigationCase
+from navigator.worklist.paged import Page
 from navigator.worklist.rules import Moment
 
 # A "now" no real request has: compiled in place of the moment's, then replaced.
@@ -51,9 +52,10 @@ class _Local(threading.local):
 _CACHE = _Local()
 
 
-def _reader(queryset: QuerySet[NavigationCase]) -> tuple[str, tuple[Any, ...], Any]:
+def _reader(queryset: QuerySet[NavigationCase]) -> tuple[Any, str, tuple[Any, ...], Any]:
     """The SQL of `queryset` and a function turning its raw rows into model instances,
-    as Django's ModelIterable does (from_db, select_related, annotations)."""
+    as Django's ModelIterable does (from_db, select_related, annotations); and the
+    compiler that compiled it."""
     db = queryset.db
     compiler = queryset.query.get_compiler(using=db)
     sql, params = compiler.as_sql()
@@ -76,7 +78,7 @@ def _reader(queryset: QuerySet[NavigationCase]) -> tuple[str, tuple[Any, ...], A
             cases.append(case)
         return cases
 
-    return sql, tuple(params), read
+    return compiler, sql, tuple(params), read
 
 
 def _bind(params: tuple[Any, ...], now: dt.datetime, using: str) -> list[Any]:
@@ -151,12 +153,12 @@ class WorklistCases:
         *,
         key: Hashable,
         base: QuerySet[NavigationCase],
-        ranked: Callable[[Moment], QuerySet[NavigationCase]],
+        page: Callable[[Moment, int, int | None], Page],
         moment: Moment,
     ) -> None:
         self._key = key
         self._base = base
-        self._ranked = ranked
+        self._page = page
         self._moment = moment
         self._count: int | None = None
 
@@ -183,7 +185,9 @@ class WorklistCases:
         compiled = entries.get(key)
         if compiled is None:
             stand_in = Moment(today=self._moment.today, now=STAND_IN_NOW)
-            sql, params, read = _reader(self._ranked(stand_in)[start:stop])
+            page = self._page(stand_in, start, stop)
+            compiler, sql, params, read = _reader(page.rows)
+            sql, params = page.sql(compiler, sql, params)
             compiled = entries[key] = _Compiled(sql=sql, params=params, read=read)
             while len(entries) > _CACHE_SIZE:
                 entries.popitem(last=False)

@@ -71,7 +71,7 @@ def annotate(cases: QuerySet[NavigationCase], moment: Moment) -> QuerySet[Naviga
         default=Value(0),
         output_field=IntegerField(),
     )
-    return cases.annotate(wl_tried_today=waits, **_row_facts(moment))
+    return cases.annotate(wl_tried_today=waits, **row_facts(moment))
 
 
 @functools.cache
@@ -111,7 +111,7 @@ def _timeless_row_facts() -> tuple[tuple[str, Any], ...]:
     )
 
 
-def _row_facts(moment: Moment) -> dict[str, Any]:
+def row_facts(moment: Moment) -> dict[str, Any]:
     """What every row shows besides its reasons, each a subquery rather than a join,
     so that no GROUP BY multiplies the work and every row is one row."""
     return {

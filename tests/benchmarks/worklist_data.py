@@ -29,17 +29,27 @@ def worklist_data(*, clinic, rng: random.Random, total: int, caseload: int, navi
         CaseStatus,
         NavigationCase,
         NavigatorProfile,
+        ResultFollowUp,
         Role,
         User,
     )
     from outreach.models import ContactAttempt, FollowUpReminder
-    from patients.models import Patient, ScreeningEvent, ScreeningModality, ScreeningProgram
+    from patients.models import (
+        FollowUpPathway,
+        Patient,
+        ScreeningEvent,
+        ScreeningModality,
+        ScreeningProgram,
+    )
 
     now = timezone.now()
     today = timezone.localdate()
     programs = list(ScreeningProgram.objects.order_by("pk"))
     colorectal = next(p for p in programs if p.code == "colorectal")
     fit = ScreeningModality.objects.get(program=colorectal, code="fit")
+    abnormal_pathway = FollowUpPathway.objects.select_related("category").get(
+        program=colorectal, category__meaning="abnormal", modality=None
+    )
     barrier_types = list(BarrierType.objects.values_list("pk", flat=True))
     users = User.objects.bulk_create(
         [
@@ -183,6 +193,7 @@ def worklist_data(*, clinic, rng: random.Random, total: int, caseload: int, navi
                     modality=fit,
                     performed_on=today - dt.timedelta(days=rng.randint(1, 30)),
                     result="abnormal",
+                    category=abnormal_pathway.category,
                 )
             )
         elif kind == "prep_call":
@@ -219,6 +230,24 @@ def worklist_data(*, clinic, rng: random.Random, total: int, caseload: int, navi
     Appointment.objects.bulk_create(appointments)
     CaseBarrier.objects.bulk_create(barriers)
     ScreeningEvent.objects.bulk_create(screenings)
+    # The abnormal result rule reads the follow-up a result opens (ResultFollowUp), as
+    # recording a result through the app does; its colonoscopy not booked yet.
+    ResultFollowUp.objects.bulk_create(
+        [
+            ResultFollowUp(
+                case=screening.case,
+                screening=screening,
+                pathway=abnormal_pathway,
+                kind=abnormal_pathway.kind,
+                next_step=abnormal_pathway.next_step,
+                next_modality=abnormal_pathway.next_modality,
+                result_on=screening.performed_on,
+                due_on=screening.performed_on + dt.timedelta(days=abnormal_pathway.target_days),
+            )
+            for screening in screenings
+            if screening.case is not None and screening.case.pk in abnormal
+        ]
+    )
     FollowUpReminder.objects.bulk_create(reminders)
     with connection.cursor() as cursor:
         # Fresh bulk loads have no planner statistics yet; a live database would.
