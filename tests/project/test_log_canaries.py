@@ -300,6 +300,9 @@ def failing_provider(twilio_provider):
     return twilio_provider
 
 
+# 10:00 in New York, outside the patients' quiet hours: at night the texts would be held
+# (skipped), never reach the provider, and the test would see no failure to log.
+@pytest.mark.frozen_clock("2026-12-03T15:00:00Z")
 def test_texts_that_fail(failing_provider, canary_patient, canaries):
     # Given texts to the canaries that the provider refuses, fails or ignores
     now = timezone.now()
