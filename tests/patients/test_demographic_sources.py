@@ -245,7 +245,7 @@ def test_the_api_records_status_and_sources_and_returns_them(
 ):
     response = api_as(clinic_staff).post("/api/referrals/", api_payload(**patient), format="json")
 
-    assert response.status_code == 202, response.json()
+    assert response.status_code == 201, response.json()
     stored = Patient.objects.get()
     assert answers(stored) == expected
     shown = api_as(clinic_staff).get(f"/api/patients/{stored.pk}/").json()

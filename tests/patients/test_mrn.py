@@ -68,7 +68,7 @@ def test_the_api_takes_the_same_mrn_typed_differently_as_one_patient_with_one_op
     response = api_referral(staff, " che555001 ")
 
     # Then it is the same patient, stored once under the clinic's MRN, with one open case
-    assert response.status_code == 202, response.content
+    assert response.status_code == 201, response.content
     assert list(Patient.objects.values_list("mrn", flat=True)) == ["CHE555001"]
     assert Referral.objects.count() == 2
     assert open_cases() == 1
@@ -179,7 +179,7 @@ def test_a_patient_stored_before_mrns_were_normalised_is_found_too(clinic, staff
     response = api_referral(staff, "CHE555001")
 
     # Then the referral is theirs: no second record
-    assert response.status_code == 202, response.content
+    assert response.status_code == 201, response.content
     assert Patient.objects.get() == stored
     assert Referral.objects.get().patient == stored
 
