@@ -153,6 +153,10 @@ def line_read(
         return reject(f"Not valid JSON ({detail}).")
     except RecursionError:
         return reject("The JSON is nested too deeply.")
+    except ValueError:
+        # Python refuses to convert an integer of more than 4300 digits (a denial of
+        # service guard); JSONDecodeError, also a ValueError, is caught above.
+        return reject("A number in it is too long to read (over 4300 digits).")
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
         return reject("Not a FHIR resource: a JSON object with a resourceType.")
     resource_type = resource["resourceType"]
