@@ -49,11 +49,16 @@ class LineRejection:
 def export_files(location: Path) -> list[ExportFile]:
     """The NDJSON files of an export: a folder's *.ndjson, or a manifest's `output`."""
     if location.is_dir():
-        found = sorted(p for p in location.iterdir() if p.suffix == ".ndjson" and p.is_file())
+        found = sorted(
+            p
+            for p in location.iterdir()
+            if p.suffix == ".ndjson" and (p.is_symlink() or p.is_file())
+        )
         if not found:
             raise BulkSourceError(f"{location.name}: no .ndjson files in the folder.")
         files = []
         for path in found:
+            _inside(path, location, f"{location.name}: {path.name[:100]}")
             match = _TYPE_IN_NAME.search(path.stem)
             files.append(_export_file(match.group(1) if match else "", path))
         return files
@@ -78,8 +83,20 @@ def export_files(location: Path) -> list[ExportFile]:
         path = Path(url.removeprefix("file://"))
         if not path.is_absolute():
             path = location.parent / path
+        _inside(path, location.parent, f"{location.name}: output[{index}]")
         files.append(_export_file(str(entry["type"]), path))
     return files
+
+
+def _inside(path: Path, folder: Path, said: str) -> None:
+    """Refuse a file outside the export's folder (an absolute path elsewhere, "../", a
+    link out of it) or a symbolic link: an export reads its own files, never another
+    clinic's export or the server's."""
+    if path.is_symlink():
+        raise BulkSourceError(f"{said} is a symbolic link; copy the file into the export.")
+    resolved = path.resolve()
+    if not resolved.is_relative_to(folder.resolve()):
+        raise BulkSourceError(f"{said} is outside the export's folder.")
 
 
 def _export_file(resource_type: str, path: Path) -> ExportFile:

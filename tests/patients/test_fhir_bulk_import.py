@@ -4,6 +4,7 @@ restart from the cursor, the same records as a bundle, care gaps, the command.""
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -314,6 +315,44 @@ def test_a_manifest_names_the_files_and_their_types(feed, tmp_path):
     # Then both files were read as their types
     assert job.status == FhirBulkImport.Status.DONE
     assert ClinicalResource.objects.filter(resource_type="Observation").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("../other_clinic/Patient.ndjson", "output[0] is outside the export's folder"),
+        ("file:///etc/passwd", "output[0] is outside the export's folder"),
+        ("/etc/passwd", "output[0] is outside the export's folder"),
+        ("link.ndjson", "output[0] is a symbolic link"),
+    ],
+    ids=["parent-folder", "file-url", "absolute-path", "symlink"],
+)
+def test_a_manifest_naming_a_file_outside_its_folder_is_refused_and_nothing_created(
+    feed, tmp_path, url, said
+):
+    # Given another clinic's export next to ours, and our manifest naming a file out of it
+    other = write_export(tmp_path / "other_clinic", {"Patient": [person(7)]})
+    mine = write_export(tmp_path / "mine", {"Patient": [person(1)]})
+    (mine / "link.ndjson").symlink_to(other / "Patient.ndjson")
+    manifest = mine / "manifest.json"
+    manifest.write_text(json.dumps({"output": [{"type": "Patient", "url": url}]}))
+
+    # When it is imported, Then it is refused with the reason and no job is created
+    with pytest.raises(BulkSourceError, match=re.escape(f"manifest.json: {said}")):
+        fhir_bulk_import_create(source=feed, location=manifest, actor=None, start=False)
+    assert FhirBulkImport.objects.count() == 0
+
+
+def test_a_folder_with_a_symbolic_link_is_refused_and_nothing_created(feed, tmp_path):
+    # Given an export folder holding a link to another clinic's file
+    other = write_export(tmp_path / "other_clinic", {"Patient": [person(7)]})
+    mine = write_export(tmp_path / "mine", {"Observation": [observation(1)]})
+    (mine / "Patient.ndjson").symlink_to(other / "Patient.ndjson")
+
+    # When it is imported, Then it is refused with the reason and no job is created
+    with pytest.raises(BulkSourceError, match="mine: Patient.ndjson is a symbolic link"):
+        fhir_bulk_import_create(source=feed, location=mine, actor=None, start=False)
+    assert FhirBulkImport.objects.count() == 0
 
 
 # --- Idempotence and restart ------------------------------------------------------------------
