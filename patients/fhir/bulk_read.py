@@ -143,9 +143,14 @@ def _looks_like_ndjson(first: bytes) -> bool:
 
 
 def chunk_lines(path: Path, start: int, end: int) -> list[bytes]:
+    """The batch's lines. NDJSON lines end at "\n" only (the chunking pass counts them so):
+    a bare "\r" is JSON whitespace inside a line, where splitlines() would cut it."""
     with path.open("rb") as handle:
         handle.seek(start)
-        return handle.read(end - start).splitlines()
+        lines = handle.read(end - start).split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # after the last line's "\n"
+    return [line.removesuffix(b"\r") for line in lines]
 
 
 def line_read(

@@ -229,6 +229,21 @@ def test_the_worker_task_retries_a_database_error_then_fails_the_job_on_its_last
     assert "database failed 4 times (OperationalError)" in job.message
 
 
+def test_a_bare_carriage_return_inside_a_line_does_not_shift_the_line_numbers(feed, tmp_path):
+    # Given a Patient file whose line 1 holds a bare "\r" (JSON whitespace), line 2 ends
+    # in "\r\n", and line 3 is bad
+    line_1 = json.dumps(person(1)).replace(', "id"', ',\r"id"', 1)
+    line_2 = json.dumps(person(2)) + "\r"
+    folder = write_export(tmp_path / "export", {"Patient": [line_1, line_2, "{not json"]})
+
+    # When it is imported
+    job = run_job(feed, folder, batch_size=10)
+
+    # Then lines 1 and 2 are imported and the bad one is rejected as line 3
+    assert list(reasons(job)) == [("Patient", 3)]
+    assert set(PatientSourceLink.objects.values_list("resource_id", flat=True)) == {"p1", "p2"}
+
+
 def test_a_resource_about_an_unknown_patient_is_rejected_and_nothing_of_it_written(feed, tmp_path):
     # Given an Observation about a patient neither in the export nor known from the feed
     folder = write_export(
