@@ -24,6 +24,7 @@ from django.utils import timezone
 from config.enqueue import enqueue_on_commit
 from navigator.models import User
 from patients.fhir.bulk_read import (
+    MAX_LINE_BYTES,
     LineRejection,
     chunk_lines,
     export_files,
@@ -50,6 +51,7 @@ CARE_GAPS_TASK = "patients.tasks.fhir_bulk_import_care_gaps"
 Phase = FhirBulkImport.Phase
 Status = FhirBulkImport.Status
 logger = logging.getLogger(__name__)
+MAX_LINE_MB = MAX_LINE_BYTES // (1024 * 1024)
 
 
 def fhir_bulk_import_create(
@@ -191,6 +193,9 @@ def _chunk_import(job: FhirBulkImport, chunk: FhirBulkChunk) -> BatchOutcome:
     warnings = []
     for offset, raw in enumerate(raw_lines):
         number = chunk.first_line + offset
+        if raw is None:
+            rejections.append(LineRejection(number, f"Longer than {MAX_LINE_MB} MB: not read."))
+            continue
         try:
             item, found, rejection = line_read(raw, number, file_type)
         except Exception as error:  # one odd line must not stop the batch

@@ -9,10 +9,11 @@ its line number and a specific reason, and never stops the file.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError as PydanticValidationError
@@ -109,21 +110,25 @@ def _export_file(resource_type: str, path: Path) -> ExportFile:
 def file_chunks(path: Path, batch_size: int) -> tuple[list[tuple[int, int, int, int]], str]:
     """(first line, start offset, end offset, lines) per batch, or a reason the file is refused.
 
-    One pass over the bytes; a file whose first line is not a JSON object (a
-    pretty-printed Bundle, a CSV, ...) is not NDJSON and is refused whole.
+    One pass over the bytes, a line at a time and never more than MAX_LINE_BYTES of it
+    held; a file whose first line is not a JSON object (a pretty-printed Bundle, a
+    CSV, ...) is not NDJSON and is refused whole.
     """
     chunks: list[tuple[int, int, int, int]] = []
     try:
-        with path.open("rb") as handle:
-            first = handle.readline(MAX_LINE_BYTES)
-            handle.seek(0)
+        with _open(path) as handle:
+            first, _ = _next_line(handle)
+            if first is None:
+                return [], f"Not NDJSON: line 1 is longer than {_MAX_SAID}."
             if not _looks_like_ndjson(first):
                 return [], "Not NDJSON: line 1 is not a JSON resource on one line."
-            start = offset = count = 0
+            handle.seek(0)
+            start = offset = count = line = 0
             first_line = 1
-            for line, raw in enumerate(handle, start=1):
-                offset += len(raw)
+            while size := _next_line(handle)[1]:
+                offset += size
                 count += 1
+                line += 1
                 if count == batch_size:
                     chunks.append((first_line, start, offset, count))
                     first_line, start, count = line + 1, offset, 0
@@ -134,23 +139,51 @@ def file_chunks(path: Path, batch_size: int) -> tuple[list[tuple[int, int, int, 
     return chunks, ""
 
 
+_MAX_SAID = f"{MAX_LINE_BYTES // (1024 * 1024)} MB"
+
+
+def _open(path: Path) -> BinaryIO:
+    # O_NOFOLLOW: a file swapped for a symbolic link after the job was created is refused.
+    return os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
+
+
+def _next_line(handle: BinaryIO) -> tuple[bytes | None, int]:
+    """The next line without its "\n" (or "\r\n"), and the bytes it took; (b"", 0) at the
+    end. A line over MAX_LINE_BYTES is None: its bytes are skipped a piece at a time,
+    never held whole. Lines end at "\n" only: a bare "\r" is JSON whitespace."""
+    raw = handle.readline(MAX_LINE_BYTES + 2)  # room for "\r\n"
+    size = len(raw)
+    if size == MAX_LINE_BYTES + 2 and not raw.endswith(b"\n"):
+        while (piece := handle.readline(MAX_LINE_BYTES)) and not piece.endswith(b"\n"):
+            size += len(piece)
+        return None, size + len(piece)
+    line = raw.removesuffix(b"\n").removesuffix(b"\r")
+    return (None if len(line) > MAX_LINE_BYTES else line), size
+
+
 def _looks_like_ndjson(first: bytes) -> bool:
     try:
         document = json.loads(first.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return False
     return isinstance(document, dict) and "resourceType" in document
 
 
-def chunk_lines(path: Path, start: int, end: int) -> list[bytes]:
-    """The batch's lines. NDJSON lines end at "\n" only (the chunking pass counts them so):
-    a bare "\r" is JSON whitespace inside a line, where splitlines() would cut it."""
-    with path.open("rb") as handle:
+def chunk_lines(path: Path, start: int, end: int) -> list[bytes | None]:
+    """The batch's lines, None for one over MAX_LINE_BYTES (never read whole). NDJSON
+    lines end at "\n" only, as the chunking pass counts them: a bare "\r" is JSON
+    whitespace inside a line, where splitlines() would cut it."""
+    lines: list[bytes | None] = []
+    with _open(path) as handle:
         handle.seek(start)
-        lines = handle.read(end - start).split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()  # after the last line's "\n"
-    return [line.removesuffix(b"\r") for line in lines]
+        position = start
+        while position < end:
+            line, size = _next_line(handle)
+            if not size:
+                break
+            lines.append(line)
+            position += size
+    return lines
 
 
 def line_read(

@@ -244,6 +244,23 @@ def test_a_bare_carriage_return_inside_a_line_does_not_shift_the_line_numbers(fe
     assert set(PatientSourceLink.objects.values_list("resource_id", flat=True)) == {"p1", "p2"}
 
 
+def test_a_line_over_the_size_limit_after_the_first_is_rejected_by_number_unread(feed, tmp_path):
+    # Given a Patient file whose line 2 is over 4 MB (a name of 5 MB), in one batch
+    huge = person(2)
+    huge["name"][0]["text"] = "A" * (5 * 1024 * 1024)
+    folder = write_export(tmp_path / "export", {"Patient": [person(1), huge, person(3)]})
+
+    # When it is imported
+    job = run_job(feed, folder, batch_size=10)
+
+    # Then line 2 is rejected for its size, the lines around it imported and counted
+    assert reasons(job) == {("Patient", 2): "Longer than 4 MB: not read."}
+    assert job.status == FhirBulkImport.Status.DONE
+    assert set(PatientSourceLink.objects.values_list("resource_id", flat=True)) == {"p1", "p3"}
+    (progress,) = fhir_bulk_progress(job)
+    assert (progress.lines, progress.lines_read, progress.rejected) == (3, 3, 1)
+
+
 def test_a_resource_about_an_unknown_patient_is_rejected_and_nothing_of_it_written(feed, tmp_path):
     # Given an Observation about a patient neither in the export nor known from the feed
     folder = write_export(
