@@ -118,13 +118,28 @@ def compute_last_quarter_populations() -> int:
     return len(POPULATION_MEASURES)
 
 
-@shared_task(**POPULATION_RETRY)
-def fhir_bulk_import_run(job_id: int) -> str:
+@shared_task(bind=True, **POPULATION_RETRY)
+def fhir_bulk_import_run(self, job_id: int) -> str:
     """`imports` queue: import a FHIR bulk job's free batches, then move the job on.
 
     Safe to run twice, and several at once: each batch is claimed, imported and
-    marked done in one transaction (`patients.fhir.bulk`)."""
-    return fhir_bulk.fhir_bulk_work(job_id=job_id)
+    marked done in one transaction (`patients.fhir.bulk`). A batch that raises anything
+    but a database error fails the job there; a database error is retried, and the
+    last retry failing fails the job too (it would otherwise stay running for ever)."""
+    try:
+        return fhir_bulk.fhir_bulk_work(job_id=job_id)
+    except DatabaseError as error:
+        if self.request.retries >= self.max_retries:
+            message = (
+                f"Stopped: the database failed {self.max_retries + 1} times "
+                f"({type(error).__name__}). Import the export again: what was "
+                "imported is not written twice."
+            )
+            try:
+                fhir_bulk.fhir_bulk_fail(job_id=job_id, message=message)
+            except DatabaseError:
+                logger.error("FHIR bulk job %s: could not be marked failed", job_id)
+        raise
 
 
 @shared_task(**POPULATION_RETRY)

@@ -12,17 +12,19 @@ hands the touched patients to the care-gap recompute (`navigator.intake.fhir_bul
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from config.enqueue import enqueue_on_commit
 from navigator.models import User
 from patients.fhir.bulk_read import (
+    MAX_LINE_BYTES,
     LineRejection,
     chunk_lines,
     export_files,
@@ -48,6 +50,8 @@ RUN_TASK = "patients.tasks.fhir_bulk_import_run"
 CARE_GAPS_TASK = "patients.tasks.fhir_bulk_import_care_gaps"
 Phase = FhirBulkImport.Phase
 Status = FhirBulkImport.Status
+logger = logging.getLogger(__name__)
+MAX_LINE_MB = MAX_LINE_BYTES // (1024 * 1024)
 
 
 def fhir_bulk_import_create(
@@ -111,6 +115,31 @@ def fhir_bulk_batch_next(*, job_id: int) -> BatchDone | None:
     job = FhirBulkImport.objects.select_related("source", "fhir_import").get(pk=job_id)
     if job.status in {Status.DONE, Status.FAILED, Status.CARE_GAPS}:
         return None
+    claimed: list[FhirBulkChunk] = []
+    try:
+        return _batch_import(job, claimed)
+    except DatabaseError:
+        raise  # rolled back whole: the task retries it (bounded), or a restart claims it again
+    except Exception as error:
+        # Anything else would fail the same way on every retry: the job stops, and says
+        # where and what (the error's type only: its text may quote a line).
+        where = (
+            f" in the {claimed[0].file.resource_type} batch from line {claimed[0].first_line}"
+            if claimed
+            else ""
+        )
+        logger.error("FHIR bulk job %s stopped%s: %s", job_id, where, type(error).__name__)
+        fhir_bulk_fail(
+            job_id=job_id,
+            message=f"Stopped by an unexpected error{where} ({type(error).__name__}); "
+            "nothing of that batch was written.",
+        )
+        return None
+
+
+def _batch_import(job: FhirBulkImport, claimed: list[FhirBulkChunk]) -> BatchDone | None:
+    """The batch claimed (appended to `claimed`), imported and marked done, atomically."""
+    job_id = job.pk
     queries = [0]
 
     def count(execute, sql, params, many, context):
@@ -127,6 +156,7 @@ def fhir_bulk_batch_next(*, job_id: int) -> BatchDone | None:
         )
         if chunk is None:
             return None
+        claimed.append(chunk)
         outcome = _chunk_import(job, chunk)
         if outcome.rejections:
             FhirBulkRejection.objects.bulk_create(
@@ -163,7 +193,19 @@ def _chunk_import(job: FhirBulkImport, chunk: FhirBulkChunk) -> BatchOutcome:
     warnings = []
     for offset, raw in enumerate(raw_lines):
         number = chunk.first_line + offset
-        item, found, rejection = line_read(raw, number, file_type)
+        if raw is None:
+            rejections.append(LineRejection(number, f"Longer than {MAX_LINE_MB} MB: not read."))
+            continue
+        try:
+            item, found, rejection = line_read(raw, number, file_type)
+        except Exception as error:  # one odd line must not stop the batch
+            # Its type only: an exception's text may quote the line (PHI).
+            logger.warning(
+                "FHIR bulk job %s: %s line %s could not be read (%s)",
+                job.pk, file_type, number, type(error).__name__,
+            )  # fmt: skip
+            item, found = None, []
+            rejection = LineRejection(number, f"Could not be read: {type(error).__name__}.")
         if rejection is not None:
             rejections.append(rejection)
         elif item is not None:
@@ -244,6 +286,18 @@ def fhir_bulk_advance(*, job_id: int, queue: bool = True) -> str:
             job.status, job.finished_at = Status.DONE, now
             job.message = "Nothing changed." if not totals["created"] else ""
         job.save()
+        return job.status
+
+
+def fhir_bulk_fail(*, job_id: int, message: str) -> str:
+    """Stop a job that cannot go on: FAILED with the message (no patient values in it).
+    A job already finished is left as it is. Returns the job's status afterwards."""
+    with transaction.atomic():
+        job = FhirBulkImport.objects.select_for_update().get(pk=job_id)
+        if job.status not in {Status.QUEUED, Status.RUNNING}:
+            return job.status
+        job.status, job.finished_at, job.message = Status.FAILED, timezone.now(), message[:500]
+        job.save(update_fields=["status", "finished_at", "message"])
         return job.status
 
 

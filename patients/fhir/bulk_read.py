@@ -9,10 +9,11 @@ its line number and a specific reason, and never stops the file.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError as PydanticValidationError
@@ -49,11 +50,16 @@ class LineRejection:
 def export_files(location: Path) -> list[ExportFile]:
     """The NDJSON files of an export: a folder's *.ndjson, or a manifest's `output`."""
     if location.is_dir():
-        found = sorted(p for p in location.iterdir() if p.suffix == ".ndjson" and p.is_file())
+        found = sorted(
+            p
+            for p in location.iterdir()
+            if p.suffix == ".ndjson" and (p.is_symlink() or p.is_file())
+        )
         if not found:
             raise BulkSourceError(f"{location.name}: no .ndjson files in the folder.")
         files = []
         for path in found:
+            _inside(path, location, f"{location.name}: {path.name[:100]}")
             match = _TYPE_IN_NAME.search(path.stem)
             files.append(_export_file(match.group(1) if match else "", path))
         return files
@@ -78,8 +84,20 @@ def export_files(location: Path) -> list[ExportFile]:
         path = Path(url.removeprefix("file://"))
         if not path.is_absolute():
             path = location.parent / path
+        _inside(path, location.parent, f"{location.name}: output[{index}]")
         files.append(_export_file(str(entry["type"]), path))
     return files
+
+
+def _inside(path: Path, folder: Path, said: str) -> None:
+    """Refuse a file outside the export's folder (an absolute path elsewhere, "../", a
+    link out of it) or a symbolic link: an export reads its own files, never another
+    clinic's export or the server's."""
+    if path.is_symlink():
+        raise BulkSourceError(f"{said} is a symbolic link; copy the file into the export.")
+    resolved = path.resolve()
+    if not resolved.is_relative_to(folder.resolve()):
+        raise BulkSourceError(f"{said} is outside the export's folder.")
 
 
 def _export_file(resource_type: str, path: Path) -> ExportFile:
@@ -92,21 +110,25 @@ def _export_file(resource_type: str, path: Path) -> ExportFile:
 def file_chunks(path: Path, batch_size: int) -> tuple[list[tuple[int, int, int, int]], str]:
     """(first line, start offset, end offset, lines) per batch, or a reason the file is refused.
 
-    One pass over the bytes; a file whose first line is not a JSON object (a
-    pretty-printed Bundle, a CSV, ...) is not NDJSON and is refused whole.
+    One pass over the bytes, a line at a time and never more than MAX_LINE_BYTES of it
+    held; a file whose first line is not a JSON object (a pretty-printed Bundle, a
+    CSV, ...) is not NDJSON and is refused whole.
     """
     chunks: list[tuple[int, int, int, int]] = []
     try:
-        with path.open("rb") as handle:
-            first = handle.readline(MAX_LINE_BYTES)
-            handle.seek(0)
+        with _open(path) as handle:
+            first, _ = _next_line(handle)
+            if first is None:
+                return [], f"Not NDJSON: line 1 is longer than {_MAX_SAID}."
             if not _looks_like_ndjson(first):
                 return [], "Not NDJSON: line 1 is not a JSON resource on one line."
-            start = offset = count = 0
+            handle.seek(0)
+            start = offset = count = line = 0
             first_line = 1
-            for line, raw in enumerate(handle, start=1):
-                offset += len(raw)
+            while size := _next_line(handle)[1]:
+                offset += size
                 count += 1
+                line += 1
                 if count == batch_size:
                     chunks.append((first_line, start, offset, count))
                     first_line, start, count = line + 1, offset, 0
@@ -117,18 +139,51 @@ def file_chunks(path: Path, batch_size: int) -> tuple[list[tuple[int, int, int, 
     return chunks, ""
 
 
+_MAX_SAID = f"{MAX_LINE_BYTES // (1024 * 1024)} MB"
+
+
+def _open(path: Path) -> BinaryIO:
+    # O_NOFOLLOW: a file swapped for a symbolic link after the job was created is refused.
+    return os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
+
+
+def _next_line(handle: BinaryIO) -> tuple[bytes | None, int]:
+    """The next line without its "\n" (or "\r\n"), and the bytes it took; (b"", 0) at the
+    end. A line over MAX_LINE_BYTES is None: its bytes are skipped a piece at a time,
+    never held whole. Lines end at "\n" only: a bare "\r" is JSON whitespace."""
+    raw = handle.readline(MAX_LINE_BYTES + 2)  # room for "\r\n"
+    size = len(raw)
+    if size == MAX_LINE_BYTES + 2 and not raw.endswith(b"\n"):
+        while (piece := handle.readline(MAX_LINE_BYTES)) and not piece.endswith(b"\n"):
+            size += len(piece)
+        return None, size + len(piece)
+    line = raw.removesuffix(b"\n").removesuffix(b"\r")
+    return (None if len(line) > MAX_LINE_BYTES else line), size
+
+
 def _looks_like_ndjson(first: bytes) -> bool:
     try:
         document = json.loads(first.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return False
     return isinstance(document, dict) and "resourceType" in document
 
 
-def chunk_lines(path: Path, start: int, end: int) -> list[bytes]:
-    with path.open("rb") as handle:
+def chunk_lines(path: Path, start: int, end: int) -> list[bytes | None]:
+    """The batch's lines, None for one over MAX_LINE_BYTES (never read whole). NDJSON
+    lines end at "\n" only, as the chunking pass counts them: a bare "\r" is JSON
+    whitespace inside a line, where splitlines() would cut it."""
+    lines: list[bytes | None] = []
+    with _open(path) as handle:
         handle.seek(start)
-        return handle.read(end - start).splitlines()
+        position = start
+        while position < end:
+            line, size = _next_line(handle)
+            if not size:
+                break
+            lines.append(line)
+            position += size
+    return lines
 
 
 def line_read(
@@ -153,6 +208,10 @@ def line_read(
         return reject(f"Not valid JSON ({detail}).")
     except RecursionError:
         return reject("The JSON is nested too deeply.")
+    except ValueError:
+        # Python refuses to convert an integer of more than 4300 digits (a denial of
+        # service guard); JSONDecodeError, also a ValueError, is caught above.
+        return reject("A number in it is too long to read (over 4300 digits).")
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
         return reject("Not a FHIR resource: a JSON object with a resourceType.")
     resource_type = resource["resourceType"]

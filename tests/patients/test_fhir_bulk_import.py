@@ -131,9 +131,10 @@ def test_an_export_imports_patients_first_then_their_resources(feed, tmp_path):
         (patient_resource(id="p9", birthDate="02/04/1965"), "Not a valid FHIR date"),
         (patient_resource(id="p9", active="maybe"), "Not valid FHIR R4"),
         ("", "Empty line."),
+        (json.dumps(person(9))[:-1] + ', "x": ' + "1" * 5000 + "}", "too long to read"),
     ],
     ids=["invalid-json", "not-an-object", "wrong-type", "unknown-type", "no-id", "bad-date",
-         "bad-element", "empty"],
+         "bad-element", "empty", "number-over-4300-digits"],
 )  # fmt: skip
 def test_a_bad_patient_line_is_rejected_with_its_line_and_reason(feed, tmp_path, line, reason):
     # Given a Patient file whose second line is bad
@@ -148,6 +149,38 @@ def test_a_bad_patient_line_is_rejected_with_its_line_and_reason(feed, tmp_path,
     assert reason in said
     assert job.status == FhirBulkImport.Status.DONE
     assert set(PatientSourceLink.objects.values_list("resource_id", flat=True)) == {"p1", "p2"}
+
+
+def test_a_bare_carriage_return_inside_a_line_does_not_shift_the_line_numbers(feed, tmp_path):
+    # Given a Patient file whose line 1 holds a bare "\r" (JSON whitespace), line 2 ends
+    # in "\r\n", and line 3 is bad
+    line_1 = json.dumps(person(1)).replace(', "id"', ',\r"id"', 1)
+    line_2 = json.dumps(person(2)) + "\r"
+    folder = write_export(tmp_path / "export", {"Patient": [line_1, line_2, "{not json"]})
+
+    # When it is imported
+    job = run_job(feed, folder, batch_size=10)
+
+    # Then lines 1 and 2 are imported and the bad one is rejected as line 3
+    assert list(reasons(job)) == [("Patient", 3)]
+    assert set(PatientSourceLink.objects.values_list("resource_id", flat=True)) == {"p1", "p2"}
+
+
+def test_a_line_over_the_size_limit_after_the_first_is_rejected_by_number_unread(feed, tmp_path):
+    # Given a Patient file whose line 2 is over 4 MB (a name of 5 MB), in one batch
+    huge = person(2)
+    huge["name"][0]["text"] = "A" * (5 * 1024 * 1024)
+    folder = write_export(tmp_path / "export", {"Patient": [person(1), huge, person(3)]})
+
+    # When it is imported
+    job = run_job(feed, folder, batch_size=10)
+
+    # Then line 2 is rejected for its size, the lines around it imported and counted
+    assert reasons(job) == {("Patient", 2): "Longer than 4 MB: not read."}
+    assert job.status == FhirBulkImport.Status.DONE
+    assert set(PatientSourceLink.objects.values_list("resource_id", flat=True)) == {"p1", "p3"}
+    (progress,) = fhir_bulk_progress(job)
+    assert (progress.lines, progress.lines_read, progress.rejected) == (3, 3, 1)
 
 
 def test_a_resource_about_an_unknown_patient_is_rejected_and_nothing_of_it_written(feed, tmp_path):
