@@ -27,6 +27,11 @@ A batch that commits moves `batches_done` on in the same transaction, conditiona
 a task restarted after a crash resumes at the first batch not committed, and a batch
 two runners raced for is written once.
 
+A task that finds the job held by another run comes back just after it would go stale
+(`referral_import_held`): a job whose worker was killed is taken over. A task that gives
+up (an unexpected error, the database still failing after its retries) ends the job
+failed with its stored file deleted (`referral_import_fail`), never queued for ever.
+
 ALL_OR_NOTHING keeps its meaning: before any write, every row is checked by the same
 rules (read-only, batch by batch, the file's own earlier rows counting as patients);
 any problem fails the job with every row's error and nothing written. What can still
@@ -81,8 +86,10 @@ IMPORT_TASK = "patients.tasks.import_referral_upload"
 # single referral waits at most one batch for the navigators' locks.
 BATCH_SIZE = 1000
 # A running job whose task has not reported for this long lost its worker: the next
-# run takes it over (a batch takes well under a second).
-STALE_AFTER = dt.timedelta(minutes=5)
+# run takes it over (a batch takes well under a second). Under the longest countdown a
+# task may wait (CELERY_MAX_COUNTDOWN_SECONDS), so that a run finding the job held can
+# come back once, after it went stale.
+STALE_AFTER = dt.timedelta(minutes=4)
 SERVICE_COLUMNS = {"phones": "phone"}
 Status = ReferralUpload.Status
 
@@ -226,6 +233,45 @@ def referral_import_run(*, upload_id: int) -> ReferralUpload | None:
         len(upload.errors),
         upload.status,
     )
+    return upload
+
+
+def referral_import_held(*, upload_id: int) -> bool:
+    """Whether another run holds the job (running): a run that found it so comes back
+    after `STALE_AFTER`, to take it over if that run's worker died meanwhile."""
+    return ReferralUpload.objects.filter(pk=upload_id, status=Status.RUNNING).exists()
+
+
+def referral_import_fail(*, upload_id: int) -> ReferralUpload | None:
+    """End a job its task gave up on (an unexpected error, or the database still failing
+    after the retries): failed, saying what was imported, and its stored file deleted.
+    The failed job, or None when it is not waiting to be run (finished, or taken by
+    another run)."""
+    with transaction.atomic():
+        upload = (
+            ReferralUpload.objects.select_for_update()
+            .filter(pk=upload_id, status=Status.QUEUED)
+            .first()
+        )
+        if upload is None:
+            return None
+        rows = "row" if upload.created_count == 1 else "rows"
+        _finish(
+            upload,
+            status=Status.FAILED,
+            detail=(
+                f"The import stopped on an unexpected error. {upload.created_count} {rows} "
+                "of the file were imported before it stopped; upload the file again to "
+                "import the rest (rows already imported are skipped)."
+            ),
+        )
+    logger.warning(
+        "Referral upload %s for clinic %s failed on an unexpected error: %d created",
+        upload.pk,
+        upload.clinic_id,
+        upload.created_count,
+    )
+    upload.refresh_from_db()
     return upload
 
 

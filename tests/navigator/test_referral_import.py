@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -22,6 +22,7 @@ from navigator.intake.referral_import import (
 )
 from navigator.intake.referrals import referral_create
 from navigator.models import CaseEvent, NavigationCase
+from patients import tasks
 from patients.models import Patient, Referral, ReferralUpload, ReferralUploadContent
 from patients.tasks import import_referral_upload
 from patients.uploads.parse import referral_upload_parse
@@ -287,6 +288,136 @@ def test_the_task_run_twice_imports_once(staff):
     assert first == {"upload": upload.pk, "status": "done", "created": 2}
     assert second is None
     assert Referral.objects.count() == 2
+
+
+class Retried(Exception):
+    """What the task's retry raises here: the broker would run it again later."""
+
+
+@pytest.fixture
+def retries(monkeypatch):
+    """The task's retries, recorded instead of scheduled."""
+    calls = []
+
+    def retry(**kwargs):
+        calls.append(kwargs)
+        return Retried()
+
+    monkeypatch.setattr(import_referral_upload, "retry", retry)
+    return calls
+
+
+def test_a_job_failing_on_an_unexpected_error_fails_says_what_was_imported_and_drops_its_file(
+    staff, monkeypatch, retries
+):
+    # Given batches of two rows, and a bug that breaks the second batch's write
+    monkeypatch.setattr(referral_import, "BATCH_SIZE", 2)
+    upload = start(staff, [good_row(n) for n in range(4)])
+    real_write = referral_import._write_new
+    calls = []
+
+    def failing_write(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ValueError("a bug")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(referral_import, "_write_new", failing_write)
+
+    # When the task runs
+    with pytest.raises(ValueError):
+        import_referral_upload(upload.pk)
+
+    # Then it is not retried; the job failed, saying the first batch was imported, and its
+    # file is gone
+    upload.refresh_from_db()
+    assert retries == []
+    assert (upload.status, upload.created_count, Referral.objects.count()) == ("failed", 2, 2)
+    assert upload.detail.startswith("The import stopped on an unexpected error. 2 rows ")
+    assert "Ana" not in upload.detail and "MRN" not in upload.detail
+    assert not ReferralUploadContent.objects.exists()
+
+
+def test_a_database_error_is_retried_and_after_the_last_retry_the_job_fails_without_its_file(
+    staff, monkeypatch, retries
+):
+    # Given a database that fails every write
+    upload = start(staff, [good_row(1)])
+
+    def failing_write(*args, **kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(referral_import, "_write_new", failing_write)
+
+    # When the task runs for the first time
+    with pytest.raises(Retried):
+        import_referral_upload(upload.pk)
+
+    # Then it is retried, the job queued with its file
+    upload.refresh_from_db()
+    assert len(retries) == 1
+    assert (upload.status, ReferralUploadContent.objects.count()) == ("queued", 1)
+
+    # When its last retry fails too
+    import_referral_upload.push_request(retries=tasks.IMPORT_DB_RETRIES)
+    try:
+        with pytest.raises(OperationalError):
+            import_referral_upload(upload.pk)
+    finally:
+        import_referral_upload.pop_request()
+
+    # Then the job failed and its file is gone
+    upload.refresh_from_db()
+    assert len(retries) == 1
+    assert upload.status == "failed"
+    assert upload.detail.startswith("The import stopped on an unexpected error. 0 rows ")
+    assert not ReferralUploadContent.objects.exists()
+
+
+def test_a_job_whose_worker_was_killed_is_taken_over_by_its_redelivered_task(
+    staff, retries, time_machine
+):
+    # Given a job claimed by a worker that was then killed (its task redelivered at once)
+    time_machine.move_to("2026-03-02 10:00Z", tick=False)
+    upload = start(staff, [good_row(1)])
+    assert referral_import._claim(upload.pk)
+
+    # When the redelivered task runs a few seconds later
+    time_machine.move_to("2026-03-02 10:00:05Z", tick=False)
+    with pytest.raises(Retried):
+        import_referral_upload(upload.pk)
+
+    # Then it comes back just after the job would go stale, nothing imported yet
+    assert retries == [
+        {
+            "args": (upload.pk,),
+            "kwargs": {"waits": 1},
+            "countdown": referral_import.STALE_AFTER.total_seconds() + 15,
+        }
+    ]
+    assert not Referral.objects.exists()
+
+    # When it comes back then
+    time_machine.move_to("2026-03-02 10:04:20Z", tick=False)
+    result = import_referral_upload(upload.pk, waits=1)
+
+    # Then it takes the job over and imports it; the file is gone
+    assert result == {"upload": upload.pk, "status": "done", "created": 1}
+    assert not ReferralUploadContent.objects.exists()
+
+
+def test_a_task_finding_its_job_held_comes_back_a_bounded_number_of_times(staff, retries):
+    # Given a job another run holds
+    upload = start(staff, [good_row(1)])
+    assert referral_import._claim(upload.pk)
+
+    # When the task has come back the most times already
+    result = import_referral_upload(upload.pk, waits=tasks.IMPORT_TAKEOVER_WAITS)
+
+    # Then it gives up, and the job stays with the run holding it
+    assert (result, retries) == (None, [])
+    upload.refresh_from_db()
+    assert upload.status == "running"
 
 
 def test_starting_a_job_queues_the_task_on_commit(staff, django_capture_on_commit_callbacks):
