@@ -21,7 +21,9 @@ good rows in batches of `BATCH_SIZE`, each one short transaction:
 - a row for a patient who exists (in the database, or earlier in the file) goes through
   `referral_create` itself, in a savepoint: MRN matching, a merged record followed to the
   record kept, joining an open case, phones added. Only those rows cost a referral's
-  queries.
+  queries. Their stored patients are locked first (`_lock_patients`), before the bulk
+  write locks the navigators: the order of a single referral (patient, then navigators),
+  so that the two never deadlock.
 
 A batch that commits moves `batches_done` on in the same transaction, conditionally:
 a task restarted after a crash resumes at the first batch not committed, and a batch
@@ -352,6 +354,7 @@ def _run(upload: ReferralUpload) -> None:
 class _Plan:
     new: list[tuple[UploadRow, NewPatient, str, list[str]]] = field(default_factory=list)
     known: list[UploadRow] = field(default_factory=list)  # through referral_create
+    known_ids: set[int] = field(default_factory=set)  # their patients already stored
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -426,6 +429,8 @@ def _plan(clinic: Clinic, rows: Sequence[UploadRow], in_file: dict[str, Patient]
                     override_reason=row.eligibility_override_reason,
                 )
             plan.known.append(row)
+            if patient.pk is not None:
+                plan.known_ids.add(patient.pk)
         except ValidationError as error:
             plan.errors += service_errors(row.line, error)
     return plan
@@ -475,6 +480,7 @@ def _import_batch(upload: ReferralUpload, rows: Sequence[UploadRow], index: int)
         plan = _plan(clinic, todo, {})
         if plan.errors and all_or_nothing:
             raise _BatchRefused(plan.errors)
+        _lock_patients(plan.known_ids)
         created = _write_new(upload, plan.new)
         errors = plan.errors
         for row in plan.known:
@@ -512,6 +518,24 @@ def _import_batch(upload: ReferralUpload, rows: Sequence[UploadRow], index: int)
         )
         if not moved:
             raise _Superseded
+
+
+def _lock_patients(ids: set[int]) -> None:
+    """Lock the batch's stored patients (and the records they were merged into) before
+    the navigators: a single referral locks its patient, then the navigators; the batch
+    locking navigators first, then a patient, could deadlock with it."""
+    for _ in range(10):  # a chain of merges, as patient_with_mrn_for_update follows it
+        if not ids:
+            return
+        list(
+            Patient.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        ids = set(
+            PatientMerge.objects.filter(duplicate__in=ids).values_list("survivor_id", flat=True)
+        )
 
 
 def _write_new(
