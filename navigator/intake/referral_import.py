@@ -71,10 +71,11 @@ from patients.models import (
     ReferralUpload,
     ReferralUploadContent,
 )
-from patients.mrn import mrn_key, mrn_normalise
+from patients.mrn import mrn_key, mrn_normalise, patient_kept
 from patients.services.patients import (
     NewPatient,
     patient_build,
+    patient_input_check,
     patient_mismatch_error,
     patients_bulk_create,
 )
@@ -245,10 +246,9 @@ def referral_import_held(*, upload_id: int) -> bool:
 
 
 def referral_import_fail(*, upload_id: int) -> ReferralUpload | None:
-    """End a job its task gave up on (an unexpected error, or the database still failing
-    after the retries): failed, saying what was imported, and its stored file deleted.
-    The failed job, or None when it is not waiting to be run (finished, or taken by
-    another run)."""
+    """End a job its task gave up on (an unexpected error, the database failing after the
+    retries): failed, saying what was imported, its file deleted. None when it is not
+    queued (finished, or taken by another run)."""
     with transaction.atomic():
         upload = (
             ReferralUpload.objects.select_for_update()
@@ -267,12 +267,7 @@ def referral_import_fail(*, upload_id: int) -> ReferralUpload | None:
                 "import the rest (rows already imported are skipped)."
             ),
         )
-    logger.warning(
-        "Referral upload %s for clinic %s failed on an unexpected error: %d created",
-        upload.pk,
-        upload.clinic_id,
-        upload.created_count,
-    )
+    logger.warning("Referral upload %s failed on an unexpected error", upload.pk)
     upload.refresh_from_db()
     return upload
 
@@ -419,13 +414,18 @@ def _plan(clinic: Clinic, rows: Sequence[UploadRow], in_file: dict[str, Patient]
                 plan.new.append((row, new, override, problems))
                 in_file[mrn] = new.patient
                 continue
-            if not getattr(patient, "merged_away", False):
-                mismatch = patient_mismatch_error(clinic=clinic, existing=patient, data=row.patient)
+            # What referral_create will check: the input as patient_find_or_create
+            # does, then the match and eligibility against the record kept.
+            patient_input_check(data=row.patient)
+            merged = getattr(patient, "merged_away", False)
+            kept = patient_kept(patient=patient) if merged else patient
+            if kept is not None:
+                mismatch = patient_mismatch_error(clinic=clinic, existing=kept, data=row.patient)
                 if mismatch:
                     raise ValidationError({"mrn": mismatch}, code="mrn_conflict")
                 eligibility_check(
                     program=row.program,
-                    patient=patient,
+                    patient=kept,
                     override_reason=row.eligibility_override_reason,
                 )
             plan.known.append(row)

@@ -3,6 +3,7 @@ referral, a constant number of queries per batch, the job's API, page and comman
 
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 
 import pytest
@@ -23,7 +24,13 @@ from navigator.intake.referral_import import (
 from navigator.intake.referrals import referral_create
 from navigator.models import CaseEvent, NavigationCase
 from patients import tasks
-from patients.models import Patient, Referral, ReferralUpload, ReferralUploadContent
+from patients.models import (
+    Patient,
+    PatientMerge,
+    Referral,
+    ReferralUpload,
+    ReferralUploadContent,
+)
 from patients.tasks import import_referral_upload
 from patients.uploads.parse import referral_upload_parse
 from tests.factories import (
@@ -205,6 +212,56 @@ def test_all_or_nothing_checks_every_batch_before_writing_any(staff, clinic, mon
     assert upload.status == "failed"
     assert [(e["line"], e["column"]) for e in upload.errors] == [(6, "mrn")]
     assert (Referral.objects.count(), upload.batches_done, upload.created_count) == (0, 0, 0)
+
+
+def test_all_or_nothing_refuses_before_any_write_a_merged_mrn_whose_kept_record_differs(
+    staff, clinic, monkeypatch
+):
+    # Given batches of one row, and the second row's MRN merged into somebody else's record
+    monkeypatch.setattr(referral_import, "BATCH_SIZE", 1)
+    second = good_row(2)
+    duplicate = PatientFactory(
+        clinic=clinic,
+        mrn="MRN0002",
+        given_name=second["given_name"],
+        family_name=second["family_name"],
+        birth_date=dt.date.fromisoformat(second["birth_date"]),
+    )
+    kept = PatientFactory(clinic=clinic, mrn="MRN9999", given_name="Rosa", family_name="Other")
+    PatientMerge.objects.create(survivor=kept, duplicate=duplicate, actor=staff)
+
+    # When the file is imported all or nothing
+    upload = imported(staff, [good_row(1), second], mode="all_or_nothing")
+
+    # Then the job fails on the second line and nothing, not even the first batch, is written
+    assert upload.status == "failed"
+    assert upload.detail.startswith("Nothing was imported")
+    assert [(error["line"], error["column"]) for error in upload.errors] == [(3, "mrn")]
+    assert not Referral.objects.exists()
+
+
+def test_all_or_nothing_refuses_before_any_write_a_known_patients_row_declining_and_answering(
+    staff, clinic, monkeypatch
+):
+    # Given batches of one row, and a known patient whose row says "declined" and a race
+    monkeypatch.setattr(referral_import, "BATCH_SIZE", 1)
+    second = good_row(2, race_ethnicity="declined;white")
+    PatientFactory(
+        clinic=clinic,
+        mrn="MRN0002",
+        given_name=second["given_name"],
+        family_name=second["family_name"],
+        birth_date=dt.date.fromisoformat(second["birth_date"]),
+    )
+
+    # When the file is imported all or nothing
+    upload = imported(staff, [good_row(1), second], mode="all_or_nothing")
+
+    # Then the job fails on that row's race column and nothing is written
+    assert upload.status == "failed"
+    assert upload.detail.startswith("Nothing was imported")
+    assert [(error["line"], error["column"]) for error in upload.errors] == [(3, "race_ethnicity")]
+    assert not Referral.objects.exists()
 
 
 def test_an_mrn_given_twice_with_different_names_is_refused_on_the_second_line(staff):
