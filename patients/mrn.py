@@ -67,3 +67,20 @@ def patient_with_mrn_for_update(*, clinic: Clinic, mrn: str) -> Patient | None:
             return survivor
         survivor_id = onward
     return None
+
+
+def patient_kept(*, patient: Patient) -> Patient | None:
+    """The record a patient was merged into, along a chain of merges, read without
+    locks (the patient itself when it was not merged); None past ten merges, as
+    `patient_with_mrn_for_update` gives up."""
+    current = patient
+    for _ in range(10):
+        onward = (
+            PatientMerge.objects.filter(duplicate=current)
+            .values_list("survivor_id", flat=True)
+            .first()
+        )
+        if onward is None:
+            return current
+        current = Patient.objects.get(pk=onward)
+    return None

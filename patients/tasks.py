@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
@@ -149,22 +150,51 @@ def fhir_bulk_import_care_gaps(job_id: int) -> str:
     return intake_fhir_bulk.fhir_bulk_care_gaps_work(job_id=job_id)
 
 
+# The referral import's retries. A database error is retried (a retried batch was rolled
+# back whole); anything else is a bug or the time limit, not retried: the job fails and
+# its stored file (patients' data) is deleted, as after the last retry.
+IMPORT_DB_RETRIES = 3
+# A run that finds the job held by another comes back after the job would go stale, so
+# that a job whose worker was killed (its task redelivered at once) is taken over.
+IMPORT_TAKEOVER_WAITS = 6
+
+
 @shared_task(
-    autoretry_for=(DatabaseError,),
-    retry_backoff=10,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=3,
+    bind=True,
+    max_retries=IMPORT_DB_RETRIES + IMPORT_TAKEOVER_WAITS,
     # 100,000 rows take well under a minute; the default limit (5 minutes) is for
     # requests-sized work, this is a file.
     soft_time_limit=25 * 60,
     time_limit=30 * 60,
 )
-def import_referral_upload(upload_id: int) -> dict[str, object] | None:
+def import_referral_upload(self, upload_id: int, waits: int = 0) -> dict[str, object] | None:
     """Import a queued referral upload (queue `imports`). Safe to run twice: the job is
     claimed with a conditional update, and a restarted one resumes at its first batch
-    not committed."""
-    upload = referral_import.referral_import_run(upload_id=upload_id)
+    not committed. `waits`: how many times this task came back to a held job."""
+    try:
+        upload = referral_import.referral_import_run(upload_id=upload_id)
+    except DatabaseError as error:
+        tries = self.request.retries - waits
+        if tries < IMPORT_DB_RETRIES:
+            raise self.retry(
+                exc=error, countdown=min(10 * 2**tries, settings.CELERY_MAX_COUNTDOWN_SECONDS)
+            ) from error
+        referral_import.referral_import_fail(upload_id=upload_id)
+        raise
+    except Exception:
+        referral_import.referral_import_fail(upload_id=upload_id)
+        raise
     if upload is None:
+        if waits < IMPORT_TAKEOVER_WAITS and referral_import.referral_import_held(
+            upload_id=upload_id
+        ):
+            raise self.retry(
+                args=(upload_id,),
+                kwargs={"waits": waits + 1},
+                countdown=min(
+                    referral_import.STALE_AFTER.total_seconds() + 15,
+                    settings.CELERY_MAX_COUNTDOWN_SECONDS,
+                ),
+            )
         return None
     return {"upload": upload.pk, "status": upload.status, "created": upload.created_count}

@@ -21,11 +21,18 @@ good rows in batches of `BATCH_SIZE`, each one short transaction:
 - a row for a patient who exists (in the database, or earlier in the file) goes through
   `referral_create` itself, in a savepoint: MRN matching, a merged record followed to the
   record kept, joining an open case, phones added. Only those rows cost a referral's
-  queries.
+  queries. Their stored patients are locked first (`_lock_patients`), before the bulk
+  write locks the navigators: the order of a single referral (patient, then navigators),
+  so that the two never deadlock.
 
 A batch that commits moves `batches_done` on in the same transaction, conditionally:
 a task restarted after a crash resumes at the first batch not committed, and a batch
 two runners raced for is written once.
+
+A task that finds the job held by another run comes back just after it would go stale
+(`referral_import_held`): a job whose worker was killed is taken over. A task that gives
+up (an unexpected error, the database still failing after its retries) ends the job
+failed with its stored file deleted (`referral_import_fail`), never queued for ever.
 
 ALL_OR_NOTHING keeps its meaning: before any write, every row is checked by the same
 rules (read-only, batch by batch, the file's own earlier rows counting as patients);
@@ -64,10 +71,11 @@ from patients.models import (
     ReferralUpload,
     ReferralUploadContent,
 )
-from patients.mrn import mrn_key, mrn_normalise
+from patients.mrn import mrn_key, mrn_normalise, patient_kept
 from patients.services.patients import (
     NewPatient,
     patient_build,
+    patient_input_check,
     patient_mismatch_error,
     patients_bulk_create,
 )
@@ -81,8 +89,10 @@ IMPORT_TASK = "patients.tasks.import_referral_upload"
 # single referral waits at most one batch for the navigators' locks.
 BATCH_SIZE = 1000
 # A running job whose task has not reported for this long lost its worker: the next
-# run takes it over (a batch takes well under a second).
-STALE_AFTER = dt.timedelta(minutes=5)
+# run takes it over (a batch takes well under a second). Under the longest countdown a
+# task may wait (CELERY_MAX_COUNTDOWN_SECONDS), so that a run finding the job held can
+# come back once, after it went stale.
+STALE_AFTER = dt.timedelta(minutes=4)
 SERVICE_COLUMNS = {"phones": "phone"}
 Status = ReferralUpload.Status
 
@@ -229,6 +239,39 @@ def referral_import_run(*, upload_id: int) -> ReferralUpload | None:
     return upload
 
 
+def referral_import_held(*, upload_id: int) -> bool:
+    """Whether another run holds the job (running): a run that found it so comes back
+    after `STALE_AFTER`, to take it over if that run's worker died meanwhile."""
+    return ReferralUpload.objects.filter(pk=upload_id, status=Status.RUNNING).exists()
+
+
+def referral_import_fail(*, upload_id: int) -> ReferralUpload | None:
+    """End a job its task gave up on (an unexpected error, the database failing after the
+    retries): failed, saying what was imported, its file deleted. None when it is not
+    queued (finished, or taken by another run)."""
+    with transaction.atomic():
+        upload = (
+            ReferralUpload.objects.select_for_update()
+            .filter(pk=upload_id, status=Status.QUEUED)
+            .first()
+        )
+        if upload is None:
+            return None
+        rows = "row" if upload.created_count == 1 else "rows"
+        _finish(
+            upload,
+            status=Status.FAILED,
+            detail=(
+                f"The import stopped on an unexpected error. {upload.created_count} {rows} "
+                "of the file were imported before it stopped; upload the file again to "
+                "import the rest (rows already imported are skipped)."
+            ),
+        )
+    logger.warning("Referral upload %s failed on an unexpected error", upload.pk)
+    upload.refresh_from_db()
+    return upload
+
+
 class _BatchRefused(Exception):
     """ALL_OR_NOTHING: a row of the batch was refused; the batch is rolled back."""
 
@@ -306,6 +349,7 @@ def _run(upload: ReferralUpload) -> None:
 class _Plan:
     new: list[tuple[UploadRow, NewPatient, str, list[str]]] = field(default_factory=list)
     known: list[UploadRow] = field(default_factory=list)  # through referral_create
+    known_ids: set[int] = field(default_factory=set)  # their patients already stored
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -370,16 +414,23 @@ def _plan(clinic: Clinic, rows: Sequence[UploadRow], in_file: dict[str, Patient]
                 plan.new.append((row, new, override, problems))
                 in_file[mrn] = new.patient
                 continue
-            if not getattr(patient, "merged_away", False):
-                mismatch = patient_mismatch_error(clinic=clinic, existing=patient, data=row.patient)
+            # What referral_create will check: the input as patient_find_or_create
+            # does, then the match and eligibility against the record kept.
+            patient_input_check(data=row.patient)
+            merged = getattr(patient, "merged_away", False)
+            kept = patient_kept(patient=patient) if merged else patient
+            if kept is not None:
+                mismatch = patient_mismatch_error(clinic=clinic, existing=kept, data=row.patient)
                 if mismatch:
                     raise ValidationError({"mrn": mismatch}, code="mrn_conflict")
                 eligibility_check(
                     program=row.program,
-                    patient=patient,
+                    patient=kept,
                     override_reason=row.eligibility_override_reason,
                 )
             plan.known.append(row)
+            if patient.pk is not None:
+                plan.known_ids.add(patient.pk)
         except ValidationError as error:
             plan.errors += service_errors(row.line, error)
     return plan
@@ -429,6 +480,7 @@ def _import_batch(upload: ReferralUpload, rows: Sequence[UploadRow], index: int)
         plan = _plan(clinic, todo, {})
         if plan.errors and all_or_nothing:
             raise _BatchRefused(plan.errors)
+        _lock_patients(plan.known_ids)
         created = _write_new(upload, plan.new)
         errors = plan.errors
         for row in plan.known:
@@ -466,6 +518,24 @@ def _import_batch(upload: ReferralUpload, rows: Sequence[UploadRow], index: int)
         )
         if not moved:
             raise _Superseded
+
+
+def _lock_patients(ids: set[int]) -> None:
+    """Lock the batch's stored patients (and the records they were merged into) before
+    the navigators: a single referral locks its patient, then the navigators; the batch
+    locking navigators first, then a patient, could deadlock with it."""
+    for _ in range(10):  # a chain of merges, as patient_with_mrn_for_update follows it
+        if not ids:
+            return
+        list(
+            Patient.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        ids = set(
+            PatientMerge.objects.filter(duplicate__in=ids).values_list("survivor_id", flat=True)
+        )
 
 
 def _write_new(

@@ -256,6 +256,15 @@ def patient_mismatch_error(*, clinic: Clinic, existing: Patient, data: PatientIn
     return ""
 
 
+def patient_input_check(*, data: PatientInput) -> None:
+    """The checks of the input that `patient_find_or_create` makes before matching a
+    stored patient (phones, race answers, language), for a caller checking a row
+    without writing: ValidationError."""
+    _validate_phones(data.phones)
+    _validate_race_ethnicity(data.race_ethnicity)
+    language_answer(data)
+
+
 def patient_find_or_create(*, clinic: Clinic, data: PatientInput) -> tuple[Patient, bool]:
     """The clinic's patient with this MRN, or a new one: (patient, created).
 

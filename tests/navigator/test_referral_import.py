@@ -3,12 +3,13 @@ referral, a constant number of queries per batch, the job's API, page and comman
 
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -22,7 +23,14 @@ from navigator.intake.referral_import import (
 )
 from navigator.intake.referrals import referral_create
 from navigator.models import CaseEvent, NavigationCase
-from patients.models import Patient, Referral, ReferralUpload, ReferralUploadContent
+from patients import tasks
+from patients.models import (
+    Patient,
+    PatientMerge,
+    Referral,
+    ReferralUpload,
+    ReferralUploadContent,
+)
 from patients.tasks import import_referral_upload
 from patients.uploads.parse import referral_upload_parse
 from tests.factories import (
@@ -206,6 +214,56 @@ def test_all_or_nothing_checks_every_batch_before_writing_any(staff, clinic, mon
     assert (Referral.objects.count(), upload.batches_done, upload.created_count) == (0, 0, 0)
 
 
+def test_all_or_nothing_refuses_before_any_write_a_merged_mrn_whose_kept_record_differs(
+    staff, clinic, monkeypatch
+):
+    # Given batches of one row, and the second row's MRN merged into somebody else's record
+    monkeypatch.setattr(referral_import, "BATCH_SIZE", 1)
+    second = good_row(2)
+    duplicate = PatientFactory(
+        clinic=clinic,
+        mrn="MRN0002",
+        given_name=second["given_name"],
+        family_name=second["family_name"],
+        birth_date=dt.date.fromisoformat(second["birth_date"]),
+    )
+    kept = PatientFactory(clinic=clinic, mrn="MRN9999", given_name="Rosa", family_name="Other")
+    PatientMerge.objects.create(survivor=kept, duplicate=duplicate, actor=staff)
+
+    # When the file is imported all or nothing
+    upload = imported(staff, [good_row(1), second], mode="all_or_nothing")
+
+    # Then the job fails on the second line and nothing, not even the first batch, is written
+    assert upload.status == "failed"
+    assert upload.detail.startswith("Nothing was imported")
+    assert [(error["line"], error["column"]) for error in upload.errors] == [(3, "mrn")]
+    assert not Referral.objects.exists()
+
+
+def test_all_or_nothing_refuses_before_any_write_a_known_patients_row_declining_and_answering(
+    staff, clinic, monkeypatch
+):
+    # Given batches of one row, and a known patient whose row says "declined" and a race
+    monkeypatch.setattr(referral_import, "BATCH_SIZE", 1)
+    second = good_row(2, race_ethnicity="declined;white")
+    PatientFactory(
+        clinic=clinic,
+        mrn="MRN0002",
+        given_name=second["given_name"],
+        family_name=second["family_name"],
+        birth_date=dt.date.fromisoformat(second["birth_date"]),
+    )
+
+    # When the file is imported all or nothing
+    upload = imported(staff, [good_row(1), second], mode="all_or_nothing")
+
+    # Then the job fails on that row's race column and nothing is written
+    assert upload.status == "failed"
+    assert upload.detail.startswith("Nothing was imported")
+    assert [(error["line"], error["column"]) for error in upload.errors] == [(3, "race_ethnicity")]
+    assert not Referral.objects.exists()
+
+
 def test_an_mrn_given_twice_with_different_names_is_refused_on_the_second_line(staff):
     rows = [good_row(1), good_row(1, given_name="Rosa", reason="Other")]
 
@@ -287,6 +345,136 @@ def test_the_task_run_twice_imports_once(staff):
     assert first == {"upload": upload.pk, "status": "done", "created": 2}
     assert second is None
     assert Referral.objects.count() == 2
+
+
+class Retried(Exception):
+    """What the task's retry raises here: the broker would run it again later."""
+
+
+@pytest.fixture
+def retries(monkeypatch):
+    """The task's retries, recorded instead of scheduled."""
+    calls = []
+
+    def retry(**kwargs):
+        calls.append(kwargs)
+        return Retried()
+
+    monkeypatch.setattr(import_referral_upload, "retry", retry)
+    return calls
+
+
+def test_a_job_failing_on_an_unexpected_error_fails_says_what_was_imported_and_drops_its_file(
+    staff, monkeypatch, retries
+):
+    # Given batches of two rows, and a bug that breaks the second batch's write
+    monkeypatch.setattr(referral_import, "BATCH_SIZE", 2)
+    upload = start(staff, [good_row(n) for n in range(4)])
+    real_write = referral_import._write_new
+    calls = []
+
+    def failing_write(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ValueError("a bug")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(referral_import, "_write_new", failing_write)
+
+    # When the task runs
+    with pytest.raises(ValueError):
+        import_referral_upload(upload.pk)
+
+    # Then it is not retried; the job failed, saying the first batch was imported, and its
+    # file is gone
+    upload.refresh_from_db()
+    assert retries == []
+    assert (upload.status, upload.created_count, Referral.objects.count()) == ("failed", 2, 2)
+    assert upload.detail.startswith("The import stopped on an unexpected error. 2 rows ")
+    assert "Ana" not in upload.detail and "MRN" not in upload.detail
+    assert not ReferralUploadContent.objects.exists()
+
+
+def test_a_database_error_is_retried_and_after_the_last_retry_the_job_fails_without_its_file(
+    staff, monkeypatch, retries
+):
+    # Given a database that fails every write
+    upload = start(staff, [good_row(1)])
+
+    def failing_write(*args, **kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(referral_import, "_write_new", failing_write)
+
+    # When the task runs for the first time
+    with pytest.raises(Retried):
+        import_referral_upload(upload.pk)
+
+    # Then it is retried, the job queued with its file
+    upload.refresh_from_db()
+    assert len(retries) == 1
+    assert (upload.status, ReferralUploadContent.objects.count()) == ("queued", 1)
+
+    # When its last retry fails too
+    import_referral_upload.push_request(retries=tasks.IMPORT_DB_RETRIES)
+    try:
+        with pytest.raises(OperationalError):
+            import_referral_upload(upload.pk)
+    finally:
+        import_referral_upload.pop_request()
+
+    # Then the job failed and its file is gone
+    upload.refresh_from_db()
+    assert len(retries) == 1
+    assert upload.status == "failed"
+    assert upload.detail.startswith("The import stopped on an unexpected error. 0 rows ")
+    assert not ReferralUploadContent.objects.exists()
+
+
+def test_a_job_whose_worker_was_killed_is_taken_over_by_its_redelivered_task(
+    staff, retries, time_machine
+):
+    # Given a job claimed by a worker that was then killed (its task redelivered at once)
+    time_machine.move_to("2026-03-02 10:00Z", tick=False)
+    upload = start(staff, [good_row(1)])
+    assert referral_import._claim(upload.pk)
+
+    # When the redelivered task runs a few seconds later
+    time_machine.move_to("2026-03-02 10:00:05Z", tick=False)
+    with pytest.raises(Retried):
+        import_referral_upload(upload.pk)
+
+    # Then it comes back just after the job would go stale, nothing imported yet
+    assert retries == [
+        {
+            "args": (upload.pk,),
+            "kwargs": {"waits": 1},
+            "countdown": referral_import.STALE_AFTER.total_seconds() + 15,
+        }
+    ]
+    assert not Referral.objects.exists()
+
+    # When it comes back then
+    time_machine.move_to("2026-03-02 10:04:20Z", tick=False)
+    result = import_referral_upload(upload.pk, waits=1)
+
+    # Then it takes the job over and imports it; the file is gone
+    assert result == {"upload": upload.pk, "status": "done", "created": 1}
+    assert not ReferralUploadContent.objects.exists()
+
+
+def test_a_task_finding_its_job_held_comes_back_a_bounded_number_of_times(staff, retries):
+    # Given a job another run holds
+    upload = start(staff, [good_row(1)])
+    assert referral_import._claim(upload.pk)
+
+    # When the task has come back the most times already
+    result = import_referral_upload(upload.pk, waits=tasks.IMPORT_TAKEOVER_WAITS)
+
+    # Then it gives up, and the job stays with the run holding it
+    assert (result, retries) == (None, [])
+    upload.refresh_from_db()
+    assert upload.status == "running"
 
 
 def test_starting_a_job_queues_the_task_on_commit(staff, django_capture_on_commit_callbacks):
