@@ -21,7 +21,7 @@ from navigator.models import CaseStatus, FollowUpState, ResultFollowUp
 from navigator.services.assignment import case_assign
 from patients.services.patients import PatientInput, PhoneInput
 from tests import factories
-from tests.support.browser import new_context
+from tests.support.browser import begin_the_day_at_ten, new_context
 
 pytestmark = [
     pytest.mark.browser,
@@ -44,6 +44,7 @@ def signed_in(browser, live_server, user) -> Page:
 def test_an_abnormal_fit_stays_open_until_the_colonoscopy_is_recorded_everywhere(
     browser, live_server, request
 ):
+    begin_the_day_at_ten(request)
     # Given a clinic's referral, assigned to a navigator
     clinic = factories.ClinicFactory()
     staff = factories.ClinicStaffFactory(clinic=clinic)

@@ -29,7 +29,7 @@ from outreach.models import ContactAttempt
 from patients.models import PatientPhone
 from tests import factories
 from tests.factories import PASSWORD
-from tests.support.browser import new_context, signed_in_context
+from tests.support.browser import begin_the_day_at_ten, new_context, signed_in_context
 
 pytestmark = [
     pytest.mark.browser,
@@ -67,12 +67,7 @@ def notice_of(page: Page):
 def test_a_navigator_works_a_case_from_first_call_to_the_result(
     page, live_server, tmp_path, request
 ):
-    # The walk books an appointment two hours on and records it three hours later: begun
-    # at 10:00 in the clinic's zone (clock ticking), it all happens on one day whenever CI runs.
-    morning = timezone.localtime().replace(hour=10, minute=0, second=0, microsecond=0)
-    clock = time_machine.travel(morning, tick=True)
-    clock.start()
-    request.addfinalizer(clock.stop)
+    begin_the_day_at_ten(request)
     today = timezone.localdate()
     transportation = BarrierType.objects.get(code="transportation")
 

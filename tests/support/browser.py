@@ -3,8 +3,11 @@ how it is started, and a page's context."""
 
 from __future__ import annotations
 
+import pytest
+import time_machine
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext
 
 CHROMIUM = "/usr/bin/chromium"
@@ -20,6 +23,18 @@ CHROMIUM_ARGS = [
 ]
 LAPTOP = {"width": 1280, "height": 800}
 TIMEOUT_MS = 10_000
+
+
+def begin_the_day_at_ten(request: pytest.FixtureRequest) -> None:
+    """Move the clock to 10:00 today in the clinic's zone, ticking, until the test ends.
+
+    A walk that books an appointment hours ahead and then records it stays on one day,
+    whatever time CI runs: forms drawn before the clock moves offer today as the latest date.
+    """
+    morning = timezone.localtime().replace(hour=10, minute=0, second=0, microsecond=0)
+    clock = time_machine.travel(morning, tick=True)
+    clock.start()
+    request.addfinalizer(clock.stop)
 
 
 def new_context(browser: Browser, viewport: dict[str, int] = LAPTOP) -> BrowserContext:
