@@ -18,7 +18,9 @@ With the setting off (no replica configured) the router answers nothing and Djan
 uses `default` for everything; with the replica down (no connection within
 REPLICA_CONNECT_TIMEOUT seconds) a report reads the primary and a warning is logged.
 A replica lags the primary by what its replication says (usually well under a second;
-docs/deploy.md says what a manager then sees).
+docs/deploy.md says what a manager then sees); one more than
+EQUINAV_REPLICA_MAX_LAG_SECONDS behind (a stalled replay, a broken stream) is treated
+like one that is down, so a dashboard never shows figures minutes old without saying so.
 """
 
 from __future__ import annotations
@@ -49,6 +51,17 @@ logger = logging.getLogger(__name__)
 
 # Seconds to wait for the replica before a report reads the primary instead.
 REPLICA_CONNECT_TIMEOUT = 3
+
+# How far behind the primary the replica is, in seconds: 0 when it has replayed all it
+# received (an idle primary sends nothing, so the last replayed transaction's age alone
+# would read as lag), 0 on a server that is not a standby (the tests' mirror).
+REPLICA_LAG_SQL = """
+    SELECT CASE
+        WHEN NOT pg_is_in_recovery() THEN 0
+        WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+        ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
+    END
+"""
 
 
 def replica_database(url: str, *, primary: dict[str, Any]) -> dict[str, Any]:
@@ -85,15 +98,34 @@ def replica_reads() -> Iterator[None]:
         _replica_reads.reset(token)
 
 
+def replica_lag_seconds() -> float:
+    """How far the replica's replay is behind what it received (0 if it is no standby)."""
+    connection = connections[REPLICA]
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute(REPLICA_LAG_SQL)
+        (lag,) = cursor.fetchone()
+    return float(lag)
+
+
 def replica_reachable() -> bool:
-    """Whether the replica takes a connection. A replica that is down (or being rebuilt)
-    must not take the dashboards down with it: they read the primary meanwhile."""
+    """Whether the replica takes a connection and is current enough to read. A replica
+    that is down, being rebuilt or far behind must not take the dashboards with it:
+    they read the primary meanwhile."""
     try:
         connections[REPLICA].ensure_connection()
+        lag = replica_lag_seconds()
     except DatabaseError as error:
         # The error's type only: its text names the host and the user.
         logger.warning(
             "read replica unreachable (%s): reports read the primary", type(error).__name__
+        )
+        return False
+    max_lag = settings.EQUINAV_REPLICA_MAX_LAG_SECONDS
+    if lag > max_lag:
+        logger.warning(
+            "read replica %.0f s behind (over %.0f s): reports read the primary", lag, max_lag
         )
         return False
     return True

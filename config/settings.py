@@ -161,6 +161,8 @@ DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
 if DATABASE_REPLICA_URL:
     DATABASES[REPLICA] = replica_database(DATABASE_REPLICA_URL, primary=DATABASES["default"])
 EQUINAV_READ_REPLICA = bool(DATABASE_REPLICA_URL)
+# A replica further behind than this (seconds) is skipped: reports read the primary.
+EQUINAV_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("EQUINAV_REPLICA_MAX_LAG_SECONDS", "30"))
 DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A FHIR bundle from an EHR can be large; the importer refuses more than 20 MB itself.

@@ -19,7 +19,7 @@ from django.contrib.sessions.models import Session
 from django.db import OperationalError, connections
 from django.test.utils import CaptureQueriesContext
 
-from config.db_router import REPLICA, ReplicaRouter, replica_reads
+from config.db_router import REPLICA, ReplicaRouter, replica_lag_seconds, replica_reads
 from navigator.audit.models import AccessEvent
 from patients.models import Patient
 from tests import factories
@@ -127,6 +127,36 @@ def test_with_the_replica_down_the_dashboard_reads_the_primary_and_says_so_in_th
     assert on_replica.captured_queries == []
     assert "read replica unreachable (OperationalError)" in caplog.text
     assert "db-replica.internal" not in caplog.text
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True, databases=BOTH)
+def test_a_replica_far_behind_is_skipped_and_the_dashboard_reads_the_primary(
+    client, replica_on, settings, caplog
+):
+    # Given a replica whose replay has stalled two minutes behind the primary
+    settings.EQUINAV_REPLICA_MAX_LAG_SECONDS = 30
+    build_story_population()
+    client.force_login(factories.ManagerFactory())
+    with (
+        mock.patch("config.db_router.replica_lag_seconds", return_value=120.0),
+        CaptureQueriesContext(connections[REPLICA]) as on_replica,
+    ):
+        # When the manager opens the dashboard
+        response = client.get(EQUITY_PAGE)
+    # Then it is drawn from the primary, and the log says how far behind the replica was
+    assert response.status_code == 200
+    assert on_replica.captured_queries == []
+    assert "read replica 120 s behind (over 30 s): reports read the primary" in caplog.text
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True, databases=BOTH)
+def test_a_replica_that_is_no_standby_reads_as_current(require_postgres):
+    # Given the tests' replica (a mirror of the primary, so a server not in recovery)
+    # When its lag is asked
+    # Then it is nothing: the lag query answers 0 off a standby rather than the age of
+    # the last replayed transaction, which an idle primary would make look like lag
+    assert replica_lag_seconds() == 0.0
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True, databases=BOTH)
