@@ -75,6 +75,8 @@ def replica_database(url: str, *, primary: dict[str, Any]) -> dict[str, Any]:
         )
     )
     database["TEST"] = {"MIRROR": "default"}
+    # Behind the same pooler as the primary, or not.
+    database["DISABLE_SERVER_SIDE_CURSORS"] = primary.get("DISABLE_SERVER_SIDE_CURSORS", False)
     if "postgresql" in database["ENGINE"]:
         options = dict(database.get("OPTIONS") or {})
         options.setdefault("connect_timeout", REPLICA_CONNECT_TIMEOUT)

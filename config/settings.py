@@ -150,6 +150,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Behind PgBouncer in transaction pooling a server-side cursor (`.iterator()`) cannot
+# outlive its transaction's server connection: DATABASE_DISABLE_SERVER_SIDE_CURSORS=1.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = (
+    os.environ.get("DATABASE_DISABLE_SERVER_SIDE_CURSORS", "") == "1"
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several users, the worker and beat write at once: WAL, BEGIN IMMEDIATE and a busy
     # timeout turn "database is locked" into a short wait (config/embedded.py).

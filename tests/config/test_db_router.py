@@ -191,6 +191,7 @@ def _databases_in_subprocess(tmp_path: Path, **env: str) -> dict:
         from django.conf import settings
         print(json.dumps({
             "aliases": sorted(settings.DATABASES),
+            "default": settings.DATABASES["default"],
             "replica": settings.DATABASES.get("replica"),
             "read_replica": settings.EQUINAV_READ_REPLICA,
             "routers": settings.DATABASE_ROUTERS,
@@ -225,3 +226,19 @@ def test_without_database_replica_url_there_is_only_the_primary(tmp_path):
     found = _databases_in_subprocess(tmp_path, DATABASE_REPLICA_URL="")
     assert found["aliases"] == ["default"]
     assert found["read_replica"] is False
+
+
+def test_behind_pgbouncer_server_side_cursors_are_off_on_the_primary_and_the_replica(tmp_path):
+    # Given transaction pooling (a server-side cursor cannot outlive its transaction)
+    found = _databases_in_subprocess(
+        tmp_path,
+        DATABASE_REPLICA_URL="postgres://equinav@db-replica.internal:5432/equinav",
+        DATABASE_DISABLE_SERVER_SIDE_CURSORS="1",
+    )
+    assert found["default"]["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert found["replica"]["DISABLE_SERVER_SIDE_CURSORS"] is True
+
+
+def test_by_default_server_side_cursors_stay_on(tmp_path):
+    found = _databases_in_subprocess(tmp_path, DATABASE_REPLICA_URL="")
+    assert found["default"]["DISABLE_SERVER_SIDE_CURSORS"] is False
