@@ -20,6 +20,8 @@ To change:
   checking each NDJSON line with the bundle's rules, each bad line's reason: `bulk_read.py`;
   writing one batch set-based (bulk inserts of new patients, `patient_link_or_create` for
   the rest, upserts keyed on source/type/id skipping unchanged hashes): `bulk_write.py`;
+  its PostgreSQL inserts fed by one jsonb document (the rows bulk_create would write,
+  without its per-value cost): `bulk_insert.py`;
   the job (creating it, claiming and importing a batch, the phases, restart, progress):
   `bulk.py`. The care gaps at the end: `navigator.intake.fhir_bulk`.
 """

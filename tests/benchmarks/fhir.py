@@ -5,12 +5,13 @@
     colonoscopy Procedure) through `fhir_import`, one after another: bundles/s.
 (b) Bulk: BENCH_BULK_PATIENTS (2,000 small / 100,000 full) patients with the same
     resources, written as NDJSON files per type (as $export writes them), imported by
-    the bulk job (`patients.fhir.bulk`) in batches of BENCH_BULK_BATCH (2,000) lines by
-    BENCH_BULK_WORKERS (2) processes claiming batches as the Celery workers do; then
-    the care gaps of the patients touched. Reported: patients/s of the import, of the
-    import with its care gaps, and of a second run of the same export (all unchanged);
-    the queries per batch. Beside it, the floor: PostgreSQL COPY of the same resources
-    as jsonb into a plain table, in the same run.
+    the bulk job (`patients.fhir.bulk`) in batches of BENCH_BULK_BATCH lines (the
+    job's default, DEFAULT_BATCH) by BENCH_BULK_WORKERS (2) processes claiming
+    batches as the Celery workers do; then the care gaps of the patients touched.
+    Reported: patients/s of the import, of the import with its care gaps, and of a
+    second run of the same export (all unchanged); the queries per batch. Beside it,
+    the floor: PostgreSQL COPY of the same resources as jsonb into a plain table, in
+    the same run.
 
 BENCH_PROFILE=1 prints where a one-process bulk run of the same size spends its time
 (cProfile, top 25 by cumulative time).
@@ -201,6 +202,7 @@ def copy_floor(folder: Path) -> float:
 
 
 def run(*, scale: Scale) -> PartResult:
+    from patients.fhir.bulk import DEFAULT_BATCH
     from patients.fhir.importer import fhir_import
     from patients.models import Clinic, FhirBulkChunk, FhirSource
 
@@ -224,7 +226,7 @@ def run(*, scale: Scale) -> PartResult:
 
     # (b) Bulk: new patients (their MRNs after the bundles').
     patients = int(os.environ.get("BENCH_BULK_PATIENTS", scale.pick(small=2000, full=100_000)))
-    batch_size = int(os.environ.get("BENCH_BULK_BATCH", "2000"))
+    batch_size = int(os.environ.get("BENCH_BULK_BATCH", str(DEFAULT_BATCH)))
     workers = int(os.environ.get("BENCH_BULK_WORKERS", "2"))
     bulk = FhirSource.objects.create(key="bench-bulk", name="Bulk", clinic=clinic)
     with tempfile.TemporaryDirectory(prefix="fhir-bulk-") as tmp:
