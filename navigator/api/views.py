@@ -431,12 +431,15 @@ class _WorklistBase(generics.GenericAPIView):
 
     def list(self, request, *args, **kwargs):
         # Plain values, not a serializer per row (s.worklist_row_data; the same JSON).
+        # The views name this class before ListModelMixin (kept for the schema: a
+        # paginated list), else the mixin's `list` shadowed this one and every row
+        # went through the serializer after all.
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([s.worklist_row_data(case) for case in page])
 
 
 @extend_schema(parameters=WORKLIST_FILTERS)
-class WorklistView(mixins.ListModelMixin, _WorklistBase):
+class WorklistView(_WorklistBase, mixins.ListModelMixin):
     """Open cases, most urgent first, each saying why (rules: navigator.worklist).
 
     The page's filters and sort (`program`, `status`, `language`, `clinic`, `barrier`,
@@ -459,7 +462,7 @@ class WorklistView(mixins.ListModelMixin, _WorklistBase):
         OpenApiParameter("page_size", int, description="Matches a page (at most 200)"),
     ],
 )
-class WorklistSearchView(mixins.ListModelMixin, _WorklistBase):
+class WorklistSearchView(_WorklistBase, mixins.ListModelMixin):
     """The worklist searched: `q` (a name, an MRN however typed, a phone number, or a
     birth date as YYYY-MM-DD or MM/DD/YYYY) and the same filters as `GET /api/worklist/`,
     all in the JSON body, so that nothing identifying reaches an address or a log.

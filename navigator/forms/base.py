@@ -1,7 +1,8 @@
 """What most EquiNav forms build on (the navigator pages', and patients' and
 outreach's too): `EquiNavForm`, which shows a service's ValidationError on its own
 fields; `CaseForm`, which carries the case version a form was drawn from; the date
-widgets and `NavigatorChoiceField` (a navigator menu)."""
+widgets, `PlainSelect` (a menu written without the template engine) and
+`NavigatorChoiceField` (a navigator menu)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from typing import cast
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.template import Context
+from django.template.base import render_value_in_context
+from django.template.defaultfilters import stringformat
 from django.utils import timezone
+from django.utils.safestring import SafeData, SafeString, mark_safe
 
 from navigator.cases import MAX_DAYS_AHEAD
 from navigator.models import NavigatorProfile
@@ -31,6 +36,58 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+# Django's own templates for a menu, which PlainSelect writes out in Python.
+_SELECT = "django/forms/widgets/select.html"
+_OPTION = "django/forms/widgets/select_option.html"
+_AUTOESCAPE = Context(autoescape=True)
+
+
+def _shown(value: object) -> str:
+    # `{{ value }}` in a template: localised, escaped unless already safe.
+    return str(render_value_in_context(value, _AUTOESCAPE))
+
+
+def _as_text(value: object) -> str:
+    # `{{ value|stringformat:'s' }}`: stringformat keeps a safe value safe.
+    text = stringformat(value, "s")
+    return _shown(mark_safe(text) if isinstance(value, SafeData) else text)  # noqa: S308 - safe already
+
+
+def _attrs(attrs: dict[str, object]) -> str:
+    # django/forms/widgets/attrs.html
+    return "".join(
+        f" {_shown(name)}" + ("" if value is True else f'="{_as_text(value)}"')
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+class PlainSelect(forms.Select):
+    """A menu with the very HTML of Django's select.html, select_option.html and
+    attrs.html, written here rather than through the template engine, which includes
+    a template per option (and attrs.html in each): the worklist's filter menus
+    (about a hundred options) cost more than its fifty rows' cells. A subclass that
+    names other templates is drawn by them."""
+
+    def render(self, name, value, attrs=None, renderer=None) -> SafeString:
+        if self.template_name != _SELECT or self.option_template_name != _OPTION:
+            return super().render(name, value, attrs, renderer)
+        widget = self.get_context(name, value, attrs)["widget"]
+        html = [f'<select name="{_shown(widget["name"])}"{_attrs(widget["attrs"])}>']
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                html.append(f'\n  <optgroup label="{_shown(group_name)}">')
+            html.extend(
+                f'\n  <option value="{_as_text(option["value"])}"{_attrs(option["attrs"])}>'
+                f"{_shown(option['label'])}</option>\n"
+                for option in options
+            )
+            if group_name:
+                html.append("\n  </optgroup>")
+        html.append("\n</select>")  # the renderer strips what follows
+        return mark_safe("".join(html))  # noqa: S308 - every value above is escaped
 
 
 def not_too_far_ahead(value: dt.date | dt.datetime | None) -> None:

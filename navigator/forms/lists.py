@@ -9,7 +9,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from navigator.forms.base import EquiNavForm, NavigatorChoiceField, choice, model_choice
+from navigator.forms.base import (
+    EquiNavForm,
+    NavigatorChoiceField,
+    PlainSelect,
+    choice,
+    model_choice,
+)
 from navigator.models import OPEN_STATUSES, BarrierType, CaseStatus, NavigatorProfile
 from navigator.worklist.filters import Filters, Search, parse_search
 from navigator.worklist.query import DEFAULT_SORT, SORT_CHOICES, SORTS
@@ -141,6 +147,7 @@ class WorklistFilterForm(EquiNavForm):
         ),
     )
     program = forms.ModelChoiceField(
+        widget=PlainSelect,
         queryset=ScreeningProgram.objects.order_by("name"),
         to_field_name="code",
         required=False,
@@ -148,6 +155,7 @@ class WorklistFilterForm(EquiNavForm):
         error_messages={"invalid_choice": "“%(value)s” is not a screening program."},
     )
     status = forms.ChoiceField(
+        widget=PlainSelect,
         required=False,
         choices=[
             ("", "Any open status"),
@@ -159,6 +167,7 @@ class WorklistFilterForm(EquiNavForm):
         },
     )
     language = LanguageFilterField(
+        widget=PlainSelect,
         required=False,
         choices=[
             ("", "Any language"),
@@ -169,6 +178,7 @@ class WorklistFilterForm(EquiNavForm):
         },
     )
     clinic = forms.ModelChoiceField(
+        widget=PlainSelect,
         queryset=Clinic.objects.order_by("name"),
         to_field_name="code",
         required=False,
@@ -176,6 +186,7 @@ class WorklistFilterForm(EquiNavForm):
         error_messages={"invalid_choice": "“%(value)s” is not a clinic."},
     )
     barrier = forms.ModelChoiceField(
+        widget=PlainSelect,
         queryset=BarrierType.objects.order_by("name"),
         to_field_name="code",
         required=False,
@@ -185,6 +196,7 @@ class WorklistFilterForm(EquiNavForm):
     )
     overdue = StrictBooleanField(required=False, label="Overdue follow-ups only")
     sort = forms.ChoiceField(
+        widget=PlainSelect,
         required=False,
         label="Sort by",
         choices=SORT_CHOICES,
