@@ -14,7 +14,7 @@ from django.db import transaction
 
 from navigator.cases import case_lock, case_transition, event_record
 from navigator.models import OPEN_STATUSES, CaseEventKind, CaseStatus, NavigationCase
-from navigator.services.case_opening import case_open
+from navigator.services.case_opening import cases_open_many
 from patients.models import (
     CareGapStatus,
     Patient,
@@ -77,7 +77,7 @@ def _cases_follow_gaps(
 ) -> tuple[int, int]:
     """Open a case for each newly overdue patient; close one the EHR shows screened."""
     program_by_id = {entry.program.pk: entry.program for entry in programs}
-    opened = closed = 0
+    closed = 0
     newly_overdue = [
         c for c in changes if c.gap.status == CareGapStatus.OVERDUE and c.old_status != "overdue"
     ]
@@ -98,17 +98,25 @@ def _cases_follow_gaps(
         and program_by_id[change.program_id].open_cases_automatically
         and (change.patient_id, change.program_id) not in open_cases
     ]
-    patients = Patient.objects.in_bulk({change.patient_id for change in to_open})
-    for change in to_open:
-        program = program_by_id[change.program_id]
-        patient = patients[change.patient_id]
-        case_open(
-            patient=patient,
-            program=program,
+    # One set of statements for the batch (patients locked, navigators locked once,
+    # cases and events inserted in bulk), not case_open per case: the same cases,
+    # assignments (the same scoring, loads counted on) and events.
+    patients = Patient.objects.select_related("clinic").in_bulk(
+        {change.patient_id for change in to_open}
+    )
+    opened = len(
+        cases_open_many(
+            openings=[
+                (
+                    patients[change.patient_id],
+                    program_by_id[change.program_id],
+                    f"care gap: {change.gap.summary}",
+                )
+                for change in to_open
+            ],
             actor=None,
-            source=f"care gap: {change.gap.summary}",
         )
-        opened += 1
+    )
     for change in screened:
         case = open_cases.get((change.patient_id, change.program_id))
         if case is None or case.screenings.exists():

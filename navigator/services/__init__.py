@@ -6,7 +6,9 @@ To change:
 - how a navigator is chosen and a case given to them, or a manager moving cases
   between navigators (rebalancing): `assignment.py` (the chooser's rules are
   `navigator.assignment_rules`);
-- opening a case for a patient and program: `case_opening.py`;
+- opening a case for a patient and program: `case_opening.py` (one at a time, or many
+  at once in a fixed number of queries: the referral import's new patients, the
+  care-gap refresh's newly overdue ones);
 - the next follow-up date: `follow_up.py`; a note on the timeline: `notes.py`;
 - barriers (adding one, moving it on to resolved): `barriers.py`;
 - booking an appointment or recording what became of it: `appointments.py`;

@@ -21,6 +21,7 @@ from navigator.cases import (
     case_transition,
 )
 from navigator.models import (
+    OPEN_STATUSES,
     CaseEventKind,
     CaseStatus,
     NavigationCase,
@@ -29,7 +30,7 @@ from navigator.models import (
     User,
 )
 from navigator.selectors.team import rebalance_order
-from patients.models import Patient
+from patients.models import Patient, ScreeningProgram
 
 
 def _lock_active_navigators(*, exclude: tuple[int, ...] = ()) -> list[NavigatorProfile]:
@@ -77,6 +78,53 @@ def navigators_choose_for_new_patients(*, patients: Sequence[Patient]) -> list[C
         choice = assignment_rules.choose(patient=patient, candidates=candidates)
         if choice.navigator is not None:
             loads[choice.navigator.pk] = loads.get(choice.navigator.pk, 0) + 1
+        choices.append(choice)
+    return choices
+
+
+def navigators_choose_for_cases(
+    *, openings: Sequence[tuple[Patient, ScreeningProgram]]
+) -> list[Choice]:
+    """A navigator for each of many new cases of stored patients (patient x program),
+    in order, by the rules of `navigator_choose_for`: three queries whatever the number.
+
+    As `navigators_choose_for_new_patients` (navigators locked in pk order, loads read
+    once and counted on), plus continuity: the patients' other open assigned cases are
+    read at once, and each case chosen here counts as that patient's for the next, as
+    if the cases had been opened one by one. The caller's transaction holds the locks.
+    """
+    if not openings:
+        return []
+    navigators = _lock_active_navigators()
+    loads = assignment_rules.open_case_counts([n.pk for n in navigators])
+    # Per patient, per navigator: the programs of their open cases, newest first (the
+    # order candidates_for reads them in, which the reason's words follow).
+    continuity: dict[int, dict[int, list[str]]] = {}
+    for patient_id, navigator_id, program_name in (
+        NavigationCase.objects.filter(
+            patient_id__in={patient.pk for patient, _ in openings},
+            status__in=OPEN_STATUSES,
+            navigator__isnull=False,
+        )
+        .order_by("-opened_at", "-pk")
+        .values_list("patient_id", "navigator_id", "program__name")
+    ):
+        continuity.setdefault(patient_id, {}).setdefault(navigator_id, []).append(
+            program_name.lower()
+        )
+    choices = []
+    for patient, program in openings:
+        by_navigator = continuity.setdefault(patient.pk, {})
+        candidates = assignment_rules.candidates_from(
+            navigators=navigators,
+            loads=loads,
+            programs_by_navigator={pk: list(names) for pk, names in by_navigator.items()},
+        )
+        choice = assignment_rules.choose(patient=patient, candidates=candidates)
+        if choice.navigator is not None:
+            loads[choice.navigator.pk] = loads.get(choice.navigator.pk, 0) + 1
+            # The newest open case comes first.
+            by_navigator.setdefault(choice.navigator.pk, []).insert(0, program.name.lower())
         choices.append(choice)
     return choices
 

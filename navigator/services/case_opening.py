@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from navigator.assignment_rules import Choice
 from navigator.cases import event_record
 from navigator.models import (
     OPEN_STATUSES,
@@ -19,6 +20,7 @@ from navigator.models import (
 )
 from navigator.services.assignment import (
     case_assign_automatically,
+    navigators_choose_for_cases,
     navigators_choose_for_new_patients,
 )
 from patients.models import Patient, PatientMerge, ScreeningProgram
@@ -85,11 +87,79 @@ def cases_open_for_new_patients(
         return []
     with transaction.atomic():
         choices = navigators_choose_for_new_patients(patients=[p for p, _ in openings])
+        return _cases_insert(
+            openings=[(patient, program, source) for patient, program in openings],
+            choices=choices,
+            actor=actor,
+            events_after=events_after,
+        )
+
+
+def cases_open_many(
+    *, openings: Sequence[tuple[Patient, ScreeningProgram, str]], actor: User | None
+) -> list[NavigationCase]:
+    """`case_open` (assigned automatically) for many (patient, program, source) of
+    stored patients, in a constant number of queries: the cases it would open, with the
+    same assignments and events. Answers the cases opened, in order.
+
+    As `case_open`: the patients are locked first (in pk order; then the navigators,
+    once, as `navigators_choose_for_cases` does), a record merged into another is
+    refused with the same error, and a patient x program with an open case already
+    keeps it (nothing opened; the same pair twice opens one case).
+    """
+    if not openings:
+        return []
+    with transaction.atomic():
+        ids = sorted({patient.pk for patient, _, _ in openings})
+        list(
+            Patient.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        merged = set(
+            PatientMerge.objects.filter(duplicate_id__in=ids).values_list("duplicate_id", flat=True)
+        )
+        for patient, _, _ in openings:
+            if patient.pk in merged:
+                # case_open's error, for the first such record in order.
+                message = f"Record #{patient.pk} was merged into another: open the case there."
+                raise ValidationError({"patient": message})
+        taken = set(
+            NavigationCase.objects.filter(patient_id__in=ids, status__in=OPEN_STATUSES).values_list(
+                "patient_id", "program_id"
+            )
+        )
+        todo = []
+        for patient, program, source in openings:
+            if (patient.pk, program.pk) not in taken:
+                taken.add((patient.pk, program.pk))
+                todo.append((patient, program, source))
+        choices = navigators_choose_for_cases(
+            openings=[(patient, program) for patient, program, _ in todo]
+        )
+        return _cases_insert(openings=todo, choices=choices, actor=actor)
+
+
+def _cases_insert(
+    *,
+    openings: Sequence[tuple[Patient, ScreeningProgram, str]],
+    choices: Sequence[Choice],
+    actor: User | None,
+    events_after: Sequence[int] | None = None,
+) -> list[NavigationCase]:
+    """Insert the cases, assigned as chosen, with the OPENED, ASSIGNED and
+    STATUS_CHANGED events `case_open` records, in one statement each."""
+    if not openings:
+        return []
+    with transaction.atomic():
         now = timezone.now()
         today = timezone.localdate()
         cases = []
         after = list(events_after) if events_after is not None else [0] * len(openings)
-        for (patient, program), choice, later in zip(openings, choices, after, strict=True):
+        for (patient, program, _source), choice, later in zip(
+            openings, choices, after, strict=True
+        ):
             assigned = choice.navigator is not None
             cases.append(
                 NavigationCase(
@@ -107,7 +177,9 @@ def cases_open_for_new_patients(
             )
         NavigationCase.objects.bulk_create(cases)
         events = []
-        for case, choice in zip(cases, choices, strict=True):
+        for case, choice, (_patient, _program, source) in zip(
+            cases, choices, openings, strict=True
+        ):
             events.append(
                 CaseEvent(
                     case=case,

@@ -20,7 +20,7 @@ From a `CareGap` row (patients.models) back to the rule that produced it:
   `builtin_codes.py` (seeded by migration 0004); `patients.selectors
   .concept_codes` picks between them. Code systems and their aliases: `codes.py`.
 - Which FHIR resource counts as evidence, and when it happened: `engine.py`
-  (`_counts`, `_matches`, `_resource_span`) over `fhirdata.py` (reading
+  (`_counts`, `_Evidence.matches`, `_resource_span`) over `fhirdata.py` (reading
   resources as QI-Core/CQL does, and the status values Status.cql counts,
   shared with the measures) and `medication_period.py` (when a medication
   request's supply lasts).

@@ -26,7 +26,7 @@ from patients.caregaps.fhirdata import (
     Resource,
     authored_interval,
     choice_interval,
-    concept_in,
+    codings,
     device_do_not_perform,
     first_code_display,
     has_value,
@@ -59,6 +59,9 @@ class PatientFacts:
     resources: list[tuple[int, Resource]] = field(
         default_factory=list
     )  # (ClinicalResource pk, json)
+    # What the engine reads of each resource, worked out once per patient rather than
+    # once per program and concept (see `_evidence_of`).
+    _evidence: list[_Evidence] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -123,13 +126,52 @@ def _counts(resource: Resource) -> bool:
     return False
 
 
-def _matches(resource: Resource, codes: frozenset[Code]) -> bool:
-    if concept_in(primary_code(resource), codes):
-        return True
-    # An assessment answered with the concept (“Housing status: lives in a nursing home”).
-    return resource.get("resourceType") == "Observation" and concept_in(
-        resource.get("valueCodeableConcept"), codes
-    )
+class _Evidence:
+    """One resource as the engine reads it: its codes (as sets, so matching a concept
+    is one set intersection), and whether it counts and when it happened, each worked
+    out on first use (a resource matching no concept is never asked)."""
+
+    __slots__ = ("_counts", "_span", "birth_date", "codes", "pk", "resource", "resource_type")
+
+    _UNSET: Any = object()
+
+    def __init__(self, pk: int, resource: Resource, birth_date: dt.date) -> None:
+        self.pk = pk
+        self.resource = resource
+        self.birth_date = birth_date
+        self.resource_type = resource.get("resourceType")
+        self.codes = frozenset(codings(primary_code(resource)))
+        self._counts: bool | None = None
+        self._span: Any = self._UNSET
+
+    def matches(self, codes: frozenset[Code]) -> bool:
+        if not self.codes.isdisjoint(codes):
+            return True
+        # An assessment answered with the concept (“Housing status: lives in a nursing
+        # home”). Read only for observations, as before: the value is rarely asked.
+        return self.resource_type == "Observation" and any(
+            code in codes for code in codings(self.resource.get("valueCodeableConcept"))
+        )
+
+    def counts(self) -> bool:
+        if self._counts is None:
+            self._counts = _counts(self.resource)
+        return self._counts
+
+    def span(self) -> Interval | None:
+        if self._span is self._UNSET:
+            self._span = _resource_span(self.resource, self.birth_date)
+        return self._span
+
+
+def _evidence_of(facts: PatientFacts) -> list[_Evidence]:
+    """The patient's resources as the engine reads them, built on the first program
+    evaluated and kept on the facts for the others."""
+    if facts._evidence is None or len(facts._evidence) != len(facts.resources):
+        facts._evidence = [
+            _Evidence(pk, resource, facts.birth_date) for pk, resource in facts.resources
+        ]
+    return facts._evidence
 
 
 def _day_span(span: Interval | None) -> tuple[dt.date | None, dt.date | None]:
@@ -161,10 +203,11 @@ def _exclusion_evidence(
     """Evidence of one concept by `as_of`, and the day it stops counting (None: never)."""
     window_start = add_months(as_of, -lookback_months) if lookback_months else None
     best: tuple[dict[str, Any], dt.date | None] | None = None
-    for pk, resource in facts.resources:
-        if not _matches(resource, codes) or not _counts(resource):
+    for item in _evidence_of(facts):
+        if not item.matches(codes) or not item.counts():
             continue
-        first, last = _day_span(_resource_span(resource, facts.birth_date))
+        pk, resource = item.pk, item.resource
+        first, last = _day_span(item.span())
         if first is not None and first > as_of:
             continue  # not yet
         if resource.get("resourceType") == "Condition" or first is None:
@@ -183,9 +226,9 @@ def _exclusion_evidence(
     return best
 
 
-def _test_day(resource: Resource, birth_date: dt.date) -> dt.date | None:
+def _test_day(item: _Evidence) -> dt.date | None:
     """The day a test was done (its end, or its only day)."""
-    span = _resource_span(resource, birth_date)
+    span = item.span()
     if span is None:
         return None
     point = span.latest()
@@ -275,16 +318,16 @@ def evaluate_care_gap(
                 candidates.append((screening.performed_on, "recorded", None, screening.result))
         codes = concept_codes.get(modality["concept"] or "", frozenset())
         if codes:
-            for resource_pk, resource in facts.resources:
-                if resource.get("resourceType") not in {"Procedure", "Observation"}:
+            for item in _evidence_of(facts):
+                if item.resource_type not in {"Procedure", "Observation"}:
                     continue
-                if not _matches(resource, codes) or not _counts(resource):
+                if not item.matches(codes) or not item.counts():
                     continue
-                if resource.get("resourceType") == "Observation" and not has_value(resource):
+                if item.resource_type == "Observation" and not has_value(item.resource):
                     continue
-                day = _test_day(resource, facts.birth_date)
+                day = _test_day(item)
                 if day is not None:
-                    candidates.append((day, "ehr", resource_pk, ""))
+                    candidates.append((day, "ehr", item.pk, ""))
         for day, origin, source_pk, _result in candidates:
             if day > as_of:
                 continue

@@ -7,8 +7,11 @@ Opening and closing cases from the result is intake orchestration
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
+from typing import Any
 
+from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -18,12 +21,22 @@ from patients.models import CareGap, Patient
 from patients.selectors import ProgramRules
 
 
-@dataclass
+@dataclass(slots=True)
+class StoredGap:
+    """A gap as this recompute stored it: its row id and what it says. Plain values,
+    not a CareGap: building 4,000 model instances was a sixth of a batch's Python."""
+
+    pk: int | None
+    status: str
+    summary: str
+
+
+@dataclass(slots=True)
 class CareGapChange:
     patient_id: int
     program_id: int
     old_status: str | None
-    gap: CareGap
+    gap: StoredGap
     result: GapResult
 
 
@@ -32,24 +45,18 @@ def care_gaps_recompute(
 ) -> list[CareGapChange]:
     """Compute every program's gap for a batch of patients and store it.
 
-    Only gaps that changed (or are new) are written in full; those that did not
-    get their `as_of` and `computed_at` moved on in one narrow UPDATE. The nightly
-    run recomputes mostly unchanged gaps, and writing each in full, with its JSON,
-    was most of a batch's time.
-
-    A fixed number of queries per batch, at most 8: facts (3), concept codes (2),
-    stored gaps (1), then the upsert of the changed gaps (1, none if none
-    changed), the stamp on the unchanged ones (1, none if none) and the stamp on the
-    patients whose gaps were stale (1).
+    A fixed number of queries per batch: facts (3), concept codes (2), then on
+    PostgreSQL one statement that upserts every gap and answers each one's id and
+    previous status (1), and the stamp on the patients whose gaps were stale (1):
+    7. Elsewhere (SQLite) the stored gaps are read and compared first: the read (1),
+    the upsert of the changed gaps (1, none if none changed), the `as_of` and
+    `computed_at` of the unchanged ones (1, none if none), the stamp (1): at most 8.
     """
     programs = programs if programs is not None else selectors.program_rules_list()
     concept_codes = selectors.concept_codes()
     now = timezone.now()
     facts_list = selectors.patient_facts(patient_ids)
-    stored = selectors.care_gaps_stored(patient_ids)
-    changes: list[CareGapChange] = []
-    changed: list[CareGap] = []
-    unchanged: list[int] = []
+    computed: list[tuple[int, ProgramRules, GapResult, tuple[Any, ...]]] = []
     for facts in facts_list:
         for entry in programs:
             result = evaluate_care_gap(
@@ -71,28 +78,151 @@ def care_gaps_recompute(
                 result.recheck_on,
                 entry.program.rule_version,
             )
-            gap = CareGap(
-                patient_id=facts.pk,
+            computed.append((facts.pk, entry, result, values))
+    if connection.vendor == "postgresql":
+        written = _gaps_upsert_postgres(computed, as_of=as_of, now=now)
+    else:
+        written = _gaps_write_compared(computed, patient_ids, as_of=as_of, now=now)
+    changes = [
+        CareGapChange(
+            patient_id,
+            entry.program.pk,
+            written[(patient_id, entry.program.pk)][1],
+            StoredGap(written[(patient_id, entry.program.pk)][0], values[0], values[1]),
+            result,
+        )
+        for patient_id, entry, result, values in computed
+    ]
+    # The stamp moves only where it says the gaps are stale (never computed, or data
+    # newer than them): every reader compares it with `clinical_data_changed_at`, and
+    # each patient row written costs an index entry per index and a change-history
+    # row (its trigger), so stamping patients whose gaps were already current was
+    # most of a batch's database time. `now` is from before the facts were read: data
+    # arriving meanwhile is newer, and the next run picks the patient up again.
+    Patient.objects.filter(pk__in=[f.pk for f in facts_list]).filter(
+        Q(care_gaps_computed_at__isnull=True)
+        | Q(clinical_data_changed_at__gt=F("care_gaps_computed_at"))
+    ).update(care_gaps_computed_at=now)
+    return changes
+
+
+def _day(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# One statement: the batch's gaps arrive as one jsonb array (one parameter, however
+# many rows: no parameter limit, nothing to split on this side); `previous` reads
+# the stored statuses from the statement's snapshot, i.e. before the upsert. An
+# unchanged gap is rewritten with the same values: PostgreSQL writes a whole new row
+# version for any UPDATE, so the narrow UPDATE saved nothing there, while reading
+# the stored gaps back (their JSON parsed) to compare was a third of a batch.
+_UPSERT_SQL = """
+WITH computed AS (
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+        patient_id bigint, program_id bigint, status varchar(16), summary varchar(300),
+        reasons jsonb, evidence jsonb, last_screening_on date, last_modality_id bigint,
+        next_due_on date, overdue_since date, recheck_on date, rule_version integer
+    )
+),
+previous AS (
+    SELECT gap.patient_id, gap.program_id, gap.status
+    FROM patients_caregap gap
+    WHERE gap.patient_id = ANY(%(patients)s)
+),
+written AS (
+    INSERT INTO "patients_caregap" (
+        patient_id, program_id, status, as_of, summary, reasons, evidence,
+        last_screening_on, last_modality_id, next_due_on, overdue_since, recheck_on,
+        rule_version, computed_at
+    )
+    SELECT patient_id, program_id, status, %(as_of)s, summary, reasons, evidence,
+        last_screening_on, last_modality_id, next_due_on, overdue_since, recheck_on,
+        rule_version, %(now)s
+    FROM computed
+    ON CONFLICT (patient_id, program_id) DO UPDATE SET
+        status = EXCLUDED.status, as_of = EXCLUDED.as_of, summary = EXCLUDED.summary,
+        reasons = EXCLUDED.reasons, evidence = EXCLUDED.evidence,
+        last_screening_on = EXCLUDED.last_screening_on,
+        last_modality_id = EXCLUDED.last_modality_id, next_due_on = EXCLUDED.next_due_on,
+        overdue_since = EXCLUDED.overdue_since, recheck_on = EXCLUDED.recheck_on,
+        rule_version = EXCLUDED.rule_version, computed_at = EXCLUDED.computed_at
+    RETURNING id, patient_id, program_id
+)
+SELECT written.id, written.patient_id, written.program_id, previous.status
+FROM written LEFT JOIN previous USING (patient_id, program_id)
+"""
+
+
+def _gaps_upsert_postgres(
+    computed: list[tuple[int, ProgramRules, GapResult, tuple[Any, ...]]],
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+) -> dict[tuple[int, int], tuple[int | None, str | None]]:
+    """Store every gap in one statement; each gap's (id, previous status)."""
+    if not computed:
+        return {}
+    rows = [
+        {
+            "patient_id": patient_id,
+            "program_id": entry.program.pk,
+            "status": values[0],
+            "summary": values[1],
+            "reasons": values[2],
+            "evidence": values[3],
+            "last_screening_on": _day(values[4]),
+            "last_modality_id": values[5],
+            "next_due_on": _day(values[6]),
+            "overdue_since": _day(values[7]),
+            "recheck_on": _day(values[8]),
+            "rule_version": values[9],
+        }
+        for patient_id, entry, _result, values in computed
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UPSERT_SQL,
+            {
+                "rows": json.dumps(rows, separators=(",", ":")),
+                "patients": sorted({patient_id for patient_id, *_ in computed}),
+                "as_of": as_of,
+                "now": now,
+            },
+        )
+        return {(patient, program): (pk, old) for pk, patient, program, old in cursor.fetchall()}
+
+
+def _gaps_write_compared(
+    computed: list[tuple[int, ProgramRules, GapResult, tuple[Any, ...]]],
+    patient_ids: list[int],
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+) -> dict[tuple[int, int], tuple[int | None, str | None]]:
+    """Store every gap, reading the stored ones first: the changed (or new) ones in
+    full in one upsert, the unchanged ones only their `as_of` and `computed_at`.
+    Each gap's (id, previous status)."""
+    stored = selectors.care_gaps_stored(patient_ids)
+    written: dict[tuple[int, int], tuple[int | None, str | None]] = {}
+    changed: list[CareGap] = []
+    unchanged: list[int] = []
+    for patient_id, entry, _result, values in computed:
+        key = (patient_id, entry.program.pk)
+        previous = stored.get(key)
+        if previous is not None and previous[1] == values:
+            unchanged.append(previous[0])
+            written[key] = (previous[0], previous[1][0])
+            continue
+        changed.append(
+            CareGap(
+                patient_id=patient_id,
                 program_id=entry.program.pk,
                 as_of=as_of,
                 computed_at=now,
                 **dict(zip(selectors.CARE_GAP_VALUE_FIELDS, values, strict=True)),
             )
-            previous = stored.get((facts.pk, entry.program.pk))
-            if previous is not None and previous[1] == values:
-                gap.pk = previous[0]
-                unchanged.append(previous[0])
-            else:
-                changed.append(gap)
-            changes.append(
-                CareGapChange(
-                    facts.pk,
-                    entry.program.pk,
-                    previous[1][0] if previous is not None else None,
-                    gap,
-                    result,
-                )
-            )
+        )
+        written[key] = (previous[0], previous[1][0]) if previous is not None else (None, None)
     if changed:
         CareGap.objects.bulk_create(
             changed,
@@ -112,20 +242,12 @@ def care_gaps_recompute(
                 "rule_version",
                 "computed_at",
             ],  # fmt: skip
-            # One statement for a batch of 1,000 patients (4 programs × 14 columns
-            # stays under PostgreSQL's 65,535 parameters).
+            # Django lowers it to what the database allows (SQLite's variable limit).
             batch_size=4000,
         )
+        for gap in changed:
+            key = (gap.patient_id, gap.program_id)
+            written[key] = (written[key][0] or gap.pk, written[key][1])
     if unchanged:
         CareGap.objects.filter(pk__in=unchanged).update(as_of=as_of, computed_at=now)
-    # The stamp moves only where it says the gaps are stale (never computed, or data
-    # newer than them): every reader compares it with `clinical_data_changed_at`, and
-    # each patient row written costs an index entry per index and a change-history
-    # row (its trigger), so stamping patients whose gaps were already current was
-    # most of a batch's database time. `now` is from before the facts were read: data
-    # arriving meanwhile is newer, and the next run picks the patient up again.
-    Patient.objects.filter(pk__in=[f.pk for f in facts_list]).filter(
-        Q(care_gaps_computed_at__isnull=True)
-        | Q(clinical_data_changed_at__gt=F("care_gaps_computed_at"))
-    ).update(care_gaps_computed_at=now)
-    return changes
+    return written
