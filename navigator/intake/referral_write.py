@@ -1,0 +1,80 @@
+"""The bulk write of a referral import batch's rows that register a new patient.
+
+`referral_rows_write_new`: the patients (with race answers and phones), their cases
+assigned in one go against the navigators' loads read once (`cases_open_for_new_patients`,
+the same scoring as a single assignment), the referrals and the events `referral_create`
+records, in a constant number of statements, inside the caller's transaction (the
+batch's, `referral_batch`). On PostgreSQL the rows go in with COPY (`config.bulk_copy`).
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from navigator.models import CaseEvent, CaseEventKind
+from navigator.services.case_opening import cases_open_for_new_patients
+from patients.models import Referral, ReferralUpload
+from patients.services.patients import NewPatient, patients_bulk_create
+from patients.uploads.parse import UploadRow
+
+
+def referral_rows_write_new(
+    upload: ReferralUpload, new: list[tuple[UploadRow, NewPatient, str, list[str]]]
+) -> int:
+    """The rows registering a new patient, in a constant number of statements."""
+    if not new:
+        return 0
+    clinic, actor = upload.clinic, upload.uploaded_by
+    patients_bulk_create(new=[item for _row, item, _o, _p in new])
+    cases = cases_open_for_new_patients(
+        openings=[(item.patient, row.program) for row, item, _o, _p in new],
+        actor=actor,
+        source=f"referral from {clinic}",
+        events_after=[1 + bool(override) for _r, _i, override, _p in new],
+    )
+    now = timezone.now()
+    referrals = [
+        Referral(
+            clinic=clinic,
+            patient=item.patient,
+            program=row.program,
+            referring_clinician=row.referring_clinician.strip(),
+            reason=row.reason,
+            case=case,
+            created_by=actor,
+            created_at=now,
+            eligibility_override_reason=override,
+            eligibility_overridden_by=actor if override else None,
+            eligibility_overridden_at=now if override else None,
+            upload=upload,
+            upload_key=row.key,
+        )
+        for (row, item, override, _p), case in zip(new, cases, strict=True)
+    ]
+    Referral.objects.bulk_create(referrals)
+    events = []
+    for referral, (_row, _item, override, problems) in zip(referrals, new, strict=True):
+        # What referral_create records after case_open.
+        if override:
+            events.append(
+                CaseEvent(
+                    case=referral.case,
+                    kind=CaseEventKind.ELIGIBILITY_OVERRIDDEN,
+                    actor=actor,
+                    summary=f"Eligibility overridden: {override}"[:300],
+                    data={"referral": referral.pk, "problems": problems, "reason": override},
+                    at=now,
+                )
+            )
+        events.append(
+            CaseEvent(
+                case=referral.case,
+                kind=CaseEventKind.REFERRED,
+                actor=actor,
+                summary=f"Referred by {referral.referring_clinician} ({clinic})"[:300],
+                data={"referral": referral.pk, "new_case": True},
+                at=now,
+            )
+        )
+    CaseEvent.objects.bulk_create(events)
+    return len(referrals)
