@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from config.bulk_copy import objects_copy
 from navigator.models import CaseEvent, CaseEventKind
 from navigator.services.case_opening import cases_open_for_new_patients
 from patients.models import Referral, ReferralUpload
@@ -33,34 +34,35 @@ def referral_rows_write_new(
         events_after=[1 + bool(override) for _r, _i, override, _p in new],
     )
     now = timezone.now()
+    # Keys rather than objects: setting a related object asks the database router.
     referrals = [
         Referral(
-            clinic=clinic,
-            patient=item.patient,
-            program=row.program,
+            clinic_id=upload.clinic_id,
+            patient_id=item.patient.pk,
+            program_id=row.program.pk,
             referring_clinician=row.referring_clinician.strip(),
             reason=row.reason,
-            case=case,
-            created_by=actor,
+            case_id=case.pk,
+            created_by_id=upload.uploaded_by_id,
             created_at=now,
             eligibility_override_reason=override,
-            eligibility_overridden_by=actor if override else None,
+            eligibility_overridden_by_id=upload.uploaded_by_id if override else None,
             eligibility_overridden_at=now if override else None,
-            upload=upload,
+            upload_id=upload.pk,
             upload_key=row.key,
         )
         for (row, item, override, _p), case in zip(new, cases, strict=True)
     ]
-    Referral.objects.bulk_create(referrals)
+    objects_copy(referrals)
     events = []
     for referral, (_row, _item, override, problems) in zip(referrals, new, strict=True):
         # What referral_create records after case_open.
         if override:
             events.append(
                 CaseEvent(
-                    case=referral.case,
+                    case_id=referral.case_id,
                     kind=CaseEventKind.ELIGIBILITY_OVERRIDDEN,
-                    actor=actor,
+                    actor_id=upload.uploaded_by_id,
                     summary=f"Eligibility overridden: {override}"[:300],
                     data={"referral": referral.pk, "problems": problems, "reason": override},
                     at=now,
@@ -68,13 +70,13 @@ def referral_rows_write_new(
             )
         events.append(
             CaseEvent(
-                case=referral.case,
+                case_id=referral.case_id,
                 kind=CaseEventKind.REFERRED,
-                actor=actor,
+                actor_id=upload.uploaded_by_id,
                 summary=f"Referred by {referral.referring_clinician} ({clinic})"[:300],
                 data={"referral": referral.pk, "new_case": True},
                 at=now,
             )
         )
-    CaseEvent.objects.bulk_create(events)
+    objects_copy(events, set_pks=False)
     return len(referrals)

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from config.bulk_copy import objects_copy
 from navigator.cases import event_record
 from navigator.models import (
     OPEN_STATUSES,
@@ -78,7 +79,8 @@ def cases_open_for_new_patients(
     The navigators are chosen in one go (`navigators_choose_for_new_patients`, which
     locks them until the caller's transaction ends); every case is then inserted
     assigned, with the OPENED, ASSIGNED and STATUS_CHANGED events `case_open` would
-    record, in one statement each. `events_after`: how many events the caller records
+    record, in one statement each (COPY on PostgreSQL, the cases' keys reserved in one
+    more query: `config.bulk_copy`). `events_after`: how many events the caller records
     next on each case (in order), counted into its version now (every event is one).
     """
     if not openings:
@@ -92,12 +94,14 @@ def cases_open_for_new_patients(
         for (patient, program), choice, later in zip(openings, choices, after, strict=True):
             assigned = choice.navigator is not None
             cases.append(
+                # Keys rather than objects: setting a related object asks the database
+                # router, several times a row (the returned cases hold ids only).
                 NavigationCase(
-                    patient=patient,
-                    program=program,
+                    patient_id=patient.pk,
+                    program_id=program.pk,
                     next_follow_up=today,
                     opened_at=now,
-                    navigator=choice.navigator,
+                    navigator_id=choice.navigator.pk if choice.navigator else None,
                     needs_interpreter=choice.needs_interpreter if assigned else False,
                     assignment_reason=choice.reason[:300] if assigned else "",
                     status=CaseStatus.ASSIGNED if assigned else CaseStatus.NEW,
@@ -105,15 +109,17 @@ def cases_open_for_new_patients(
                     version=1 + (3 if assigned else 1) + later,
                 )
             )
-        NavigationCase.objects.bulk_create(cases)
+        objects_copy(cases)
+        actor_id = actor.pk if actor is not None else None
+        opened = f"Case opened ({source})"[:300]
         events = []
         for case, choice in zip(cases, choices, strict=True):
             events.append(
                 CaseEvent(
-                    case=case,
+                    case_id=case.pk,
                     kind=CaseEventKind.OPENED,
-                    actor=actor,
-                    summary=f"Case opened ({source})"[:300],
+                    actor_id=actor_id,
+                    summary=opened,
                     data={"source": source},
                     at=now,
                 )
@@ -123,9 +129,9 @@ def cases_open_for_new_patients(
             # What case_assign and case_transition record for a first assignment.
             events.append(
                 CaseEvent(
-                    case=case,
+                    case_id=case.pk,
                     kind=CaseEventKind.ASSIGNED,
-                    actor=actor,
+                    actor_id=actor_id,
                     summary=f"Assigned to {choice.navigator}: {choice.reason}"[:300],
                     data={
                         "from": None,
@@ -139,13 +145,13 @@ def cases_open_for_new_patients(
             )
             events.append(
                 CaseEvent(
-                    case=case,
+                    case_id=case.pk,
                     kind=CaseEventKind.STATUS_CHANGED,
-                    actor=actor,
+                    actor_id=actor_id,
                     summary=f"{CaseStatus.NEW.label} → {CaseStatus.ASSIGNED.label}",
                     data={"from": CaseStatus.NEW, "to": CaseStatus.ASSIGNED, "note": ""},
                     at=now,
                 )
             )
-        CaseEvent.objects.bulk_create(events)
+        objects_copy(events, set_pks=False)
         return cases

@@ -1,0 +1,120 @@
+"""Insert many new model instances at once: `bulk_create`'s result, by COPY on PostgreSQL.
+
+`objects_copy` saves unsaved instances of one model as `bulk_create` would (no
+`save()`, no signals; the same column values, `auto_now` fields set, foreign keys
+taken from related objects saved since), and sets their primary keys. On PostgreSQL
+it reserves the keys from the table's sequence in one query and sends the rows with
+COPY: for a thousand wide rows, `bulk_create` spends several times longer building
+its statement and dumping its parameters in Python than the database spends on them.
+Row triggers (the audit trail) fire for COPY as for INSERT. Other databases (the
+embedded SQLite default) get `bulk_create` itself.
+
+Django's PostgreSQL debug cursor logs a COPY as one query (query-count tests see it).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connections, models, router
+
+# Django's own fields whose Python value psycopg adapts as Django would (no
+# get_db_prep_save per value).
+PLAIN_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "BigIntegerField",
+        "BooleanField",
+        "CharField",
+        "DateField",
+        "DateTimeField",
+        "EmailField",
+        "IntegerField",
+        "PositiveBigIntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SmallIntegerField",
+        "TextField",
+    }
+)
+
+
+def objects_copy(objs: Sequence[models.Model], *, set_pks: bool = True) -> None:
+    """Insert `objs` (new instances of one concrete model, no parents) in one go.
+
+    `set_pks=False`: the caller never reads the new rows' keys, so none are reserved
+    (the column default numbers them; the instances keep `pk=None`) on PostgreSQL."""
+    if not objs:
+        return
+    model = type(objs[0])
+    meta = model._meta
+    connection = connections[router.db_for_write(model)]
+    pk = meta.pk
+    if connection.vendor != "postgresql" or meta.parents or pk is None:
+        model._default_manager.bulk_create(objs)
+        return
+    fields = [f for f in meta.concrete_fields if f is not pk]
+    columns = [f.column for f in fields]
+    need_pks = [obj for obj in objs if obj.pk is None] if set_pks else []
+    table = connection.ops.quote_name(meta.db_table)
+    with connection.cursor() as cursor:
+        if need_pks:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, pk.column, len(need_pks)],
+            )
+            for obj, (value,) in zip(need_pks, sorted(cursor.fetchall()), strict=True):
+                obj.pk = value
+        with_pk = set_pks or all(obj.pk is not None for obj in objs)
+        if with_pk:
+            fields = [pk, *fields]
+            columns = [pk.column, *columns]
+        kinds = [(field, _kind(field)) for field in fields]
+        rows = [_row(obj, kinds, connection) for obj in objs]
+        sql = "COPY {} ({}) FROM STDIN".format(
+            table, ", ".join(connection.ops.quote_name(c) for c in columns)
+        )
+        with cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def _kind(field: models.Field) -> str:
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return "now"
+    if field.is_relation:
+        return "relation"
+    # A subclass (a phone number field is a CharField) may prepare its value its own way.
+    plain = type(field).__name__ in PLAIN_TYPES and type(field).__module__.startswith(
+        "django.db.models."
+    )
+    return "plain" if plain else "prepare"
+
+
+def _row(obj: models.Model, kinds: list[tuple[Any, str]], connection: Any) -> list[object]:
+    """The row's values as `bulk_create` would send them."""
+    values: list[object] = []
+    state = obj.__dict__
+    cache = obj._state.fields_cache
+    for field, kind in kinds:
+        if kind == "now":
+            value = field.pre_save(obj, add=True)
+        else:
+            value = state.get(field.attname)
+            if kind == "relation":
+                if value is None and cache.get(field.name) is not None:
+                    # Related to an object saved after this one was built: its key now.
+                    value = cache[field.name].pk
+                    setattr(obj, field.attname, value)
+            elif kind == "prepare":
+                value = field.get_db_prep_save(value, connection)
+            elif isinstance(value, enum.Enum):
+                value = value.value
+        values.append(value)
+    return values
