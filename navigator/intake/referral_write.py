@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from config.bulk_copy import objects_copy
+from config.bulk_copy import objects_copy, rows_copy
 from navigator.models import CaseEvent, CaseEventKind
-from navigator.services.case_opening import cases_open_for_new_patients
+from navigator.services.case_opening import EVENT_FIELDS, cases_open_for_new_patients
 from patients.models import Referral, ReferralUpload
 from patients.services.patients import NewPatient, patients_bulk_create
 from patients.uploads.parse import UploadRow
@@ -54,29 +54,30 @@ def referral_rows_write_new(
         for (row, item, override, _p), case in zip(new, cases, strict=True)
     ]
     objects_copy(referrals)
-    events = []
+    actor_id = upload.uploaded_by_id
+    events: list[tuple[object, ...]] = []  # as EVENT_FIELDS
     for referral, (_row, _item, override, problems) in zip(referrals, new, strict=True):
         # What referral_create records after case_open.
         if override:
             events.append(
-                CaseEvent(
-                    case_id=referral.case_id,
-                    kind=CaseEventKind.ELIGIBILITY_OVERRIDDEN,
-                    actor_id=upload.uploaded_by_id,
-                    summary=f"Eligibility overridden: {override}"[:300],
-                    data={"referral": referral.pk, "problems": problems, "reason": override},
-                    at=now,
+                (
+                    referral.case_id,
+                    CaseEventKind.ELIGIBILITY_OVERRIDDEN,
+                    actor_id,
+                    f"Eligibility overridden: {override}"[:300],
+                    {"referral": referral.pk, "problems": problems, "reason": override},
+                    now,
                 )
             )
         events.append(
-            CaseEvent(
-                case_id=referral.case_id,
-                kind=CaseEventKind.REFERRED,
-                actor_id=upload.uploaded_by_id,
-                summary=f"Referred by {referral.referring_clinician} ({clinic})"[:300],
-                data={"referral": referral.pk, "new_case": True},
-                at=now,
+            (
+                referral.case_id,
+                CaseEventKind.REFERRED,
+                actor_id,
+                f"Referred by {referral.referring_clinician} ({clinic})"[:300],
+                {"referral": referral.pk, "new_case": True},
+                now,
             )
         )
-    objects_copy(events, set_pks=False)
+    rows_copy(CaseEvent, EVENT_FIELDS, events)
     return len(referrals)

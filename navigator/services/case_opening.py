@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from config.bulk_copy import objects_copy
+from config.bulk_copy import objects_copy, rows_copy
 from navigator.cases import event_record
 from navigator.models import (
     OPEN_STATUSES,
@@ -23,6 +23,9 @@ from navigator.services.assignment import (
     navigators_choose_for_new_patients,
 )
 from patients.models import Patient, PatientMerge, ScreeningProgram
+
+# The event columns `cases_open_for_new_patients` and the bulk referral import give.
+EVENT_FIELDS = ("case_id", "kind", "actor_id", "summary", "data", "at")
 
 
 def case_open(
@@ -112,46 +115,41 @@ def cases_open_for_new_patients(
         objects_copy(cases)
         actor_id = actor.pk if actor is not None else None
         opened = f"Case opened ({source})"[:300]
-        events = []
+        status_changed = f"{CaseStatus.NEW.label} → {CaseStatus.ASSIGNED.label}"
+        # Rows of (case_id, kind, actor_id, summary, data, at): nobody reads them back.
+        events: list[tuple[object, ...]] = []
         for case, choice in zip(cases, choices, strict=True):
             events.append(
-                CaseEvent(
-                    case_id=case.pk,
-                    kind=CaseEventKind.OPENED,
-                    actor_id=actor_id,
-                    summary=opened,
-                    data={"source": source},
-                    at=now,
-                )
+                (case.pk, CaseEventKind.OPENED, actor_id, opened, {"source": source}, now)
             )
             if choice.navigator is None:
                 continue
             # What case_assign and case_transition record for a first assignment.
             events.append(
-                CaseEvent(
-                    case_id=case.pk,
-                    kind=CaseEventKind.ASSIGNED,
-                    actor_id=actor_id,
-                    summary=f"Assigned to {choice.navigator}: {choice.reason}"[:300],
-                    data={
+                (
+                    case.pk,
+                    CaseEventKind.ASSIGNED,
+                    actor_id,
+                    f"Assigned to {choice.navigator}: {choice.reason}"[:300],
+                    {
                         "from": None,
                         "to": choice.navigator.pk,
                         "reason": choice.reason,
                         "needs_interpreter": choice.needs_interpreter,
                         "rebalance": None,
                     },
-                    at=now,
+                    now,
                 )
             )
             events.append(
-                CaseEvent(
-                    case_id=case.pk,
-                    kind=CaseEventKind.STATUS_CHANGED,
-                    actor_id=actor_id,
-                    summary=f"{CaseStatus.NEW.label} → {CaseStatus.ASSIGNED.label}",
-                    data={"from": CaseStatus.NEW, "to": CaseStatus.ASSIGNED, "note": ""},
-                    at=now,
+                (
+                    case.pk,
+                    CaseEventKind.STATUS_CHANGED,
+                    actor_id,
+                    status_changed,
+                    {"from": CaseStatus.NEW, "to": CaseStatus.ASSIGNED, "note": ""},
+                    now,
                 )
             )
-        objects_copy(events, set_pks=False)
+        rows_copy(CaseEvent, EVENT_FIELDS, events)
         return cases
