@@ -116,7 +116,12 @@ def candidates_from(
 
 
 def _works_with_clinic(navigator: NavigatorProfile, clinic_id: int) -> bool:
-    return any(clinic.pk == clinic_id for clinic in navigator.clinics.all())
+    # The clinics prefetched with the navigators (`active_navigators`) read directly:
+    # `navigator.clinics` builds a related manager at every access, and the bulk import
+    # asks this for every navigator for every row.
+    prefetched = getattr(navigator, "_prefetched_objects_cache", {}).get("clinics")
+    clinics = prefetched if prefetched is not None else navigator.clinics.all()
+    return any(clinic.pk == clinic_id for clinic in clinics)
 
 
 def choose(*, patient: Patient, candidates: Sequence[Candidate]) -> Choice:

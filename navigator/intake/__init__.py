@@ -10,7 +10,10 @@ To change:
   `referrals.py` (`referral_create`);
 - a CSV of referrals, imported as a background job (checked and stored in the
   request, then batches with set-based lookups and bulk writes; modes, duplicates, row
-  errors, counts, restarts): `referral_import.py`; the same job run at once, in the
+  errors, counts, restarts): `referral_import.py` (the job: start, claim, batches,
+  finish); one batch, checked and written in its transaction: `referral_batch.py`; the
+  bulk write of its new patients' rows (COPY on PostgreSQL): `referral_write.py`; the
+  same job run at once, in the
   caller's process: `referral_uploads.py` (`referrals_upload`); reading and checking
   the file is `patients.uploads.parse`;
 - the care-gap refresh (batches; cases opened for newly overdue patients, closed for

@@ -7,23 +7,24 @@ database with a queued `ReferralUpload` and enqueues the import task on commit.
 
 `referral_import_run` (the task, by id): claims the job with a conditional update
 (a second run of the same task finds it taken and does nothing), then imports the
-good rows in batches of `BATCH_SIZE`, each one short transaction:
+good rows in batches of `BATCH_SIZE`, each one short transaction
+(`referral_batch.referral_import_batch`):
 
 - duplicates: the batch's upload keys looked up in one query (a row imported by an
   earlier upload, or earlier in this file, is counted and skipped);
 - patients: the batch's MRNs looked up in one query; a row for a patient nobody has
   registered (the file's first row for that MRN) is checked as `patient_find_or_create`
   checks one (`patient_build`) and as `referral_create` checks eligibility
-  (`eligibility_check`), then written with the others in bulk: patients, race answers,
-  phones, cases assigned in one go against the loads read once
+  (`eligibility_check`), then written with the others in bulk (`referral_write`):
+  patients, race answers, phones, cases assigned in one go against the loads read once
   (`cases_open_for_new_patients`, the same scoring as a single assignment), referrals
   and events;
 - a row for a patient who exists (in the database, or earlier in the file) goes through
   `referral_create` itself, in a savepoint: MRN matching, a merged record followed to the
   record kept, joining an open case, phones added. Only those rows cost a referral's
-  queries. Their stored patients are locked first (`_lock_patients`), before the bulk
-  write locks the navigators: the order of a single referral (patient, then navigators),
-  so that the two never deadlock.
+  queries. Their stored patients are locked first, before the bulk write locks the
+  navigators: the order of a single referral (patient, then navigators), so that the
+  two never deadlock.
 
 A batch that commits moves `batches_done` on in the same transaction, conditionally:
 a task restarted after a crash resumes at the first batch not committed, and a batch
@@ -52,35 +53,21 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 
 from config.enqueue import enqueue_on_commit
-from navigator.intake.referrals import eligibility_check, referral_create
-from navigator.models import CaseEvent, CaseEventKind, User
-from navigator.services.case_opening import cases_open_for_new_patients
-from patients.models import (
-    Clinic,
-    Patient,
-    PatientMerge,
-    Referral,
-    ReferralUpload,
-    ReferralUploadContent,
+from navigator.intake.referral_batch import (
+    BatchRefused,
+    Superseded,
+    referral_import_batch,
+    referral_rows_plan,
 )
-from patients.mrn import mrn_key, mrn_normalise, patient_kept
-from patients.services.patients import (
-    NewPatient,
-    patient_build,
-    patient_input_check,
-    patient_mismatch_error,
-    patients_bulk_create,
-)
+from navigator.models import User
+from patients.models import Clinic, Patient, ReferralUpload, ReferralUploadContent
 from patients.uploads.parse import RowError, UploadRejected, UploadRow, referral_upload_parse
-from patients.uploads.template import COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -93,19 +80,7 @@ BATCH_SIZE = 1000
 # task may wait (CELERY_MAX_COUNTDOWN_SECONDS), so that a run finding the job held can
 # come back once, after it went stale.
 STALE_AFTER = dt.timedelta(minutes=4)
-SERVICE_COLUMNS = {"phones": "phone"}
 Status = ReferralUpload.Status
-
-
-def service_errors(line: int, error: ValidationError) -> list[RowError]:
-    """A service's refusal of a row, as row errors on the columns concerned."""
-    if not hasattr(error, "error_dict"):
-        return [RowError(line, "", " ".join(error.messages))]
-    errors = []
-    for key, messages in error.message_dict.items():
-        column = SERVICE_COLUMNS.get(key, key)
-        errors.append(RowError(line, column if column in COLUMNS else "", " ".join(messages)))
-    return errors
 
 
 def problems_sentence(errors: Sequence[RowError], row_count: int) -> str:
@@ -272,18 +247,6 @@ def referral_import_fail(*, upload_id: int) -> ReferralUpload | None:
     return upload
 
 
-class _BatchRefused(Exception):
-    """ALL_OR_NOTHING: a row of the batch was refused; the batch is rolled back."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__("row refused")
-        self.errors = errors
-
-
-class _Superseded(Exception):
-    """Another run committed this batch first."""
-
-
 def _finish(upload: ReferralUpload, *, status: str, detail: str = "", **fields: object) -> None:
     with transaction.atomic():
         ReferralUpload.objects.filter(pk=upload.pk).update(
@@ -321,7 +284,7 @@ def _run(upload: ReferralUpload) -> None:
     for index in range(upload.batches_done, len(batches)):
         try:
             referral_import_batch(upload=upload, rows=batches[index], index=index)
-        except _BatchRefused as refused:
+        except BatchRefused as refused:
             done = ReferralUpload.objects.get(pk=upload.pk)
             _finish(
                 upload,
@@ -334,7 +297,7 @@ def _run(upload: ReferralUpload) -> None:
                 errors=done.errors + [error.as_dict() for error in refused.errors],
             )
             return
-        except _Superseded:
+        except Superseded:
             return
     done = ReferralUpload.objects.get(pk=upload.pk)
     if not done.created_count and not done.duplicate_count:
@@ -345,256 +308,10 @@ def _run(upload: ReferralUpload) -> None:
         _finish(upload, status=Status.DONE)
 
 
-@dataclass
-class _Plan:
-    new: list[tuple[UploadRow, NewPatient, str, list[str]]] = field(default_factory=list)
-    known: list[UploadRow] = field(default_factory=list)  # through referral_create
-    known_ids: set[int] = field(default_factory=set)  # their patients already stored
-    errors: list[RowError] = field(default_factory=list)
-
-
-def _existing_patients(clinic: Clinic, rows: Sequence[UploadRow]) -> dict[str, Patient]:
-    """The clinic's patients named by the rows' MRNs, by normalised MRN (one query, and
-    one more only when some were merged: those are followed per row by referral_create)."""
-    mrns = {mrn_normalise(row.patient.mrn) for row in rows}
-    if not mrns:
-        return {}
-    found: dict[str, list[Patient]] = {}
-    for patient in (
-        Patient.objects.alias(key=mrn_key())
-        .filter(clinic=clinic, key__in=mrns)
-        .annotate(normalised=mrn_key())
-        .order_by("pk")
-    ):
-        found.setdefault(patient.normalised, []).append(patient)
-    merged = (
-        set(
-            PatientMerge.objects.filter(
-                duplicate__in=[p.pk for group in found.values() for p in group]
-            ).values_list("duplicate_id", flat=True)
-        )
-        if found
-        else set()
-    )
-    existing = {}
-    for mrn, group in found.items():
-        kept = [p for p in group if p.pk not in merged]
-        if kept:
-            existing[mrn] = kept[0]
-        else:
-            # Merged into a record kept elsewhere: referral_create follows the chain.
-            existing[mrn] = group[0]
-            group[0].merged_away = True  # type: ignore[attr-defined]
-    return existing
-
-
-def _plan(clinic: Clinic, rows: Sequence[UploadRow], in_file: dict[str, Patient]) -> _Plan:
-    """Check every row by a single referral's rules, without writing: which rows register
-    a new patient (bulk), which name a known one (referral_create), which are refused.
-    `in_file`: the patients of earlier good rows of the file, by MRN (updated)."""
-    plan = _Plan()
-    existing = _existing_patients(clinic, rows)
-    for row in rows:
-        try:
-            if not row.program.active:
-                raise ValidationError(
-                    {"program": f"The {row.program} program is not accepting referrals."}
-                )
-            if not row.referring_clinician.strip():
-                raise ValidationError({"referring_clinician": "Name the referring clinician."})
-            mrn = mrn_normalise(row.patient.mrn)
-            patient = existing.get(mrn) or in_file.get(mrn)
-            if patient is None:
-                new = patient_build(clinic=clinic, data=row.patient)
-                override, problems = eligibility_check(
-                    program=row.program,
-                    patient=new.patient,
-                    override_reason=row.eligibility_override_reason,
-                )
-                plan.new.append((row, new, override, problems))
-                in_file[mrn] = new.patient
-                continue
-            # What referral_create will check: the input as patient_find_or_create
-            # does, then the match and eligibility against the record kept.
-            patient_input_check(data=row.patient)
-            merged = getattr(patient, "merged_away", False)
-            kept = patient_kept(patient=patient) if merged else patient
-            if kept is not None:
-                mismatch = patient_mismatch_error(clinic=clinic, existing=kept, data=row.patient)
-                if mismatch:
-                    raise ValidationError({"mrn": mismatch}, code="mrn_conflict")
-                eligibility_check(
-                    program=row.program,
-                    patient=kept,
-                    override_reason=row.eligibility_override_reason,
-                )
-            plan.known.append(row)
-            if patient.pk is not None:
-                plan.known_ids.add(patient.pk)
-        except ValidationError as error:
-            plan.errors += service_errors(row.line, error)
-    return plan
-
-
 def referral_import_check(*, clinic: Clinic, rows: Sequence[UploadRow]) -> list[RowError]:
     """Every row checked by the import's rules, batch by batch, writing nothing."""
     in_file: dict[str, Patient] = {}
     errors: list[RowError] = []
     for start in range(0, len(rows), BATCH_SIZE):
-        errors += _plan(clinic, rows[start : start + BATCH_SIZE], in_file).errors
+        errors += referral_rows_plan(clinic, rows[start : start + BATCH_SIZE], in_file).errors
     return errors
-
-
-def referral_import_batch(*, upload: ReferralUpload, rows: Sequence[UploadRow], index: int) -> None:
-    """Import one batch of good rows in one transaction; its counts, errors and
-    `batches_done` move on in the same transaction."""
-    for attempt in range(2):
-        try:
-            _import_batch(upload, rows, index)
-            return
-        except IntegrityError:
-            # An MRN registered by somebody else since the lookup: look again, once.
-            if attempt:
-                raise
-
-
-def _import_batch(upload: ReferralUpload, rows: Sequence[UploadRow], index: int) -> None:
-    clinic, actor = upload.clinic, upload.uploaded_by
-    all_or_nothing = upload.mode == ReferralUpload.Mode.ALL_OR_NOTHING
-    with transaction.atomic():
-        # One batch per clinic at a time, so that the same file sent twice at once finds
-        # the first copy's rows and skips them. NO KEY UPDATE does not hold up single
-        # referrals (their inserts take KEY SHARE).
-        list(Clinic.objects.select_for_update(no_key=True).filter(pk=clinic.pk))
-        already = set(
-            Referral.objects.filter(
-                clinic=clinic, upload_key__in=[row.key for row in rows]
-            ).values_list("upload_key", flat=True)
-        )
-        todo = []
-        for row in rows:
-            if row.key not in already:
-                todo.append(row)
-                already.add(row.key)  # the same row twice in the file: once
-        duplicates = len(rows) - len(todo)
-        plan = _plan(clinic, todo, {})
-        if plan.errors and all_or_nothing:
-            raise _BatchRefused(plan.errors)
-        _lock_patients(plan.known_ids)
-        created = _write_new(upload, plan.new)
-        errors = plan.errors
-        for row in plan.known:
-            try:
-                with transaction.atomic():  # a refused row leaves nothing behind
-                    referral = referral_create(
-                        clinic=clinic,
-                        program=row.program,
-                        patient_data=row.patient,
-                        referring_clinician=row.referring_clinician,
-                        reason=row.reason,
-                        actor=actor,
-                        eligibility_override_reason=row.eligibility_override_reason,
-                    )
-                    Referral.objects.filter(pk=referral.pk).update(
-                        upload=upload, upload_key=row.key
-                    )
-            except ValidationError as error:
-                if all_or_nothing:
-                    raise _BatchRefused(service_errors(row.line, error)) from None
-                errors += service_errors(row.line, error)
-                continue
-            created += 1
-        current = ReferralUpload.objects.only("errors").get(pk=upload.pk).errors
-        merged = sorted(
-            current + [error.as_dict() for error in errors], key=lambda e: e["line"] or 0
-        )
-        moved = ReferralUpload.objects.filter(pk=upload.pk, batches_done=index).update(
-            batches_done=index + 1,
-            processed_count=F("processed_count") + len(rows),
-            created_count=F("created_count") + created,
-            duplicate_count=F("duplicate_count") + duplicates,
-            errors=merged,
-            heartbeat_at=timezone.now(),
-        )
-        if not moved:
-            raise _Superseded
-
-
-def _lock_patients(ids: set[int]) -> None:
-    """Lock the batch's stored patients (and the records they were merged into) before
-    the navigators: a single referral locks its patient, then the navigators; the batch
-    locking navigators first, then a patient, could deadlock with it."""
-    for _ in range(10):  # a chain of merges, as patient_with_mrn_for_update follows it
-        if not ids:
-            return
-        list(
-            Patient.objects.select_for_update()
-            .filter(pk__in=ids)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        ids = set(
-            PatientMerge.objects.filter(duplicate__in=ids).values_list("survivor_id", flat=True)
-        )
-
-
-def _write_new(
-    upload: ReferralUpload, new: list[tuple[UploadRow, NewPatient, str, list[str]]]
-) -> int:
-    """The rows registering a new patient, in a constant number of statements."""
-    if not new:
-        return 0
-    clinic, actor = upload.clinic, upload.uploaded_by
-    patients_bulk_create(new=[item for _row, item, _o, _p in new])
-    cases = cases_open_for_new_patients(
-        openings=[(item.patient, row.program) for row, item, _o, _p in new],
-        actor=actor,
-        source=f"referral from {clinic}",
-        events_after=[1 + bool(override) for _r, _i, override, _p in new],
-    )
-    now = timezone.now()
-    referrals = [
-        Referral(
-            clinic=clinic,
-            patient=item.patient,
-            program=row.program,
-            referring_clinician=row.referring_clinician.strip(),
-            reason=row.reason,
-            case=case,
-            created_by=actor,
-            created_at=now,
-            eligibility_override_reason=override,
-            eligibility_overridden_by=actor if override else None,
-            eligibility_overridden_at=now if override else None,
-            upload=upload,
-            upload_key=row.key,
-        )
-        for (row, item, override, _p), case in zip(new, cases, strict=True)
-    ]
-    Referral.objects.bulk_create(referrals)
-    events = []
-    for referral, (_row, _item, override, problems) in zip(referrals, new, strict=True):
-        # What referral_create records after case_open.
-        if override:
-            events.append(
-                CaseEvent(
-                    case=referral.case,
-                    kind=CaseEventKind.ELIGIBILITY_OVERRIDDEN,
-                    actor=actor,
-                    summary=f"Eligibility overridden: {override}"[:300],
-                    data={"referral": referral.pk, "problems": problems, "reason": override},
-                    at=now,
-                )
-            )
-        events.append(
-            CaseEvent(
-                case=referral.case,
-                kind=CaseEventKind.REFERRED,
-                actor=actor,
-                summary=f"Referred by {referral.referring_clinician} ({clinic})"[:300],
-                data={"referral": referral.pk, "new_case": True},
-                at=now,
-            )
-        )
-    CaseEvent.objects.bulk_create(events)
-    return len(referrals)

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from config.bulk_copy import objects_copy, rows_copy
 from navigator.assignment_rules import Choice
 from navigator.cases import event_record
 from navigator.models import (
@@ -24,6 +25,9 @@ from navigator.services.assignment import (
     navigators_choose_for_new_patients,
 )
 from patients.models import Patient, PatientMerge, ScreeningProgram
+
+# The event columns `cases_open_for_new_patients` and the bulk referral import give.
+EVENT_FIELDS = ("case_id", "kind", "actor_id", "summary", "data", "at")
 
 
 def case_open(
@@ -80,7 +84,8 @@ def cases_open_for_new_patients(
     The navigators are chosen in one go (`navigators_choose_for_new_patients`, which
     locks them until the caller's transaction ends); every case is then inserted
     assigned, with the OPENED, ASSIGNED and STATUS_CHANGED events `case_open` would
-    record, in one statement each. `events_after`: how many events the caller records
+    record, in one statement each (COPY on PostgreSQL, the cases' keys reserved in one
+    more query: `config.bulk_copy`). `events_after`: how many events the caller records
     next on each case (in order), counted into its version now (every event is one).
     """
     if not openings:
@@ -162,12 +167,14 @@ def _cases_insert(
         ):
             assigned = choice.navigator is not None
             cases.append(
+                # Keys rather than objects: setting a related object asks the database
+                # router, several times a row (the returned cases hold ids only).
                 NavigationCase(
-                    patient=patient,
-                    program=program,
+                    patient_id=patient.pk,
+                    program_id=program.pk,
                     next_follow_up=today,
                     opened_at=now,
-                    navigator=choice.navigator,
+                    navigator_id=choice.navigator.pk if choice.navigator else None,
                     needs_interpreter=choice.needs_interpreter if assigned else False,
                     assignment_reason=choice.reason[:300] if assigned else "",
                     status=CaseStatus.ASSIGNED if assigned else CaseStatus.NEW,
@@ -175,49 +182,46 @@ def _cases_insert(
                     version=1 + (3 if assigned else 1) + later,
                 )
             )
-        NavigationCase.objects.bulk_create(cases)
-        events = []
+        objects_copy(cases)
+        actor_id = actor.pk if actor is not None else None
+        status_changed = f"{CaseStatus.NEW.label} → {CaseStatus.ASSIGNED.label}"
+        # Rows of (case_id, kind, actor_id, summary, data, at): nobody reads them back.
+        events: list[tuple[object, ...]] = []
         for case, choice, (_patient, _program, source) in zip(
             cases, choices, openings, strict=True
         ):
+            opened = f"Case opened ({source})"[:300]
             events.append(
-                CaseEvent(
-                    case=case,
-                    kind=CaseEventKind.OPENED,
-                    actor=actor,
-                    summary=f"Case opened ({source})"[:300],
-                    data={"source": source},
-                    at=now,
-                )
+                (case.pk, CaseEventKind.OPENED, actor_id, opened, {"source": source}, now)
             )
             if choice.navigator is None:
                 continue
             # What case_assign and case_transition record for a first assignment.
             events.append(
-                CaseEvent(
-                    case=case,
-                    kind=CaseEventKind.ASSIGNED,
-                    actor=actor,
-                    summary=f"Assigned to {choice.navigator}: {choice.reason}"[:300],
-                    data={
+                (
+                    case.pk,
+                    CaseEventKind.ASSIGNED,
+                    actor_id,
+                    f"Assigned to {choice.navigator}: {choice.reason}"[:300],
+                    {
                         "from": None,
                         "to": choice.navigator.pk,
                         "reason": choice.reason,
                         "needs_interpreter": choice.needs_interpreter,
                         "rebalance": None,
                     },
-                    at=now,
+                    now,
                 )
             )
             events.append(
-                CaseEvent(
-                    case=case,
-                    kind=CaseEventKind.STATUS_CHANGED,
-                    actor=actor,
-                    summary=f"{CaseStatus.NEW.label} → {CaseStatus.ASSIGNED.label}",
-                    data={"from": CaseStatus.NEW, "to": CaseStatus.ASSIGNED, "note": ""},
-                    at=now,
+                (
+                    case.pk,
+                    CaseEventKind.STATUS_CHANGED,
+                    actor_id,
+                    status_changed,
+                    {"from": CaseStatus.NEW, "to": CaseStatus.ASSIGNED, "note": ""},
+                    now,
                 )
             )
-        CaseEvent.objects.bulk_create(events)
+        rows_copy(CaseEvent, EVENT_FIELDS, events)
         return cases

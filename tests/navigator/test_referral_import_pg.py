@@ -11,7 +11,7 @@ import time
 import pytest
 from django.db import connection
 
-from navigator.intake import referral_import
+from navigator.intake import referral_import, referral_write
 from navigator.intake import referrals as intake_referrals
 from navigator.intake.referral_import import referral_import_run, referral_import_start
 from navigator.intake.referrals import referral_create
@@ -131,7 +131,7 @@ def test_a_batch_and_a_single_referral_of_one_of_its_patients_do_not_deadlock(
     # ... which, holding the navigators, waits until a single referral of the known
     # patient has that patient locked, or is waiting for it
     navigators_locked, single_has_patient = threading.Event(), threading.Event()
-    real_open = referral_import.cases_open_for_new_patients
+    real_open = referral_write.cases_open_for_new_patients
     real_find = intake_referrals.patient_find_or_create
 
     def opening_then_waiting(**kwargs):
@@ -149,7 +149,7 @@ def test_a_batch_and_a_single_referral_of_one_of_its_patients_do_not_deadlock(
             single_has_patient.set()
         return found
 
-    monkeypatch.setattr(referral_import, "cases_open_for_new_patients", opening_then_waiting)
+    monkeypatch.setattr(referral_write, "cases_open_for_new_patients", opening_then_waiting)
     monkeypatch.setattr(intake_referrals, "patient_find_or_create", find)
     outcome: dict[str, object] = {}
 
