@@ -7,7 +7,8 @@ it reserves the keys from the table's sequence in one query and sends the rows w
 COPY: for a thousand wide rows, `bulk_create` spends several times longer building
 its statement and dumping its parameters in Python than the database spends on them.
 `rows_copy` takes plain rows of values instead of instances, for rows nobody reads
-back (a case's events). Row triggers (the audit trail) fire for COPY as for INSERT.
+back (a case's events). Triggers (the audit trail's, per statement with transition
+tables) fire for COPY as for INSERT.
 Other databases (the embedded SQLite default) get `bulk_create` itself.
 
 Django's PostgreSQL debug cursor logs a COPY as one query (query-count tests see it).

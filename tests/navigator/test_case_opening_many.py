@@ -129,9 +129,10 @@ def test_opening_many_takes_the_same_queries_for_one_case_or_twelve(count):
         cases_open_many(openings=[(p, colorectal, "care gap") for p in patients], actor=None)
     # 1. lock the patients  2. their merges  3. their open cases  4. lock the navigators
     # 5. read them with their users  6. their clinics  7. their loads  8. the patients'
-    # other open assigned cases  9. INSERT the cases  10. INSERT the events
+    # other open assigned cases  9. INSERT the cases  10. INSERT the events; on
+    # PostgreSQL the cases go by COPY, their keys first reserved from the sequence (11.)
     # (savepoints aside; none of them per case)
     statements = [
         q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"].upper()
     ]
-    assert len(statements) == 10
+    assert len(statements) == (11 if connection.vendor == "postgresql" else 10)
