@@ -32,16 +32,13 @@ run: $(VENV)/.installed
 	@echo ""
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho --procfile Procfile.dev start --port $(PORT)
 
-# PYTEST_XDIST="-n 2 --dist loadfile" runs the suite in two processes (pytest-xdist), each
-# on its own test database (test_<name>_gw0, _gw1), a module on one process so that the
-# world a module builds once (the permission matrix's) is built once. Not the default:
-# its full run on PostgreSQL failed 842 tests, mostly "ScreeningProgram matching query does
-# not exist". A transactional test flushes the migrations' seed data and serialized_rollback
-# restores it only when the next transactional test starts; one process runs every
-# transactional test last (pytest-django's order), but loadfile hands a process a
-# transactional file before plain ones. (--dist load keeps each process in collection
-# order; not yet run in full.)
-PYTEST_XDIST ?=
+# The suite runs in two processes (pytest-xdist, one per core of CI's 2-core machine), each
+# on its own test database (test_<name>_gw0, _gw1); --dist loadfile gives a module to one
+# process, so that the world a module builds once (the permission matrix's) is built once.
+# Any order is safe: a transactional test's flush is followed at once by the migrations'
+# seed data put back (tests/fixtures/seed_data.py). PYTEST_XDIST= (empty) runs it in one
+# process; PYTEST_ARGS adds options (e.g. PYTEST_ARGS="tests/project -x").
+PYTEST_XDIST ?= -n 2 --dist loadfile
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_XDIST) $(PYTEST_ARGS)

@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.celery_worker",
     "tests.fixtures.clock",
     "tests.fixtures.postgres",
+    "tests.fixtures.seed_data",
     "tests.fixtures.sms_provider",
     # Every log line of the suite is searched for patients' details.
     "tests.support.log_canary",
