@@ -18,6 +18,7 @@ To change:
   `outcome.py`;
 - bulk: the export's files (folder or $export manifest), cutting them into batches, and
   checking each NDJSON line with the bundle's rules, each bad line's reason: `bulk_read.py`;
+  the cheap check that vouches for common lines before the R4 model: `fast_check.py`;
   writing one batch set-based (bulk inserts of new patients, `patient_link_or_create` for
   the rest, upserts keyed on source/type/id skipping unchanged hashes): `bulk_write.py`;
   its PostgreSQL inserts fed by one jsonb document (the rows bulk_create would write,
