@@ -115,7 +115,9 @@ def map_patient(resource: dict[str, Any], where: str) -> tuple[MappedPatient | N
     problems: list[Issue] = []
     names = resource.get("name") or []
     name = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
-    given = " ".join(name.get("given") or []).strip()
+    # A null among the given names is FHIR JSON's placeholder for a name part that has
+    # only an extension (`_given`); R4's model accepts it, and it names nobody.
+    given = " ".join(part for part in name.get("given") or [] if part).strip()
     family = (name.get("family") or "").strip()
     if not given and not family:
         problems.append(issue("The Patient has no name (family or given).", f"{where}.name"))

@@ -188,8 +188,7 @@ def file_type(raw: bytes) -> str:
 
 
 def read(raw: bytes, number: int) -> Any:
-    """line_read's answer, or the exception it raises (the same either way; see the report
-    of `"given": [null]`, which the model accepts and map_patient cannot join)."""
+    """line_read's answer, or the exception it raises (the same either way)."""
     try:
         return bulk_read.line_read(raw, number, file_type(raw))
     except Exception as error:  # noqa: BLE001 - compared, not hidden

@@ -266,6 +266,23 @@ def test_an_unknown_code_system_is_a_warning_and_the_resource_is_kept(feed):
 # --- Bad input: a clear error naming the place, nothing written -------------------------------
 
 
+def test_a_null_given_name_is_a_placeholder_and_the_other_names_are_kept(feed):
+    # Given a Patient whose first given name is only an extension (null in `given`)
+    resource = patient_resource(
+        name=[{"use": "official", "family": "Lima", "given": [None, "Maria"]}]
+    )
+    # When it is imported
+    result = run(feed, bundle(resource))
+    # Then the patient is created with the name parts that have a value
+    assert result.created == 1
+    assert Patient.objects.get().given_name == "Maria"
+
+
+def test_a_patient_named_only_by_null_given_names_is_refused_as_nameless(feed):
+    issues = refused(feed, bundle(patient_resource(name=[{"use": "official", "given": [None]}])))
+    assert any("The Patient has no name (family or given)." in i["diagnostics"] for i in issues)
+
+
 def test_truncated_json_is_refused_with_line_and_column(feed):
     issues = refused(feed, bundle(patient_resource())[:-20])
 
