@@ -118,7 +118,7 @@ def _day(value: dt.date | None) -> str | None:
 # the stored gaps back (their JSON parsed) to compare was a third of a batch.
 _UPSERT_SQL = """
 WITH computed AS (
-    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+    SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(
         patient_id bigint, program_id bigint, status varchar(16), summary varchar(300),
         reasons jsonb, evidence jsonb, last_screening_on date, last_modality_id bigint,
         next_due_on date, overdue_since date, recheck_on date, rule_version integer
@@ -127,7 +127,7 @@ WITH computed AS (
 previous AS (
     SELECT gap.patient_id, gap.program_id, gap.status
     FROM patients_caregap gap
-    WHERE gap.patient_id = ANY(%(patients)s)
+    WHERE gap.patient_id = ANY(%s)
 ),
 written AS (
     INSERT INTO "patients_caregap" (
@@ -135,9 +135,9 @@ written AS (
         last_screening_on, last_modality_id, next_due_on, overdue_since, recheck_on,
         rule_version, computed_at
     )
-    SELECT patient_id, program_id, status, %(as_of)s, summary, reasons, evidence,
+    SELECT patient_id, program_id, status, %s, summary, reasons, evidence,
         last_screening_on, last_modality_id, next_due_on, overdue_since, recheck_on,
-        rule_version, %(now)s
+        rule_version, %s
     FROM computed
     ON CONFLICT (patient_id, program_id) DO UPDATE SET
         status = EXCLUDED.status, as_of = EXCLUDED.as_of, summary = EXCLUDED.summary,
@@ -182,12 +182,15 @@ def _gaps_upsert_postgres(
     with connection.cursor() as cursor:
         cursor.execute(
             _UPSERT_SQL,
-            {
-                "rows": json.dumps(rows, separators=(",", ":")),
-                "patients": sorted({patient_id for patient_id, *_ in computed}),
-                "as_of": as_of,
-                "now": now,
-            },
+            # Positional: inside `pgtrigger.ignore` (seed_demo) django-pgtrigger puts its
+            # set_config in front of every statement with a positional placeholder, and
+            # psycopg refuses a mix.
+            [
+                json.dumps(rows, separators=(",", ":")),
+                sorted({patient_id for patient_id, *_ in computed}),
+                as_of,
+                now,
+            ],
         )
         return {(patient, program): (pk, old) for pk, patient, program, old in cursor.fetchall()}
 
