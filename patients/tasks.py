@@ -143,11 +143,26 @@ def fhir_bulk_import_run(self, job_id: int) -> str:
         raise
 
 
-@shared_task(**POPULATION_RETRY)
-def fhir_bulk_import_care_gaps(job_id: int) -> str:
+@shared_task(bind=True, **POPULATION_RETRY)
+def fhir_bulk_import_care_gaps(self, job_id: int) -> str:
     """`caregaps` queue: recompute the care gaps of the patients a bulk import touched,
-    in batches; the last one finishes the job. Safe to run twice."""
-    return intake_fhir_bulk.fhir_bulk_care_gaps_work(job_id=job_id)
+    in batches; the last one finishes the job. Safe to run twice. Any error but a
+    database one fails the job there (`fhir_bulk_care_gaps_work`); a database error is
+    retried, and the last retry failing fails the job too, as `fhir_bulk_import_run`."""
+    try:
+        return intake_fhir_bulk.fhir_bulk_care_gaps_work(job_id=job_id)
+    except DatabaseError as error:
+        if self.request.retries >= self.max_retries:
+            message = (
+                f"Stopped while recomputing care gaps: the database failed "
+                f"{self.max_retries + 1} times ({type(error).__name__}). The resources "
+                "were imported; the nightly refresh recomputes the care gaps left."
+            )
+            try:
+                fhir_bulk.fhir_bulk_fail(job_id=job_id, message=message)
+            except DatabaseError:
+                logger.error("FHIR bulk job %s: could not be marked failed", job_id)
+        raise
 
 
 # The referral import's retries. A database error is retried (a retried batch was rolled
