@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-from navigator.intake import care_gaps, referral_import
+from navigator.intake import care_gaps, import_sweep, referral_import
 from navigator.intake import fhir_bulk as intake_fhir_bulk
 from navigator.services import referral_digest
 from patients.caregaps.periods import (
@@ -213,3 +213,12 @@ def import_referral_upload(self, upload_id: int, waits: int = 0) -> dict[str, ob
             )
         return None
     return {"upload": upload.pk, "status": upload.status, "created": upload.created_count}
+
+
+@shared_task
+def resume_stuck_imports() -> dict[str, list[int]]:
+    """Beat, every few minutes: re-enqueue the task of each import job whose task was
+    lost (queued past its grace, or running with no sign of work); on the embedded
+    broker a lost task is never redelivered. Safe to run twice: so are those tasks."""
+    result = import_sweep.imports_resume_stuck()
+    return {"referral_uploads": result.referral_uploads, "fhir_bulk_jobs": result.fhir_bulk_jobs}
