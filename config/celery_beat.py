@@ -32,6 +32,12 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "outreach.tasks.sweep_patient_messages",
         "schedule": crontab(minute="*"),
     },
+    "stuck-import-sweep": {
+        # Re-enqueues an import job (referral upload, FHIR bulk) whose task was lost: the
+        # embedded broker never redelivers one. Its tasks are safe to run twice.
+        "task": "patients.tasks.resume_stuck_imports",
+        "schedule": crontab(minute="*/5"),
+    },
     "case-task-scan": {
         # Navigator tasks and manager escalations from the programs' task rules.
         "task": "outreach.tasks.scan_case_tasks",

@@ -58,10 +58,14 @@ TASK_QUEUES: dict[str, str] = {
     "patients.tasks.refresh_measure_populations": REPORTS,
     "patients.tasks.refresh_measure_populations_for": REPORTS,
     "patients.tasks.compute_last_quarter_populations": REPORTS,
-    # Housekeeping on the default queue: the audit trail's nightly purge and the hourly
-    # scan of the programmes' task rules (small, and nothing waits on them).
+    # Housekeeping on the default queue: the audit trail's nightly purge, the hourly
+    # scan of the programmes' task rules and the sweep of import jobs whose task was lost
+    # (small, and nothing waits on them).
     "navigator.audit.tasks.purge_expired_audit": DEFAULT_QUEUE,
     "outreach.tasks.scan_case_tasks": DEFAULT_QUEUE,
+    # The sweeper of import jobs whose task was lost: housekeeping, not behind a long
+    # import on `imports` (what it re-enqueues goes there).
+    "patients.tasks.resume_stuck_imports": DEFAULT_QUEUE,
 }
 
 # A task added later under a name not listed above goes by what its name says.

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-from navigator.intake import care_gaps, referral_import
+from navigator.intake import care_gaps, import_sweep, referral_import
 from navigator.intake import fhir_bulk as intake_fhir_bulk
 from navigator.services import referral_digest
 from patients.caregaps.periods import (
@@ -143,11 +143,26 @@ def fhir_bulk_import_run(self, job_id: int) -> str:
         raise
 
 
-@shared_task(**POPULATION_RETRY)
-def fhir_bulk_import_care_gaps(job_id: int) -> str:
+@shared_task(bind=True, **POPULATION_RETRY)
+def fhir_bulk_import_care_gaps(self, job_id: int) -> str:
     """`caregaps` queue: recompute the care gaps of the patients a bulk import touched,
-    in batches; the last one finishes the job. Safe to run twice."""
-    return intake_fhir_bulk.fhir_bulk_care_gaps_work(job_id=job_id)
+    in batches; the last one finishes the job. Safe to run twice. Any error but a
+    database one fails the job there (`fhir_bulk_care_gaps_work`); a database error is
+    retried, and the last retry failing fails the job too, as `fhir_bulk_import_run`."""
+    try:
+        return intake_fhir_bulk.fhir_bulk_care_gaps_work(job_id=job_id)
+    except DatabaseError as error:
+        if self.request.retries >= self.max_retries:
+            message = (
+                f"Stopped while recomputing care gaps: the database failed "
+                f"{self.max_retries + 1} times ({type(error).__name__}). The resources "
+                "were imported; the nightly refresh recomputes the care gaps left."
+            )
+            try:
+                fhir_bulk.fhir_bulk_fail(job_id=job_id, message=message)
+            except DatabaseError:
+                logger.error("FHIR bulk job %s: could not be marked failed", job_id)
+        raise
 
 
 # The referral import's retries. A database error is retried (a retried batch was rolled
@@ -198,3 +213,12 @@ def import_referral_upload(self, upload_id: int, waits: int = 0) -> dict[str, ob
             )
         return None
     return {"upload": upload.pk, "status": upload.status, "created": upload.created_count}
+
+
+@shared_task
+def resume_stuck_imports() -> dict[str, list[int]]:
+    """Beat, every few minutes: re-enqueue the task of each import job whose task was
+    lost (queued past its grace, or running with no sign of work); on the embedded
+    broker a lost task is never redelivered. Safe to run twice: so are those tasks."""
+    result = import_sweep.imports_resume_stuck()
+    return {"referral_uploads": result.referral_uploads, "fhir_bulk_jobs": result.fhir_bulk_jobs}

@@ -16,6 +16,8 @@ To change:
   same job run at once, in the
   caller's process: `referral_uploads.py` (`referrals_upload`); reading and checking
   the file is `patients.uploads.parse`;
+- an import job whose task was lost (queued or running for ever on the embedded
+  broker), re-enqueued by beat: `import_sweep.py` (`imports_resume_stuck`);
 - the care-gap refresh (batches; cases opened for newly overdue patients, closed for
   those the EHR shows screened): `care_gaps.py` (`care_gaps_refresh`);
 - the care gaps of the patients a FHIR bulk import touched, in batches recorded on the

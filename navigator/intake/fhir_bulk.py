@@ -3,18 +3,20 @@ in batches, recorded on the job (`patients.fhir.bulk` imports; this follows it).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from config.enqueue import enqueue_on_commit
 from navigator.intake.care_gaps import care_gaps_refresh
-from patients.fhir.bulk import BatchDone, fhir_bulk_advance, fhir_bulk_batch_next
+from patients.fhir.bulk import BatchDone, fhir_bulk_advance, fhir_bulk_batch_next, fhir_bulk_fail
 from patients.models import FhirBulkImport, FhirBulkTouchedPatient
 
+logger = logging.getLogger(__name__)
 CARE_GAP_BATCH = 1000
 CARE_GAPS_TASK = "patients.tasks.fhir_bulk_import_care_gaps"
 
@@ -48,12 +50,31 @@ def fhir_bulk_care_gaps_batch(*, job_id: int, batch_size: int = CARE_GAP_BATCH) 
 
 def fhir_bulk_care_gaps_work(*, job_id: int, seconds: float = 120.0) -> str:
     """A worker on the `caregaps` queue: batches for up to `seconds` (then queue itself
-    again), and finish the job when every touched patient is recomputed."""
+    again), and finish the job when every touched patient is recomputed.
+
+    A database error is raised (the batch rolled back whole; the task retries it). Any
+    other error would fail the same way on every run: the job ends FAILED saying so, as
+    an import batch's does (`fhir_bulk_batch_next`), rather than stay in its care-gap
+    step for ever."""
     deadline = time.monotonic() + seconds
-    while fhir_bulk_care_gaps_batch(job_id=job_id):
-        if time.monotonic() > deadline:
-            enqueue_on_commit(CARE_GAPS_TASK, job_id)
-            return FhirBulkImport.Status.CARE_GAPS
+    try:
+        while fhir_bulk_care_gaps_batch(job_id=job_id):
+            if time.monotonic() > deadline:
+                enqueue_on_commit(CARE_GAPS_TASK, job_id)
+                return FhirBulkImport.Status.CARE_GAPS
+    except DatabaseError:
+        raise
+    except Exception as error:
+        # The error's type only: its text may quote a patient's data.
+        logger.error(
+            "FHIR bulk job %s: care-gap recompute stopped: %s", job_id, type(error).__name__
+        )
+        return fhir_bulk_fail(
+            job_id=job_id,
+            message=f"Stopped by an unexpected error while recomputing care gaps "
+            f"({type(error).__name__}): the resources were imported; the care gaps of the "
+            "batch it stopped at were not recomputed (the nightly refresh will).",
+        )
     return fhir_bulk_finish(job_id=job_id)
 
 

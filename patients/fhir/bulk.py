@@ -312,11 +312,12 @@ def fhir_bulk_advance(*, job_id: int, queue: bool = True) -> str:
 
 
 def fhir_bulk_fail(*, job_id: int, message: str) -> str:
-    """Stop a job that cannot go on: FAILED with the message (no patient values in it).
-    A job already finished is left as it is. Returns the job's status afterwards."""
+    """Stop a job that cannot go on (importing, or recomputing its care gaps): FAILED
+    with the message (no patient values in it). A job already finished is left as it
+    is. Returns the job's status afterwards."""
     with transaction.atomic():
         job = FhirBulkImport.objects.select_for_update().get(pk=job_id)
-        if job.status not in {Status.QUEUED, Status.RUNNING}:
+        if job.status not in {Status.QUEUED, Status.RUNNING, Status.CARE_GAPS}:
             return job.status
         job.status, job.finished_at, job.message = Status.FAILED, timezone.now(), message[:500]
         job.save(update_fields=["status", "finished_at", "message"])

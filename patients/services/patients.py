@@ -38,6 +38,8 @@ from patients.mrn import mrn_normalise, patient_with_mrn_for_update
 from patients.names import name_normalise
 
 EXCLUSIVE_RACE_ANSWERS = {RaceEthnicity.DECLINED, RaceEthnicity.UNKNOWN}
+# Also the referral upload's request-time check (patients.uploads.parse): the same words.
+EXCLUSIVE_RACE_MESSAGE = "“Declined” and “unknown” cannot be combined with a category."
 # The choices' values, built once (`Choices.values` builds a list at every call; the
 # bulk imports check several per row).
 RACE_CATEGORIES = frozenset(RaceEthnicity.values)
@@ -95,9 +97,7 @@ def _validate_race_ethnicity(values: list[str]) -> list[str]:
         )
     chosen = list(dict.fromkeys(values))
     if len(chosen) > 1 and EXCLUSIVE_RACE_ANSWERS & set(chosen):
-        raise ValidationError(
-            {"race_ethnicity": "“Declined” and “unknown” cannot be combined with a category."}
-        )
+        raise ValidationError({"race_ethnicity": EXCLUSIVE_RACE_MESSAGE})
     return chosen
 
 

@@ -32,7 +32,12 @@ from patients.models import (
     ScreeningProgram,
     Sex,
 )
-from patients.services.patients import PatientInput, PhoneInput
+from patients.services.patients import (
+    EXCLUSIVE_RACE_ANSWERS,
+    EXCLUSIVE_RACE_MESSAGE,
+    PatientInput,
+    PhoneInput,
+)
 from patients.uploads.template import COLUMNS, COMMENT, REQUIRED
 
 # A file is checked within its request, then imported by a background job
@@ -72,7 +77,18 @@ class RowError:
     message: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "column": self.column, "message": self.message}
+        # A backstop: each cell a message quotes is cut already (`shown`).
+        return {"line": self.line, "column": self.column, "message": shown(self.message, 500)}
+
+
+# The most of a cell a row error quotes: the errors are stored on the job and listed on
+# its page, and a 1 MB cell must not be copied there.
+SHOWN_CHARS = 80
+
+
+def shown(value: str, limit: int = SHOWN_CHARS) -> str:
+    """`value` as a row error quotes it: cut to `limit` characters, with an ellipsis."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 @dataclass
@@ -209,7 +225,7 @@ def _yes_no(value: str, line: int, column: str, errors: list[RowError]) -> bool:
     if lowered in YES:
         return True
     if lowered not in NO:
-        errors.append(RowError(line, column, f"“{value}” is not yes or no."))
+        errors.append(RowError(line, column, f"“{shown(value)}” is not yes or no."))
     return False
 
 
@@ -248,13 +264,13 @@ def _parse_row(
         text = value["birth_date"]
         if not ISO_DATE.fullmatch(text):
             errors.append(
-                RowError(line, "birth_date", f"“{text}” is not a date in YYYY-MM-DD form.")
+                RowError(line, "birth_date", f"“{shown(text)}” is not a date in YYYY-MM-DD form.")
             )
         else:
             try:
                 birth_date = dt.date.fromisoformat(text)
             except ValueError:
-                errors.append(RowError(line, "birth_date", f"“{text}” is not a real date."))
+                errors.append(RowError(line, "birth_date", f"“{shown(text)}” is not a real date."))
             else:
                 if birth_date > timezone.localdate():
                     errors.append(RowError(line, "birth_date", "The birth date is in the future."))
@@ -266,7 +282,7 @@ def _parse_row(
     sex = value["sex"].lower()
     if sex and sex not in SEXES:
         errors.append(
-            RowError(line, "sex", f"“{value['sex']}” is not one of {', '.join(Sex.values)}.")
+            RowError(line, "sex", f"“{shown(value['sex'])}” is not one of {', '.join(Sex.values)}.")
         )
 
     program = programs.get(value["program"].lower())
@@ -275,7 +291,8 @@ def _parse_row(
             RowError(
                 line,
                 "program",
-                f"“{value['program']}” is not a program code ({', '.join(sorted(programs))}).",
+                f"“{shown(value['program'])}” is not a program code "
+                f"({', '.join(sorted(programs))}).",
             )
         )
 
@@ -290,7 +307,7 @@ def _parse_row(
             RowError(
                 line,
                 "preferred_language",
-                f"“{value['preferred_language']}” is not an ISO 639 language code.",
+                f"“{shown(value['preferred_language'])}” is not an ISO 639 language code.",
             )
         )
 
@@ -300,7 +317,7 @@ def _parse_row(
             RowError(
                 line,
                 "written_language",
-                f"“{value['written_language']}” is not an ISO 639 language code.",
+                f"“{shown(value['written_language'])}” is not an ISO 639 language code.",
             )
         )
 
@@ -313,7 +330,7 @@ def _parse_row(
             RowError(
                 line,
                 "phone_type",
-                f"“{value['phone_type']}” is not one of {', '.join(PhoneType.values)}.",
+                f"“{shown(value['phone_type'])}” is not one of {', '.join(PhoneType.values)}.",
             )
         )
     phones: list[PhoneInput] = []
@@ -322,7 +339,7 @@ def _parse_row(
         number = to_phone_number(value["phone"])
         if number is None or not number.is_valid():
             errors.append(
-                RowError(line, "phone", f"“{value['phone']}” is not a valid phone number.")
+                RowError(line, "phone", f"“{shown(value['phone'])}” is not a valid phone number.")
             )
         else:
             phones.append(PhoneInput(number=number.as_e164, kind=kind))
@@ -332,7 +349,9 @@ def _parse_row(
         try:
             validate_email(value["email"])
         except ValidationError:
-            errors.append(RowError(line, "email", f"“{value['email']}” is not an email address."))
+            errors.append(
+                RowError(line, "email", f"“{shown(value['email'])}” is not an email address.")
+            )
 
     categories = list(
         dict.fromkeys(
@@ -347,10 +366,14 @@ def _parse_row(
             RowError(
                 line,
                 "race_ethnicity",
-                f"Not a category: {', '.join(unknown)}. Use {', '.join(RaceEthnicity.values)}, "
-                "separated by ';'.",
+                f"Not a category: {shown(', '.join(unknown))}. "
+                f"Use {', '.join(RaceEthnicity.values)}, separated by ';'.",
             )
         )
+    elif len(categories) > 1 and EXCLUSIVE_RACE_ANSWERS & set(categories):
+        # The rule the job applies to the patient (patients.services.patients): refused
+        # here already, so that ALL_OR_NOTHING refuses the file at once.
+        errors.append(RowError(line, "race_ethnicity", EXCLUSIVE_RACE_MESSAGE))
 
     if errors or program is None or birth_date is None:
         return None, errors

@@ -4,9 +4,11 @@ referral, a constant number of queries per batch, the job's API, page and comman
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import OperationalError, connection, transaction
@@ -31,8 +33,9 @@ from patients.models import (
     ReferralUpload,
     ReferralUploadContent,
 )
+from patients.services.patients import EXCLUSIVE_RACE_MESSAGE, patient_input_check
 from patients.tasks import import_referral_upload
-from patients.uploads.parse import referral_upload_parse
+from patients.uploads.parse import UploadRejected, referral_upload_parse
 from tests.factories import (
     ClinicFactory,
     ClinicStaffFactory,
@@ -240,11 +243,8 @@ def test_all_or_nothing_refuses_before_any_write_a_merged_mrn_whose_kept_record_
     assert not Referral.objects.exists()
 
 
-def test_all_or_nothing_refuses_before_any_write_a_known_patients_row_declining_and_answering(
-    staff, clinic, monkeypatch
-):
-    # Given batches of one row, and a known patient whose row says "declined" and a race
-    monkeypatch.setattr(referral_import, "BATCH_SIZE", 1)
+def test_all_or_nothing_refuses_at_once_a_known_patients_row_declining_and_answering(staff, clinic):
+    # Given a known patient whose row says "declined" and a race
     second = good_row(2, race_ethnicity="declined;white")
     PatientFactory(
         clinic=clinic,
@@ -254,14 +254,56 @@ def test_all_or_nothing_refuses_before_any_write_a_known_patients_row_declining_
         birth_date=dt.date.fromisoformat(second["birth_date"]),
     )
 
-    # When the file is imported all or nothing
-    upload = imported(staff, [good_row(1), second], mode="all_or_nothing")
+    # When the file is uploaded all or nothing, Then the request refuses it on that row's
+    # race column (the job would refuse it by the same rule) and nothing is written
+    with pytest.raises(UploadRejected) as rejected:
+        start(staff, [good_row(1), second], mode="all_or_nothing")
+    assert [(e.line, e.column) for e in rejected.value.errors] == [(3, "race_ethnicity")]
+    assert not ReferralUpload.objects.exists() and not Referral.objects.exists()
 
-    # Then the job fails on that row's race column and nothing is written
-    assert upload.status == "failed"
-    assert upload.detail.startswith("Nothing was imported")
-    assert [(error["line"], error["column"]) for error in upload.errors] == [(3, "race_ethnicity")]
-    assert not Referral.objects.exists()
+
+@pytest.mark.parametrize("answer", ["declined;white", "unknown;asian", "white;declined"])
+def test_a_new_patient_declining_and_answering_is_refused_by_the_request_as_by_the_job(
+    staff, answer
+):
+    # Given a file whose second row registers a new patient declining and answering
+    rows = [good_row(1), good_row(2, race_ethnicity=answer)]
+
+    # When it is uploaded all or nothing, Then the request refuses it at once
+    with pytest.raises(UploadRejected) as rejected:
+        start(staff, rows, mode="all_or_nothing")
+    assert [(e.line, e.column, e.message) for e in rejected.value.errors] == [
+        (3, "race_ethnicity", EXCLUSIVE_RACE_MESSAGE)
+    ]
+
+    # When it is uploaded importing the good rows, Then that row is listed as bad at once
+    # and the job imports the other
+    upload = start(staff, rows)
+    assert [(e["line"], e["column"]) for e in upload.errors] == [(3, "race_ethnicity")]
+    referral_import_run(upload_id=upload.pk)
+    upload.refresh_from_db()
+    assert (upload.status, upload.created_count) == ("done", 1)
+    assert list(Patient.objects.values_list("mrn", flat=True)) == ["MRN0001"]
+
+    # And the job's own rule (the single referral's) refuses the same answer alike
+    patient = referral_upload_parse(file_bytes=csv_bytes([good_row(3)])).rows[0].patient
+    with pytest.raises(ValidationError) as refused:
+        patient_input_check(data=replace(patient, race_ethnicity=answer.split(";")))
+    assert refused.value.message_dict == {"race_ethnicity": [EXCLUSIVE_RACE_MESSAGE]}
+
+
+def test_a_huge_cell_is_quoted_cut_short_in_the_jobs_row_errors(staff):
+    # Given a row whose email cell is 100,000 characters long
+    huge = "x" * 100_000
+
+    # When it is uploaded importing the good rows
+    upload = start(staff, [good_row(1), good_row(2, email=huge)])
+
+    # Then its error quotes at most 80 characters of the cell, with an ellipsis
+    (error,) = [e for e in upload.errors if "is not an email address" in e["message"]]
+    assert (error["line"], error["column"]) == (3, "email")
+    assert "x" * 79 + "…" in error["message"] and "x" * 80 not in error["message"]
+    assert len(error["message"]) < 200
 
 
 def test_an_mrn_given_twice_with_different_names_is_refused_on_the_second_line(staff):

@@ -11,11 +11,12 @@ import pytest
 from celery.exceptions import Retry
 from django.db import OperationalError
 
+from navigator.intake import fhir_bulk as intake_fhir_bulk
 from patients.fhir import bulk, bulk_read
-from patients.fhir.bulk import fhir_bulk_import_create
+from patients.fhir.bulk import fhir_bulk_advance, fhir_bulk_batch_next, fhir_bulk_import_create
 from patients.fhir.bulk_read import BulkSourceError
 from patients.models import FhirBulkChunk, FhirBulkImport, FhirSource, Patient, PatientSourceLink
-from patients.tasks import fhir_bulk_import_run
+from patients.tasks import fhir_bulk_import_care_gaps, fhir_bulk_import_run
 from tests.patients.test_fhir_bulk_import import person, reasons, run_job, write_export
 from tests.support.fhir import observation
 
@@ -96,6 +97,67 @@ def test_the_worker_task_retries_a_database_error_then_fails_the_job_on_its_last
     # When its last retry (the third) fails too
     with pytest.raises(OperationalError):
         fhir_bulk_import_run.apply(args=[job.pk], retries=3)
+
+    # Then the job ended failed with the reason
+    job.refresh_from_db()
+    assert job.status == FhirBulkImport.Status.FAILED
+    assert "database failed 4 times (OperationalError)" in job.message
+
+
+def imported_up_to_care_gaps(feed, tmp_path) -> FhirBulkImport:
+    """A job whose resources are imported, waiting on its care-gap step."""
+    folder = write_export(tmp_path / "export", {"Patient": [person(1), person(2)]})
+    job = fhir_bulk_import_create(source=feed, location=folder, actor=None, start=False)
+    fhir_bulk_advance(job_id=job.pk, queue=False)
+    while fhir_bulk_batch_next(job_id=job.pk) is not None:
+        pass
+    assert fhir_bulk_advance(job_id=job.pk, queue=False) == FhirBulkImport.Status.CARE_GAPS
+    return job
+
+
+def test_a_care_gap_step_that_raises_an_unexpected_error_fails_the_job_with_a_clear_message(
+    feed, tmp_path, monkeypatch
+):
+    # Given a job at its care-gap step whose recompute raises an error quoting a patient
+    job = imported_up_to_care_gaps(feed, tmp_path)
+
+    def care_gaps_refresh(**kwargs):
+        raise ValueError("MRN-1 Family1")
+
+    monkeypatch.setattr(intake_fhir_bulk, "care_gaps_refresh", care_gaps_refresh)
+
+    # When the care-gap task runs
+    result = fhir_bulk_import_care_gaps.apply(args=[job.pk])
+
+    # Then the job ends failed, saying what stopped and the error's type only (no retry)
+    assert result.get() == FhirBulkImport.Status.FAILED
+    job.refresh_from_db()
+    assert job.status == FhirBulkImport.Status.FAILED
+    assert job.finished_at is not None
+    assert "recomputing care gaps" in job.message and "ValueError" in job.message
+    assert "MRN-1" not in job.message and "Family1" not in job.message
+
+
+def test_the_care_gap_task_retries_a_database_error_then_fails_the_job_on_its_last_retry(
+    feed, tmp_path, monkeypatch
+):
+    # Given a job at its care-gap step whose recompute meets a database error every time
+    job = imported_up_to_care_gaps(feed, tmp_path)
+
+    def care_gaps_refresh(**kwargs):
+        raise OperationalError("server closed the connection")
+
+    monkeypatch.setattr(intake_fhir_bulk, "care_gaps_refresh", care_gaps_refresh)
+
+    # When the task runs a first time, Then it is retried and the job is left at its step
+    with pytest.raises(Retry):
+        fhir_bulk_import_care_gaps.apply(args=[job.pk])
+    job.refresh_from_db()
+    assert job.status == FhirBulkImport.Status.CARE_GAPS
+
+    # When its last retry fails too
+    with pytest.raises(OperationalError):
+        fhir_bulk_import_care_gaps.apply(args=[job.pk], retries=3)
 
     # Then the job ended failed with the reason
     job.refresh_from_db()

@@ -182,6 +182,8 @@ BAD_ROWS = [
     ({"sex": "f"}, "sex", "“f” is not one of female, male, other, unknown."),
     ({"preferred_language": "zz"}, "preferred_language", "not an ISO 639 language code"),
     ({"race_ethnicity": "martian"}, "race_ethnicity", "Not a category: martian"),
+    # The rule a single referral applies (patients.services.patients), checked at once.
+    ({"race_ethnicity": "declined;white"}, "race_ethnicity", "cannot be combined"),
     ({"interpreter_needed": "maybe"}, "interpreter_needed", "“maybe” is not yes or no."),
     ({"sms_consent": "si"}, "sms_consent", "“si” is not yes or no."),
     ({"phone_type": "pager"}, "phone_type", "“pager” is not one of mobile, home, work."),
@@ -194,7 +196,6 @@ BAD_ROWS = [
 # every row before it writes anything.
 SERVICE_BAD_ROWS = [
     ({"birth_date": years_ago(30)}, "program", "ages 45"),
-    ({"race_ethnicity": "declined;white"}, "race_ethnicity", "cannot be combined"),
 ]
 
 
