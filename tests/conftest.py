@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from tests import factories
 from tests.support.browser import CHROMIUM
 from tests.support.equity_story import build_story_population
+from tests.support.scheduling import longest_modules_first
 from tests.support.services import need, redis_reachable, redis_url
 
 pytest_plugins = [
@@ -23,6 +24,13 @@ pytest_plugins = [
     # Every log line of the suite is searched for patients' details.
     "tests.support.log_canary",
 ]
+
+
+def pytest_configure(config):
+    # xdist would sort the modules by their number of tests, undoing the collection's
+    # longest-first order (pytest_collection_modifyitems below); as --no-loadscope-reorder.
+    if config.getoption("dist", default="no") in ("loadfile", "loadscope"):
+        config.option.loadscopereorder = False
 
 
 @pytest.fixture(autouse=True)
@@ -84,6 +92,7 @@ def api():
     return APIClient()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """A transactional test must restore the migrations' seed data (programs,
     barrier taxonomy) when it flushes the database, or every later test that
@@ -98,3 +107,9 @@ def pytest_collection_modifyitems(config, items):
             raise pytest.UsageError(
                 f"{item.nodeid}: use django_db(transaction=True, serialized_rollback=True)"
             )
+    # Under pytest-xdist (`make test`), the longest modules first (tests/support/scheduling.py
+    # says why); after pytest-django's own sort (plain tests before transactional ones),
+    # which is kept within each module. In one process the order stays pytest-django's.
+    # (The processes that collect are xdist's workers, whose own "dist" option is "no".)
+    if hasattr(config, "workerinput"):
+        longest_modules_first(items)

@@ -18,4 +18,6 @@ To change...
 - the official CMS eCQM test cases imported as a feed, with their expected populations:
   support/ecqm.py (`official_cases_imported`)
 - the stand-in for the SMS provider's HTTP API: support/sms_provider.py
+- the order in which `make test`'s two processes get the modules (longest first):
+  support/scheduling.py
 """
