@@ -22,6 +22,8 @@ To change:
   `middleware.py`; the Content Security Policy and Permissions-Policy: settings;
   the API docs page, without inline script or style: `templates/api/swagger_ui.html`;
 - the API's shared base (pagination, error shape, role permissions): `api.py`;
+  its token check (knox's, one query: no sweep of the caller's other tokens):
+  `api_auth.py`;
   the error responses its schema documents for every operation: `api_schema.py`;
   the admin's (read-only case records, patient searches posted rather than in the
   address): `admin.py`, with `templates/admin/search_form.html`;

@@ -345,9 +345,11 @@ PHONENUMBER_DB_FORMAT = "E164"
 REST_FRAMEWORK = {
     # Token first: DRF answers 401 (with WWW-Authenticate: Token) only when the first class
     # names a challenge; with Session first, a missing or invalid token was a 403.
-    # Knox's tokens: stored as SHA-512 digests, expiring, revocable (config.api_tokens).
+    # Knox's tokens: stored as SHA-512 digests, expiring, revocable
+    # (navigator.services.api_tokens); checked without knox's per-request sweep of the
+    # caller's other tokens (config.api_auth).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "config.api_auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Rate limits by scope (ScopedRateThrottle on the views that name one): the token

@@ -28,6 +28,7 @@ from navigator.selectors.worklist import (
     worklist_tasks,
 )
 from navigator.worklist.query import DEFAULT_SORT, SORTS
+from navigator.worklist.row_html import rows_html
 from navigator.worklist.rules import Moment
 from outreach.selectors import reminders_pending_for
 
@@ -117,10 +118,12 @@ def worklist(request: AuthedRequest) -> HttpResponse:
     page = Paginator(cases, PAGE_SIZE).get_page(data.get("page"))
     sort = form.cleaned_data.get("sort") or DEFAULT_SORT
     worker = owner.user if owner else request.user
+    rows = worklist_rows(page, user=request.user, navigator=owner, moment=moment)
     context = {
         "form": form,
         "page": page,
-        "cases": worklist_rows(page, user=request.user, navigator=owner, moment=moment),
+        "cases": rows,
+        "rows_html": rows_html(rows),
         "owner": owner,
         "own_list": owner is None or owner.user_id == request.user.pk,
         "sort": SORTS[sort],

@@ -15,7 +15,9 @@ To change:
 - what the query annotates besides the rules, or the sort orders: `query.py`;
 - the filters and the one search box (name, MRN, phone, date of birth): `filters.py`;
 - what each row carries once fetched (reasons, summary, "covering for", the
-  "tried today" mark, the number to call): `rows.py`;
+  "tried today" mark, the number to call): `rows.py`; the page's rows as HTML,
+  written in Python (the same as the template `navigator/_worklist_row.html`):
+  `row_html.py`;
 - how the page and the API run the query (compiled once per shape and process,
   prepared on PostgreSQL, "now" bound per request): `compiled.py`;
 - the statement they run: every case ranked on its facts worked out once each, then

@@ -52,6 +52,13 @@ class _Local(threading.local):
 _CACHE = _Local()
 
 
+def prepared_sql() -> frozenset[str]:
+    """The SQL this thread has compiled (and, on PostgreSQL, runs as prepared
+    statements): the bench measures these as the app runs them, prepared on the
+    generic plan, not as literal SQL planned again each time."""
+    return frozenset(compiled.sql for compiled in _CACHE.entries.values())
+
+
 def _reader(queryset: QuerySet[NavigationCase]) -> tuple[Any, str, tuple[Any, ...], Any]:
     """The SQL of `queryset` and a function turning its raw rows into model instances,
     as Django's ModelIterable does (from_db, select_related, annotations); and the
