@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
@@ -130,17 +130,25 @@ def fhir_bulk_import_run(self, job_id: int) -> str:
     try:
         return fhir_bulk.fhir_bulk_work(job_id=job_id)
     except DatabaseError as error:
-        if self.request.retries >= self.max_retries:
-            message = (
-                f"Stopped: the database failed {self.max_retries + 1} times "
-                f"({type(error).__name__}). Import the export again: what was "
-                "imported is not written twice."
-            )
-            try:
-                fhir_bulk.fhir_bulk_fail(job_id=job_id, message=message)
-            except DatabaseError:
-                logger.error("FHIR bulk job %s: could not be marked failed", job_id)
+        _fhir_bulk_fail_on_last_retry(
+            self,
+            job_id,
+            f"Stopped: the database failed {self.max_retries + 1} times "
+            f"({type(error).__name__}). Import the export again: what was "
+            "imported is not written twice.",
+        )
         raise
+
+
+def _fhir_bulk_fail_on_last_retry(task: Task, job_id: int, message: str) -> None:
+    """On a FHIR bulk task's last retry, fail its job (it would otherwise stay running
+    for ever); a database still down then is only logged, the task's error raised."""
+    if task.request.retries < task.max_retries:
+        return
+    try:
+        fhir_bulk.fhir_bulk_fail(job_id=job_id, message=message)
+    except DatabaseError:
+        logger.error("FHIR bulk job %s: could not be marked failed", job_id)
 
 
 @shared_task(bind=True, **POPULATION_RETRY)
@@ -152,16 +160,13 @@ def fhir_bulk_import_care_gaps(self, job_id: int) -> str:
     try:
         return intake_fhir_bulk.fhir_bulk_care_gaps_work(job_id=job_id)
     except DatabaseError as error:
-        if self.request.retries >= self.max_retries:
-            message = (
-                f"Stopped while recomputing care gaps: the database failed "
-                f"{self.max_retries + 1} times ({type(error).__name__}). The resources "
-                "were imported; the nightly refresh recomputes the care gaps left."
-            )
-            try:
-                fhir_bulk.fhir_bulk_fail(job_id=job_id, message=message)
-            except DatabaseError:
-                logger.error("FHIR bulk job %s: could not be marked failed", job_id)
+        _fhir_bulk_fail_on_last_retry(
+            self,
+            job_id,
+            f"Stopped while recomputing care gaps: the database failed "
+            f"{self.max_retries + 1} times ({type(error).__name__}). The resources "
+            "were imported; the nightly refresh recomputes the care gaps left.",
+        )
         raise
 
 
