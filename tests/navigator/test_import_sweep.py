@@ -21,9 +21,9 @@ from tests.navigator.test_referral_import import start
 from tests.patients.test_fhir_bulk_import import person, write_export
 from tests.patients.test_referral_upload import good_row
 
-pytestmark = pytest.mark.django_db
-
-NOW = timezone.now()
+# The clock stands still at NOW: "queued 5 seconds ago" must not age while the suite runs.
+NOW = dt.datetime(2026, 6, 1, 14, 0, tzinfo=dt.UTC)
+pytestmark = [pytest.mark.django_db, pytest.mark.frozen_clock(NOW)]
 
 
 @pytest.fixture
@@ -137,7 +137,9 @@ def test_the_sweep_finds_nothing_to_do_when_no_job_is_stuck(staff, sent):
     upload_in(staff, "queued", uploaded=dt.timedelta(seconds=5), heartbeat=None)
 
     # When the beat task runs, Then it re-enqueues nothing
-    assert resume_stuck_imports.apply().get() == {"referral_uploads": [], "fhir_bulk_jobs": []}
+    result = resume_stuck_imports.apply()
+    assert result.successful()
+    assert result.result == {"referral_uploads": [], "fhir_bulk_jobs": []}
     assert sent == []
 
 
