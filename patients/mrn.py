@@ -32,6 +32,17 @@ def patients_with_mrn(
     return queryset.alias(mrn_key=mrn_key()).filter(clinic=clinic, mrn_key=mrn_normalise(mrn))
 
 
+def patients_lock(ids: set[int] | list[int]) -> None:
+    """Lock these patients' rows, in pk order (one query): every path that locks several
+    patients takes them in the same order, so two of them never deadlock."""
+    list(
+        Patient.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def patient_with_mrn_for_update(*, clinic: Clinic, mrn: str) -> Patient | None:
     """The clinic's patient with this MRN, locked; None if there is none.
 

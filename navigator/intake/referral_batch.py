@@ -25,7 +25,7 @@ from django.utils import timezone
 from navigator.intake import referral_write
 from navigator.intake.referrals import eligibility_check, referral_create
 from patients.models import Clinic, Patient, PatientMerge, Referral, ReferralUpload
-from patients.mrn import mrn_key, mrn_normalise, patient_kept
+from patients.mrn import mrn_key, mrn_normalise, patient_kept, patients_lock
 from patients.services.patients import (
     NewPatient,
     patient_build,
@@ -236,12 +236,7 @@ def _lock_patients(ids: set[int]) -> None:
     for _ in range(10):  # a chain of merges, as patient_with_mrn_for_update follows it
         if not ids:
             return
-        list(
-            Patient.objects.select_for_update()
-            .filter(pk__in=ids)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        patients_lock(ids)
         ids = set(
             PatientMerge.objects.filter(duplicate__in=ids).values_list("survivor_id", flat=True)
         )

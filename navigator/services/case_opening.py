@@ -25,6 +25,7 @@ from navigator.services.assignment import (
     navigators_choose_for_new_patients,
 )
 from patients.models import Patient, PatientMerge, ScreeningProgram
+from patients.mrn import patients_lock
 
 # The event columns `cases_open_for_new_patients` and the bulk referral import give.
 EVENT_FIELDS = ("case_id", "kind", "actor_id", "summary", "data", "at")
@@ -116,12 +117,7 @@ def cases_open_many(
         return []
     with transaction.atomic():
         ids = sorted({patient.pk for patient, _, _ in openings})
-        list(
-            Patient.objects.select_for_update()
-            .filter(pk__in=ids)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        patients_lock(ids)
         merged = set(
             PatientMerge.objects.filter(duplicate_id__in=ids).values_list("duplicate_id", flat=True)
         )
