@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.bulk_copy import objects_copy, rows_copy
+from config.model_clean import FieldsCleaner
 from patients.models import (
     Clinic,
     DemographicSource,
@@ -172,11 +173,22 @@ class NewPatient:
     phones: list[tuple[str, str]]
 
 
-def patient_build(*, clinic: Clinic, data: PatientInput) -> NewPatient:
+def patients_cleaner() -> FieldsCleaner:
+    """What `patient_build` checks a patient with, remembering each field's answer per
+    value: for a bulk import's batch (build one per batch: a birth date's check depends
+    on the day)."""
+    # Not the clinic: the caller holds it, and checking it would cost a query a row.
+    return FieldsCleaner(Patient, exclude=["clinic"])
+
+
+def patient_build(
+    *, clinic: Clinic, data: PatientInput, cleaner: FieldsCleaner | None = None
+) -> NewPatient:
     """The patient `data` describes, unsaved and checked; ValidationError when refused.
 
     One writer's rules for every path: `patient_find_or_create` saves what this builds,
-    the bulk referral import saves many with `bulk_create`."""
+    the bulk referral import saves many with `bulk_create`, checking them with the
+    batch's `cleaner` (`patients_cleaner`: the same checks as `full_clean`)."""
     race_ethnicity = _validate_race_ethnicity(data.race_ethnicity)
     race_source = answer_source(
         data.race_ethnicity_source,
@@ -218,7 +230,10 @@ def patient_build(*, clinic: Clinic, data: PatientInput) -> NewPatient:
         patient.time_zone = data.time_zone
     # full_clean checks choices, the language code, the time zone and the birth date
     # (not the clinic: the caller holds it, and checking it would cost a query a row).
-    patient.full_clean(exclude=["clinic"], validate_unique=False, validate_constraints=False)
+    if cleaner is not None:
+        cleaner.full_clean(patient)
+    else:
+        patient.full_clean(exclude=["clinic"], validate_unique=False, validate_constraints=False)
     return NewPatient(patient, race_ethnicity, race_source, phones)
 
 
