@@ -34,7 +34,7 @@ two runners raced for is written once.
 A task that finds the job held by another run comes back just after it would go stale
 (`referral_import_held`): a job whose worker was killed is taken over. A task that gives
 up (an unexpected error, the database still failing after its retries) ends the job
-failed with its stored file deleted (`referral_import_fail`), never queued for ever.
+failed with its stored rows deleted (`referral_import_fail`), never queued for ever.
 
 ALL_OR_NOTHING keeps its meaning: before any write, every row is checked by the same
 rules (read-only, batch by batch, the file's own earlier rows counting as patients);
@@ -255,7 +255,7 @@ def _finish(upload: ReferralUpload, *, status: str, detail: str = "", **fields: 
         ReferralUpload.objects.filter(pk=upload.pk).update(
             status=status, detail=detail[:300], finished_at=timezone.now(), **fields
         )
-        # The file names patients: it is kept only as long as its import needs it.
+        # The stored rows name patients: they are kept only as long as the import needs them.
         ReferralUploadContent.objects.filter(upload_id=upload.pk).delete()
 
 
