@@ -25,6 +25,7 @@ from patients.fhir.bulk_read import LineRejection
 from patients.fhir.identity import demographics_apply, patient_link_or_create
 from patients.fhir.outcome import Issue
 from patients.fhir.parse import BundleItem
+from patients.fhir.patient_check import new_patient_clean
 from patients.models import (
     ClinicalResource,
     DataQualityWarning,
@@ -183,11 +184,11 @@ def _patients_write(
                 categories = new_patient_race_prepare(
                     patient=patient, categories=mapped.race_ethnicity
                 )
-            # The clinic is the feed's (no query to check it); uniqueness is the MRN
+            # full_clean(exclude=["clinic"], validate_unique=False,
+            # validate_constraints=False), checking only the fields not at their default:
+            # the clinic is the feed's (no query to check it); uniqueness is the MRN
             # check above and the database's.
-            patient.full_clean(
-                exclude=["clinic"], validate_unique=False, validate_constraints=False
-            )
+            new_patient_clean(patient)
         except ValidationError as error:
             outcome.rejections.append(LineRejection(line, "; ".join(error.messages)[:500]))
             continue
