@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from config.enqueue import enqueue_on_commit
@@ -309,6 +309,32 @@ def fhir_bulk_advance(*, job_id: int, queue: bool = True) -> str:
             job.message = "Nothing changed." if not totals["created"] else ""
         job.save()
         return job.status
+
+
+def fhir_bulk_phase_wait(*, job_id: int, seconds: float = 0.5) -> None:
+    """Wait, at most `seconds`, until the batches of the job's current phase that other
+    workers are importing are finished (committed or rolled back).
+
+    For a worker that found no free batch while the phase is not finished: on
+    PostgreSQL it waits on those batches' row locks (each is released the moment its
+    worker's transaction ends), so it carries on with the next phase at once rather
+    than after a fixed sleep; elsewhere (SQLite: one writer) it sleeps `seconds`."""
+    if connection.vendor != "postgresql":
+        time.sleep(seconds)
+        return
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # A setting, not a value: formatted from a float, never from input.
+                cursor.execute(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
+            list(
+                FhirBulkChunk.objects.select_for_update(of=("self",))
+                .filter(job_id=job_id, done=False, phase=F("job__phase"))
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+    except DatabaseError:
+        pass  # still held after `seconds` (lock_timeout): the caller looks again
 
 
 def fhir_bulk_fail(*, job_id: int, message: str) -> str:
