@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from patients.fhir.any_of import among
 from patients.fhir.bulk_insert import instances_insert, rows_insert
 from patients.fhir.bulk_read import LineRejection
 from patients.fhir.identity import demographics_apply, patient_link_or_create
@@ -92,7 +93,7 @@ def batch_write(
     else:
         refs = {item.patient_ref for _, item in items}
         patient_by_ref = dict(
-            PatientSourceLink.objects.filter(source=source, resource_id__in=refs).values_list(
+            PatientSourceLink.objects.filter(among("resource_id", refs), source=source).values_list(
                 "resource_id", "patient_id"
             )
         )
@@ -110,7 +111,7 @@ def batch_write(
                 )
     _resources_write(source, resources, patient_by_ref, outcome, now)
     if outcome.touched - created:
-        Patient.objects.filter(pk__in=outcome.touched - created).update(
+        Patient.objects.filter(among("pk", outcome.touched - created)).update(
             clinical_data_changed_at=now
         )
     return outcome
@@ -146,7 +147,7 @@ def _patients_write(
     links = {
         link.resource_id: link
         for link in PatientSourceLink.objects.filter(
-            source=source, resource_id__in=[item.resource_id for _, item in items]
+            among("resource_id", [item.resource_id for _, item in items]), source=source
         ).only("resource_id", "patient_id", "content_hash")
     }
     patient_by_ref: dict[str, int] = {}
@@ -164,7 +165,7 @@ def _patients_write(
     taken = (
         set(
             Patient.objects.annotate(key=mrn_key())
-            .filter(clinic=source.clinic_id, key__in=mrns)
+            .filter(among("key", mrns), clinic=source.clinic_id)
             .values_list("key", flat=True)
             .distinct()
         )
@@ -311,9 +312,9 @@ def _resources_write(
     existing = {
         resource_id: (content_hash, patient_id)
         for resource_id, content_hash, patient_id in ClinicalResource.objects.filter(
+            among("resource_id", [item.resource_id for _, item in items]),
             source=source,
             resource_type=resource_type,
-            resource_id__in=[item.resource_id for _, item in items],
         ).values_list("resource_id", "content_hash", "patient_id")
     }
     rows: list[tuple[int, BundleItem]] = []
