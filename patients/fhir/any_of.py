@@ -29,7 +29,7 @@ class _AnyOf(Lookup):
         self.array_type = array_type
         super().__init__(lhs, rhs)
 
-    def as_sql(self, compiler, connection):  # type: ignore[no-untyped-def]
+    def as_sql(self, compiler, connection):
         lhs_sql, lhs_params = self.process_lhs(compiler, connection)
         return f"{lhs_sql} = ANY(%s::{self.array_type})", [*lhs_params, self.rhs]
 

@@ -90,9 +90,9 @@ def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
         def plain(value: Any) -> Any:
             if value is None:
                 return None
-            if type(value) is kind:
-                return value.isoformat() if kind is dt.date else value
-            return general(value)
+            if type(value) is not kind:
+                return general(value)
+            return value.isoformat() if isinstance(value, dt.date) else value
 
         return plain
     if type(target) is models.DateTimeField:
