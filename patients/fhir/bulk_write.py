@@ -50,10 +50,10 @@ UPSERT_COLUMNS = (
     "imported_at", "updated_at",
 )  # fmt: skip
 
-# The mapping's phone numbers are the E.164 of valid numbers (`phone_e164`): what the
-# number field stores for them when it stores E.164, so its second parse (~0.07 ms a
-# number) is skipped; tests/patients/test_fhir_phone_cache.py holds it for every
-# region's example numbers.
+# The mapping's phone numbers are the E.164 of valid numbers (`patients.phones.phone_e164`):
+# what the number field stores for them when it stores E.164, so its second parse (~0.07 ms
+# a number) is skipped; tests/patients/test_phones.py holds it for every region's example
+# numbers.
 PHONES_PREPARED = (
     ("number",) if getattr(settings, "PHONENUMBER_DB_FORMAT", "E164") == "E164" else ()
 )
