@@ -6,7 +6,8 @@ each variable and filter node by node. This writes the same HTML, character for
 character, as `navigator/_worklist_row.html` (the row as a template, kept as the
 reference: tests/navigator/test_worklist_row_html.py compares the two for rows in
 every state); each value escaped, localised and put in the site's time zone as the
-engine does it (`_text`, `_date`).
+engine does it (`_text`, `_date`; dates through config.date_format, which writes
+what the `date` filter writes at a fraction of its cost).
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import html
 from collections.abc import Iterable
 from typing import Any
 
-from django.template.defaultfilters import date as date_filter
 from django.urls import get_script_prefix, reverse
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 
+from config.date_format import format_date
 from navigator.models import NavigationCase
 
 _PK_MARK = 987654321987
@@ -43,8 +44,9 @@ def _text(value: Any) -> str:
 
 
 def _date(value: dt.date | dt.datetime | None, fmt: str) -> str:
-    """`{{ value|date:fmt }}`: the filter sees the value in the site's time zone."""
-    return conditional_escape(date_filter(template_localtime(value), fmt))
+    """`{{ value|date:fmt }}`: the filter's answer (config.date_format, which puts the
+    value in the site's time zone as the engine does), escaped."""
+    return conditional_escape(format_date(value, fmt))
 
 
 def _case_url(pk: int) -> str:
