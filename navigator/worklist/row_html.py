@@ -49,7 +49,7 @@ def _date(value: dt.date | dt.datetime | None, fmt: str) -> str:
     return conditional_escape(format_date(value, fmt))
 
 
-def _case_url(pk: int) -> str:
+def case_url(pk: int) -> str:
     """The case's page: reversed once per process and script prefix, then filled in
     (reverse costs more than the rest of a row's link)."""
     prefix = get_script_prefix()
@@ -63,7 +63,7 @@ def _case_url(pk: int) -> str:
 
 def _patient(case: Any) -> str:
     patient = case.patient
-    url = _case_url(case.pk)
+    url = case_url(case.pk)
     covering = (
         f'<span class="badge badge--covering">Covering for {_text(case.covering_for)}</span>'
         if case.covering_for
