@@ -25,6 +25,7 @@ from django.utils.timezone import template_localtime  # type: ignore[attr-define
 
 from config.date_format import format_date
 from navigator.models import NavigationCase
+from navigator.worklist.rows import status_label
 
 _PK_MARK = 987654321987
 _URL_PARTS: dict[str, tuple[str, str]] = {}
@@ -150,7 +151,7 @@ def _program(case: Any) -> str:
         '\n            <td data-label="Program and status" class="worklist-small">'
         f"\n              {_text(case.program.name)}<br>"
         f'\n              <span class="status status--{_text(case.status)}">'
-        f"{_text(case.get_status_display())}</span>"
+        f"{_text(status_label(case.status))}</span>"
         "\n            </td>"
     )
 
