@@ -41,19 +41,18 @@ _WORDS: dict[tuple[str | None, Any], str] = {}
 def _pieces(fmt: str) -> tuple[tuple[bool, str], ...] | None:
     if fmt in _PIECES:
         return _PIECES[fmt]
-    pieces: list[tuple[bool, str]] | None = []
+    pieces: list[tuple[bool, str]] = []
+    fast = True
     for i, piece in enumerate(re_formatchars.split(fmt)):
         if i % 2:
-            if piece not in _FAST:
-                pieces = None
-                break
+            fast = piece in _FAST
             pieces.append((True, piece))
         elif piece:
-            if "\\" in piece:
-                pieces = None
-                break
+            fast = "\\" not in piece
             pieces.append((False, piece))
-    found = None if pieces is None else tuple(pieces)
+        if not fast:
+            break
+    found = tuple(pieces) if fast else None
     _PIECES[fmt] = found
     return found
 
@@ -80,11 +79,11 @@ def _character(value: Any, character: str) -> str:
     if character == "c":
         return value.isoformat()
     if character == "Y":
-        return "%04d" % value.year
+        return f"{value.year:04d}"
     if character == "m":
-        return "%02d" % value.month
+        return f"{value.month:02d}"
     if character == "d":
-        return "%02d" % value.day
+        return f"{value.day:02d}"
     if character == "j":
         return str(value.day)
     if character == "M":
@@ -92,19 +91,19 @@ def _character(value: Any, character: str) -> str:
     if character == "n":
         return str(value.month)
     if character == "y":
-        return "%02d" % (value.year % 100)
+        return f"{(value.year % 100):02d}"
     if character == "g":
         return str(value.hour % 12 or 12)
     if character == "G":
         return str(value.hour)
     if character == "h":
-        return "%02d" % (value.hour % 12 or 12)
+        return f"{(value.hour % 12 or 12):02d}"
     if character == "H":
-        return "%02d" % value.hour
+        return f"{value.hour:02d}"
     if character == "i":
-        return "%02d" % value.minute
+        return f"{value.minute:02d}"
     if character == "s":
-        return "%02d" % value.second
+        return f"{value.second:02d}"
     return _am_pm(value.hour)  # "A"
 
 
