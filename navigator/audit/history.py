@@ -77,7 +77,8 @@ _TYPED_EQUALITY = frozenset(
 
 def _column_differs(field: models.Field) -> str:
     """SQL true when column `field` differs between old row `o` and new row `n`."""
-    internal = (field.target_field if field.is_relation else field).get_internal_type()
+    typed = field.target_field if isinstance(field, models.ForeignKey) else field
+    internal = typed.get_internal_type()
     column = field.column  # from the model's metadata, never from input
     if internal in _TYPED_EQUALITY and getattr(field, "db_collation", None) is None:
         return f"n.{column} IS DISTINCT FROM o.{column}"
