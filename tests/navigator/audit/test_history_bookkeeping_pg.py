@@ -24,9 +24,7 @@ N = 25
 
 def _changes(ids) -> list[RowChange]:
     return list(
-        RowChange.objects.filter(table_name="patients_patient", row_id__in=list(ids)).order_by(
-            "id"
-        )
+        RowChange.objects.filter(table_name="patients_patient", row_id__in=list(ids)).order_by("id")
     )
 
 
@@ -70,9 +68,7 @@ def test_a_stamp_of_many_patients_with_one_clinical_change_records_that_one_only
     # When one UPDATE stamps all of them and changes one's smoking status
     Patient.objects.filter(pk__in=ids).update(
         care_gaps_computed_at=timezone.now(),
-        smoking_status=Case(
-            When(pk=changed, then=Value("current")), default=F("smoking_status")
-        ),
+        smoking_status=Case(When(pk=changed, then=Value("current")), default=F("smoking_status")),
     )
 
     # Then that one is recorded, naming both columns, and no other
