@@ -13,7 +13,13 @@ from django.utils import timezone
 
 from config.enqueue import enqueue_on_commit
 from navigator.intake.care_gaps import care_gaps_refresh
-from patients.fhir.bulk import BatchDone, fhir_bulk_advance, fhir_bulk_batch_next, fhir_bulk_fail
+from patients.fhir.bulk import (
+    BatchDone,
+    fhir_bulk_advance,
+    fhir_bulk_batch_next,
+    fhir_bulk_fail,
+    fhir_bulk_phase_wait,
+)
 from patients.models import FhirBulkImport, FhirBulkTouchedPatient
 
 logger = logging.getLogger(__name__)
@@ -104,7 +110,9 @@ def fhir_bulk_run_inline(
                 on_batch(done)
         status = fhir_bulk_advance(job_id=job_id, queue=False)
         if not claimed and status == FhirBulkImport.Status.RUNNING:
-            time.sleep(0.5)  # the phase's last batches are a Celery worker's: wait for them
+            # The phase's last batches are another worker's: wait for them (on their row
+            # locks, so the next phase starts the moment they commit).
+            fhir_bulk_phase_wait(job_id=job_id)
     while recomputed := fhir_bulk_care_gaps_batch(job_id=job_id):
         if on_batch is not None:
             on_batch(recomputed)

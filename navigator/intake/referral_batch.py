@@ -31,6 +31,7 @@ from patients.services.patients import (
     patient_build,
     patient_input_check,
     patient_mismatch_error,
+    patients_cleaner,
 )
 from patients.uploads.parse import RowError, UploadRow
 from patients.uploads.template import COLUMNS
@@ -112,6 +113,7 @@ def referral_rows_plan(
     `in_file`: the patients of earlier good rows of the file, by MRN (updated)."""
     plan = RowsPlan()
     existing = _existing_patients(clinic, rows)
+    cleaner = patients_cleaner()  # the batch's: each field's answer once per value
     for row in rows:
         try:
             if not row.program.active:
@@ -123,7 +125,7 @@ def referral_rows_plan(
             mrn = mrn_normalise(row.patient.mrn)
             patient = existing.get(mrn) or in_file.get(mrn)
             if patient is None:
-                new = patient_build(clinic=clinic, data=row.patient)
+                new = patient_build(clinic=clinic, data=row.patient, cleaner=cleaner)
                 override, problems = eligibility_check(
                     program=row.program,
                     patient=new.patient,

@@ -2,7 +2,8 @@
 
 `referral_import_start` (the request): reads and checks the whole file
 (`patients.uploads.parse`, nothing written), refuses at once a file that cannot
-be read, or a bad row in ALL_OR_NOTHING mode, then stores the file in the
+be read, or a bad row in ALL_OR_NOTHING mode, then stores its checked rows
+(`patients.uploads.checked_rows`: the file is read and checked once) in the
 database with a queued `ReferralUpload` and enqueues the import task on commit.
 
 `referral_import_run` (the task, by id): claims the job with a conditional update
@@ -33,7 +34,7 @@ two runners raced for is written once.
 A task that finds the job held by another run comes back just after it would go stale
 (`referral_import_held`): a job whose worker was killed is taken over. A task that gives
 up (an unexpected error, the database still failing after its retries) ends the job
-failed with its stored file deleted (`referral_import_fail`), never queued for ever.
+failed with its stored rows deleted (`referral_import_fail`), never queued for ever.
 
 ALL_OR_NOTHING keeps its meaning: before any write, every row is checked by the same
 rules (read-only, batch by batch, the file's own earlier rows counting as patients);
@@ -67,6 +68,7 @@ from navigator.intake.referral_batch import (
 )
 from navigator.models import User
 from patients.models import Clinic, Patient, ReferralUpload, ReferralUploadContent
+from patients.uploads.checked_rows import rows_dump, rows_stored
 from patients.uploads.parse import RowError, UploadRejected, UploadRow, referral_upload_parse
 
 logger = logging.getLogger(__name__)
@@ -150,7 +152,8 @@ def referral_import_start(
             processed_count=parsed.row_count - len(parsed.rows),
             status=Status.QUEUED,
         )
-        ReferralUploadContent.objects.create(upload=upload, data=file_bytes)
+        # The rows checked above: the job only writes them.
+        ReferralUploadContent.objects.create(upload=upload, data=rows_dump(parsed.rows))
         if enqueue:
             enqueue_on_commit(IMPORT_TASK, upload.pk)
     logger.info(
@@ -252,7 +255,7 @@ def _finish(upload: ReferralUpload, *, status: str, detail: str = "", **fields: 
         ReferralUpload.objects.filter(pk=upload.pk).update(
             status=status, detail=detail[:300], finished_at=timezone.now(), **fields
         )
-        # The file names patients: it is kept only as long as its import needs it.
+        # The stored rows name patients: they are kept only as long as the import needs them.
         ReferralUploadContent.objects.filter(upload_id=upload.pk).delete()
 
 
@@ -265,8 +268,7 @@ def _run(upload: ReferralUpload) -> None:
     if data is None:
         _finish(upload, status=Status.FAILED, detail="The file is no longer stored.")
         return
-    parsed = referral_upload_parse(file_bytes=bytes(data), filename=upload.filename)
-    rows = parsed.rows
+    rows = rows_stored(bytes(data), upload.filename)
     batches = [rows[start : start + BATCH_SIZE] for start in range(0, len(rows), BATCH_SIZE)]
     all_or_nothing = upload.mode == ReferralUpload.Mode.ALL_OR_NOTHING
     if all_or_nothing and upload.batches_done == 0:

@@ -141,8 +141,10 @@ class ReferralUpload(models.Model):
 
 
 class ReferralUploadContent(models.Model):
-    """The uploaded file, kept in the database (never on a disk the web and the workers
-    may not share) until its import finishes, then deleted: it names patients."""
+    """The upload's checked rows (`patients.uploads.checked_rows`; the file itself for a
+    job queued by an earlier version), kept in the database (never on a disk the web and
+    the workers may not share) until its import finishes, then deleted: they name
+    patients."""
 
     upload = models.OneToOneField(
         ReferralUpload, on_delete=models.CASCADE, primary_key=True, related_name="content"

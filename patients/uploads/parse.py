@@ -20,7 +20,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
 from django.utils import timezone
-from phonenumber_field.phonenumber import to_python as to_phone_number
 
 from patients.languages import is_language_code
 from patients.models import (
@@ -32,6 +31,7 @@ from patients.models import (
     ScreeningProgram,
     Sex,
 )
+from patients.phones import phone_e164
 from patients.services.patients import (
     EXCLUSIVE_RACE_ANSWERS,
     EXCLUSIVE_RACE_MESSAGE,
@@ -245,7 +245,7 @@ MAX_LENGTHS = {
 
 
 def _parse_row(
-    line: int, value: dict[str, str], programs: dict[str, ScreeningProgram]
+    line: int, value: dict[str, str], programs: dict[str, ScreeningProgram], today: dt.date
 ) -> tuple[UploadRow | None, list[RowError]]:
     errors: list[RowError] = []
     for column in REQUIRED:
@@ -272,7 +272,7 @@ def _parse_row(
             except ValueError:
                 errors.append(RowError(line, "birth_date", f"“{shown(text)}” is not a real date."))
             else:
-                if birth_date > timezone.localdate():
+                if birth_date > today:
                     errors.append(RowError(line, "birth_date", "The birth date is in the future."))
                     birth_date = None
                 elif birth_date.year < 1900:
@@ -336,14 +336,14 @@ def _parse_row(
     phones: list[PhoneInput] = []
     phone_key = ""
     if value["phone"]:
-        number = to_phone_number(value["phone"])
-        if number is None or not number.is_valid():
+        e164 = phone_e164(value["phone"])
+        if e164 is None:
             errors.append(
                 RowError(line, "phone", f"“{shown(value['phone'])}” is not a valid phone number.")
             )
         else:
-            phones.append(PhoneInput(number=number.as_e164, kind=kind))
-            phone_key = f"{number.as_e164} {kind}"
+            phones.append(PhoneInput(number=e164, kind=kind))
+            phone_key = f"{e164} {kind}"
 
     if value["email"]:
         try:
@@ -441,6 +441,8 @@ def referral_upload_parse(*, file_bytes: bytes, filename: str = "") -> ParsedUpl
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     parsed = ParsedUpload()
     programs = {p.code: p for p in ScreeningProgram.objects.all()}
+    # Once per file: a row's date is checked against the day the file is read.
+    today = timezone.localdate()
     names: list[str] | None = None
     end_of_previous = 0
     try:
@@ -489,7 +491,7 @@ def referral_upload_parse(*, file_bytes: bytes, filename: str = "") -> ParsedUpl
                     RowError(line, "", "This row has a value in a column with no header.")
                 )
                 continue
-            row, errors = _parse_row(line, value, programs)
+            row, errors = _parse_row(line, value, programs, today)
             parsed.errors += errors
             if row is not None:
                 parsed.rows.append(row)

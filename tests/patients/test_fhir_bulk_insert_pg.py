@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
-from django.db import DataError, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
+from patients.fhir import bulk_insert
 from patients.fhir.bulk_insert import instances_insert, rows_insert
 from patients.models import Clinic, FhirSource, Patient, PatientPhone, PatientSourceLink
 
@@ -98,3 +100,40 @@ def test_rows_insert_refuses_a_value_too_long_for_its_column_as_bulk_create_does
             [(source.pk, "x" * 65, patient.pk, "h" * 64, timezone.now())],
         )
     assert not PatientSourceLink.objects.exists()
+
+
+PREPARED_VALUES = [
+    None, "", "x", "é" * 300, 0, 1, -5, 2**40, True, False, 1.5, dt.date(2026, 3, 2),
+    dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC),
+    dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+    "2026-03-02", "+16175550100", "12",
+]  # fmt: skip
+
+
+def prepared(prepare, value):
+    """The JSON text of what `prepare` gives for `value` (what the insert sends: psycopg's
+    Int2(0) is 0), or the error it raises (type and text)."""
+    try:
+        return ("value", json.dumps(prepare(value)))
+    except Exception as error:  # noqa: BLE001 - the two paths must fail alike too
+        return ("error", type(error), str(error))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # a naive datetime, both paths
+def test_the_short_preparation_gives_what_the_field_gives(require_postgres):
+    # Every value of every field the bulk insert writes, the short path for plain
+    # fields and the fields' own get_db_prep_save give the same JSON value (or error).
+    naive = dt.datetime(2026, 3, 2, 14, 0)  # noqa: DTZ001 - the case under test
+    values = [*PREPARED_VALUES, naive]
+    compared = 0
+    for model in (Patient, PatientPhone, PatientSourceLink):
+        for field in model._meta.concrete_fields:
+            short = bulk_insert._preparer(field)
+            for value in values:
+                general = prepared(
+                    lambda v, f=field: bulk_insert._json_value(f.get_db_prep_save(v, connection)),
+                    value,
+                )
+                assert prepared(short, value) == general, (model.__name__, field.name, value)
+                compared += 1
+    assert compared > 500

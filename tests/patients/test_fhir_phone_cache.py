@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
+from django.db import connection
+from django.test import override_settings
 from phonenumber_field.phonenumber import to_python
 
+from patients.fhir.bulk_insert import _preparer
+from patients.fhir.bulk_write import PHONES_PREPARED
 from patients.fhir.patient_mapping import map_patient, phone_e164
+from patients.models import PatientPhone
 from tests.support.fhir import patient_resource
 
 NUMBERS = ["+16175550100", "(617) 555-0100", "617-555-0100", "555", "not a number",
@@ -29,3 +35,40 @@ def test_the_region_is_part_of_the_key(settings):
     mapped, problems = map_patient(resource, "Patient")
     assert mapped is not None and mapped.phones == [("+442079460958", "mobile")]
     assert not [p for p in problems if "phone" in p["diagnostics"]]
+
+
+def example_numbers() -> list[tuple[str, str]]:
+    """(number as a person writes it, region) for every region's example numbers of every
+    type, nationally and internationally formatted."""
+    found = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(12):  # every PhoneNumberType
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is None:
+                continue
+            for style in (
+                phonenumbers.PhoneNumberFormat.NATIONAL,
+                phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+            ):
+                found.append((phonenumbers.format_number(number, style), region))
+    return found
+
+
+def test_the_mappings_numbers_are_stored_as_they_are(settings):
+    # The bulk insert passes the mapping's numbers (phone_e164) to the number column as
+    # they are (PHONES_PREPARED): the field's own preparation gives each back unchanged.
+    assert settings.PHONENUMBER_DB_FORMAT == "E164"
+    assert PHONES_PREPARED == ("number",)
+    field = PatientPhone._meta.get_field("number")
+    numbers = example_numbers()
+    assert len(numbers) > 2000
+    stored = 0
+    for value, region in numbers:
+        with override_settings(PHONENUMBER_DEFAULT_REGION=region):
+            e164 = phone_e164(value, region)
+        if e164 is None:
+            continue
+        assert field.get_db_prep_save(e164, connection) == e164, (value, region)
+        assert _preparer(field)(e164) == e164
+        stored += 1
+    assert stored > 2000

@@ -21,8 +21,9 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from navigator.cases import case_transition
 from navigator.intake.referral_uploads import referrals_upload
-from navigator.models import NavigationCase
+from navigator.models import CaseStatus, NavigationCase
 from patients.models import Patient, Referral, ReferralUpload
 from patients.uploads import parse
 from patients.uploads.parse import referral_upload_parse
@@ -420,6 +421,27 @@ def test_a_changed_row_is_a_new_referral_of_the_same_patient_joining_the_open_ca
         1,
         1,
     )
+
+
+def test_a_row_imported_before_is_skipped_after_its_case_closed_and_the_page_says_how_to_refer(
+    client, staff
+):
+    # Given a referral imported from a file, whose case the patient then declined
+    upload(staff, csv_bytes([good_row(1)]))
+    case = NavigationCase.objects.get()
+    case_transition(case=case, to_status=CaseStatus.DECLINED, actor=None, note="Declined")
+
+    # When the clinic uploads the same file again
+    response = upload(staff, csv_bytes([good_row(1)]))
+
+    # Then the row is a duplicate (an old file sent twice refers nobody twice) ...
+    assert (response.json()["created"], response.json()["duplicates"]) == (0, 1)
+    assert NavigationCase.objects.get().status == CaseStatus.DECLINED
+    # ... and the page says so, and how to refer the patient again
+    client.force_login(staff)
+    page = client.get(PAGE).content.decode()
+    assert "even once that referral's case has closed" in page
+    assert reverse("patients:referral_create") in page
 
 
 # --- Unusable files --------------------------------------------------------------------------

@@ -26,6 +26,6 @@ def reset_fillfactor(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("patients", "0025_change_history_skips_bookkeeping_fast")]
+    dependencies = [("patients", "0026_change_history_skips_bookkeeping_fast")]
 
     operations = [migrations.RunPython(set_fillfactor, reset_fillfactor, elidable=True)]

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     # transaction so no write goes unrecorded in between; see navigator/audit/history.py.
 
     dependencies = [
-        ('patients', '0024_care_gap_redundant_indexes'),
+        ('patients', '0025_change_history_insert_without_jsonb'),
     ]
 
     operations = [
