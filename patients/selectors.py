@@ -8,13 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from django.db import connection
+from django.db.models import Case as DbCase
 from django.db.models import (
-    BooleanField,
     CharField,
     Count,
     F,
-    Model,
     OuterRef,
     Q,
     QuerySet,
@@ -22,10 +20,9 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models import Case as DbCase
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower, Trim
 
+from config.any_of import among
 from navigator.models import (
     FOLLOW_UP_STATUSES,
     CaseStatus,
@@ -244,17 +241,6 @@ def feed_ids_for(patient: Patient) -> QuerySet[PatientSourceLink]:
     return PatientSourceLink.objects.filter(patient=patient).select_related("source")
 
 
-def _in_batch(model: type[Model], column: str, ids: list[int]) -> Q | RawSQL:
-    """`column IN ids`. On PostgreSQL one array parameter (`= ANY`), not one per id:
-    Django and psycopg handle an `__in` list one id at a time (2-3 ms of Python a
-    query for 1,000), and its text, past what psycopg caches, is parsed anew each time."""
-    if connection.vendor != "postgresql":
-        return Q(**{f"{column}__in": ids})
-    # The table's and column's names come from the model's metadata, never from input.
-    sql = f'"{model._meta.db_table}"."{column}" = ANY(%s::bigint[])'
-    return RawSQL(sql, [ids], output_field=BooleanField())  # noqa: S611
-
-
 def patient_facts(patient_ids: list[int]) -> list[PatientFacts]:
     """Facts for a batch of patients: three queries whatever the batch size."""
     # Plain values, not model instances: a batch is thousands of rows and the
@@ -269,11 +255,11 @@ def patient_facts(patient_ids: list[int]) -> list[PatientFacts]:
             deceased=deceased,
         )
         for pk, birth_date, sex, smoking_status, pack_years, deceased in Patient.objects.filter(
-            _in_batch(Patient, "id", patient_ids)
+            among("pk", patient_ids)
         ).values_list("pk", "birth_date", "sex", "smoking_status", "smoking_pack_years", "deceased")
     }
     for patient_id, modality_code, performed_on, result, resource_id in (
-        ScreeningEvent.objects.filter(_in_batch(ScreeningEvent, "patient_id", patient_ids))
+        ScreeningEvent.objects.filter(among("patient_id", patient_ids))
         .values_list(
             "patient_id", "modality__code", "performed_on", "result", "clinical_resource_id"
         )
@@ -283,7 +269,7 @@ def patient_facts(patient_ids: list[int]) -> list[PatientFacts]:
             RecordedScreening(modality_code, performed_on, result, resource_id is not None)
         )
     for pk, patient_id, resource in (
-        ClinicalResource.objects.filter(_in_batch(ClinicalResource, "patient_id", patient_ids))
+        ClinicalResource.objects.filter(among("patient_id", patient_ids))
         .exclude(resource_type="Patient")
         .values_list("pk", "patient_id", "resource")
         .order_by("pk")
