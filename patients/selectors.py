@@ -22,6 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Lower, Trim
 
+from config.any_of import among
 from navigator.models import (
     FOLLOW_UP_STATUSES,
     CaseStatus,
@@ -254,11 +255,11 @@ def patient_facts(patient_ids: list[int]) -> list[PatientFacts]:
             deceased=deceased,
         )
         for pk, birth_date, sex, smoking_status, pack_years, deceased in Patient.objects.filter(
-            pk__in=patient_ids
+            among("pk", patient_ids)
         ).values_list("pk", "birth_date", "sex", "smoking_status", "smoking_pack_years", "deceased")
     }
     for patient_id, modality_code, performed_on, result, resource_id in (
-        ScreeningEvent.objects.filter(patient_id__in=patient_ids)
+        ScreeningEvent.objects.filter(among("patient_id", patient_ids))
         .values_list(
             "patient_id", "modality__code", "performed_on", "result", "clinical_resource_id"
         )
@@ -268,7 +269,7 @@ def patient_facts(patient_ids: list[int]) -> list[PatientFacts]:
             RecordedScreening(modality_code, performed_on, result, resource_id is not None)
         )
     for pk, patient_id, resource in (
-        ClinicalResource.objects.filter(patient_id__in=patient_ids)
+        ClinicalResource.objects.filter(among("patient_id", patient_ids))
         .exclude(resource_type="Patient")
         .values_list("pk", "patient_id", "resource")
         .order_by("pk")

@@ -61,6 +61,55 @@ def _sql_text_array(values: list[str]) -> str:
     return "ARRAY[" + ", ".join(f"'{value}'" for value in values) + "]::text[]"
 
 
+# Field types whose `=` never calls two values equal that `to_jsonb` writes apart
+# (integers, booleans, dates, instants, and text in a deterministic collation: equal
+# means the same bytes), so comparing them typed decides "changed" as the trail does.
+# Any other type is compared as `to_jsonb` of the column, the trail's own comparison.
+_TYPED_EQUALITY = frozenset(
+    {
+        "AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField",
+        "SmallIntegerField", "PositiveIntegerField", "PositiveSmallIntegerField",
+        "PositiveBigIntegerField", "BooleanField", "DateField", "DateTimeField",
+        "CharField", "TextField", "EmailField", "SlugField", "URLField",
+    }
+)  # fmt: skip
+
+
+def _column_differs(field: models.Field) -> str:
+    """SQL true when column `field` differs between old row `o` and new row `n`."""
+    typed = field.target_field if isinstance(field, models.ForeignKey) else field
+    internal = typed.get_internal_type()
+    column = field.column  # from the model's metadata, never from input
+    if internal in _TYPED_EQUALITY and getattr(field, "db_collation", None) is None:
+        return f"n.{column} IS DISTINCT FROM o.{column}"
+    return f"to_jsonb(n.{column}) IS DISTINCT FROM to_jsonb(o.{column})"
+
+
+def _unless_beyond_bookkeeping(model: type[models.Model], bookkeeping: list[str]) -> str:
+    """An early return when no row of the UPDATE changed any column but the bookkeeping
+    ones: then the trail's INSERT below would write nothing (each row's changed columns
+    are empty or all bookkeeping), yet it would first turn every old and new row into
+    jsonb and compare them key by key: 97 ms for the care-gap run's stamp of 1,000
+    patients, against about 5 for typed column comparisons. Any row changing any
+    other column (or whose id changed) takes the full path, for every row, as before.
+    A count, not EXISTS: planned for the first row, EXISTS paired the rows in a nested
+    loop (a million pairs for 1,000 rows, slower than the diff it was to spare)."""
+    others = [
+        _column_differs(f)
+        for f in sorted(model._meta.concrete_fields, key=lambda f: f.column)
+        if f.column not in bookkeeping and not f.primary_key
+    ]
+    differs = "\n                          OR ".join(others)
+    return f"""
+            IF (
+                SELECT count(*) FROM new_rows n LEFT JOIN old_rows o ON o.id = n.id
+                 WHERE o.id IS NULL
+                          OR {differs}
+            ) = 0 THEN
+                RETURN NULL;
+            END IF;"""  # noqa: S608
+
+
 class ChangeRecorded(pgtrigger.Trigger):
     """After an INSERT or an UPDATE statement: one `RowChange` per row it wrote,
     naming what changed, all written by one INSERT ... SELECT.
@@ -119,11 +168,12 @@ class ChangeRecorded(pgtrigger.Trigger):
         skip_bookkeeping = (
             f"AND NOT d.changed <@ {_sql_text_array(bookkeeping)}" if bookkeeping else ""
         )
+        early_return = _unless_beyond_bookkeeping(model, bookkeeping) if bookkeeping else ""
         # MATERIALIZED: each row becomes jsonb once. Inlined, the planner would call
         # to_jsonb() again for every key compared (68 calls a row for patients: 10x
         # slower than the row-level trigger it replaces).
         # Table and column names come from the models' metadata, never from input.
-        return f"""
+        return f"""{early_return}
             context := NULLIF(current_setting('pghistory.context_metadata', true), '')::jsonb;
             INSERT INTO {change_table} (
                 at, table_name, operation, row_id, patient_id, fields,

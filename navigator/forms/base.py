@@ -74,16 +74,38 @@ class PlainSelect(forms.Select):
     def render(self, name, value, attrs=None, renderer=None) -> SafeString:
         if self.template_name != _SELECT or self.option_template_name != _OPTION:
             return super().render(name, value, attrs, renderer)
-        widget = self.get_context(name, value, attrs)["widget"]
+        cls = type(self)
+        if (
+            self.allow_multiple_selected
+            or self.option_inherits_attrs
+            or self.checked_attribute != {"selected": True}
+            or cls.optgroups is not forms.Select.optgroups
+            or cls.create_option is not forms.Select.create_option
+        ):
+            return super().render(name, value, attrs, renderer)
+        # The select's own context without its options (Widget.get_context, as
+        # ChoiceWidget's calls it first); the options are walked here as
+        # ChoiceWidget.optgroups walks them, without a dict per option (create_option):
+        # a Select's option has no attributes but `selected`, on the first match only.
+        widget = forms.Widget.get_context(self, name, value, attrs)["widget"]
+        chosen = widget["value"]
         html = [f'<select name="{_shown(widget["name"])}"{_attrs(widget["attrs"])}>']
-        for group_name, options, _index in widget["optgroups"]:
+        has_selected = False
+        for option_value, option_label in self.choices:
+            if isinstance(option_label, (list, tuple)):
+                group_name, options = option_value, option_label
+            else:
+                group_name = None
+                options = [("" if option_value is None else option_value, option_label)]
             if group_name:
                 html.append(f'\n  <optgroup label="{_shown(group_name)}">')
-            html.extend(
-                f'\n  <option value="{_as_text(option["value"])}"{_attrs(option["attrs"])}>'
-                f"{_shown(option['label'])}</option>\n"
-                for option in options
-            )
+            for subvalue, sublabel in options:
+                selected = not has_selected and str(subvalue) in chosen
+                has_selected |= selected
+                html.append(
+                    f'\n  <option value="{_as_text(subvalue)}"{" selected" if selected else ""}>'
+                    f"{_shown(sublabel)}</option>\n"
+                )
             if group_name:
                 html.append("\n  </optgroup>")
         html.append("\n</select>")  # the renderer strips what follows

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.db import router
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from navigator.worklist.compiled import WorklistCases
 from navigator.worklist.filters import Filters
 from navigator.worklist.paged import page_query
 from navigator.worklist.query import annotate, ordering
+from navigator.worklist.replayed import replayed_instances, replayed_row
 from navigator.worklist.rows import rows
 from navigator.worklist.rules import Moment
 from outreach.models import CaseTask, ContactAttempt
@@ -30,26 +32,33 @@ def worklist_navigators(
 
     Resolved up front so that the worklist's query filters on a short list of ids:
     PostgreSQL then reads those navigators' cases through the navigator index,
-    where an OR across the coverage table had it scan every case.
+    where an OR across the coverage table had it scan every case. Its SQL is
+    compiled once per user and day (navigator.worklist.replayed).
     """
     on = on or timezone.localdate()
     owner_user = navigator.user if navigator is not None else user
     if not owner_user.is_authenticated:
         return []
-    cover = Coverage.objects.filter(
-        absent=OuterRef("pk"),
-        covering__user=owner_user,
-        starts_on__lte=on,
-        ends_on__gte=on,
-        cancelled_at=None,
-    )
-    whose = Q(user=owner_user) | Q(pk__in=navigators_covered_by(owner_user, on))
-    return list(
-        NavigatorProfile.objects.filter(whose)
-        .select_related("user")
-        .annotate(covered_until=Subquery(cover.order_by("-ends_on").values("ends_on")[:1]))
-        .order_by("user__last_name", "user__first_name", "pk")
-    )
+
+    def build() -> QuerySet[NavigatorProfile]:
+        cover = Coverage.objects.filter(
+            absent=OuterRef("pk"),
+            covering__user=owner_user,
+            starts_on__lte=on,
+            ends_on__gte=on,
+            cancelled_at=None,
+        )
+        whose = Q(user=owner_user) | Q(pk__in=navigators_covered_by(owner_user, on))
+        return (
+            NavigatorProfile.objects.filter(whose)
+            .select_related("user")
+            .annotate(covered_until=Subquery(cover.order_by("-ends_on").values("ends_on")[:1]))
+            .order_by("user__last_name", "user__first_name", "pk")
+        )
+
+    # Built and compiled once per user, day and process; run every time.
+    key = ("worklist_navigators", router.db_for_read(NavigatorProfile), owner_user.pk, on)
+    return replayed_instances(key, build)
 
 
 def worklist_for(
@@ -195,28 +204,51 @@ def worklist_calls_today(
     date on (a call made must not leave the plan). Done: a contact attempt logged
     by `caller` today, any outcome, any channel. Days are the site's.
     """
-    today = Q(attempted_at__gte=moment.day_starts, attempted_at__lt=moment.day_ends)
-    counts = (
-        cases_visible_to(user)
-        .filter(status__in=OPEN_STATUSES, navigator__in=[n.pk for n in navigators])
-        .alias(
-            called=Exists(
-                ContactAttempt.objects.filter(today, case=OuterRef("pk"), created_by=caller)
-            ),
-            contacted_before=Exists(
-                ContactAttempt.objects.filter(
-                    case=OuterRef("pk"), attempted_at__lt=moment.day_starts
-                )
-            ),
+
+    def run() -> CallsToday:
+        today = Q(attempted_at__gte=moment.day_starts, attempted_at__lt=moment.day_ends)
+        counts = (
+            cases_visible_to(user)
+            .filter(status__in=OPEN_STATUSES, navigator__in=[n.pk for n in navigators])
+            .alias(
+                called=Exists(
+                    ContactAttempt.objects.filter(today, case=OuterRef("pk"), created_by=caller)
+                ),
+                contacted_before=Exists(
+                    ContactAttempt.objects.filter(
+                        case=OuterRef("pk"), attempted_at__lt=moment.day_starts
+                    )
+                ),
+            )
+            .aggregate(
+                due=Count(
+                    "pk",
+                    filter=Q(next_follow_up__lte=moment.today)
+                    | Q(contacted_before=False)
+                    | Q(called=True),
+                ),
+                done=Count("pk", filter=Q(called=True)),
+            )
         )
-        .aggregate(
-            due=Count(
-                "pk",
-                filter=Q(next_follow_up__lte=moment.today)
-                | Q(contacted_before=False)
-                | Q(called=True),
-            ),
-            done=Count("pk", filter=Q(called=True)),
-        )
+        return CallsToday(due=counts["due"], done=counts["done"])
+
+    # Compiled once per key and process (navigator.worklist.replayed): everything the
+    # SQL and its values depend on. The row's columns are the aggregate's, in order.
+    key = (
+        "worklist_calls_today",
+        router.db_for_read(NavigationCase),
+        user.pk,
+        getattr(user, "role", ""),
+        user.is_superuser,
+        tuple(n.pk for n in navigators),
+        caller.pk,
+        moment.today,
+        moment.day_starts,
+        timezone.localdate(),
     )
-    return CallsToday(due=counts["due"], done=counts["done"])
+    return replayed_row(
+        key,
+        using=key[1],
+        run=run,
+        read=lambda row: CallsToday(due=int(row[0]), done=int(row[1])),
+    )

@@ -26,10 +26,10 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import QuerySet
-from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 
 from navigator.models import NavigationCase
 from navigator.worklist.paged import Page
+from navigator.worklist.replayed import query_reader, replayed_row
 from navigator.worklist.rules import Moment
 
 # A "now" no real request has: compiled in place of the moment's, then replaced.
@@ -57,35 +57,6 @@ def prepared_sql() -> frozenset[str]:
     statements): the bench measures these as the app runs them, prepared on the
     generic plan, not as literal SQL planned again each time."""
     return frozenset(compiled.sql for compiled in _CACHE.entries.values())
-
-
-def _reader(queryset: QuerySet[NavigationCase]) -> tuple[Any, str, tuple[Any, ...], Any]:
-    """The SQL of `queryset` and a function turning its raw rows into model instances,
-    as Django's ModelIterable does (from_db, select_related, annotations); and the
-    compiler that compiled it."""
-    db = queryset.db
-    compiler = queryset.query.get_compiler(using=db)
-    sql, params = compiler.as_sql()
-    select, klass_info = compiler.select, compiler.klass_info
-    annotations = list(compiler.annotation_col_map.items())
-    model = klass_info["model"]
-    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-    init_list = [column[0].target.attname for column in select[start:end]]
-    populators = get_related_populators(klass_info, select, db)
-
-    def read(raw: list[tuple[Any, ...]], using: str) -> list[NavigationCase]:
-        compiler.connection = connections[using]
-        cases = []
-        for row in compiler.results_iter([raw]):
-            case = model.from_db(using, init_list, row[start:end])
-            for populator in populators:
-                populator.populate(row, case)
-            for name, position in annotations:
-                setattr(case, name, row[position])
-            cases.append(case)
-        return cases
-
-    return compiler, sql, tuple(params), read
 
 
 def _bind(params: tuple[Any, ...], now: dt.datetime, using: str) -> list[Any]:
@@ -178,7 +149,13 @@ class WorklistCases:
 
     def count(self) -> int:
         if self._count is None:
-            self._count = self._base.count()
+            # Compiled once per key (navigator.worklist.replayed), run every time.
+            self._count = replayed_row(
+                ("worklist_count", self._key),
+                using=self._base.db,
+                run=self._base.count,
+                read=lambda row: int(row[0]),
+            )
         return self._count
 
     def __len__(self) -> int:
@@ -200,7 +177,7 @@ class WorklistCases:
         if compiled is None:
             stand_in = Moment(today=self._moment.today, now=STAND_IN_NOW)
             page = self._page(stand_in, start, stop)
-            compiler, sql, params, read = _reader(page.rows)
+            compiler, sql, params, read = query_reader(page.rows)
             sql, params = page.sql(compiler, sql, params)
             compiled = entries[key] = _Compiled(sql=sql, params=params, read=read)
             while len(entries) > _CACHE_SIZE:

@@ -6,7 +6,8 @@ each variable and filter node by node. This writes the same HTML, character for
 character, as `navigator/_worklist_row.html` (the row as a template, kept as the
 reference: tests/navigator/test_worklist_row_html.py compares the two for rows in
 every state); each value escaped, localised and put in the site's time zone as the
-engine does it (`_text`, `_date`).
+engine does it (`_text`, `_date`; dates through config.date_format, which writes
+what the `date` filter writes at a fraction of its cost).
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ import html
 from collections.abc import Iterable
 from typing import Any
 
-from django.template.defaultfilters import date as date_filter
 from django.urls import get_script_prefix, reverse
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 
+from config.date_format import format_date
 from navigator.models import NavigationCase
+from navigator.worklist.rows import status_label
 
 _PK_MARK = 987654321987
 _URL_PARTS: dict[str, tuple[str, str]] = {}
@@ -43,11 +45,12 @@ def _text(value: Any) -> str:
 
 
 def _date(value: dt.date | dt.datetime | None, fmt: str) -> str:
-    """`{{ value|date:fmt }}`: the filter sees the value in the site's time zone."""
-    return conditional_escape(date_filter(template_localtime(value), fmt))
+    """`{{ value|date:fmt }}`: the filter's answer (config.date_format, which puts the
+    value in the site's time zone as the engine does), escaped."""
+    return conditional_escape(format_date(value, fmt))
 
 
-def _case_url(pk: int) -> str:
+def case_url(pk: int) -> str:
     """The case's page: reversed once per process and script prefix, then filled in
     (reverse costs more than the rest of a row's link)."""
     prefix = get_script_prefix()
@@ -61,7 +64,7 @@ def _case_url(pk: int) -> str:
 
 def _patient(case: Any) -> str:
     patient = case.patient
-    url = _case_url(case.pk)
+    url = case_url(case.pk)
     covering = (
         f'<span class="badge badge--covering">Covering for {_text(case.covering_for)}</span>'
         if case.covering_for
@@ -148,7 +151,7 @@ def _program(case: Any) -> str:
         '\n            <td data-label="Program and status" class="worklist-small">'
         f"\n              {_text(case.program.name)}<br>"
         f'\n              <span class="status status--{_text(case.status)}">'
-        f"{_text(case.get_status_display())}</span>"
+        f"{_text(status_label(case.status))}</span>"
         "\n            </td>"
     )
 

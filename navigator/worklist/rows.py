@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
-from navigator.models import NavigationCase
+from navigator.models import CaseStatus, NavigationCase
 from navigator.worklist.rules import RULES, Moment, Reason, day_label, tried_today_label
 from outreach.models import Channel
 
@@ -22,6 +22,16 @@ NEXT_CHANNEL_WORDS: dict[str, str] = {
     Channel.IN_PERSON: "visit",
     Channel.PORTAL: "patient portal",
 }
+
+
+# A status's label (lazy: read in the active language when shown).
+_STATUS_LABELS = dict(CaseStatus.choices)
+
+
+def status_label(status: str) -> str:
+    """What `case.get_status_display()` says (Model._get_FIELD_display: the choice's
+    label, else the value itself) without building the field's choices per call."""
+    return str(_STATUS_LABELS.get(status, status))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ From a `CareGap` row (patients.models) back to the rule that produced it:
   2. exclusions (every concept of an exclusion found in the look-back), 3. the
   screening whose interval runs longest ("overdue" when its next due day has
   passed, or when there is none). To change how a status is decided, open
-  `engine.py`.
+  `engine.py` (a batch prepares each program's rules once, `prepare_rules`, and
+  evaluates them per patient, `evaluate_prepared`; `evaluate_care_gap` does both).
 - The numbers the engine applies (age range, intervals, look-backs, which
   concept each modality and exclusion asks about) are data, not code: the
   ScreeningProgram, ScreeningModality and ProgramExclusion rows (edited in the

@@ -17,12 +17,16 @@ from patients.caregaps.datetimes import UTC, Point
 def add_years(day: dt.date, years: int) -> dt.date:
     """CQL date + N years: 29 February becomes 28 February in a common year."""
     year = day.year + years
+    if day.day <= 28:  # every month has the day: no need to ask the calendar (hot path)
+        return day.replace(year=year)
     return day.replace(year=year, day=min(day.day, monthrange(year, day.month)[1]))
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
     year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
     month += 1
+    if day.day <= 28:  # as in add_years: monthrange works out a weekday first
+        return dt.date(year, month, day.day)
     return dt.date(year, month, min(day.day, monthrange(year, month)[1]))
 
 

@@ -235,6 +235,89 @@ def _test_day(item: _Evidence) -> dt.date | None:
     return point.day if point is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Exclusion:
+    name: str
+    min_age: int | None
+    lookback_months: int | None
+    concepts: tuple[tuple[str, frozenset[Code]], ...]  # (concept key, its codes)
+
+
+@dataclass(frozen=True, slots=True)
+class _Modality:
+    rule: dict[str, Any]
+    code: str
+    name: str
+    min_age: int | None
+    interval_months: int
+    codes: frozenset[Code]  # the concept's codes; empty: no EHR evidence is looked for
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRules:
+    """One program's rules as the evaluation reads them, worked out once for a batch of
+    patients (they are the program's, not the patient's): the fields looked up, the
+    messages that name no patient, the active exclusions and screening modalities with
+    their concepts' codes. `evaluate_care_gap` prepares and evaluates in one call; a
+    batch prepares each program once (`prepare_rules`) and calls `evaluate_prepared`.
+    """
+
+    name: str
+    min_age: int
+    max_age: int
+    sex: str
+    min_pack_years: int | None
+    due_soon_days: int
+    sex_problem: str
+    pack_problem: str
+    exclusions: tuple[_Exclusion, ...]
+    modalities: tuple[_Modality, ...]
+
+
+def prepare_rules(
+    *, program_name: str, rules: dict[str, Any], concept_codes: dict[str, frozenset[Code]]
+) -> PreparedRules:
+    name = program_name
+    return PreparedRules(
+        name=name,
+        min_age=rules["min_age"],
+        max_age=rules["max_age"],
+        sex=rules["sex"],
+        min_pack_years=rules.get("min_pack_years"),
+        due_soon_days=rules["due_soon_days"],
+        sex_problem=f"{name} screening is for {rules['sex']} patients.",
+        pack_problem=(
+            f"{name} screening needs a smoking history of {rules.get('min_pack_years')} pack-years."
+        ),
+        exclusions=tuple(
+            _Exclusion(
+                name=exclusion["name"],
+                min_age=exclusion["min_age"],
+                lookback_months=exclusion["lookback_months"],
+                concepts=tuple(
+                    (key, concept_codes.get(key, frozenset())) for key in exclusion["all_of"]
+                ),
+            )
+            for exclusion in rules["exclusions"]
+            if exclusion["active"]
+        ),
+        # A diagnostic test (biopsy, colposcopy) follows up a result; it is never the
+        # program's screening.
+        modalities=tuple(
+            _Modality(
+                rule=modality,
+                code=modality["code"],
+                name=modality["name"],
+                min_age=modality["min_age"],
+                interval_months=modality["interval_months"],
+                codes=concept_codes.get(modality["concept"] or "", frozenset()),
+            )
+            for modality in rules["modalities"]
+            if modality["active"] and modality.get("role") != "diagnostic"
+        ),
+    )
+
+
 def evaluate_care_gap(
     *,
     facts: PatientFacts,
@@ -244,24 +327,28 @@ def evaluate_care_gap(
     as_of: dt.date,
 ) -> GapResult:
     """One patient's status for one program on `as_of`, with reasons and evidence."""
-    name = program_name
+    prepared = prepare_rules(program_name=program_name, rules=rules, concept_codes=concept_codes)
+    return evaluate_prepared(facts=facts, rules=prepared, as_of=as_of)
+
+
+def evaluate_prepared(*, facts: PatientFacts, rules: PreparedRules, as_of: dt.date) -> GapResult:
+    """`evaluate_care_gap` with the program's rules prepared (`prepare_rules`)."""
+    name = rules.name
     age = age_in_years(facts.birth_date, as_of)
-    min_age, max_age = rules["min_age"], rules["max_age"]
+    min_age, max_age = rules.min_age, rules.max_age
     ages_out = _birthday(facts.birth_date, max_age + 1)
 
     # 1. Eligibility.
     if facts.deceased:
         return GapResult("not_eligible", "Deceased", ["The patient has died."])
     problems = []
-    if rules["sex"] != "any" and facts.sex != rules["sex"]:
-        problems.append(f"{name} screening is for {rules['sex']} patients.")
-    if rules.get("min_pack_years") is not None and (
+    if rules.sex != "any" and facts.sex != rules.sex:
+        problems.append(rules.sex_problem)
+    if rules.min_pack_years is not None and (
         facts.smoking_status not in {"current", "former"}
-        or (facts.smoking_pack_years or 0) < rules["min_pack_years"]
+        or (facts.smoking_pack_years or 0) < rules.min_pack_years
     ):
-        problems.append(
-            f"{name} screening needs a smoking history of {rules['min_pack_years']} pack-years."
-        )
+        problems.append(rules.pack_problem)
     if age < min_age or age > max_age:
         problems.append(f"{name} screening is for ages {min_age}–{max_age}; the patient is {age}.")
     if problems:
@@ -271,19 +358,13 @@ def evaluate_care_gap(
         return GapResult("not_eligible", problems[0], problems, recheck_on=recheck)
 
     # 2. Exclusions.
-    for exclusion in rules["exclusions"]:
-        if not exclusion["active"]:
-            continue
-        if exclusion["min_age"] is not None and age < exclusion["min_age"]:
+    for exclusion in rules.exclusions:
+        if exclusion.min_age is not None and age < exclusion.min_age:
             continue
         found = []
-        for concept_key in exclusion["all_of"]:
+        for concept_key, codes in exclusion.concepts:
             evidence = _exclusion_evidence(
-                facts,
-                concept_codes.get(concept_key, frozenset()),
-                concept_key,
-                as_of,
-                exclusion["lookback_months"],
+                facts, codes, concept_key, as_of, exclusion.lookback_months
             )
             if evidence is None:
                 break
@@ -293,30 +374,25 @@ def evaluate_care_gap(
             expiries = [expires for _, expires in found if expires is not None]
             recheck = min(expiries) if expiries else None
             reasons = [
-                f"{exclusion['name']}: {row['display']}"
-                + (f" ({row['date']})" if row["date"] else "")
+                f"{exclusion.name}: {row['display']}" + (f" ({row['date']})" if row["date"] else "")
                 for row in rows
             ]
             return GapResult(
                 "excluded",
-                f"Excluded: {exclusion['name']}",
+                f"Excluded: {exclusion.name}",
                 reasons,
                 evidence=rows,
                 recheck_on=min(d for d in (recheck, ages_out) if d is not None),
             )
 
     # 3. Screenings: the test whose interval runs longest decides.
-    best: tuple[dt.date, dt.date, dict[str, Any], str, int | None] | None = None
-    for modality in rules["modalities"]:
-        # A diagnostic test (biopsy, colposcopy) follows up a result; it is never the
-        # program's screening.
-        if not modality["active"] or modality.get("role") == "diagnostic":
-            continue
+    best: tuple[dt.date, dt.date, _Modality, str, int | None] | None = None
+    for modality in rules.modalities:
         candidates: list[tuple[dt.date, str, int | None, str]] = []
         for screening in facts.screenings:
-            if screening.modality_code == modality["code"]:
+            if screening.modality_code == modality.code:
                 candidates.append((screening.performed_on, "recorded", None, screening.result))
-        codes = concept_codes.get(modality["concept"] or "", frozenset())
+        codes = modality.codes
         if codes:
             for item in _evidence_of(facts):
                 if item.resource_type not in {"Procedure", "Observation"}:
@@ -332,31 +408,31 @@ def evaluate_care_gap(
             if day > as_of:
                 continue
             if (
-                modality["min_age"] is not None
-                and age_in_years(facts.birth_date, day) < modality["min_age"]
+                modality.min_age is not None
+                and age_in_years(facts.birth_date, day) < modality.min_age
             ):
                 continue
-            due = add_months(day, modality["interval_months"])
+            due = add_months(day, modality.interval_months)
             if best is None or due > best[1]:
                 best = (day, due, modality, origin, source_pk)
 
-    soon = as_of + dt.timedelta(days=rules["due_soon_days"])
+    soon = as_of + dt.timedelta(days=rules.due_soon_days)
     if best is not None:
-        day, due, modality, origin, last_pk = best
-        said = f"{modality['name']} {day.isoformat()}, next due {due.isoformat()}"
-        common = {
+        day, due, chosen, origin, last_pk = best
+        said = f"{chosen.name} {day.isoformat()}, next due {due.isoformat()}"
+        common: dict[str, Any] = {
             "last_screening_on": day,
-            "last_modality_code": modality["code"],
+            "last_modality_code": chosen.code,
             "last_screening_resource_pk": last_pk,
             "next_due_on": due,
-            "evidence": [{"what": modality["code"], "date": day.isoformat(), "origin": origin}],
+            "evidence": [{"what": chosen.code, "date": day.isoformat(), "origin": origin}],
         }
         if due > soon:
             return GapResult(
                 "up_to_date",
                 said,
                 [said],
-                recheck_on=min(due - dt.timedelta(days=rules["due_soon_days"]), ages_out),
+                recheck_on=min(due - dt.timedelta(days=rules.due_soon_days), ages_out),
                 **common,
             )
         if due > as_of:
@@ -370,7 +446,7 @@ def evaluate_care_gap(
             )
         return GapResult(
             "overdue",
-            f"Overdue since {due.isoformat()}: {modality['name']} {day.isoformat()}",
+            f"Overdue since {due.isoformat()}: {chosen.name} {day.isoformat()}",
             [said, f"Overdue since {due.isoformat()}."],
             overdue_since=due,
             recheck_on=ages_out,

@@ -24,7 +24,7 @@ To change:
   its PostgreSQL inserts fed by one jsonb document (the rows bulk_create would write,
   without its per-value cost): `bulk_insert.py` (a new patient is checked as the referral
   import checks one: `patients.services.patients.patients_cleaner`); a batch's long
-  "one of these values" lookups as one array parameter: `any_of.py`;
+  "one of these values" lookups as one array parameter: `config.any_of`;
   the job (creating it, claiming and importing a batch, the phases, restart, progress):
   `bulk.py`. The care gaps at the end: `navigator.intake.fhir_bulk`.
 """

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from patients.fhir.any_of import among
+from config.any_of import among
 from patients.fhir.bulk_insert import instances_insert, rows_insert
 from patients.fhir.bulk_read import LineRejection
 from patients.fhir.identity import demographics_apply, patient_link_or_create

@@ -40,7 +40,7 @@ from django.utils import timezone
 from config.enqueue import enqueue_on_commit
 from patients import selectors
 from patients.caregaps.dates import age_in_years
-from patients.caregaps.engine import evaluate_care_gap
+from patients.caregaps.engine import evaluate_prepared, prepare_rules
 from patients.caregaps.measures.evaluation import (
     evaluated_batches,
     linked_patients,
@@ -216,6 +216,13 @@ def care_gap_populations_refresh(
     wanted = set(pairs)
     period_list = _periods_of(pairs)
     concept_codes = selectors.concept_codes()
+    # Each program's rules prepared once, not once per patient and period.
+    prepared = {
+        entry.program.pk: prepare_rules(
+            program_name=entry.program.name, rules=entry.rules, concept_codes=concept_codes
+        )
+        for entry in programs
+    }
 
     def rows_for(patients: list[int]) -> list[MeasurePopulation]:
         rows = []
@@ -225,12 +232,8 @@ def care_gap_populations_refresh(
                 for period in period_list:
                     if (key, period.start, period.end) not in wanted:
                         continue
-                    result = evaluate_care_gap(
-                        facts=facts,
-                        program_name=entry.program.name,
-                        rules=entry.rules,
-                        concept_codes=concept_codes,
-                        as_of=period.end,
+                    result = evaluate_prepared(
+                        facts=facts, rules=prepared[entry.program.pk], as_of=period.end
                     )
                     if result.status == CareGapStatus.NOT_ELIGIBLE:
                         continue

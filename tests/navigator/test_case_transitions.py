@@ -1,13 +1,22 @@
-"""The case status machine: every legal move works, every other move is refused."""
+"""The case status machine: every legal move works, every other move is refused.
+
+The tables of moves (about 300 tests) start from one case in each status, built once
+for the module inside a transaction rolled back at its end (`cases`); each test runs in
+a savepoint of its own, so whatever it did to its case is undone before the next test,
+and reads its case afresh. Building a case (patient, navigator, user) for each test was
+most of the module's time.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Iterator
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from navigator.cases import ALLOWED_TRANSITIONS, case_transition
@@ -18,6 +27,7 @@ from navigator.models import (
     CaseEventKind,
     CaseStatus,
     NavigationCase,
+    User,
 )
 from navigator.services.appointments import appointment_book
 from navigator.services.screenings import case_record_screening
@@ -48,6 +58,27 @@ def case_in(status: str) -> NavigationCase:
             created_by=case.navigator.user,
         )
     return case
+
+
+@pytest.fixture(scope="module")
+def cases(django_db_setup, django_db_blocker) -> Iterator[dict[str, int]]:
+    """The primary key of a case in each status, and of a program manager."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        built = {status: case_in(status).pk for status in CaseStatus.values}
+        yield {**built, "manager": factories.ManagerFactory().pk}
+        transaction.set_rollback(True)
+
+
+def case_from(cases: dict[str, int], status: str) -> NavigationCase:
+    """The module's case in `status`, as the database holds it (an instance read by an
+    earlier test keeps that test's moves, which its savepoint undid)."""
+    return NavigationCase.objects.select_related("navigator__user", "patient", "program").get(
+        pk=cases[status]
+    )
+
+
+def manager_from(cases: dict[str, int]) -> User:
+    return User.objects.get(pk=cases["manager"])
 
 
 def satisfy_preconditions(case: NavigationCase, to_status: str) -> None:
@@ -84,16 +115,14 @@ def test_closed_statuses_are_final():
 
 
 @pytest.mark.parametrize(("from_status", "to_status"), LEGAL_MOVES)
-def test_it_allows_a_legal_move_and_records_who_and_when(from_status, to_status):
+def test_it_allows_a_legal_move_and_records_who_and_when(cases, from_status, to_status):
     # Given a case in the starting status
-    case = case_in(from_status)
+    case = case_from(cases, from_status)
     satisfy_preconditions(case, to_status)
     # Only a manager closes a case as unreachable (a navigator proposes it; see
     # test_a_navigator_cannot_close_a_case_as_unreachable_directly).
     actor = (
-        factories.ManagerFactory()
-        if to_status == CaseStatus.CLOSED_UNREACHABLE
-        else case.navigator.user
+        manager_from(cases) if to_status == CaseStatus.CLOSED_UNREACHABLE else case.navigator.user
     )
 
     # When it moves (closing with a result unresolved is the safety net's, which
@@ -117,8 +146,8 @@ def test_it_allows_a_legal_move_and_records_who_and_when(from_status, to_status)
 
 
 @pytest.mark.parametrize(("from_status", "to_status"), ILLEGAL_MOVES)
-def test_it_refuses_an_illegal_move_and_changes_nothing(from_status, to_status):
-    case = case_in(from_status)
+def test_it_refuses_an_illegal_move_and_changes_nothing(cases, from_status, to_status):
+    case = case_from(cases, from_status)
     satisfy_preconditions(case, to_status)
     events_before = CaseEvent.objects.count()
 
@@ -132,9 +161,9 @@ def test_it_refuses_an_illegal_move_and_changes_nothing(from_status, to_status):
 
 
 @pytest.mark.parametrize(("from_status", "to_status"), ILLEGAL_MOVES)
-def test_the_api_answers_an_illegal_move_with_a_400_on_status(from_status, to_status):
-    case = case_in(from_status)
-    manager = factories.ManagerFactory()
+def test_the_api_answers_an_illegal_move_with_a_400_on_status(cases, from_status, to_status):
+    case = case_from(cases, from_status)
+    manager = manager_from(cases)
 
     response = api_as(manager).post(
         f"/api/cases/{case.pk}/transition/", {"status": to_status}, format="json"
@@ -152,9 +181,9 @@ CAN_CLOSE_UNREACHABLE = sorted(
 
 
 @pytest.mark.parametrize("from_status", CAN_CLOSE_UNREACHABLE)
-def test_a_navigator_cannot_close_a_case_as_unreachable_directly(from_status):
+def test_a_navigator_cannot_close_a_case_as_unreachable_directly(cases, from_status):
     # Given an open case and its navigator
-    case = case_in(from_status)
+    case = case_from(cases, from_status)
     events_before = CaseEvent.objects.count()
 
     # When the navigator closes it as unreachable, from the service and the API
@@ -244,9 +273,9 @@ def test_booking_moves_the_case_to_scheduled_and_recording_the_screening_complet
     ("from_status", "to_status"),
     [(a, b) for a, b in LEGAL_MOVES if b in RESULT_STATUSES],
 )
-def test_what_a_result_leads_to_is_refused_by_hand(from_status, to_status):
+def test_what_a_result_leads_to_is_refused_by_hand(cases, from_status, to_status):
     # Given a case with a test on record, moved by hand to what only a result decides
-    case = case_in(from_status)
+    case = case_from(cases, from_status)
     satisfy_preconditions(case, to_status)
 
     with pytest.raises(ValidationError) as refused:

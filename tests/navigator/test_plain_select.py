@@ -62,3 +62,47 @@ def test_attributes_true_false_and_safe_values_are_written_as_the_templates_writ
     )
     plain = widget.render("menu", "a", attrs={"id": "id_menu"})
     assert plain == forms.Select.render(widget, "menu", "a", attrs={"id": "id_menu"})
+
+
+@pytest.mark.parametrize(
+    ("choices", "value"),
+    [
+        ([("", "Any"), ("a", "A"), ("b", "B")], None),
+        ([("", "Any"), ("a", "A"), ("b", "B")], "b"),
+        ([("", "Any"), ("a", "A"), ("b", "B")], "nothing"),
+        # The first match only is selected, as Django selects it.
+        ([("a", "A"), ("a", "A again"), ("b", "B")], "a"),
+        # None as a value is the empty one; numbers compare as text.
+        ([(None, "None <at all>"), (1, "One"), (2, 'Two "2"')], 2),
+        ([(None, "None"), (1, "One")], ""),
+        # Groups, a selected option inside one, an empty group, a group named ''.
+        (
+            [
+                ("", "---"),
+                ("North & south", [("n", "N"), ("s", "S <s>")]),
+                ("Empty", []),
+                ("", [("x", "X")]),
+            ],
+            "s",
+        ),
+        ([("g", [("a", "A"), ("b", "B")]), ("a", "A outside")], "a"),
+    ],
+)
+def test_every_shape_of_menu_is_drawn_as_the_templates_draw_it(choices, value):
+    widget = PlainSelect(choices=choices, attrs={"class": "menu"})
+    for attrs in (None, {"id": "id_menu", "aria-describedby": "help"}):
+        plain = widget.render("menu", value, attrs=attrs)
+        assert plain == forms.Select.render(widget, "menu", value, attrs=attrs)
+
+
+def test_a_subclass_that_changes_the_options_is_drawn_by_django():
+    class Numbered(PlainSelect):
+        def create_option(self, *args, **kwargs):
+            option = super().create_option(*args, **kwargs)
+            option["attrs"]["data-index"] = option["index"]
+            return option
+
+    widget = Numbered(choices=[("a", "A"), ("b", "B")])
+    plain = widget.render("menu", "b")
+    assert 'data-index="1"' in plain
+    assert plain == forms.Select.render(widget, "menu", "b")

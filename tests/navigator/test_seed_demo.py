@@ -1,4 +1,7 @@
-"""The demo data: every role, every stage, and a second run that changes nothing."""
+"""The demo data as `make run` seeds it: every role, every stage; and its texts due at
+once, seeded at a moment of its own. What must hold however few patients the demo makes
+(a second run changes nothing, the worklist, language access) is
+test_seed_demo_small.py's, which seeds that demo once for all its tests."""
 
 from __future__ import annotations
 
@@ -11,9 +14,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from navigator.models import CaseEvent, CaseStatus, NavigationCase, NavigatorProfile, Role, User
-from navigator.selectors.worklist import worklist_for, worklist_rows
-from navigator.worklist import rules as worklist
+from navigator.models import CaseStatus, NavigationCase, NavigatorProfile, Role, User
 from outreach.messaging.send import message_send
 from outreach.messaging.sms_backends import ConsoleBackend
 from outreach.messaging.sweep import messages_claim_due
@@ -29,11 +30,8 @@ def demo_runs_in_debug(settings):
     settings.DEBUG = True
 
 
-# The demo's structure without its size, for the tests of what must hold however many
-# patients it makes: as many random patients as these tests always checked, the EHR
-# feed's every scenario once (not three times), and a small equity population (its
-# story at full size: test_seed_demo_equity.py). Only the first test seeds the full
-# demo, as `make run` does.
+# The demo's structure without its size (test_seed_demo_small.py says why): the mail
+# test seeds it at its own moment.
 SMALL_DEMO = ("--patients", "30", "--ehr-patients", "10", "--population-patients", "100")
 
 
@@ -82,33 +80,6 @@ def test_it_seeds_every_role_a_realistic_mix_and_every_stage(django_capture_on_c
     assert CareGap.objects.filter(patient__source_links__isnull=True).exists()
 
 
-def test_running_it_twice_changes_nothing(django_capture_on_commit_callbacks):
-    seed(django_capture_on_commit_callbacks, *SMALL_DEMO)
-    counts = (Patient.objects.count(), NavigationCase.objects.count(), CaseEvent.objects.count(),
-              User.objects.count())  # fmt: skip
-
-    printed = seed(django_capture_on_commit_callbacks, *SMALL_DEMO)
-
-    assert "nothing changed" in printed
-    assert "maria" in printed
-    assert counts == (Patient.objects.count(), NavigationCase.objects.count(),
-                      CaseEvent.objects.count(), User.objects.count())  # fmt: skip
-
-
-def test_the_demo_navigators_worklist_has_a_case_for_every_reason(
-    django_capture_on_commit_callbacks,
-):
-    # When the demo is seeded, however few patients it makes at random
-    seed(django_capture_on_commit_callbacks, *SMALL_DEMO)
-
-    # Then María's worklist has a case topped by each reason it ranks by
-    maria = User.objects.get(username="maria")
-    moment = worklist.Moment.current()
-    rows = worklist_rows(worklist_for(user=maria, moment=moment), user=maria, moment=moment)
-    top_reasons = {row.reasons[0].code for row in rows if row.reasons}
-    assert top_reasons == {rule.code for rule in worklist.RULES}
-
-
 def test_the_demo_mails_a_kit_and_a_recall_that_the_console_prints_when_due(
     django_capture_on_commit_callbacks,
 ):
@@ -135,20 +106,3 @@ def test_the_demo_mails_a_kit_and_a_recall_that_the_console_prints_when_due(
     assert recall.state == MessageState.SENT
     assert f"--- SMS to {recall.recipient}" in screen.getvalue()
     assert recall.body in screen.getvalue()
-
-
-def test_the_demo_worklist_is_a_morning_plan(django_capture_on_commit_callbacks):
-    # When the demo is seeded
-    seed(django_capture_on_commit_callbacks, *SMALL_DEMO)
-
-    # Then María's worklist has a case she tried this morning, last of all, and a
-    # patient whose wrong mobile leaves the home phone as the number to call
-    maria = User.objects.get(username="maria")
-    moment = worklist.Moment.current()
-    rows = worklist_rows(worklist_for(user=maria, moment=moment), user=maria, moment=moment)
-    tried = [row for row in rows if row.tried_today_label]
-    assert [row.patient.mrn for row in tried] == ["CHE700001"]
-    assert rows[-1].pk == tried[0].pk
-    abdullahi = next(row for row in rows if row.patient.mrn == "CHE700002")
-    assert abdullahi.phone_to_call.e164 == "+16175557202"
-    assert abdullahi.patient.best_contact_times == "After 6 pm, not Fridays"

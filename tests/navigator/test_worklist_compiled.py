@@ -8,16 +8,21 @@ The clock stands still at 2 pm in Boston on Tuesday 24 November 2026.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 import pytest
+from django.utils import timezone, translation
+from rest_framework import serializers
 
-from navigator.api.serializers import WorklistRowSerializer, worklist_row_data
+from navigator.api.serializers import WorklistRowSerializer, _datetime, worklist_row_data
+from navigator.models import CaseStatus, NavigationCase
 from navigator.selectors.worklist import (
     worklist_cases,
     worklist_for,
     worklist_navigators,
     worklist_rows,
 )
+from navigator.worklist.rows import status_label
 from navigator.worklist.rules import Moment
 from tests import factories
 from tests.navigator.test_worklist import NOW, TODAY, caseload
@@ -96,3 +101,37 @@ def test_the_api_rows_are_what_the_serializer_says(navigator):
     # Then they are exactly what the contract's serializer writes
     assert fast == WorklistRowSerializer(rows, many=True).data
     assert fast == api_as(navigator.user).get("/api/worklist/").json()["results"]
+
+
+def test_a_status_label_is_what_get_status_display_says():
+    statuses = [value for value, _label in CaseStatus.choices] + ["not-a-status", ""]
+    for language in ("en-us", "es"):
+        with translation.override(language):
+            for status in statuses:
+                case = NavigationCase(status=status)
+                assert status_label(status) == case.get_status_display(), status
+
+
+def test_a_row_datetime_is_what_drfs_field_writes():
+    field = serializers.DateTimeField()
+    values = [
+        dt.datetime(2026, 11, 24, 19, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 24, 19, 0, 0, 123456, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 8, 7, 30, tzinfo=dt.UTC),  # the hour Boston skips
+        dt.datetime(2026, 11, 1, 5, 30, tzinfo=dt.UTC),  # the hour Boston lives twice
+        dt.datetime(2026, 7, 1, 12, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Kolkata")),
+        dt.datetime(2026, 7, 1, 12, 0),  # naive: DRF's own path
+        dt.datetime(1, 1, 1, 0, 30, tzinfo=zoneinfo.ZoneInfo("Asia/Kolkata")),  # overflow
+        None,
+    ]
+    for zone in ("America/New_York", "UTC", "Asia/Kolkata"):
+        with timezone.override(zoneinfo.ZoneInfo(zone)):
+            tz = field.default_timezone()
+            for value in values:
+                try:
+                    expected = None if value is None else field.to_representation(value)
+                except serializers.ValidationError:
+                    with pytest.raises(serializers.ValidationError):
+                        _datetime(value, tz)
+                    continue
+                assert _datetime(value, tz) == expected, (zone, value)

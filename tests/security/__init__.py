@@ -6,6 +6,8 @@
   docs/security.md (`python -m tests.security.matrix_format` rewrites them).
 - `world.py`: the clinics, users and objects the matrix is walked in, and every route
   of the URL resolver.
+- `watched.py`: the tables a refused write must leave as they were, and the snapshot
+  (one plain SELECT a table) that checks it; `test_watched.py` holds it to the ORM's.
 - `test_route_matrix.py`: every route as every role and owner (and the leak probe);
   no route may be missing from the matrix; the doc must equal the matrix.
 """

@@ -119,6 +119,10 @@ class World:
     fhir_bulk_job_pk: int = 0
     # Each role's session key (none for anonymous), made once for the module.
     sessions: dict[str, str | None] = field(default_factory=dict)
+    # Every watched row as each test finds it (tests/security/watched.py), taken once.
+    baseline: dict[str, list[tuple]] = field(default_factory=dict)
+    # The test client's handler, shared by every test's fresh client.
+    handler: object = None
 
     def kwargs(self, route: Route, owner: str) -> dict[str, object]:
         """The URL kwargs that name `owner`'s object(s) on `route`."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from patients.fhir.any_of import among
+from config.any_of import among
 from patients.models import Patient, PatientSourceLink
 from patients.mrn import mrn_key
 from tests import factories

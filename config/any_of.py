@@ -1,4 +1,4 @@
-"""A filter "this column is one of these values" for the bulk import's long lists: `among`.
+"""A filter "this column is one of these values" for a batch's long lists: `among`.
 
 `field__in=values` with a batch's thousand values builds a thousand placeholders
 that Django compiles one by one, psycopg splits the statement on, and PostgreSQL

@@ -1,0 +1,126 @@
+"""What the demo holds however few patients it makes at random: a second run changes
+nothing, María's worklist has a case for every reason and reads as a morning plan, and
+language access shows interpreter requests in every status and who interpreted.
+
+The demo's structure without its size: as many random patients as these tests always
+checked, the EHR feed's every scenario once (not three times), and a small equity
+population (its story at full size: test_seed_demo_equity.py; the full demo, as `make
+run` seeds it: test_seed_demo.py). It is seeded once for the module, inside a
+transaction rolled back at its end; each test runs in a savepoint of its own. Each test
+reads the clock as it stood when the seeding finished (time_machine, ticking): as when
+each test seeded the demo itself and looked at it at once, which took four seedings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import StringIO
+from unittest import mock
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import transaction
+from django.test import TestCase, override_settings
+
+from navigator.models import CaseEvent, NavigationCase, User
+from navigator.selectors.worklist import worklist_for, worklist_rows
+from navigator.worklist import rules as worklist
+from outreach.messaging.sms_backends import ConsoleBackend
+from outreach.models import ContactAttempt, InterpretedBy, InterpreterRequest
+from patients.models import Patient
+
+pytestmark = pytest.mark.django_db
+
+SMALL_DEMO = ("--patients", "30", "--ehr-patients", "10", "--population-patients", "100")
+
+
+def seed(*args: str) -> str:
+    """Run seed_demo as `make run` does (with DEBUG on: it refuses without), its on-commit
+    work done: texts due at once (a recall whose slot has come, by the time of day) go to
+    the console backend, as DEBUG's settings would send them."""
+    out = StringIO()
+    # The patch outlives the capture, whose callbacks run as it closes.
+    with (
+        override_settings(DEBUG=True),
+        mock.patch("outreach.messaging.send.get_sms_backend", return_value=ConsoleBackend(out)),
+        TestCase.captureOnCommitCallbacks(execute=True),
+    ):
+        call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Demo:
+    printed: str
+    seeded_at: dt.datetime
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker) -> Iterator[Demo]:
+    with django_db_blocker.unblock(), transaction.atomic():
+        printed = seed(*SMALL_DEMO)
+        yield Demo(printed=printed, seeded_at=dt.datetime.now(tz=dt.UTC))
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def just_after_the_seeding(demo) -> Iterator[None]:
+    with time_machine.travel(demo.seeded_at, tick=True):
+        yield
+
+
+def maria_worklist():
+    maria = User.objects.get(username="maria")
+    moment = worklist.Moment.current()
+    return worklist_rows(worklist_for(user=maria, moment=moment), user=maria, moment=moment)
+
+
+def test_running_it_twice_changes_nothing(demo):
+    # Given the demo, seeded once
+    assert "maria" in demo.printed
+    counts = (Patient.objects.count(), NavigationCase.objects.count(), CaseEvent.objects.count(),
+              User.objects.count())  # fmt: skip
+
+    # When it is seeded again
+    printed = seed(*SMALL_DEMO)
+
+    # Then nothing changed, and the logins are printed again
+    assert "nothing changed" in printed
+    assert "maria" in printed
+    assert counts == (Patient.objects.count(), NavigationCase.objects.count(),
+                      CaseEvent.objects.count(), User.objects.count())  # fmt: skip
+
+
+def test_the_demo_navigators_worklist_has_a_case_for_every_reason(demo):
+    # Given the demo, however few patients it makes at random
+
+    # Then María's worklist has a case topped by each reason it ranks by
+    rows = maria_worklist()
+    top_reasons = {row.reasons[0].code for row in rows if row.reasons}
+    assert top_reasons == {rule.code for rule in worklist.RULES}
+
+
+def test_the_demo_worklist_is_a_morning_plan(demo):
+    # Then María's worklist has a case she tried this morning, last of all, and a
+    # patient whose wrong mobile leaves the home phone as the number to call
+    rows = maria_worklist()
+    tried = [row for row in rows if row.tried_today_label]
+    assert [row.patient.mrn for row in tried] == ["CHE700001"]
+    assert rows[-1].pk == tried[0].pk
+    abdullahi = next(row for row in rows if row.patient.mrn == "CHE700002")
+    assert abdullahi.phone_to_call.e164 == "+16175557202"
+    assert abdullahi.patient.best_contact_times == "After 6 pm, not Fridays"
+
+
+def test_the_demo_shows_interpreter_requests_and_who_interpreted(demo):
+    # (Moved from test_seed_demo_interpreters.py, which seeded the same demo again.)
+    statuses = set(InterpreterRequest.objects.values_list("status", flat=True))
+    assert statuses == {"requested", "confirmed", "done", "cancelled"}
+    answers = list(ContactAttempt.objects.values_list("interpreted_by", flat=True))
+    assert set(answers) == set(InterpretedBy.values)
+    assert answers.count(InterpretedBy.AD_HOC) == 2
+    # María's worklist shows one interpreter arranged (the confirmed request ahead)
+    assert sum(row.interpreter_arranged for row in maria_worklist()) == 1
