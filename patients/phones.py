@@ -4,7 +4,8 @@
 and `as_e164`, answer, remembered: `phonenumbers` costs about 0.15 ms a number, and a
 referral import checks each row's number twice (when the file is read, then as
 `patient_build` checks a new patient's phones, by then in E.164), over files of up to
-100,000 rows that repeat numbers (a clinic's shared lines).
+100,000 rows that repeat numbers (a clinic's shared lines); the FHIR mapping
+(`patients/fhir/patient_mapping.py`) reads a feed Patient's numbers with it too.
 """
 
 from __future__ import annotations

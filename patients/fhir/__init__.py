@@ -22,8 +22,8 @@ To change:
   writing one batch set-based (bulk inserts of new patients, `patient_link_or_create` for
   the rest, upserts keyed on source/type/id skipping unchanged hashes): `bulk_write.py`;
   its PostgreSQL inserts fed by one jsonb document (the rows bulk_create would write,
-  without its per-value cost): `bulk_insert.py`; a new patient's check (full_clean's
-  answer, on the fields not at their default): `patient_check.py`; a batch's long
+  without its per-value cost): `bulk_insert.py` (a new patient is checked as the referral
+  import checks one: `patients.services.patients.patients_cleaner`); a batch's long
   "one of these values" lookups as one array parameter: `config.any_of`;
   the job (creating it, claiming and importing a batch, the phases, restart, progress):
   `bulk.py`. The care gaps at the end: `navigator.intake.fhir_bulk`.

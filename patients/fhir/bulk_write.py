@@ -27,7 +27,6 @@ from patients.fhir.bulk_read import LineRejection
 from patients.fhir.identity import demographics_apply, patient_link_or_create
 from patients.fhir.outcome import Issue
 from patients.fhir.parse import BundleItem
-from patients.fhir.patient_check import new_patient_clean
 from patients.models import (
     ClinicalResource,
     DataQualityWarning,
@@ -41,6 +40,7 @@ from patients.mrn import mrn_key, mrn_normalise
 from patients.services.patients import (
     new_patient_race_prepare,
     new_patients_race_rows_create,
+    patients_cleaner,
 )
 
 # Rows per INSERT: 8 columns × 5,000 stays under PostgreSQL's 65,535 parameters.
@@ -50,10 +50,10 @@ UPSERT_COLUMNS = (
     "imported_at", "updated_at",
 )  # fmt: skip
 
-# The mapping's phone numbers are the E.164 of valid numbers (`phone_e164`): what the
-# number field stores for them when it stores E.164, so its second parse (~0.07 ms a
-# number) is skipped; tests/patients/test_fhir_phone_cache.py holds it for every
-# region's example numbers.
+# The mapping's phone numbers are the E.164 of valid numbers (`patients.phones.phone_e164`):
+# what the number field stores for them when it stores E.164, so its second parse (~0.07 ms
+# a number) is skipped; tests/patients/test_phones.py holds it for every region's example
+# numbers.
 PHONES_PREPARED = (
     ("number",) if getattr(settings, "PHONENUMBER_DB_FORMAT", "E164") == "E164" else ()
 )
@@ -174,6 +174,7 @@ def _patients_write(
     )
     patients: list[Patient] = []
     created_items: list[tuple[BundleItem, list[str]]] = []
+    cleaner = patients_cleaner()  # the batch's: each field's answer once per value
     for line, item, mrn in new:
         if mrn and mrn in taken:
             # Somebody has this MRN (or another line of the batch does): link or warn,
@@ -195,10 +196,11 @@ def _patients_write(
                     patient=patient, categories=mapped.race_ethnicity
                 )
             # full_clean(exclude=["clinic"], validate_unique=False,
-            # validate_constraints=False), checking only the fields not at their default:
-            # the clinic is the feed's (no query to check it); uniqueness is the MRN
-            # check above and the database's.
-            new_patient_clean(patient)
+            # validate_constraints=False), each field's answer remembered per value for
+            # the batch (as the referral import checks its new patients): the clinic is
+            # the feed's (no query to check it); uniqueness is the MRN check above and
+            # the database's.
+            cleaner.full_clean(patient)
         except ValidationError as error:
             outcome.rejections.append(LineRejection(line, "; ".join(error.messages)[:500]))
             continue

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from phonenumber_field.phonenumber import to_python as to_phone_number
 
 from patients.fhir.outcome import Issue, issue
 from patients.languages import is_language_code
+from patients.phones import phone_e164
 
 US_CORE_RACE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"
 US_CORE_ETHNICITY = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity"
@@ -63,17 +61,6 @@ class MappedPatient:
 
     def mrn(self, mrn_system: str) -> str:
         return self.mrn_identifier(mrn_system)[1]
-
-
-@lru_cache(maxsize=4096)
-def phone_e164(value: str, region: str | None) -> str | None:
-    """The number in E.164, or None if it cannot be read. Cached: parsing costs ~0.07 ms
-    and a bulk export repeats numbers (a clinic's main line, a family's home phone); the
-    region is part of the key because the parse depends on it."""
-    number = to_phone_number(value)
-    if number is None or not number.is_valid():
-        return None
-    return str(number.as_e164)
 
 
 def _categories(resource: dict[str, Any]) -> list[str]:
@@ -165,7 +152,9 @@ def map_patient(resource: dict[str, Any], where: str) -> tuple[MappedPatient | N
     for index, telecom in enumerate(resource.get("telecom") or []):
         value = (telecom.get("value") or "").strip()
         if telecom.get("system") == "phone" and value:
-            e164 = phone_e164(value, getattr(settings, "PHONENUMBER_DEFAULT_REGION", None))
+            # Read in PHONENUMBER_DEFAULT_REGION, remembered for the process (the
+            # referral import's check: a bulk export repeats a clinic's lines).
+            e164 = phone_e164(value)
             if e164 is None:
                 problems.append(
                     issue(

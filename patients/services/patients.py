@@ -175,8 +175,9 @@ class NewPatient:
 
 def patients_cleaner() -> FieldsCleaner:
     """What `patient_build` checks a patient with, remembering each field's answer per
-    value: for a bulk import's batch (build one per batch: a birth date's check depends
-    on the day)."""
+    value: for a bulk import's batch, the referral import's (`patient_build`) and the
+    FHIR bulk import's (`patients/fhir/bulk_write.py`); build one per batch: a birth
+    date's check depends on the day."""
     # Not the clinic: the caller holds it, and checking it would cost a query a row.
     return FieldsCleaner(Patient, exclude=["clinic"])
 

@@ -1,16 +1,25 @@
-"""`phone_e164` (the referral import's remembered phone check) answers what
-phonenumber_field's own parse and `is_valid` answer, first call or remembered, and a
-valid number's E.164 form reads back as itself (what it remembers beside the text)."""
+"""`phone_e164` (the remembered phone check of the referral import and of the FHIR
+mapping) answers what phonenumber_field's own parse and `is_valid` answer, first call or
+remembered, in every region, and a valid number's E.164 form reads back as itself (what
+it remembers beside the text) and is what the number field stores."""
 
 from __future__ import annotations
 
 import itertools
 
+import phonenumbers
 import pytest
+from django.db import connection
+from django.test import override_settings
 from phonenumber_field.phonenumber import to_python
 
 from patients import phones
+from patients.fhir.bulk_insert import _preparer
+from patients.fhir.bulk_write import PHONES_PREPARED
+from patients.fhir.patient_mapping import map_patient
+from patients.models import PatientPhone
 from patients.phones import phone_e164
+from tests.support.fhir import patient_resource
 
 NUMBERS = [
     "+16175550100", "(617) 555-0100", "617-555-0100", "617.555.0100", "6175550100",
@@ -73,3 +82,57 @@ def test_a_checked_number_is_what_the_field_stores(text):
         return
     field = PatientPhone._meta.get_field("number")
     assert field.get_prep_value(e164) == e164
+
+
+def test_the_mapping_reads_a_number_in_the_default_region(settings):
+    # The FHIR mapping's numbers go through the same remembered check: a number first
+    # read in one region is read again in another.
+    phones._checked.clear()
+    settings.PHONENUMBER_DEFAULT_REGION = "US"
+    assert phone_e164("(617) 555-0100") == "+16175550100"
+    assert phone_e164("020 7946 0958") is None
+    settings.PHONENUMBER_DEFAULT_REGION = "GB"
+    resource = patient_resource(telecom=[{"system": "phone", "value": "020 7946 0958"}])
+    mapped, problems = map_patient(resource, "Patient")
+    assert mapped is not None and mapped.phones == [("+442079460958", "mobile")]
+    assert not [p for p in problems if "phone" in p["diagnostics"]]
+
+
+def example_numbers() -> list[tuple[str, str]]:
+    """(number as a person writes it, region) for every region's example numbers of every
+    type, nationally and internationally formatted."""
+    found = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(12):  # every PhoneNumberType
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is None:
+                continue
+            for style in (
+                phonenumbers.PhoneNumberFormat.NATIONAL,
+                phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+            ):
+                found.append((phonenumbers.format_number(number, style), region))
+    return found
+
+
+def test_every_regions_numbers_are_checked_as_the_field_does_and_stored_as_they_are(settings):
+    # The FHIR bulk insert passes the mapping's numbers (phone_e164) to the number column
+    # as they are (PHONES_PREPARED): the field's own preparation gives each back unchanged.
+    assert settings.PHONENUMBER_DB_FORMAT == "E164"
+    assert PHONES_PREPARED == ("number",)
+    field = PatientPhone._meta.get_field("number")
+    numbers = example_numbers()
+    assert len(numbers) > 2000
+    stored = 0
+    phones._checked.clear()
+    for value, region in numbers:
+        with override_settings(PHONENUMBER_DEFAULT_REGION=region):
+            for _ in range(2):  # the first call fills the memory, the second reads it
+                e164 = phone_e164(value)
+                assert e164 == expected(value), (value, region)
+        if e164 is None:
+            continue
+        assert field.get_db_prep_save(e164, connection) == e164, (value, region)
+        assert _preparer(field)(e164) == e164
+        stored += 1
+    assert stored > 2000
