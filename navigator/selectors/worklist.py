@@ -110,10 +110,16 @@ def worklist_cases(
     ranks the cases on facts worked out once each and then reads the page's rows
     (navigator.worklist.paged); the count is another, without the rules."""
     filters = filters or Filters()
-    listed = _listed(user, navigators, filters, moment)
+    # The queryset is built only when its SQL is not kept yet (WorklistCases): the
+    # database it reads is the router's, as the queryset's own `.db`.
+    using = router.db_for_read(NavigationCase)
+
+    def listed() -> QuerySet[NavigationCase]:
+        return _listed(user, navigators, filters, moment)
+
     # Everything the SQL or its bound values depend on, "now" aside.
     key = (
-        listed.db,
+        using,
         user.pk,
         getattr(user, "role", ""),
         user.is_superuser,
@@ -124,9 +130,10 @@ def worklist_cases(
     )
     return WorklistCases(
         key=key,
+        using=using,
         base=listed,
         page=lambda at, start, stop: page_query(
-            listed, sort=filters.sort, moment=at, start=start, stop=stop
+            listed(), sort=filters.sort, moment=at, start=start, stop=stop
         ),
         moment=moment,
     )

@@ -137,23 +137,34 @@ class WorklistCases:
         self,
         *,
         key: Hashable,
-        base: QuerySet[NavigationCase],
+        using: str,
+        base: Callable[[], QuerySet[NavigationCase]],
         page: Callable[[Moment, int, int | None], Page],
         moment: Moment,
     ) -> None:
         self._key = key
-        self._base = base
+        self._using = using
+        self._build_base = base
+        self._built: QuerySet[NavigationCase] | None = None
         self._page = page
         self._moment = moment
         self._count: int | None = None
+
+    @property
+    def _base(self) -> QuerySet[NavigationCase]:
+        # Built only when a query is compiled (the first time for a key) or cannot be
+        # kept: the queryset's SQL turns only on the key, so a kept query needs none.
+        if self._built is None:
+            self._built = self._build_base()
+        return self._built
 
     def count(self) -> int:
         if self._count is None:
             # Compiled once per key (navigator.worklist.replayed), run every time.
             self._count = replayed_row(
                 ("worklist_count", self._key),
-                using=self._base.db,
-                run=self._base.count,
+                using=self._using,
+                run=lambda: self._base.count(),
                 read=lambda row: int(row[0]),
             )
         return self._count
@@ -169,11 +180,14 @@ class WorklistCases:
             raise TypeError("The worklist is read a page (a slice) at a time.")
         start = index.start or 0
         stop = index.stop
-        if self._base.query.is_empty() or (stop is not None and stop <= start):
+        if stop is not None and stop <= start:
             return []
         key = (self._key, start, stop)
         entries = _CACHE.entries
         compiled = entries.get(key)
+        # A kept query was compiled from a base that can match (the key decides it).
+        if compiled is None and self._base.query.is_empty():
+            return []
         if compiled is None:
             stand_in = Moment(today=self._moment.today, now=STAND_IN_NOW)
             page = self._page(stand_in, start, stop)
@@ -184,6 +198,6 @@ class WorklistCases:
                 entries.popitem(last=False)
         else:
             entries.move_to_end(key)
-        using = self._base.db
+        using = self._using
         raw = _run(compiled.sql, _bind(compiled.params, self._moment.now, using), using)
         return compiled.read(raw, using)

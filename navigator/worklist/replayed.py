@@ -28,6 +28,8 @@ from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 
+from navigator.worklist.built import instance_maker, populator
+
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
 
@@ -52,7 +54,8 @@ _CACHE = _Local()
 
 def query_reader(queryset: QuerySet[Any]) -> tuple[Any, str, tuple[Any, ...], Any]:
     """The SQL of `queryset` and a function turning its raw rows into model instances,
-    as Django's ModelIterable does (from_db, select_related, annotations); and the
+    as Django's ModelIterable does (from_db's answer, select_related, annotations;
+    navigator.worklist.built); and the
     compiler that compiled it."""
     db = queryset.db
     compiler = queryset.query.get_compiler(using=db)
@@ -62,15 +65,16 @@ def query_reader(queryset: QuerySet[Any]) -> tuple[Any, str, tuple[Any, ...], An
     model = klass_info["model"]
     start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
     init_list = [column[0].target.attname for column in select[start:end]]
-    populators = get_related_populators(klass_info, select, db)
+    populators = [populator(p) for p in get_related_populators(klass_info, select, db)]
 
     def read(raw: list[tuple[Any, ...]], using: str) -> list[Any]:
         compiler.connection = connections[using]
+        make = instance_maker(model)  # per read: a signal receiver connected since counts
         cases = []
         for row in compiler.results_iter([raw]):
-            case = model.from_db(using, init_list, row[start:end])
-            for populator in populators:
-                populator.populate(row, case)
+            case = make(using, init_list, row[start:end])
+            for populate in populators:
+                populate(row, case)
             for name, position in annotations:
                 setattr(case, name, row[position])
             cases.append(case)

@@ -135,3 +135,44 @@ def test_a_row_datetime_is_what_drfs_field_writes():
                         _datetime(value, tz)
                     continue
                 assert _datetime(value, tz) == expected, (zone, value)
+
+
+def test_a_kept_page_and_count_build_no_queryset(navigator, monkeypatch):
+    # Given a page and its count read once (their SQL compiled and kept)
+    from navigator.selectors import worklist as selector
+
+    caseload(navigator, 6)
+    moment = Moment.current()
+    navigators = worklist_navigators(user=navigator.user, on=moment.today)
+    first = worklist_cases(user=navigator.user, navigators=navigators, moment=moment)
+    expected = (first.count(), [c.pk for c in first[0:50]])
+    built = []
+    real = selector._listed  # noqa: SLF001 - the test watches the selector's builder
+
+    def watched(*args):
+        built.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(selector, "_listed", watched)
+
+    # When they are read again
+    again = worklist_cases(user=navigator.user, navigators=navigators, moment=moment)
+    answer = (again.count(), [c.pk for c in again[0:50]])
+
+    # Then the same answer, and the scoped queryset was not built at all
+    assert answer == expected
+    assert expected[0] > 0
+    assert built == []
+
+
+def test_a_list_that_can_match_nothing_reads_nothing(navigator):
+    # Given a user who may see no case (clinic staff: cases_visible_to is none()),
+    # asking for a navigator's cases
+    caseload(navigator, 3)
+    staff = factories.ClinicStaffFactory()
+    moment = Moment.current()
+    cases = worklist_cases(user=staff, navigators=[navigator], moment=moment)
+
+    # Then the page and its count are empty, read again too
+    assert cases.count() == 0 and cases[0:50] == []
+    assert cases.count() == 0 and cases[0:50] == []
