@@ -23,6 +23,13 @@ from navigator.worklist.rules import Moment
 from outreach.models import CaseTask, ContactAttempt
 
 
+def _sees_as(user: User) -> tuple[object, ...]:
+    """What the cases `user` may see turn on (`cases_visible_to`: who, their role,
+    superuser or not): part of every key the worklist's SQL is kept under
+    (navigator.worklist.replayed), so that all of them change together."""
+    return (user.pk, getattr(user, "role", ""), user.is_superuser)
+
+
 def worklist_navigators(
     *, user: User, navigator: NavigatorProfile | None = None, on: dt.date | None = None
 ) -> list[NavigatorProfile]:
@@ -120,9 +127,7 @@ def worklist_cases(
     # Everything the SQL or its bound values depend on, "now" aside.
     key = (
         using,
-        user.pk,
-        getattr(user, "role", ""),
-        user.is_superuser,
+        *_sees_as(user),
         timezone.localdate(),
         moment.today,
         tuple(n.pk for n in navigators),
@@ -241,12 +246,11 @@ def worklist_calls_today(
 
     # Compiled once per key and process (navigator.worklist.replayed): everything the
     # SQL and its values depend on. The row's columns are the aggregate's, in order.
+    using = router.db_for_read(NavigationCase)
     key = (
         "worklist_calls_today",
-        router.db_for_read(NavigationCase),
-        user.pk,
-        getattr(user, "role", ""),
-        user.is_superuser,
+        using,
+        *_sees_as(user),
         tuple(n.pk for n in navigators),
         caller.pk,
         moment.today,
@@ -255,7 +259,7 @@ def worklist_calls_today(
     )
     return replayed_row(
         key,
-        using=key[1],
+        using=using,
         run=run,
         read=lambda row: CallsToday(due=int(row[0]), done=int(row[1])),
     )
