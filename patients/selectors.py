@@ -34,6 +34,7 @@ from patients.caregaps.codes import normalise_system
 from patients.caregaps.engine import PatientFacts, RecordedScreening
 from patients.models import (
     CareGap,
+    CareGapStamp,
     Clinic,
     ClinicalResource,
     CodeConcept,
@@ -314,6 +315,13 @@ def patients_unmerged(patient_ids: list[int]) -> list[int]:
     return [pk for pk in patient_ids if pk not in merged]
 
 
+# Patients whose gaps may be out of date: never computed (no stamp), or clinical data
+# newer than the stamp (`CareGapStamp`, a LEFT JOIN). Python's twin: care_gaps_stale.
+STALE_GAPS = Q(care_gap_stamp__isnull=True) | Q(
+    clinical_data_changed_at__gt=F("care_gap_stamp__computed_at")
+)
+
+
 def care_gap_patients_due(*, as_of: dt.date) -> list[int]:
     """Patients whose gaps may have changed: new data, a recheck day, changed rules.
 
@@ -327,15 +335,30 @@ def care_gap_patients_due(*, as_of: dt.date) -> list[int]:
     return list(
         Patient.objects.filter(merged_into__isnull=True)
         .annotate(gap_count=Count("care_gaps"))
+        # The stale ones as a subquery (one hash join of patients and stamps, hashed):
+        # joined into this grouped query, the planner probed the stamps' key once per
+        # patient (300,000 more buffer reads at 100,000 patients, issue 15).
         .filter(
-            Q(care_gaps_computed_at__isnull=True)
-            | Q(clinical_data_changed_at__gt=F("care_gaps_computed_at"))
+            Q(pk__in=Patient.objects.filter(STALE_GAPS).values("pk"))
             | Q(pk__in=gaps_due)
             | Q(gap_count__lt=len(programs))
         )
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def care_gaps_stale(patient: Patient) -> bool:
+    """Whether the patient's gaps may be out of date: never computed (no stamp), or
+    clinical data newer than the stamp.
+    The same test as STALE_GAPS. Reads `patient.care_gap_stamp`: select_related it to
+    spare a query."""
+    try:
+        stamp = patient.care_gap_stamp
+    except CareGapStamp.DoesNotExist:
+        return True
+    changed = patient.clinical_data_changed_at
+    return changed is not None and changed > stamp.computed_at
 
 
 def care_gap_list(*, user: User, program: str = "", status: str = "") -> QuerySet[CareGap]:

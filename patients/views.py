@@ -170,7 +170,11 @@ def referral_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def patient_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """A patient's screening status per program, with its reasons and evidence."""
     try:
-        patient = selectors.patients_with_details(user=request.user).get(pk=pk)
+        patient = (
+            selectors.patients_with_details(user=request.user)
+            .select_related("care_gap_stamp")  # read by care_gaps_stale: no query of its own
+            .get(pk=pk)
+        )
     except Patient.DoesNotExist:
         raise Http404("No such patient.") from None
     cases = []
@@ -184,11 +188,7 @@ def patient_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "care_gaps": selectors.care_gaps_for(patient),
             "feed_ids": selectors.feed_ids_for(patient),
             "cases": cases,
-            "stale": patient.care_gaps_computed_at is None
-            or (
-                patient.clinical_data_changed_at is not None
-                and patient.clinical_data_changed_at > patient.care_gaps_computed_at
-            ),
+            "stale": selectors.care_gaps_stale(patient),
         },
     )
 

@@ -11,8 +11,8 @@ Floor 0 (every app's models use it):
   `audit_security_event` for sign-in, token and export events.
 - `history.py`: `history_track` (change history without PHI values, written by
   statement-level triggers: one `RowChange` per inserted or updated row, one
-  INSERT ... SELECT per statement; `BOOKKEEPING_ONLY`, the columns whose lone updates
-  are not recorded), `never_deleted` and `never_rewritten` (database triggers).
+  INSERT ... SELECT per statement; which tables are tracked and why the care-gap
+  stamp is not), `never_deleted` and `never_rewritten` (database triggers).
 - `middleware.py`: `AccessAuditMiddleware` writes one row per signed-in request;
   `ChangeContextMiddleware` names the user and request behind each change.
 

@@ -31,83 +31,18 @@ from django.db import models
 
 PatientVia = Literal["id", "patient_id", "case_id"]
 
-# Columns that are the application's own bookkeeping, not ePHI and not a change to it:
-# an UPDATE that changes only these writes no `RowChange`. 45 CFR 164.312(b) asks for
-# audit controls over activity in systems that hold ePHI - access to it and changes of
-# it; when the care gaps were last recomputed is neither, and every care-gap run
-# stamps every patient it recomputes (one trail row per patient per night, recording
-# nothing anybody did). An UPDATE that also changes any other column is recorded as
-# always, naming every column it changed, the stamp included: the trail names what
-# the write touched, it does not judge which columns matter. INSERTs are always
-# recorded. Keyed "app_label.ModelName"; each column is checked against the model
-# when the trigger is built (a misspelt one fails the build, it is not silently
-# ignored). Kept deliberately short: `clinical_data_changed_at` is NOT here - it is
-# set when clinical data arrives, so it marks a change of ePHI.
-BOOKKEEPING_ONLY: dict[str, tuple[str, ...]] = {
-    "patients.Patient": ("care_gaps_computed_at",),
-}
-
-
-def _bookkeeping_columns(model: type[models.Model]) -> list[str]:
-    names = BOOKKEEPING_ONLY.get(model._meta.label, ())
-    columns = {f.name: f.column for f in model._meta.concrete_fields}
-    unknown = [name for name in names if name not in columns]
-    if unknown:
-        raise ValueError(f"BOOKKEEPING_ONLY names no field {unknown} of {model._meta.label}")
-    return sorted(columns[name] for name in names)
+# What is tracked: the clinical records (patients, their screenings, referrals, cases
+# and their timeline, messages). Not tracked: what the application computes from them
+# and its own bookkeeping, which record nothing anybody did - the care gaps, and
+# `CareGapStamp`, when each patient's gaps were last computed (a column of the patient
+# until issue 15, whose stamp-only updates the patients' trigger then skipped; 45 CFR
+# 164.312(b) asks for audit controls over access to ePHI and changes of it, and when
+# the gaps were recomputed is neither). Keeping bookkeeping off tracked tables keeps
+# the trigger simple: every UPDATE of a tracked row that changes a value is recorded.
 
 
 def _sql_text_array(values: list[str]) -> str:
     return "ARRAY[" + ", ".join(f"'{value}'" for value in values) + "]::text[]"
-
-
-# Field types whose `=` never calls two values equal that `to_jsonb` writes apart
-# (integers, booleans, dates, instants, and text in a deterministic collation: equal
-# means the same bytes), so comparing them typed decides "changed" as the trail does.
-# Any other type is compared as `to_jsonb` of the column, the trail's own comparison.
-_TYPED_EQUALITY = frozenset(
-    {
-        "AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField",
-        "SmallIntegerField", "PositiveIntegerField", "PositiveSmallIntegerField",
-        "PositiveBigIntegerField", "BooleanField", "DateField", "DateTimeField",
-        "CharField", "TextField", "EmailField", "SlugField", "URLField",
-    }
-)  # fmt: skip
-
-
-def _column_differs(field: models.Field) -> str:
-    """SQL true when column `field` differs between old row `o` and new row `n`."""
-    typed = field.target_field if isinstance(field, models.ForeignKey) else field
-    internal = typed.get_internal_type()
-    column = field.column  # from the model's metadata, never from input
-    if internal in _TYPED_EQUALITY and getattr(field, "db_collation", None) is None:
-        return f"n.{column} IS DISTINCT FROM o.{column}"
-    return f"to_jsonb(n.{column}) IS DISTINCT FROM to_jsonb(o.{column})"
-
-
-def _unless_beyond_bookkeeping(model: type[models.Model], bookkeeping: list[str]) -> str:
-    """An early return when no row of the UPDATE changed any column but the bookkeeping
-    ones: then the trail's INSERT below would write nothing (each row's changed columns
-    are empty or all bookkeeping), yet it would first turn every old and new row into
-    jsonb and compare them key by key: 97 ms for the care-gap run's stamp of 1,000
-    patients, against about 5 for typed column comparisons. Any row changing any
-    other column (or whose id changed) takes the full path, for every row, as before.
-    A count, not EXISTS: planned for the first row, EXISTS paired the rows in a nested
-    loop (a million pairs for 1,000 rows, slower than the diff it was to spare)."""
-    others = [
-        _column_differs(f)
-        for f in sorted(model._meta.concrete_fields, key=lambda f: f.column)
-        if f.column not in bookkeeping and not f.primary_key
-    ]
-    differs = "\n                          OR ".join(others)
-    return f"""
-            IF (
-                SELECT count(*) FROM new_rows n LEFT JOIN old_rows o ON o.id = n.id
-                 WHERE o.id IS NULL
-                          OR {differs}
-            ) = 0 THEN
-                RETURN NULL;
-            END IF;"""  # noqa: S608
 
 
 class ChangeRecorded(pgtrigger.Trigger):
@@ -164,16 +99,15 @@ class ChangeRecorded(pgtrigger.Trigger):
         old_rows = "o AS MATERIALIZED (SELECT t.id, to_jsonb(t) AS j FROM old_rows t),"
         old_join = "LEFT JOIN o ON o.id = n.id"
         old_row = "o.j"
-        bookkeeping = _bookkeeping_columns(model)
-        skip_bookkeeping = (
-            f"AND NOT d.changed <@ {_sql_text_array(bookkeeping)}" if bookkeeping else ""
-        )
-        early_return = _unless_beyond_bookkeeping(model, bookkeeping) if bookkeeping else ""
+        # The space the line after `IS NOT NULL` ended with while a bookkeeping filter
+        # could follow it: the function's text, hence every installed trigger, stays
+        # the same (no migration re-creating the other tables' triggers).
+        same_text = " "
         # MATERIALIZED: each row becomes jsonb once. Inlined, the planner would call
         # to_jsonb() again for every key compared (68 calls a row for patients: 10x
         # slower than the row-level trigger it replaces).
         # Table and column names come from the models' metadata, never from input.
-        return f"""{early_return}
+        return f"""
             context := NULLIF(current_setting('pghistory.context_metadata', true), '')::jsonb;
             INSERT INTO {change_table} (
                 at, table_name, operation, row_id, patient_id, fields,
@@ -199,7 +133,7 @@ class ChangeRecorded(pgtrigger.Trigger):
                     FROM jsonb_object_keys(n.j) AS k
                    WHERE {old_row} IS NULL OR (n.j -> k) IS DISTINCT FROM ({old_row} -> k)
               ) d
-             WHERE d.changed IS NOT NULL {skip_bookkeeping}
+             WHERE d.changed IS NOT NULL{same_text}
              ORDER BY n.id;
             RETURN NULL;
         """  # noqa: S608

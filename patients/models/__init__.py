@@ -18,12 +18,13 @@ To change:
 - EHR feeds: sources, patient links, clinical resources, imports, data-quality warnings:
   `fhir.py`; FHIR Bulk Data import jobs, their files, batches, rejected lines and
   touched patients: `fhir_bulk.py`;
-- care gaps and their statuses: `care_gaps.py`;
+- care gaps, their statuses and each patient's stamp of when they were last computed
+  (`CareGapStamp`): `care_gaps.py`;
 - population measures stored per patient and period for the disparities dashboard
   (`MeasurePopulation`) and the periods computed for everyone (`MeasurePeriod`): `measures.py`.
 """
 
-from patients.models.care_gaps import CareGap, CareGapStatus
+from patients.models.care_gaps import CareGap, CareGapStamp, CareGapStatus
 from patients.models.clinics import Clinic
 from patients.models.codes import CodeConcept, ConceptCode, ConceptKind, ValueSet, ValueSetCode
 from patients.models.fhir import (
@@ -146,6 +147,7 @@ __all__ = [
     "FhirBulkTouchedPatient",
     "CareGapStatus",
     "CareGap",
+    "CareGapStamp",
     "MeasurePopulation",
     "MeasurePeriod",
 ]

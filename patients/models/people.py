@@ -228,10 +228,8 @@ class Patient(AuditedRead, models.Model):
     # Set whenever clinical data arrives from an EHR feed, so that the nightly
     # care-gap run recomputes only patients whose data changed.
     clinical_data_changed_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    # When the gaps were last computed from data no older than
-    # `clinical_data_changed_at` (the gaps are stale while that is later). A
-    # recompute that finds the stamp already current leaves it (care_gaps_recompute).
-    care_gaps_computed_at = models.DateTimeField(null=True, blank=True)
+    # When the gaps were last computed: `CareGapStamp` (patients.models.care_gaps), a
+    # narrow table of its own rather than a column of this wide, many-indexed row.
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

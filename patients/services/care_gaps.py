@@ -11,13 +11,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
-from django.db.models import F, Q
+from django.db import connection, connections, router
 from django.utils import timezone
 
 from patients import selectors
 from patients.caregaps.engine import GapResult, evaluate_prepared, prepare_rules
-from patients.models import CareGap, Patient
+from patients.models import CareGap, CareGapStamp
 from patients.selectors import ProgramRules
 
 
@@ -50,7 +49,7 @@ def care_gaps_recompute(
     previous status, and stamps the patients whose gaps were stale (1): 6.
     Elsewhere (SQLite) the stored gaps are read and compared first: the read (1),
     the upsert of the changed gaps (1, none if none changed), the `as_of` and
-    `computed_at` of the unchanged ones (1, none if none), the stamp (1): at most 8.
+    `computed_at` of the unchanged ones (1, none if none), the stamps (1): at most 8.
     """
     programs = programs if programs is not None else selectors.program_rules_list()
     concept_codes = selectors.concept_codes()
@@ -83,21 +82,18 @@ def care_gaps_recompute(
                 entry.program.rule_version,
             )
             computed.append((facts.pk, entry, result, values))
-    # The stamp moves only where it says the gaps are stale (never computed, or data
-    # newer than them): every reader compares it with `clinical_data_changed_at`, and
-    # each patient row written costs an index entry per index and a change-history
-    # trigger's comparison, so stamping patients whose gaps were already current was
-    # most of a batch's database time. `now` is from before the facts were read: data
-    # arriving meanwhile is newer, and the next run picks the patient up again.
+    # The stamp (`CareGapStamp`) moves only where it says the gaps are stale (never
+    # computed, or data newer than them): every reader compares it with
+    # `clinical_data_changed_at`, and rewriting stamps that were already current was
+    # most of a recompute's database time when the stamp was a patient column. `now`
+    # is from before the facts were read: data arriving meanwhile is newer, and the
+    # next run picks the patient up again.
     found = [f.pk for f in facts_list]
     if connection.vendor == "postgresql":
         written = _gaps_upsert_postgres(computed, patient_ids=found, as_of=as_of, now=now)
     else:
         written = _gaps_write_compared(computed, patient_ids, as_of=as_of, now=now)
-        Patient.objects.filter(pk__in=found).filter(
-            Q(care_gaps_computed_at__isnull=True)
-            | Q(clinical_data_changed_at__gt=F("care_gaps_computed_at"))
-        ).update(care_gaps_computed_at=now)
+        _stamps_write_stale(found, now=now)
     changes = []
     for patient_id, entry, result, values in computed:
         pk, old = written[(patient_id, entry.program.pk)]
@@ -114,18 +110,29 @@ def care_gaps_recompute(
 # upsert. An unchanged gap is rewritten with the same values: PostgreSQL writes a
 # whole new row version for any UPDATE, so the narrow UPDATE saved nothing there,
 # while reading the stored gaps back (their JSON parsed) to compare was a third of a
-# batch. `stamped` is the patients' stamp in the same statement (PostgreSQL runs a
-# data-modifying WITH exactly once, read or not; the change-history trigger still
-# fires after the statement and records nothing for a stamp alone): one round trip
+# batch. `stamped` upserts the stale patients' stamps in the same statement
+# (PostgreSQL runs a data-modifying WITH exactly once, read or not): one round trip
 # fewer, and the ids go as one array instead of 1,000 parameters Django and the
-# driver each handle one by one (an `__in` lookup). (Answering in the order the gaps
-# were sent would need a join with `computed`, whose size the planner cannot see: it
-# chose a nested loop, 6 s a batch.)
+# driver each handle one by one (an `__in` lookup). A stamp found current in the
+# statement's snapshot is not written; one a concurrent run wrote meanwhile (the
+# conflict) is rewritten only if still stale, as the UPDATE it replaces re-checked
+# its WHERE on the newest row. The batch's ids restrict the stamps too, so that the
+# planner reads only the batch's stamps by their key, never every stamp. (Answering
+# in the order the gaps were sent would need a join with `computed`, whose size the
+# planner cannot see: it chose a nested loop, 6 s a batch.)
 _UPSERT_SQL = """
 WITH stamped AS (
-    UPDATE "patients_patient" SET care_gaps_computed_at = %s
-    WHERE id = ANY(%s::bigint[])
-        AND (care_gaps_computed_at IS NULL OR clinical_data_changed_at > care_gaps_computed_at)
+    INSERT INTO "patients_caregapstamp" AS stamp (patient_id, computed_at)
+    SELECT p.id, %s FROM "patients_patient" p
+        LEFT JOIN "patients_caregapstamp" s
+            ON s.patient_id = p.id AND s.patient_id = ANY(%s::bigint[])
+    WHERE p.id = ANY(%s::bigint[])
+        AND (s.patient_id IS NULL OR p.clinical_data_changed_at > s.computed_at)
+    ORDER BY p.id
+    ON CONFLICT (patient_id) DO UPDATE SET computed_at = EXCLUDED.computed_at
+    WHERE (
+        SELECT p.clinical_data_changed_at FROM "patients_patient" p WHERE p.id = stamp.patient_id
+    ) > stamp.computed_at
 ),
 computed AS (
     SELECT (g->>0)::bigint AS patient_id, (g->>1)::bigint AS program_id,
@@ -196,6 +203,7 @@ def _gaps_upsert_postgres(
             [
                 now,
                 patients,
+                patients,
                 json.dumps(rows, separators=(",", ":"), default=_iso),
                 patients,
                 as_of,
@@ -203,6 +211,34 @@ def _gaps_upsert_postgres(
             ],
         )
         return {(patient, program): (pk, old) for pk, patient, program, old in cursor.fetchall()}
+
+
+# `stamped` above as a statement of its own, in SQL both databases take (SQLite has
+# no data-modifying WITH): one statement as before the stamp had its own table, where
+# the ORM would need two (read the stale ones, then upsert). The ids as one
+# placeholder each, as an `__in` lookup sends them.
+_STAMP_STALE_SQL = """
+INSERT INTO "patients_caregapstamp" (patient_id, computed_at)
+SELECT p.id, %s FROM "patients_patient" p
+    LEFT JOIN "patients_caregapstamp" s ON s.patient_id = p.id
+WHERE p.id IN ({ids})
+    AND (s.patient_id IS NULL OR p.clinical_data_changed_at > s.computed_at)
+ON CONFLICT (patient_id) DO UPDATE SET computed_at = excluded.computed_at
+"""
+
+
+def _stamps_write_stale(patient_ids: list[int], *, now: dt.datetime) -> None:
+    """Stamp `patient_ids` whose gaps were stale (no stamp, or data newer than it)."""
+    if not patient_ids:
+        return
+    # The stamps' own connection, not this module's `connection` (which only chooses
+    # the path); the instant as Django stores it (text on SQLite, compared as text).
+    db = connections[router.db_for_write(CareGapStamp)]
+    with db.cursor() as cursor:
+        cursor.execute(
+            _STAMP_STALE_SQL.format(ids=", ".join(["%s"] * len(patient_ids))),
+            [db.ops.adapt_datetimefield_value(now), *patient_ids],
+        )
 
 
 def _gaps_write_compared(

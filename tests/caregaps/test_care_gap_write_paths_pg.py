@@ -17,6 +17,7 @@ from django.db import transaction
 
 from patients.models import (
     CareGap,
+    CareGapStamp,
     ClinicalResource,
     FhirSource,
     Patient,
@@ -82,7 +83,9 @@ def _run(patients: list[Patient], *, on: dt.datetime, general: bool, monkeypatch
             (gap["patient_id"], gap["program_id"]): gap
             for gap in CareGap.objects.filter(patient_id__in=ids).values()
         }
-        stamps = dict(Patient.objects.filter(pk__in=ids).values_list("pk", "care_gaps_computed_at"))
+        stamps = dict(
+            CareGapStamp.objects.filter(patient_id__in=ids).values_list("patient_id", "computed_at")
+        )
         transaction.set_rollback(True)
     answered = [
         (c.patient_id, c.program_id, c.old_status, c.gap.status, c.gap.summary, c.result)

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from patients import selectors
-from patients.models import CareGap, Patient
+from patients.models import CareGap, CareGapStamp, Patient
 from patients.services import care_gaps
 from tests.factories import PatientFactory
 from tests.support.fhir import ehr_resource, fit
@@ -55,7 +55,7 @@ def test_recomputing_unchanged_gaps_writes_only_their_day_in_a_fixed_number_of_q
     # SQLite:
     # 6. the stored gaps
     # 7. UPDATE the unchanged gaps: as_of and computed_at only (no upsert: none changed)
-    # 8. UPDATE the patients whose gaps were stale (none here: a no-op)
+    # 8. upsert the stamps of the patients whose gaps were stale (none here: a no-op)
     with (
         time_machine.travel(NEXT_NIGHT, tick=False),
         django_assert_num_queries(6 if connection.vendor == "postgresql" else 8),
@@ -105,17 +105,24 @@ def test_a_gap_whose_result_changed_is_rewritten_in_full_and_the_others_keep_the
     }
 
 
+def stamp_of(patient: Patient) -> dt.datetime | None:
+    stamp = CareGapStamp.objects.filter(patient=patient).first()
+    return stamp.computed_at if stamp else None
+
+
 def test_the_patients_stamp_moves_only_when_their_gaps_were_stale():
-    # Given a patient whose gaps were computed last night
+    # Given a patient whose gaps were never computed: no stamp, due
     patient = PatientFactory(birth_date=dt.date(1960, 1, 1))
+    assert stamp_of(patient) is None
+    assert patient.pk in selectors.care_gap_patients_due(as_of=FIRST.date())
+
+    # When their gaps are computed, they are stamped
     recompute([patient], on=FIRST)
-    patient.refresh_from_db()
-    assert patient.care_gaps_computed_at == FIRST
+    assert stamp_of(patient) == FIRST
 
     # When they are recomputed with no new data, the stamp stays (the gaps were current)
     recompute([patient], on=NEXT_NIGHT)
-    patient.refresh_from_db()
-    assert patient.care_gaps_computed_at == FIRST
+    assert stamp_of(patient) == FIRST
     assert patient.pk not in selectors.care_gap_patients_due(as_of=NEXT_NIGHT.date())
 
     # When data arrives after it, the patient is due, and the recompute moves the stamp on
@@ -125,9 +132,41 @@ def test_the_patients_stamp_moves_only_when_their_gaps_were_stale():
     assert patient.pk in selectors.care_gap_patients_due(as_of=NEXT_NIGHT.date())
     later = NEXT_NIGHT + dt.timedelta(hours=2)
     recompute([patient], on=later)
-    patient.refresh_from_db()
-    assert patient.care_gaps_computed_at == later
+    assert stamp_of(patient) == later
+    assert CareGapStamp.objects.filter(patient=patient).count() == 1
     assert patient.pk not in selectors.care_gap_patients_due(as_of=later.date())
+
+
+def test_stale_in_python_agrees_with_the_stale_selection():
+    # Given patients never computed, computed and current, computed then given new data
+    never, current, changed = (PatientFactory(birth_date=dt.date(1960, 1, 1)) for _ in range(3))
+    recompute([current, changed], on=FIRST)
+    Patient.objects.filter(pk=changed.pk).update(
+        clinical_data_changed_at=FIRST + dt.timedelta(minutes=1)
+    )
+    ids = [never.pk, current.pk, changed.pk]
+
+    # Then the page's test (care_gaps_stale, on the patient with its stamp) and the
+    # query's (STALE_GAPS) name the same ones: the never computed and the changed
+    with_stamps = Patient.objects.select_related("care_gap_stamp").filter(pk__in=ids)
+    by_page = sorted(p.pk for p in with_stamps if selectors.care_gaps_stale(p))
+    by_query = sorted(
+        Patient.objects.filter(pk__in=ids).filter(selectors.STALE_GAPS).values_list("pk", flat=True)
+    )
+    assert by_page == by_query == sorted([never.pk, changed.pk])
+
+
+def test_deleting_a_patient_deletes_its_stamp():
+    # Given a computed patient (deletion is refused on PostgreSQL by the history trigger;
+    # the cascade is what SQLite, the admin's purge and tests rely on)
+    patient = PatientFactory(birth_date=dt.date(1960, 1, 1))
+    recompute([patient], on=FIRST)
+    if connection.vendor == "postgresql":
+        with pgtrigger.ignore("patients.Patient:never_deleted"):
+            patient.delete()
+    else:
+        patient.delete()
+    assert not CareGapStamp.objects.filter(patient_id=patient.pk).exists()
 
 
 def test_a_recompute_while_a_trigger_is_ignored_stores_the_gaps():

@@ -1,22 +1,22 @@
 """The change trigger works per statement (issue 15): a bulk write of N rows is one
 trigger call writing N `RowChange` rows, with the same trail a row-level trigger kept;
-updates of bookkeeping columns only are not recorded. These run on PostgreSQL."""
+the care-gap run's bookkeeping (its stamp) writes no tracked row. These run on
+PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pghistory
-import pgtrigger
 import pytest
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from navigator.audit.history import BOOKKEEPING_ONLY, ChangeRecorded
 from navigator.audit.models import RowChange
 from navigator.models import NavigationCase
 from outreach.models import ContactAttempt
-from patients.models import Patient
+from patients.models import CareGapStamp, Patient
+from patients.services.care_gaps import care_gaps_recompute
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -173,46 +173,45 @@ def test_a_bulk_create_of_attempts_files_each_under_its_cases_patient(require_po
     ]
 
 
-def test_an_update_of_only_the_care_gap_stamp_records_nothing(trigger_calls):
-    # Given N patients
-    ids = [patient.pk for patient in factories.PatientFactory.create_batch(N)]
+def test_a_care_gap_recompute_records_nothing_in_the_patients_history(trigger_calls):
+    # Given N patients whose gaps were never computed
+    ids = [p.pk for p in factories.PatientFactory.create_batch(N, birth_date=dt.date(1960, 1, 1))]
     count = len(_changes(Patient, ids))
 
-    # When a care-gap run stamps all of them (bookkeeping, not ePHI)
+    # When a care-gap run computes and stamps all of them (bookkeeping, not ePHI)
     with transaction.atomic():
         before = trigger_calls(Patient, "update")
-        Patient.objects.filter(pk__in=ids).update(care_gaps_computed_at=timezone.now())
+        care_gaps_recompute(patient_ids=ids, as_of=timezone.localdate())
         calls = trigger_calls(Patient, "update") - before
 
-    # Then the trigger ran and wrote nothing
-    assert calls == 1
+    # Then they are stamped in their own table: no patient row was written, nothing
+    # recorded in their history
+    assert CareGapStamp.objects.filter(patient_id__in=ids).count() == N
+    assert calls == 0
     assert len(_changes(Patient, ids)) == count
 
 
-def test_an_update_of_the_stamp_and_a_clinical_column_names_both(require_postgres):
-    # Given a patient
-    patient = factories.PatientFactory(smoking_status="never")
+def test_the_stamps_table_is_not_tracked_like_the_care_gaps_it_dates(require_postgres):
+    # The stamp was a patient column whose lone updates the trail skipped (bookkeeping,
+    # not ePHI); its own table is treated as the computed gaps are: no change trigger
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgrelid::regclass::text FROM pg_trigger "
+            "WHERE tgname LIKE 'pgtrigger_change_recorded_%%' AND tgrelid = ANY(%s::regclass[])",
+            [["patients_caregapstamp", "patients_caregap", "patients_patient"]],
+        )
+        tracked = {name for (name,) in cursor.fetchall()}
+    assert tracked == {"patients_patient"}
 
-    # When one UPDATE stamps the care gaps and changes the smoking status
+
+def test_an_update_of_only_the_clinical_data_change_time_is_recorded(require_postgres):
+    # Given a patient
+    patient = factories.PatientFactory()
+
+    # When only the time clinical data last arrived moves (it marks a change of ePHI)
     Patient.objects.filter(pk=patient.pk).update(
-        care_gaps_computed_at=timezone.now() - dt.timedelta(hours=1), smoking_status="current"
+        clinical_data_changed_at=timezone.now() - dt.timedelta(hours=1)
     )
 
-    # Then it is recorded, naming every column it changed
-    change = _changes(Patient, [patient.pk])[-1]
-    assert change.fields == ["care_gaps_computed_at", "smoking_status"]
-
-
-def test_the_bookkeeping_list_is_short_and_names_real_columns():
-    # The one list of columns whose lone updates go unrecorded: every name is a field
-    # (building the trigger checks it), and nothing clinical is in it
-    assert BOOKKEEPING_ONLY == {"patients.Patient": ("care_gaps_computed_at",)}
-    trigger = next(t for t in Patient._meta.triggers if t.name == "change_recorded_update")
-    assert "ARRAY['care_gaps_computed_at']" in trigger.get_func(Patient)
-
-
-def test_a_misspelt_bookkeeping_column_fails_the_build(monkeypatch):
-    monkeypatch.setitem(BOOKKEEPING_ONLY, "patients.Patient", ("care_gaps_computd_at",))
-    trigger = ChangeRecorded(name="x", operation=pgtrigger.Update, patient_via="id")
-    with pytest.raises(ValueError, match="care_gaps_computd_at"):
-        trigger.get_func(Patient)
+    # Then it is recorded, naming it
+    assert _changes(Patient, [patient.pk])[-1].fields == ["clinical_data_changed_at"]
