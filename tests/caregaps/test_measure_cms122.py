@@ -431,3 +431,12 @@ def test_the_hand_built_codes_belong_to_the_official_value_sets():
         }
     for oid, codes in CODES.items():
         assert set(codes) <= official[vsac(oid)], oid
+
+
+def test_an_inverse_measure_is_never_offered_as_who_was_overdue_for_navigation():
+    # navigated.overdue_rows counts rows outside the numerator: for CMS122 that is the
+    # well-controlled, so the navigation page must not offer it
+    from navigator.equity.navigation_page import overdue_measures
+
+    assert "CMS122" not in dict(overdue_measures("diabetes"))
+    assert "CMS130" in dict(overdue_measures("colorectal"))
