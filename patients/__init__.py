@@ -20,7 +20,7 @@ To change:
 - what is read, and who may see which patients, referrals and care gaps, and which
   patients are likely one person: `selectors.py`;
 - the care-gap engine (why a patient is due or overdue), the eCQMs (CMS130, CMS125,
-  CMS124) and their reports, codes and value sets: `caregaps/` (its `__init__` walks
+  CMS124, CMS122) and their reports, codes and value sets: `caregaps/` (its `__init__` walks
   from a `CareGap` row to the rule that produced it);
 - storing care gaps: `services/care_gaps.py`; the nightly refresh that opens and closes
   cases from them: `navigator/intake/care_gaps.py` (Celery tasks: `tasks.py`);

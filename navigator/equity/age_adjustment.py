@@ -74,7 +74,8 @@ def standard_weights(bands: Sequence[AgeBand]) -> tuple[float, ...]:
 
 
 # The weights of the age bands each programme's dimension uses (`dimensions.AGE_BANDS`):
-# colorectal 45-49, 50-64, 65-75; breast 50-64, 65-74; cervical 21-29, 30-65.
+# colorectal 45-49, 50-64, 65-75; breast 50-64, 65-74; cervical 21-29, 30-65;
+# diabetes 18-44, 45-64, 65-75.
 STANDARD_WEIGHTS: dict[str, tuple[float, ...]] = {
     program: standard_weights(bands) for program, bands in AGE_BANDS.items()
 }

@@ -34,14 +34,16 @@ class MeasureInfo:
 
 
 def _population(entry: PopulationMeasure) -> MeasureInfo:
-    story = f"{entry.program_code} cancer screening"
+    """An inverse eCQM (CMS122) counts a bad outcome: `favorable=False`, so the
+    statistics and sentences read a higher rate as worse."""
     return MeasureInfo(
         entry.key,
         entry.label,
         entry.kind,
         entry.program_code,
         favorable=entry.favorable == "higher",
-        story_label=story if entry.kind == "ecqm" else f"{story} (EquiNav's rules)",
+        numerator_label=entry.numerator_label,
+        story_label=entry.topic,
     )
 
 

@@ -138,11 +138,13 @@ def add_years(day: dt.date, years: int) -> dt.date:
 AgeBand = tuple[int, int]  # youngest and oldest age in whole years, both included
 
 # The screening ages of each programme, in bands (USPSTF: colorectal 45–75, breast
-# 50–74 biennial with 40–49 on request, cervical 21–65).
+# 50–74 biennial with 40–49 on request, cervical 21–65), and CMS122's 18–75 for
+# diabetes in the usual adult bands.
 AGE_BANDS: dict[str, tuple[AgeBand, ...]] = {
     "colorectal": ((45, 49), (50, 64), (65, 75)),
     "breast": ((50, 64), (65, 74)),
     "cervical": ((21, 29), (30, 65)),
+    "diabetes": ((18, 44), (45, 64), (65, 75)),
 }
 
 

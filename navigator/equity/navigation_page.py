@@ -83,8 +83,14 @@ def default_period(today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def overdue_measures(program_code: str) -> list[tuple[str, str]]:
-    """The stored population measures of a programme, EquiNav's rules first."""
-    measures = [m for m in POPULATION_MEASURES.values() if m.program_code == program_code]
+    """The stored population measures of a programme, EquiNav's rules first.
+
+    Only screening measures: "overdue" is outside their numerator (not screened),
+    while an inverse measure's numerator is itself the bad outcome (CMS122: poor
+    control or untested), so `navigated.overdue_rows` would count the wrong side."""
+    measures = [
+        m for m in POPULATION_MEASURES.values() if m.program_code == program_code and not m.inverse
+    ]
     measures.sort(key=lambda m: m.kind != "caregap")
     return [(m.key, m.label) for m in measures]
 

@@ -24,7 +24,12 @@ from typing import Any
 from django.db import models
 
 from navigator.models import User
-from navigator.right_of_access.records import PatientRecord, staff_name, warning_words
+from navigator.right_of_access.records import (
+    PatientRecord,
+    population_program_name,
+    staff_name,
+    warning_words,
+)
 
 
 def _plain(value: Any) -> Any:
@@ -107,7 +112,7 @@ def record_document(record: PatientRecord, *, prepared_on: dt.date) -> dict[str,
             for screening in record.screenings
         ],
         "measure_populations": [
-            row(population, program_name=population.program.name)
+            row(population, program_name=population_program_name(population))
             for population in record.measure_populations
         ],
         "data_quality_warnings": [

@@ -32,7 +32,12 @@ from navigator.right_of_access.pdf_layout import (
     para,
     yes_no,
 )
-from navigator.right_of_access.records import PatientRecord, staff_name, warning_words
+from navigator.right_of_access.records import (
+    PatientRecord,
+    population_program_name,
+    staff_name,
+    warning_words,
+)
 from patients.languages import language_name
 
 
@@ -269,7 +274,7 @@ def _kept(story: Story, record: PatientRecord) -> None:
         [
             [
                 p.measure,
-                p.program.name,
+                population_program_name(p),
                 f"{day(p.period_start)} - {day(p.period_end)}",
                 yes_no(p.numerator),
                 yes_no(p.denominator_exclusion),

@@ -36,6 +36,7 @@ from outreach.models import (
     PatientMessage,
     SmsOptOut,
 )
+from patients.caregaps.measures.registry import MEASURES
 from patients.models import (
     CareGap,
     ClinicalResource,
@@ -153,6 +154,15 @@ def staff_name(user: User | None) -> str:
     if user is None:
         return ""
     return user.get_full_name() or user.username
+
+
+def population_program_name(population: MeasurePopulation) -> str:
+    """The programme a stored measure row belongs to, in words: an eCQM EquiNav runs
+    no programme for (CMS122 before a diabetes programme exists) is named itself."""
+    if population.program is not None:
+        return population.program.name
+    measure = MEASURES.get(population.measure)
+    return measure.title if measure is not None else population.measure
 
 
 def warning_words(warning: DataQualityWarning) -> str:

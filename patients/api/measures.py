@@ -55,7 +55,7 @@ class MeasureReportQuery(serializers.Serializer):
 
 
 class MeasureReportView(APIView):
-    """`GET /api/measures/<CMS130|CMS125|CMS124>/report/`: a summary MeasureReport.
+    """`GET /api/measures/<CMS130|CMS125|CMS124|CMS122>/report/`: a summary MeasureReport.
 
     With `patient=<the feed's Patient id>`, an individual report for that patient.
     """

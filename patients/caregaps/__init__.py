@@ -33,8 +33,10 @@ From a `CareGap` row (patients.models) back to the rule that produced it:
   (`care_gaps_recompute`), and the cases opened or closed from them:
   `navigator.intake.care_gaps` (`care_gaps_refresh`), run by `patients.tasks`.
 
-The eCQMs (CMS130, CMS125, CMS124), computed over the same FHIR data for
-measure reports, are in `measures/` (its `__init__` is their map).
+The eCQMs (CMS130, CMS125, CMS124 and the inverse CMS122), computed over the
+same FHIR data for measure reports, are in `measures/` (its `__init__` is their
+map); a lab result read as a CQL Quantity and compared with a threshold (an
+HbA1c above 9 %): `quantities.py`.
 
 Measurement periods for population measures (calendar years, rolling quarters
 labelled "2025 Q1", parsing labels): `periods.py`. The population measures the
@@ -42,5 +44,5 @@ disparities dashboard can show (eCQM or care-gap rules, per program):
 `population_measures.py`.
 
 Imports go one way: measures → engine's base (fhirdata, medication_period,
-temporal, datetimes, dates, codes); the engine never imports the measures.
+quantities, temporal, datetimes, dates, codes); the engine never imports the measures.
 """

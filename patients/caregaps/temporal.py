@@ -174,6 +174,15 @@ def after(a: Point | None, b: Point | None, *, by_day: bool = True) -> Truth:
     return _compare(a, b, _precision(by_day), ">")
 
 
+def same_day(a: Point | None, b: Point | None) -> Truth:
+    """`a same day as b` (SameAs at day precision): the calendar days as written,
+    without normalising offsets; unknown when either is less precise than a day."""
+    if a is None or b is None:
+        return None
+    order = _order(a, b, "day")
+    return None if order is None else order == 0
+
+
 def all_of(*values: Truth) -> Truth:
     if any(v is False for v in values):
         return False

@@ -26,7 +26,12 @@ class MeasurePopulation(models.Model):
 
     # "CMS130" (an eCQM) or "caregap:colorectal" (EquiNav's rules for a program).
     measure = models.CharField(max_length=32)
-    program = models.ForeignKey(ScreeningProgram, on_delete=models.CASCADE, related_name="+")
+    # The programme EquiNav runs for the measure, when it runs one: an eCQM is
+    # computed from EHR data whether or not it does (CMS122 before a diabetes
+    # programme exists); the care-gap measures always have theirs.
+    program = models.ForeignKey(
+        ScreeningProgram, on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
     period_start = models.DateField()
     period_end = models.DateField()

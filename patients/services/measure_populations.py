@@ -1,8 +1,8 @@
 """Writes for population measures: each patient's populations per measure and period,
 stored for the disparities dashboard (`MeasurePopulation`, `MeasurePeriod`).
 
-- `measure_populations_refresh`: the eCQMs (CMS130, CMS125, CMS124) over the
-  patients known from EHR feeds, as `measure_report` evaluates them.
+- `measure_populations_refresh`: the eCQMs (CMS130, CMS125, CMS124, CMS122) over
+  the patients known from EHR feeds, as `measure_report` evaluates them.
 - `care_gap_populations_refresh`: EquiNav's care-gap rules on each period's last
   day, over every patient (`population_measures` says how statuses map).
 - `population_measure_refresh`: either, by measure key (what a task calls).
@@ -157,7 +157,7 @@ def measure_populations_refresh(
                 rows = [
                     MeasurePopulation(
                         measure=e.measure_id,
-                        program_id=program_ids[MEASURES[e.measure_id].program_code],
+                        program_id=program_ids.get(MEASURES[e.measure_id].program_code),
                         patient_id=cast(int, e.record.pk),
                         period_start=e.period.start,
                         period_end=e.period.end,
@@ -367,11 +367,9 @@ def _union(groups: Iterable[list[Period]]) -> list[Period]:
 
 
 def _program_ids(codes: set[str]) -> dict[str, int]:
-    found = dict(ScreeningProgram.objects.filter(code__in=codes).values_list("code", "pk"))
-    missing = sorted(codes - set(found))
-    if missing:
-        raise ValueError(f"No screening program {', '.join(missing)}.")
-    return found
+    """The programmes EquiNav runs for these eCQMs, by code: an eCQM whose programme
+    does not exist (CMS122 before a diabetes programme) is stored without one."""
+    return dict(ScreeningProgram.objects.filter(code__in=codes).values_list("code", "pk"))
 
 
 def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:

@@ -1,4 +1,4 @@
-"""`make bench`, part "ecqm": the CMS130/CMS125/CMS124 measure report.
+"""`make bench`, part "ecqm": the CMS130/CMS125/CMS124/CMS122 measure report.
 
 What is timed: `patients.caregaps.measures.reports.measure_report`, the report
 behind `GET /api/measures/<measure>/report/` and `manage.py measure_report`,
@@ -10,9 +10,13 @@ Data: patients by `bulk_create` (so the model's defaults hold), then their feed
 links and FHIR resources in SQL (`INSERT … SELECT`, `setseed`): a Patient
 resource each, a visit for 90% (mostly in 2025), a FIT for 30%, a colonoscopy
 for 20%, a hypertension Condition for half, and for women a mammogram (40%) and
-cervical cytology (35%): about 3.4 resources a patient besides the Patient
-resource, coded with the engine's starter codes, so every population is
-non-empty.
+cervical cytology (35%), coded with the engine's starter codes; and for CMS122 a
+type 2 diabetes Condition (15%) and an HbA1c result (30%: 5.5 to 12.5 %, mostly
+in 2025): about 3.9 resources a patient besides the Patient resource, so every
+population is non-empty. No starter codes stand for CMS122's value sets (Diabetes,
+HbA1c Laboratory Test), so the bench loads a two-code expansion of each through
+the value-set loader (`CMS122_VALUE_SETS`); the other measures keep their starter
+codes.
 
 Floor, measured in the same run and alternated with each report (so that a
 busy machine weighs on both alike): PostgreSQL `COPY … TO STDOUT` of the very
@@ -43,12 +47,18 @@ from tests.benchmarks.harness import (
     standalone,
 )
 
-MEASURES = ("CMS130", "CMS125", "CMS124")
+MEASURES = ("CMS130", "CMS125", "CMS124", "CMS122")
 PERIOD = (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
 CPT = "http://www.ama-assn.org/go/cpt"
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+VSAC = "http://cts.nlm.nih.gov/fhir/ValueSet/2.16.840.1.113883.3.464.1003."
+# Two real members of each CMS122 value set, loaded as their expansion (bench only).
+CMS122_VALUE_SETS = {
+    VSAC + "103.12.1001": ("Diabetes", [(ICD10CM, "E11.9"), (ICD10CM, "E10.9")]),
+    VSAC + "198.12.1013": ("HbA1c Laboratory Test", [(LOINC, "4548-4"), (LOINC, "17855-8")]),
+}
 
 # resource type, id suffix, share of patients, condition, resource (SQL over the row
 # `s`: s.id, s.sex, s.ref, s.r the draw deciding the share, s.d a second draw).
@@ -153,7 +163,73 @@ RESOURCES: tuple[tuple[str, str, float, str, str], ...] = (
             'valueCodeableConcept', jsonb_build_object('coding', jsonb_build_array(
                 jsonb_build_object('system', '{SNOMED}', 'code', '281296001'))))""",
     ),
+    (
+        "Condition",
+        "-diabetes",
+        0.15,
+        "true",
+        f"""jsonb_build_object('resourceType', 'Condition', 'id', s.ref || '-diabetes',
+            'clinicalStatus', jsonb_build_object('coding', jsonb_build_array(
+                jsonb_build_object('system',
+                    'http://terminology.hl7.org/CodeSystem/condition-clinical',
+                    'code', 'active'))),
+            'code', jsonb_build_object('coding', jsonb_build_array(
+                jsonb_build_object('system', '{ICD10CM}', 'code', 'E11.9'))),
+            'subject', jsonb_build_object('reference', 'Patient/' || s.ref),
+            'onsetDateTime', (DATE '2005-01-01' + floor(s.d * 7000)::int)::text)""",
+    ),
+    (
+        "Observation",
+        "-hba1c",
+        0.3,
+        "true",
+        # Most in 2025 (the period), a quarter in late 2024; 5.5 to 12.5 %. ('%%': the
+        # statement has parameters, so a literal percent sign is doubled.)
+        f"""jsonb_build_object('resourceType', 'Observation', 'id', s.ref || '-hba1c',
+            'status', 'final',
+            'category', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(
+                jsonb_build_object('system',
+                    'http://terminology.hl7.org/CodeSystem/observation-category',
+                    'code', 'laboratory')))),
+            'code', jsonb_build_object('coding', jsonb_build_array(
+                jsonb_build_object('system', '{LOINC}', 'code', '4548-4'))),
+            'subject', jsonb_build_object('reference', 'Patient/' || s.ref),
+            'effectiveDateTime', (DATE '2024-09-01' + floor(s.d * 480)::int)::text,
+            'valueQuantity', jsonb_build_object('value', round((5.5 + s.d * 7)::numeric, 1),
+                'unit', '%%', 'system', 'http://unitsofmeasure.org', 'code', '%%'))""",
+    ),
 )
+
+
+def load_cms122_value_sets() -> None:
+    """CMS122's two value sets as two-code expansions, through the real loader."""
+    import json
+
+    from patients.caregaps.valuesets import valuesets_load
+
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "ValueSet",
+                    "url": url,
+                    "version": "bench",
+                    "name": name.replace(" ", ""),
+                    "title": name,
+                    "status": "active",
+                    "expansion": {
+                        "timestamp": "2025-01-01T00:00:00Z",
+                        "contains": [{"system": system, "code": code} for system, code in codes],
+                    },
+                }
+            }
+            for url, (name, codes) in CMS122_VALUE_SETS.items()
+        ],
+    }
+    valuesets_load(documents=[("bench-cms122.json", json.dumps(bundle).encode())])
+
 
 # What the report reads, as one query: the links, their patients, their resources.
 FLOOR_SQL = """
@@ -175,6 +251,7 @@ def build_data(*, patients: int, small_feed: int) -> dict[str, Any]:
 
     from patients.models import Clinic, FhirSource
 
+    load_cms122_value_sets()
     clinic = Clinic.objects.create(code="ecqm", name="eCQM bench clinic")
     big = FhirSource.objects.create(key="ecqm-main", name="Main EHR", clinic=clinic)
     small = FhirSource.objects.create(key="ecqm-small", name="Small EHR", clinic=clinic)

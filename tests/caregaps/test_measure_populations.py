@@ -78,7 +78,8 @@ def test_stored_rows_are_cms_expected_populations_and_sum_to_the_report(measure)
         )
     }
     disagreements = []
-    for patient_id, (name, want) in sorted(cases.expected.items()):
+    # (a case whose expectation its own data cannot give: what the CQL gives, DATA_DEFECTS)
+    for patient_id, (name, want) in sorted(cases.held_to.items()):
         row = stored.get(patient_id)
         got = {
             "initial-population": int(row is not None),
@@ -107,9 +108,16 @@ def test_stored_rows_are_cms_expected_populations_and_sum_to_the_report(measure)
     # And every row's age is the patient's age on the period's last day
     for row in MeasurePopulation.objects.filter(measure=measure).select_related("patient"):
         assert row.age_at_end == row.patient.age_on(row.period_end)
+        # (CMS122's rows have no programme until EquiNav runs a diabetes one)
+        program = row.program.code if row.program is not None else None
         assert (
-            row.program.code
-            == {"CMS130": "colorectal", "CMS125": "breast", "CMS124": "cervical"}[measure]
+            program
+            == {
+                "CMS130": "colorectal",
+                "CMS125": "breast",
+                "CMS124": "cervical",
+                "CMS122": None,
+            }[measure]
         )
 
 

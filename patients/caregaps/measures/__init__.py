@@ -1,4 +1,4 @@
-"""The eCQMs: CMS130, CMS125 and CMS124 (2025, QI-Core 4.1.1), from stored FHIR data.
+"""The eCQMs: CMS130, CMS125, CMS124 and CMS122 (2025, QI-Core 4.1.1), from stored FHIR data.
 
 Each module follows its measure's CQL (in ../shared/ecqm/<measure>/cql/, beside the
 repository) statement by statement; the CQL name is quoted in each docstring so the two can be read
@@ -11,6 +11,10 @@ To change or read a measure, open its module:
 - `cms130.py`: Colorectal Cancer Screening (ColonCancerScreeningFHIR 0.1.000)
 - `cms125.py`: Breast Cancer Screening (BreastCancerScreeningFHIR 0.0.001)
 - `cms124.py`: Cervical Cancer Screening (CervicalCancerScreeningFHIR 0.0.001)
+- `cms122.py`: Diabetes: Glycemic Status Assessment Greater Than 9%
+  (DiabetesGlycemicStatusAssessmentGreaterThan9PercentFHIR 0.1.002), an inverse
+  measure (`Measure.inverse`: lower is better); its lab values are read by
+  patients.caregaps.quantities
 
 The CQL libraries they include, one module each in `libraries/`:
 
@@ -32,7 +36,8 @@ The machinery:
   timing elements as CQL intervals, evidence), `Terminology` (codes per value
   set), and the CQL expressions every measure uses (`exists`, `ends during`, ...).
 - `measure.py`: `Measure` and `Populations`: how a proportion measure's
-  populations combine (fqm-execution's rules).
+  populations combine (fqm-execution's rules), and which way a rate is better
+  (`inverse`, `improvement_notation`).
 - `registry.py`: `MEASURES`, the measures by id. To add a measure, write its
   module and list it there.
 - `evaluation.py`: the batched reads of the patients known from EHR feeds

@@ -44,6 +44,15 @@ class Measure:
     initial_population: Callable[[Context], bool]
     exclusion: Callable[[Context], bool]
     numerator: Callable[[Context], bool]
+    # An inverse measure (CMS122): the numerator counts a bad outcome, so a lower
+    # rate is better. Reports say so (FHIR improvementNotation "decrease"), and the
+    # disparities dashboard reads it as its measure's `favorable` direction.
+    inverse: bool = False
+
+    @property
+    def improvement_notation(self) -> str:
+        """FHIR measure-improvement-notation: "increase" or "decrease"."""
+        return "decrease" if self.inverse else "increase"
 
     def evaluate(
         self,

@@ -31,6 +31,7 @@ POPULATION_DISPLAY = {
     "numerator": "Numerator",
 }
 MEASURE_CANONICAL = "https://madie.cms.gov/Measure/"
+IMPROVEMENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/measure-improvement-notation"
 
 
 @dataclass
@@ -61,6 +62,8 @@ class MeasureReport:
         """The `measure_report --format json` document."""
         answer: dict[str, Any] = {
             "measure": self.measure.id,
+            # "increase": a higher rate is better; "decrease": an inverse measure (CMS122).
+            "improvement_notation": self.measure.improvement_notation,
             "period": {"start": self.period_start.isoformat(), "end": self.period_end.isoformat()},
             "patients": [
                 {"id": result.id, "populations": result.populations.as_dict()}
@@ -107,6 +110,13 @@ class MeasureReport:
             "type": "individual" if individual is not None else "summary",
             "measure": MEASURE_CANONICAL + self.measure.library,
             "date": timezone.now().isoformat(timespec="seconds"),
+            # Which way is better, as the Measure resource says it (an inverse measure's
+            # score is better lower).
+            "improvementNotation": {
+                "coding": [
+                    {"system": IMPROVEMENT_SYSTEM, "code": self.measure.improvement_notation}
+                ]
+            },
             "period": {"start": self.period_start.isoformat(), "end": self.period_end.isoformat()},
             "group": [group],
         }

@@ -18,7 +18,7 @@ def _label(value: str, option: str) -> Period:
 
 class Command(BaseCommand):
     help = (
-        "Compute population measures (CMS130, CMS125, CMS124 over EHR patients; "
+        "Compute population measures (CMS130, CMS125, CMS124, CMS122 over EHR patients; "
         "caregap:<program> over every patient) for every patient, for the rolling "
         "quarters --from … --to and/or calendar years, and list the periods as complete."
     )

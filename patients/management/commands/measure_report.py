@@ -21,8 +21,8 @@ def _date(value: str, option: str) -> dt.date:
 
 class Command(BaseCommand):
     help = (
-        "Evaluate CMS130, CMS125 or CMS124 over the patients known from EHR feeds and print "
-        "each patient's populations and the summary as one JSON object."
+        "Evaluate CMS130, CMS125, CMS124 or CMS122 over the patients known from EHR feeds "
+        "and print each patient's populations and the summary as one JSON object."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -129,3 +129,35 @@ def test_a_text_longer_than_a_page_is_printed_whole_across_pages():
     # When the PDF is made, Then it is, with the whole text
     text, _ = pdf_text(rows)
     assert "word1499 THE-END" in text
+
+
+def test_a_measure_row_without_a_programme_is_named_by_its_measure():
+    # Given a CMS122 row stored before EquiNav runs a diabetes programme (no programme)
+    from navigator.right_of_access.document import record_document
+    from patients.models import MeasurePopulation
+
+    rows = seed_full_record(marker="Alpha", phone="+16175550101")
+    MeasurePopulation.objects.create(
+        measure="CMS122",
+        program=None,
+        patient=rows["patients.Patient"],
+        period_start=dt.date(2025, 1, 1),
+        period_end=dt.date(2025, 12, 31),
+        denominator_exclusion=False,
+        numerator=True,
+        age_at_end=60,
+        computed_at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+    )
+
+    # When the PDF and the record document are made
+    text, _ = pdf_text(rows)
+    record = patient_record_for(
+        user=factories.ManagerFactory(), patient_id=rows["patients.Patient"].pk
+    )
+    document = record_document(record, prepared_on=dt.date(2026, 12, 4))
+
+    # Then the row is there, named by the measure's title
+    title = "Diabetes: Glycemic Status Assessment Greater Than 9%"
+    assert "CMS122" in text and title in text
+    names = {p["measure"]: p["program_name"] for p in document["measure_populations"]}
+    assert names["CMS122"] == title

@@ -1,8 +1,8 @@
 """AdultOutpatientEncounters 4.11.000: "Qualifying Encounters".
 
 A performed visit (Office Visit, Annual Wellness Visit, preventive care,
-home health, virtual, telephone) during the measurement period. CMS130 and
-CMS125 use the library; CMS124 has its own "Qualifying Encounters" (no Annual
+home health, virtual, telephone) during the measurement period. CMS130,
+CMS125 and CMS122 use the library; CMS124 has its own "Qualifying Encounters" (no Annual
 Wellness Visit), built from the same value sets (see cms124.CERVICAL_VISITS).
 """
 

@@ -1,8 +1,8 @@
 """AdvancedIllnessandFrailty 1.16.000: frailty with advanced illness, and nursing homes.
 
 "Is Age 66 or Older with Advanced Illness and Frailty" and "Is Age 66 or Older
-Living Long Term in a Nursing Home": denominator exclusions of CMS130 and
-CMS125. Dementia medications are read with CumulativeMedicationDuration's
+Living Long Term in a Nursing Home": denominator exclusions of CMS130,
+CMS125 and CMS122. Dementia medications are read with CumulativeMedicationDuration's
 `medicationRequestPeriod` (patients.caregaps.medication_period).
 """
 

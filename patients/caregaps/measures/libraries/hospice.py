@@ -2,7 +2,7 @@
 
 Discharged to hospice, a hospice encounter, a hospice assessment answered
 yes, a hospice order or hospice care, or a hospice diagnosis, in the
-measurement period. A denominator exclusion of CMS130, CMS125 and CMS124.
+measurement period. A denominator exclusion of CMS130, CMS125, CMS124 and CMS122.
 """
 
 from __future__ import annotations

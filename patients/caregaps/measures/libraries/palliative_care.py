@@ -1,8 +1,8 @@
 """PalliativeCare 1.11.000: "Has Palliative Care in the Measurement Period".
 
 A palliative care assessment, diagnosis, encounter or intervention that
-overlaps the measurement period. A denominator exclusion of CMS130, CMS125
-and CMS124.
+overlaps the measurement period. A denominator exclusion of CMS130, CMS125,
+CMS124 and CMS122.
 """
 
 from __future__ import annotations
