@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0027_care_gap_room_for_each_row"),
+        ("patients", "0028_care_gap_stamp_table"),
     ]
 
     operations = [
