@@ -27,6 +27,7 @@ from navigator.selectors.worklist import (
     worklist_rows,
     worklist_tasks,
 )
+from navigator.worklist.filter_html import filters_key, menus_fetched
 from navigator.worklist.query import DEFAULT_SORT, SORTS
 from navigator.worklist.row_html import rows_html
 from navigator.worklist.rules import Moment
@@ -119,16 +120,26 @@ def worklist(request: AuthedRequest) -> HttpResponse:
     sort = form.cleaned_data.get("sort") or DEFAULT_SORT
     worker = owner.user if owner else request.user
     rows = worklist_rows(page, user=request.user, navigator=owner, moment=moment)
+    own_list = owner is None or owner.user_id == request.user.pk
+    filters_open = _filters_open(form)
+    # The menus' rows, fetched here rather than while drawing them: they are part of
+    # the key the drawn form is kept under (navigator.worklist.filter_html).
+    menus_fetched(form)
     context = {
         "form": form,
         "page": page,
         "cases": rows,
         "rows_html": rows_html(rows),
         "owner": owner,
-        "own_list": owner is None or owner.user_id == request.user.pk,
+        "own_list": own_list,
         "sort": SORTS[sort],
         "today": moment.today,
-        "filters_open": _filters_open(form),
+        "filters_open": filters_open,
+        "filters_key": filters_key(
+            form,
+            filters_open=filters_open,
+            clear_navigator=owner.pk if owner and not own_list else None,
+        ),
         "searched": bool((data.get("q") or "").strip()),
         "filtered": any(data.get(key) for key in ("q", *MENU_FILTERS) if key != "sort"),
     }
