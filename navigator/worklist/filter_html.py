@@ -27,9 +27,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.urls import get_script_prefix
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
+
+from navigator.worklist.replayed import replayed_instances
 
 MAX_ENTRIES = 512
 
@@ -40,18 +43,32 @@ def menus_fetched(form: forms.Form) -> None:
     """Fetch each model menu's choices now (one query each, as drawing the menu ran)
     and give its widget those rows as plain (value, label) pairs: what
     ModelChoiceIterator yields, as the widget writes it, so the key can name them and
-    drawing them runs no query again."""
-    for field in form.fields.values():
-        if not isinstance(field, forms.ModelChoiceField):
+    drawing them runs no query again.
+
+    A menu's queryset is its form class's (no filter, an order: the same SQL on every
+    request), so its SQL is compiled once per process, database and order
+    (navigator.worklist.replayed); the rows are read on every request. A menu filtered
+    (say, by who asks) is left to the ORM."""
+    for name, field in form.fields.items():
+        if not isinstance(field, forms.ModelChoiceField) or field.queryset is None:
             continue
+        queryset = field.queryset
         choices: list[tuple[str, str]] = []
         if field.empty_label is not None:
             choices.append(("", str(field.empty_label)))
-        for obj in field.queryset or ():
+        for obj in _menu_rows(form, name, queryset):
             value = field.prepare_value(obj)
             label = str(field.label_from_instance(obj))
             choices.append(("" if value is None else str(value), label))
         field.widget.choices = choices
+
+
+def _menu_rows(form: forms.Form, name: str, queryset: QuerySet[Any]) -> list[Any]:
+    query = queryset.query
+    if query.where or query.is_sliced or query.extra or query.annotations:
+        return list(queryset)  # filtered here (by user, say): the ORM each time
+    key = ("worklist menu", type(form).__qualname__, name, queryset.db, *query.order_by)
+    return replayed_instances(key, lambda: queryset)
 
 
 def _choices(widget: forms.Widget) -> tuple[Any, ...]:

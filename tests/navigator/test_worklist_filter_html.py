@@ -211,3 +211,20 @@ def test_the_page_takes_no_more_queries_than_drawn_without_the_cache(
         client.get(URL)  # drawn
     with django_assert_num_queries(len(plain.captured_queries)):
         client.get(URL)  # kept
+
+
+def test_a_menu_filtered_on_the_form_is_read_through_the_orm_as_filtered(menus):
+    from navigator.forms.lists import WorklistFilterForm
+
+    factories.ClinicFactory(code="south", name="South Clinic")
+    for _ in range(2):  # the second time, the unfiltered menu's SQL is kept
+        form = WorklistFilterForm({})
+        filter_html.menus_fetched(form)
+        assert ("south", "South Clinic") in form.fields["clinic"].widget.choices
+    form = WorklistFilterForm({})
+    form.fields["clinic"].queryset = Clinic.objects.filter(code="north")
+    filter_html.menus_fetched(form)
+    assert form.fields["clinic"].widget.choices == [
+        ("", "Any clinic"),
+        ("north", "North <Clinic> & Co"),
+    ]
