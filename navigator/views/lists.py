@@ -25,13 +25,13 @@ from navigator.selectors.worklist import (
     worklist_navigators,
     worklist_owner,
     worklist_rows,
-    worklist_tasks,
+    worklist_tasks_due,
 )
 from navigator.worklist.filter_html import filters_key, menus_fetched
 from navigator.worklist.query import DEFAULT_SORT, SORTS
 from navigator.worklist.row_html import rows_html
 from navigator.worklist.rules import Moment
-from outreach.selectors import reminders_pending_for
+from outreach.selectors import reminders_shown_for
 
 PAGE_SIZE = 50
 
@@ -158,11 +158,11 @@ def worklist(request: AuthedRequest) -> HttpResponse:
             user=request.user, navigators=navigators, caller=worker, moment=moment
         )
         context["worker"] = worker
-        context["reminders"] = list(reminders_pending_for(worker)[:PAGE_SIZE])
+        context["reminders"] = reminders_shown_for(worker, limit=PAGE_SIZE)
         context["covered"] = [n for n in navigators if n.covered_until is not None]
         # The navigators' own tasks due by today (escalations are the managers').
-        context["tasks"] = list(
-            worklist_tasks(user=request.user, navigators=navigators, today=moment.today)[:PAGE_SIZE]
+        context["tasks"] = worklist_tasks_due(
+            user=request.user, navigators=navigators, today=moment.today, limit=PAGE_SIZE
         )
         response = render(request, "navigator/worklist.html", context, status=200 if valid else 400)
     # The same URL answers a page or (to htmx) a fragment: caches must keep them apart.
