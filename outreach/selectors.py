@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.db import router
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from navigator.models import (
 )
 from navigator.selectors.cases import open_follow_up
 from navigator.selectors.visibility import cases_visible_to
+from navigator.worklist.replayed import replayed_instances
 from navigator.worklist.rules import PREP_CALL_WINDOW
 from outreach.messaging.sms_keywords import Intent
 from outreach.models import (
@@ -80,6 +82,23 @@ def reminders_pending_for(user: User) -> QuerySet[FollowUpReminder]:
         .select_related("case__patient", "case__program")
         .order_by("due_on", "pk")
     )
+
+
+def reminders_shown_for(user: User, *, limit: int) -> list[FollowUpReminder]:
+    """`list(reminders_pending_for(user)[:limit])`, with their cases' patients and
+    programs (the worklist page's reminders). Its SQL is compiled once per key and
+    process (navigator.worklist.replayed): what `reminders_visible_to` turns on (who,
+    their role, superuser or not: as the worklist's own keys) and the limit."""
+    key = (
+        "reminders_shown_for",
+        router.db_for_read(FollowUpReminder),
+        user.pk,
+        getattr(user, "role", ""),
+        user.is_superuser,
+        user.is_authenticated,
+        limit,
+    )
+    return replayed_instances(key, lambda: reminders_pending_for(user)[:limit])
 
 
 # A reminder email not sent within a day is stale: the worklist already shows it,

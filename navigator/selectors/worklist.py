@@ -196,6 +196,27 @@ def worklist_tasks(
     )
 
 
+def worklist_tasks_due(
+    *, user: User, navigators: Sequence[NavigatorProfile], today: dt.date, limit: int
+) -> list[CaseTask]:
+    """`list(worklist_tasks(...)[:limit])`, with their cases and patients: what the page
+    shows beside the list. Its SQL is compiled once per key and process
+    (navigator.worklist.replayed): everything it and its values depend on (who sees,
+    whose cases, the day, the site's date `cases_visible_to` reads for covers)."""
+    key = (
+        "worklist_tasks_due",
+        router.db_for_read(CaseTask),
+        *_sees_as(user),
+        tuple(n.pk for n in navigators),
+        today,
+        timezone.localdate(),
+        limit,
+    )
+    return replayed_instances(
+        key, lambda: worklist_tasks(user=user, navigators=navigators, today=today)[:limit]
+    )
+
+
 @dataclass(frozen=True)
 class CallsToday:
     """The morning plan's count: calls due today on a worklist, and how many are done."""

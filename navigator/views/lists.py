@@ -25,12 +25,13 @@ from navigator.selectors.worklist import (
     worklist_navigators,
     worklist_owner,
     worklist_rows,
-    worklist_tasks,
+    worklist_tasks_due,
 )
+from navigator.worklist.filter_html import filters_key, menus_fetched
 from navigator.worklist.query import DEFAULT_SORT, SORTS
 from navigator.worklist.row_html import rows_html
 from navigator.worklist.rules import Moment
-from outreach.selectors import reminders_pending_for
+from outreach.selectors import reminders_shown_for
 
 PAGE_SIZE = 50
 
@@ -119,16 +120,26 @@ def worklist(request: AuthedRequest) -> HttpResponse:
     sort = form.cleaned_data.get("sort") or DEFAULT_SORT
     worker = owner.user if owner else request.user
     rows = worklist_rows(page, user=request.user, navigator=owner, moment=moment)
+    own_list = owner is None or owner.user_id == request.user.pk
+    filters_open = _filters_open(form)
+    # The menus' rows, fetched here rather than while drawing them: they are part of
+    # the key the drawn form is kept under (navigator.worklist.filter_html).
+    menus_fetched(form)
     context = {
         "form": form,
         "page": page,
         "cases": rows,
         "rows_html": rows_html(rows),
         "owner": owner,
-        "own_list": owner is None or owner.user_id == request.user.pk,
+        "own_list": own_list,
         "sort": SORTS[sort],
         "today": moment.today,
-        "filters_open": _filters_open(form),
+        "filters_open": filters_open,
+        "filters_key": filters_key(
+            form,
+            filters_open=filters_open,
+            clear_navigator=owner.pk if owner and not own_list else None,
+        ),
         "searched": bool((data.get("q") or "").strip()),
         "filtered": any(data.get(key) for key in ("q", *MENU_FILTERS) if key != "sort"),
     }
@@ -147,11 +158,11 @@ def worklist(request: AuthedRequest) -> HttpResponse:
             user=request.user, navigators=navigators, caller=worker, moment=moment
         )
         context["worker"] = worker
-        context["reminders"] = list(reminders_pending_for(worker)[:PAGE_SIZE])
+        context["reminders"] = reminders_shown_for(worker, limit=PAGE_SIZE)
         context["covered"] = [n for n in navigators if n.covered_until is not None]
         # The navigators' own tasks due by today (escalations are the managers').
-        context["tasks"] = list(
-            worklist_tasks(user=request.user, navigators=navigators, today=moment.today)[:PAGE_SIZE]
+        context["tasks"] = worklist_tasks_due(
+            user=request.user, navigators=navigators, today=moment.today, limit=PAGE_SIZE
         )
         response = render(request, "navigator/worklist.html", context, status=200 if valid else 400)
     # The same URL answers a page or (to htmx) a fragment: caches must keep them apart.
