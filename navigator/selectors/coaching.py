@@ -135,8 +135,16 @@ class EducationHours:
         return self.individual_used + self.group_used
 
     @property
+    def total_counted(self) -> int:
+        """What counts against the total: minutes past a kind's own limit (a second
+        individual hour in the first year) are not DSMT the allowance covers."""
+        return min(self.individual_used, self.individual_allowed) + min(
+            self.group_used, self.group_allowed
+        )
+
+    @property
     def total_remaining(self) -> int:
-        return max(self.total_allowed - self.total_used, 0)
+        return max(self.total_allowed - self.total_counted, 0)
 
     @property
     def individual_remaining(self) -> int:
