@@ -87,6 +87,19 @@ EXCLUDED: dict[str, str] = {
         "accounting of disclosures (45 CFR 164.528) draws on, not the designated record set "
         "(so is audit.RowChange, the change history, which names its patient by id only)"
     ),
+    # NOT YET EXPORTED (issue 16, to land with the coaching pages): these are the
+    # patient's information and belong in the export; listed here, with this reason,
+    # so that the gap is visible rather than silent.
+    **dict.fromkeys(
+        (
+            "navigator.CoachingSession",
+            "navigator.CoachingGoal",
+            "navigator.GroupEnrolment",
+            "navigator.GroupAttendance",
+        ),
+        "coaching (issue 16): NOT YET in the export - a known gap to close before the "
+        "coaching pages ship (the record document and the PDF, as interpreter requests)",
+    ),
     "patients.ReferralSeen": (
         "when a clinic user last opened a referral's page: staff activity, kept to mark "
         "what changed for that user, not information about the patient"
