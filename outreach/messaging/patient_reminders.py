@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -140,12 +141,15 @@ def group_session_reminders_schedule(*, session: GroupSession) -> list[PatientMe
             rules=_active_rules(case, ReminderTrigger.BEFORE_GROUP_SESSION, None),
             subject_key=group_session_subject(session.pk, patient.pk),
             context=context,
-            due_for=lambda rule, day=day, zone=zone: reminder_instant(
-                anchor_day=day, days_before=rule.days, at=rule.at_time, zone=zone
-            ),
+            due_for=partial(_before_day, day=day, zone=zone),
             before=session.starts_at,
         )
     return made
+
+
+def _before_day(rule: ReminderRule, *, day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """A rule's reminder for an event on local `day` (bound per patient: their zone)."""
+    return reminder_instant(anchor_day=day, days_before=rule.days, at=rule.at_time, zone=zone)
 
 
 def group_session_reminders_schedule_by_id(*, session_id: int) -> list[PatientMessage]:
