@@ -31,6 +31,7 @@ from navigator.models import (
     CoachingSessionStatus,
     GoalOutcome,
     NavigationCase,
+    NavigatorProfile,
     SelfCareBehaviour,
     User,
 )
@@ -61,6 +62,15 @@ def session_minutes_check(minutes: int, field: str) -> None:
         raise ValidationError({field: f"Between 1 and {MAX_SESSION_MINUTES} minutes."})
 
 
+def _needs_interpreter(case: NavigationCase, session: CoachingSession) -> bool:
+    patient = case.patient
+    if not (case.needs_interpreter or patient.interpreter_needed):
+        return False
+    profile = NavigatorProfile.objects.filter(user_id=session.coach_id).first()
+    coach_speaks = profile is not None and patient.preferred_language in profile.languages
+    return not (coach_speaks and session.language == patient.preferred_language)
+
+
 def coaching_session_book(
     *,
     case: NavigationCase | int,
@@ -75,9 +85,11 @@ def coaching_session_book(
     expected_version: int | None = None,
 ) -> CoachingSession:
     """Book an individual session for the case's patient, in their language unless
-    another is given (default: the patient's spoken language). Where the patient
-    needs an interpreter and the session is not in a language they speak with the
-    coach unaided, the interpreter is requested with it (`interpreter_modality`)."""
+    another is given (default: the patient's spoken language). Where the patient (or
+    the case) needs an interpreter, one in the patient's language is requested with
+    it (`interpreter_modality`), through the same service as for an appointment -
+    unless the session is in that language and the coach speaks it (their navigator
+    profile's languages)."""
     topics = coaching_topics_clean(topics)
     session_minutes_check(duration_minutes, "duration_minutes")
     language = (language or "").strip().lower()
@@ -116,14 +128,14 @@ def coaching_session_book(
                 "topics": topics,
             },
         )
-        if case.needs_interpreter or patient.interpreter_needed:
+        if _needs_interpreter(case, session):
             # The same request as for an appointment: on the timeline, tracked to done.
             interpreter_request_create(
                 case=case,
                 modality=interpreter_modality,
                 needed_at=scheduled_at,
                 actor=actor,
-                language=session.language,
+                language=patient.preferred_language,
                 coaching_session=session,
             )
         coaching_session_reminders_schedule(session=session)

@@ -85,6 +85,25 @@ def test_a_patient_who_needs_an_interpreter_gets_one_requested_for_the_session()
     assert _events(case, CaseEventKind.INTERPRETER_REQUESTED)
 
 
+def test_a_coach_who_speaks_the_patients_language_needs_no_interpreter():
+    # Given a Portuguese speaker who needs an interpreter, and a coach who speaks Portuguese
+    case = factories.CaseFactory(
+        patient__preferred_language="pt", patient__interpreter_needed=True,
+        navigator__languages=["en", "pt"],
+    )  # fmt: skip
+
+    # When a session in Portuguese, and one in English, are booked with that coach
+    for language in ("pt", "en"):
+        coaching_session_book(
+            case=case, scheduled_at=timezone.now() + dt.timedelta(days=2),
+            actor=case.navigator.user, language=language,
+        )  # fmt: skip
+
+    # Then only the English one has an interpreter, in Portuguese
+    [request] = InterpreterRequest.objects.filter(case=case)
+    assert (request.coaching_session.language, request.language) == ("en", "pt")
+
+
 def test_a_patient_who_needs_no_interpreter_gets_none():
     case = factories.CaseFactory()
 
