@@ -128,3 +128,27 @@ def test_the_task_for_a_session_gone_by_schedules_nothing():
     with time_machine.travel(NOW, tick=False):
         assert schedule_group_reminders(session.pk) == 0
         assert schedule_group_reminders(999_999) == 0
+
+
+def test_a_manager_adds_a_coaching_reminder_rule_for_no_test_and_only_as_a_reminder(manager):
+    from django.core.exceptions import ValidationError
+
+    from outreach.services.rules import reminder_rule_save
+
+    colorectal = factories.program("colorectal")
+    common = {
+        "program": colorectal, "actor": manager, "trigger": ReminderTrigger.BEFORE_GROUP_SESSION,
+        "days": 2, "at_time": dt.time(10, 0), "channel": "sms",
+    }  # fmt: skip
+
+    rule = reminder_rule_save(kind="appointment_reminder", **common)
+    with pytest.raises(ValidationError) as wrong_kind:
+        reminder_rule_save(kind="kit_return", **common)
+    with pytest.raises(ValidationError) as with_a_test:
+        reminder_rule_save(
+            kind="appointment_reminder", modality=colorectal.modalities.first(), **common
+        )
+
+    assert rule is not None and rule.trigger == "before_group"
+    assert "kind" in wrong_kind.value.message_dict
+    assert "about no test" in with_a_test.value.message_dict["modality"][0]
