@@ -44,6 +44,7 @@ TASK_QUEUES: dict[str, str] = {
     "outreach.tasks.send_patient_messages": MESSAGING,
     "outreach.tasks.sweep_patient_messages": MESSAGING,
     "outreach.tasks.schedule_recall_messages": MESSAGING,
+    "outreach.tasks.schedule_group_reminders": MESSAGING,
     # Care gaps: the nightly refresh, after an import, after a FHIR bulk import.
     "patients.tasks.refresh_care_gaps": CAREGAPS,
     "patients.tasks.refresh_care_gaps_for": CAREGAPS,

@@ -2,16 +2,18 @@
 
 To change:
 - the case's data (cases, barriers, appointments, kits, events, covers, rebalances):
-  `models.py`;
+  `models/__init__.py`; coaching's (individual sessions and their ADCES7 goals, group
+  class series, their sessions, rosters and attendance): `models/coaching.py`;
 - which status moves are allowed, locking a case, refusing a stale form, or writing
   the timeline: `cases.py` (the case kernel: every write on a case goes through it);
 - a write on a case or a navigator (assigning, rebalancing, follow-up, notes,
-  barriers, appointments, kits and screenings, covering): `services/`, one module
-  per entity or workflow;
+  barriers, appointments, kits and screenings, covering, coaching sessions and goals,
+  group classes): `services/`, one module per entity or workflow;
 - who should work a case, and why (language, continuity, clinic, capacity):
   `assignment_rules.py`;
 - a read (who may see what, the case list and page, the worklist's query, the
-  completion report, the team view): `selectors/`;
+  completion report, the team view; coaching's scope, the next group series with room
+  and the DSMT education hours): `selectors/`;
 - how the worklist ranks cases and why each row is there, its filters, search and
   sort orders: `worklist/`;
 - a page: `views/` (one module per page group) with `urls.py`; its forms: `forms/`

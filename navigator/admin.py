@@ -9,7 +9,13 @@ from navigator.models import (
     BarrierType,
     CaseBarrier,
     CaseEvent,
+    CoachingGoal,
+    CoachingSession,
     Coverage,
+    GroupAttendance,
+    GroupEnrolment,
+    GroupSeries,
+    GroupSession,
     NavigationCase,
     NavigatorProfile,
     Rebalance,
@@ -150,3 +156,54 @@ class RebalanceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Coaching (issue 16): read-only, as the case records are. Capacity, reminders, the
+# interpreter and the timeline are the services' (navigator.services.coaching and
+# group_classes); an edit here would skip them.
+@admin.register(CoachingSession)
+class CoachingSessionAdmin(SearchInBodyAdmin, ReadOnlyAdmin):
+    list_display = ["case", "scheduled_at", "status", "language", "minutes_spent"]
+    list_filter = ["status", "language"]
+    search_fields = ["patient__mrn"]
+    date_hierarchy = "scheduled_at"
+    raw_id_fields = ["case", "patient"]
+
+
+@admin.register(CoachingGoal)
+class CoachingGoalAdmin(SearchInBodyAdmin, ReadOnlyAdmin):
+    list_display = ["case", "behaviour", "outcome", "created_at"]
+    list_filter = ["behaviour", "outcome"]
+    search_fields = ["patient__mrn"]
+    raw_id_fields = ["case", "patient", "set_in", "reviewed_in"]
+
+
+@admin.register(GroupSeries)
+class GroupSeriesAdmin(ReadOnlyAdmin):
+    list_display = ["name", "program", "language", "facilitator", "capacity"]
+    list_filter = ["program", "language"]
+    search_fields = ["name", "curriculum"]
+
+
+@admin.register(GroupSession)
+class GroupSessionAdmin(ReadOnlyAdmin):
+    list_display = ["series", "number", "starts_at", "duration_minutes"]
+    date_hierarchy = "starts_at"
+    list_select_related = ["series"]
+
+
+@admin.register(GroupEnrolment)
+class GroupEnrolmentAdmin(SearchInBodyAdmin, ReadOnlyAdmin):
+    list_display = ["series", "case", "status", "enrolled_at"]
+    list_filter = ["status", "series"]
+    search_fields = ["patient__mrn"]
+    raw_id_fields = ["case", "patient"]
+    list_select_related = ["series"]
+
+
+@admin.register(GroupAttendance)
+class GroupAttendanceAdmin(SearchInBodyAdmin, ReadOnlyAdmin):
+    list_display = ["session", "enrolment", "status", "minutes", "makeup_for"]
+    list_filter = ["status"]
+    search_fields = ["patient__mrn"]
+    raw_id_fields = ["session", "enrolment", "patient", "makeup_for"]

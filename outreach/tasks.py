@@ -100,3 +100,11 @@ def scan_case_tasks() -> dict[str, int]:
 def schedule_recall_messages() -> int:
     """Daily: schedule the recall messages of patients whose next screening comes due."""
     return len(patient_reminders.recall_messages_schedule(today=timezone.localdate()))
+
+
+@shared_task
+def schedule_group_reminders(session_id: int) -> int:
+    """Once a group session is added or a patient enrolled: schedule the session's
+    reminders to its enrolled patients. Safe to run twice (each message is made once);
+    a session deleted or past by then schedules nothing."""
+    return len(patient_reminders.group_session_reminders_schedule_by_id(session_id=session_id))

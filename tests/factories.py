@@ -255,3 +255,52 @@ def result_recorded(
         NavigationCase.objects.filter(pk=case.pk).update(status=status)
         case.status = status
     return screening
+
+
+class CoachingSessionFactory(factory.django.DjangoModelFactory):
+    """An individual coaching session booked for two days ahead (test setup only)."""
+
+    class Meta:
+        model = "navigator.CoachingSession"
+
+    case = factory.SubFactory(CaseFactory)
+    patient = factory.LazyAttribute(lambda session: session.case.patient)
+    coach = factory.LazyAttribute(lambda session: session.case.navigator.user)
+    scheduled_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=2))
+    duration_minutes = 60
+    language = factory.LazyAttribute(lambda session: session.case.patient.preferred_language)
+    created_by = factory.LazyAttribute(lambda session: session.coach)
+
+
+class GroupSeriesFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "navigator.GroupSeries"
+
+    program = factory.LazyFunction(lambda: program("colorectal"))
+    name = factory.Sequence(lambda n: f"Living well with diabetes {n}")
+    curriculum = "dsmes-basics"
+    language = "es"
+    facilitator = factory.SubFactory(UserFactory, role=Role.NAVIGATOR)
+    location = "Community room, 2nd floor"
+    capacity = 8
+    created_by = factory.LazyAttribute(lambda series: series.facilitator)
+
+
+class GroupSessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "navigator.GroupSession"
+
+    series = factory.SubFactory(GroupSeriesFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    starts_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=7))
+    duration_minutes = 90
+
+
+class GroupEnrolmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "navigator.GroupEnrolment"
+
+    series = factory.SubFactory(GroupSeriesFactory)
+    case = factory.SubFactory(CaseFactory)
+    patient = factory.LazyAttribute(lambda enrolment: enrolment.case.patient)
+    enrolled_by = factory.LazyAttribute(lambda enrolment: enrolment.case.navigator.user)

@@ -15,7 +15,16 @@ from django.utils import timezone
 from config.enqueue import enqueue_on_commit
 from navigator.cases import event_record
 from navigator.intake.care_gaps import care_gaps_refresh
-from navigator.models import OPEN_STATUSES, CaseEventKind, NavigationCase, User
+from navigator.models import (
+    OPEN_STATUSES,
+    CaseEventKind,
+    CoachingGoal,
+    CoachingSession,
+    GroupAttendance,
+    GroupEnrolment,
+    NavigationCase,
+    User,
+)
 from navigator.permissions import ensure_manager
 from outreach.messaging.stops import messages_cancel_pending
 from outreach.models import InboundSms, PatientMessage
@@ -147,6 +156,22 @@ def patient_merge(*, survivor_id: int, duplicate_id: int, actor: User) -> Patien
                 }
             )
 
+        # A roster holds a patient once: both records on one series is for a person to
+        # settle (withdraw the wrong one's place), not for the merge to guess.
+        shared_series = sorted(
+            GroupEnrolment.objects.filter(patient=duplicate)
+            .filter(series__enrolments__patient=survivor)
+            .values_list("series__name", flat=True)
+        )
+        if shared_series:
+            raise ValidationError(
+                {
+                    "duplicate": "Both records are on the roster of "
+                    f"{', '.join(shared_series)}: ask a program manager to settle the "
+                    "roster first, then merge."
+                }
+            )
+
         survivor_cases = list(NavigationCase.objects.select_for_update().filter(patient=survivor))
         moving_cases = list(NavigationCase.objects.select_for_update().filter(patient=duplicate))
         moved = {
@@ -164,6 +189,19 @@ def patient_merge(*, survivor_id: int, duplicate_id: int, actor: User) -> Patien
             ),
             "messages": PatientMessage.objects.filter(patient=duplicate).update(patient=survivor),
             "inbound_texts": InboundSms.objects.filter(patient=duplicate).update(patient=survivor),
+            # Coaching rows keep their case's patient beside the case: they move with it.
+            "coaching_sessions": CoachingSession.objects.filter(patient=duplicate).update(
+                patient=survivor
+            ),
+            "coaching_goals": CoachingGoal.objects.filter(patient=duplicate).update(
+                patient=survivor
+            ),
+            "group_enrolments": GroupEnrolment.objects.filter(patient=duplicate).update(
+                patient=survivor
+            ),
+            "group_attendance": GroupAttendance.objects.filter(patient=duplicate).update(
+                patient=survivor
+            ),
         }
         known_numbers = set(survivor.phones.values_list("number", flat=True))
         rank = survivor.phones.count()

@@ -1,7 +1,7 @@
 """The record document: every row the export read, every field of it, as plain JSON.
 
 FHIR has a good home for most of what EquiNav holds (see `fhir_bundle`), but not
-for all of it (barriers, the timeline, interpreter requests, opt-outs, the figures
+for all of it (barriers, the timeline, interpreter requests, coaching, opt-outs, the figures
 kept for the equity reports, ...), and a FHIR resource keeps only the fields its
 model has. This document holds everything, so the bundle holds everything: it is
 attached to the bundle's DocumentReference as application/json.
@@ -167,5 +167,28 @@ def _case(record: PatientRecord, case) -> dict[str, Any]:
         interpreter_requests=[
             row(request, language_name=request.language_name)
             for request in record.of_case(case, "interpreter_requests")
+        ],
+        coaching_sessions=[
+            row(session, language_name=session.language_name, topic_words=session.topic_labels)
+            for session in record.of_case(case, "coaching_sessions")
+        ],
+        coaching_goals=[row(goal) for goal in record.of_case(case, "coaching_goals")],
+        group_classes=[
+            row(
+                enrolment,
+                series_name=enrolment.series.name,
+                series_language=enrolment.series.language_name,
+                facilitator_name=staff_name(enrolment.series.facilitator),
+                attendance=[
+                    row(
+                        attended,
+                        series_name=attended.session.series.name,
+                        session_number=attended.session.number,
+                        session_starts_at=attended.session.starts_at,
+                    )
+                    for attended in record.attendance_of(enrolment)
+                ],
+            )
+            for enrolment in record.of_case(case, "group_enrolments")
         ],
     )

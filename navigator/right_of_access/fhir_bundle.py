@@ -24,11 +24,12 @@ Where each kind of row goes:
 - the next step a result calls for → ServiceRequest (intent plan, based on the result);
 - a navigator's task or a manager's escalation → Task.
 
-Barriers, the whole case timeline, interpreter requests, follow-up reminders, SMS
-opt-outs, consent, data-quality warnings and the figures kept for the equity
-reports have no good FHIR home: they, and every field of every row above, are in
-the record document (`document`), attached as JSON to a DocumentReference, so the
-bundle holds everything. Staff appear by name only (Reference.display).
+Barriers, the whole case timeline, interpreter requests, coaching (sessions, goals,
+group classes and attendance), follow-up reminders, SMS opt-outs, consent,
+data-quality warnings and the figures kept for the equity reports have no good FHIR
+home: they, and every field of every row above, are in the record document
+(`document`), attached as JSON to a DocumentReference, so the bundle holds everything.
+Staff appear by name only (Reference.display).
 """
 
 from __future__ import annotations

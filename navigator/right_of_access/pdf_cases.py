@@ -1,5 +1,6 @@
 """The PDF's section for each navigation case: where it stands, its timeline, calls,
-barriers, appointments, kits, result follow-ups, tasks, interpreters and reminders."""
+barriers, appointments, kits, result follow-ups, tasks, interpreters, reminders and
+coaching (sessions, goals, group classes)."""
 
 from __future__ import annotations
 
@@ -170,6 +171,7 @@ def case_more(story: Story, record: PatientRecord, case) -> None:
             [1.3, 1.1, 1, 1.6, 1.6, 1.3],
             "",
         )
+    _coaching(story, record, case)
     reminders = record.of_case(case, "reminders")
     if reminders:
         story.heading("Reminders to your navigator to follow up", SUBHEADING)
@@ -180,5 +182,67 @@ def case_more(story: Story, record: PatientRecord, case) -> None:
                 for r in reminders
             ],  # fmt: skip
             [1.5, 3, 2],
+            "",
+        )
+
+
+def _coaching(story: Story, record: PatientRecord, case) -> None:
+    sessions = record.of_case(case, "coaching_sessions")
+    if sessions:
+        story.heading("Coaching sessions", SUBHEADING)
+        story.table(
+            ["When", "Topics", "What happened", "Minutes", "Coach"],
+            [
+                [
+                    moment(s.scheduled_at),
+                    ", ".join(s.topic_labels) + (f"\n{s.note}" if s.note else ""),
+                    f"{s.get_status_display()} ({s.language_name})",
+                    str(s.minutes_spent or ""),
+                    staff_name(s.coach),
+                ]
+                for s in sessions
+            ],  # fmt: skip
+            [1.3, 2.4, 1.6, 0.8, 1.4],
+            "",
+        )
+    goals = record.of_case(case, "coaching_goals")
+    if goals:
+        story.heading("Your goals", SUBHEADING)
+        story.table(
+            ["Set", "Goal", "About", "Reviewed"],
+            [
+                [
+                    moment(g.set_in.scheduled_at),
+                    g.text,
+                    g.get_behaviour_display(),
+                    f"{g.get_outcome_display()}, {moment(g.reviewed_in.scheduled_at)}"
+                    if g.reviewed_in
+                    else "Not yet",
+                ]
+                for g in goals
+            ],  # fmt: skip
+            [1.3, 3, 1.4, 1.8],
+            "",
+        )
+    enrolments = record.of_case(case, "group_enrolments")
+    if enrolments:
+        story.heading("Group classes", SUBHEADING)
+        story.table(
+            ["Class series", "Enrolled", "Classes"],
+            [
+                [
+                    f"{e.series.name} ({e.series.language_name})\n{e.get_status_display()}",
+                    moment(e.enrolled_at),
+                    "\n".join(
+                        f"{moment(a.session.starts_at)} {a.session.series.name} "
+                        f"#{a.session.number}: {a.get_status_display()}"
+                        + (f", {a.minutes} min" if a.minutes else "")
+                        + (" (make-up)" if a.makeup_for_id else "")
+                        for a in record.attendance_of(e)
+                    ),
+                ]
+                for e in enrolments
+            ],  # fmt: skip
+            [2.2, 1.3, 4],
             "",
         )

@@ -22,6 +22,10 @@ from navigator.models import (
     Appointment,
     CaseBarrier,
     CaseEvent,
+    CoachingGoal,
+    CoachingSession,
+    GroupAttendance,
+    GroupEnrolment,
     KitMailing,
     NavigationCase,
     ResultFollowUp,
@@ -79,6 +83,10 @@ EXPORTED: dict[str, str] = {
     "outreach.InboundSms": "Communication (from the patient)",
     "outreach.InterpreterRequest": "the record document (JSON) and the PDF",
     "outreach.SmsOptOut": "the record document (JSON) and the PDF (matched by phone number)",
+    "navigator.CoachingSession": "the record document (JSON) and the PDF",
+    "navigator.CoachingGoal": "the record document (JSON) and the PDF",
+    "navigator.GroupEnrolment": "the record document (JSON) and the PDF",
+    "navigator.GroupAttendance": "the record document (JSON) and the PDF",
 }
 
 # Tables that point at a patient or a case but are not information about the patient.
@@ -123,6 +131,11 @@ class PatientRecord:
     messages: list[PatientMessage]
     inbound_texts: list[InboundSms]
     interpreter_requests: list[InterpreterRequest]
+    coaching_sessions: list[CoachingSession]
+    coaching_goals: list[CoachingGoal]
+    group_enrolments: list[GroupEnrolment]
+    # Each class attended or missed, under its enrolment (`attendance_of`).
+    group_attendance: list[GroupAttendance]
     # Rows of the lists above per case id, filled in __post_init__.
     by_case: dict[int, dict[str, list]] = field(default_factory=dict)
 
@@ -136,6 +149,9 @@ class PatientRecord:
         "reminders",
         "tasks",
         "interpreter_requests",
+        "coaching_sessions",
+        "coaching_goals",
+        "group_enrolments",
     )
 
     def __post_init__(self) -> None:
@@ -147,6 +163,9 @@ class PatientRecord:
 
     def of_case(self, case: NavigationCase, name: str) -> list:
         return self.by_case[case.pk][name]
+
+    def attendance_of(self, enrolment: GroupEnrolment) -> list[GroupAttendance]:
+        return [row for row in self.group_attendance if row.enrolment_id == enrolment.pk]
 
 
 def staff_name(user: User | None) -> str:
@@ -177,7 +196,7 @@ def warning_words(warning: DataQualityWarning) -> str:
 def patient_record_for(*, user: User, patient_id: int) -> PatientRecord:
     """Everything held on the patient, if `user` may see them; else Patient.DoesNotExist.
 
-    One query per table (twenty-four in all), whatever the number of cases, events or
+    One query per table (twenty-eight in all), whatever the number of cases, events or
     messages: each list below is one query, with the rows it names joined in."""
     patient = patients_visible_to(user).select_related("clinic").get(pk=patient_id)
     phones = list(PatientPhone.objects.filter(patient=patient))
@@ -281,5 +300,25 @@ def patient_record_for(*, user: User, patient_id: int) -> PatientRecord:
             InterpreterRequest.objects.filter(of_cases)
             .select_related("created_by")
             .order_by("needed_at", "pk")
+        ),
+        coaching_sessions=list(
+            CoachingSession.objects.filter(of_cases)
+            .select_related("coach")
+            .order_by("scheduled_at", "pk")
+        ),
+        coaching_goals=list(
+            CoachingGoal.objects.filter(of_cases)
+            .select_related("set_in", "reviewed_in")
+            .order_by("created_at", "pk")
+        ),
+        group_enrolments=list(
+            GroupEnrolment.objects.filter(of_cases)
+            .select_related("series__facilitator")
+            .order_by("enrolled_at", "pk")
+        ),
+        group_attendance=list(
+            GroupAttendance.objects.filter(enrolment__case__patient=patient)
+            .select_related("session__series", "makeup_for")
+            .order_by("session__starts_at", "pk")
         ),
     )

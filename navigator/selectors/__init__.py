@@ -5,7 +5,9 @@ and the completion report's API are in `navigator.equity`.
 
 To change:
 - who may see which cases, barriers, appointments, events, navigators and covers:
-  `visibility.py` (the scoping rules, in one place);
+  `visibility.py` (the scoping rules, in one place); coaching's sessions, goals,
+  series and rosters, the next group series with room in a patient's language, and
+  the DSMT education hours: `coaching.py` (its scoping builds on `visibility.py`);
 - the case list, the case page's case with its timeline, or "what does this case's
   result still call for" (its open follow-up): `cases.py`;
 - the managers' list of results to follow up (overdue first, counts on top):

@@ -12,6 +12,10 @@ To change:
 - the next follow-up date: `follow_up.py`; a note on the timeline: `notes.py`;
 - barriers (adding one, moving it on to resolved): `barriers.py`;
 - booking an appointment or recording what became of it: `appointments.py`;
+- an individual coaching session (booked with its reminders and, where needed, its
+  interpreter; attended with its minutes, missed, cancelled) and the goals set and
+  reviewed in sessions: `coaching.py`; group class series, their sessions, enrolment
+  (capacity under the series' lock) and attendance with make-ups: `group_classes.py`;
 - a home test kit mailed, or a test recorded in its result category (which completes
   the case, opens the follow-up its pathway calls for, or hands a diagnosis to
   treatment): `screenings.py`;

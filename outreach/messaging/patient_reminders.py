@@ -1,17 +1,30 @@
-"""Patient reminders the programs' rules schedule: before an appointment, after a home
-test kit is mailed, and recalls before the next screening falls due."""
+"""Patient reminders the programs' rules schedule: before an appointment or a coaching
+session (individual, or a group class the patient is enrolled in), after a home test
+kit is mailed, and recalls before the next screening falls due."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from navigator.models import OPEN_STATUSES, Appointment, CaseStatus, KitMailing, NavigationCase
+from navigator.models import (
+    OPEN_STATUSES,
+    Appointment,
+    CaseStatus,
+    CoachingSession,
+    EnrolmentStatus,
+    GroupEnrolment,
+    GroupSession,
+    KitMailing,
+    NavigationCase,
+)
 from outreach.letters.case_letter import letter_date, letterhead, program_phone
 from outreach.messaging.quiet_hours import local_to_utc, reminder_instant
 from outreach.messaging.schedule import message_schedule
@@ -56,6 +69,101 @@ def appointment_reminders_schedule(*, appointment: Appointment) -> list[PatientM
         ),
         before=appointment.scheduled_at,
     )
+
+
+def coaching_session_reminders_schedule(*, session: CoachingSession) -> list[PatientMessage]:
+    """Schedule the program's reminders before an individual coaching session, as for
+    an appointment (its day, time and place in the patient's language), from the
+    program's before-coaching-session rules. Called by the booking, in its
+    transaction; what falls due at once is sent when it commits (`message_schedule`)."""
+    case = session.case
+    zone = ZoneInfo(case.patient.time_zone)
+    local_start = session.scheduled_at.astimezone(zone)
+    language = case.patient.written_language_effective
+    context = {
+        **_case_message_context(case),
+        "appointment_date": letter_date(local_start.date(), language),
+        "appointment_time": _clock_time(local_start.time(), language),
+        "site": "",
+    }
+    return _case_rules_schedule(
+        case=case,
+        rules=_active_rules(case, ReminderTrigger.BEFORE_COACHING_SESSION, None),
+        subject_key=coaching_session_subject(session.pk),
+        context=context,
+        due_for=lambda rule: reminder_instant(
+            anchor_day=local_start.date(), days_before=rule.days, at=rule.at_time, zone=zone
+        ),
+        before=session.scheduled_at,
+    )
+
+
+def coaching_session_subject(session_id: int) -> str:
+    return f"coaching:{session_id}"
+
+
+def group_session_subject(session_id: int, patient_id: int) -> str:
+    """Each enrolled patient's reminder is their own subject (two patients, two rows)."""
+    return f"group:{session_id}:{patient_id}"
+
+
+def group_session_reminders_schedule(*, session: GroupSession) -> list[PatientMessage]:
+    """Schedule the reminders before a group session for every patient enrolled in its
+    series, each in their own language and time zone, from their case's program's
+    before-group-session rules. Safe to run again (the same rule, subject and day
+    give the same row); a patient enrolled since gets theirs, one withdrawn none."""
+    series = session.series
+    enrolments = (
+        GroupEnrolment.objects.filter(series=series, status=EnrolmentStatus.ENROLLED)
+        .select_related("case__patient", "case__navigator__user", "case__program")
+        .order_by("pk")
+    )
+    made = []
+    for enrolment in enrolments:
+        case = enrolment.case
+        if not case.is_open:
+            continue
+        patient = case.patient
+        zone = ZoneInfo(patient.time_zone)
+        local_start = session.starts_at.astimezone(zone)
+        day = local_start.date()
+        language = patient.written_language_effective
+        context = {
+            **_case_message_context(case),
+            "appointment_date": letter_date(local_start.date(), language),
+            "appointment_time": _clock_time(local_start.time(), language),
+            # The place, or nothing for a video class (the link is not put in a text:
+            # the facilitator sends it the way the programme does).
+            "site": series.location,
+        }
+        made += _case_rules_schedule(
+            case=case,
+            rules=_active_rules(case, ReminderTrigger.BEFORE_GROUP_SESSION, None),
+            subject_key=group_session_subject(session.pk, patient.pk),
+            context=context,
+            due_for=partial(_before_day, day=day, zone=zone),
+            before=session.starts_at,
+        )
+    return made
+
+
+def _before_day(rule: ReminderRule, *, day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """A rule's reminder for an event on local `day` (bound per patient: their zone)."""
+    return reminder_instant(anchor_day=day, days_before=rule.days, at=rule.at_time, zone=zone)
+
+
+def group_session_reminders_schedule_by_id(*, session_id: int) -> list[PatientMessage]:
+    """`group_session_reminders_schedule` for a session's id, in one transaction (the
+    worker's entry); nothing for a session gone or begun."""
+    with transaction.atomic():
+        session = (
+            GroupSession.objects.select_related("series")
+            .filter(pk=session_id, starts_at__gt=timezone.now())
+            .first()
+        )
+        if session is None:
+            return []
+        return group_session_reminders_schedule(session=session)
 
 
 def _case_message_context(case: NavigationCase) -> dict[str, str]:

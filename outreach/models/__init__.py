@@ -351,6 +351,8 @@ class ReminderTrigger(models.TextChoices):
     BEFORE_APPOINTMENT = "before_appointment", "Days before an appointment"
     AFTER_KIT_MAILED = "after_kit_mailed", "Days after a test kit was mailed, until it is back"
     BEFORE_NEXT_DUE = "before_next_due", "Days before the next screening falls due (recall)"
+    BEFORE_COACHING_SESSION = "before_coaching", "Days before an individual coaching session"
+    BEFORE_GROUP_SESSION = "before_group", "Days before a group class (to each enrolled patient)"
 
 
 class ReminderRule(models.Model):

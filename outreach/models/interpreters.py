@@ -1,4 +1,5 @@
-"""Interpreter requests: an interpreter arranged for a planned call or an appointment."""
+"""Interpreter requests: an interpreter arranged for a planned call, an appointment or a
+coaching session."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ class InterpreterRequestStatus(models.TextChoices):
 
 
 class InterpreterRequest(models.Model):
-    """An interpreter asked for a planned call or an appointment. Its status moves
+    """An interpreter asked for a planned call, an appointment or an individual coaching
+    session (never both of the last two). Its status moves
     requested → confirmed → done; any but a done one can be cancelled
     (`outreach.services.interpreters`)."""
 
@@ -36,7 +38,14 @@ class InterpreterRequest(models.Model):
         null=True,
         blank=True,
         related_name="interpreter_requests",
-        help_text="Empty: for a planned call.",
+        help_text="Empty (and no coaching session): for a planned call.",
+    )
+    coaching_session = models.ForeignKey(
+        "navigator.CoachingSession",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="interpreter_requests",
     )
     language = models.CharField(max_length=8, help_text="ISO 639 code.")
     modality = models.CharField(max_length=16, choices=InterpreterModality.choices)
@@ -57,6 +66,13 @@ class InterpreterRequest(models.Model):
     class Meta:
         ordering = ["needed_at", "pk"]
         indexes = [models.Index(fields=["case", "status", "needed_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(appointment__isnull=True)
+                | models.Q(coaching_session__isnull=True),
+                name="interpreter_for_one_thing",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_modality_display()} interpreter ({self.language}), {self.status}"

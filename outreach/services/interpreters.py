@@ -1,4 +1,5 @@
-"""Interpreters for a case: requesting one for a planned call or an appointment, and
+"""Interpreters for a case: requesting one for a planned call, an appointment or an
+individual coaching session, and
 moving the request on (requested → confirmed → done; any but a done one cancelled),
 each change on the case's timeline."""
 
@@ -17,7 +18,7 @@ from navigator.cases import (
     event_record,
     too_far_ahead,
 )
-from navigator.models import Appointment, CaseEventKind, NavigationCase, User
+from navigator.models import Appointment, CaseEventKind, CoachingSession, NavigationCase, User
 from outreach.models import InterpreterModality, InterpreterRequest, InterpreterRequestStatus
 from patients.languages import is_language_code, language_name
 
@@ -37,7 +38,12 @@ INTERPRETER_MOVES: dict[str, frozenset[str]] = {
 def interpreter_request_describe(request: InterpreterRequest) -> str:
     """ "Spanish interpreter by phone, Dec 5 10:00 (appointment)": for the timeline."""
     when = timezone.localtime(request.needed_at)
-    for_what = " for the appointment" if request.appointment_id else " for a call"
+    if request.appointment_id:
+        for_what = " for the appointment"
+    elif request.coaching_session_id:
+        for_what = " for the coaching session"
+    else:
+        for_what = " for a call"
     return (
         f"{language_name(request.language)} interpreter, "
         f"{InterpreterModality(request.modality).label.lower()}, "
@@ -53,14 +59,16 @@ def interpreter_request_create(
     actor: User,
     language: str = "",
     appointment: Appointment | None = None,
+    coaching_session: CoachingSession | None = None,
     provider: str = "",
     note: str = "",
     expected_version: int | None = None,
 ) -> InterpreterRequest:
-    """Request an interpreter for a planned call or one of the case's appointments.
+    """Request an interpreter for a planned call, one of the case's appointments or
+    one of its coaching sessions.
 
     The language defaults to the patient's spoken (preferred) language. A request is
-    for a time still ahead, and an appointment must be this case's.
+    for a time still ahead, and an appointment or session must be this case's.
     """
     errors: dict[str, str] = {}
     language = (language or "").strip().lower()
@@ -72,6 +80,8 @@ def interpreter_request_create(
         errors["needed_at"] = "An interpreter can be requested only for a time still ahead."
     elif too_far_ahead(timezone.localtime(needed_at).date()):
         errors["needed_at"] = TOO_FAR_AHEAD
+    if appointment is not None and coaching_session is not None:
+        errors["coaching_session"] = "An interpreter is requested for one thing at a time."
     if errors:
         raise ValidationError(errors)
 
@@ -80,11 +90,16 @@ def interpreter_request_create(
         case_ensure_open(case)
         if appointment is not None and appointment.case_id != case.pk:
             raise ValidationError({"appointment": "This appointment is not one of this case's."})
+        if coaching_session is not None and coaching_session.case_id != case.pk:
+            raise ValidationError(
+                {"coaching_session": "This coaching session is not one of this case's."}
+            )
         if not language:
             language = case.patient.preferred_language
         request = InterpreterRequest.objects.create(
             case=case,
             appointment=appointment,
+            coaching_session=coaching_session,
             language=language,
             modality=modality,
             needed_at=needed_at,
@@ -104,6 +119,7 @@ def interpreter_request_create(
                 "modality": modality,
                 "needed_at": needed_at.isoformat(),
                 "appointment": appointment.pk if appointment else None,
+                "coaching_session": coaching_session.pk if coaching_session else None,
                 "status_to": request.status,
             },
         )

@@ -35,7 +35,19 @@ TRIGGER_KINDS: dict[str, tuple[str, ...]] = {
     ),
     ReminderTrigger.AFTER_KIT_MAILED: (TemplateKind.KIT_RETURN,),
     ReminderTrigger.BEFORE_NEXT_DUE: (TemplateKind.RECALL,),
+    # A coaching session is an appointment to the patient: the same message, its day,
+    # time and place.
+    ReminderTrigger.BEFORE_COACHING_SESSION: (TemplateKind.APPOINTMENT_REMINDER,),
+    ReminderTrigger.BEFORE_GROUP_SESSION: (TemplateKind.APPOINTMENT_REMINDER,),
 }
+# Triggers about the program as a whole, never one test.
+_NO_MODALITY_TRIGGERS = frozenset(
+    {
+        ReminderTrigger.BEFORE_NEXT_DUE,
+        ReminderTrigger.BEFORE_COACHING_SESSION,
+        ReminderTrigger.BEFORE_GROUP_SESSION,
+    }
+)
 MAX_RULE_DAYS = 365
 
 
@@ -73,6 +85,8 @@ def _check_reminder_rule(
             errors["modality"] = f"{modality} is not done with a kit mailed home."
         elif trigger == ReminderTrigger.BEFORE_NEXT_DUE:
             errors["modality"] = "A recall is about the program, not one test: leave it empty."
+        elif trigger in _NO_MODALITY_TRIGGERS:
+            errors["modality"] = "A coaching reminder is about no test: leave it empty."
     if "kind" not in errors and not MessageTemplate.objects.filter(kind=kind).exists():
         errors["kind"] = "No template of this kind in any language yet: add one first."
     if errors:

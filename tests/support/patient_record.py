@@ -8,7 +8,15 @@ import datetime as dt
 
 from django.utils import timezone
 
-from navigator.models import CaseEvent, KitMailing, ResultFollowUp
+from navigator.models import (
+    CaseEvent,
+    CoachingGoal,
+    CoachingSession,
+    GroupAttendance,
+    GroupEnrolment,
+    KitMailing,
+    ResultFollowUp,
+)
 from outreach.models import (
     CaseTask,
     FollowUpReminder,
@@ -172,5 +180,36 @@ def seed_full_record(*, marker: str, phone: str, clinic=None) -> dict:
             provider=f"Interpreter {marker}",
             created_by=navigator.user,
         ),
+    }
+    session = CoachingSession.objects.create(
+        case=case, patient=patient, coach=navigator.user, language="en",
+        scheduled_at=now - dt.timedelta(days=7), status="attended", minutes_spent=45,
+        topics=["healthy_eating"], note=f"Coaching note {marker}", created_by=navigator.user,
+    )  # fmt: skip
+    series = factories.GroupSeriesFactory(name=f"Series {marker}", facilitator=navigator.user)
+    enrolment = GroupEnrolment.objects.create(
+        series=series, case=case, patient=patient, enrolled_by=navigator.user
+    )
+    class_session = factories.GroupSessionFactory(
+        series=series, starts_at=now - dt.timedelta(days=3)
+    )
+    rows |= {
+        "navigator.CoachingSession": session,
+        "navigator.CoachingGoal": CoachingGoal.objects.create(
+            case=case,
+            patient=patient,
+            text=f"Goal {marker}",
+            behaviour="being_active",
+            set_in=session,
+        ),  # fmt: skip
+        "navigator.GroupEnrolment": enrolment,
+        "navigator.GroupAttendance": GroupAttendance.objects.create(
+            session=class_session,
+            enrolment=enrolment,
+            patient=patient,
+            status="attended",
+            minutes=90,
+            recorded_by=navigator.user,
+        ),  # fmt: skip
     }
     return rows

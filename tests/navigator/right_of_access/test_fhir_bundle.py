@@ -126,6 +126,12 @@ def test_the_attached_document_holds_every_row_of_every_kind(two_records):
         "outreach.PatientMessage": document["messages"],
         "outreach.InboundSms": document["texts_received"],
         "outreach.InterpreterRequest": case_doc["interpreter_requests"],
+        "navigator.CoachingSession": case_doc["coaching_sessions"],
+        "navigator.CoachingGoal": case_doc["coaching_goals"],
+        "navigator.GroupEnrolment": case_doc["group_classes"],
+        "navigator.GroupAttendance": [
+            attended for series in case_doc["group_classes"] for attended in series["attendance"]
+        ],
     }
     assert set(sections) == set(rows), "a seeded kind has no section here"
     for label, row in rows.items():

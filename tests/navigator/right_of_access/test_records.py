@@ -91,7 +91,7 @@ def test_the_export_takes_the_same_queries_for_one_case_or_many(django_assert_nu
 
     # When the record is read, and the bundle and the PDF are made from it
     # Then it takes one query per table, whatever the number of cases and rows:
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(28):
         # 1 the patient (with their clinic), within the manager's scope
         # 2 phones; 3 race/ethnicity; 4 EHR feed links (with the feed)
         # 5 records merged into this one (with the merged record, its clinic, who merged)
@@ -106,6 +106,9 @@ def test_the_export_takes_the_same_queries_for_one_case_or_many(django_assert_nu
         # 18 kits (test, who); 19 result follow-ups (next test, who proposed, who closed)
         # 20 follow-up reminders (navigator's user); 21 tasks (who did it)
         # 22 messages; 23 texts received; 24 interpreter requests (who asked)
+        # 25 coaching sessions (coach); 26 goals (the sessions setting and reviewing them)
+        # 27 group enrolments (series, facilitator); 28 attendance (session, series,
+        # the session made up)
         record = patient_record_for(user=manager, patient_id=patient.pk)
         patient_bundle(record, now=timezone.now())
         patient_pdf(record, prepared_on=timezone.localdate())

@@ -1,3 +1,11 @@
+"""The navigator app's models; import them from `navigator.models`.
+
+Users and roles, navigator profiles, cases and their timeline, barriers, appointments,
+covers, rebalances, kits and result follow-ups are here; coaching (individual sessions
+and goals, group class series, rosters and attendance) is in `coaching.py`
+(re-exported at the end).
+"""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -236,6 +244,13 @@ class CaseEventKind(models.TextChoices):
     INTERPRETER_REQUESTED = "interpreter_requested", "Interpreter requested"
     INTERPRETER_UPDATED = "interpreter_updated", "Interpreter request updated"
     ELIGIBILITY_OVERRIDDEN = "eligibility_overridden", "Eligibility overridden"
+    COACHING_BOOKED = "coaching_booked", "Coaching session booked"
+    COACHING_UPDATED = "coaching_updated", "Coaching session updated"
+    GOAL_SET = "goal_set", "Goal set"
+    GOAL_REVIEWED = "goal_reviewed", "Goal reviewed"
+    GROUP_ENROLLED = "group_enrolled", "Enrolled in a group class series"
+    GROUP_ENROLMENT_UPDATED = "group_enrolment_updated", "Group class enrolment updated"
+    GROUP_ATTENDANCE = "group_attendance", "Group class attendance"
 
 
 class CaseEvent(models.Model):
@@ -533,3 +548,23 @@ history_track(never_deleted(NavigationCase), patient_via="patient_id")
 for _record in (CaseBarrier, Appointment, ResultFollowUp, KitMailing):
     history_track(never_deleted(_record), patient_via="case_id")
 never_rewritten(CaseEvent)
+
+# Coaching (issue 16): its own module, re-exported so `navigator.models` names every model.
+from navigator.models.coaching import (  # noqa: E402, F401
+    COACHING_SESSION_MOVES,
+    ENROLMENT_MOVES,
+    GROUP_MAX_CAPACITY,
+    GROUP_MIN_CAPACITY,
+    MAX_SESSION_MINUTES,
+    AttendanceStatus,
+    CoachingGoal,
+    CoachingSession,
+    CoachingSessionStatus,
+    EnrolmentStatus,
+    GoalOutcome,
+    GroupAttendance,
+    GroupEnrolment,
+    GroupSeries,
+    GroupSession,
+    SelfCareBehaviour,
+)
