@@ -1,6 +1,7 @@
 """Reads of coaching (issue 16): who may see which sessions, goals, series and rosters;
-the next series with room in a patient's language; a patient's education hours
-against Medicare's DSMT allowance.
+the group class pages' lists (series with their seats, sessions, the cases one may
+enrol, make-up sessions); the next series with room in a patient's language; a
+patient's education hours against Medicare's DSMT allowance.
 
 Scoping follows the appointments' (`cases_visible_to`): managers and administrators
 everything; a navigator or coach the sessions, goals and roster rows of their
