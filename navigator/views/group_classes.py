@@ -176,7 +176,8 @@ def group_enrol(request: AuthedRequest, series_id: int) -> HttpResponse:
         except (ValidationError, StaleCaseError) as error:
             form.add_service_error(_as_validation_error(error))
         else:
-            messages.success(request, f"{case.patient.full_name} is enrolled in {series.name}.")
+            # No patient's name in a flash message: it may travel in a cookie.
+            messages.success(request, f"Case #{case.pk}'s patient is enrolled in {series.name}.")
             return redirect("navigator:group_series_detail", series_id=series.pk)
     context = _series_context(request, series, enrol_form=form)
     return render(request, "navigator/group_series_detail.html", context, status=400)
@@ -195,7 +196,7 @@ def group_enrolment_status(request: AuthedRequest, enrolment_id: int) -> HttpRes
     the case's version, so a roster drawn before someone changed the case is refused."""
     enrolment = (
         group_enrolments_visible_to(request.user)
-        .select_related("series__facilitator", "series__program", "patient")
+        .select_related("series__facilitator", "series__program")
         .filter(pk=enrolment_id)
         .first()
     )
@@ -218,7 +219,7 @@ def group_enrolment_status(request: AuthedRequest, enrolment_id: int) -> HttpRes
             enrolment.refresh_from_db(fields=["status"])
             messages.success(
                 request,
-                f"{enrolment.patient.full_name}: {enrolment.get_status_display().lower()}.",
+                f"Case #{enrolment.case_id}'s enrolment: {enrolment.get_status_display().lower()}.",
             )
             return redirect("navigator:group_series_detail", series_id=series.pk)
     else:
@@ -291,9 +292,10 @@ def group_attendance(request: AuthedRequest, session_id: int) -> HttpResponse:
                         "navigator/_attendance_row.html",
                         {"row": row, "session": session, "saved": True, **ROW_CONTEXT},
                     )
-                patient = form.cleaned_data["enrolment"].patient
+                enrolment = form.cleaned_data["enrolment"]
                 messages.success(
-                    request, f"{patient.full_name}: {attendance.get_status_display().lower()}."
+                    request,
+                    f"Case #{enrolment.case_id}: {attendance.get_status_display().lower()}.",
                 )
                 return redirect("navigator:group_attendance", session_id=session.pk)
         status = 400

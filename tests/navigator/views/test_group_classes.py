@@ -402,3 +402,27 @@ def test_a_closed_case_is_not_offered_for_enrolment(client, navigator, series):
     page = client.get(series_url(series))
 
     assert closed not in page.context["enrol_form"].fields["case"].queryset
+
+
+def test_the_flash_messages_name_no_patient(client, navigator, series):
+    # Given a patient whose name is found nowhere else (a flash message may travel in a
+    # cookie, which must carry no PHI)
+    case = factories.CaseFactory(navigator=navigator, patient__family_name="Qzflashq")
+    client.force_login(navigator.user)
+
+    enrolled = client.post(
+        reverse("navigator:group_enrol", args=[series.pk]), {"case": case.pk}, follow=True
+    )
+    enrolment = GroupEnrolment.objects.get()
+    withdrawn = client.post(
+        reverse("navigator:group_enrolment_status", args=[enrolment.pk]),
+        {"status": "withdrawn", "version": enrolment.case.version},
+        follow=True,
+    )
+
+    said = [str(m) for r in (enrolled, withdrawn) for m in r.context["messages"]]
+    assert said == [
+        f"Case #{case.pk}'s patient is enrolled in Vivir bien.",
+        f"Case #{case.pk}'s enrolment: withdrawn.",
+    ]
+    assert "Qzflashq" not in enrolled.cookies.output()
