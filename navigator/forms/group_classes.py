@@ -111,9 +111,19 @@ class GroupEnrolForm(EquiNavForm):
     )
     service_error_fields = {"series": "case"}
 
-    def __init__(self, *args, cases: QuerySet[NavigationCase], **kwargs):
+    def __init__(self, *args, cases: QuerySet[NavigationCase], by_number: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        model_choice(self, "case").queryset = cases
+        field = model_choice(self, "case")
+        field.queryset = cases
+        if by_number:
+            # A manager may enrol any open case of the programme: thousands, too many
+            # for a menu. The case's number is checked against the same cases.
+            field.widget = forms.NumberInput(attrs={"min": 1, "inputmode": "numeric"})
+            field.label = "Case number"
+            field.help_text = "From the case's page (Case #…)."
+            field.error_messages["invalid_choice"] = (
+                "No open case of this programme has that number, or its patient is on the roster."
+            )
 
 
 class GroupEnrolmentStatusForm(CaseForm):

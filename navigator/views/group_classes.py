@@ -122,7 +122,9 @@ def _series_context(
         "now": timezone.now(),
         "enrol_form": enrol_form
         or GroupEnrolForm(
-            id_prefix="enrol", cases=group_enrol_candidates(user=user, series=series)
+            id_prefix="enrol",
+            cases=group_enrol_candidates(user=user, series=series),
+            by_number=user.sees_all_cases,
         ),
         "session_form": (
             session_form
@@ -168,6 +170,7 @@ def group_enrol(request: AuthedRequest, series_id: int) -> HttpResponse:
         request.POST,
         id_prefix="enrol",
         cases=group_enrol_candidates(user=request.user, series=series),
+        by_number=request.user.sees_all_cases,
     )
     if form.is_valid():
         case = form.cleaned_data["case"]

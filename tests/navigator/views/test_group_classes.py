@@ -426,3 +426,28 @@ def test_the_flash_messages_name_no_patient(client, navigator, series):
         f"Case #{case.pk}'s enrolment: withdrawn.",
     ]
     assert "Qzflashq" not in enrolled.cookies.output()
+
+
+def test_a_manager_enrols_by_case_number_rather_than_from_a_menu_of_every_case(
+    client, manager, series
+):
+    # Given an open case and a closed one of the programme
+    case = factories.CaseFactory()
+    closed = factories.CaseFactory(status=CaseStatus.CLOSED)
+    client.force_login(manager)
+    url = reverse("navigator:group_enrol", args=[series.pk])
+
+    # When the manager opens the series page and enrols by number, the closed case too
+    page = client.get(series_url(series)).content.decode()
+    refused = client.post(url, {"case": closed.pk})
+    enrolled = client.post(url, {"case": case.pk})
+
+    # Then the page asks for a number (no menu of every case), the closed case is refused
+    # on the field, and the open one is enrolled
+    assert 'type="number" name="case"' in page
+    assert refused.status_code == 400
+    assert refused.context["enrol_form"].errors["case"] == [
+        "No open case of this programme has that number, or its patient is on the roster."
+    ]
+    assert enrolled.status_code == 302
+    assert GroupEnrolment.objects.get().case == case
