@@ -19,7 +19,7 @@ from navigator.models import (
 )
 from navigator.services.group_classes import group_attendance_record
 from tests import factories
-from tests.support.audit import AUDIT_QUERIES
+from tests.support.audit import AUDIT_QUERIES, AUDIT_QUERIES_NO_PATIENTS
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +64,22 @@ def test_the_list_splits_upcoming_from_past_series_with_their_seats(client, navi
     assert [s.name for s in response.context["past"]] == ["Over"]
     assert "1 of 2" in response.content.decode()
     assert "New series" not in response.content.decode()
+
+
+def test_the_list_costs_one_query_however_many_series(client, navigator, django_assert_num_queries):
+    # Given five series with sessions and patients
+    for _ in range(5):
+        series = factories.GroupSeriesFactory()
+        factories.GroupSessionFactory(series=series)
+        factories.GroupEnrolmentFactory(series=series)
+    client.force_login(navigator.user)
+
+    # 1 session, 2 user, 3 the series with their facilitator, programme, sessions'
+    # span and count and seats taken; then the audit trail's row (no patient is named).
+    with django_assert_num_queries(3 + AUDIT_QUERIES_NO_PATIENTS):
+        response = client.get(reverse("navigator:group_series_list"))
+
+    assert len(response.context["upcoming"]) == 5
 
 
 def test_a_manager_sets_up_a_series_and_is_sent_to_its_page(client, manager, navigator):
