@@ -5,6 +5,7 @@ from navigator.views import (
     case_page,
     equity,
     follow_ups,
+    group_classes,
     lists,
     reports,
     right_of_access,
@@ -87,4 +88,28 @@ urlpatterns = [
     path("team/rebalance/", team.navigator_rebalance, name="navigator_rebalance"),
     path("coverage/", team.coverage, name="coverage"),
     path("coverage/<int:coverage_id>/cancel/", team.coverage_cancel, name="coverage_cancel"),
+    path("groups/", group_classes.group_series_list, name="group_series_list"),
+    path("groups/new/", group_classes.group_series_create, name="group_series_create"),
+    path("groups/<int:series_id>/", group_classes.group_series_detail, name="group_series_detail"),
+    path(
+        "groups/<int:series_id>/sessions/",
+        group_classes.group_session_create,
+        name="group_session_create",
+    ),
+    path("groups/<int:series_id>/enrol/", group_classes.group_enrol, name="group_enrol"),
+    path(
+        "groups/<int:series_id>/roster/print/",
+        group_classes.group_roster_print,
+        name="group_roster_print",
+    ),
+    path(
+        "groups/enrolments/<int:enrolment_id>/status/",
+        group_classes.group_enrolment_status,
+        name="group_enrolment_status",
+    ),
+    path(
+        "groups/sessions/<int:session_id>/attendance/",
+        group_classes.group_attendance,
+        name="group_attendance",
+    ),
 ]

@@ -1,6 +1,7 @@
 """Reads of coaching (issue 16): who may see which sessions, goals, series and rosters;
-the next series with room in a patient's language; a patient's education hours
-against Medicare's DSMT allowance.
+the group class pages' lists (series with their seats, sessions, the cases one may
+enrol, make-up sessions); the next series with room in a patient's language; a
+patient's education hours against Medicare's DSMT allowance.
 
 Scoping follows the appointments' (`cases_visible_to`): managers and administrators
 everything; a navigator or coach the sessions, goals and roster rows of their
@@ -15,10 +16,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from navigator.models import (
+    OPEN_STATUSES,
     AttendanceStatus,
     CoachingGoal,
     CoachingSession,
@@ -27,6 +29,7 @@ from navigator.models import (
     GroupAttendance,
     GroupEnrolment,
     GroupSeries,
+    GroupSession,
     NavigationCase,
     User,
 )
@@ -74,6 +77,57 @@ def group_roster(*, user: User, series_id: int) -> list[GroupEnrolment]:
         .select_related("patient", "case")
         .prefetch_related("attendance__session")
         .order_by("patient__family_name", "patient__given_name", "pk")
+    )
+
+
+def group_series_listed(*, user: User) -> QuerySet[GroupSeries]:
+    """The series this user may see, each with its first and last session's start,
+    its number of sessions and its seats taken, soonest first (one query)."""
+    return (
+        group_series_visible_to(user)
+        .select_related("facilitator", "program")
+        .annotate(
+            first_start=Min("sessions__starts_at"),
+            last_start=Max("sessions__starts_at"),
+            session_count=Count("sessions", distinct=True),
+            seats_taken=Count(
+                "enrolments",
+                filter=Q(enrolments__status=EnrolmentStatus.ENROLLED),
+                distinct=True,
+            ),
+        )
+        .order_by(F("first_start").asc(nulls_last=True), "name", "pk")
+    )
+
+
+def group_sessions_of(series_id: int) -> QuerySet[GroupSession]:
+    return GroupSession.objects.filter(series_id=series_id).order_by("number", "pk")
+
+
+def group_enrol_candidates(*, user: User, series: GroupSeries) -> QuerySet[NavigationCase]:
+    """The open cases of the series' programme this user may enrol (their caseload and
+    the one they cover; a manager every one), not already on the roster (withdrawn
+    patients may come back)."""
+    on_roster = GroupEnrolment.objects.filter(series=series).exclude(
+        status=EnrolmentStatus.WITHDRAWN
+    )
+    return (
+        cases_visible_to(user)
+        .filter(program_id=series.program_id, status__in=OPEN_STATUSES)
+        .exclude(patient_id__in=on_roster.values("patient_id"))
+        .select_related("patient")
+        .order_by("patient__family_name", "patient__given_name", "pk")
+    )
+
+
+def group_makeup_sessions(*, series: GroupSeries) -> QuerySet[GroupSession]:
+    """Sessions a patient of another series of this curriculum may be making up here:
+    their own series' sessions (the service checks which one they missed)."""
+    return (
+        GroupSession.objects.filter(series__curriculum=series.curriculum)
+        .exclude(series=series)
+        .select_related("series")
+        .order_by("series__name", "number")
     )
 
 

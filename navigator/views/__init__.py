@@ -17,6 +17,9 @@ To change:
   `equity.py`; the old completion report's address,
   now a redirect to the navigation page: `reports.py`;
 - the team view, rebalancing and covering: `team.py`;
+- group classes (the series list, a manager's new series and sessions, a series'
+  roster and enrolment, attendance per session over HTMX with make-ups, the printable
+  roster): `group_classes.py`;
 - a patient's right-of-access downloads (FHIR and PDF, managers only, from the
   patient page): `right_of_access.py`;
 - the user's own security pages (two-factor enrolment and code, "Your API tokens"):

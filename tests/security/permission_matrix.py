@@ -252,6 +252,30 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
     "Cancel a cover": [
         ("navigator:coverage_cancel", "POST", "login | 302 302 404 404 | 403 | 302 | 302 | 403"),
     ],
+    "See the group class series (a timetable) and print a roster (own and covered patients)": [
+        ("navigator:group_series_list", "GET", "login | 200 | 403 | 200 | 200 | 403"),
+        ("navigator:group_series_detail", "GET", "login | 200 | 403 | 200 | 200 | 403"),
+        ("navigator:group_roster_print", "GET", "login | 200 | 403 | 200 | 200 | 403"),
+    ],
+    "Set up a group class series and its sessions (manager)": [
+        ("navigator:group_series_create", "GET", "login | 403 | 403 | 200 | 200 | 403"),
+        ("navigator:group_series_create", "POST", "login | 403 | 403 | 400 | 400 | 403"),
+        ("navigator:group_session_create", "POST", "login | 403 | 403 | 400 | 400 | 403"),
+    ],
+    "Enrol a patient in a group series (a navigator: from their caseload)": [
+        ("navigator:group_enrol", "POST", "login | 400 | 403 | 400 | 400 | 403"),
+    ],
+    "Withdraw a patient from a group series, or mark it completed": [
+        (
+            "navigator:group_enrolment_status",
+            "POST",
+            "login | 400 400 404 404 | 403 | 400 | 400 | 403",
+        ),
+    ],
+    "Take a group session's attendance (its facilitator or a manager; to others not found)": [
+        ("navigator:group_attendance", "GET", "login | 404 | 403 | 200 | 200 | 403"),
+        ("navigator:group_attendance", "POST", "login | 404 | 403 | 400 | 400 | 403"),
+    ],
     "Read equity reports": [
         ("api:equity", "GET", "401 | 200 | 200 | 200 | 200 | 403"),
         ("navigator:equity", "GET", "login | 200 | 200 | 200 | 200 | 403"),
@@ -361,6 +385,12 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("navigator:follow_up_close_propose", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:follow_up_list", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:follow_up_set", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:group_enrol", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:group_enrolment_status", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:group_roster_print", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:group_series_detail", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:group_series_list", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:group_session_create", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:interpreter_create", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:interpreter_update", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:kit_create", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
@@ -449,6 +479,7 @@ OWNED_ROUTES: set[str] = {
     "navigator:follow_up_close_dismiss",
     "navigator:follow_up_close_propose",
     "navigator:follow_up_set",
+    "navigator:group_enrolment_status",
     "navigator:interpreter_create",
     "navigator:interpreter_update",
     "navigator:kit_create",

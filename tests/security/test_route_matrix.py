@@ -310,11 +310,12 @@ def test_the_leak_probe_finds_a_case_note_on_the_case_page(world, db):
 
 # --- An object of one case named under another --------------------------------------------
 
-# (A coverage and an upload are not objects of a case: no case in their address.)
+# (A coverage, an upload and a group enrolment are not addressed under a case: no case
+# in their address; the matrix proves another caseload's enrolment is not found.)
 SUB_OBJECT_ROUTES = [
     route
     for route in PROJECT_ROUTES
-    if set(route.params) & OWNED_PARAMS - {"coverage_id", "upload_id"}
+    if set(route.params) & OWNED_PARAMS - {"coverage_id", "upload_id", "enrolment_id"}
 ]
 
 

@@ -21,6 +21,10 @@ from navigator.models import (
     Appointment,
     CaseBarrier,
     Coverage,
+    GroupAttendance,
+    GroupEnrolment,
+    GroupSeries,
+    GroupSession,
     NavigationCase,
     NavigatorProfile,
     User,
@@ -48,6 +52,10 @@ WATCHED: tuple[type[Model], ...] = (
     NavigatorProfile,
     CallGuide,
     User,
+    GroupSeries,
+    GroupSession,
+    GroupEnrolment,
+    GroupAttendance,
 )
 
 Snapshot = dict[str, list[tuple]]

@@ -76,7 +76,14 @@ PK_KINDS = {
     "call-guides": "call_guide",
 }
 OWNED_KINDS = {"case", "referral", "patient", "message", "task", "reminder", "navigator"}
-OWNED_PARAMS = {"barrier_id", "appointment_id", "request_id", "coverage_id", "upload_id"}
+OWNED_PARAMS = {
+    "barrier_id",
+    "appointment_id",
+    "request_id",
+    "coverage_id",
+    "upload_id",
+    "enrolment_id",
+}
 # The primary key of the route's object (its kind: the first path segment).
 PK_PARAMS = {"pk", "id"}
 
@@ -117,6 +124,10 @@ class World:
     call_guide_pk: int
     program_code: str = "colorectal"
     fhir_bulk_job_pk: int = 0
+    # A group class series (a timetable, no owner's) with a session that has begun;
+    # each owner's patient is on its roster (their corner's "enrolment").
+    group_series_pk: int = 0
+    group_session_pk: int = 0
     # Each role's session key (none for anonymous), made once for the module.
     sessions: dict[str, str | None] = field(default_factory=dict)
     # Every watched row as each test finds it (tests/security/watched.py), taken once.
@@ -144,6 +155,10 @@ class World:
                 values[param] = "transportation" if barrier_type else self.program_code
             elif param == "job_id":
                 values[param] = self.fhir_bulk_job_pk
+            elif param == "series_id":
+                values[param] = self.group_series_pk
+            elif param == "session_id":
+                values[param] = self.group_session_pk
             elif param == "measure":
                 values[param] = "CMS130"
             elif param == "day":
@@ -290,4 +305,26 @@ def build_world() -> World:
     assert guide is not None, "the migrations seed the call guides"
     feed = FhirSource.objects.create(key="matrix-ehr", name="Matrix EHR", clinic=north)
     job = FhirBulkImport.objects.create(source=feed, location="/exports/matrix")
-    return World(users=users, corners=corners, call_guide_pk=guide.pk, fhir_bulk_job_pk=job.pk)
+    # The series is led by the other navigator (N2): the acting navigator sees only their
+    # own and covered patients on its roster, and takes no attendance.
+    series = factories.GroupSeriesFactory(
+        program=corners["own"].objects["case"].program,  # type: ignore[attr-defined]
+        facilitator=navigators["other_navigator"].user,
+        capacity=8,
+    )
+    session = factories.GroupSessionFactory(
+        series=series, number=1, starts_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    for corner in corners.values():
+        case = corner.objects["case"]
+        corner.objects["enrolment"] = factories.GroupEnrolmentFactory(
+            series=series, case=case, enrolled_by=corner.navigator.user
+        )
+    return World(
+        users=users,
+        corners=corners,
+        call_guide_pk=guide.pk,
+        fhir_bulk_job_pk=job.pk,
+        group_series_pk=series.pk,
+        group_session_pk=session.pk,
+    )
