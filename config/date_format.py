@@ -17,10 +17,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.template.defaultfilters import date as date_filter
 from django.utils.dateformat import re_formatchars
 from django.utils.dates import MONTHS_3
-from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
+from django.utils.timezone import (  # type: ignore[attr-defined]
+    get_current_timezone,
+    template_localtime,
+)
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -57,25 +61,26 @@ def _pieces(fmt: str) -> tuple[tuple[bool, str], ...] | None:
     return found
 
 
-def _month(month: int) -> str:
-    key = (get_language(), month)
+def _month(month: int, language: str | None) -> str:
+    key = (language, month)
     word = _WORDS.get(key)
     if word is None:
         word = _WORDS[key] = MONTHS_3[month].title()
     return word
 
 
-def _am_pm(hour: int) -> str:
+def _am_pm(hour: int, language: str | None) -> str:
     text = "PM" if hour > 11 else "AM"
-    key = (get_language(), text)
+    key = (language, text)
     word = _WORDS.get(key)
     if word is None:
         word = _WORDS[key] = _("PM") if hour > 11 else _("AM")
     return word
 
 
-def _character(value: Any, character: str) -> str:
-    # As django.utils.dateformat.DateFormat's method of that name.
+def _character(value: Any, character: str, language: str | None) -> str:
+    # As django.utils.dateformat.DateFormat's method of that name; `language` the
+    # active one (the translated words are kept per language).
     if character == "c":
         return value.isoformat()
     if character == "Y":
@@ -87,7 +92,7 @@ def _character(value: Any, character: str) -> str:
     if character == "j":
         return str(value.day)
     if character == "M":
-        return _month(value.month)
+        return _month(value.month, language)
     if character == "n":
         return str(value.month)
     if character == "y":
@@ -104,13 +109,17 @@ def _character(value: Any, character: str) -> str:
         return f"{value.minute:02d}"
     if character == "s":
         return f"{value.second:02d}"
-    return _am_pm(value.hour)  # "A"
+    return _am_pm(value.hour, language)  # "A"
 
 
 def format_date(value: Any, fmt: str) -> str:
     """What `{{ value|date:fmt }}` shows (the value in the site's time zone, as the
     template engine hands it to the filter); "" for None."""
-    value = template_localtime(value)
+    return _local_format(template_localtime(value), fmt, get_language())
+
+
+def _local_format(value: Any, fmt: str, language: str | None) -> str:
+    """`format_date` of a value already in the site's time zone, `language` active."""
     kind = type(value)
     # No format is the language's DATE_FORMAT (the filter's, as any format's name).
     pieces = _pieces(fmt) if fmt and (kind is dt.datetime or kind is dt.date) else None
@@ -118,4 +127,46 @@ def format_date(value: Any, fmt: str) -> str:
         kind is dt.date and any(is_char and p in _TIME_CHARACTERS for is_char, p in pieces)
     ):
         return date_filter(value, fmt)
-    return "".join(_character(value, p) if is_char else p for is_char, p in pieces)
+    return "".join(_character(value, p, language) if is_char else p for is_char, p in pieces)
+
+
+class DateWriter:
+    """`format_date` for the many values of one page: the language and the time zone
+    are read once (each read is a context-local look-up costing about as much as the
+    formatting), and a date's answer is kept for its next use in the same format
+    (the rows' follow-up days, the reminders' due days repeat). Make one per page,
+    drawn under one language and time zone; keep it no longer.
+
+    Only exact `date`s are kept (their answers turn on the value, the format and the
+    language alone). Aware datetimes are put in the zone read here as
+    template_localtime would; anything else goes through `format_date` itself."""
+
+    def __init__(self) -> None:
+        self.language = get_language()
+        self.zone = get_current_timezone() if settings.USE_TZ else None
+        self._dates: dict[tuple[dt.date, str], str] = {}
+        self._last: tuple[dt.datetime, dt.datetime] | None = None
+
+    def __call__(self, value: Any, fmt: str) -> str:
+        kind = type(value)
+        if kind is dt.date:
+            key = (value, fmt)
+            found = self._dates.get(key)
+            if found is None:
+                found = self._dates[key] = _local_format(value, fmt, self.language)
+            return found
+        if (
+            kind is dt.datetime
+            and self.zone is not None
+            and value.utcoffset() is not None
+            and getattr(value, "convert_to_local_time", True)
+        ):
+            # The same value is often written twice in a row (datetime="c", then shown).
+            last = self._last
+            if last is not None and last[0] is value:
+                local = last[1]
+            else:
+                local = value.astimezone(self.zone)
+                self._last = (value, local)
+            return _local_format(local, fmt, self.language)
+        return format_date(value, fmt)

@@ -27,6 +27,7 @@ from navigator.selectors.worklist import (
     worklist_rows,
     worklist_tasks_due,
 )
+from navigator.worklist.asides_html import asides_html
 from navigator.worklist.filter_html import filters_key, menus_fetched
 from navigator.worklist.query import DEFAULT_SORT, SORTS
 from navigator.worklist.row_html import rows_html
@@ -163,6 +164,9 @@ def worklist(request: AuthedRequest) -> HttpResponse:
         # The navigators' own tasks due by today (escalations are the managers').
         context["tasks"] = worklist_tasks_due(
             user=request.user, navigators=navigators, today=moment.today, limit=PAGE_SIZE
+        )
+        context["asides_html"] = asides_html(
+            context["reminders"], context["tasks"], today=moment.today
         )
         response = render(request, "navigator/worklist.html", context, status=200 if valid else 400)
     # The same URL answers a page or (to htmx) a fragment: caches must keep them apart.

@@ -17,8 +17,11 @@ To change:
 - what each row carries once fetched (reasons, summary, "covering for", the
   "tried today" mark, the number to call): `rows.py`; the page's rows as HTML,
   written in Python (the same as the template `navigator/_worklist_row.html`):
-  `row_html.py`; the page's filter form, drawn once per process for each state of
-  what it shows (its menus' rows, values, language...): `filter_html.py`;
+  `row_html.py` (its `Writer` writes one page's values: the language and time zone
+  read once, repeated dates and numbers kept); the reminders and tasks beside the
+  rows, likewise (the same as `navigator/_worklist_asides.html`): `asides_html.py`;
+  the page's filter form, drawn once per process for each state of what it shows
+  (its menus' rows, values, language...): `filter_html.py`;
 - how the page and the API run the query (compiled once per shape and process,
   prepared on PostgreSQL, "now" bound per request): `compiled.py`;
 - the statement they run: every case ranked on its facts worked out once each, then

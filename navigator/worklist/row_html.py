@@ -7,7 +7,9 @@ character, as `navigator/_worklist_row.html` (the row as a template, kept as the
 reference: tests/navigator/test_worklist_row_html.py compares the two for rows in
 every state); each value escaped, localised and put in the site's time zone as the
 engine does it (`_text`, `_date`; dates through config.date_format, which writes
-what the `date` filter writes at a fraction of its cost).
+what the `date` filter writes at a fraction of its cost). A page's values go through
+one `Writer`, which reads the language and time zone once and keeps the answers for
+the dates and numbers that repeat down the page.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 
-from config.date_format import format_date
+from config.date_format import DateWriter, format_date
 from navigator.models import NavigationCase
 from navigator.worklist.rows import status_label
 
@@ -50,6 +52,31 @@ def _date(value: dt.date | dt.datetime | None, fmt: str) -> str:
     return conditional_escape(format_date(value, fmt))
 
 
+class Writer:
+    """`_text` and `_date` for the values of one page, drawn under one language and
+    time zone: the dates through a config.date_format.DateWriter, and whole numbers
+    (ages, counts; localised alike for the page) kept after their first writing.
+    Make one per page; keep it no longer."""
+
+    def __init__(self) -> None:
+        self._dates = DateWriter()
+        self._numbers: dict[int, str] = {}
+
+    def text(self, value: Any) -> str:
+        kind = type(value)
+        if kind is str:
+            return html.escape(value)
+        if kind is int:
+            found = self._numbers.get(value)
+            if found is None:
+                found = self._numbers[value] = _text(value)
+            return found
+        return _text(value)
+
+    def date(self, value: dt.date | dt.datetime | None, fmt: str) -> str:
+        return conditional_escape(self._dates(value, fmt))
+
+
 def case_url(pk: int) -> str:
     """The case's page: reversed once per process and script prefix, then filled in
     (reverse costs more than the rest of a row's link)."""
@@ -62,11 +89,11 @@ def case_url(pk: int) -> str:
     return f"{before}{int(pk)}{after}"
 
 
-def _patient(case: Any) -> str:
+def _patient(case: Any, w: Writer) -> str:
     patient = case.patient
     url = case_url(case.pk)
     covering = (
-        f'<span class="badge badge--covering">Covering for {_text(case.covering_for)}</span>'
+        f'<span class="badge badge--covering">Covering for {w.text(case.covering_for)}</span>'
         if case.covering_for
         else ""
     )
@@ -75,27 +102,27 @@ def _patient(case: Any) -> str:
     )
     return (
         '\n            <th scope="row" data-label="Patient">'
-        f'\n              <a href="{_text(url)}">{_text(patient.family_name)}, '
-        f"{_text(patient.given_name)}</a>"
-        f'\n              <span class="worklist-meta">MRN {_text(patient.mrn)} · '
-        f"{_text(case.patient_age)} years</span>"
+        f'\n              <a href="{w.text(url)}">{w.text(patient.family_name)}, '
+        f"{w.text(patient.given_name)}</a>"
+        f'\n              <span class="worklist-meta">MRN {w.text(patient.mrn)} · '
+        f"{w.text(case.patient_age)} years</span>"
         f"\n              {covering}"
         f"\n              {reminder}"
         "\n            </th>"
     )
 
 
-def _why(case: Any) -> str:
+def _why(case: Any, w: Writer) -> str:
     tried = (
         '<span class="badge badge--tried" data-testid="tried-today">'
-        f'<time datetime="{_date(case.tried_today_at, "c")}">'
-        f"{_text(case.tried_today_label)}</time></span>"
+        f'<time datetime="{w.date(case.tried_today_at, "c")}">'
+        f"{w.text(case.tried_today_label)}</time></span>"
         if case.tried_today_label
         else ""
     )
     if case.reasons:
         items = "".join(
-            f'<li class="reason reason--{_text(reason.code)}">{_text(reason.label)}</li>'
+            f'<li class="reason reason--{w.text(reason.code)}">{w.text(reason.label)}</li>'
             for reason in case.reasons
         )
         body = (
@@ -104,7 +131,9 @@ def _why(case: Any) -> str:
             "\n                </ul>\n              "
         )
     else:
-        body = f'\n                <span class="muted">{_text(case.summary)}</span>\n              '
+        body = (
+            f'\n                <span class="muted">{w.text(case.summary)}</span>\n              '
+        )
     return (
         '\n            <td data-label="Why now" class="worklist-why">'
         f"\n              {tried}"
@@ -113,17 +142,17 @@ def _why(case: Any) -> str:
     )
 
 
-def _call(case: Any) -> str:
+def _call(case: Any, w: Writer) -> str:
     patient = case.patient
     number = case.phone_to_call
     tel = (
-        f'<a class="worklist-tel" href="tel:{_text(number.e164)}" data-testid="best-phone">'
-        f"{_text(number.national)}</a>"
+        f'<a class="worklist-tel" href="tel:{w.text(number.e164)}" data-testid="best-phone">'
+        f"{w.text(number.national)}</a>"
         if number
         else '<span class="muted">No good number</span>'
     )
     when = (
-        f"Best: {_text(patient.best_contact_times)}"
+        f"Best: {w.text(patient.best_contact_times)}"
         if patient.best_contact_times
         else "Best time not recorded"
     )
@@ -140,32 +169,32 @@ def _call(case: Any) -> str:
         '\n            <td data-label="Call" class="worklist-call">'
         f"\n              {tel}"
         f'\n              <span class="worklist-when">{when}</span>'
-        f'\n              <span class="worklist-lang">{_text(patient.language_name)}'
+        f'\n              <span class="worklist-lang">{w.text(patient.language_name)}'
         f"{interpreter}</span>"
         "\n            </td>"
     )
 
 
-def _program(case: Any) -> str:
+def _program(case: Any, w: Writer) -> str:
     return (
         '\n            <td data-label="Program and status" class="worklist-small">'
-        f"\n              {_text(case.program.name)}<br>"
-        f'\n              <span class="status status--{_text(case.status)}">'
-        f"{_text(status_label(case.status))}</span>"
+        f"\n              {w.text(case.program.name)}<br>"
+        f'\n              <span class="status status--{w.text(case.status)}">'
+        f"{w.text(status_label(case.status))}</span>"
         "\n            </td>"
     )
 
 
-def _next_step(case: Any) -> str:
+def _next_step(case: Any, w: Writer) -> str:
     if case.next_follow_up:
-        channel = f" by {_text(case.next_channel_label)}" if case.next_channel_label else ""
+        channel = f" by {w.text(case.next_channel_label)}" if case.next_channel_label else ""
         overdue = (
             '<span class="badge badge--overdue">overdue</span>' if case.follow_up_is_overdue else ""
         )
         follow_up = (
             "\n                Follow up "
-            f'<time datetime="{_date(case.next_follow_up, "Y-m-d")}">'
-            f"{_date(case.next_follow_up, 'j M')}</time>{channel}"
+            f'<time datetime="{w.date(case.next_follow_up, "Y-m-d")}">'
+            f"{w.date(case.next_follow_up, 'j M')}</time>{channel}"
             f"\n                {overdue}"
             "\n              "
         )
@@ -173,8 +202,8 @@ def _next_step(case: Any) -> str:
         follow_up = '<span class="muted">No follow-up set</span>'
     appointment = (
         '<br><span class="small">Appointment '
-        f'<time datetime="{_date(case.next_appointment_at, "c")}">'
-        f"{_date(case.next_appointment_at, 'j M, g:i A')}</time></span>"
+        f'<time datetime="{w.date(case.next_appointment_at, "c")}">'
+        f"{w.date(case.next_appointment_at, 'j M, g:i A')}</time></span>"
         if case.next_appointment_at
         else ""
     )
@@ -186,33 +215,35 @@ def _next_step(case: Any) -> str:
     )
 
 
-def _last_attempt(case: Any) -> str:
+def _last_attempt(case: Any, w: Writer) -> str:
     last = (
-        f'<time datetime="{_date(case.last_attempt_at, "c")}">'
-        f"{_date(case.last_attempt_at, 'j M')}</time>"
+        f'<time datetime="{w.date(case.last_attempt_at, "c")}">'
+        f"{w.date(case.last_attempt_at, 'j M')}</time>"
         if case.last_attempt_at
         else '<span class="muted">None yet</span>'
     )
     return f'\n            <td data-label="Last attempt" class="worklist-small">{last}</td>'
 
 
-def row_html(case: NavigationCase) -> SafeString:
+def row_html(case: NavigationCase, w: Writer | None = None) -> SafeString:
     """One row, as `navigator/_worklist_row.html` draws it for a case that
-    `navigator.worklist.rows.rows` has annotated."""
+    `navigator.worklist.rows.rows` has annotated (`w`: the page's Writer)."""
     row: Any = case
+    if w is None:
+        w = Writer()
     classes = "worklist-row"
     if row.reasons:
-        classes += f" worklist-row--{_text(row.reasons[0].code)}"
+        classes += f" worklist-row--{w.text(row.reasons[0].code)}"
     if row.follow_up_is_overdue:
         classes += " row--overdue"
     if row.tried_today_label:
         classes += " worklist-row--tried"
     return mark_safe(  # noqa: S308 - every value in it is escaped above
         f'<tr class="{classes}" data-testid="worklist-row">'
-        f"{_patient(row)}{_why(row)}{_call(row)}{_program(row)}{_next_step(row)}"
-        f"{_last_attempt(row)}"
+        f"{_patient(row, w)}{_why(row, w)}{_call(row, w)}{_program(row, w)}"
+        f"{_next_step(row, w)}{_last_attempt(row, w)}"
         '\n            <td data-label="Open barriers" class="num worklist-small">'
-        f"{_text(row.open_barrier_count)}</td>"
+        f"{w.text(row.open_barrier_count)}</td>"
         "\n          </tr>"
     )
 
@@ -220,4 +251,5 @@ def row_html(case: NavigationCase) -> SafeString:
 def rows_html(cases: Iterable[NavigationCase]) -> SafeString:
     """The page's rows, one after another."""
     # Each row is safe: every value in it was escaped.
-    return mark_safe(ROW_SEPARATOR.join(row_html(case) for case in cases))  # noqa: S308
+    w = Writer()
+    return mark_safe(ROW_SEPARATOR.join(row_html(case, w) for case in cases))  # noqa: S308

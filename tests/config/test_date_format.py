@@ -15,7 +15,7 @@ import pytest
 from django.template import Context, Template
 from django.utils import timezone, translation
 
-from config.date_format import format_date
+from config.date_format import DateWriter, format_date
 
 FORMATS = [
     # The worklist's (rows, reasons, reminders, tasks, covering).
@@ -111,3 +111,33 @@ def test_other_values_as_the_filter(value) -> None:
                 format_date(value, fmt)
             continue
         assert format_date(value, fmt) == expected, (value, fmt)
+
+
+@pytest.mark.parametrize("language", ["en-us", "es"])
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata"])
+def test_a_pages_date_writer_writes_what_format_date_writes(language: str, zone: str) -> None:
+    """DateWriter (one per page: the language and zone read once, a date's answer kept)
+    agrees with format_date on every value and format, written twice over, the same
+    datetime twice in a row and a date refused with a time format included."""
+    values = [*_DATES, *_datetimes(), None, "", "2026-01-02", dt.time(9, 30)]
+    compared = 0
+    with translation.override(language), timezone.override(zoneinfo.ZoneInfo(zone)):
+        writer = DateWriter()
+        for _ in range(2):
+            for value, fmt in itertools.product(values, FORMATS):
+                try:
+                    expected = format_date(value, fmt)
+                except (TypeError, AttributeError) as refused:
+                    with pytest.raises(type(refused)):
+                        writer(value, fmt)
+                    continue
+                assert writer(value, fmt) == expected, (value, fmt)
+                assert writer(value, fmt) == expected, (value, fmt)
+                compared += 1
+    assert compared > 3000
+    # Equal instants in other zones (the same key for equality) are each their own.
+    instant = dt.datetime(2026, 11, 1, 5, 30, tzinfo=dt.UTC)
+    elsewhere = instant.astimezone(zoneinfo.ZoneInfo("Asia/Kolkata"))
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        writer = DateWriter()
+        assert writer(instant, "c") == format_date(instant, "c") == writer(elsewhere, "c")

@@ -103,3 +103,16 @@ def test_rows_in_every_state_are_drawn_as_the_template_draws_them():
             row.tried_today_at = NOW - dt.timedelta(minutes=30) if tried else None
             row.tried_today_label = "Tried 1:30 PM" if tried else ""
             assert row_html(row) == _by_template(row)
+
+
+def test_a_pages_writer_writes_values_as_the_engine_does():
+    """row_html's Writer (numbers kept per page) writes what `{{ value }}` writes."""
+    from django.template import Context, Template
+
+    from navigator.worklist.row_html import Writer
+
+    writer = Writer()
+    template = Template("{{ value }}")
+    values = [0, 7, -3, 1234567, True, False, None, 2.5, "a <b> & 'c'", NOW, TODAY]
+    for value in [*values, *values]:
+        assert writer.text(value) == template.render(Context({"value": value})), value
