@@ -437,6 +437,11 @@ def program_rules_snapshot(program: ScreeningProgram) -> dict[str, Any]:
             }
             for e in program.exclusions.prefetch_related("all_of").order_by("code")
         ],
+        # A screening programme's snapshot is as it always was (its stored versions
+        # compare equal); a control programme's adds its kind and its own rules.
+        **(
+            {"kind": program.kind, "control": program.control_rules()} if program.is_control else {}
+        ),
     }
 
 
@@ -448,9 +453,11 @@ class ProgramRules:
 
 
 def program_rules_list() -> list[ProgramRules]:
-    programs = ScreeningProgram.objects.prefetch_related(
-        "modalities__concept", "exclusions__all_of"
-    ).order_by("pk")
+    programs = (
+        ScreeningProgram.objects.select_related("condition_concept")
+        .prefetch_related("modalities__concept", "exclusions__all_of", "lab_concepts")
+        .order_by("pk")
+    )
     return [
         ProgramRules(
             program=program,

@@ -108,7 +108,7 @@ def test_stored_rows_are_cms_expected_populations_and_sum_to_the_report(measure)
     # And every row's age is the patient's age on the period's last day
     for row in MeasurePopulation.objects.filter(measure=measure).select_related("patient"):
         assert row.age_at_end == row.patient.age_on(row.period_end)
-        # (CMS122's rows have no programme until EquiNav runs a diabetes one)
+        # (CMS122's rows take the diabetes control programme seeded by 0031)
         program = row.program.code if row.program is not None else None
         assert (
             program
@@ -116,7 +116,7 @@ def test_stored_rows_are_cms_expected_populations_and_sum_to_the_report(measure)
                 "CMS130": "colorectal",
                 "CMS125": "breast",
                 "CMS124": "cervical",
-                "CMS122": None,
+                "CMS122": "diabetes",
             }[measure]
         )
 
