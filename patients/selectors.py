@@ -482,10 +482,13 @@ def rule_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         "result_categories": ("result category", "code"),
         "follow_up_pathways": ("follow-up pathway", "id"),
     }
+    # A control programme's own rules in words too ("control target: 8 → 7").
+    before, after = ({**r, **{f"control {k}": v for k, v in r.get("control", {}).items()}}
+                     for r in (before, after))  # fmt: skip
     changes = [
         f"{name}: {before.get(name)} → {after.get(name)}"
         for name in sorted(set(before) | set(after))
-        if name not in groups and before.get(name) != after.get(name)
+        if name not in groups and name != "control" and before.get(name) != after.get(name)
     ]
     for group, (noun, key) in groups.items():
         old = {item[key]: item for item in before.get(group, [])}
