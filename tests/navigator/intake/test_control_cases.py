@@ -35,7 +35,9 @@ def test_a_diabetic_not_tested_this_year_gets_a_case_saying_why():
     (case,) = diabetes_cases(patient)
     assert case.is_open
     assert result.statuses["untested"] == 1
-    assert case.events.get(kind="opened").summary.startswith("care gap: Not tested this year")
+    assert case.events.get(kind="opened").summary == (
+        "Case opened (care gap: Not tested this year: no HbA1c or GMI since 2026-01-01)"
+    )
 
 
 def test_a_diabetic_at_target_gets_no_case_and_one_in_poor_control_does():
