@@ -149,6 +149,23 @@ def value_words(reading: Reading) -> str:
     return f"{comparator}{quantity.value:f}{unit}"
 
 
+def reading_status(reading: Reading, *, target: Decimal, poor_control: Decimal, unit: str) -> str:
+    """What one reading says against the programme's numbers: "no_result",
+    "not_compared" (a value in another scale, or coded), "poor_control",
+    "above_target" or "at_target". The gap and the case page's trend both ask this."""
+    result = reading.assessment.result
+    quantity = result.quantity
+    if result.missing:
+        return "no_result"
+    if quantity is None or not quantity.same_scale(unit):
+        return "not_compared"
+    if quantity.greater_than(poor_control, unit) is True:
+        return "poor_control"
+    if _below(quantity, target, unit) is True:
+        return "at_target"
+    return "above_target"
+
+
 def evidence_row(reading: Reading) -> dict[str, Any]:
     """The lab, its value and its date, as a gap's evidence (and the case page) show it."""
     resource = reading.assessment.observation
@@ -205,9 +222,11 @@ def evaluate_control(
         last_at_target = False
         reasons = [f"No HbA1c or GMI since {year_start.isoformat()}."]
         if last is not None:
-            quantity = last.assessment.result.quantity
             last_at_target = (
-                quantity is not None and _below(quantity, rules.target, rules.unit) is True
+                reading_status(
+                    last, target=rules.target, poor_control=rules.poor_control, unit=rules.unit
+                )
+                == "at_target"
             )
             reasons.append(f"Last: {value_words(last)} on {last.day.isoformat()}.")
         else:
@@ -229,29 +248,21 @@ def evaluate_control(
     lowest = lowest_on_most_recent_day([r.assessment for r in this_year])
     chosen = next(r for r in reversed(this_year) if r.assessment is lowest)
     said = f"{value_words(chosen)} on {chosen.day.isoformat()}"
-    quantity = chosen.assessment.result.quantity
-    poor: Truth = None
-    below: Truth = None
-    if quantity is not None:
-        poor = quantity.greater_than(rules.poor_control, rules.unit)
-        below = _below(quantity, rules.target, rules.unit)
-    if chosen.assessment.result.missing or quantity is None:
-        status = "no_result"
-        summary = f"Last HbA1c/GMI has no result to read: {said}"
-    elif not quantity.same_scale(rules.unit):
+    status = reading_status(
+        chosen, target=rules.target, poor_control=rules.poor_control, unit=rules.unit
+    )
+    summary = {
+        "no_result": f"Last HbA1c/GMI has no result to read: {said}",
         # Not converted: the UCUM scale is not the clinical conversion (IFCC mmol/mol
         # to NGSP %), and a bare number may be either. A person reads it.
-        status = "no_result"
-        summary = f"Last HbA1c/GMI is not in {rules.unit}, so not compared with the target: {said}"
-    elif poor is True:
-        status = "poor_control"
-        summary = f"Poor control: {said}, above {threshold_words}"
-    elif below is True:
-        status = "at_target"
-        summary = f"At target: {said}, below {target_words}"
-    else:
-        status = "above_target"
-        summary = f"Above target: {said}, target below {target_words}"
+        "not_compared": (
+            f"Last HbA1c/GMI is not in {rules.unit}, so not compared with the target: {said}"
+        ),
+        "poor_control": f"Poor control: {said}, above {threshold_words}",
+        "at_target": f"At target: {said}, below {target_words}",
+        "above_target": f"Above target: {said}, target below {target_words}",
+    }[status]
+    status = "no_result" if status == "not_compared" else status
     due = _next_due(rules, chosen, status == "at_target", as_of)
     reasons = [summary, f"Next HbA1c/GMI due {due.isoformat()}."]
     overdue_since = due if due <= as_of else None

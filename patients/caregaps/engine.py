@@ -17,7 +17,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from patients.caregaps.control import ControlRules, evaluate_control, prepare_control
+from patients.caregaps.control import (
+    ControlRules,
+    Reading,
+    evaluate_control,
+    lab_readings,
+    prepare_control,
+)
 from patients.caregaps.dates import add_months, add_years, age_in_years
 from patients.caregaps.fhirdata import (
     ORDERED,
@@ -173,6 +179,14 @@ def _evidence_of(facts: PatientFacts) -> list[_Evidence]:
             _Evidence(pk, resource, facts.birth_date) for pk, resource in facts.resources
         ]
     return facts._evidence
+
+
+def lab_readings_of(
+    *, resources: list[tuple[int, Resource]], birth_date: dt.date, codes: frozenset[Code]
+) -> list[Reading]:
+    """A patient's lab readings of these codes, oldest first, read exactly as a control
+    programme's gap reads them (the case page's trend draws these)."""
+    return lab_readings([_Evidence(pk, r, birth_date) for pk, r in resources], codes)
 
 
 def _day_span(span: Interval | None) -> tuple[dt.date | None, dt.date | None]:
