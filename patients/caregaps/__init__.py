@@ -11,9 +11,10 @@ From a `CareGap` row (patients.models) back to the rule that produced it:
   there is none); for a control programme (diabetes) the most recent lab of the
   year against the target and threshold: `control.py` (untested, no_result,
   poor_control, above_target, at_target; the next lab due), reading "the most
-  recent" as CMS122 does (`glycemic.py`, which the measure imports too). To change how a status is decided, open
-  `engine.py` (a batch prepares each program's rules once, `prepare_rules`, and
-  evaluates them per patient, `evaluate_prepared`; `evaluate_care_gap` does both).
+  recent" as CMS122 does (`glycemic.py`, which the measure imports too). To
+  change how a status is decided, open `engine.py` (a batch prepares each
+  program's rules once, `prepare_rules`, and evaluates them per patient,
+  `evaluate_prepared`; `evaluate_care_gap` does both).
 - The numbers the engine applies (age range, intervals, look-backs, which
   concept each modality and exclusion asks about) are data, not code: the
   ScreeningProgram, ScreeningModality and ProgramExclusion rows (edited in the
