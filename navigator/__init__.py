@@ -16,8 +16,8 @@ To change:
   and the DSMT education hours): `selectors/`;
 - how the worklist ranks cases and why each row is there, its filters, search and
   sort orders: `worklist/`;
-- a page: `views/` (one module per page group; group classes: `views/group_classes.py`)
-  with `urls.py`; its forms: `forms/`
+- a page: `views/` (one module per page group; group classes: `views/group_classes.py`;
+  a control case's lab trend chart: `views/lab_chart.py`) with `urls.py`; its forms: `forms/`
   (`forms/base.py` is the base form most forms of every app build on); its templates:
   `templates/navigator/`;
 - a patient's right of access (everything held on them, as a FHIR Bundle and a PDF,

@@ -139,11 +139,26 @@ class VersionedRulesAdmin(admin.ModelAdmin):
             )
 
 
+class ScreeningProgramAdminForm(forms.ModelForm):
+    """The model's own checks (ScreeningProgram.clean) and the one it cannot make:
+    a control programme follows at least one lab (a many-to-many, saved after it)."""
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("kind") == "control" and not data.get("lab_concepts"):
+            self.add_error("lab_concepts", "A control programme follows at least one lab test.")
+        if data.get("kind") == "screening" and data.get("lab_concepts"):
+            self.add_error("lab_concepts", "Only a control programme follows lab tests.")
+        return data
+
+
 @admin.register(ScreeningProgram)
 class ScreeningProgramAdmin(VersionedRulesAdmin):
-    list_display = ["name", "code", "min_age", "max_age", "sex", "min_pack_years", "active",
-                    "rule_version"]  # fmt: skip
-    list_filter = ["active", "sex"]
+    form = ScreeningProgramAdminForm
+    filter_horizontal = ["lab_concepts"]
+    list_display = ["name", "code", "kind", "min_age", "max_age", "sex", "min_pack_years",
+                    "active", "rule_version"]  # fmt: skip
+    list_filter = ["kind", "active", "sex"]
     search_fields = ["name", "code"]
     readonly_fields = ["rule_version"]
     inlines = [ScreeningModalityInline]

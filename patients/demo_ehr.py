@@ -3,7 +3,9 @@
 Each bundle is a transaction Bundle (Patient, a recent visit, and a history
 that puts the patient in one status: up to date by FIT, overdue after an old
 colonoscopy, excluded for colorectal cancer or hospice, a recent mammogram, an
-HPV test, ...). Names come from Faker; nothing here is real.
+HPV test, ...). Some also have diabetes and HbA1c labs over two years that put
+them in each of the diabetes control programme's statuses. Names come from
+Faker; nothing here is real.
 """
 
 from __future__ import annotations
@@ -127,6 +129,72 @@ def _history(kind: str, patient_id: str, today: dt.date) -> list[dict[str, Any]]
     return []
 
 
+def _diabetes(profile: str, patient_id: str, today: dt.date) -> list[dict[str, Any]]:
+    """Diabetes and its HbA1c history, putting the patient in one control status
+    (diabetes control programme): labs over two years, the last ones this year."""
+    subject = {"reference": f"Patient/{patient_id}"}
+    year_start = dt.date(today.year, 1, 1)
+
+    def day(days: int, *, this_year: bool = False) -> str:
+        when = today - dt.timedelta(days=days)
+        return max(when, year_start).isoformat() if this_year else when.isoformat()
+
+    def a1c(when: str, value: float | None) -> dict[str, Any]:
+        resource: dict[str, Any] = {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": [LAB],
+            "code": _coding("http://loinc.org", "4548-4", "Hemoglobin A1c/Hemoglobin.total"),
+            "effectiveDateTime": when,
+            "subject": subject,
+        }
+        if value is not None:
+            resource["valueQuantity"] = {
+                "value": value,
+                "unit": "%",
+                "system": "http://unitsofmeasure.org",
+                "code": "%",
+            }
+        return resource
+
+    condition = {
+        "resourceType": "Condition",
+        "clinicalStatus": _coding(
+            "http://terminology.hl7.org/CodeSystem/condition-clinical", "active", "Active"
+        ),
+        "code": _coding("http://hl7.org/fhir/sid/icd-10-cm", "E11.9", "Type 2 diabetes mellitus"),
+        "onsetDateTime": day(365 * 6),
+        "subject": subject,
+    }
+    labs = {
+        # Coming down under coaching: at target now.
+        "at-target": [(700, 9.8), (520, 9.1), (340, 8.4), (160, 7.6), (20, 7.1)],
+        "poor-control": [(600, 8.9), (400, 9.6), (30, 9.4)],
+        "above-target": [(500, 7.4), (45, 8.6)],
+        "untested": [(600, 7.9), (400, 8.1)],  # nothing this year
+        "no-result": [(300, 8.2), (15, None)],
+        "excluded": [(90, 10.2)],  # in hospice: excluded whatever the value
+    }[profile]
+    recent = {min(days for days, _ in labs)}
+    return [
+        condition,
+        *(
+            a1c(day(days, this_year=days in recent and profile != "untested"), value)
+            for days, value in labs
+        ),
+    ]
+
+
+# The diabetes profile of the patient at each position of SCENARIOS (none elsewhere).
+DIABETES_PROFILES = {
+    0: "at-target",
+    1: "poor-control",
+    2: "above-target",
+    3: "untested",
+    4: "no-result",
+    5: "excluded",
+}
+
 SCENARIOS = [
     ("fit-recent", "male", 58),
     ("fit-due-soon", "female", 62),
@@ -189,6 +257,9 @@ def demo_bundles(*, count: int, today: dt.date, seed: int = 2026) -> list[tuple[
             "subject": {"reference": f"Patient/{patient_id}"},
         }
         resources = [patient, visit, *_history(kind, patient_id, today)]
+        profile = DIABETES_PROFILES.get(index % len(SCENARIOS))
+        if profile is not None:
+            resources += _diabetes(profile, patient_id, today)
         entries = []
         for number, resource in enumerate(resources):
             if resource["resourceType"] != "Patient":

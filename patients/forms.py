@@ -332,6 +332,14 @@ class ReferralForm(EquiNavForm):
         return super().service_error_field(key, message)
 
 
+CONTROL_FORM_FIELDS = (
+    "target_value",
+    "poor_control_value",
+    "lab_interval_months",
+    "lab_interval_above_target_months",
+)
+
+
 class ProgramRulesForm(forms.Form):
     """A program's adjustable rules; each modality and exclusion gets its own fields."""
 
@@ -355,6 +363,36 @@ class ProgramRulesForm(forms.Form):
         if not self.is_bound:
             for name in ("min_age", "max_age", "due_soon_days", "active"):
                 self.initial[name] = getattr(program, name)
+        if program.is_control:
+            # A control programme's own numbers (its unit, condition and labs are
+            # changed in the admin site: a new unit means new numbers too).
+            unit = program.target_unit
+            self.fields["target_value"] = forms.DecimalField(
+                min_value=0,
+                max_digits=7,
+                decimal_places=2,
+                initial=program.target_value,
+                label=f"Target: below ({unit})",
+            )
+            self.fields["poor_control_value"] = forms.DecimalField(
+                min_value=0,
+                max_digits=7,
+                decimal_places=2,
+                initial=program.poor_control_value,
+                label=f"Poor control: above ({unit})",
+            )
+            self.fields["lab_interval_months"] = forms.IntegerField(
+                min_value=1,
+                max_value=24,
+                initial=program.lab_interval_months,
+                label="Next lab after one at target (months)",
+            )
+            self.fields["lab_interval_above_target_months"] = forms.IntegerField(
+                min_value=1,
+                max_value=24,
+                initial=program.lab_interval_above_target_months,
+                label="Next lab after one not at target (months)",
+            )
         for modality in self.modalities:
             self.fields[f"modality_{modality.code}_interval"] = forms.IntegerField(
                 min_value=1,
@@ -397,13 +435,25 @@ class ProgramRulesForm(forms.Form):
             and data["min_age"] > data["max_age"]
         ):
             self.add_error("max_age", "The oldest age is below the youngest.")
+        target, poor = data.get("target_value"), data.get("poor_control_value")
+        if target is not None and poor is not None and target > poor:
+            self.add_error(
+                "poor_control_value", "The poor-control threshold cannot be below the target."
+            )
         return data
+
+    def control_fields(self):
+        return [self[name] for name in CONTROL_FORM_FIELDS if name in self.fields]
 
     def changes(self):
         """The arguments of services.program_rules_update."""
         data = self.cleaned_data
         return {
-            "fields": {n: data[n] for n in ("min_age", "max_age", "due_soon_days", "active")},
+            "fields": {
+                n: data[n]
+                for n in ("min_age", "max_age", "due_soon_days", "active", *CONTROL_FORM_FIELDS)
+                if n in self.fields
+            },
             "modalities": [
                 ModalityRuleChange(
                     code=m.code,

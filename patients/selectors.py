@@ -437,6 +437,11 @@ def program_rules_snapshot(program: ScreeningProgram) -> dict[str, Any]:
             }
             for e in program.exclusions.prefetch_related("all_of").order_by("code")
         ],
+        # A screening programme's snapshot is as it always was (its stored versions
+        # compare equal); a control programme's adds its kind and its own rules.
+        **(
+            {"kind": program.kind, "control": program.control_rules()} if program.is_control else {}
+        ),
     }
 
 
@@ -448,9 +453,11 @@ class ProgramRules:
 
 
 def program_rules_list() -> list[ProgramRules]:
-    programs = ScreeningProgram.objects.prefetch_related(
-        "modalities__concept", "exclusions__all_of"
-    ).order_by("pk")
+    programs = (
+        ScreeningProgram.objects.select_related("condition_concept")
+        .prefetch_related("modalities__concept", "exclusions__all_of", "lab_concepts")
+        .order_by("pk")
+    )
     return [
         ProgramRules(
             program=program,
@@ -475,10 +482,13 @@ def rule_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         "result_categories": ("result category", "code"),
         "follow_up_pathways": ("follow-up pathway", "id"),
     }
+    # A control programme's own rules in words too ("control target: 8 → 7").
+    before, after = ({**r, **{f"control {k}": v for k, v in r.get("control", {}).items()}}
+                     for r in (before, after))  # fmt: skip
     changes = [
         f"{name}: {before.get(name)} → {after.get(name)}"
         for name in sorted(set(before) | set(after))
-        if name not in groups and before.get(name) != after.get(name)
+        if name not in groups and name != "control" and before.get(name) != after.get(name)
     ]
     for group, (noun, key) in groups.items():
         old = {item[key]: item for item in before.get(group, [])}

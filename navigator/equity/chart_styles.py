@@ -21,6 +21,7 @@ INK_MUTED = "#4f5b69"
 GRID = "#cfd6df"
 BRAND = "#0b5c7a"
 DANGER = "#a4161a"
+OK = "#1e6b34"
 PAPER = "#ffffff"
 
 # Series colours on white, contrast 5.7:1 to 9:1; with the dash patterns and
@@ -68,6 +69,10 @@ STYLES: Mapping[str, MarkStyle] = {
     "chart__whisker": MarkStyle(stroke=INK, stroke_width=1.5),
     "chart__reference-line": MarkStyle(stroke=DANGER, stroke_width=1.5, dash=(5, 3)),
     "chart__reference-label": MarkStyle(fill=DANGER, font_size=11),
+    # A control programme's target on the case page's lab trend (lab_chart.py): told
+    # apart from the poor-control threshold (the reference line) by dash and label too.
+    "chart__target-line": MarkStyle(stroke=OK, stroke_width=1.5, dash=(2, 3)),
+    "chart__target-label": MarkStyle(fill=OK, font_size=11),
     "chart__zero": MarkStyle(stroke=INK, stroke_width=1.5),
     "chart__bar": MarkStyle(stroke=BRAND, fill=BRAND),
     "chart__line": MarkStyle(stroke=BRAND, stroke_width=2.5),

@@ -1,5 +1,14 @@
-"""The care-gap refresh: recompute gaps, then open a case for each newly overdue patient
+"""The care-gap refresh: recompute gaps, then open a case for each patient newly in a gap
 and close the open case of one the EHR shows screened.
+
+A gap is any of `GAP_STATUSES`: a screening programme's "overdue", a control
+programme's "not tested this year", "no usable result" and "poor control". A
+control programme's case is never closed from data: one lab does not end the
+work (the patient stays enrolled while the condition lasts, and the next lab is
+due again months later). It stays open, its gap refreshed each night (the case
+page reads the current gap), until a navigator closes it; while it is open no
+second case is opened for the same programme. A screening programme's case is
+closed when the EHR reports the test (up to date or due soon again).
 
 Sits above the care-gap writes (`patients.services.care_gaps`) and the case
 kernel; the nightly Celery task and the after-import task call `care_gaps_refresh`.
@@ -16,6 +25,7 @@ from navigator.cases import case_lock, case_transition, event_record
 from navigator.models import OPEN_STATUSES, CaseEventKind, CaseStatus, NavigationCase
 from navigator.services.case_opening import cases_open_many
 from patients.models import (
+    GAP_STATUSES,
     CareGapStatus,
     Patient,
     ScreeningEvent,
@@ -75,11 +85,14 @@ def care_gaps_refresh(
 def _cases_follow_gaps(
     changes: list[CareGapChange], programs: list[ProgramRules]
 ) -> tuple[int, int]:
-    """Open a case for each newly overdue patient; close one the EHR shows screened."""
+    """Open a case for each patient newly in a gap; close one the EHR shows screened
+    (a screening programme's only: its statuses are the only "up to date" ones)."""
     program_by_id = {entry.program.pk: entry.program for entry in programs}
     closed = 0
+    # Newly: from no gap, or none stored, into one. Moving between a control
+    # programme's gaps (untested → poor control) opens nothing new.
     newly_overdue = [
-        c for c in changes if c.gap.status == CareGapStatus.OVERDUE and c.old_status != "overdue"
+        c for c in changes if c.gap.status in GAP_STATUSES and c.old_status not in GAP_STATUSES
     ]
     screened = [c for c in changes if c.result.last_screening_resource_pk is not None and (
         c.gap.status in {CareGapStatus.UP_TO_DATE, CareGapStatus.DUE_SOON}

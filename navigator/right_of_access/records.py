@@ -96,6 +96,10 @@ EXCLUDED: dict[str, str] = {
         "accounting of disclosures (45 CFR 164.528) draws on, not the designated record set "
         "(so is audit.RowChange, the change history, which names its patient by id only)"
     ),
+    "patients.CareGapStamp": (
+        "when the system last computed the patient's care gaps: bookkeeping for the "
+        "nightly run, not information about the patient (the gaps themselves are exported)"
+    ),
     "patients.ReferralSeen": (
         "when a clinic user last opened a referral's page: staff activity, kept to mark "
         "what changed for that user, not information about the patient"

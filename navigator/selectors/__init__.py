@@ -17,6 +17,8 @@ To change:
 - what a referring clinic sees of its referrals (the loop closing in plain words,
   the list's search, filters and "changed since you last looked" marks, the digest's
   referral numbers): `referrals.py`;
+- a control programme's case: the patient's HbA1c/GMI readings for its trend
+  (scoped like the case page, read as the care-gap engine reads them): `labs.py`;
 - the team view's weekly numbers, and the order a rebalance hands cases on: `team.py`;
 - a user's own live API tokens: `api_tokens.py`.
 """

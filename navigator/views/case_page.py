@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from navigator.cases import StaleCaseError
+from navigator.equity.svg import render_chart
 from navigator.forms.base import EquiNavForm, choice
 from navigator.forms.case_actions import (
     AppointmentBookForm,
@@ -48,11 +49,14 @@ from navigator.models import (
 from navigator.permissions import AuthedRequest, has_role, role_required
 from navigator.selectors import cases as case_selectors
 from navigator.selectors.cases import barrier_types_active, open_follow_up
+from navigator.selectors.labs import case_lab_trend
 from navigator.selectors.visibility import navigators_visible_to
+from navigator.views.lab_chart import lab_trend_chart
 from navigator.worklist.rules import PREP_CALL_WINDOW
 from outreach import selectors as outreach_selectors
 from outreach.models import CaseTask, Channel, InterpreterRequest, Purpose
 from outreach.services.interpreters import INTERPRETER_MOVES
+from patients.caregaps.control import value_words
 from patients.models import PreferredChannel
 from patients.selectors import care_gaps_for
 
@@ -255,6 +259,7 @@ def case_page_context(
         "can_act": is_open,
         "can_assign": is_open and has_role(user, Role.MANAGER),
     }
+    context |= _lab_trend_context(user, case, context["care_gap"])
     if is_open:
         # Before any result: the screening itself. After one that calls for a follow-up,
         # only the follow-up's test is booked and recorded.
@@ -321,6 +326,23 @@ def case_page_context(
             for message in errors
         ]
     return context
+
+
+def _lab_trend_context(user, case: NavigationCase, care_gap) -> dict[str, Any]:
+    """A control programme's case: the lab trend, its chart, and its numbers in words."""
+    trend = case_lab_trend(
+        user=user, case=case, next_due_on=care_gap.next_due_on if care_gap else None
+    )
+    if trend is None:
+        return {"lab_trend": None}
+    chart = lab_trend_chart(trend)
+    return {
+        "lab_trend": trend,
+        "lab_chart": render_chart(chart, chart_id="lab-trend-chart") if chart else "",
+        "lab_last_words": value_words(trend.last) if trend.last else "",
+        "lab_target_words": f"{trend.target.normalize():f} {trend.unit}",
+        "lab_poor_words": f"{trend.poor_control.normalize():f} {trend.unit}",
+    }
 
 
 def case_page_render(

@@ -14,6 +14,11 @@ not import models. The code systems named here: patients.caregaps.codes.
 from __future__ import annotations
 
 from patients.caregaps.codes import CPT, HCPCS, ICD10CM, LOINC, RXNORM, SNOMED, vsac
+from patients.caregaps.glycemic import (
+    DIABETES_URL,
+    GLUCOSE_MANAGEMENT_INDICATOR,
+    HBA1C_LAB_TEST_URL,
+)
 
 # key, name, kind, official value sets, starter codes [(system, code, display)]
 CONCEPTS: list[dict] = [
@@ -337,6 +342,39 @@ CONCEPTS: list[dict] = [
             (SNOMED, "160734000", "Lives in a nursing home"),
         ],
     },
+    # --- Control programmes: the condition and the labs (CMS122's, glycemic.py) -----
+    {
+        "key": "diabetes",
+        "name": "Diabetes",
+        "kind": "condition",
+        "value_sets": [DIABETES_URL],
+        "codes": [
+            (ICD10CM, "E11.9", "Type 2 diabetes mellitus without complications"),
+            (ICD10CM, "E11.65", "Type 2 diabetes mellitus with hyperglycemia"),
+            (ICD10CM, "E10.9", "Type 1 diabetes mellitus without complications"),
+            (SNOMED, "44054006", "Diabetes mellitus type 2"),
+            (SNOMED, "46635009", "Diabetes mellitus type 1"),
+        ],
+    },
+    {
+        "key": "hba1c",
+        "name": "HbA1c laboratory test",
+        "kind": "lab",
+        "value_sets": [HBA1C_LAB_TEST_URL],
+        "codes": [
+            (LOINC, "4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood"),
+            (LOINC, "4549-2", "Hemoglobin A1c/Hemoglobin.total in Blood by Electrophoresis"),
+            (LOINC, "17856-6", "Hemoglobin A1c/Hemoglobin.total in Blood by HPLC"),
+        ],
+    },
+    {
+        # A single code in CMS122, not a value set: its starter code is all there is.
+        "key": "gmi",
+        "name": "Glucose management indicator (GMI)",
+        "kind": "lab",
+        "value_sets": [],
+        "codes": [(*GLUCOSE_MANAGEMENT_INDICATOR, "Glucose management indicator")],
+    },
     # --- Qualifying encounters ----------------------------------------------------
     {
         "key": "outpatient-visit",
@@ -399,7 +437,10 @@ EXCLUSIONS = [
     ),
     ("cervical", "absence-of-cervix", "No cervix", ["absence-of-cervix"], None, None),
 ]
-# Every program shares these (12 months: the measurement year's look-back).
+# Every program shares these (12 months: the measurement year's look-back); they are
+# CMS122's denominator exclusions too (hospice, palliative care, and from 66 frailty
+# with advanced illness or living long term in a nursing home), so the diabetes
+# control programme has them as well (migration 0031).
 COMMON_EXCLUSIONS = [
     ("hospice", "Hospice care", ["hospice"], 12, None),
     ("palliative-care", "Palliative care", ["palliative-care"], 12, None),

@@ -17,6 +17,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from patients.caregaps.control import (
+    ControlRules,
+    Reading,
+    evaluate_control,
+    lab_readings,
+    prepare_control,
+)
 from patients.caregaps.dates import add_months, add_years, age_in_years
 from patients.caregaps.fhirdata import (
     ORDERED,
@@ -174,6 +181,14 @@ def _evidence_of(facts: PatientFacts) -> list[_Evidence]:
     return facts._evidence
 
 
+def lab_readings_of(
+    *, resources: list[tuple[int, Resource]], birth_date: dt.date, codes: frozenset[Code]
+) -> list[Reading]:
+    """A patient's lab readings of these codes, oldest first, read exactly as a control
+    programme's gap reads them (the case page's trend draws these)."""
+    return lab_readings([_Evidence(pk, r, birth_date) for pk, r in resources], codes)
+
+
 def _day_span(span: Interval | None) -> tuple[dt.date | None, dt.date | None]:
     if span is None:
         return None, None
@@ -226,6 +241,21 @@ def _exclusion_evidence(
     return best
 
 
+def _has_condition(facts: PatientFacts, control: ControlRules, as_of: dt.date) -> bool:
+    """A Condition of the programme's concept, not refuted, begun by `as_of` and not
+    abated before the year began (its prevalence overlaps the year so far)."""
+    year_start = dt.date(as_of.year, 1, 1)
+    for item in _evidence_of(facts):
+        if item.resource_type != "Condition" or not item.matches(control.condition_codes):
+            continue
+        if not item.counts():
+            continue
+        first, last = _day_span(item.span())
+        if (first is None or first <= as_of) and (last is None or last >= year_start):
+            return True
+    return False
+
+
 def _test_day(item: _Evidence) -> dt.date | None:
     """The day a test was done (its end, or its only day)."""
     span = item.span()
@@ -272,22 +302,30 @@ class PreparedRules:
     pack_problem: str
     exclusions: tuple[_Exclusion, ...]
     modalities: tuple[_Modality, ...]
+    # How messages name the programme: "Colorectal screening", "Diabetes control".
+    label: str = ""
+    # A control programme's own rules (control.py); None for a screening programme.
+    control: ControlRules | None = None
 
 
 def prepare_rules(
     *, program_name: str, rules: dict[str, Any], concept_codes: dict[str, frozenset[Code]]
 ) -> PreparedRules:
     name = program_name
+    control = prepare_control(rules, concept_codes)
+    label = name if control is not None else f"{name} screening"
     return PreparedRules(
         name=name,
+        label=label,
+        control=control,
         min_age=rules["min_age"],
         max_age=rules["max_age"],
         sex=rules["sex"],
         min_pack_years=rules.get("min_pack_years"),
         due_soon_days=rules["due_soon_days"],
-        sex_problem=f"{name} screening is for {rules['sex']} patients.",
+        sex_problem=f"{label} is for {rules['sex']} patients.",
         pack_problem=(
-            f"{name} screening needs a smoking history of {rules.get('min_pack_years')} pack-years."
+            f"{label} needs a smoking history of {rules.get('min_pack_years')} pack-years."
         ),
         exclusions=tuple(
             _Exclusion(
@@ -350,7 +388,17 @@ def evaluate_prepared(*, facts: PatientFacts, rules: PreparedRules, as_of: dt.da
     ):
         problems.append(rules.pack_problem)
     if age < min_age or age > max_age:
-        problems.append(f"{name} screening is for ages {min_age}–{max_age}; the patient is {age}.")
+        problems.append(f"{rules.label} is for ages {min_age}–{max_age}; the patient is {age}.")
+    if (
+        not problems
+        and rules.control is not None
+        and not _has_condition(facts, rules.control, as_of)
+    ):
+        # A control programme enrols only the patients with the condition (CMS122: a
+        # diabetes diagnosis whose prevalence overlaps the year).
+        problems.append(
+            f"{rules.label} is for patients with {rules.control.condition_name}; none on record."
+        )
     if problems:
         recheck = (
             _birthday(facts.birth_date, min_age) if age < min_age and len(problems) == 1 else None
@@ -384,6 +432,21 @@ def evaluate_prepared(*, facts: PatientFacts, rules: PreparedRules, as_of: dt.da
                 evidence=rows,
                 recheck_on=min(d for d in (recheck, ages_out) if d is not None),
             )
+
+    # 3. A control programme: the most recent lab of the year (control.py).
+    if rules.control is not None:
+        outcome = evaluate_control(evidence=_evidence_of(facts), rules=rules.control, as_of=as_of)
+        return GapResult(
+            outcome.status,
+            outcome.summary,
+            outcome.reasons,
+            evidence=outcome.evidence,
+            last_screening_on=outcome.last_lab_on,
+            last_screening_resource_pk=outcome.last_lab_resource_pk,
+            next_due_on=outcome.next_due_on,
+            overdue_since=outcome.overdue_since,
+            recheck_on=min(outcome.recheck_on, ages_out),
+        )
 
     # 3. Screenings: the test whose interval runs longest decides.
     best: tuple[dt.date, dt.date, _Modality, str, int | None] | None = None

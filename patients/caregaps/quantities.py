@@ -67,6 +67,16 @@ class LabQuantity:
             return None
         return self.value * mine / theirs
 
+    def same_scale(self, unit: str) -> bool:
+        """Whether the value is already in `unit`'s scale (% and 10*-2 are; mmol/mol is
+        not): a control programme compares only these with its target, because the
+        UCUM scale that `in_unit` applies is not the clinical conversion (64 mmol/mol
+        IFCC is 8.0 % NGSP, not 6.4 %), and a number with no unit may mean either."""
+        if self.system not in (None, UCUM):
+            return False
+        mine = _factor(self.unit)
+        return mine is not None and mine == _factor(unit)
+
     def greater_than(self, threshold: Decimal, unit: str) -> Truth:
         """`self > threshold 'unit'`; None (unknown) when the units do not compare."""
         value = self.in_unit(unit)

@@ -10,21 +10,24 @@ To change:
 - patients, their demographics choices (sex, language proficiency, insurance, smoking),
   race/ethnicity, whether a language was asked and who answered (`LanguageStatus`,
   `DemographicSource`) and phones: `people.py`;
-- screening programs and their rules (modalities, exclusions, rule versions), screening
-  results and the tests done (`ScreeningEvent`): `programs.py`;
+- programmes and their rules (modalities, exclusions, rule versions), of either kind
+  (`ProgramKind`: screening, or control with its condition, lab concepts, target,
+  poor-control threshold and lab intervals), screening results and the tests done
+  (`ScreeningEvent`): `programs.py`;
 - result categories and the follow-up pathways a result calls for: `results.py`;
 - referrals, CSV uploads, and the words a clinic sees for a case's stage: `referrals.py`;
 - code concepts, starter codes and official value sets: `codes.py`;
 - EHR feeds: sources, patient links, clinical resources, imports, data-quality warnings:
   `fhir.py`; FHIR Bulk Data import jobs, their files, batches, rejected lines and
   touched patients: `fhir_bulk.py`;
-- care gaps, their statuses and each patient's stamp of when they were last computed
+- care gaps, their statuses (a control programme's too) and which of them are a gap
+  (`GAP_STATUSES`), and each patient's stamp of when they were last computed
   (`CareGapStamp`): `care_gaps.py`;
 - population measures stored per patient and period for the disparities dashboard
   (`MeasurePopulation`) and the periods computed for everyone (`MeasurePeriod`): `measures.py`.
 """
 
-from patients.models.care_gaps import CareGap, CareGapStamp, CareGapStatus
+from patients.models.care_gaps import GAP_STATUSES, CareGap, CareGapStamp, CareGapStatus
 from patients.models.clinics import Clinic
 from patients.models.codes import CodeConcept, ConceptCode, ConceptKind, ValueSet, ValueSetCode
 from patients.models.fhir import (
@@ -62,9 +65,11 @@ from patients.models.people import (
     race_group_of,
 )
 from patients.models.programs import (
+    CONTROL_FIELDS,
     RECORDABLE_RESULTS,
     ModalityRole,
     ProgramExclusion,
+    ProgramKind,
     RuleVersion,
     ScreeningEvent,
     ScreeningModality,
@@ -117,6 +122,8 @@ __all__ = [
     "ValueSetCode",
     "Sexes",
     "ScreeningProgram",
+    "ProgramKind",
+    "CONTROL_FIELDS",
     "ScreeningModality",
     "ScreeningResult",
     "ScreeningEvent",
@@ -146,6 +153,7 @@ __all__ = [
     "FhirBulkRejection",
     "FhirBulkTouchedPatient",
     "CareGapStatus",
+    "GAP_STATUSES",
     "CareGap",
     "CareGapStamp",
     "MeasurePopulation",

@@ -16,6 +16,26 @@ class CareGapStatus(models.TextChoices):
     UP_TO_DATE = "up_to_date", "Up to date"
     DUE_SOON = "due_soon", "Due soon"
     OVERDUE = "overdue", "Overdue"
+    # A control programme's statuses (patients.caregaps.control): what the most recent
+    # lab of the year says, never "up to date" or "completed". The first three are
+    # gaps (CMS122's numerator: no test this year, a test without a result, above 9 %).
+    UNTESTED = "untested", "Not tested this year"
+    NO_RESULT = "no_result", "Tested, no usable result"
+    POOR_CONTROL = "poor_control", "Poor control (above threshold)"
+    ABOVE_TARGET = "above_target", "Above target"
+    AT_TARGET = "at_target", "At target"
+
+
+# The statuses that are a care gap: the nightly run opens a case for a patient who
+# enters one of them (navigator.intake.care_gaps).
+GAP_STATUSES = frozenset(
+    {
+        CareGapStatus.OVERDUE,
+        CareGapStatus.UNTESTED,
+        CareGapStatus.NO_RESULT,
+        CareGapStatus.POOR_CONTROL,
+    }
+)
 
 
 class CareGap(AuditedRead, models.Model):

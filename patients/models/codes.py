@@ -10,6 +10,9 @@ class ConceptKind(models.TextChoices):
     SCREENING = "screening", "Screening test"
     EXCLUSION = "exclusion", "Exclusion"
     ENCOUNTER = "encounter", "Qualifying encounter"
+    # What a control programme follows and enrols on (HbA1c, GMI; diabetes).
+    LAB = "lab", "Lab test"
+    CONDITION = "condition", "Condition"
     OTHER = "other", "Other"
 
 

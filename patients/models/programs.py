@@ -1,11 +1,21 @@
-"""Screening programs and their rules as data: modalities, exclusions, rule versions;
-and the screening tests done (`ScreeningEvent`)."""
+"""Screening and control programmes and their rules as data: modalities, exclusions,
+rule versions; and the screening tests done (`ScreeningEvent`).
+
+A programme is of one of two kinds (`ProgramKind`). A screening programme looks
+for one test that closes a loop (colonoscopy every 10 years). A control programme
+(diabetes) enrols the patients who have a condition and follows a lab value over
+time against a target: its lab concepts, target, poor-control threshold and lab
+intervals are fields here, versioned with the rest of the rules.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -23,8 +33,45 @@ class Sexes(models.TextChoices):
     MALE = "male", "Male"
 
 
+class ProgramKind(models.TextChoices):
+    # One test, a loop that closes (the patient is up to date until the next one is due).
+    SCREENING = "screening", "Screening"
+    # Enrolment while the condition lasts, a lab value kept under a target, periodic labs.
+    CONTROL = "control", "Control"
+
+
+# The fields a control programme must have (and a screening programme must leave
+# empty): a DB constraint and `ScreeningProgram.clean` both read this.
+CONTROL_FIELDS = (
+    "condition_concept",
+    "target_value",
+    "target_unit",
+    "poor_control_value",
+    "lab_interval_months",
+    "lab_interval_above_target_months",
+)
+_CONTROL_SET = (
+    models.Q(condition_concept__isnull=False)
+    & models.Q(target_value__isnull=False)
+    & ~models.Q(target_unit="")
+    & models.Q(poor_control_value__isnull=False)
+    & models.Q(target_value__lte=models.F("poor_control_value"))
+    & models.Q(lab_interval_months__isnull=False)
+    & models.Q(lab_interval_above_target_months__isnull=False)
+)
+_CONTROL_EMPTY = (
+    models.Q(condition_concept__isnull=True)
+    & models.Q(target_value__isnull=True)
+    & models.Q(target_unit="")
+    & models.Q(poor_control_value__isnull=True)
+    & models.Q(lab_interval_months__isnull=True)
+    & models.Q(lab_interval_above_target_months__isnull=True)
+)
+
+
 class ScreeningProgram(models.Model):
-    """A screening (colorectal, breast, ...) with its eligibility, stored as data."""
+    """A programme (colorectal screening, diabetes control, ...) with its eligibility,
+    stored as data. The name is historical: a control programme is one too (`kind`)."""
 
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=100, unique=True)
@@ -49,37 +96,160 @@ class ScreeningProgram(models.Model):
     # the rules (eligibility, modalities, exclusions); see RuleVersion.
     rule_version = models.PositiveIntegerField(default=1)
 
+    kind = models.CharField(
+        max_length=16, choices=ProgramKind.choices, default=ProgramKind.SCREENING
+    )
+    # --- A control programme's rules (empty for a screening programme) -----------------
+    condition_concept = models.ForeignKey(
+        "CodeConcept",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Control: the condition that enrols a patient (e.g. diabetes).",
+    )
+    lab_concepts = models.ManyToManyField(
+        "CodeConcept",
+        blank=True,
+        related_name="+",
+        help_text="Control: the lab tests whose value is followed (e.g. HbA1c, GMI).",
+    )
+    target_value = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="Control: the goal; a value below it is at target (HbA1c < 8 %).",
+    )
+    target_unit = models.CharField(
+        max_length=16, blank=True, help_text="Control: UCUM unit of the target and threshold (%)."
+    )
+    poor_control_value = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="Control: a value above it is poor control, a care gap (HbA1c > 9 %, CMS122).",
+    )
+    lab_interval_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(24)],
+        help_text="Control: months to the next lab when the last value is at target.",
+    )
+    lab_interval_above_target_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(24)],
+        help_text="Control: months to the next lab when the last value is not at target.",
+    )
+
     class Meta:
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(min_age__lte=models.F("max_age")),
                 name="program_age_range_ordered",
-            )
+            ),
+            models.CheckConstraint(
+                condition=(
+                    (models.Q(kind=ProgramKind.SCREENING) & _CONTROL_EMPTY)
+                    | (models.Q(kind=ProgramKind.CONTROL) & _CONTROL_SET)
+                ),
+                name="program_kind_rules",
+                violation_error_message=(
+                    "A control programme needs its condition, target, unit, poor-control "
+                    "threshold (at or above the target) and lab intervals; a screening "
+                    "programme has none of them."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def label(self) -> str:
+        """How messages name it: “Colorectal screening”, “Diabetes control”."""
+        return self.name if self.is_control else f"{self.name} screening"
+
+    @property
+    def is_control(self) -> bool:
+        return self.kind == ProgramKind.CONTROL
+
+    def control_rules(self) -> dict[str, Any]:
+        """A control programme's own rules as plain data, for the rules snapshot
+        (patients.selectors.program_rules_snapshot): the numbers as text, exactly as
+        entered (JSON has no decimals), the concepts by key."""
+
+        def number(value: Decimal | None) -> str | None:
+            return None if value is None else f"{value.normalize():f}"
+
+        return {
+            "condition": self.condition_concept.key if self.condition_concept else None,
+            "labs": sorted(c.key for c in self.lab_concepts.all()),
+            "target": number(self.target_value),
+            "unit": self.target_unit,
+            "poor_control": number(self.poor_control_value),
+            "interval_months": self.lab_interval_months,
+            "interval_above_target_months": self.lab_interval_above_target_months,
+        }
+
+    def clean(self) -> None:
+        """Each missing or stray field named, in words a programme manager reads
+        (the constraint says the same at once, for writes that skip validation).
+        The lab concepts (many-to-many) are checked by the admin form and the seed."""
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.kind == ProgramKind.CONTROL:
+            needed = {
+                "condition_concept": "Name the condition that enrols patients (e.g. diabetes).",
+                "target_value": "Give the target value (e.g. 8 for HbA1c < 8 %).",
+                "target_unit": "Give the target's unit (e.g. %).",
+                "poor_control_value": "Give the poor-control threshold (e.g. 9 %).",
+                "lab_interval_months": "Say how often the lab is repeated at target (months).",
+                "lab_interval_above_target_months": (
+                    "Say how often the lab is repeated above target (months)."
+                ),
+            }
+            for name, message in needed.items():
+                if getattr(self, name) in (None, ""):
+                    errors[name] = message
+            if (
+                self.target_value is not None
+                and self.poor_control_value is not None
+                and self.target_value > self.poor_control_value
+            ):
+                errors["poor_control_value"] = (
+                    "The poor-control threshold cannot be below the target."
+                )
+        else:
+            stray = [name for name in CONTROL_FIELDS if getattr(self, name) not in (None, "")]
+            for name in stray:
+                errors[name] = "Only a control programme has this; leave it empty for a screening."
+        if errors:
+            raise ValidationError(errors)
+
     def eligibility_problems(self, patient: Patient, on: dt.date) -> list[str]:
+        # (A control programme's condition is read from the patient's clinical data by
+        # the care-gap engine; here only what the patient row says.)
         """Why this patient is outside the program's criteria on a day (empty if inside)."""
         problems = []
         age = patient.age_on(on)
         if not self.min_age <= age <= self.max_age:
             problems.append(
-                f"{self.name} screening is for ages {self.min_age}–{self.max_age}; "
-                f"the patient is {age}."
+                f"{self.label} is for ages {self.min_age}–{self.max_age}; the patient is {age}."
             )
         if self.sex != Sexes.ANY and patient.sex != self.sex:
-            problems.append(
-                f"{self.name} screening is for {self.get_sex_display().lower()} patients."
-            )
+            problems.append(f"{self.label} is for {self.get_sex_display().lower()} patients.")
         if self.min_pack_years is not None and (
             patient.smoking_status not in {SmokingStatus.CURRENT, SmokingStatus.FORMER}
             or (patient.smoking_pack_years or 0) < self.min_pack_years
         ):
             problems.append(
-                f"{self.name} screening needs a smoking history of at least "
+                f"{self.label} needs a smoking history of at least "
                 f"{self.min_pack_years} pack-years."
             )
         return problems

@@ -203,7 +203,9 @@ def care_gap_populations_refresh(
     merged patients (1) for a partial refresh; the patients' ids once for a full one;
     per batch the facts (3) and the write.
     """
-    programs = selectors.program_rules_list()
+    # A control programme has no care-gap population measure: its statuses are not
+    # "screened or not", and its eCQM (CMS122 for diabetes) measures it.
+    programs = [entry for entry in selectors.program_rules_list() if not entry.program.is_control]
     if program_codes is not None:
         unknown = sorted(set(program_codes) - {entry.program.code for entry in programs})
         if unknown:

@@ -12,7 +12,20 @@ from navigator.models import User
 from patients.models import RuleVersion, ScreeningProgram
 from patients.selectors import program_rules_snapshot
 
-RULE_FIELDS = ("min_age", "max_age", "sex", "min_pack_years", "due_soon_days", "active")
+RULE_FIELDS = (
+    "min_age",
+    "max_age",
+    "sex",
+    "min_pack_years",
+    "due_soon_days",
+    "active",
+    # A control programme's (ScreeningProgram.clean refuses them on a screening one).
+    "target_value",
+    "target_unit",
+    "poor_control_value",
+    "lab_interval_months",
+    "lab_interval_above_target_months",
+)
 
 
 @dataclass

@@ -22,8 +22,11 @@ from outreach.services import interpreters
 from outreach.services.attempts import attempt_log
 from outreach.services.navigator_tasks import case_tasks_scan, message_failure_escalate
 from patients.models import CareGap, PatientPhone, ScreeningModality
+from patients.services import care_gaps
 from tests import factories
 from tests.support.browser import signed_in_context
+from tests.support.fhir import diabetes as diabetes_condition
+from tests.support.fhir import ehr_resource, hba1c
 from tests.support.paths import AXE
 from tests.support.services import need
 
@@ -234,6 +237,31 @@ def test_the_case_page_and_its_shortcuts_help_have_no_accessibility_violations(
         return "shortcuts help open"
 
     check(browser, live_server, navigator.user, f"/cases/{case.pk}/", then=open_help)
+
+
+def test_a_diabetes_control_case_with_its_lab_trend_has_no_accessibility_violations(
+    browser, live_server, navigator
+):
+    # The chart (an SVG image with its title, description and table) and the control
+    # status badge, at laptop and phone sizes; the table opened too.
+    patient = factories.PatientFactory(birth_date=dt.date(1970, 5, 1))
+    ehr_resource(patient, diabetes_condition("2019-03-01"))
+    today = timezone.localdate()
+    for days, value in ((700, 10.1), (500, 9.2), (300, 8.3), (40, 9.4)):
+        ehr_resource(patient, hba1c((today - dt.timedelta(days=days)).isoformat(), value))
+    care_gaps.care_gaps_recompute(patient_ids=[patient.pk], as_of=today)
+    case = factories.CaseFactory(
+        patient=patient, program=factories.program("diabetes"), navigator=navigator
+    )
+
+    def open_table(page: Page) -> str:
+        page.get_by_text("The figures as a table").click()
+        expect(
+            page.get_by_role("table", name="HbA1c and GMI results, newest first")
+        ).to_be_visible()
+        return "lab table open"
+
+    check(browser, live_server, navigator.user, f"/cases/{case.pk}/", then=open_table)
 
 
 def test_the_case_page_with_a_refused_form_has_no_accessibility_violations(

@@ -231,10 +231,11 @@ def test_the_migration_seeded_each_programs_exclusions():
             assert (exclusion.lookback_months, exclusion.min_age) == (lookback, min_age)
 
 
-def test_each_program_has_rule_version_1_and_2_with_the_rules_the_migrations_compute():
+def test_each_screening_program_has_rule_version_1_and_2_with_the_rules_the_migrations_compute():
     migration = importlib.import_module("patients.migrations.0004_seed_codes_and_rules")
 
-    for program in ScreeningProgram.objects.all():
+    # (The diabetes control programme, seeded later by 0031, has its own test below.)
+    for program in ScreeningProgram.objects.filter(kind="screening"):
         first, second = RuleVersion.objects.filter(program=program).order_by("number")
         assert first.number == 1
         assert first.before == {}
@@ -252,6 +253,56 @@ def test_each_program_has_rule_version_1_and_2_with_the_rules_the_migrations_com
         assert second.after["follow_up_pathways"]
         # The service that records later versions computes the same snapshot.
         assert second.after == program_rules_snapshot(program)
+
+
+def test_the_diabetes_control_programme_has_rule_version_1_with_the_rules_the_selector_computes():
+    program = ScreeningProgram.objects.get(code="diabetes")
+
+    (first,) = RuleVersion.objects.filter(program=program)
+
+    assert first.number == 1 == program.rule_version
+    assert first.before == {}
+    # The migration's own snapshot and the service's agree, so the next change has a
+    # true "before".
+    assert first.after == program_rules_snapshot(program)
+    assert first.after["control"] == {
+        "condition": "diabetes",
+        "labs": ["gmi", "hba1c"],
+        "target": "8",
+        "unit": "%",
+        "poor_control": "9",
+        "interval_months": 6,
+        "interval_above_target_months": 3,
+    }
+
+
+def test_the_diabetes_control_programme_has_cms122s_exclusions_and_ages():
+    program = ScreeningProgram.objects.get(code="diabetes")
+
+    assert (program.kind, program.min_age, program.max_age, program.sex) == (
+        "control",
+        18,
+        75,
+        "any",
+    )
+    assert "CMS122" in program.guideline and "ADA" in program.guideline
+    for code, _name, all_of, lookback, min_age in COMMON_EXCLUSIONS:
+        exclusion = ProgramExclusion.objects.get(program=program, code=code)
+        assert sorted(exclusion.all_of.values_list("key", flat=True)) == sorted(all_of)
+        assert (exclusion.lookback_months, exclusion.min_age) == (lookback, min_age)
+    assert not program.modalities.exists()
+
+
+def test_the_control_concepts_name_cms122s_value_sets_and_gmi_code():
+    from patients.caregaps.measures import cms122
+
+    assert spec("diabetes")["value_sets"] == [
+        f"http://cts.nlm.nih.gov/fhir/ValueSet/{cms122.DIABETES}"
+    ]
+    assert spec("hba1c")["value_sets"] == [
+        f"http://cts.nlm.nih.gov/fhir/ValueSet/{cms122.HBA1C_LAB_TEST}"
+    ]
+    assert starter_codes("gmi") == {cms122.GLUCOSE_MANAGEMENT_INDICATOR}
 
 
 def test_until_value_sets_are_loaded_each_concept_has_its_starter_codes():

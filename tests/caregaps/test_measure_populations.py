@@ -21,6 +21,7 @@ from patients.models import (
     Patient,
     PatientSourceLink,
     ScreeningEvent,
+    ScreeningProgram,
 )
 from patients.services.measure_populations import (
     care_gap_populations_refresh,
@@ -28,7 +29,7 @@ from patients.services.measure_populations import (
 )
 from tests.factories import PatientFactory, modality
 from tests.support.ecqm import MEASURE_FOLDERS, official_cases_imported
-from tests.support.fhir import ehr_resource
+from tests.support.fhir import diabetes, ehr_resource, hba1c
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +109,7 @@ def test_stored_rows_are_cms_expected_populations_and_sum_to_the_report(measure)
     # And every row's age is the patient's age on the period's last day
     for row in MeasurePopulation.objects.filter(measure=measure).select_related("patient"):
         assert row.age_at_end == row.patient.age_on(row.period_end)
-        # (CMS122's rows have no programme until EquiNav runs a diabetes one)
+        # (CMS122's rows take the diabetes control programme seeded by 0031)
         program = row.program.code if row.program is not None else None
         assert (
             program
@@ -116,7 +117,7 @@ def test_stored_rows_are_cms_expected_populations_and_sum_to_the_report(measure)
                 "CMS130": "colorectal",
                 "CMS125": "breast",
                 "CMS124": "cervical",
-                "CMS122": None,
+                "CMS122": "diabetes",
             }[measure]
         )
 
@@ -205,6 +206,36 @@ def test_the_care_gap_measure_is_the_engines_status_on_each_periods_last_day(peo
         measure="caregap:colorectal", period_start=Q4_2025.start, period_end=Q4_2025.end
     )
     assert listed.patients == 3  # screened, in hospice, overdue
+
+
+def test_a_control_programme_has_no_care_gap_measure_its_ecqm_measures_it():
+    # Given a diabetic in poor control (a gap of the diabetes control programme)
+    patient = PatientFactory(birth_date=dt.date(1970, 5, 1))
+    ehr_resource(patient, diabetes("2019-03-01"))
+    ehr_resource(patient, hba1c("2025-06-01", 9.6))
+
+    # When every programme's care-gap measure is stored
+    care_gap_populations_refresh(periods=[Q4_2025])
+
+    # Then there is none for diabetes control ("screened or not" does not apply)
+    assert not MeasurePopulation.objects.filter(measure="caregap:diabetes").exists()
+    # And asking for it by name says why not, as for an unknown programme
+    with pytest.raises(ValueError, match="diabetes"):
+        care_gap_populations_refresh(program_codes=["diabetes"], periods=[Q4_2025])
+
+
+def test_cms122_rows_are_stored_without_a_programme_where_no_diabetes_programme_exists():
+    cases = official_cases_imported("CMS122")
+    ((start, end),) = cases.periods
+    period = period_between(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+    # (An installation whose diabetes programme has another code.)
+    ScreeningProgram.objects.filter(code="diabetes").update(code="diabetes-local")
+
+    measure_populations_refresh(measure_ids=["CMS122"], periods=[period])
+
+    rows = MeasurePopulation.objects.filter(measure="CMS122")
+    assert rows.exists()
+    assert not rows.filter(program__isnull=False).exists()
 
 
 # --- What a refresh touches ------------------------------------------------------------------

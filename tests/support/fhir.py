@@ -105,3 +105,84 @@ def fit(day: str, status: str = "final") -> dict:
             "coding": [{"system": "http://snomed.info/sct", "code": "260385009"}]
         },
     }
+
+
+_LAB_CATEGORY = [
+    {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                "code": "laboratory",
+            }
+        ]
+    }
+]
+
+
+def hba1c(
+    day: str,
+    value: float | str | None,
+    unit: str = "%",
+    *,
+    loinc: str = "4548-4",
+    status: str = "final",
+    comparator: str | None = None,
+) -> dict:
+    """An HbA1c lab Observation (LOINC 4548-4, in CMS122's value set); `value` None:
+    a result with no value."""
+    resource: dict = {
+        "resourceType": "Observation",
+        "status": status,
+        "category": _LAB_CATEGORY,
+        "code": {"coding": [{"system": "http://loinc.org", "code": loinc, "display": "HbA1c"}]},
+        "effectiveDateTime": day,
+    }
+    if value is not None:
+        quantity: dict = {"value": value, "unit": unit, "system": "http://unitsofmeasure.org"}
+        if unit:
+            quantity["code"] = unit
+        if comparator:
+            quantity["comparator"] = comparator
+        resource["valueQuantity"] = quantity
+    return resource
+
+
+def gmi(day: str, value: float | str) -> dict:
+    """A glucose management indicator (LOINC 97506-0), in %."""
+    return hba1c(day, value, loinc="97506-0")
+
+
+def diabetes(onset: str, *, abated: str | None = None, code: str = "E11.9") -> dict:
+    """A diabetes Condition (ICD-10-CM, in CMS122's value set)."""
+    resource: dict = {
+        "resourceType": "Condition",
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": "resolved" if abated else "active",
+                }
+            ]
+        },
+        "verificationStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": "confirmed",
+                }
+            ]
+        },
+        "code": {
+            "coding": [
+                {
+                    "system": "http://hl7.org/fhir/sid/icd-10-cm",
+                    "code": code,
+                    "display": "Type 2 diabetes mellitus",
+                }
+            ]
+        },
+        "onsetDateTime": onset,
+    }
+    if abated:
+        resource["abatementDateTime"] = abated
+    return resource

@@ -15,12 +15,16 @@ above 9 %, or there is none in the period.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
-from patients.caregaps.codes import LOINC
-from patients.caregaps.datetimes import Point, date_from
-from patients.caregaps.fhirdata import Resource
+from patients.caregaps.glycemic import (
+    DIABETES,
+    GLUCOSE_MANAGEMENT_INDICATOR,
+    HBA1C_LAB_TEST,
+    Assessment,
+    lowest_on_most_recent_day,
+    most_recent_date,
+)
 from patients.caregaps.measures.context import Context, exists, interval_overlaps, latest_of
 from patients.caregaps.measures.libraries.adult_outpatient_encounters import (
     QUALIFYING_VISITS,
@@ -34,13 +38,20 @@ from patients.caregaps.measures.libraries.hospice import has_hospice_services
 from patients.caregaps.measures.libraries.palliative_care import has_palliative_care
 from patients.caregaps.measures.libraries.status import laboratory_test_performed
 from patients.caregaps.measures.measure import Measure
-from patients.caregaps.quantities import LabValue, lab_value
-from patients.caregaps.temporal import Truth, point_during, same_day
+from patients.caregaps.quantities import lab_value
+from patients.caregaps.temporal import point_during
 
-DIABETES = "2.16.840.1.113883.3.464.1003.103.12.1001"
-HBA1C_LAB_TEST = "2.16.840.1.113883.3.464.1003.198.12.1013"
-# code "Glucose management indicator": '97506-0' from "LOINC"
-GLUCOSE_MANAGEMENT_INDICATOR = (LOINC, "97506-0")
+__all__ = [
+    "CMS122",
+    "DIABETES",
+    "GLUCOSE_MANAGEMENT_INDICATOR",
+    "HBA1C_LAB_TEST",
+    "Assessment",
+    "glycemic_status_assessments",
+    "lowest_on_most_recent_day",
+    "most_recent_date",
+]
+
 # "Has Most Recent Elevated Glycemic Status Assessment": ... > 9 '%'
 THRESHOLD, THRESHOLD_UNIT = Decimal(9), "%"
 
@@ -78,16 +89,6 @@ def denominator_exclusion(ctx: Context) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class Assessment:
-    """One "Glycemic Status Assessment": the Observation, its effective.latest()
-    and its result (ToValue of its value)."""
-
-    observation: Resource
-    latest: Point
-    result: LabValue
-
-
 def glycemic_status_assessments(ctx: Context) -> list[Assessment]:
     """ "Glycemic Status Assessment":
     (([Observation: "HbA1c Laboratory Test"] union [Observation: "Glucose management
@@ -106,76 +107,6 @@ def glycemic_status_assessments(ctx: Context) -> list[Assessment]:
         if latest is not None and point_during(latest, ctx.period) is True:
             found.append(Assessment(observation, latest, lab_value(observation)))
     return found
-
-
-def most_recent_date(assessments: list[Assessment]) -> Point | None:
-    """ "Most Recent Glycemic Status Date":
-    Last(("Glycemic Status Assessment" Q return date from Q.effective.latest()) sort asc)
-
-    cql-execution sorts Dates (`sort asc`, ByDirection) with JavaScript's `<`,
-    which compares their text ("2025-03" before "2025-03-15" before "2025-12"),
-    so a date known only to the month can be the last one.
-    """
-    dates = [d for d in (date_from(a.latest) for a in assessments) if d is not None]
-    return max(dates, key=lambda d: d.iso()) if dates else None
-
-
-def _value_before(a: LabValue, b: LabValue) -> Truth:
-    """Quantity.before: a < b after converting b to a's unit; unknown when they do not compare."""
-    if a.quantity is None or b.quantity is None:
-        return None
-    if a.quantity.unit == b.quantity.unit:
-        return a.quantity.value < b.quantity.value
-    other = b.quantity.in_unit(a.quantity.unit)
-    return None if other is None else a.quantity.value < other
-
-
-def _sort_by_value(items: list[Assessment]) -> list[Assessment]:
-    """`sort by QualifyingGlycemicStatusValue` (ByColumn, asc) as cql-execution's
-    asyncMergeSort runs it: a value that is not a Quantity (null) comes first; two
-    nulls tie (the left one stays first); two Quantities: the left one first only
-    if it is certainly smaller (`before`), so equal or incomparable values come
-    out right-hand first."""
-
-    def key(item: Assessment) -> LabValue | None:
-        return item.result if item.result.quantity is not None else None
-
-    def compare(a: Assessment, b: Assessment) -> int:
-        a_value, b_value = key(a), key(b)
-        if a_value is None and b_value is None:
-            return 0
-        if a_value is None or b_value is None:
-            return -1 if a_value is None else 1
-        return -1 if _value_before(a_value, b_value) is True else 1
-
-    if len(items) <= 1:
-        return items
-    middle = len(items) // 2
-    left, right = _sort_by_value(items[:middle]), _sort_by_value(items[middle:])
-    merged = []
-    while left and right:
-        merged.append(left.pop(0) if compare(left[0], right[0]) <= 0 else right.pop(0))
-    return merged + left + right
-
-
-def lowest_on_most_recent_day(assessments: list[Assessment]) -> Assessment | None:
-    """ "Lowest Glycemic Status Assessment Reading on Most Recent Day":
-    First("Glycemic Status Assessment" Q
-        where Q.effective.latest() same day as "Most Recent Glycemic Status Date"
-        return {QualifyingGlycemicStatusValue: Q.value as Quantity, QualifyingGlycemicStatus: Q}
-        sort by QualifyingGlycemicStatusValue).QualifyingGlycemicStatus
-
-    "Most recent" is by the calendar day of effective.latest() as written (its end,
-    or its start when it has no end), not by when the result was issued. Of that
-    day's readings the lowest Quantity is taken, but a reading that is not a
-    Quantity (no result, or a coded one) sorts before every Quantity.
-    """
-    day = most_recent_date(assessments)
-    if day is None:
-        return None
-    on_day = [a for a in assessments if same_day(a.latest, day) is True]
-    ordered = _sort_by_value(on_day)
-    return ordered[0] if ordered else None
 
 
 def numerator(ctx: Context) -> bool:
