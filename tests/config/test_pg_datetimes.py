@@ -215,3 +215,29 @@ def test_without_use_tz_django_reads_naive_datetimes_as_before(settings):
         cursor.execute("SELECT '2026-01-01 12:00:00+00'::timestamptz")
         (value,) = cursor.fetchone()
     assert value == dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC) and value.tzinfo is dt.UTC
+
+
+@pytest.mark.usefixtures("require_postgres")
+def test_a_connection_opened_in_another_thread_uses_the_c_loader_too():
+    # Each thread has its own connection, and each new connection its own registration.
+    import threading
+
+    from django.db import connections
+    from psycopg.pq import Format
+
+    found = []
+
+    def read():
+        try:
+            with connections["default"].cursor() as cursor:
+                oid = cursor.cursor.adapters.types["timestamptz"].oid
+                found.append(cursor.cursor.adapters.get_loader(oid, Format.TEXT))
+                cursor.execute("SELECT '2026-01-01 12:00:00.5+00'::timestamptz")
+                found.append(cursor.fetchone()[0])
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    assert found == [_utc_loader(), dt.datetime(2026, 1, 1, 12, 0, 0, 500000, tzinfo=dt.UTC)]
