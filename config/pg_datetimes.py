@@ -24,7 +24,10 @@ import datetime as dt
 from functools import cache
 from typing import Any
 
-_UTC_NAMES = (b"UTC", b"Etc/UTC")
+# Only "UTC" (what Django sets): psycopg reads any other name, 'Etc/UTC' included, as
+# a ZoneInfo, so the C loader's values there would carry ZoneInfo('Etc/UTC'), not
+# Django's `datetime.UTC` (tests/config/test_pg_datetimes.py).
+_UTC_NAMES = (b"UTC",)
 
 
 @cache

@@ -242,8 +242,14 @@ def feed_ids_for(patient: Patient) -> QuerySet[PatientSourceLink]:
     return PatientSourceLink.objects.filter(patient=patient).select_related("source")
 
 
+_FACT_FIELDS = ("pk", "birth_date", "sex", "smoking_status", "smoking_pack_years", "deceased",
+                "clinical_data_changed_at")  # fmt: skip
+
+
 def patient_facts(patient_ids: list[int]) -> list[PatientFacts]:
-    """Facts for a batch of patients: three queries whatever the batch size."""
+    """Facts for a batch of patients: three queries whatever the batch size. The
+    patients' `clinical_data_changed_at` first: a write committed after that query
+    (its data in the facts or not) changed it, so the stamp no longer matches."""
     # Plain values, not model instances: a batch is thousands of rows and the
     # engine reads only these fields (building models was a fifth of the batch).
     facts = {
@@ -254,10 +260,11 @@ def patient_facts(patient_ids: list[int]) -> list[PatientFacts]:
             smoking_status=smoking_status,
             smoking_pack_years=pack_years,
             deceased=deceased,
+            data_changed_at=changed,
         )
-        for pk, birth_date, sex, smoking_status, pack_years, deceased in Patient.objects.filter(
-            among("pk", patient_ids)
-        ).values_list("pk", "birth_date", "sex", "smoking_status", "smoking_pack_years", "deceased")
+        for pk, birth_date, sex, smoking_status, pack_years, deceased, changed in (
+            Patient.objects.filter(among("pk", patient_ids)).values_list(*_FACT_FIELDS)
+        )
     }
     for patient_id, modality_code, performed_on, result, resource_id in (
         ScreeningEvent.objects.filter(among("patient_id", patient_ids))
@@ -315,11 +322,16 @@ def patients_unmerged(patient_ids: list[int]) -> list[int]:
     return [pk for pk in patient_ids if pk not in merged]
 
 
-# Patients whose gaps may be out of date: never computed (no stamp), or clinical data
-# newer than the stamp (`CareGapStamp`, a LEFT JOIN). Python's twin: care_gaps_stale.
-STALE_GAPS = Q(care_gap_stamp__isnull=True) | Q(
-    clinical_data_changed_at__gt=F("care_gap_stamp__computed_at")
-)
+# Patients whose gaps may be out of date: never computed (no stamp), or whose
+# `clinical_data_changed_at` is any other than the one the gaps' facts saw
+# (`CareGapStamp.data_changed_at_seen`, a LEFT JOIN), an earlier one too (writers stamp
+# their start time, and commit in any order). IS DISTINCT FROM, spelt out so that no
+# NULL falls through. Python's twin: care_gaps_stale.
+_SEEN = "care_gap_stamp__data_changed_at_seen"
+STALE_GAPS = Q(care_gap_stamp__isnull=True) | Q(clinical_data_changed_at__gt=F(_SEEN))
+STALE_GAPS |= Q(clinical_data_changed_at__lt=F(_SEEN))
+STALE_GAPS |= Q(clinical_data_changed_at__isnull=True, **{f"{_SEEN}__isnull": False})
+STALE_GAPS |= Q(clinical_data_changed_at__isnull=False, **{f"{_SEEN}__isnull": True})
 
 
 def care_gap_patients_due(*, as_of: dt.date) -> list[int]:
@@ -350,15 +362,14 @@ def care_gap_patients_due(*, as_of: dt.date) -> list[int]:
 
 def care_gaps_stale(patient: Patient) -> bool:
     """Whether the patient's gaps may be out of date: never computed (no stamp), or
-    clinical data newer than the stamp.
-    The same test as STALE_GAPS. Reads `patient.care_gap_stamp`: select_related it to
-    spare a query."""
+    `clinical_data_changed_at` other than the stamp saw. The same test as STALE_GAPS.
+    Reads `patient.care_gap_stamp`: select_related it to spare a query."""
     try:
         stamp = patient.care_gap_stamp
     except CareGapStamp.DoesNotExist:
         return True
-    changed = patient.clinical_data_changed_at
-    return changed is not None and changed > stamp.computed_at
+    # None against None is equal, None against a time is not: IS DISTINCT FROM.
+    return patient.clinical_data_changed_at != stamp.data_changed_at_seen
 
 
 def care_gap_list(*, user: User, program: str = "", status: str = "") -> QuerySet[CareGap]:

@@ -43,7 +43,8 @@ def refresh_care_gaps() -> dict[str, int]:
     """Nightly: recompute the gaps that may have changed; open and close cases from them.
 
     Safe to run twice: a second run finds nothing due (each stale patient's
-    stamp, `CareGapStamp`, moved on past its data) and case opening skips open cases.
+    stamp, `CareGapStamp`, now holds the data change its facts saw) and case opening
+    skips open cases.
     """
     result = care_gaps.care_gaps_refresh(as_of=timezone.localdate())
     # Their data (or the rules) changed: so may their stored population measures.

@@ -62,6 +62,9 @@ class PatientFacts:
     smoking_status: str
     smoking_pack_years: int | None
     deceased: bool
+    # The patient's `clinical_data_changed_at` as read with these facts: what the care-gap
+    # stamp records (CareGapStamp.data_changed_at_seen).
+    data_changed_at: dt.datetime | None = None
     screenings: list[RecordedScreening] = field(default_factory=list)
     resources: list[tuple[int, Resource]] = field(
         default_factory=list

@@ -85,10 +85,16 @@ class CareGap(AuditedRead, models.Model):
 
 
 class CareGapStamp(models.Model):
-    """When a patient's care gaps were last computed from data no older than the
-    patient's `clinical_data_changed_at`: the gaps are stale while there is no stamp or
-    that is later. A recompute that finds the stamp current leaves it
+    """Which of the patient's data the stored care gaps were computed from: the
+    patient's `clinical_data_changed_at` as the recompute read it with the facts
+    (`data_changed_at_seen`). The gaps are stale while there is no stamp or the
+    patient's value is any other (earlier too: writers set their start time, and
+    commit in any order). A recompute that finds the stamp current leaves it
     (care_gaps_recompute).
+
+    What the facts saw, not when they were read: a clock stamp covered data committed
+    after the facts were read but timed before the recompute began, and the stamp of a
+    recompute whose gaps a slower one with older facts overwrote.
 
     A narrow table of its own, not a column of the patient (issue 15): every first
     computation stamps every patient it computes, and an UPDATE of the wide patient
@@ -102,9 +108,13 @@ class CareGapStamp(models.Model):
     patient = models.OneToOneField(
         Patient, primary_key=True, on_delete=models.CASCADE, related_name="care_gap_stamp"
     )
-    # Not indexed: an index on it would make every stamp update non-HOT, and no reader
-    # looks it up by value (the stale selection compares it with the patient's row).
+    # Neither indexed: an index would make every stamp update non-HOT, and no reader
+    # looks a stamp up by value (the stale selection compares it with the patient's row).
+    # When (for display): the staleness test does not read it.
     computed_at = models.DateTimeField()
+    # The patient's `clinical_data_changed_at` as read with the facts (None: the patient
+    # had none, or, from migration 0030, the stamp was stale already).
+    data_changed_at_seen = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"care gaps of patient #{self.patient_id} computed {self.computed_at:%Y-%m-%d %H:%M}"

@@ -46,7 +46,7 @@ def care_gaps_recompute(
 
     A fixed number of queries per batch: facts (3), concept codes (2), then on
     PostgreSQL one statement that upserts every gap, answers each one's id and
-    previous status, and stamps the patients whose gaps were stale (1): 6.
+    previous status, and stamps the patients whose stamp changes (1): 6.
     Elsewhere (SQLite) the stored gaps are read and compared first: the read (1),
     the upsert of the changed gaps (1, none if none changed), the `as_of` and
     `computed_at` of the unchanged ones (1, none if none), the stamps (1): at most 8.
@@ -82,18 +82,20 @@ def care_gaps_recompute(
                 entry.program.rule_version,
             )
             computed.append((facts.pk, entry, result, values))
-    # The stamp (`CareGapStamp`) moves only where it says the gaps are stale (never
-    # computed, or data newer than them): every reader compares it with
-    # `clinical_data_changed_at`, and rewriting stamps that were already current was
-    # most of a recompute's database time when the stamp was a patient column. `now`
-    # is from before the facts were read: data arriving meanwhile is newer, and the
-    # next run picks the patient up again.
-    found = [f.pk for f in facts_list]
+    # The stamp (`CareGapStamp`) records each patient's `clinical_data_changed_at` as
+    # read with the facts, and moves only where that differs from what it holds:
+    # every reader compares it with the patient's value, and rewriting stamps that
+    # were already current was most of a recompute's database time when the stamp was
+    # a patient column. What was read, not a clock: data committed after the facts
+    # were read changed the patient's value, and so did the data of a faster recompute
+    # whose gaps this one overwrites with older facts (its stamp is then this one's):
+    # either way the next run picks the patient up again.
+    seen = {f.pk: f.data_changed_at for f in facts_list}
     if connection.vendor == "postgresql":
-        written = _gaps_upsert_postgres(computed, patient_ids=found, as_of=as_of, now=now)
+        written = _gaps_upsert_postgres(computed, seen=seen, as_of=as_of, now=now)
     else:
         written = _gaps_write_compared(computed, patient_ids, as_of=as_of, now=now)
-        _stamps_write_stale(found, now=now)
+        _stamps_write_changed(seen, now=now)
     changes = []
     for patient_id, entry, result, values in computed:
         pk, old = written[(patient_id, entry.program.pk)]
@@ -110,29 +112,31 @@ def care_gaps_recompute(
 # upsert. An unchanged gap is rewritten with the same values: PostgreSQL writes a
 # whole new row version for any UPDATE, so the narrow UPDATE saved nothing there,
 # while reading the stored gaps back (their JSON parsed) to compare was a third of a
-# batch. `stamped` upserts the stale patients' stamps in the same statement
-# (PostgreSQL runs a data-modifying WITH exactly once, read or not): one round trip
-# fewer, and the ids go as one array instead of 1,000 parameters Django and the
-# driver each handle one by one (an `__in` lookup). A stamp found current in the
-# statement's snapshot is not written; one a concurrent run wrote meanwhile (the
-# conflict) is rewritten only if still stale, as the UPDATE it replaces re-checked
-# its WHERE on the newest row. The batch's ids restrict the stamps too, so that the
-# planner reads only the batch's stamps by their key, never every stamp. (Answering
+# batch. `stamped` upserts the patients' stamps in the same statement (PostgreSQL
+# runs a data-modifying WITH exactly once, read or not): one round trip fewer, and
+# the ids and the `clinical_data_changed_at` each patient's facts saw go as two
+# arrays instead of 1,000s of parameters Django and the driver each handle one by
+# one. A stamp found holding that value already in the statement's snapshot is not
+# written; one a concurrent run wrote meanwhile (the conflict) is rewritten only if
+# it holds another, as the UPDATE it replaces re-checked its WHERE on the newest row.
+# The batch's ids restrict the stamps too, so that the planner reads only the
+# batch's stamps by their key, never every stamp. (Answering
 # in the order the gaps were sent would need a join with `computed`, whose size the
 # planner cannot see: it chose a nested loop, 6 s a batch.)
 _UPSERT_SQL = """
 WITH stamped AS (
-    INSERT INTO "patients_caregapstamp" AS stamp (patient_id, computed_at)
-    SELECT p.id, %s FROM "patients_patient" p
+    INSERT INTO "patients_caregapstamp" AS stamp (
+        patient_id, computed_at, data_changed_at_seen
+    )
+    SELECT v.patient_id, %s, v.seen
+    FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(patient_id, seen)
         LEFT JOIN "patients_caregapstamp" s
-            ON s.patient_id = p.id AND s.patient_id = ANY(%s::bigint[])
-    WHERE p.id = ANY(%s::bigint[])
-        AND (s.patient_id IS NULL OR p.clinical_data_changed_at > s.computed_at)
-    ORDER BY p.id
-    ON CONFLICT (patient_id) DO UPDATE SET computed_at = EXCLUDED.computed_at
-    WHERE (
-        SELECT p.clinical_data_changed_at FROM "patients_patient" p WHERE p.id = stamp.patient_id
-    ) > stamp.computed_at
+            ON s.patient_id = v.patient_id AND s.patient_id = ANY(%s::bigint[])
+    WHERE s.patient_id IS NULL OR s.data_changed_at_seen IS DISTINCT FROM v.seen
+    ORDER BY v.patient_id
+    ON CONFLICT (patient_id) DO UPDATE SET
+        computed_at = EXCLUDED.computed_at, data_changed_at_seen = EXCLUDED.data_changed_at_seen
+    WHERE stamp.data_changed_at_seen IS DISTINCT FROM EXCLUDED.data_changed_at_seen
 ),
 computed AS (
     SELECT (g->>0)::bigint AS patient_id, (g->>1)::bigint AS program_id,
@@ -182,18 +186,19 @@ def _iso(value: object) -> str:
 def _gaps_upsert_postgres(
     computed: list[tuple[int, ProgramRules, GapResult, tuple[Any, ...]]],
     *,
-    patient_ids: list[int],
+    seen: dict[int, dt.datetime | None],
     as_of: dt.date,
     now: dt.datetime,
 ) -> dict[tuple[int, int], tuple[int | None, str | None]]:
-    """Store every gap and stamp `patient_ids` where stale, in one statement (run even
-    with no gap to store: the stamp still moves); each gap's (id, previous status)."""
-    if not patient_ids:
+    """Store every gap and stamp each patient of `seen` with the value its facts saw
+    where the stamp holds another, in one statement (run even with no gap to store:
+    the stamp still moves); each gap's (id, previous status)."""
+    if not seen:
         return {}
     # Positional, in the order the statement reads them (`g->>0` ...): the patient, the
     # program, then CARE_GAP_VALUE_FIELDS as `values` holds them.
     rows = [(patient_id, entry.program.pk, *values) for patient_id, entry, _r, values in computed]
-    patients = sorted(patient_ids)
+    patients = sorted(seen)
     with connection.cursor() as cursor:
         cursor.execute(
             _UPSERT_SQL,
@@ -203,6 +208,7 @@ def _gaps_upsert_postgres(
             [
                 now,
                 patients,
+                [seen[patient] for patient in patients],
                 patients,
                 json.dumps(rows, separators=(",", ":"), default=_iso),
                 patients,
@@ -214,30 +220,35 @@ def _gaps_upsert_postgres(
 
 
 # `stamped` above as a statement of its own, in SQL both databases take (SQLite has
-# no data-modifying WITH): one statement as before the stamp had its own table, where
-# the ORM would need two (read the stale ones, then upsert). The ids as one
-# placeholder each, as an `__in` lookup sends them.
-_STAMP_STALE_SQL = """
-INSERT INTO "patients_caregapstamp" (patient_id, computed_at)
-SELECT p.id, %s FROM "patients_patient" p
-    LEFT JOIN "patients_caregapstamp" s ON s.patient_id = p.id
-WHERE p.id IN ({ids})
-    AND (s.patient_id IS NULL OR p.clinical_data_changed_at > s.computed_at)
-ON CONFLICT (patient_id) DO UPDATE SET computed_at = excluded.computed_at
+# no data-modifying WITH): one statement, where the ORM would need two (read the
+# stamps, then upsert). Every patient's row is offered, and the conflict's WHERE keeps
+# a stamp that already holds the value (its values typed by the target columns, which
+# a VALUES list joined as in `stamped` would not be on PostgreSQL). Three placeholders
+# a patient, as `bulk_create` sends them.
+_STAMP_CHANGED_SQL = """
+INSERT INTO "patients_caregapstamp" (patient_id, computed_at, data_changed_at_seen)
+VALUES {rows}
+ON CONFLICT (patient_id) DO UPDATE SET
+    computed_at = excluded.computed_at, data_changed_at_seen = excluded.data_changed_at_seen
+WHERE "patients_caregapstamp".data_changed_at_seen IS DISTINCT FROM excluded.data_changed_at_seen
 """
 
 
-def _stamps_write_stale(patient_ids: list[int], *, now: dt.datetime) -> None:
-    """Stamp `patient_ids` whose gaps were stale (no stamp, or data newer than it)."""
-    if not patient_ids:
+def _stamps_write_changed(seen: dict[int, dt.datetime | None], *, now: dt.datetime) -> None:
+    """Stamp each patient of `seen` with the value its facts saw, where the stamp is
+    missing or holds another."""
+    if not seen:
         return
     # The stamps' own connection, not this module's `connection` (which only chooses
-    # the path); the instant as Django stores it (text on SQLite, compared as text).
+    # the path); instants as Django stores them (text on SQLite, compared as text).
     db = connections[router.db_for_write(CareGapStamp)]
+    at = db.ops.adapt_datetimefield_value(now)
+    params: list[Any] = []
+    for patient_id in sorted(seen):
+        params += [patient_id, at, db.ops.adapt_datetimefield_value(seen[patient_id])]
     with db.cursor() as cursor:
         cursor.execute(
-            _STAMP_STALE_SQL.format(ids=", ".join(["%s"] * len(patient_ids))),
-            [db.ops.adapt_datetimefield_value(now), *patient_ids],
+            _STAMP_CHANGED_SQL.format(rows=", ".join(["(%s, %s, %s)"] * len(seen))), params
         )
 
 

@@ -93,3 +93,151 @@ def test_sqlite_is_left_as_it_is():
         vendor = "sqlite"
 
     use_c_timestamptz_loader(None, Fake)  # no error, nothing touched
+
+
+@pytest.mark.usefixtures("require_postgres")
+def test_the_c_loader_agrees_with_djangos_over_many_values():
+    # Property-style: 2,000 instants across the whole range, microseconds included,
+    # written in several offsets; the same instant and tzinfo from both loaders.
+    import random
+
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+
+    rng = random.Random(20261205)
+    epoch = dt.datetime(1, 1, 2, tzinfo=dt.UTC)
+    span = int((dt.datetime(9999, 12, 30, tzinfo=dt.UTC) - epoch).total_seconds())
+    offsets = ["+00", "-05", "+05:30", "+14", "-12", "+00:00:01"]
+    values = [
+        (epoch + dt.timedelta(seconds=rng.randrange(span), microseconds=rng.randrange(10**6)))
+        .isoformat(sep=" ")
+        .replace("+00:00", rng.choice(offsets))
+        for _ in range(2000)
+    ]
+    sql = "SELECT v::timestamptz FROM unnest(%s::text[]) AS v"
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [values])
+        fast = [row[0] for row in cursor.fetchall()]
+    with connection.cursor() as cursor:
+        register_tzloader(connection.timezone, cursor.cursor)
+        cursor.execute(sql, [values])
+        django = [row[0] for row in cursor.fetchall()]
+    assert [(v, v.tzinfo) for v in fast] == [(v, v.tzinfo) for v in django]
+    assert {v.tzinfo for v in fast} == {dt.UTC}
+
+
+@pytest.mark.usefixtures("require_postgres")
+def test_infinity_and_bc_fail_the_same_way_with_either_loader():
+    # Python has no datetime for them: both loaders refuse them with psycopg's DataError.
+    from django.db import DataError
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+
+    for value in ("'infinity'", "'-infinity'", "'0044-03-15 BC'"):
+        errors = []
+        for djangos in (False, True):
+            with connection.cursor() as cursor:
+                if djangos:
+                    register_tzloader(connection.timezone, cursor.cursor)
+                with pytest.raises(DataError) as raised:
+                    cursor.execute(f"SELECT {value}::timestamptz")
+                    cursor.fetchone()
+                errors.append(str(raised.value))
+        assert errors[0] == errors[1]
+
+
+@pytest.mark.usefixtures("require_postgres")
+def test_a_session_in_etc_utc_keeps_djangos_loader():
+    # psycopg names a session in 'Etc/UTC' ZoneInfo('Etc/UTC'), not datetime.UTC: there
+    # the C loader's answers are not Django's (same instant, another tzinfo).
+    from psycopg.pq import Format
+
+    connection.ensure_connection()
+    oid = connection.connection.adapters.types["timestamptz"].oid
+    with connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'Etc/UTC'")
+        try:
+            cursor.cursor.adapters.register_loader("timestamptz", _utc_loader())
+            cursor.execute("SELECT '2026-01-01 12:00:00+00'::timestamptz")
+            (value,) = cursor.fetchone()
+            assert value.tzinfo is not dt.UTC  # what the C loader gives in Etc/UTC
+
+            registered = []
+
+            class Fake:
+                vendor = "postgresql"
+                timezone = dt.UTC
+
+                class connection:  # noqa: N801
+                    pgconn = connection.connection.pgconn
+
+                    class adapters:  # noqa: N801
+                        register_loader = staticmethod(lambda *args: registered.append(args))
+
+            use_c_timestamptz_loader(None, Fake)
+            assert registered == []
+            assert connection.connection.adapters.get_loader(oid, Format.TEXT) is _utc_loader()
+        finally:
+            cursor.execute("SET TIME ZONE 'UTC'")
+
+
+@pytest.mark.usefixtures("require_postgres")
+def test_server_side_cursors_and_orm_reads_use_the_c_loader_and_give_utc():
+    from patients.models import CareGapStamp
+    from tests.factories import PatientFactory
+
+    at = dt.datetime(2026, 3, 8, 7, 30, 0, 123456, tzinfo=dt.UTC)
+    patient = PatientFactory()
+    CareGapStamp.objects.create(patient=patient, computed_at=at)
+    from django.db import transaction
+    from django.db.models import Max
+
+    with transaction.atomic():  # .iterator() on PostgreSQL: a named (server-side) cursor
+        (read,) = CareGapStamp.objects.values_list("computed_at", flat=True).iterator(chunk_size=1)
+    assert read == at and read.tzinfo is dt.UTC
+    latest = CareGapStamp.objects.aggregate(m=Max("computed_at"))["m"]
+    assert latest == at and latest.tzinfo is dt.UTC
+
+
+@pytest.mark.usefixtures("require_postgres")
+def test_without_use_tz_django_reads_naive_datetimes_as_before(settings):
+    # USE_TZ off: Django's connection time zone is None, not the loader's UTC, so each
+    # cursor gets Django's own loader (naive values in the session's zone).
+    connection.ensure_connection()
+    settings.USE_TZ = False
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT '2026-01-01 12:00:00+00'::timestamptz")
+            (value,) = cursor.fetchone()
+        assert value.tzinfo is None
+    finally:
+        settings.USE_TZ = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT '2026-01-01 12:00:00+00'::timestamptz")
+        (value,) = cursor.fetchone()
+    assert value == dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC) and value.tzinfo is dt.UTC
+
+
+@pytest.mark.usefixtures("require_postgres")
+def test_a_connection_opened_in_another_thread_uses_the_c_loader_too():
+    # Each thread has its own connection, and each new connection its own registration.
+    import threading
+
+    from django.db import connections
+    from psycopg.pq import Format
+
+    found = []
+
+    def read():
+        try:
+            with connections["default"].cursor() as cursor:
+                oid = cursor.cursor.adapters.types["timestamptz"].oid
+                found.append(cursor.cursor.adapters.get_loader(oid, Format.TEXT))
+                cursor.execute("SELECT '2026-01-01 12:00:00.5+00'::timestamptz")
+                found.append(cursor.fetchone()[0])
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    assert found == [_utc_loader(), dt.datetime(2026, 1, 1, 12, 0, 0, 500000, tzinfo=dt.UTC)]

@@ -119,4 +119,8 @@ def official_cases_imported(measure: str) -> OfficialCases:
         fhir_import(source=source, payload=payload, origin=case_file.name, actor=None)
     defects = DATA_DEFECTS.get(measure, {})
     assert set(defects) <= set(expected), "a data defect names no case of the measure"
+    # An entry whose CQL answer is CMS's own expectation exempts nothing: the case was
+    # corrected upstream (expectation or data), and the entry must go.
+    stale = [pid for pid, defect in defects.items() if defect.cql_gives == expected[pid][1]]
+    assert not stale, f"data defects CMS now expects as the CQL gives: {stale}"
     return OfficialCases(source, expected, periods, defects)
