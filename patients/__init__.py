@@ -17,8 +17,8 @@ To change:
   (result categories, follow-up pathways): models `models/results.py`, reads
   `result_pathways.py`, managers' edits `services/result_pathways.py`, page
   `pathway_views.py`;
-- what is read, and who may see which patients, referrals and care gaps, and which
-  patients are likely one person: `selectors.py`;
+- what is read, and who may see which patients, referrals and care gaps:
+  `selectors.py`; which patients are likely one person: `duplicates.py`;
 - the care-gap engine (why a patient is due or overdue), the eCQMs (CMS130, CMS125,
   CMS124, CMS122) and their reports, codes and value sets: `caregaps/` (its `__init__` walks
   from a `CareGap` row to the rule that produced it);

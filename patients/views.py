@@ -23,7 +23,7 @@ from navigator.permissions import AuthedRequest, role_required
 from navigator.selectors import cases as case_selectors
 from navigator.selectors import referrals as referral_selectors
 from navigator.services.referral_digest import referral_digest_preference_set
-from patients import selectors
+from patients import duplicates, selectors
 from patients.api.upload import template_response
 from patients.forms import (
     CareGapFilterForm,
@@ -223,7 +223,7 @@ def patient_duplicates(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "patients/patient_duplicates.html",
-        {"groups": selectors.patient_duplicate_groups()},
+        {"groups": duplicates.patient_duplicate_groups()},
     )
 
 
@@ -252,7 +252,7 @@ def patient_merge(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "patients/patient_duplicates.html",
-        {"groups": selectors.patient_duplicate_groups(), "merge_form": form},
+        {"groups": duplicates.patient_duplicate_groups(), "merge_form": form},
         status=400,
     )
 

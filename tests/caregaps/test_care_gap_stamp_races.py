@@ -144,7 +144,7 @@ class _Executes:
 
 
 def test_migration_carries_current_stamps_over_and_leaves_stale_ones_stale():
-    migration = importlib.import_module("patients.migrations.0030_care_gap_stamp_seen")
+    migration = importlib.import_module("patients.migrations.0032_care_gap_stamp_seen")
     # Given stamps as before 0030 (nothing seen), current and stale under the old rule
     cases = {  # (clinical_data_changed_at, computed_at): stale under the old rule
         (None, T1): False,

@@ -14,6 +14,7 @@ from navigator.intake.patient_merge import patient_merge
 from navigator.intake.referrals import referral_create
 from navigator.models import CaseEvent, CaseEventKind, CaseStatus, NavigationCase
 from outreach.models import ContactAttempt, PatientMessage
+from patients.duplicates import patient_duplicate_groups
 from patients.fhir.importer import fhir_import
 from patients.models import (
     CareGap,
@@ -27,7 +28,7 @@ from patients.models import (
     Referral,
     ScreeningEvent,
 )
-from patients.selectors import patient_duplicate_groups, patients_visible_to
+from patients.selectors import patients_visible_to
 from patients.services.patients import PatientInput
 from tests import factories
 

@@ -9,8 +9,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from patients.duplicates import patient_duplicate_groups
 from patients.models import PatientMerge
-from patients.selectors import patient_duplicate_groups
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from patients.selectors import patient_duplicate_groups
+from patients.duplicates import patient_duplicate_groups
 
 
 class Command(BaseCommand):

@@ -28,7 +28,7 @@ def seen_where_current(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0029_measure_population_program_optional'),
+        ('patients', '0031_seed_diabetes_control'),
     ]
 
     operations = [
