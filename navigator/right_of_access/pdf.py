@@ -34,6 +34,7 @@ from navigator.right_of_access.pdf_layout import (
 )
 from navigator.right_of_access.records import (
     PatientRecord,
+    population_outcome,
     population_program_name,
     staff_name,
     warning_words,
@@ -267,22 +268,22 @@ def _kept(story: Story, record: PatientRecord) -> None:
     story.heading("Figures kept for EquiNav's quality reports")
     story.text(
         "EquiNav counts, for each quality measure and year, who should have been screened "
-        "and who was. You are counted in these:"
+        "or tested, and what was found. You are counted in these:"
     )
     story.table(
-        ["Measure", "Screening", "Period", "Screened", "Not counted (exclusion)", "Age"],
+        ["Measure", "Programme", "Period", "What it found", "Not counted (exclusion)", "Age"],
         [
             [
                 p.measure,
                 population_program_name(p),
                 f"{day(p.period_start)} - {day(p.period_end)}",
-                yes_no(p.numerator),
+                population_outcome(p),
                 yes_no(p.denominator_exclusion),
                 p.age_at_end,
             ]
             for p in record.measure_populations
         ],  # fmt: skip
-        [1.3, 1.6, 2.2, 0.9, 1.2, 0.6],
+        [1.0, 1.5, 1.9, 2.0, 0.9, 0.5],
         "None.",
     )
     if record.data_quality_warnings:

@@ -188,6 +188,18 @@ def population_program_name(population: MeasurePopulation) -> str:
     return measure.title if measure is not None else population.measure
 
 
+def population_outcome(population: MeasurePopulation) -> str:
+    """What a stored measure row says of the patient, in words: screened or not for a
+    screening measure; for CMS122 (inverse) whether the year's last HbA1c/GMI was above
+    9 %. A row counted out by an exclusion is in neither."""
+    if population.denominator_exclusion:
+        return "Not counted"
+    measure = MEASURES.get(population.measure)
+    if measure is None:
+        return "In the numerator" if population.numerator else "Not in the numerator"
+    return measure.numerator_words if population.numerator else measure.outside_numerator_words
+
+
 def warning_words(warning: DataQualityWarning) -> str:
     """A data-quality warning in words about this patient only: the stored message names
     the other record (its EquiNav and feed ids), which is another person's."""

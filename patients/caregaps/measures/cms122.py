@@ -142,4 +142,6 @@ CMS122 = Measure(
     denominator_exclusion,
     numerator,
     inverse=True,
+    numerator_words="Last HbA1c/GMI of the year above 9 %, without a result, or none",
+    outside_numerator_words="Last HbA1c/GMI of the year 9 % or below",
 )

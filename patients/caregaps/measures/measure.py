@@ -48,6 +48,11 @@ class Measure:
     # rate is better. Reports say so (FHIR improvementNotation "decrease"), and the
     # disparities dashboard reads it as its measure's `favorable` direction.
     inverse: bool = False
+    # What being in the numerator, or not, means for one patient, in words a patient
+    # reads (their right-of-access record): "Yes" under "Screened" would tell a patient
+    # with an HbA1c above 9 % that their diabetes measure was met.
+    numerator_words: str = "Screened"
+    outside_numerator_words: str = "Not screened"
 
     @property
     def improvement_notation(self) -> str:

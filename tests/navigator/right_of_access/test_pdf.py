@@ -137,6 +137,17 @@ def test_a_text_longer_than_a_page_is_printed_whole_across_pages():
     assert "word1499 THE-END" in text
 
 
+def words_in_order(phrase: str, text: str) -> bool:
+    """Every word of `phrase` in `text`, in order, with page furniture allowed between."""
+    words, rest = text.split(), 0
+    for word in phrase.split():
+        try:
+            rest = words.index(word, rest) + 1
+        except ValueError:
+            return False
+    return True
+
+
 def test_a_measure_row_without_a_programme_is_named_by_its_measure():
     # Given a CMS122 row stored before EquiNav runs a diabetes programme (no programme)
     from navigator.right_of_access.document import record_document
@@ -162,8 +173,13 @@ def test_a_measure_row_without_a_programme_is_named_by_its_measure():
     )
     document = record_document(record, prepared_on=dt.date(2026, 12, 4))
 
-    # Then the row is there, named by the measure's title
+    # Then the row is there, named by the measure's title, and says what it found in the
+    # measure's own words (an inverse measure: "Yes" under "Screened" would read as met)
     title = "Diabetes: Glycemic Status Assessment Greater Than 9%"
-    assert "CMS122" in text and title in text
+    found = "Last HbA1c/GMI of the year above 9 %, without a result, or none"
+    assert "CMS122" in text
+    # A row may break across a page, the next page's table header in between.
+    assert words_in_order(title, text) and words_in_order(found, text)
+    assert "Screened" not in text.split("CMS122", 1)[1].split("CMS130", 1)[0]
     names = {p["measure"]: p["program_name"] for p in document["measure_populations"]}
     assert names["CMS122"] == title
