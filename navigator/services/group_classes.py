@@ -207,11 +207,14 @@ def group_enrolment_set_status(
         old = enrolment.status
         enrolment.status, enrolment.ended_at = status, timezone.now()
         enrolment.save(update_fields=["status", "ended_at"])
-        for session_id in enrolment.series.sessions.values_list("pk", flat=True):
-            messages_cancel_pending(
-                subject_key=group_session_subject(session_id, enrolment.patient_id),
-                reason=f"group class enrolment {enrolment.get_status_display().lower()}",
-            )
+        # One UPDATE for the series' sessions, not one per session.
+        messages_cancel_pending(
+            subject_keys=[
+                group_session_subject(session_id, enrolment.patient_id)
+                for session_id in enrolment.series.sessions.values_list("pk", flat=True)
+            ],
+            reason=f"group class enrolment {enrolment.get_status_display().lower()}",
+        )
         event_record(
             case=case,
             kind=CaseEventKind.GROUP_ENROLMENT_UPDATED,

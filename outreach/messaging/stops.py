@@ -8,6 +8,8 @@ opt-out or a death (outreach, patients).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from navigator.models import NavigationCase
 from outreach.models import PENDING_MESSAGE_STATES, MessageState, PatientMessage
 from patients.models import Patient
@@ -19,6 +21,7 @@ def messages_cancel_pending(
     case: NavigationCase | None = None,
     patient: Patient | None = None,
     subject_key: str | None = None,
+    subject_keys: Collection[str] | None = None,
     channel: str | None = None,
     suppress: bool = False,
 ) -> int:
@@ -28,8 +31,9 @@ def messages_cancel_pending(
     are never stopped.
 
     `suppress` marks them suppressed (the patient opted out, or died) rather than
-    cancelled (their reason went away)."""
-    if case is None and patient is None and subject_key is None:
+    cancelled (their reason went away). `subject_keys` stops several subjects in the
+    one UPDATE (a group series' sessions)."""
+    if case is None and patient is None and subject_key is None and subject_keys is None:
         raise ValueError("say which messages to stop")
     pending = PatientMessage.objects.filter(state__in=PENDING_MESSAGE_STATES, reply=False)
     if case is not None:
@@ -38,6 +42,8 @@ def messages_cancel_pending(
         pending = pending.filter(patient=patient)
     if subject_key is not None:
         pending = pending.filter(subject_key=subject_key)
+    if subject_keys is not None:
+        pending = pending.filter(subject_key__in=list(subject_keys))
     if channel is not None:
         pending = pending.filter(channel=channel)
     return pending.update(

@@ -120,6 +120,34 @@ def test_withdrawing_cancels_the_patients_class_reminders_and_the_task_makes_non
     assert made == 0
 
 
+def test_withdrawing_cancels_every_session_of_the_series_and_no_other_patients():
+    # Given a patient and a classmate with reminders for two sessions of one series
+    _rule(ReminderTrigger.BEFORE_GROUP_SESSION)
+    series = factories.GroupSeriesFactory()
+    sessions = [
+        factories.GroupSessionFactory(series=series, starts_at=NOW + dt.timedelta(days=days))
+        for days in (5, 12)
+    ]
+    case, classmate = _texting_case(), _texting_case()
+    with time_machine.travel(NOW, tick=False):
+        enrolment = group_enrol(case=case, series=series, actor=case.navigator.user)
+        group_enrol(case=classmate, series=series, actor=classmate.navigator.user)
+        for session in sessions:
+            schedule_group_reminders(session.pk)
+
+        # When the patient withdraws
+        group_enrolment_set_status(
+            enrolment=enrolment, status="withdrawn", actor=case.navigator.user
+        )
+
+    # Then both of their reminders are cancelled, the classmate's are still pending
+    mine = PatientMessage.objects.filter(patient=case.patient)
+    theirs = PatientMessage.objects.filter(patient=classmate.patient)
+    assert sorted(m.state for m in mine) == [MessageState.CANCELLED] * 2
+    assert theirs.count() == 2
+    assert not theirs.filter(state=MessageState.CANCELLED).exists()
+
+
 def test_the_task_for_a_session_gone_by_schedules_nothing():
     _rule(ReminderTrigger.BEFORE_GROUP_SESSION)
     session = factories.GroupSessionFactory(starts_at=NOW - dt.timedelta(days=1))
