@@ -264,7 +264,11 @@ def contacts():
         languages=["en", "pt"], user__first_name="Ana", user__last_name="Souza"
     )
     spanish = factories.CaseFactory(
-        navigator=nora, patient__preferred_language="es", patient__english_proficiency="not_well"
+        navigator=nora,
+        patient__preferred_language="es",
+        patient__english_proficiency="not_well",
+        # A name no generated staff name can share: the page names staff, never patients.
+        patient__family_name="Quintanilla-Patient",
     )
     portuguese = factories.CaseFactory(
         navigator=ana, patient__preferred_language="pt", patient__interpreter_needed=True
