@@ -110,7 +110,7 @@ def lab_entry_errors(
         errors["test"] = f"“{test}” is not a lab entered here (HbA1c or GMI)."
     elif not lab.lowest <= value <= lab.highest:
         errors["value"] = (
-            f"{value} % is not a {lab.label} a lab reports (between {lab.lowest} and "
+            f"{value} % is outside what a lab reports for {lab.label} ({lab.lowest} to "
             f"{lab.highest} %); check the report."
         )
     if unit != UNIT:

@@ -443,8 +443,8 @@ def test_the_same_lab_sent_twice_is_stored_once(client):
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        ({"value": "45"}, "is not a HbA1c a lab reports"),
-        ({"value": "2.1"}, "is not a HbA1c a lab reports"),
+        ({"value": "45"}, "is outside what a lab reports for HbA1c"),
+        ({"value": "2.1"}, "is outside what a lab reports for HbA1c"),
         ({"value": "abc"}, "Enter a number."),
         ({"collected_on": "2026-06-02"}, "cannot have been collected after today"),
         ({"collected_on": "1969-01-01"}, "before the patient&#x27;s birth"),
