@@ -22,7 +22,9 @@ from navigator.models import (
     CoachingSession,
     GroupEnrolment,
 )
+from navigator.selectors import cases as case_selectors
 from navigator.services.coaching import coaching_goal_set
+from navigator.views.control_case import control_case_context
 from navigator.services.group_classes import group_attendance_record
 from outreach.models import InterpreterRequest, InterpreterRequestStatus
 from patients.models import CareGap, ClinicalResource, Patient
@@ -601,3 +603,21 @@ def test_the_control_case_page_makes_as_many_queries_for_one_session_as_for_eigh
     assert html.count('data-testid="coaching-session"') == 9
     assert html.count('data-testid="coaching-goal"') == 8
     assert len(eight) == len(one), [q["sql"][:120] for q in eight.captured_queries]
+
+
+def test_the_control_panels_cost_eight_queries(django_assert_num_queries):
+    # Given a coached case, read as the case page reads it
+    case = control_case()
+    _coached(case, 2)
+    user = case.navigator.user
+    case = case_selectors.case_detail(user=user, case_id=case.pk)
+
+    with django_assert_num_queries(8):
+        # 1 the case's coaching sessions with their coach; 2 its goals with their
+        # sessions; 3 its group enrolments with their series and session counts;
+        # 4 their attendance; 5 the group sessions of it; 6 individual minutes and 7 group
+        # minutes attended (the DSMT hours); 8 the next series with room
+        context = control_case_context(user, case, {})
+
+    assert len(context["coaching_rows"]) == 3
+    assert context["next_series"] is not None
