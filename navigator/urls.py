@@ -3,6 +3,7 @@ from django.urls import path
 from navigator.views import (
     case_actions,
     case_page,
+    coaching,
     equity,
     follow_ups,
     group_classes,
@@ -64,6 +65,24 @@ urlpatterns = [
     path("cases/<int:pk>/status/", case_actions.case_transition, name="case_transition"),
     path("cases/<int:pk>/follow-up/", case_actions.follow_up_set, name="follow_up_set"),
     path("cases/<int:pk>/assign/", case_actions.case_assign, name="case_assign"),
+    path("cases/<int:pk>/coaching/", coaching.coaching_book, name="coaching_book"),
+    path(
+        "cases/<int:pk>/coaching/<int:coaching_id>/",
+        coaching.coaching_update,
+        name="coaching_update",
+    ),
+    path(
+        "cases/<int:pk>/coaching/<int:coaching_id>/goals/",
+        coaching.coaching_goal_create,
+        name="coaching_goal_create",
+    ),
+    path(
+        "cases/<int:pk>/goals/<int:goal_id>/review/",
+        coaching.coaching_goal_review,
+        name="coaching_goal_review",
+    ),
+    path("cases/<int:pk>/groups/enrol/", coaching.group_enrol_next, name="case_group_enrol"),
+    path("cases/<int:pk>/labs/", coaching.lab_create, name="lab_create"),
     path("reports/completion/", reports.report, name="report"),
     path("reports/equity/", equity.dashboard, name="equity"),
     path("reports/equity/navigation/", equity.navigation, name="equity_navigation"),

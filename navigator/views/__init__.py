@@ -6,6 +6,10 @@ JavaScript the same forms post normally and redirect back to the case.
 
 To change:
 - the navigator's worklist, or the manager's list of all cases: `lists.py`;
+- what a control programme's case page adds (coaching sessions and goals, education
+  hours against the DSMT allowance, group enrolments, "enrol in the next series",
+  the lab form): `control_case.py`; its actions (book, record, goals, enrol, record
+  a lab from an outside report): `coaching.py`;
 - what the case page shows (its panels, timeline, which forms appear, what a
   one-click attempt assumes) and how a case action answers: `case_page.py`;
 - one of the case page's actions (attempt, note, barrier, appointment, kit,
