@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+import pytest
+
 from patients.caregaps.dates import add_months
 from patients.demo_diabetes import (
     CONTROLLED,
@@ -22,7 +24,9 @@ from patients.demo_population import population_bundles, story_quarter_ends
 TODAY = dt.date(2026, 11, 24)  # the last complete quarter ends 2026-09-30
 
 
-def plans() -> list[DiabetesPlan]:
+@pytest.fixture(scope="module")
+def found() -> list[DiabetesPlan]:
+    """The plans of the population's patients with diabetes (made once: a second or two)."""
     bundles = population_bundles(count=700, today=TODAY)
     return [p.diabetes for b in bundles for p in b.patients if p.diabetes is not None]
 
@@ -40,16 +44,15 @@ def share(found: list[DiabetesPlan], cohort: str, end: dt.date) -> float:
     return sum(poorly_controlled(plan, end) for plan in of) / len(of)
 
 
-def test_diabetes_is_more_common_among_spanish_speaking_hispanic_patients():
-    found = plans()
+def test_diabetes_is_more_common_among_spanish_speaking_hispanic_patients(found):
     cohorts = Counter(plan.cohort for plan in found)
     # 30% of about 190 Spanish-speaking Hispanic or Latino patients, 20% of about 500 others
     assert 55 <= cohorts[SPANISH] <= 62
     assert 95 <= cohorts[OTHER] <= 105
 
 
-def test_every_value_is_plausible_and_the_next_test_follows_the_ada_interval():
-    for plan in plans():
+def test_every_value_is_plausible_and_the_next_test_follows_the_ada_interval(found):
+    for plan in found:
         values = [lab.value for lab in plan.labs]
         assert all(5.5 <= value <= 13.0 for value in values)
         if plan.course != CONTROLLED:
@@ -61,14 +64,14 @@ def test_every_value_is_plausible_and_the_next_test_follows_the_ada_interval():
             assert 168 <= days <= 190 if earlier.value < 8 else 84 <= days <= 98
 
 
-def test_some_coached_patients_have_a_gmi_between_their_labs():
-    with_gmi = [p for p in plans() if any(lab.kind == "gmi" for lab in p.labs)]
+def test_some_coached_patients_have_a_gmi_between_their_labs(found):
+    with_gmi = [p for p in found if any(lab.kind == "gmi" for lab in p.labs)]
     assert with_gmi and all(p.course == IMPROVED for p in with_gmi)
 
 
-def test_coached_patients_are_above_9_or_untested_before_their_case_and_under_9_later():
+def test_coached_patients_are_above_9_or_untested_before_their_case_and_under_9_later(found):
     ends = story_quarter_ends(TODAY)
-    improved = [p for p in plans() if p.course == IMPROVED]
+    improved = [p for p in found if p.course == IMPROVED]
     assert improved and all(p.coached_from is not None for p in improved)
     for plan in improved:
         assert poorly_controlled(plan, ends[0])
@@ -76,8 +79,7 @@ def test_coached_patients_are_above_9_or_untested_before_their_case_and_under_9_
         assert plan.status_on(plan.coached_from) in {"untested", "poor_control"}
 
 
-def test_the_gap_in_control_is_wide_at_the_first_quarter_and_narrows_by_the_last():
-    found = plans()
+def test_the_gap_in_control_is_wide_at_the_first_quarter_and_narrows_by_the_last(found):
     first, last = story_quarter_ends(TODAY)[0], story_quarter_ends(TODAY)[-1]
     # As the module states: 49% against 24%, then 31% against 24%
     assert 0.46 <= share(found, SPANISH, first) <= 0.51
