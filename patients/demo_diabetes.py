@@ -21,8 +21,9 @@ dates hang off the last complete quarter, like `demo_population`'s story):
                                   from the care gap: tested quarterly, falling under
                                   9 % within two labs, every 6 months once at target
   poor             27%      18%   > 9 % tested quarterly, or untested since before
-                                  the first quarter; half of the Spanish-speaking
-                                  ones (a third of the others) coached, not improving
+                                  the first quarter; a third of the Spanish-
+                                  speaking ones (a fifth of the others) coached,
+                                  not improving
   worsened          4%       6%   controlled, then above 9 % from the fifth quarter
                                   back on
   controlled       47%      70%   under 9 % throughout: every 6 months at target
@@ -53,7 +54,7 @@ COURSES = {
     SPANISH: ((IMPROVED, 0.22), (POOR, 0.27), (WORSENED, 0.04), (CONTROLLED, 0.47)),
     OTHER: ((IMPROVED, 0.06), (POOR, 0.18), (WORSENED, 0.06), (CONTROLLED, 0.70)),
 }
-COACHED_POOR = {SPANISH: 0.5, OTHER: 0.34}  # of the cohort's "poor", coached all the same
+COACHED_POOR = {SPANISH: 0.34, OTHER: 0.2}  # of the cohort's "poor", coached all the same
 CGM_EVERY = 3  # every third improved patient has GMIs
 LOWEST, HIGHEST = 5.5, 13.0
 TARGET, POOR_CONTROL = 8.0, 9.0  # the diabetes control programme's (migration 0031)

@@ -59,6 +59,7 @@ from patients.models import GAP_STATUSES, CareGap, CareGapStatus, Patient, Scree
 # role, name them here: nothing else changes.
 COACHES = {"es": "maria", "pt": "ana", "ht": "jean", "vi": "linh", "zh": "wei", "en": "sam"}
 CURRICULUM = "dsmes-basics"
+ROSTER = 8  # patients enrolled in each demo series (of 12 seats)
 # The curriculum's six weekly sessions, 90 minutes each (9 hours: Medicare's first-year
 # group allowance), and the ADCES7 behaviours each teaches.
 SESSION_TOPICS = (
@@ -242,8 +243,8 @@ def _group_classes(
     autumn_start = today - dt.timedelta(days=25)
     # Whose case was open three weeks before the series' start: the earlier ones in spring.
     ready = [c for c in spanish if c.opened_at.date() + dt.timedelta(days=21) <= spring_start]
-    spring_roster = ready[: max(2, len(ready) // 2)][:10]
-    autumn_roster = [c for c in spanish if c not in spring_roster][:10]
+    spring_roster = ready[: max(2, len(ready) // 2)][:ROSTER]
+    autumn_roster = [c for c in spanish if c not in spring_roster][:ROSTER]
     spring = _series(
         program, manager, "Diabetes: tomando el control (primavera)", "es",
         "Chelsea Community Health Center, community room", "", spring_start,
@@ -259,7 +260,7 @@ def _group_classes(
     )  # fmt: skip
     made_up = _roster(spring, spring_roster, rng, today, makeup_at=4)
     _roster(autumn, autumn_roster, rng, today)
-    _roster(living, english[:8], rng, today)
+    _roster(living, english[:ROSTER], rng, today)
     if made_up is not None:
         enrolment, missed = made_up
         autumn_fourth = autumn.sessions.get(number=4)
