@@ -253,6 +253,8 @@ def change_rows(
         base = by_group[reference]
         if len(values) < 2 or len(base) < 2:
             continue
+        if statistics.pvariance(values) == 0 and statistics.pvariance(base) == 0:
+            continue  # no spread at all: the t statistic is undefined
         result = scipy_stats.ttest_ind(values, base, equal_var=False)
         tests[key] = (statistics.fmean(values) - statistics.fmean(base), float(result.pvalue))
     adjusted = dict(zip(tests, holm_adjust([p for _, p in tests.values()]), strict=True))

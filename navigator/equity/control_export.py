@@ -48,7 +48,7 @@ CHANGE_HEADERS = (
 def share_lines(page: ControlPage) -> list[GroupLine]:
     """The shares of the population, one line per group with someone in it (and
     "Not recorded" always), then all patients."""
-    lines = group_lines(page.shares, list(SHARES))
+    lines = group_lines(page.shares, list(SHARES), total_label="All patients")
     return [line for line in lines if line.denominator != "0" or line.label == "Not recorded"]
 
 

@@ -49,12 +49,14 @@ class ControlQuery:
     stratify: str = DEFAULT_DIMENSION
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str], *, user: User) -> ControlQuery:
+    def from_params(
+        cls, params: Mapping[str, str], *, user: User, default: str | None = None
+    ) -> ControlQuery:
         """Parse query-string-like `params`; raise `EquityQueryError` naming each bad one.
-        A missing programme is the first control programme."""
+        A missing programme is `default`, else the first control programme."""
         errors: dict[str, str] = {}
         scope = equity_scope(user)
-        program = (params.get("program") or "").strip() or default_program()
+        program = (params.get("program") or "").strip() or default or default_program()
         stratify = (params.get("stratify") or DEFAULT_DIMENSION).strip()
         if stratify not in PAGE_DIMENSIONS:
             errors["stratify"] = f"Unknown dimension “{stratify}”; choose from: " + ", ".join(

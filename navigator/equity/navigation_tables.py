@@ -118,9 +118,11 @@ class GroupLine:
     is_total: bool = False
 
 
-def group_lines(tables: JointTables, names: Sequence[str]) -> list[GroupLine]:
-    """The section's groups line by line (in the tables' order), then "All cases"
-    unless the section's total is hidden."""
+def group_lines(
+    tables: JointTables, names: Sequence[str], *, total_label: str = "All cases"
+) -> list[GroupLine]:
+    """The section's groups line by line (in the tables' order), then the total
+    ("All cases") unless the section's total is hidden."""
     first = tables.tables[names[0]]
     lines = []
     for index, group in enumerate(first):
@@ -128,7 +130,7 @@ def group_lines(tables: JointTables, names: Sequence[str]) -> list[GroupLine]:
         lines.append(GroupLine(group.label, rows[0].denominator, rows, group.is_reference))
     if not tables.total_hidden:
         rows = [table_row(tables.totals[name]) for name in names]  # type: ignore[arg-type]
-        lines.append(GroupLine("All cases", rows[0].denominator, rows, is_total=True))
+        lines.append(GroupLine(total_label, rows[0].denominator, rows, is_total=True))
     return lines
 
 

@@ -25,10 +25,13 @@ from navigator.permissions import AuthedRequest, role_required
 from navigator.views.equity import EQUITY_ROLES, _bad_request, _csv_response
 
 
-def _answer(request: AuthedRequest) -> tuple[dict[str, str], ControlPage | EquityQueryError]:
+def _answer(
+    request: AuthedRequest, programs: list[tuple[str, str]]
+) -> tuple[dict[str, str], ControlPage | EquityQueryError]:
     params = {key: str(value) for key, value in request.GET.items()}
+    default = programs[0][0] if programs else None
     try:
-        query = ControlQuery.from_params(params, user=request.user)
+        query = ControlQuery.from_params(params, user=request.user, default=default)
         return params, control_page(user=request.user, query=query)
     except EquityQueryError as error:
         return params, error
@@ -40,7 +43,7 @@ def _answer(request: AuthedRequest) -> tuple[dict[str, str], ControlPage | Equit
 def page(request: AuthedRequest) -> HttpResponse:
     scope = equity_scope(request.user)
     programs = control_programs()
-    params, result = _answer(request)
+    params, result = _answer(request, programs)
     context: dict[str, Any] = {"page": None}
     if isinstance(result, EquityQueryError):
         form = ControlForm(params, scope=scope, programs=programs, id_prefix="control")
@@ -66,7 +69,7 @@ def page(request: AuthedRequest) -> HttpResponse:
 @reads_from_replica
 def csv_export(request: AuthedRequest) -> HttpResponse:
     """Every table of the page as CSV: same parameters, scope and hidden cells."""
-    _, result = _answer(request)
+    _, result = _answer(request, control_programs())
     if isinstance(result, EquityQueryError):
         return _bad_request("\n".join(f"{f}: {m}" for f, m in result.errors.items()))
     # Programme code and date only: nothing about a patient in a file name.
