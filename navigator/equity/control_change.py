@@ -242,7 +242,7 @@ def change_rows(
     by_group: dict[str, list[float]] = {key: [] for key, _ in groups}
     for pair in pairs:
         by_group.setdefault(pair.group, []).append(pair.change)
-    counts = {key: (len(v), len(v)) for key, v in by_group.items()}
+    counts: dict[Hashable, tuple[int, int]] = {k: (len(v), len(v)) for k, v in by_group.items()}
     hidden = suppress_groups(counts, total=(len(pairs), len(pairs)))
     if reference in hidden or not by_group.get(reference or "", []):
         reference = None

@@ -122,8 +122,8 @@ def csv_rows(page: ControlPage) -> Iterator[list[str]]:
     yield []
     yield ["Change in HbA1c/GMI after coaching (before and after, not causal)"]
     yield list(CHANGE_HEADERS)
-    for line in change_lines(page):
-        yield line.cells()
+    for change in change_lines(page):
+        yield change.cells()
     yield []
     yield ["Methods"]
     for sentences in page.methods.values():

@@ -15,7 +15,7 @@ attendance and hours jointly; the change in HbA1c on its own (`control_change`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
@@ -153,19 +153,19 @@ def coaching_lines(groups: list[GroupFigures], *, total_median: float | None) ->
     while True:
         found: set = set()
         for family in families.values():
-            cells = {g.key: family(g) for g in groups}
-            total = tuple(map(sum, zip(*cells.values(), strict=True))) if cells else (0, 0)
-            found |= suppress_groups(cells, total=total, forced=hidden - {TOTAL})  # type: ignore[arg-type]
+            cells: dict[Hashable, tuple[int, int]] = {g.key: family(g) for g in groups}
+            sums = (sum(n for n, _ in cells.values()), sum(d for _, d in cells.values()))
+            found |= suppress_groups(cells, total=sums, forced=hidden - {TOTAL})
         if found <= hidden:
             break
         hidden |= found
     lines = [_line(g, hidden=g.key in hidden) for g in groups if g.counts["eligible"]]
     if TOTAL not in hidden:
-        total = GroupFigures("__all__", "All patients")
+        everyone = GroupFigures("__all__", "All patients")
         for group in groups:
-            total.add(group.counts)
-        total.median_minutes = total_median
-        lines.append(_line(total, hidden=False, is_total=True))
+            everyone.add(group.counts)
+        everyone.median_minutes = total_median
+        lines.append(_line(everyone, hidden=False, is_total=True))
     return lines
 
 
