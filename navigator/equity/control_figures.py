@@ -105,6 +105,11 @@ METHODS: dict[str, str] = {
         "no HbA1c or GMI this year, the most recent without a usable result, or the most "
         "recent above 9.0%. An inverse measure: lower is better."
     ),
+    "poor_meaningful": (
+        'For this inverse measure, "meaningful" compares the shares above 9% or '
+        "untested themselves (not their complements): a difference is meaningful when it "
+        "is significant after adjustment and at least 10% of the reference's share."
+    ),
     "group": (
         "Group attendance: sessions of the patient's own series held since 1 January and "
         "up to now (up to withdrawal for a patient who withdrew), and of those the ones "

@@ -272,7 +272,14 @@ def poor_chart(shares: JointTables, program: ScreeningProgram) -> Chart:
 def page_methods() -> dict[str, list[str]]:
     m = control_figures.METHODS
     return {
-        "population": [m["population"], m["enrolled"], m["coached"], m["tested"], m["poor"]],
+        "population": [
+            m["population"],
+            m["enrolled"],
+            m["coached"],
+            m["tested"],
+            m["poor"],
+            m["poor_meaningful"],
+        ],  # fmt: skip
         "coaching": [
             m["group"],
             m["individual"],
