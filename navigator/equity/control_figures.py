@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import (
+    BooleanField,
+    Case,
     Count,
+    DateField,
     Exists,
     F,
     Func,
@@ -32,12 +35,14 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
-from django.db.models.functions import Coalesce, Least
+from django.db.models.functions import Coalesce, Least, TruncDate
+from django.utils import timezone
 
 from navigator.equity.dimensions import OTHER, Dimension
 from navigator.equity.scope import EquityScope
-from navigator.equity.sql import Median
+from navigator.equity.sql import Median, PlusMonths
 from navigator.models import (
     OPEN_STATUSES,
     AttendanceStatus,
@@ -121,15 +126,16 @@ METHODS: dict[str, str] = {
         "still scheduled ones are not counted."
     ),
     "hours": (
-        "Education hours: minutes of individual and group education recorded this year, "
-        "over the patients coached this year (mean and median)."
+        "Education hours, as each patient's page counts them against Medicare's DSMT "
+        "allowance: for a patient in their initial training (the 12 months from their "
+        "first session attended), the individual and group hours of those 12 months; "
+        "after it, those of the calendar year; mean and median over the patients coached "
+        "this year."
     ),
     "allowance": (
-        "Reached Medicare's DSMT allowance (42 CFR 410.141(c)): a patient first trained "
-        "this year counts as having used the initial 10 hours (at most 1 individual and 9 "
-        "group hours count); a patient trained before this year, the follow-up 2 hours "
-        "of the calendar year. A patient whose initial 12 months began last year is "
-        "counted against the follow-up hours (a calendar-year simplification)."
+        "Reached the allowance (42 CFR 410.141(c)): in the initial training, 10 hours, of "
+        "which at most 1 individual and 9 group hours count; after it, the follow-up 2 "
+        "hours of the calendar year."
     ),
     "sessions_not_independent": (
         "Sessions are not independent (each patient has several), so attendance shares "
@@ -203,22 +209,6 @@ def with_facts(
         patient=OuterRef(OuterRef("pk")),
         status=AttendanceStatus.ATTENDED,
     )
-    before_year = Q(scheduled_at__lt=window.start)
-    trained_before = Exists(
-        CoachingSession.objects.filter(
-            before_year,
-            patient=OuterRef("pk"),
-            case__program=program,
-            status=CoachingSessionStatus.ATTENDED,
-        )
-    ) | Exists(
-        GroupAttendance.objects.filter(
-            patient=OuterRef("pk"),
-            status=AttendanceStatus.ATTENDED,
-            enrolment__series__program=program,
-            session__starts_at__lt=window.start,
-        )
-    )
     return patients.annotate(
         has_open_case=Exists(
             NavigationCase.objects.filter(
@@ -227,9 +217,7 @@ def with_facts(
         ),
         sessions_attended=_scalar(attended, "COUNT"),
         sessions_missed=_scalar(individual.filter(status=CoachingSessionStatus.MISSED), "COUNT"),
-        individual_minutes=_scalar(attended, "SUM", "minutes_spent"),
         group_attended_year=_scalar(group_attended, "COUNT"),
-        group_minutes=_scalar(group_attended, "SUM", "minutes"),
         is_in_group=Exists(
             GroupEnrolment.objects.filter(
                 patient=OuterRef("pk"), series__program=program, status__in=IN_GROUP
@@ -237,18 +225,76 @@ def with_facts(
         ),
         sessions_held=_scalar(held, "COUNT"),
         group_came=_scalar(held.filter(Exists(came)), "COUNT"),
-        trained_before=trained_before,
-    ).annotate(
-        minutes_total=F("individual_minutes") + F("group_minutes"),
-        minutes_initial=Least(F("individual_minutes"), Value(INITIAL_INDIVIDUAL_MINUTES))
-        + Least(F("group_minutes"), Value(INITIAL_GROUP_MINUTES)),
+    ).annotate(**education_period(window))
+
+
+def _first_day(queryset: QuerySet, column: str) -> Any:
+    earliest = Func(F("day"), function="MIN", output_field=DateField())
+    return Subquery(
+        queryset.order_by()
+        .annotate(day=TruncDate(column))
+        .annotate(value=earliest)
+        .values("value")[:1]
     )
+
+
+def _minutes_between(queryset: QuerySet, column: str, minutes: str) -> Any:
+    in_period = queryset.annotate(day=TruncDate(column)).filter(
+        day__gte=OuterRef("dsmt_start"), day__lt=OuterRef("dsmt_end")
+    )
+    return _scalar(in_period, "SUM", minutes)
+
+
+def education_period(window: YearWindow) -> dict[str, Any]:
+    """The DSMT period of the year as `navigator.selectors.coaching.education_hours`
+    reads it, in SQL: the initial training's 12 months from the first session attended
+    (any programme, local days) when they reach into the year, or the year's
+    follow-up; the minutes used in it, individual and group; and whether they reach
+    the period's allowance (what counts: at most each kind's own limit)."""
+    year_start = timezone.localtime(window.start).date()
+    next_year = year_start.replace(year=year_start.year + 1)
+    last_year = year_start.replace(year=year_start.year - 1)
+    individual = CoachingSession.objects.filter(
+        patient=OuterRef("pk"), status=CoachingSessionStatus.ATTENDED
+    )
+    group = GroupAttendance.objects.filter(patient=OuterRef("pk"), status=AttendanceStatus.ATTENDED)
+    first_individual = _first_day(individual, "scheduled_at")
+    first_group = _first_day(group, "session__starts_at")
+    first = Least(Coalesce(first_individual, first_group), Coalesce(first_group, first_individual))
+    # Initial training running in the year: begun after 1 January last year (its 12
+    # months reach past this 1 January) and before next year.
+    running = Q(dsmt_first__gt=last_year) & Q(dsmt_first__lt=next_year)
+    return {
+        "dsmt_first": first,
+        "dsmt_start": Case(
+            When(running, then=F("dsmt_first")),
+            default=Value(year_start),
+            output_field=DateField(),
+        ),
+        "dsmt_end": Case(
+            When(running, then=PlusMonths(F("dsmt_first"), 12)),
+            default=Value(next_year),
+            output_field=DateField(),
+        ),
+        "individual_minutes": _minutes_between(individual, "scheduled_at", "minutes_spent"),
+        "group_minutes": _minutes_between(group, "session__starts_at", "minutes"),
+        "minutes_total": F("individual_minutes") + F("group_minutes"),
+        "follow_up": Case(
+            When(dsmt_first__lte=last_year, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+        "minutes_initial": Least(F("individual_minutes"), Value(INITIAL_INDIVIDUAL_MINUTES))
+        + Least(F("group_minutes"), Value(INITIAL_GROUP_MINUTES)),
+        "minutes_follow_up": Least(F("individual_minutes"), Value(FOLLOW_UP_TOTAL_MINUTES))
+        + Least(F("group_minutes"), Value(FOLLOW_UP_TOTAL_MINUTES)),
+    }
 
 
 COACHED = Q(sessions_attended__gt=0) | Q(group_attended_year__gt=0)
 REACHED = COACHED & (
-    (Q(trained_before=False) & Q(minutes_initial__gte=INITIAL_TOTAL_MINUTES))
-    | (Q(trained_before=True) & Q(minutes_total__gte=FOLLOW_UP_TOTAL_MINUTES))
+    (Q(follow_up=False) & Q(minutes_initial__gte=INITIAL_TOTAL_MINUTES))
+    | (Q(follow_up=True) & Q(minutes_follow_up__gte=FOLLOW_UP_TOTAL_MINUTES))
 )
 
 

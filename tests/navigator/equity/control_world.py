@@ -20,6 +20,7 @@ from navigator.models import (
     GroupEnrolment,
     NavigationCase,
 )
+from navigator.selectors.coaching import education_hours
 from patients.models import CareGap, Patient
 from tests.factories import (
     CaseFactory,
@@ -82,7 +83,7 @@ def build_world(seed: int = 16, patients: int = 36, navigator=None) -> dict:
         if rng.random() < 0.3:
             NavigationCase.objects.filter(pk=case.pk).update(status=CaseStatus.CLOSED)
         for _ in range(rng.randint(0, 3)):
-            day = rng.choice(["2025-06-01", "2026-01-15", "2026-03-20", "2026-05-05"])
+            day = rng.choice(["2024-11-01", "2025-06-01", "2026-01-15", "2026-03-20", "2026-05-05"])
             status = rng.choice(["attended", "attended", "missed", "cancelled", "scheduled"])
             CoachingSessionFactory(
                 case=case,
@@ -164,13 +165,11 @@ def plain_figures(key_of, *, patients, year: int, now: dt.datetime) -> dict[str,
         g["individual_attended"] += len(attended)
         g["individual_missed"] += len(missed)
         g["individual_patients"] += bool(attended or missed)
-        individual_minutes = sum(s.minutes_spent or 0 for s in attended)
         rows = [
             a for a in GroupAttendance.objects.filter(patient=patient, status="attended")
             if a.enrolment.series.program_id == diabetes.pk
         ]  # fmt: skip
         in_year = [a for a in rows if start <= a.session.starts_at < end]
-        group_minutes = sum(a.minutes for a in in_year)
         enrolments = GroupEnrolment.objects.filter(patient=patient, series__program=diabetes)
         g["in_group"] += any(e.status in ("enrolled", "completed") for e in enrolments)
         for enrolment in enrolments:
@@ -189,17 +188,11 @@ def plain_figures(key_of, *, patients, year: int, now: dt.datetime) -> dict[str,
         if not coached:
             continue
         g["coached"] += 1
-        total = individual_minutes + group_minutes
-        g["minutes"] += total
-        minutes_of[key_of(patient)].append(total)
-        before = any(
-            s.status == "attended" and s.scheduled_at < start
-            for s in CoachingSession.objects.filter(patient=patient, case__program=diabetes)
-        ) or any(a.session.starts_at < start for a in rows)
-        if before:
-            g["reached"] += total >= 120
-        else:
-            g["reached"] += min(individual_minutes, 60) + min(group_minutes, 540) >= 600
+        # Hours and the allowance as the patient's page reads them
+        hours = education_hours(patient=patient, year=year)
+        g["minutes"] += hours.total_used
+        minutes_of[key_of(patient)].append(hours.total_used)
+        g["reached"] += hours.total_counted >= hours.total_allowed
     result = {key: dict(counts) for key, counts in out.items()}
     for key, values in minutes_of.items():
         values.sort()

@@ -11,8 +11,26 @@ from django.utils import timezone
 from navigator.equity.control_figures import COUNTS, YearWindow, control_figures
 from navigator.equity.dimensions import DIMENSIONS
 from navigator.equity.scope import ALL_DIMENSIONS, EquityScope
-from tests.factories import program
-from tests.navigator.equity.control_world import TODAY, at, build_world, plain_figures, sex_key
+from navigator.models import GroupAttendance
+from navigator.selectors.coaching import education_hours
+from tests.factories import (
+    CaseFactory,
+    CoachingSessionFactory,
+    GroupEnrolmentFactory,
+    GroupSeriesFactory,
+    GroupSessionFactory,
+    NavigatorFactory,
+    PatientFactory,
+    program,
+)
+from tests.navigator.equity.control_world import (
+    TODAY,
+    at,
+    build_world,
+    gap,
+    plain_figures,
+    sex_key,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +64,7 @@ def test_each_groups_figures_equal_a_plain_count_patient_by_patient(seed):
         e["eligible"] for e in expected.values()
     )
     assert sum(g.counts["coached"] for g in groups) > 3, "the world coaches someone"
+    assert sum(g.counts["reached"] for g in groups) > 0, "someone reaches the allowance"
     for group in groups:
         plain = expected.get(group.key, {})
         for name in COUNTS:
@@ -89,3 +108,45 @@ def test_a_navigators_scope_counts_their_caseload_only():
     assert sum(g.counts["eligible"] for g in groups) == sum(
         e["eligible"] for e in expected.values()
     )
+
+
+def test_hours_and_the_allowance_follow_the_patients_dsmt_period():
+    # Given Ana, first trained last June (60 individual minutes), then 9 group hours this
+    # spring: her initial 12 months hold 10 hours; and Bo, trained in 2024, with 2 hours
+    # this year (follow-up); and Cy, trained in 2024, with 1 hour this year
+    navigator = NavigatorFactory()
+    diabetes = program("diabetes")
+    series = GroupSeriesFactory(program=diabetes, facilitator=navigator.user)
+    people = {}
+    for name, first, this_year in (
+        ("ana", "2025-06-01", 6),
+        ("bo", "2024-11-01", 2),
+        ("cy", "2024-11-01", 1),
+    ):
+        patient = PatientFactory(sex="female")
+        gap(patient, "poor_control")
+        case = CaseFactory(patient=patient, program=diabetes, navigator=navigator)
+        CoachingSessionFactory(
+            case=case, scheduled_at=at(first), status="attended", minutes_spent=60
+        )
+        enrolment = GroupEnrolmentFactory(series=series, case=case)
+        for number in range(this_year):
+            session = GroupSessionFactory(
+                series=series, starts_at=at(f"2026-0{number // 2 + 1}-{10 + number % 2 * 5}")
+            )
+            GroupAttendance.objects.create(
+                session=session, enrolment=enrolment, patient=patient, status="attended",
+                minutes=90 if name == "ana" else 60, recorded_by=navigator.user,
+            )  # fmt: skip
+        people[name] = patient
+
+    (female, *_) = control_figures(
+        program=diabetes, scope=EVERYONE, dimension=DIMENSIONS["sex"],
+        window=window(), on=TODAY.date(),
+    )  # fmt: skip
+
+    # Then Ana (600 minutes counted of 600) and Bo (120 of 120) reach it, Cy does not
+    hours = {name: education_hours(patient=p, year=2026) for name, p in people.items()}
+    assert [h.total_counted >= h.total_allowed for h in hours.values()] == [True, True, False]
+    assert female.counts["reached"] == 2
+    assert female.counts["minutes"] == sum(h.total_used for h in hours.values()) == 600 + 120 + 60
