@@ -4,6 +4,7 @@ from navigator.views import (
     case_actions,
     case_page,
     coaching,
+    control_dashboard,
     equity,
     follow_ups,
     group_classes,
@@ -91,6 +92,8 @@ urlpatterns = [
     path("reports/equity/quality/", equity.data_quality_page, name="equity_quality"),
     path("reports/equity/quality.csv", equity.data_quality_csv, name="equity_quality_csv"),
     path("reports/equity.pdf", equity.dashboard_pdf, name="equity_pdf"),
+    path("reports/equity/control/", control_dashboard.page, name="equity_control"),
+    path("reports/equity/control.csv", control_dashboard.csv_export, name="equity_control_csv"),
     path(
         "patients/<int:pk>/right-of-access/fhir/",
         right_of_access.patient_export,

@@ -297,6 +297,8 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("navigator:equity_navigation", "GET", "login | 200 | 200 | 200 | 200 | 403"),
         ("navigator:equity_navigation_csv", "GET", "login | 200 | 200 | 200 | 200 | 403"),
         ("navigator:equity_pdf", "GET", "login | 200 | 200 | 200 | 200 | 403"),
+        ("navigator:equity_control", "GET", "login | 200 | 200 | 200 | 200 | 403"),
+        ("navigator:equity_control_csv", "GET", "login | 200 | 200 | 200 | 200 | 403"),
     ],
     "Ask for an equity report period": [
         ("api:equity-periods", "POST", "401 | 403 | 403 | 400 | 400 | 403"),
@@ -398,6 +400,8 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("navigator:equity_navigation", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:equity_navigation_csv", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:equity_pdf", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:equity_control", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:equity_control_csv", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:equity_quality", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:equity_quality_csv", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:follow_up_close_confirm", "GET", "405 | 405 | 405 | 405 | 405 | 405"),

@@ -40,6 +40,11 @@ MEASURED_SECONDS: dict[str, float] = {
     "tests/config/test_embedded_broker.py": 25.0,
     # Each test computes a diabetes patient's care gaps (and some record labs).
     "tests/navigator/views/test_control_case_page.py": 30.0,
+    # The control dashboard's random worlds, read in SQL and patient by patient
+    # (measured on a loaded 2-core machine), and its page in Chromium at two sizes.
+    "tests/navigator/equity/test_control_figures_sql.py": 30.0,
+    "tests/navigator/equity/test_control_page.py": 5.0,
+    "tests/browser/test_a11y_control.py": 45.0,
 }
 PLAIN_TEST_SECONDS = 0.1
 TRANSACTIONAL_TEST_SECONDS = 3.0
