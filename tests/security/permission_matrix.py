@@ -290,6 +290,39 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("navigator:group_attendance", "GET", "login | 404 | 403 | 200 | 200 | 403"),
         ("navigator:group_attendance", "POST", "login | 404 | 403 | 400 | 400 | 403"),
     ],
+    "Coaching API: list and open a case's individual sessions and goals (own and covered)": [
+        ("api:coaching-session-list", "GET", "401 | 200 | 403 | 200 | 200 | 403"),
+        ("api:coaching-session-detail", "GET", "401 | 200 200 404 404 | 403 | 200 | 200 | 403"),
+        ("api:coaching-goal-list", "GET", "401 | 200 | 403 | 200 | 200 | 403"),
+        ("api:coaching-goal-detail", "GET", "401 | 200 200 404 404 | 403 | 200 | 200 | 403"),
+    ],
+    "Coaching API: book a session (a case of one's own or covered caseload, in the body)": [
+        ("api:coaching-session-list", "POST", "401 | 400 | 403 | 400 | 400 | 403"),
+    ],
+    "Coaching API: record what became of a session, set a goal in it, review a goal": [
+        (
+            "api:coaching-session-set-status",
+            "POST",
+            "401 | 400 400 404 404 | 403 | 400 | 400 | 403",
+        ),
+        ("api:coaching-session-goals", "POST", "401 | 400 400 404 404 | 403 | 400 | 400 | 403"),
+        ("api:coaching-goal-review", "POST", "401 | 400 400 404 404 | 403 | 400 | 400 | 403"),
+    ],
+    "Coaching API: the group class series and their sessions (a timetable)": [
+        ("api:group-series-list", "GET", "401 | 200 | 403 | 200 | 200 | 403"),
+        ("api:group-series-detail", "GET", "401 | 200 | 403 | 200 | 200 | 403"),
+        ("api:group-session-detail", "GET", "401 | 200 | 403 | 200 | 200 | 403"),
+    ],
+    "Coaching API: roster rows (own and covered patients'), enrol, withdraw": [
+        ("api:group-enrolment-list", "GET", "401 | 200 | 403 | 200 | 200 | 403"),
+        ("api:group-enrolment-detail", "GET", "401 | 200 200 404 404 | 403 | 200 | 200 | 403"),
+        ("api:group-enrolment-list", "POST", "401 | 400 | 403 | 400 | 400 | 403"),
+        # Withdrawing needs nothing in the body: the empty request does it.
+        ("api:group-enrolment-withdraw", "POST", "401 | 200 200 404 404 | 403 | 200 | 200 | 403"),
+    ],
+    "Coaching API: record attendance (the series' facilitator or a manager; to others not found)": [
+        ("api:group-session-attendance", "POST", "401 | 404 | 403 | 400 | 400 | 403"),
+    ],
     "Read equity reports": [
         ("api:equity", "GET", "401 | 200 | 200 | 200 | 200 | 403"),
         ("navigator:equity", "GET", "login | 200 | 200 | 200 | 200 | 403"),
@@ -459,6 +492,13 @@ RULES: list[Rule] = [
 
 # Routes whose URL names an object that belongs to someone: walked once per owner.
 OWNED_ROUTES: set[str] = {
+    "api:coaching-goal-detail",
+    "api:coaching-goal-review",
+    "api:coaching-session-detail",
+    "api:coaching-session-goals",
+    "api:coaching-session-set-status",
+    "api:group-enrolment-detail",
+    "api:group-enrolment-withdraw",
     "api:patient-right-of-access-fhir",
     "api:patient-right-of-access-pdf",
     "navigator:patient_export_fhir",
