@@ -109,11 +109,24 @@ def test_staff_text_names_a_control_programmes_work_without_calling_it_screening
     assert program_work(factories.program("colorectal")) == "colorectal cancer screening"
 
 
-def test_the_call_guide_panel_of_a_diabetes_case_says_no_guide_for_diabetes_control():
-    pick = call_guide_for(diabetes_case("en"))
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("step", ["first_call", "prep_call", "reminder_call"])
+def test_a_diabetes_case_has_call_guides_about_the_hba1c_and_classes_not_a_screening(
+    step, language
+):
+    pick = call_guide_for(diabetes_case(language), step, language=language)
+
+    assert pick.guide is not None and pick.guide.language == language and not pick.note
+    text = f"{pick.guide.title}\n{pick.guide.talking_points}\n{pick.guide.barriers_and_answers}"
+    assert "A1c" in text
+    assert SCREENING[language] not in text.lower()
+
+
+def test_a_step_without_a_diabetes_guide_says_so_in_the_programmes_words():
+    pick = call_guide_for(diabetes_case("en"), "abnormal_result_call")
 
     assert pick.guide is None
-    assert "diabetes control yet" in pick.note and "screening" not in pick.note
+    assert "guide for diabetes control yet" in pick.note and "screening" not in pick.note
 
 
 def test_the_follow_up_email_names_the_diabetes_control_case():
