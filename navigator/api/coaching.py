@@ -15,6 +15,7 @@ saved either way.
 
 from __future__ import annotations
 
+from django import forms
 from django.db.models import Prefetch
 from django.http import Http404
 from django_filters import rest_framework as filters
@@ -79,8 +80,18 @@ class _CoachingViewSet(viewsets.GenericViewSet):
 # --- Individual sessions and goals ---------------------------------------------------------
 
 
+class IdFilter(filters.NumberFilter):
+    """An object's id: a whole number a database column can hold (a larger one is a
+    400 on its parameter, never a database error)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=2**63 - 1, **kwargs)
+
+
 class CoachingSessionFilter(filters.FilterSet):
-    case = filters.NumberFilter(field_name="case_id")
+    case = IdFilter(field_name="case_id")
     status = filters.MultipleChoiceFilter(choices=CoachingSessionStatus.choices)
 
     class Meta:
@@ -167,7 +178,7 @@ class CoachingSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _
 
 
 class CoachingGoalFilter(filters.FilterSet):
-    case = filters.NumberFilter(field_name="case_id")
+    case = IdFilter(field_name="case_id")
     open = filters.BooleanFilter(field_name="reviewed_in", lookup_expr="isnull")
 
     class Meta:
@@ -232,8 +243,8 @@ class GroupSeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Coac
 
 
 class GroupEnrolmentFilter(filters.FilterSet):
-    series = filters.NumberFilter(field_name="series_id")
-    case = filters.NumberFilter(field_name="case_id")
+    series = IdFilter(field_name="series_id")
+    case = IdFilter(field_name="case_id")
     status = filters.MultipleChoiceFilter(choices=EnrolmentStatus.choices)
 
     class Meta:

@@ -55,6 +55,9 @@ class CoachingGoalSerializer(serializers.ModelSerializer):
     behaviour_label = serializers.CharField(source="get_behaviour_display", read_only=True)
     set_in = serializers.PrimaryKeyRelatedField(read_only=True)
     reviewed_in = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    outcome = serializers.CharField(
+        read_only=True, help_text="met, partly_met or not_met once reviewed; empty while open."
+    )
 
     class Meta:
         model = CoachingGoal
@@ -108,6 +111,7 @@ class GroupSeriesSerializer(serializers.ModelSerializer):
     last_start = serializers.DateTimeField(read_only=True, allow_null=True)
     session_count = serializers.IntegerField(read_only=True)
     seats_taken = serializers.IntegerField(read_only=True)
+    video_link = serializers.CharField(read_only=True, help_text="A URL, or empty.")
 
     class Meta:
         model = GroupSeries

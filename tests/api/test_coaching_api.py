@@ -470,3 +470,13 @@ def test_listing_sessions_and_roster_rows_notes_their_patients_in_the_access_tra
 
     noted = set(AccessedPatient.objects.values_list("patient_id", flat=True))
     assert noted == {session.patient_id, enrolment.patient_id}
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999", "0", "1.5", "x"])
+def test_an_id_filter_no_column_can_hold_is_a_400_on_the_parameter(manager, value):
+    client = api_as(manager)
+
+    for path in ("coaching-sessions", "coaching-goals", "group-enrolments"):
+        response = client.get(f"/api/{path}/", {"case": value})
+        assert response.status_code == 400, (path, response.content)
+        assert "case" in response.json()
