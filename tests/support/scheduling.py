@@ -45,6 +45,8 @@ MEASURED_SECONDS: dict[str, float] = {
     "tests/navigator/equity/test_control_figures_sql.py": 30.0,
     "tests/navigator/equity/test_control_page.py": 5.0,
     "tests/browser/test_a11y_control.py": 45.0,
+    # Coaching API: bookings, class enrolments and attendance through the services.
+    "tests/api/test_coaching_api.py": 7.0,
 }
 PLAIN_TEST_SECONDS = 0.1
 TRANSACTIONAL_TEST_SECONDS = 3.0
