@@ -1,0 +1,286 @@
+"""A control programme's worklist rules (issue 16): the coaching session the patient
+missed, the HbA1c/GMI that is due, and the last one above target.
+
+Each is a `Rule` like the screening ones (`navigator.worklist.rules`, where `RULES`
+ranks them all): a fact per case, NULL where the rule does not hold. The lab rules
+read the case's care gap (patients.models.CareGap, one row per patient and
+programme, found by its unique index), which the care-gap engine keeps with the
+last lab's day, value and the next lab due (patients.caregaps.control: due a
+programme-set number of months after the last lab, sooner when it was not at
+target, after ADA Standards of Care 2025, section 6). The gap's dates are compared
+with today here, so a lab falls due on its day without waiting for the nightly run.
+
+Words: the gap keeps the reading, not which of the programme's labs it was, so a
+row says "HbA1c/GMI" as the gap's own summaries do (the glucose management
+indicator is a CGM estimate of the A1c, not the lab; calling one the other would
+mislead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    DateField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
+
+from navigator.models import (
+    AttendanceStatus,
+    CoachingSession,
+    CoachingSessionStatus,
+    GroupAttendance,
+    NavigationCase,
+)
+from navigator.worklist.rule_base import Moment, Rule, annotation, day_label
+from patients.models import CareGap, CareGapStatus
+
+LAB = "HbA1c/GMI"
+
+# A control programme's gap statuses (patients.caregaps.control); an excluded or
+# ineligible patient's gap (hospice, no diabetes on record) has no lab due.
+CONTROL_STATUSES = (
+    CareGapStatus.UNTESTED,
+    CareGapStatus.NO_RESULT,
+    CareGapStatus.POOR_CONTROL,
+    CareGapStatus.ABOVE_TARGET,
+    CareGapStatus.AT_TARGET,
+)
+
+
+def _year_start(moment: Moment) -> dt.date:
+    return dt.date(moment.today.year, 1, 1)
+
+
+@functools.cache
+def _gap() -> QuerySet[CareGap]:
+    """The case's care gap for its own programme (at most one: care_gap_unique)."""
+    return CareGap.objects.filter(
+        patient=OuterRef("patient"), program=OuterRef("program"), status__in=CONTROL_STATUSES
+    ).order_by()
+
+
+# --- A coaching session missed --------------------------------------------------------
+# Missed: an individual session marked missed, or a group class the patient was absent
+# from (not excused) and has not made up, with nothing attended since, individual or
+# group (once the patient comes again, the miss is behind them).
+
+
+def _attended_since(case: str, when: str) -> Q:
+    """Nothing attended on the case after `when` (both OuterRefs of the inner row)."""
+    individual = CoachingSession.objects.filter(
+        case=OuterRef(case), status=CoachingSessionStatus.ATTENDED, scheduled_at__gt=OuterRef(when)
+    )
+    group = GroupAttendance.objects.filter(
+        enrolment__case=OuterRef(case),
+        status=AttendanceStatus.ATTENDED,
+        session__starts_at__gt=OuterRef(when),
+    )
+    return Q(Exists(individual)) | Q(Exists(group))
+
+
+@functools.cache
+def _individual_missed() -> Subquery:
+    missed = (
+        CoachingSession.objects.filter(case=OuterRef("pk"), status=CoachingSessionStatus.MISSED)
+        .filter(~_attended_since("case", "scheduled_at"))
+        .order_by("-scheduled_at", "-pk")
+    )
+    return Subquery(missed.values("scheduled_at")[:1])
+
+
+@functools.cache
+def _group_missed() -> Subquery:
+    made_up = GroupAttendance.objects.filter(
+        patient=OuterRef("patient"),
+        makeup_for=OuterRef("session"),
+        status=AttendanceStatus.ATTENDED,
+    )
+    missed = (
+        GroupAttendance.objects.filter(
+            enrolment__case=OuterRef("pk"), status=AttendanceStatus.ABSENT
+        )
+        .filter(~Exists(made_up))
+        .filter(~_attended_since("enrolment__case", "session__starts_at"))
+        .order_by("-session__starts_at", "-pk")
+    )
+    return Subquery(missed.values("session__starts_at")[:1])
+
+
+@functools.cache
+def _session_missed_fact() -> Coalesce:
+    # The individual session first: the group's subquery runs only where there is none.
+    return Coalesce(_individual_missed(), _group_missed())
+
+
+def _session_missed_label(case: NavigationCase, moment: Moment) -> str:
+    individual = annotation(case, SESSION_MISSED.detail("individual"))
+    group = annotation(case, SESSION_MISSED.detail("group"))
+    said = []
+    if individual is not None:
+        said.append(f"Missed coaching session on {day_label(individual, moment)}")
+    if group is not None:
+        words = "missed group class" if said else "Missed group class"
+        said.append(f"{words} on {day_label(group, moment)}, not made up")
+    return "; ".join(said) or "Missed coaching session"
+
+
+SESSION_MISSED = Rule(
+    code="session_missed",
+    priority=5,
+    title="Coaching session or group class missed, nothing attended since",
+    fact=lambda moment: _session_missed_fact(),
+    label=_session_missed_label,
+    details=lambda moment: {
+        SESSION_MISSED.detail("individual"): _individual_missed(),
+        SESSION_MISSED.detail("group"): _group_missed(),
+    },
+)
+
+
+# --- The last value above target ------------------------------------------------------
+# This year's most recent reading (CMS122's: the gap's status says how it compares).
+# A reading from before this year is no longer CMS122's: the lab is due instead.
+
+
+def _value_gap(status: str, moment: Moment) -> QuerySet[CareGap]:
+    return _gap().filter(status=status, last_screening_on__gte=_year_start(moment))
+
+
+def _value_fact(status: str, moment: Moment) -> Subquery:
+    return Subquery(_value_gap(status, moment).values("last_screening_on")[:1])
+
+
+def _value_details(rule_code: str, status: str, moment: Moment) -> dict[str, Subquery]:
+    """The reading the gap judged: its evidence's first row (control.evidence_row),
+    read where the rule holds only (NULL elsewhere, as the rule's fact)."""
+    gap = _value_gap(status, moment)
+    return {
+        f"wl_{rule_code}_{key}": Subquery(
+            gap.annotate(read=KT(f"evidence__0__{key}")).values("read")[:1]
+        )
+        for key in ("value", "unit", "comparator")
+    }
+
+
+def _number(value: Decimal | None) -> str:
+    return "" if value is None else f"{value.normalize():f}"
+
+
+def _with_unit(value: str, unit: str) -> str:
+    # "9.4%" as clinicians write a percentage; "53 mmol/mol" with its space.
+    if not unit or unit == "1":
+        return value
+    return f"{value}{unit}" if unit == "%" else f"{value} {unit}"
+
+
+# FHIR's Quantity.comparator values; anything else (a JSON null read as text) is none.
+COMPARATORS = frozenset({"<", "<=", ">=", ">"})
+
+
+def _reading_words(case: NavigationCase, rule: Rule) -> str:
+    # As recorded (the gap's evidence keeps the value's text: "9.4", "14").
+    value = annotation(case, rule.detail("value")) or "?"
+    comparator = annotation(case, rule.detail("comparator"))
+    comparator = comparator if comparator in COMPARATORS else ""
+    unit = annotation(case, rule.detail("unit"))
+    unit = case.program.target_unit if unit in (None, "", "null") else unit
+    return f"{comparator + ' ' if comparator else ''}{_with_unit(value, unit)}"
+
+
+def _value_label(rule: Rule, case: NavigationCase, moment: Moment) -> str:
+    program = case.program
+    unit = program.target_unit
+    day = day_label(annotation(case, rule.fact_name), moment)
+    target = f"target < {_with_unit(_number(program.target_value), unit)}"
+    reading = f"Last {LAB} {_reading_words(case, rule)} on {day}"
+    if rule is POOR_CONTROL:
+        return (
+            f"{reading}: poor control, above "
+            f"{_with_unit(_number(program.poor_control_value), unit)} ({target})"
+        )
+    return f"{reading} ({target})"
+
+
+POOR_CONTROL = Rule(
+    code="poor_control",
+    priority=7,
+    title="Last HbA1c/GMI this year above the poor-control threshold (CMS122: above 9 %)",
+    fact=lambda moment: _value_fact(CareGapStatus.POOR_CONTROL, moment),
+    label=lambda case, moment: _value_label(POOR_CONTROL, case, moment),
+    details=lambda moment: _value_details("poor_control", CareGapStatus.POOR_CONTROL, moment),
+)
+
+ABOVE_TARGET = Rule(
+    code="above_target",
+    priority=9,
+    title="Last HbA1c/GMI this year above target, not above the poor-control threshold",
+    fact=lambda moment: _value_fact(CareGapStatus.ABOVE_TARGET, moment),
+    label=lambda case, moment: _value_label(ABOVE_TARGET, case, moment),
+    details=lambda moment: _value_details("above_target", CareGapStatus.ABOVE_TARGET, moment),
+)
+
+
+# --- The lab due ----------------------------------------------------------------------
+# Due: no HbA1c/GMI this year (CMS122 counts the patient as poorly controlled; due
+# since the year began, or since the interval ran out last year if it did earlier),
+# or this year's last one's interval has run out (due on its day, as the gap says).
+
+
+def _lab_overdue_gap(moment: Moment) -> QuerySet[CareGap]:
+    """The case's gap with the day its lab fell due (`due`), where it has."""
+    year_start = _year_start(moment)
+    none_this_year = Q(last_screening_on__isnull=True) | Q(last_screening_on__lt=year_start)
+    due = Case(
+        When(last_screening_on__lt=year_start, next_due_on__lt=year_start, then=F("next_due_on")),
+        When(none_this_year, then=Value(year_start, output_field=DateField())),
+        When(next_due_on__lte=moment.today, then=F("next_due_on")),
+        default=None,
+        output_field=DateField(),
+    )
+    return _gap().annotate(due=due).filter(due__isnull=False)
+
+
+def _lab_overdue_fact(moment: Moment) -> Subquery:
+    return Subquery(_lab_overdue_gap(moment).values("due")[:1])
+
+
+def _lab_overdue_label(case: NavigationCase, moment: Moment) -> str:
+    last = annotation(case, LAB_OVERDUE.detail("last"))
+    if last is None:
+        return f"{LAB} overdue: none on record"
+    last_words = f"last {day_label(last, moment)}"
+    if last < _year_start(moment):
+        return f"{LAB} overdue: none this year ({last_words})"
+    due = annotation(case, LAB_OVERDUE.fact_name)
+    if due >= moment.today:
+        return f"{LAB} due today ({last_words})"
+    return f"{LAB} overdue since {day_label(due, moment)} ({last_words})"
+
+
+LAB_OVERDUE = Rule(
+    code="lab_overdue",
+    priority=8,
+    title="HbA1c/GMI overdue: none this year, or the interval since the last one has run out",
+    fact=_lab_overdue_fact,
+    label=_lab_overdue_label,
+    details=lambda moment: {
+        LAB_OVERDUE.detail("last"): Subquery(
+            _lab_overdue_gap(moment).values("last_screening_on")[:1]
+        )
+    },
+)
+
+CONTROL_RULES: tuple[Rule, ...] = (SESSION_MISSED, POOR_CONTROL, LAB_OVERDUE, ABOVE_TARGET)
