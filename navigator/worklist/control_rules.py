@@ -137,7 +137,7 @@ def _session_missed_label(case: NavigationCase, moment: Moment) -> str:
     return "; ".join(said) or "Missed coaching session"
 
 
-SESSION_MISSED = Rule(
+SESSION_MISSED: Rule = Rule(
     code="session_missed",
     priority=5,
     title="Coaching session or group class missed, nothing attended since",
@@ -214,7 +214,7 @@ def _value_label(rule: Rule, case: NavigationCase, moment: Moment) -> str:
     return f"{reading} ({target})"
 
 
-POOR_CONTROL = Rule(
+POOR_CONTROL: Rule = Rule(
     code="poor_control",
     priority=7,
     title="Last HbA1c/GMI this year above the poor-control threshold (CMS122: above 9 %)",
@@ -223,7 +223,7 @@ POOR_CONTROL = Rule(
     details=lambda moment: _value_details("poor_control", CareGapStatus.POOR_CONTROL, moment),
 )
 
-ABOVE_TARGET = Rule(
+ABOVE_TARGET: Rule = Rule(
     code="above_target",
     priority=9,
     title="Last HbA1c/GMI this year above target, not above the poor-control threshold",
@@ -254,7 +254,7 @@ def _lab_overdue_gap(moment: Moment) -> QuerySet[CareGap]:
 
 
 def _lab_overdue_fact(moment: Moment) -> Subquery:
-    return Subquery(_lab_overdue_gap(moment).values("due")[:1])
+    return Subquery(_lab_overdue_gap(moment).values("due")[:1])  # type: ignore[misc]  # annotated
 
 
 def _lab_overdue_label(case: NavigationCase, moment: Moment) -> str:
@@ -270,7 +270,7 @@ def _lab_overdue_label(case: NavigationCase, moment: Moment) -> str:
     return f"{LAB} overdue since {day_label(due, moment)} ({last_words})"
 
 
-LAB_OVERDUE = Rule(
+LAB_OVERDUE: Rule = Rule(
     code="lab_overdue",
     priority=8,
     title="HbA1c/GMI overdue: none this year, or the interval since the last one has run out",
