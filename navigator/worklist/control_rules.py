@@ -79,7 +79,8 @@ def _gap() -> QuerySet[CareGap]:
 
 
 def _attended_since(case: str, when: str) -> Q:
-    """Nothing attended on the case after `when` (both OuterRefs of the inner row)."""
+    """Something attended on the case after `when`, an individual session or a group
+    class (`case`, `when`: the inner row's fields, read as OuterRefs)."""
     individual = CoachingSession.objects.filter(
         case=OuterRef(case), status=CoachingSessionStatus.ATTENDED, scheduled_at__gt=OuterRef(when)
     )
