@@ -21,10 +21,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import (
     Case,
     DateField,
+    DateTimeField,
     Exists,
     F,
     OuterRef,
@@ -45,7 +47,7 @@ from navigator.models import (
     NavigationCase,
 )
 from navigator.worklist.rule_base import Moment, Rule, annotation, day_label
-from patients.models import CareGap, CareGapStatus
+from patients.models import CareGap, CareGapStatus, ProgramKind, ScreeningProgram
 
 LAB = "HbA1c/GMI"
 
@@ -58,6 +60,14 @@ CONTROL_STATUSES = (
     CareGapStatus.ABOVE_TARGET,
     CareGapStatus.AT_TARGET,
 )
+
+
+def _for_control(fact: Any, output_field: Any) -> Case:
+    """`fact` for a case of a control programme, NULL for any other without running
+    it: the programmes of that kind are read once per statement (a hashed subplan on
+    PostgreSQL), so a screening case costs a hash probe, not the rule's lookups."""
+    control = ScreeningProgram.objects.filter(kind=ProgramKind.CONTROL).values("pk")
+    return Case(When(program__in=control, then=fact), default=None, output_field=output_field)
 
 
 def _year_start(moment: Moment) -> dt.date:
@@ -121,9 +131,9 @@ def _group_missed() -> Subquery:
 
 
 @functools.cache
-def _session_missed_fact() -> Coalesce:
+def _session_missed_fact() -> Case:
     # The individual session first: the group's subquery runs only where there is none.
-    return Coalesce(_individual_missed(), _group_missed())
+    return _for_control(Coalesce(_individual_missed(), _group_missed()), DateTimeField())
 
 
 def _session_missed_label(case: NavigationCase, moment: Moment) -> str:
@@ -160,8 +170,9 @@ def _value_gap(status: str, moment: Moment) -> QuerySet[CareGap]:
     return _gap().filter(status=status, last_screening_on__gte=_year_start(moment))
 
 
-def _value_fact(status: str, moment: Moment) -> Subquery:
-    return Subquery(_value_gap(status, moment).values("last_screening_on")[:1])
+def _value_fact(status: str, moment: Moment) -> Case:
+    fact = Subquery(_value_gap(status, moment).values("last_screening_on")[:1])
+    return _for_control(fact, DateField())
 
 
 def _value_details(rule_code: str, status: str, moment: Moment) -> dict[str, Subquery]:
@@ -254,8 +265,9 @@ def _lab_overdue_gap(moment: Moment) -> QuerySet[CareGap]:
     return _gap().annotate(due=due).filter(due__isnull=False)
 
 
-def _lab_overdue_fact(moment: Moment) -> Subquery:
-    return Subquery(_lab_overdue_gap(moment).values("due")[:1])  # type: ignore[misc]  # annotated
+def _lab_overdue_fact(moment: Moment) -> Case:
+    fact = Subquery(_lab_overdue_gap(moment).values("due")[:1])  # type: ignore[misc]  # annotated
+    return _for_control(fact, DateField())
 
 
 def _lab_overdue_label(case: NavigationCase, moment: Moment) -> str:
