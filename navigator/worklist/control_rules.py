@@ -90,22 +90,32 @@ def _gap() -> QuerySet[CareGap]:
 
 def _attended_since(case: str, when: str) -> Q:
     """Something attended on the case after `when`, an individual session or a group
-    class (`case`, `when`: the inner row's fields, read as OuterRefs)."""
+    class (`case`, `when`: the inner row's fields, read as OuterRefs; the inner row has
+    the patient too). Each looks up the patient's rows by the (patient, status, ...)
+    indexes the coaching tables have, then checks the case."""
     individual = CoachingSession.objects.filter(
-        case=OuterRef(case), status=CoachingSessionStatus.ATTENDED, scheduled_at__gt=OuterRef(when)
+        patient=OuterRef("patient"),
+        status=CoachingSessionStatus.ATTENDED,
+        scheduled_at__gt=OuterRef(when),
+        case=OuterRef(case),
     )
     group = GroupAttendance.objects.filter(
-        enrolment__case=OuterRef(case),
+        patient=OuterRef("patient"),
         status=AttendanceStatus.ATTENDED,
         session__starts_at__gt=OuterRef(when),
+        enrolment__case=OuterRef(case),
     )
     return Q(Exists(individual)) | Q(Exists(group))
 
 
 @functools.cache
 def _individual_missed() -> Subquery:
+    # By the patient's missed sessions, latest first (index patient, status,
+    # scheduled_at: read backwards, no sort), then the case's.
     missed = (
-        CoachingSession.objects.filter(case=OuterRef("pk"), status=CoachingSessionStatus.MISSED)
+        CoachingSession.objects.filter(
+            patient=OuterRef("patient"), status=CoachingSessionStatus.MISSED, case=OuterRef("pk")
+        )
         .filter(~_attended_since("case", "scheduled_at"))
         .order_by("-scheduled_at", "-pk")
     )
@@ -119,9 +129,12 @@ def _group_missed() -> Subquery:
         makeup_for=OuterRef("session"),
         status=AttendanceStatus.ATTENDED,
     )
+    # By the patient's absences (index patient, status), then the case's.
     missed = (
         GroupAttendance.objects.filter(
-            enrolment__case=OuterRef("pk"), status=AttendanceStatus.ABSENT
+            patient=OuterRef("patient"),
+            status=AttendanceStatus.ABSENT,
+            enrolment__case=OuterRef("pk"),
         )
         .filter(~Exists(made_up))
         .filter(~_attended_since("enrolment__case", "session__starts_at"))
