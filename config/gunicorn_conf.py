@@ -12,5 +12,10 @@ import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or 3)
+# The app (and its URLconf, config/wsgi.py) is loaded once in the master and the
+# workers forked from it: they share its memory, and a worker started later (one that
+# died, or timed out) answers at once instead of after seconds of imports. A code
+# change needs a restart of the master, not a HUP (deploys replace the process anyway).
+preload_app = True
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'

@@ -8,7 +8,8 @@ To change:
   the timeline: `cases.py` (the case kernel: every write on a case goes through it);
 - a write on a case or a navigator (assigning, rebalancing, follow-up, notes,
   barriers, appointments, kits and screenings, covering, coaching sessions and goals,
-  group classes): `services/`, one module per entity or workflow;
+  group classes, a control case's lab from an outside report: `labs.py`): `services/`,
+  one module per entity or workflow;
 - who should work a case, and why (language, continuity, clinic, capacity):
   `assignment_rules.py`;
 - a read (who may see what, the case list and page, the worklist's query, the
@@ -17,7 +18,9 @@ To change:
 - how the worklist ranks cases and why each row is there, its filters, search and
   sort orders: `worklist/`;
 - a page: `views/` (one module per page group; group classes: `views/group_classes.py`;
-  a control case's lab trend chart: `views/lab_chart.py`) with `urls.py`; its forms: `forms/`
+  a control case's lab trend chart: `views/lab_chart.py`, its coaching, hours, group
+  enrolment and lab panels: `views/control_case.py`, their actions: `views/coaching.py`)
+  with `urls.py`; its forms: `forms/`
   (`forms/base.py` is the base form most forms of every app build on); its templates:
   `templates/navigator/`;
 - a patient's right of access (everything held on them, as a FHIR Bundle and a PDF,

@@ -3,6 +3,8 @@ from django.urls import path
 from navigator.views import (
     case_actions,
     case_page,
+    coaching,
+    control_dashboard,
     equity,
     follow_ups,
     group_classes,
@@ -70,6 +72,24 @@ urlpatterns = [
     path("cases/<int:pk>/status/", case_actions.case_transition, name="case_transition"),
     path("cases/<int:pk>/follow-up/", case_actions.follow_up_set, name="follow_up_set"),
     path("cases/<int:pk>/assign/", case_actions.case_assign, name="case_assign"),
+    path("cases/<int:pk>/coaching/", coaching.coaching_book, name="coaching_book"),
+    path(
+        "cases/<int:pk>/coaching/<int:coaching_id>/",
+        coaching.coaching_update,
+        name="coaching_update",
+    ),
+    path(
+        "cases/<int:pk>/coaching/<int:coaching_id>/goals/",
+        coaching.coaching_goal_create,
+        name="coaching_goal_create",
+    ),
+    path(
+        "cases/<int:pk>/goals/<int:goal_id>/review/",
+        coaching.coaching_goal_review,
+        name="coaching_goal_review",
+    ),
+    path("cases/<int:pk>/groups/enrol/", coaching.group_enrol_next, name="case_group_enrol"),
+    path("cases/<int:pk>/labs/", coaching.lab_create, name="lab_create"),
     path("reports/completion/", reports.report, name="report"),
     path("reports/equity/", equity.dashboard, name="equity"),
     path("reports/equity/navigation/", equity.navigation, name="equity_navigation"),
@@ -78,6 +98,8 @@ urlpatterns = [
     path("reports/equity/quality/", equity.data_quality_page, name="equity_quality"),
     path("reports/equity/quality.csv", equity.data_quality_csv, name="equity_quality_csv"),
     path("reports/equity.pdf", equity.dashboard_pdf, name="equity_pdf"),
+    path("reports/equity/control/", control_dashboard.page, name="equity_control"),
+    path("reports/equity/control.csv", control_dashboard.csv_export, name="equity_control_csv"),
     path(
         "patients/<int:pk>/right-of-access/fhir/",
         right_of_access.patient_export,

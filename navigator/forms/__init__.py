@@ -14,6 +14,8 @@ To change:
 - the equity dashboard's menus (`EquityForm`) and the navigation outcomes page's
   (`NavigationForm`): `equity.py`;
 - rebalancing and covering: `team.py`;
+- a control case's coaching (booking a session, its outcome, a goal and its review),
+  "enrol in the next series" and a lab from an outside report: `coaching.py`;
 - group classes (a new series, a session, enrolling, ending an enrolment,
   attendance and make-ups): `group_classes.py`;
 - the two-factor code, and the admin's password form (through the password

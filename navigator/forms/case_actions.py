@@ -233,7 +233,11 @@ class AppointmentBookForm(CaseForm):
 
     def __init__(self, *args, case: NavigationCase, **kwargs):
         super().__init__(*args, **kwargs)
-        model_choice(self, "modality").queryset = program_modalities(case)
+        if case.program.is_control:
+            # A control programme's lab draw or clinic visit: it has no screening test.
+            del self.fields["modality"]
+        else:
+            model_choice(self, "modality").queryset = program_modalities(case)
         zone = timezone.get_current_timezone_name()
         self.fields["scheduled_at"].help_text = f"Local time ({zone})."
 

@@ -251,6 +251,7 @@ class CaseEventKind(models.TextChoices):
     GROUP_ENROLLED = "group_enrolled", "Enrolled in a group class series"
     GROUP_ENROLMENT_UPDATED = "group_enrolment_updated", "Group class enrolment updated"
     GROUP_ATTENDANCE = "group_attendance", "Group class attendance"
+    LAB_RECORDED = "lab_recorded", "Lab result entered"
 
 
 class CaseEvent(models.Model):

@@ -15,6 +15,7 @@ every navigator, who enrols patients in them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Count, F, Max, Min, Q, QuerySet
@@ -279,3 +280,49 @@ def education_hours(*, patient: Patient, year: int) -> EducationHours:
         group_allowed=allowed[1],
         total_allowed=allowed[2],
     )
+
+
+@dataclass(frozen=True)
+class CaseCoaching:
+    """A control case's coaching as its page shows it: the individual sessions (newest
+    first, with their coach), the goals (oldest first, with the sessions they were set
+    and reviewed in) and the group enrolments (with their series, its sessions held so
+    far and the patient's attendance)."""
+
+    sessions: list[CoachingSession]
+    goals: list[CoachingGoal]
+    enrolments: Sequence[GroupEnrolment]
+
+
+def case_coaching(
+    *, user: User, case: NavigationCase, now: dt.datetime | None = None
+) -> CaseCoaching:
+    """The case's coaching as this user may see it: four queries (sessions; goals;
+    enrolments with their series' session counts; their attendance)."""
+    now = now or timezone.now()
+    sessions = list(
+        coaching_sessions_visible_to(user)
+        .filter(case=case)
+        .select_related("coach")
+        .order_by("-scheduled_at", "-pk")
+    )
+    goals = list(
+        coaching_goals_visible_to(user)
+        .filter(case=case)
+        .select_related("set_in", "reviewed_in")
+        .order_by("created_at", "pk")
+    )
+    enrolments = list(
+        group_enrolments_visible_to(user)
+        .filter(case=case)
+        .select_related("series")
+        .annotate(
+            sessions_total=Count("series__sessions", distinct=True),
+            sessions_held=Count(
+                "series__sessions", filter=Q(series__sessions__starts_at__lte=now), distinct=True
+            ),
+        )
+        .prefetch_related("attendance__session")
+        .order_by("-enrolled_at", "-pk")
+    )
+    return CaseCoaching(sessions=sessions, goals=goals, enrolments=enrolments)

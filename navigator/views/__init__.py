@@ -6,6 +6,10 @@ JavaScript the same forms post normally and redirect back to the case.
 
 To change:
 - the navigator's worklist, or the manager's list of all cases: `lists.py`;
+- what a control programme's case page adds (coaching sessions and goals, education
+  hours against the DSMT allowance, group enrolments, "enrol in the next series",
+  the lab form): `control_case.py`; its actions (book, record, goals, enrol, record
+  a lab from an outside report): `coaching.py`;
 - what the case page shows (its panels, timeline, which forms appear, what a
   one-click attempt assumes) and how a case action answers: `case_page.py`;
 - one of the case page's actions (attempt, note, barrier, appointment, kit,
@@ -15,7 +19,9 @@ To change:
 - the equity dashboard, its CSV and PDF, the navigation outcomes page
   (`/reports/equity/navigation/`) and the data-quality page, each with its CSV:
   `equity.py`; the old completion report's address,
-  now a redirect to the navigation page: `reports.py`;
+  now a redirect to the navigation page: `reports.py`; a control programme's
+  dashboard (diabetes: enrolment, attendance, hours, tested, CMS122, the change in
+  HbA1c after coaching, by group) and its CSV: `control_dashboard.py`;
 - the team view, rebalancing and covering: `team.py`;
 - group classes (the series list, a manager's new series and sessions, a series'
   roster and enrolment, attendance per session over HTMX with make-ups, the printable

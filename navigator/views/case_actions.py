@@ -212,7 +212,7 @@ def appointment_create(request: AuthedRequest, pk: int) -> HttpResponse:
             case=case,
             scheduled_at=data["scheduled_at"],
             site=data["site"],
-            modality=data["modality"],
+            modality=data.get("modality"),
             note=data["note"],
             purpose=data["purpose"],
             actor=request.user,

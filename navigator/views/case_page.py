@@ -51,6 +51,7 @@ from navigator.selectors import cases as case_selectors
 from navigator.selectors.cases import barrier_types_active, open_follow_up
 from navigator.selectors.labs import case_lab_trend
 from navigator.selectors.visibility import navigators_visible_to
+from navigator.views.control_case import control_case_context
 from navigator.views.lab_chart import lab_trend_chart
 from navigator.worklist.rules import PREP_CALL_WINDOW
 from outreach import selectors as outreach_selectors
@@ -171,6 +172,14 @@ TIMELINE_KINDS: dict[str, tuple[str, str]] = {
     CaseEventKind.TASK_DONE: ("✓", "case"),
     CaseEventKind.INTERPRETER_REQUESTED: ("⇆", "contact"),
     CaseEventKind.INTERPRETER_UPDATED: ("⇆", "contact"),
+    CaseEventKind.COACHING_BOOKED: ("◷", "appointment"),
+    CaseEventKind.COACHING_UPDATED: ("◷", "appointment"),
+    CaseEventKind.GOAL_SET: ("★", "note"),
+    CaseEventKind.GOAL_REVIEWED: ("★", "note"),
+    CaseEventKind.GROUP_ENROLLED: ("+", "case"),
+    CaseEventKind.GROUP_ENROLMENT_UPDATED: ("⇄", "case"),
+    CaseEventKind.GROUP_ATTENDANCE: ("✓", "contact"),
+    CaseEventKind.LAB_RECORDED: ("✓", "appointment"),
 }
 
 
@@ -260,10 +269,17 @@ def case_page_context(
         "can_assign": is_open and has_role(user, Role.MANAGER),
     }
     context |= _lab_trend_context(user, case, context["care_gap"])
+    # A control programme (diabetes) has no screening test, kit or result to record:
+    # its work is labs over time and coaching (views/control_case.py).
+    is_control = case.program.is_control
+    context["is_control"] = is_control
+    context |= control_case_context(user, case, bound)
     if is_open:
         # Before any result: the screening itself. After one that calls for a follow-up,
         # only the follow-up's test is booked and recorded.
-        awaiting_screening = case.status != CaseStatus.COMPLETED and follow_up is None
+        awaiting_screening = (
+            not is_control and case.status != CaseStatus.COMPLETED and follow_up is None
+        )
         context["attempt_form"] = bound.get("attempt") or AttemptForm(
             id_prefix="attempt", case=case, initial=_attempt_initial(case, diagnostic is not None)
         )
@@ -276,7 +292,8 @@ def case_page_context(
             id_prefix="barrier", barrier_types=barrier_types_active()
         )
         # A refused form is always shown again, so that its errors are seen.
-        if awaiting_screening or "appointment" in bound:
+        # A control case books its lab draws and clinic visits here.
+        if awaiting_screening or is_control or "appointment" in bound:
             context["appointment_form"] = bound.get("appointment") or AppointmentBookForm(
                 id_prefix="appointment", case=case
             )

@@ -27,6 +27,7 @@ from navigator.equity.chart_marks import (
 )
 from navigator.selectors.labs import LabTrend
 from patients.caregaps.control import Reading, reading_status, value_words
+from patients.services.labs import is_staff_entered
 
 WIDTH, HEIGHT = 560.0, 240.0
 LEFT, RIGHT, TOP, BOTTOM = 44.0, 150.0, 16.0, 36.0  # margins; the right one holds labels
@@ -52,9 +53,12 @@ def _judge(trend: LabTrend, reading: Reading) -> str:
 
 
 def _test_name(reading: Reading) -> str:
-    codes = reading.assessment.observation.get("code") or {}
+    observation = reading.assessment.observation
+    codes = observation.get("code") or {}
     loinc = {c.get("code") for c in codes.get("coding") or [] if isinstance(c, dict)}
-    return "GMI" if "97506-0" in loinc else "HbA1c"
+    name = "GMI" if "97506-0" in loinc else "HbA1c"
+    # Provenance: a value copied by staff from an outside report says so.
+    return f"{name} (entered by staff)" if is_staff_entered(observation) else name
 
 
 def lab_trend_chart(trend: LabTrend) -> Chart | None:

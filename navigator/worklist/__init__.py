@@ -26,7 +26,9 @@ To change:
   the page's filter form, drawn once per process for each state of what it shows
   (its menus' rows, values, language...): `filter_html.py`;
 - how the page and the API run the query (compiled once per shape and process,
-  prepared on PostgreSQL, "now" bound per request): `compiled.py`;
+  prepared on PostgreSQL, "now" bound per request): `compiled.py`; its side reads
+  (whose cases, counts, menus, reminders, tasks) kept as SQL: `replayed.py`; both
+  run as prepared statements on PostgreSQL: `prepared.py`;
 - the statement they run: every case ranked on its facts worked out once each, then
   what a row shows for the page's cases only (SQL composed around the ORM's): `paged.py`.
 

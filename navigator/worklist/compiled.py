@@ -29,6 +29,7 @@ from django.db.models import QuerySet
 
 from navigator.models import NavigationCase
 from navigator.worklist.paged import Page
+from navigator.worklist.prepared import run_prepared
 from navigator.worklist.replayed import query_reader, replayed_row
 from navigator.worklist.rules import Moment
 
@@ -50,13 +51,6 @@ class _Local(threading.local):
 
 
 _CACHE = _Local()
-
-
-def prepared_sql() -> frozenset[str]:
-    """The SQL this thread has compiled (and, on PostgreSQL, runs as prepared
-    statements): the bench measures these as the app runs them, prepared on the
-    generic plan, not as literal SQL planned again each time."""
-    return frozenset(compiled.sql for compiled in _CACHE.entries.values())
 
 
 def _bind(params: tuple[Any, ...], now: dt.datetime, using: str) -> list[Any]:
@@ -81,51 +75,6 @@ def _bind(params: tuple[Any, ...], now: dt.datetime, using: str) -> list[Any]:
             value = real if isinstance(value, dt.datetime) else ops.adapt_datetimefield_value(real)
         bound.append(value)
     return bound
-
-
-class _PreparedCursor:
-    """A psycopg cursor with server-side binding whose every query is prepared: the
-    server keeps the plan for the connection (Django's own cursors bind on the client
-    and prepare nothing)."""
-
-    def __init__(self, cursor: Any) -> None:
-        self._cursor = cursor
-
-    def execute(self, sql: str, params: Any = None) -> Any:
-        return self._cursor.execute(sql, params, prepare=True)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cursor, name)
-
-
-def _run(sql: str, params: list[Any], using: str) -> list[tuple[Any, ...]]:
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    import psycopg
-
-    connection.ensure_connection()
-    pg = connection.connection
-    if pg.prepare_threshold is None:
-        # Django turns psycopg's preparing off (None); an explicit prepare=True then
-        # prepares nothing either. A threshold no query reaches turns it back on for
-        # explicit requests only: Django's own cursors bind on the client and never
-        # prepare whatever the threshold.
-        pg.prepare_threshold = 2**31 - 1
-        # The server's choice between a custom plan (planned again for every "now")
-        # and the generic one kept it on custom plans: 2 ms of planning a request,
-        # where the generic plan runs as fast (same indexes: nothing in the plan
-        # turns on the values). Only statements prepared on this connection follow
-        # the setting, and only this module prepares (Django binds on the client).
-        # Once per connection, as a session setting: not a query of the request's.
-        pg.execute("SET plan_cache_mode = force_generic_plan")
-    raw = _PreparedCursor(psycopg.Cursor(pg))
-    # Through Django's wrapper: counted, logged and seen by execute_wrappers as any query.
-    with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]  # noqa: SLF001
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 class WorklistCases:
@@ -199,5 +148,5 @@ class WorklistCases:
         else:
             entries.move_to_end(key)
         using = self._using
-        raw = _run(compiled.sql, _bind(compiled.params, self._moment.now, using), using)
+        raw = run_prepared(compiled.sql, _bind(compiled.params, self._moment.now, using), using)
         return compiled.read(raw, using)

@@ -7,6 +7,9 @@ To change:
 - the referral record: `referrals.py` (`referral_record`). A referral that opens or
   joins a case is `navigator.intake.referrals.referral_create`;
 - a program's care-gap rules and their versions: `program_rules.py`;
+- a lab value staff copy from an outside report (HbA1c, GMI), stored as a laboratory
+  Observation with its provenance: `labs.py` (`lab_result_record`; on a case:
+  `navigator.services.labs.case_lab_record`);
 - computing and storing care gaps: `care_gaps.py` (`care_gaps_recompute`). Opening and
   closing cases from them is `navigator.intake.care_gaps.care_gaps_refresh`;
 - the population measures stored per patient and period for the disparities dashboard

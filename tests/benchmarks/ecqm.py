@@ -60,6 +60,58 @@ CMS122_VALUE_SETS = {
     VSAC + "198.12.1013": ("HbA1c Laboratory Test", [(LOINC, "4548-4"), (LOINC, "17855-8")]),
 }
 
+
+# The SQL of the FHIR pieces the resources below repeat (over the row `s`).
+def _codeable(system: str, code: str) -> str:
+    """A CodeableConcept with one coding."""
+    return (
+        "jsonb_build_object('coding', jsonb_build_array("
+        f"jsonb_build_object('system', '{system}', 'code', '{code}')))"
+    )
+
+
+def _day(start: str, span_days: int) -> str:
+    """A day from `start`, spread over `span_days` by the row's second draw."""
+    return f"(DATE '{start}' + floor(s.d * {span_days})::int)::text"
+
+
+_SUBJECT = "'subject', jsonb_build_object('reference', 'Patient/' || s.ref)"
+_LABORATORY = (
+    "'category', jsonb_build_array("
+    + _codeable("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory")
+    + ")"
+)
+_ACTIVE = "'clinicalStatus', " + _codeable(
+    "http://terminology.hl7.org/CodeSystem/condition-clinical", "active"
+)
+
+
+def _resource(resource_type: str, suffix: str, *fields: str) -> str:
+    """A resource of `resource_type` whose id is the patient's ref and `suffix`, about
+    the patient, with `fields` (SQL pairs: 'name', value)."""
+    return (
+        f"jsonb_build_object('resourceType', '{resource_type}', 'id', s.ref || '{suffix}', "
+        + ", ".join((*fields, _SUBJECT))
+        + ")"
+    )
+
+
+def _lab(suffix: str, loinc: str, *fields: str) -> str:
+    """A final laboratory Observation coded in LOINC."""
+    return _resource(
+        "Observation", suffix, "'status', 'final'", _LABORATORY,
+        f"'code', {_codeable(LOINC, loinc)}", *fields,
+    )  # fmt: skip
+
+
+def _active_condition(suffix: str, icd10: str, onset_from: str, span_days: int) -> str:
+    """An active Condition coded in ICD-10-CM, its onset drawn from a span."""
+    return _resource(
+        "Condition", suffix, _ACTIVE, f"'code', {_codeable(ICD10CM, icd10)}",
+        f"'onsetDateTime', {_day(onset_from, span_days)}",
+    )  # fmt: skip
+
+
 # resource type, id suffix, share of patients, condition, resource (SQL over the row
 # `s`: s.id, s.sex, s.ref, s.r the draw deciding the share, s.d a second draw).
 RESOURCES: tuple[tuple[str, str, float, str, str], ...] = (
@@ -77,107 +129,82 @@ RESOURCES: tuple[tuple[str, str, float, str, str], ...] = (
         0.9,
         "true",
         # Most in 2025 (the period), an eighth in late 2024.
-        f"""jsonb_build_object('resourceType', 'Encounter', 'id', s.ref || '-visit',
-            'status', 'finished',
-            'class', jsonb_build_object(
-                'system', 'http://terminology.hl7.org/CodeSystem/v3-ActCode', 'code', 'AMB'),
-            'type', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system', '{CPT}', 'code', '99213')))),
-            'subject', jsonb_build_object('reference', 'Patient/' || s.ref),
-            'period', jsonb_build_object(
-                'start', (DATE '2024-11-01' + floor(s.d * 420)::int)::text || 'T14:00:00Z',
-                'end', (DATE '2024-11-01' + floor(s.d * 420)::int)::text || 'T14:30:00Z'))""",
+        _resource(
+            "Encounter",
+            "-visit",
+            "'status', 'finished'",
+            "'class', jsonb_build_object("
+            "'system', 'http://terminology.hl7.org/CodeSystem/v3-ActCode', 'code', 'AMB')",
+            f"'type', jsonb_build_array({_codeable(CPT, '99213')})",
+            "'period', jsonb_build_object("
+            f"'start', {_day('2024-11-01', 420)} || 'T14:00:00Z', "
+            f"'end', {_day('2024-11-01', 420)} || 'T14:30:00Z')",
+        ),  # fmt: skip
     ),
     (
         "Observation",
         "-fit",
         0.3,
         "true",
-        f"""jsonb_build_object('resourceType', 'Observation', 'id', s.ref || '-fit',
-            'status', 'final',
-            'category', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system',
-                    'http://terminology.hl7.org/CodeSystem/observation-category',
-                    'code', 'laboratory')))),
-            'code', jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system', '{LOINC}', 'code', '29771-3'))),
-            'subject', jsonb_build_object('reference', 'Patient/' || s.ref),
-            'effectiveDateTime', (DATE '2024-07-01' + floor(s.d * 540)::int)::text,
-            'valueCodeableConcept', jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system', '{SNOMED}', 'code', '260385009'))))""",
+        _lab(
+            "-fit",
+            "29771-3",
+            f"'effectiveDateTime', {_day('2024-07-01', 540)}",
+            f"'valueCodeableConcept', {_codeable(SNOMED, '260385009')}",
+        ),  # fmt: skip
     ),
     (
         "Procedure",
         "-colonoscopy",
         0.2,
         "true",
-        f"""jsonb_build_object('resourceType', 'Procedure', 'id', s.ref || '-colonoscopy',
-            'status', 'completed',
-            'code', jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system', '{CPT}', 'code', '45378'))),
-            'subject', jsonb_build_object('reference', 'Patient/' || s.ref),
-            'performedDateTime', (DATE '2012-01-01' + floor(s.d * 5100)::int)::text)""",
+        _resource(
+            "Procedure",
+            "-colonoscopy",
+            "'status', 'completed'",
+            f"'code', {_codeable(CPT, '45378')}",
+            f"'performedDateTime', {_day('2012-01-01', 5100)}",
+        ),  # fmt: skip
     ),
     (
         "Condition",
         "-hypertension",
         0.5,
         "true",
-        f"""jsonb_build_object('resourceType', 'Condition', 'id', s.ref || '-hypertension',
-            'clinicalStatus', jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system',
-                    'http://terminology.hl7.org/CodeSystem/condition-clinical',
-                    'code', 'active'))),
-            'code', jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system', '{ICD10CM}', 'code', 'I10'))),
-            'subject', jsonb_build_object('reference', 'Patient/' || s.ref),
-            'onsetDateTime', (DATE '2010-01-01' + floor(s.d * 5000)::int)::text)""",
-    ),
+        _active_condition("-hypertension", "I10", "2010-01-01", 5000),
+    ),  # fmt: skip
     (
         "Observation",
         "-mammogram",
         0.4,
         "s.sex = 'female'",
-        f"""jsonb_build_object('resourceType', 'Observation', 'id', s.ref || '-mammogram',
-            'status', 'final',
-            'code', jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system', '{LOINC}', 'code', '24606-6'))),
-            'subject', jsonb_build_object('reference', 'Patient/' || s.ref),
-            'effectiveDateTime', (DATE '2023-06-01' + floor(s.d * 940)::int)::text)""",
+        _resource(
+            "Observation",
+            "-mammogram",
+            "'status', 'final'",
+            f"'code', {_codeable(LOINC, '24606-6')}",
+            f"'effectiveDateTime', {_day('2023-06-01', 940)}",
+        ),  # fmt: skip
     ),
     (
         "Observation",
         "-cytology",
         0.35,
         "s.sex = 'female'",
-        f"""jsonb_build_object('resourceType', 'Observation', 'id', s.ref || '-cytology',
-            'status', 'final',
-            'category', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system',
-                    'http://terminology.hl7.org/CodeSystem/observation-category',
-                    'code', 'laboratory')))),
-            'code', jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system', '{LOINC}', 'code', '10524-7'))),
-            'subject', jsonb_build_object('reference', 'Patient/' || s.ref),
-            'effectiveDateTime', (DATE '2021-01-01' + floor(s.d * 1800)::int)::text,
-            'valueCodeableConcept', jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system', '{SNOMED}', 'code', '281296001'))))""",
+        _lab(
+            "-cytology",
+            "10524-7",
+            f"'effectiveDateTime', {_day('2021-01-01', 1800)}",
+            f"'valueCodeableConcept', {_codeable(SNOMED, '281296001')}",
+        ),  # fmt: skip
     ),
     (
         "Condition",
         "-diabetes",
         0.15,
         "true",
-        f"""jsonb_build_object('resourceType', 'Condition', 'id', s.ref || '-diabetes',
-            'clinicalStatus', jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system',
-                    'http://terminology.hl7.org/CodeSystem/condition-clinical',
-                    'code', 'active'))),
-            'code', jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system', '{ICD10CM}', 'code', 'E11.9'))),
-            'subject', jsonb_build_object('reference', 'Patient/' || s.ref),
-            'onsetDateTime', (DATE '2005-01-01' + floor(s.d * 7000)::int)::text)""",
-    ),
+        _active_condition("-diabetes", "E11.9", "2005-01-01", 7000),
+    ),  # fmt: skip
     (
         "Observation",
         "-hba1c",
@@ -185,18 +212,13 @@ RESOURCES: tuple[tuple[str, str, float, str, str], ...] = (
         "true",
         # Most in 2025 (the period), a quarter in late 2024; 5.5 to 12.5 %. ('%%': the
         # statement has parameters, so a literal percent sign is doubled.)
-        f"""jsonb_build_object('resourceType', 'Observation', 'id', s.ref || '-hba1c',
-            'status', 'final',
-            'category', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system',
-                    'http://terminology.hl7.org/CodeSystem/observation-category',
-                    'code', 'laboratory')))),
-            'code', jsonb_build_object('coding', jsonb_build_array(
-                jsonb_build_object('system', '{LOINC}', 'code', '4548-4'))),
-            'subject', jsonb_build_object('reference', 'Patient/' || s.ref),
-            'effectiveDateTime', (DATE '2024-09-01' + floor(s.d * 480)::int)::text,
-            'valueQuantity', jsonb_build_object('value', round((5.5 + s.d * 7)::numeric, 1),
-                'unit', '%%', 'system', 'http://unitsofmeasure.org', 'code', '%%'))""",
+        _lab(
+            "-hba1c",
+            "4548-4",
+            f"'effectiveDateTime', {_day('2024-09-01', 480)}",
+            "'valueQuantity', jsonb_build_object('value', round((5.5 + s.d * 7)::numeric, 1), "
+            "'unit', '%%', 'system', 'http://unitsofmeasure.org', 'code', '%%')",
+        ),  # fmt: skip
     ),
 )
 

@@ -156,7 +156,9 @@ def _explain_ms(
                 continue
             name = names.get(_server_sql(sql))
             if name is None:
-                raise RuntimeError("The worklist's rows query was not prepared on this connection.")
+                raise RuntimeError(
+                    "A statement the app prepares is not prepared on this connection."
+                )
             values = connection.ops.compose_sql(", ".join(["%s"] * len(params)), params)
             found = _explain_runs(
                 cursor, f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE {name}({values})", runs
@@ -388,7 +390,7 @@ def measure(*, user, scale: Scale, result: PartResult) -> PartResult:
         worklist_navigators,
         worklist_rows,
     )
-    from navigator.worklist.compiled import prepared_sql
+    from navigator.worklist.prepared import prepared_sql
     from navigator.worklist.rules import Moment
 
     navigators = result.sizes.get("navigators", 0)

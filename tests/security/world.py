@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from navigator.models import Coverage, NavigatorProfile, Role, User
+from navigator.models import CoachingGoal, Coverage, NavigatorProfile, Role, User
 from navigator.services.notes import case_note_add
 from outreach.models import CaseTask, FollowUpReminder, InterpreterRequest, PatientMessage
 from patients.models import FhirBulkImport, FhirSource, Referral, ReferralUpload
@@ -83,6 +83,8 @@ OWNED_PARAMS = {
     "coverage_id",
     "upload_id",
     "enrolment_id",
+    "coaching_id",
+    "goal_id",
 }
 # The primary key of the route's object (its kind: the first path segment).
 PK_PARAMS = {"pk", "id"}
@@ -221,6 +223,20 @@ def _corner(owner: str, navigator: NavigatorProfile, clinic, staff: User) -> Cor
         # The care team's note: clinic staff never see a case's notes (NOTE_MARKER).
         "note": case_note_add(case=case, text=f"{NOTE_MARKER} {owner}", actor=user),
         "appointment": factories.AppointmentFactory(case=case),
+        # An individual coaching session booked, and a goal set in one attended.
+        "coaching": factories.CoachingSessionFactory(case=case),
+        "goal": CoachingGoal.objects.create(
+            case=case,
+            patient=case.patient,
+            text="Walk after dinner",
+            behaviour="being_active",
+            set_in=factories.CoachingSessionFactory(
+                case=case,
+                status="attended",
+                minutes_spent=60,
+                scheduled_at=now - dt.timedelta(days=3),
+            ),
+        ),
         "request": InterpreterRequest.objects.create(
             case=case, language="es", modality="phone", needed_at=now, created_by=user
         ),

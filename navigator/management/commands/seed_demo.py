@@ -1,7 +1,9 @@
 """Create a demo program: clinics, staff of every role, and a few hundred synthetic
 patients whose cases stand at every stage of navigation; then each clinic's EHR feed
 of colorectal-age patients, whose screening tells the equity dashboard's story
-(`demo_equity`), with CMS130 stored for the last eight quarters.
+(`demo_equity`), with CMS130 stored for the last eight quarters; and among them
+patients with diabetes, coached alone and in groups, whose CMS122 gap narrows
+(`demo_diabetes`, with CMS122 stored for the same quarters).
 
 Idempotent: once the demo clinics have patients, a second run changes nothing
 and only prints the logins again. Everything is synthetic (Faker, fixed seed).

@@ -1,0 +1,217 @@
+"""A lab value a member of staff copies from an outside report (an HbA1c or a glucose
+management indicator that reached the clinic on paper or by fax, from a lab whose
+results do not flow in through an EHR feed).
+
+It is stored the way an imported lab is: a FHIR R4 laboratory Observation, a
+`ClinicalResource` under a feed of the patient's clinic (here the clinic's own
+"entered by staff" feed, made on first use), coded in LOINC with a UCUM quantity, so
+that the care-gap engine and CMS122 (`patients.caregaps.control`, `glycemic.py`) and
+the case page's trend read it exactly as they read an EHR's. Its provenance stays on
+the resource: `meta.tag` says it was entered by staff, `performer` names the
+reporting lab, and a note says who entered it from which report. The patient's
+`clinical_data_changed_at` moves, so their care gaps are stale until recomputed.
+
+Only percentages (NGSP/DCCT units) are entered: an IFCC result in mmol/mol is not
+on the same scale (CMS122 compares % with 9 %), and converting it is the lab's work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from navigator.models import User
+from patients.models import ClinicalResource, FhirSource, Patient
+
+# The tag on every Observation staff entered (meta.tag): the trend and any export can
+# tell an outside report copied by hand from a feed's result.
+ENTERED_BY_STAFF_SYSTEM = "https://equinav.org/fhir/CodeSystem/provenance"
+ENTERED_BY_STAFF_CODE = "staff-entered"
+ENTERED_BY_STAFF_TAG = {
+    "system": ENTERED_BY_STAFF_SYSTEM,
+    "code": ENTERED_BY_STAFF_CODE,
+    "display": "Entered by staff from an outside report",
+}
+STAFF_FEED_PREFIX = "staff-entry-"
+LAB_CATEGORY = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "laboratory",
+            "display": "Laboratory",
+        }
+    ]
+}
+
+
+@dataclass(frozen=True)
+class LabTest:
+    """A lab staff may enter: its LOINC code and the values a real report can hold."""
+
+    key: str
+    label: str
+    loinc: str
+    display: str
+    lowest: Decimal
+    highest: Decimal
+
+
+# HbA1c: LOINC 4548-4 (in CMS122's "HbA1c Laboratory Test" value set,
+# 2.16.840.1.113883.3.464.1003.198.12.1013); GMI: LOINC 97506-0 (CMS122 2025's
+# "Glucose Management Indicator" direct reference code). Plausible ranges: an HbA1c
+# below 3 % or above 20 % is not a value an NGSP-certified method reports (assays
+# read about 4-18 %); a GMI is 3.31 + 0.02392 x mean glucose (mg/dL) (Bergenstal,
+# Diabetes Care 2018;41:2275), 4.3 % to 12.9 % for a mean of 40 to 400 mg/dL.
+LAB_TESTS = {
+    "hba1c": LabTest(
+        "hba1c",
+        "HbA1c",
+        "4548-4",
+        "Hemoglobin A1c/Hemoglobin.total in Blood",
+        Decimal("3.0"),
+        Decimal("20.0"),
+    ),
+    "gmi": LabTest(
+        "gmi",
+        "GMI",
+        "97506-0",
+        "Glucose management indicator",
+        Decimal("4.0"),
+        Decimal("14.0"),
+    ),
+}
+UNIT = "%"
+
+
+def is_staff_entered(resource: dict) -> bool:
+    """Whether an Observation was copied in by staff (its meta.tag)."""
+    tags = (resource.get("meta") or {}).get("tag") or []
+    return any(
+        isinstance(tag, dict)
+        and tag.get("system") == ENTERED_BY_STAFF_SYSTEM
+        and tag.get("code") == ENTERED_BY_STAFF_CODE
+        for tag in tags
+    )
+
+
+def lab_entry_errors(
+    *, patient: Patient, test: str, value: Decimal, unit: str, collected_on: dt.date, source: str
+) -> dict[str, str]:
+    """What is wrong with a lab as entered, by field (empty: nothing)."""
+    errors: dict[str, str] = {}
+    lab = LAB_TESTS.get(test)
+    if lab is None:
+        errors["test"] = f"“{test}” is not a lab entered here (HbA1c or GMI)."
+    elif not lab.lowest <= value <= lab.highest:
+        errors["value"] = (
+            f"{value} % is outside what a lab reports for {lab.label} ({lab.lowest} to "
+            f"{lab.highest} %); check the report."
+        )
+    if unit != UNIT:
+        errors["unit"] = (
+            "Enter the percentage (NGSP/DCCT); a result in mmol/mol (IFCC) is on another scale."
+        )
+    today = timezone.localdate()
+    if collected_on > today:
+        errors["collected_on"] = "The sample cannot have been collected after today."
+    elif collected_on < patient.birth_date:
+        errors["collected_on"] = "The sample cannot have been collected before the patient's birth."
+    if not source.strip():
+        errors["source"] = "Name the lab or the report the value comes from."
+    return errors
+
+
+def _staff_feed(patient: Patient) -> FhirSource:
+    source, _ = FhirSource.objects.get_or_create(
+        key=f"{STAFF_FEED_PREFIX}{patient.clinic_id}",
+        defaults={"name": "Entered by staff from outside reports", "clinic_id": patient.clinic_id},
+    )
+    return source
+
+
+def lab_result_record(
+    *,
+    patient: Patient,
+    test: str,
+    value: Decimal,
+    collected_on: dt.date,
+    source: str,
+    actor: User,
+    unit: str = UNIT,
+) -> tuple[ClinicalResource, bool]:
+    """Store a lab value copied from an outside report as a laboratory Observation of
+    the patient's; (the resource, whether it is new). The same test, day and value
+    already entered by staff: nothing changes (a form sent twice). The patient's
+    care gaps are stale after it: the caller recomputes them."""
+    errors = lab_entry_errors(
+        patient=patient, test=test, value=value, unit=unit, collected_on=collected_on,
+        source=source,
+    )  # fmt: skip
+    if errors:
+        raise ValidationError(errors)
+    lab = LAB_TESTS[test]
+    source = source.strip()[:200]
+    with transaction.atomic():
+        feed = _staff_feed(patient)
+        for row in ClinicalResource.objects.filter(
+            patient=patient, source=feed, resource_type="Observation"
+        ).only("pk", "resource"):
+            resource = row.resource
+            same_code = (resource.get("code") or {}).get("coding", [{}])[0].get("code")
+            if (
+                same_code == lab.loinc
+                and resource.get("effectiveDateTime") == collected_on.isoformat()
+                and Decimal(str((resource.get("valueQuantity") or {}).get("value"))) == value
+            ):
+                return row, False
+        now = timezone.now()
+        resource_id = f"staff-{uuid.uuid4().hex}"
+        who = actor.get_full_name() or actor.get_username()
+        resource = {
+            "resourceType": "Observation",
+            "id": resource_id,
+            "meta": {"tag": [ENTERED_BY_STAFF_TAG]},
+            "status": "final",
+            "category": [LAB_CATEGORY],
+            "code": {
+                "coding": [
+                    {"system": "http://loinc.org", "code": lab.loinc, "display": lab.display}
+                ],
+                "text": lab.label,
+            },
+            "subject": {"reference": f"Patient/{patient.pk}"},
+            "effectiveDateTime": collected_on.isoformat(),
+            "issued": now.isoformat(),
+            "performer": [{"display": source}],
+            "valueQuantity": {
+                "value": float(value),
+                "unit": UNIT,
+                "system": "http://unitsofmeasure.org",
+                "code": UNIT,
+            },
+            "note": [
+                {
+                    "authorString": who,
+                    "time": now.isoformat(),
+                    "text": f"Entered by {who} from an outside report ({source}).",
+                }
+            ],
+        }
+        row = ClinicalResource.objects.create(
+            patient=patient,
+            source=feed,
+            resource_type="Observation",
+            resource_id=resource_id,
+            resource=resource,
+            content_hash=resource_id,
+            imported_at=now,
+            updated_at=now,
+        )
+        Patient.objects.filter(pk=patient.pk).update(clinical_data_changed_at=now)
+        return row, True
