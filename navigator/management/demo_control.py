@@ -21,7 +21,13 @@ from typing import Any
 
 from django.utils import timezone
 
-from navigator.models import CoachingSession, CoachingSessionStatus, NavigationCase, User
+from navigator.models import (
+    CoachingSession,
+    CoachingSessionStatus,
+    NavigationCase,
+    SelfCareBehaviour,
+    User,
+)
 from navigator.services import follow_up
 from outreach.models import Outcome
 from outreach.services.attempts import attempt_log
@@ -137,6 +143,7 @@ def control_reasons(
                 coach=maria,
                 scheduled_at=now - dt.timedelta(days=6),
                 status=CoachingSessionStatus.MISSED,
+                topics=[SelfCareBehaviour.HEALTHY_EATING, SelfCareBehaviour.MONITORING],
                 language="es",
                 created_by=maria,
                 created_at=now - dt.timedelta(days=12),
