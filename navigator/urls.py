@@ -12,6 +12,7 @@ from navigator.views import (
     reports,
     right_of_access,
     team,
+    worklist_enrol,
 )
 
 app_name = "navigator"
@@ -21,6 +22,11 @@ urlpatterns = [
     path("cases/", lists.case_list, name="case_list"),
     path("cases/<int:pk>/", case_page.case_detail, name="case_detail"),
     path("cases/<int:pk>/attempts/", case_actions.attempt_create, name="attempt_create"),
+    path(
+        "cases/<int:pk>/enrol-next-series/",
+        worklist_enrol.worklist_group_enrol,
+        name="worklist_group_enrol",
+    ),
     path("cases/<int:pk>/notes/", case_actions.note_create, name="note_create"),
     path("cases/<int:pk>/barriers/", case_actions.barrier_create, name="barrier_create"),
     path(

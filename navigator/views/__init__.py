@@ -25,7 +25,8 @@ To change:
 - the team view, rebalancing and covering: `team.py`;
 - group classes (the series list, a manager's new series and sessions, a series'
   roster and enrolment, attendance per session over HTMX with make-ups, the printable
-  roster): `group_classes.py`;
+  roster): `group_classes.py`; a control case's worklist row enrolling the patient in
+  the next series in their language with room: `worklist_enrol.py`;
 - a patient's right-of-access downloads (FHIR and PDF, managers only, from the
   patient page): `right_of_access.py`;
 - the user's own security pages (two-factor enrolment and code, "Your API tokens"):

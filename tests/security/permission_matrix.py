@@ -279,6 +279,14 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
     "Enrol a patient in a group series (a navigator: from their caseload)": [
         ("navigator:group_enrol", "POST", "login | 400 | 403 | 400 | 400 | 403"),
     ],
+    "Enrol a control case's patient in the next series in a language, from the worklist "
+    "(own and covered cases)": [
+        (
+            "navigator:worklist_group_enrol",
+            "POST",
+            "login | 400 400 404 404 | 403 | 400 | 400 | 403",
+        ),
+    ],
     "Withdraw a patient from a group series, or mark it completed": [
         (
             "navigator:group_enrolment_status",
@@ -443,6 +451,7 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("navigator:follow_up_list", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:follow_up_set", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:group_enrol", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:worklist_group_enrol", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:group_enrolment_status", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:group_roster_print", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:group_series_detail", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
@@ -556,6 +565,7 @@ OWNED_ROUTES: set[str] = {
     "navigator:note_create",
     "navigator:screening_create",
     "navigator:task_done",
+    "navigator:worklist_group_enrol",
     "outreach:case_letter",
     "outreach:case_letter_mark",
     "outreach:message_cancel",

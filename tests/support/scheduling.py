@@ -38,6 +38,11 @@ MEASURED_SECONDS: dict[str, float] = {
     "tests/outreach/messaging/test_message_faults.py": 60.0,
     "tests/config/test_embedded_database.py": 30.0,
     "tests/config/test_embedded_broker.py": 25.0,
+    # Issue 16's worklist control reasons: each case's labs through the care-gap engine
+    # (~15 s of calls, measured with --durations under load); the browser's axe check
+    # of the worklist with a control case, laptop and phone, a click each (~25 s).
+    "tests/navigator/test_worklist_control.py": 15.0,
+    "tests/browser/test_a11y_worklist_control.py": 25.0,
     # Each test computes a diabetes patient's care gaps (and some record labs).
     "tests/navigator/views/test_control_case_page.py": 30.0,
     # The control dashboard's random worlds, read in SQL and patient by patient
