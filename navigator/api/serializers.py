@@ -43,8 +43,6 @@ from patients.models import Patient, PatientPhone, ScreeningEvent
 
 
 class NavigatorSerializer(serializers.ModelSerializer):
-    """A caseload: a navigator's or a coach's (`role`: "navigator" or "coach")."""
-
     name = serializers.CharField(source="__str__")
     language_names = serializers.ListField(child=serializers.CharField())
     role = serializers.CharField(source="user.role", read_only=True)
@@ -587,8 +585,7 @@ class TeamRowSerializer(serializers.ModelSerializer):
         model = NavigatorProfile
         fields = [
             "id", "name", "role", "role_label", "active", "languages", "caseload_capacity",
-            "open_cases",
-            "overdue_follow_ups", "attempts_this_week", "reached_this_week",
+            "open_cases", "overdue_follow_ups", "attempts_this_week", "reached_this_week",
             "completed_this_week", "covered_by",
         ]  # fmt: skip
 
