@@ -33,7 +33,9 @@ NAVIGATOR_ONLY = [
     (re.compile(r"\bis_navigator\b"), "user.works_caseload"),
     (re.compile(r"\bRole\.NAVIGATOR\b"), "*CASEWORK_ROLES (navigator.models)"),
     (
-        re.compile(r"""\brole(?:__in|__exact)?\s*(?:==|!=|=|\bin\b)\s*[(\[{]?\s*["']navigator["']"""),
+        re.compile(
+            r"""\brole(?:__in|__exact)?\s*(?:==|!=|=|\bin\b)\s*[(\[{]?\s*["']navigator["']"""
+        ),
         "role__in=CASEWORK_ROLES / user.works_caseload",
     ),
     (
