@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('navigator', '0020_coaching'),
+        ('navigator', '0021_case_event_lab_recorded'),
     ]
 
     operations = [
