@@ -65,7 +65,7 @@ def home(request):
     user = request.user
     if user.is_clinic_staff:
         return redirect("patients:referral_list")
-    if user.is_navigator:
+    if user.works_caseload:
         return redirect("navigator:worklist")
     if user.is_manager or user.is_program_admin:
         return redirect("navigator:equity")

@@ -10,8 +10,9 @@ To change:
   barriers, appointments, kits and screenings, covering, coaching sessions and goals,
   group classes, a control case's lab from an outside report: `labs.py`): `services/`,
   one module per entity or workflow;
-- who should work a case, and why (language, continuity, clinic, capacity):
-  `assignment_rules.py`;
+- who should work a case, and why (language, coach or navigator, continuity, clinic,
+  capacity): `assignment_rules.py`; which roles work a caseload (navigator and
+  coach, `CASEWORK_ROLES`): `models/__init__.py`;
 - a read (who may see what, the case list and page, the worklist's query, the
   completion report, the team view; coaching's scope, the next group series with room
   and the DSMT education hours): `selectors/`;

@@ -4,6 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from config.admin import ReadOnlyAdmin, SearchInBodyAdmin
 from navigator.forms.account import ServicePasswordChangeForm
 from navigator.models import (
+    CASEWORK_ROLES,
     Appointment,
     BarrierCategory,
     BarrierType,
@@ -41,11 +42,23 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(NavigatorProfile)
 class NavigatorProfileAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "languages", "caseload_capacity", "active"]
-    list_filter = ["active"]
+    """A caseload: a navigator's or a coach's (the user's role says which)."""
+
+    list_display = ["__str__", "role", "languages", "caseload_capacity", "active"]
+    list_filter = ["active", "user__role"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     list_select_related = ["user"]
     filter_horizontal = ["clinics"]
+
+    @admin.display(description="Role", ordering="user__role")
+    def role(self, profile: NavigatorProfile) -> str:
+        return profile.user.get_role_display()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only a staff member who works a caseload has one.
+        if db_field.name == "user":
+            kwargs["queryset"] = User.objects.filter(role__in=CASEWORK_ROLES)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class CaseEventInline(admin.TabularInline):

@@ -70,7 +70,7 @@ def reminders_visible_to(user: User) -> QuerySet[FollowUpReminder]:
         return reminders.none()
     if user.sees_all_cases:
         return reminders
-    if user.is_navigator:
+    if user.works_caseload:
         # The case's current navigator, whoever the reminder was first made for.
         return reminders.filter(case__navigator__user=user)
     return reminders.none()

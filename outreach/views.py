@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from navigator.cases import StaleCaseError
 from navigator.forms.base import CaseForm
 from navigator.forms.case_actions import LetterMarkForm
-from navigator.models import NavigationCase, Role
+from navigator.models import CASEWORK_ROLES, NavigationCase, Role
 from navigator.permissions import AuthedRequest, role_required
 from navigator.views.case_page import (
     case_action_run,
@@ -40,7 +40,7 @@ from outreach.letters.case_letter import LetterError, letter_compose, letter_pdf
 from outreach.letters.printed import letter_mark
 from outreach.services import protocols, unreachable
 
-CASE_ROLES = (Role.NAVIGATOR, Role.MANAGER)
+CASE_ROLES = (*CASEWORK_ROLES, Role.MANAGER)
 
 
 # --- Closing as unreachable ------------------------------------------------------------

@@ -58,7 +58,7 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
         return patients.none()
     if user.sees_all_cases:
         return patients
-    if user.is_navigator:
+    if user.works_caseload:
         return patients.filter(navigation_cases__navigator__user=user).distinct()
     if user.is_clinic_staff and user.clinic_id is not None:
         return patients.filter(clinic_id=user.clinic_id)
@@ -73,7 +73,7 @@ def referrals_visible_to(user: User) -> QuerySet[Referral]:
         return referrals
     if user.is_clinic_staff and user.clinic_id is not None:
         return referrals.filter(clinic_id=user.clinic_id)
-    if user.is_navigator:
+    if user.works_caseload:
         return referrals.filter(case__navigator__user=user)
     return referrals.none()
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from navigator.intake.patient_merge import patient_merge as merge_patients
 from navigator.intake.referral_import import referral_import_start
 from navigator.intake.referrals import referral_create as create_referral
-from navigator.models import Role
+from navigator.models import CASEWORK_ROLES, Role
 from navigator.permissions import AuthedRequest, role_required
 from navigator.selectors import cases as case_selectors
 from navigator.selectors import referrals as referral_selectors
@@ -150,7 +150,7 @@ def referral_create(request: AuthedRequest) -> HttpResponse:
 
 
 @require_GET
-@role_required(Role.CLINIC_STAFF, Role.MANAGER, Role.NAVIGATOR)
+@role_required(Role.CLINIC_STAFF, Role.MANAGER, *CASEWORK_ROLES)
 def referral_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     try:
         referral = selectors.referral_detail(user=request.user, referral_id=pk)
@@ -166,7 +166,7 @@ def referral_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@role_required(Role.CLINIC_STAFF, Role.MANAGER, Role.NAVIGATOR)
+@role_required(Role.CLINIC_STAFF, Role.MANAGER, *CASEWORK_ROLES)
 def patient_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """A patient's screening status per program, with its reasons and evidence."""
     try:

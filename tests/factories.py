@@ -62,6 +62,12 @@ class NavigatorFactory(factory.django.DjangoModelFactory):
     active = True
 
 
+class CoachFactory(NavigatorFactory):
+    """A health coach's caseload (the same profile a navigator's is)."""
+
+    user = factory.SubFactory(UserFactory, role=Role.COACH)
+
+
 class PatientFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Patient

@@ -23,12 +23,12 @@ from navigator.equity.dashboard import EquityResult, equity_dashboard
 from navigator.equity.query import EquityQuery, EquityQueryError
 from navigator.equity.scope import ALL_DIMENSIONS, equity_scope
 from navigator.equity.stats import GroupStatistics
-from navigator.models import Role
+from navigator.models import CASEWORK_ROLES, Role
 from patients.caregaps.periods import parse_period_label, period_between
 from patients.caregaps.population_measures import POPULATION_MEASURES
 from patients.services.measure_populations import measure_period_request
 
-EQUITY_ROLES = roles_allowed(Role.NAVIGATOR, Role.MANAGER, Role.CLINIC_STAFF)
+EQUITY_ROLES = roles_allowed(*CASEWORK_ROLES, Role.MANAGER, Role.CLINIC_STAFF)
 MANAGER_ONLY = roles_allowed(Role.MANAGER)
 # Longer windows are not what any of the measures means by a measurement period.
 LONGEST_PERIOD_DAYS = 731

@@ -45,10 +45,13 @@ from patients.models import Patient, PatientPhone, ScreeningEvent
 class NavigatorSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="__str__")
     language_names = serializers.ListField(child=serializers.CharField())
+    role = serializers.CharField(source="user.role", read_only=True)
+    role_label = serializers.CharField(source="user.get_role_display", read_only=True)
 
     class Meta:
         model = NavigatorProfile
-        fields = ["id", "name", "languages", "language_names", "caseload_capacity", "active"]
+        fields = ["id", "name", "role", "role_label", "languages", "language_names",
+                  "caseload_capacity", "active"]  # fmt: skip
 
 
 class NavigatorBriefSerializer(serializers.ModelSerializer):
@@ -569,6 +572,8 @@ class RebalanceSerializer(serializers.ModelSerializer):
 
 class TeamRowSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="__str__")
+    role = serializers.CharField(source="user.role", read_only=True)
+    role_label = serializers.CharField(source="user.get_role_display", read_only=True)
     open_cases = serializers.IntegerField()
     overdue_follow_ups = serializers.IntegerField()
     attempts_this_week = serializers.IntegerField()
@@ -579,8 +584,8 @@ class TeamRowSerializer(serializers.ModelSerializer):
     class Meta:
         model = NavigatorProfile
         fields = [
-            "id", "name", "active", "languages", "caseload_capacity", "open_cases",
-            "overdue_follow_ups", "attempts_this_week", "reached_this_week",
+            "id", "name", "role", "role_label", "active", "languages", "caseload_capacity",
+            "open_cases", "overdue_follow_ups", "attempts_this_week", "reached_this_week",
             "completed_this_week", "covered_by",
         ]  # fmt: skip
 

@@ -22,6 +22,7 @@ from navigator.equity.completion_report import completion_report
 from navigator.equity.scope import equity_scope
 from navigator.forms.lists import WorklistFilterForm
 from navigator.models import (
+    CASEWORK_ROLES,
     OPEN_STATUSES,
     AppointmentPurpose,
     BarrierType,
@@ -59,7 +60,7 @@ from outreach.services.attempts import attempt_log
 from outreach.services.interpreters import interpreter_request_create, interpreter_request_update
 from patients.models import ScreeningModality, ScreeningProgram
 
-CASE_ROLES = roles_allowed(Role.NAVIGATOR, Role.MANAGER)
+CASE_ROLES = roles_allowed(*CASEWORK_ROLES, Role.MANAGER)
 MANAGER_ONLY = roles_allowed(Role.MANAGER)
 
 
@@ -413,7 +414,7 @@ class _WorklistBase(generics.GenericAPIView):
         navigator_id = form.cleaned_data["navigator"]
         self.owner = None
         if navigator_id is None:
-            if not user.is_navigator:
+            if not user.works_caseload:
                 raise PermissionDenied("Managers choose a navigator: ?navigator=<id>.")
         else:
             self.owner = worklist_owner(user=user, navigator_id=navigator_id)

@@ -90,7 +90,7 @@ def equity_scope(user: User) -> EquityScope:
         return EquityScope(
             "clinic", clinic_id=user.clinic_id, dimensions=ALL_DIMENSIONS - {"navigator"}
         )
-    if user.is_navigator:
+    if user.works_caseload:
         return EquityScope(
             "caseload", user_id=user.pk, dimensions=ALL_DIMENSIONS - {"navigator", "clinic"}
         )

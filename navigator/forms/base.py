@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeData, SafeString, mark_safe
 
 from navigator.cases import MAX_DAYS_AHEAD
-from navigator.models import NavigatorProfile
+from navigator.models import NavigatorProfile, Role
 
 # A report's earliest date: far-off dates are typos, and before this no case exists.
 REPORT_EARLIEST = dt.date(2000, 1, 1)
@@ -187,6 +187,11 @@ class CaseForm(EquiNavForm):
 
 
 class NavigatorChoiceField(forms.ModelChoiceField):
+    """A caseload to choose: a navigator's, or a coach's (said so: a manager assigning a
+    diabetes case looks for one)."""
+
     def label_from_instance(self, obj: NavigatorProfile) -> str:
         languages = ", ".join(obj.language_names) or "no languages listed"
+        if obj.user.role == Role.COACH:
+            return f"{obj} ({obj.user.get_role_display()}; {languages})"
         return f"{obj} ({languages})"

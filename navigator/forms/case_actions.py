@@ -452,7 +452,7 @@ class NoteForm(EquiNavForm):
 
 class CaseAssignForm(CaseForm):
     navigator = NavigatorChoiceField(
-        queryset=NavigatorProfile.objects.none(), empty_label="Choose a navigator…"
+        queryset=NavigatorProfile.objects.none(), empty_label="Choose a navigator or coach…"
     )
 
     def __init__(self, *args, navigators: QuerySet[NavigatorProfile], **kwargs):

@@ -16,6 +16,7 @@ from navigator.forms.base import (
     not_too_far_ahead,
 )
 from navigator.models import (
+    CASEWORK_ROLES,
     GROUP_MAX_CAPACITY,
     GROUP_MIN_CAPACITY,
     MAX_SESSION_MINUTES,
@@ -24,6 +25,7 @@ from navigator.models import (
     GroupEnrolment,
     GroupSession,
     NavigationCase,
+    Role,
     SelfCareBehaviour,
     User,
 )
@@ -82,7 +84,7 @@ class GroupSeriesForm(EquiNavForm):
         model_choice(self, "program").queryset = ScreeningProgram.objects.filter(active=True)
         # Who may lead a class: the care team (navigators and coaches, managers).
         model_choice(self, "facilitator").queryset = User.objects.filter(
-            is_active=True, role__in=("navigator", "manager")
+            is_active=True, role__in=(*CASEWORK_ROLES, Role.MANAGER)
         ).order_by("first_name", "last_name", "pk")
 
 

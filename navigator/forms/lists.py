@@ -84,7 +84,9 @@ class CaseFilterForm(EquiNavForm):
         queryset=ScreeningProgram.objects.all(), required=False, empty_label="Any program"
     )
     navigator = NavigatorChoiceField(
-        queryset=NavigatorProfile.objects.none(), required=False, empty_label="Any navigator"
+        queryset=NavigatorProfile.objects.none(),
+        required=False,
+        empty_label="Any navigator or coach",
     )
     language = LanguageFilterField(
         required=False,

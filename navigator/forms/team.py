@@ -13,7 +13,7 @@ class RebalanceForm(EquiNavForm):
     from_navigator = NavigatorChoiceField(
         label="Move cases from",
         queryset=NavigatorProfile.objects.none(),
-        empty_label="Choose a navigator…",
+        empty_label="Choose a navigator or coach…",
     )
     count = forms.IntegerField(
         label="Cases to move",
@@ -40,7 +40,7 @@ class RebalanceForm(EquiNavForm):
 
 class CoverageForm(EquiNavForm):
     absent = NavigatorChoiceField(
-        label="Navigator away", queryset=NavigatorProfile.objects.none(), empty_label=None
+        label="Who is away", queryset=NavigatorProfile.objects.none(), empty_label=None
     )
     covering = NavigatorChoiceField(
         label="Covered by",

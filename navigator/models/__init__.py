@@ -21,6 +21,11 @@ from patients.languages import language_name
 
 class Role(models.TextChoices):
     NAVIGATOR = "navigator", "Navigator"
+    # Works a caseload exactly as a navigator does (issue 16, part 6), and is preferred
+    # for a control programme's cases (navigator.assignment_rules): individual and group
+    # self-management coaching. "Health coach", not "diabetes educator": the label claims
+    # no credential (CDCES) and no programme accreditation (Medicare DSMT, 42 CFR 410.144).
+    COACH = "coach", "Health coach"
     MANAGER = "manager", "Program manager"
     CLINIC_STAFF = "clinic_staff", "Clinic staff"
     ADMIN = "admin", "Administrator"
@@ -28,6 +33,14 @@ class Role(models.TextChoices):
     # nothing else: no patient page, list or report (HIPAA 45 CFR 164.308(a)(1)(ii)(D),
     # information system activity review).
     COMPLIANCE = "compliance", "Compliance officer"
+
+
+# The roles whose members work a caseload: a worklist of their own cases and the cases of
+# colleagues they cover, the case page and every write on a case, covering, assignment.
+# Every check for "a staff member who works cases" reads this (or `User.works_caseload`),
+# never Role.NAVIGATOR alone, so a coach is never left out by a navigator-only check
+# (tests/project/test_casework_roles.py fails on one).
+CASEWORK_ROLES: tuple[str, ...] = (Role.NAVIGATOR, Role.COACH)
 
 
 class User(AbstractUser):
@@ -52,8 +65,9 @@ class User(AbstractUser):
         ]
 
     @property
-    def is_navigator(self) -> bool:
-        return self.role == Role.NAVIGATOR
+    def works_caseload(self) -> bool:
+        """A navigator or a coach: sees their caseload and the cases they cover today."""
+        return self.role in CASEWORK_ROLES
 
     @property
     def is_manager(self) -> bool:
@@ -77,6 +91,10 @@ class User(AbstractUser):
 
 
 class NavigatorProfile(models.Model):
+    """The caseload of a staff member who works one (`CASEWORK_ROLES`: a navigator or a
+    coach, despite the name): languages, capacity, clinics. Cases, covers, reminders and
+    rebalances point here, whichever of the two roles the user has."""
+
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="navigator_profile")
     languages = models.JSONField(
         default=list, help_text="ISO 639 codes of the languages this navigator speaks."

@@ -49,7 +49,7 @@ def coaching_goals_visible_to(user: User) -> QuerySet[CoachingGoal]:
 
 def group_series_visible_to(user: User) -> QuerySet[GroupSeries]:
     series = GroupSeries.objects.all()
-    if user.is_authenticated and (user.sees_all_cases or user.is_navigator):
+    if user.is_authenticated and (user.sees_all_cases or user.works_caseload):
         return series
     return series.none()
 
@@ -61,7 +61,7 @@ def group_enrolments_visible_to(user: User) -> QuerySet[GroupEnrolment]:
         return enrolments.none()
     if user.sees_all_cases:
         return enrolments
-    if user.is_navigator:
+    if user.works_caseload:
         return enrolments.filter(Q(case__in=cases_visible_to(user)) | Q(series__facilitator=user))
     return enrolments.none()
 

@@ -26,7 +26,7 @@ def cases_visible_to(user: User) -> QuerySet[NavigationCase]:
         return cases.none()
     if user.sees_all_cases:
         return cases
-    if user.is_navigator:
+    if user.works_caseload:
         return cases.filter(Q(navigator__user=user) | Q(navigator__in=navigators_covered_by(user)))
     return cases.none()
 
@@ -58,7 +58,7 @@ def navigators_visible_to(user: User) -> QuerySet[NavigatorProfile]:
     navigators = NavigatorProfile.objects.select_related("user")
     if user.is_authenticated and user.sees_all_cases:
         return navigators
-    if user.is_authenticated and user.is_navigator:
+    if user.is_authenticated and user.works_caseload:
         return navigators.filter(user=user)
     return navigators.none()
 
@@ -70,6 +70,6 @@ def coverages_for(*, user: User) -> QuerySet[Coverage]:
         return coverages.none()
     if user.sees_all_cases:
         return coverages
-    if user.is_navigator:
+    if user.works_caseload:
         return coverages.filter(Q(absent__user=user) | Q(covering__user=user))
     return coverages.none()

@@ -151,7 +151,7 @@ def worklist_owner(*, user: User, navigator_id: int) -> NavigatorProfile | None:
     if not user.is_authenticated:
         return None
     if not user.sees_all_cases:
-        if not user.is_navigator:
+        if not user.works_caseload:
             return None
         navigators = navigators.filter(Q(user=user) | Q(pk__in=navigators_covered_by(user)))
     return navigators.filter(pk=navigator_id).first()
@@ -168,7 +168,7 @@ def worklist_rows(
     over, "covering for" them. Covering is said from the point of view of whoever
     works the list: the navigator signed in, or (for a manager looking on) the
     navigator whose list it is."""
-    if user.is_navigator or navigator is None:
+    if user.works_caseload or navigator is None:
         return rows(
             cases,
             moment=moment,

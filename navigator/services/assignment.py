@@ -1,6 +1,6 @@
-"""Who works a case: choosing a navigator, giving a case to one, and moving many
-cases between navigators at once (rebalancing). The rules of the choice are
-navigator.assignment_rules."""
+"""Who works a case: choosing a navigator or coach (`CASEWORK_ROLES`: both hold a
+caseload, `NavigatorProfile`), giving a case to one, and moving many cases between
+them at once (rebalancing). The rules of the choice are navigator.assignment_rules."""
 
 from __future__ import annotations
 
@@ -46,9 +46,14 @@ def _lock_active_navigators(*, exclude: tuple[int, ...] = ()) -> list[NavigatorP
 
 
 def navigator_choose_for(
-    *, patient: Patient, case_id: int | None = None, exclude: tuple[int, ...] = ()
+    *,
+    patient: Patient,
+    program: ScreeningProgram,
+    case_id: int | None = None,
+    exclude: tuple[int, ...] = (),
 ) -> tuple[NavigatorProfile | None, bool, str]:
-    """Pick a navigator for a patient: (navigator, needs_interpreter, reason in words).
+    """Pick a navigator or coach for a patient's case of `program`: (their caseload,
+    needs_interpreter, reason in words).
 
     See navigator.assignment_rules for the rules.
     """
@@ -56,26 +61,29 @@ def navigator_choose_for(
     candidates = assignment_rules.candidates_for(
         patient=patient, navigators=navigators, exclude_case=case_id
     )
-    choice = assignment_rules.choose(patient=patient, candidates=candidates)
+    choice = assignment_rules.choose(patient=patient, candidates=candidates, program=program)
     return choice.navigator, choice.needs_interpreter, choice.reason
 
 
-def navigators_choose_for_new_patients(*, patients: Sequence[Patient]) -> list[Choice]:
-    """A navigator for each of many patients with no open case yet, in order, by the
-    rules of `navigator_choose_for`: two queries whatever the number of patients.
+def navigators_choose_for_new_patients(
+    *, openings: Sequence[tuple[Patient, ScreeningProgram]]
+) -> list[Choice]:
+    """A navigator (or coach) for each of many new cases of patients with no open case
+    yet (patient x program), in order, by the rules of `navigator_choose_for`: two
+    queries whatever the number of patients.
 
     The active navigators are locked in pk order (as every assignment locks them) and
     their loads read once; each choice then counts towards the next, as if the cases
     had been assigned one by one. The caller's transaction holds the locks: keep it short.
     """
-    if not patients:
+    if not openings:
         return []
     navigators = _lock_active_navigators()
     loads = assignment_rules.open_case_counts([n.pk for n in navigators])
     choices = []
-    for patient in patients:
+    for patient, program in openings:
         candidates = assignment_rules.candidates_from(navigators=navigators, loads=loads)
-        choice = assignment_rules.choose(patient=patient, candidates=candidates)
+        choice = assignment_rules.choose(patient=patient, candidates=candidates, program=program)
         if choice.navigator is not None:
             loads[choice.navigator.pk] = loads.get(choice.navigator.pk, 0) + 1
         choices.append(choice)
@@ -120,7 +128,7 @@ def navigators_choose_for_cases(
             loads=loads,
             programs_by_navigator={pk: list(names) for pk, names in by_navigator.items()},
         )
-        choice = assignment_rules.choose(patient=patient, candidates=candidates)
+        choice = assignment_rules.choose(patient=patient, candidates=candidates, program=program)
         if choice.navigator is not None:
             loads[choice.navigator.pk] = loads.get(choice.navigator.pk, 0) + 1
             # The newest open case comes first.
@@ -225,7 +233,7 @@ def case_assign_automatically(
 ) -> NavigationCase:
     with transaction.atomic():
         navigator, needs_interpreter, reason = navigator_choose_for(
-            patient=case.patient, case_id=case.pk, exclude=exclude
+            patient=case.patient, program=case.program, case_id=case.pk, exclude=exclude
         )
         if navigator is None:
             return case
@@ -306,7 +314,9 @@ def navigator_rebalance(
             candidates = assignment_rules.candidates_for(
                 patient=case.patient, navigators=targets, exclude_case=case.pk, loads=loads
             )
-            choice = assignment_rules.choose(patient=case.patient, candidates=candidates)
+            choice = assignment_rules.choose(
+                patient=case.patient, candidates=candidates, program=case.program
+            )
             if choice.navigator is None:  # pragma: no cover - targets is never empty here
                 raise ValidationError({"to_navigators": "No navigator can take these cases."})
             case_assign(

@@ -92,7 +92,7 @@ def cases_open_for_new_patients(
     if not openings:
         return []
     with transaction.atomic():
-        choices = navigators_choose_for_new_patients(patients=[p for p, _ in openings])
+        choices = navigators_choose_for_new_patients(openings=openings)
         return _cases_insert(
             openings=[(patient, program, source) for patient, program in openings],
             choices=choices,

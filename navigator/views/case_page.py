@@ -36,6 +36,7 @@ from navigator.forms.case_actions import (
 )
 from navigator.forms.follow_ups import FollowUpCloseDecisionForm, FollowUpCloseProposeForm
 from navigator.models import (
+    CASEWORK_ROLES,
     Appointment,
     AppointmentPurpose,
     AppointmentStatus,
@@ -61,7 +62,7 @@ from patients.caregaps.control import value_words
 from patients.models import PreferredChannel
 from patients.selectors import care_gaps_for
 
-CASE_ROLES = (Role.NAVIGATOR, Role.MANAGER)
+CASE_ROLES = (*CASEWORK_ROLES, Role.MANAGER)
 
 
 def case_or_404(request: AuthedRequest, pk: int) -> NavigationCase:

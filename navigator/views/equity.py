@@ -42,11 +42,11 @@ from navigator.equity.stats import GroupStatistics
 from navigator.equity.svg import render_chart
 from navigator.equity.tables import HEADERS, csv_rows, table_row
 from navigator.forms.equity import EquityForm, NavigationForm
-from navigator.models import Role
+from navigator.models import CASEWORK_ROLES, Role
 from navigator.permissions import AuthedRequest, role_required
 from patients.models import Patient
 
-EQUITY_ROLES = (Role.MANAGER, Role.NAVIGATOR, Role.CLINIC_STAFF)
+EQUITY_ROLES = (Role.MANAGER, *CASEWORK_ROLES, Role.CLINIC_STAFF)
 
 
 def _answer(request: AuthedRequest) -> tuple[EquityForm, EquityResult | None, dict[str, str]]:

@@ -27,7 +27,14 @@ from navigator.forms.group_classes import (
     GroupSeriesForm,
     GroupSessionForm,
 )
-from navigator.models import AttendanceStatus, EnrolmentStatus, GroupSeries, GroupSession, Role
+from navigator.models import (
+    CASEWORK_ROLES,
+    AttendanceStatus,
+    EnrolmentStatus,
+    GroupSeries,
+    GroupSession,
+    Role,
+)
 from navigator.permissions import AuthedRequest, role_required
 from navigator.selectors.coaching import (
     group_enrol_candidates,
@@ -40,7 +47,7 @@ from navigator.selectors.coaching import (
 )
 from navigator.services import group_classes as services
 
-CARE_TEAM = (Role.NAVIGATOR, Role.MANAGER)
+CARE_TEAM = (*CASEWORK_ROLES, Role.MANAGER)
 # What every attendance row is drawn with: a row is saved (or refused) only once its
 # session has begun, so a row sent back alone is of a started session.
 ROW_CONTEXT = {"statuses": AttendanceStatus.choices, "started": True}

@@ -16,7 +16,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
 
 from navigator.forms.lists import CaseFilterForm, WorklistFilterForm
-from navigator.models import NavigationCase, NavigatorProfile, Role
+from navigator.models import CASEWORK_ROLES, NavigationCase, NavigatorProfile, Role
 from navigator.permissions import AuthedRequest, role_required
 from navigator.selectors import cases as case_selectors
 from navigator.selectors.visibility import navigators_visible_to
@@ -56,7 +56,7 @@ def _worklist_owner(request: AuthedRequest, form: WorklistFilterForm) -> Navigat
     """Whose worklist: `?navigator=` (checked), else the navigator's own (None)."""
     navigator_id = form.cleaned_data.get("navigator")
     if navigator_id is None:
-        if "navigator" not in form.errors and not request.user.is_navigator:
+        if "navigator" not in form.errors and not request.user.works_caseload:
             raise PermissionDenied("Managers open a navigator's worklist from the team view.")
         return None
     owner = worklist_owner(user=request.user, navigator_id=navigator_id)
@@ -89,7 +89,7 @@ def _filters_open(form: WorklistFilterForm) -> bool:
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(Role.NAVIGATOR, Role.MANAGER)
+@role_required(*CASEWORK_ROLES, Role.MANAGER)
 def worklist(request: AuthedRequest) -> HttpResponse:
     """Open cases, most urgent first, each row saying why (rules: navigator.worklist).
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from navigator.forms.team import CoverageForm, RebalanceForm
-from navigator.models import Role
+from navigator.models import CASEWORK_ROLES, Role
 from navigator.permissions import AuthedRequest, role_required
 from navigator.selectors.team import navigators_active, team_overview, week_start
 from navigator.selectors.visibility import coverages_for, navigators_visible_to
@@ -91,7 +91,7 @@ def _coverage_forms(request: AuthedRequest, data=None) -> CoverageForm:
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(Role.NAVIGATOR, Role.MANAGER)
+@role_required(*CASEWORK_ROLES, Role.MANAGER)
 def coverage(request: AuthedRequest) -> HttpResponse:
     """A navigator hands on their caseload while away; a manager anyone's."""
     form = _coverage_forms(request, request.POST if request.method == "POST" else None)
@@ -122,7 +122,7 @@ def coverage(request: AuthedRequest) -> HttpResponse:
 
 
 @require_POST
-@role_required(Role.NAVIGATOR, Role.MANAGER)
+@role_required(*CASEWORK_ROLES, Role.MANAGER)
 def coverage_cancel(request: AuthedRequest, coverage_id: int) -> HttpResponse:
     found = coverages_for(user=request.user).filter(pk=coverage_id).first()
     if found is None:

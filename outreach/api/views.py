@@ -15,7 +15,7 @@ from config.api import IgnoresAcceptMixin, roles_allowed
 from config.api_schema import CONFLICT, ErrorDetailSerializer
 from navigator.api.serializers import CaseDetailSerializer
 from navigator.cases import StaleCaseError
-from navigator.models import Role
+from navigator.models import CASEWORK_ROLES, Role
 from navigator.selectors.cases import case_detail
 from navigator.selectors.visibility import cases_visible_to
 from outreach import selectors
@@ -50,7 +50,7 @@ class FollowUpReminderViewSet(viewsets.ReadOnlyModelViewSet):
     """Follow-up reminders: a navigator's own, or every one for a manager."""
 
     serializer_class = FollowUpReminderSerializer
-    permission_classes = [roles_allowed(Role.NAVIGATOR, Role.MANAGER)]
+    permission_classes = [roles_allowed(*CASEWORK_ROLES, Role.MANAGER)]
     filterset_class = FollowUpReminderFilter
 
     def get_queryset(self):
@@ -85,7 +85,7 @@ class CallGuideViewSet(viewsets.ReadOnlyModelViewSet):
     navigators and managers). Managers edit them on the program's call-guide page."""
 
     serializer_class = CallGuideSerializer
-    permission_classes = [roles_allowed(Role.NAVIGATOR, Role.MANAGER)]
+    permission_classes = [roles_allowed(*CASEWORK_ROLES, Role.MANAGER)]
     filterset_class = CallGuideFilter
 
     def get_queryset(self):
@@ -245,7 +245,7 @@ class CaseTaskViewSet(viewsets.ReadOnlyModelViewSet):
     """Navigator tasks (their cases') and, for managers, escalations too."""
 
     serializer_class = CaseTaskSerializer
-    permission_classes = [roles_allowed(Role.NAVIGATOR, Role.MANAGER)]
+    permission_classes = [roles_allowed(*CASEWORK_ROLES, Role.MANAGER)]
     filterset_class = CaseTaskFilter
 
     def get_queryset(self):

@@ -1,8 +1,10 @@
 """How the permission matrix is written, read and turned into the table in docs/security.md.
 
 A rule is one (route, method): the action it serves (the doc's row label) and what each
-role gets, written as six parts separated by ``|`` in the order of ROLES (anonymous,
-navigator, clinic staff, manager, administrator, compliance officer). A part is one
+role gets, written as six parts separated by ``|`` in the order of SPEC_ROLES (anonymous,
+navigator, clinic staff, manager, administrator, compliance officer). A role of SAME_AS
+is not written: it gets what the role it names gets, and is walked like every other
+(the health coach works a caseload exactly as a navigator does, issue 16). A part is one
 outcome, the same for every owner, or four: for the owners own, covered, other
 navigator's, other clinic's (see tests/security/world.py). An outcome is an HTTP
 status, or ``login`` for a redirect to a sign-in page.
@@ -17,10 +19,16 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-ROLES = ("anonymous", "navigator", "clinic_staff", "manager", "admin", "compliance")
+# The roles a rule writes an outcome for, in its order.
+SPEC_ROLES = ("anonymous", "navigator", "clinic_staff", "manager", "admin", "compliance")
+# Roles that get exactly what another gets on every route (and are tested on every one).
+SAME_AS = {"coach": "navigator"}
+# Every role the matrix walks.
+ROLES = (*SPEC_ROLES, *SAME_AS)
 ROLE_TITLES = {
     "anonymous": "Anonymous",
     "navigator": "Navigator",
+    "coach": "Health coach",
     "clinic_staff": "Clinic staff",
     "manager": "Manager",
     "admin": "Administrator",
@@ -52,10 +60,12 @@ class Rule(NamedTuple):
     def outcomes(self, owned: bool) -> dict[tuple[str, str], str]:
         """(role, owner) -> outcome; owner is "none" for a route without an owned object."""
         parts = [part.split() for part in self.spec.split("|")]
-        if len(parts) != len(ROLES):
-            raise ValueError(f"{self.route} {self.method}: {len(parts)} parts, not {len(ROLES)}")
+        if len(parts) != len(SPEC_ROLES):
+            raise ValueError(
+                f"{self.route} {self.method}: {len(parts)} parts, not {len(SPEC_ROLES)}"
+            )
         table: dict[tuple[str, str], str] = {}
-        for role, tokens in zip(ROLES, parts, strict=True):
+        for role, tokens in zip(SPEC_ROLES, parts, strict=True):
             for token in tokens:
                 if token not in REACHED | REFUSED:
                     raise ValueError(f"{self.route} {self.method}: unknown outcome {token!r}")
@@ -69,13 +79,17 @@ class Rule(NamedTuple):
                 table.update(dict(zip(((role, o) for o in OWNERS), tokens, strict=True)))
             else:
                 raise ValueError(f"{self.route} {self.method}: {role} needs 1 or 4 outcomes")
+        for role, like in SAME_AS.items():
+            table.update(
+                {(role, owner): got for (of, owner), got in list(table.items()) if of == like}
+            )
         return table
 
 
 def spec_of(outcomes: dict[tuple[str, str], str], owned: bool) -> str:
     """The shortest spec for observed outcomes (used to write a new rule)."""
     parts = []
-    for role in ROLES:
+    for role in SPEC_ROLES:
         if not owned:
             parts.append(outcomes[(role, "none")])
             continue
@@ -109,14 +123,14 @@ def action_table(rules: list[Rule], owned_routes: set[str]) -> str:
         for (role, owner), outcome in rule.outcomes(owned).items():
             cells = rows.setdefault(rule.action, {}).setdefault(owner, {})
             cells.setdefault(role, []).append(outcome)
-    header = "| Action | " + " | ".join(ROLE_TITLES[role] for role in ROLES) + " |"
-    lines = [header, "|" + " --- |" * (len(ROLES) + 1)]
+    header = "| Action | " + " | ".join(ROLE_TITLES[role] for role in SPEC_ROLES) + " |"
+    lines = [header, "|" + " --- |" * (len(SPEC_ROLES) + 1)]
     for action in rows:
         for owner in ("none", *OWNERS):
             if owner not in rows[action]:
                 continue
             label = action if owner == "none" else f"{action}: {OWNER_TITLES[owner]}"
-            cells = [_cell(rows[action][owner][role]) for role in ROLES]
+            cells = [_cell(rows[action][owner][role]) for role in SPEC_ROLES]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -124,8 +138,8 @@ def action_table(rules: list[Rule], owned_routes: set[str]) -> str:
 def route_table(rules: list[Rule]) -> str:
     """Markdown: every (route, method) with its exact outcomes, grouped by action."""
     lines = [
-        "| Action | Route | Method | " + " | ".join(ROLE_TITLES[r] for r in ROLES) + " |",
-        "|" + " --- |" * (len(ROLES) + 3),
+        "| Action | Route | Method | " + " | ".join(ROLE_TITLES[r] for r in SPEC_ROLES) + " |",
+        "|" + " --- |" * (len(SPEC_ROLES) + 3),
     ]
     for rule in sorted(rules, key=lambda r: (r.action, r.route, r.method)):
         parts = [part.strip() for part in rule.spec.split("|")]
@@ -136,8 +150,19 @@ def route_table(rules: list[Rule]) -> str:
 
 
 def admin_row(admin_family: dict[str, str]) -> str:
-    cells = [_cell([admin_family[role]]) for role in ROLES]
+    cells = [_cell([admin_family[role]]) for role in SPEC_ROLES]
     return "| Use the admin site (its index and every changelist) | " + " | ".join(cells) + " |"
+
+
+def same_as_sentence() -> str:
+    """The roles not given a column, in words: each is walked on every route too."""
+    return " ".join(
+        f"A {ROLE_TITLES[role].lower()} gets exactly what a {ROLE_TITLES[like].lower()} "
+        "gets, on every route and every owner's objects (each is tested as both); their "
+        f"own objects are the {ROLE_TITLES[role].lower()}'s own caseload and the ones they "
+        "cover today."
+        for role, like in SAME_AS.items()
+    )
 
 
 def generated_section(
@@ -151,6 +176,7 @@ def generated_section(
             "its input refused); *sign in*: sent to sign in (pages) or 401 (API); "
             "*no (403)*: the role may never do this; *no (404)*: the object is outside "
             "the role's scope and answers as if it did not exist.",
+            same_as_sentence(),
             action_table(rules, owned_routes) + "\n" + admin_row(admin_family),
             "### Every route (exact outcomes)",
             "Four outcomes in a cell are for the owners own, covered, another "

@@ -18,6 +18,8 @@ What the outcomes say about the app today:
 - Out-of-scope objects answer 404, never 403: a navigator cannot learn that a case of
   another caseload exists. A role that may never use a route answers 403 before any
   object is looked up (so its four owners agree).
+- A health coach gets exactly what a navigator gets, everywhere (each route is walked
+  as both; a coach's own objects are their own caseload's and the ones they cover).
 - A navigator covering a colleague works the covered caseload exactly as their own
   (case page, writes, tasks, letters, cancelling that cover), but the patient and
   navigator records stay their owners' (404): cover is about cases.
@@ -34,7 +36,7 @@ What the outcomes say about the app today:
 
 from __future__ import annotations
 
-from tests.security.matrix_format import Rule
+from tests.security.matrix_format import SAME_AS, Rule
 
 WRONG_METHOD = "Send a page the wrong method (e.g. GET to a form's POST address)"
 
@@ -602,3 +604,10 @@ PATIENTS_VISIBLE: dict[str, tuple[str, ...]] = {
     # The audit trail names patients only when searched: the page itself names nobody.
     "compliance": (),
 }
+
+# A health coach gets what a navigator gets (matrix_format.SAME_AS), in their own corner
+# of the world (tests/security/world.py VIEWS): the same answers for their own caseload,
+# the one they cover today, another navigator's and another clinic's.
+for _role, _like in SAME_AS.items():
+    ADMIN_FAMILY[_role] = ADMIN_FAMILY[_like]
+    PATIENTS_VISIBLE[_role] = PATIENTS_VISIBLE[_like]

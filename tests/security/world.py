@@ -1,9 +1,11 @@
 """The world the permission matrix is walked in: who acts, and whose objects they reach.
 
-Two clinics. At North: the navigator who acts (N1), a navigator N1 covers today (N4),
-another navigator (N2) and the clinic-staff user who acts. At South: a third navigator
-(N3) and South's own clinic staff. A manager and an administrator (staff and superuser,
-as `seed_demo` makes them) see everything.
+Two clinics. At North: the navigator who acts (N1), a coach N1 covers today (N4),
+another navigator (N2), the coach who acts (C1), a navigator C1 covers today (N5) and
+the clinic-staff user who acts. At South: a third navigator (N3) and South's own clinic
+staff. A manager and an administrator (staff and superuser, as `seed_demo` makes them)
+see everything. (Covering is walked across the two casework roles both ways: a
+navigator covers a coach, a coach covers a navigator.)
 
 Each *owner* is one navigator's corner of the world, with one of every case-derived
 object (case, patient, referral, barrier, appointment, interpreter request, task,
@@ -13,6 +15,11 @@ reminder, message, coverage):
 - ``covered``: N4's, at North, whose caseload N1 covers today;
 - ``other_navigator``: N2's, at North, not covered by N1;
 - ``other_clinic``: N3's, at South.
+
+The coach sees the same world from their own corner (VIEWS): ``own`` is C1's corner,
+``covered`` N5's, whom C1 covers today; N2's and N3's are the other navigator's and the
+other clinic's as for N1. To every other role C1's and N5's corners are two more of
+another navigator's, at North.
 
 Routes that name no owned object are walked once per role, with owner ``none``.
 """
@@ -31,9 +38,27 @@ from outreach.models import CaseTask, FollowUpReminder, InterpreterRequest, Pati
 from patients.models import FhirBulkImport, FhirSource, Referral, ReferralUpload
 from tests import factories
 
-ROLES = ("anonymous", "navigator", "clinic_staff", "manager", "admin", "compliance")
 OWNERS = ("own", "covered", "other_navigator", "other_clinic")
+# The coach's own and covered corners (to everyone else: another navigator's, at North).
+COACH_CORNERS = ("coach_own", "coach_covered")
 NONE = "none"
+# Whose corner each owner names, for a role that sees the world from a corner of its
+# own; every other role sees it from N1's (the owner is the corner).
+VIEWS: dict[str, dict[str, str]] = {
+    "coach": {"own": "coach_own", "covered": "coach_covered"},
+}
+
+
+def corner_key(role: str, owner: str) -> str:
+    """The corner that `owner` names for `role`."""
+    return VIEWS.get(role, {}).get(owner, owner)
+
+
+def owner_seen(role: str, key: str) -> str:
+    """What the corner `key` is to `role`: its own, covered, another navigator's, another
+    clinic's. A corner outside the role's view is another navigator's at North."""
+    named = {corner_key(role, owner): owner for owner in OWNERS}
+    return named.get(key, "other_navigator")
 
 
 @dataclass(frozen=True)
@@ -146,9 +171,9 @@ class World:
     # The test client's handler, shared by every test's fresh client.
     handler: object = None
 
-    def kwargs(self, route: Route, owner: str) -> dict[str, object]:
-        """The URL kwargs that name `owner`'s object(s) on `route`."""
-        corner = self.corners.get(owner)
+    def kwargs(self, route: Route, owner: str, role: str = "navigator") -> dict[str, object]:
+        """The URL kwargs that name `owner`'s object(s) on `route`, as `role` sees them."""
+        corner = self.corners.get(corner_key(role, owner))
         values: dict[str, object] = {}
         for param in route.params:
             if param in PK_PARAMS:
@@ -194,6 +219,8 @@ MARKERS = {
     "covered": ("Qzcoverq", "QZ2MRN77"),
     "other_navigator": ("Qznavq", "QZ3MRN77"),
     "other_clinic": ("Qzclinicq", "QZ4MRN77"),
+    "coach_own": ("Qzcoachq", "QZ5MRN77"),
+    "coach_covered": ("Qzcoachcovq", "QZ6MRN77"),
 }
 
 
@@ -290,7 +317,12 @@ def build_world() -> World:
     south = factories.ClinicFactory(code="matrix-south", name="South")
     staff = factories.ClinicStaffFactory(clinic=north)
     south_staff = factories.ClinicStaffFactory(clinic=south)
-    navigators = {owner: factories.NavigatorFactory() for owner in OWNERS}
+    # N4 (covered by N1) and C1 (who acts as the coach) are coaches; the rest navigators.
+    coaches = ("covered", "coach_own")
+    navigators = {
+        owner: (factories.CoachFactory if owner in coaches else factories.NavigatorFactory)()
+        for owner in (*OWNERS, *COACH_CORNERS)
+    }
     for owner, navigator in navigators.items():
         navigator.clinics.add(south if owner == "other_clinic" else north)
     corners = {
@@ -322,9 +354,15 @@ def build_world() -> World:
         "other_navigator", "other_clinic", later
     )
     corners["other_clinic"].objects["coverage"] = coverage("other_clinic", "other_navigator", later)
+    # The coach's corners, as N1's: C1 covers N5 today; N5 covers C1 later.
+    corners["coach_covered"].objects["coverage"] = coverage(
+        "coach_covered", "coach_own", today - dt.timedelta(1)
+    )
+    corners["coach_own"].objects["coverage"] = coverage("coach_own", "coach_covered", later)
     users: dict[str, User | None] = {
         "anonymous": None,
         "navigator": navigators["own"].user,
+        "coach": navigators["coach_own"].user,
         "clinic_staff": staff,
         "manager": factories.ManagerFactory(),
         "admin": factories.AdminFactory(is_staff=True, is_superuser=True),
@@ -339,7 +377,7 @@ def build_world() -> World:
     series = factories.GroupSeriesFactory(
         program=corners["own"].objects["case"].program,  # type: ignore[attr-defined]
         facilitator=navigators["other_navigator"].user,
-        capacity=8,
+        capacity=len(corners) + 2,
     )
     session = factories.GroupSessionFactory(
         series=series, number=1, starts_at=timezone.now() - dt.timedelta(hours=1)
