@@ -31,6 +31,7 @@ from config.api_schema import CONFLICT
 from navigator.api import coaching_serializers as s
 from navigator.cases import StaleCaseError
 from navigator.models import (
+    CASEWORK_ROLES,
     CoachingGoal,
     CoachingSession,
     CoachingSessionStatus,
@@ -49,7 +50,7 @@ from navigator.selectors.coaching import (
 )
 from navigator.services import coaching, group_classes
 
-COACHING_ROLES = roles_allowed(Role.NAVIGATOR, Role.MANAGER)
+COACHING_ROLES = roles_allowed(*CASEWORK_ROLES, Role.MANAGER)
 
 
 def change(request_serializer, response_serializer, *, created: bool = False, **kwargs):

@@ -16,6 +16,7 @@ from rest_framework import serializers
 
 from navigator.cases import MAX_DAYS_AHEAD, TOO_FAR_AHEAD
 from navigator.models import (
+    CASEWORK_ROLES,
     MAX_SESSION_MINUTES,
     AttendanceStatus,
     CoachingGoal,
@@ -229,7 +230,7 @@ class CoachingSessionBookSerializer(VersionedSerializer):
         help_text="ISO 639 code; the patient's spoken language if left out.",
     )  # fmt: skip
     coach = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True, role__in=[Role.NAVIGATOR, Role.MANAGER]),
+        queryset=User.objects.filter(is_active=True, role__in=[*CASEWORK_ROLES, Role.MANAGER]),
         required=False, allow_null=True, default=None,
         help_text="Who coaches (a user's id); left out: the one booking.",
     )  # fmt: skip

@@ -18,8 +18,9 @@ Everything goes through the real paths, done today and then moved back to its da
   attendance with absences, and a make-up of a spring session in the autumn series
   (`navigator.services.group_classes`).
 
-Who coaches and facilitates: `COACHES`, by language (one line to change once the
-demo has coach users).
+Who coaches and facilitates: `COACHES`, by language: the demo's health coaches
+(Rosa in Spanish, Dana in English; seed_demo.COACHES), navigators for the other
+languages, as assignment falls back to them ("no coach speaks Portuguese").
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ from patients.models import GAP_STATUSES, CareGap, CareGapStatus, Patient, Scree
 # Who coaches patients of each language and leads its group classes (the demo's
 # navigators for now: María speaks Spanish). Once the demo has users of the coach
 # role, name them here: nothing else changes.
-COACHES = {"es": "maria", "pt": "ana", "ht": "jean", "vi": "linh", "zh": "wei", "en": "sam"}
+COACHES = {"es": "rosa", "pt": "ana", "ht": "jean", "vi": "linh", "zh": "wei", "en": "dana"}
 CURRICULUM = "dsmes-basics"
 ROSTER = 8  # patients enrolled in each demo series (of 12 seats)
 # The curriculum's six weekly sessions, 90 minutes each (9 hours: Medicare's first-year

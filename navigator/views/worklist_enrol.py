@@ -19,12 +19,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from navigator.models import Role
+from navigator.models import CASEWORK_ROLES, Role
 from navigator.permissions import AuthedRequest, role_required
 from navigator.selectors.visibility import cases_visible_to
 from navigator.services.group_placement import group_enrol_next
 
-CARE_TEAM = (Role.NAVIGATOR, Role.MANAGER)
+CARE_TEAM = (*CASEWORK_ROLES, Role.MANAGER)
 RESULT = "navigator/_worklist_enrol_result.html"
 
 

@@ -24,7 +24,7 @@ from django.test import override_settings
 from navigator.equity.dashboard import EquityResult, equity_dashboard
 from navigator.equity.query import EquityQuery
 from navigator.equity.stats import compare_to_reference
-from navigator.models import CaseStatus, CoachingSession, NavigationCase, User
+from navigator.models import CaseStatus, CoachingSession, NavigationCase, Role, User
 from patients.models import (
     ClinicalResource,
     FhirImport,
@@ -216,10 +216,16 @@ def test_cms122_counts_the_story_s_figures_for_spanish_speaking_hispanic_patient
 
 
 def test_the_demo_coaches_patients_with_diabetes_from_cases_the_care_gaps_opened(manager):
-    # Given the diabetes control cases the demo opened from the care-gap list
+    # Given the diabetes control cases the demo opened: from the care-gap list, but for
+    # the four a clinic referred for María's worklist reasons (demo_control.py)
     cases = NavigationCase.objects.filter(program__code="diabetes")
-    assert all(case.events.order_by("at", "pk")[0].summary.startswith("Case opened (care gap: ")
-               for case in cases)  # fmt: skip
+    opened = {case.pk: case.events.order_by("at", "pk")[0].summary for case in cases}
+    referred = {
+        pk for pk, summary in opened.items() if not summary.startswith("Case opened (care gap: ")
+    }
+    assert len(referred) == 4
+    assert {case.navigator.user.username for case in cases.filter(pk__in=referred)} == {"maria"}
+    cases = cases.exclude(pk__in=referred)
     coached = cases.filter(coaching_sessions__isnull=False).distinct()
     assert coached.count() >= 25
     # Then each coached case opened from the gap before its first session, over a year ago
@@ -227,10 +233,11 @@ def test_the_demo_coaches_patients_with_diabetes_from_cases_the_care_gaps_opened
         first = case.coaching_sessions.order_by("scheduled_at").first()
         assert case.opened_at < first.scheduled_at < NOW
         assert case.opened_at.date() < NOW.date() - dt.timedelta(days=300)
-    # and patients coached in Spanish were coached in Spanish by a Spanish speaker
-    spanish = CoachingSession.objects.filter(patient__preferred_language="es")
+    # and patients coached in Spanish were coached in Spanish by the Spanish-speaking
+    # health coach (a coach, not a navigator: the demo has two)
+    spanish = CoachingSession.objects.filter(case__in=cases, patient__preferred_language="es")
     assert spanish.exists() and set(spanish.values_list("language", flat=True)) == {"es"}
-    assert {s.coach.username for s in spanish} == {"maria"}
+    assert {(s.coach.username, s.coach.role) for s in spanish} == {("rosa", Role.COACH)}
 
 
 def test_running_the_demo_again_changes_nothing(manager):

@@ -94,6 +94,8 @@ NAVIGATOR_CLINICS = {
     "ana": ["revere"],
     "jean": ["dorchester"],
     "sam": ["chelsea", "revere", "dorchester"],
+    "rosa": ["chelsea", "revere"],
+    "dana": ["chelsea", "revere", "dorchester"],
 }
 
 # username, first, last, languages, capacity
@@ -104,6 +106,13 @@ NAVIGATORS = [
     ("linh", "Linh", "Nguyen", ["vi", "en"], 100),
     ("wei", "Wei", "Chen", ["zh", "yue", "en"], 100),
     ("sam", "Sam", "Okafor", ["en"], 150),
+]
+
+# Health coaches (Role.COACH): the diabetes control cases go to them first, language
+# first (navigator.assignment_rules); they lead the group series (demo_diabetes.COACHES).
+COACHES = [
+    ("rosa", "Rosa", "Méndez", ["es", "en"], 80),
+    ("dana", "Dana", "Brooks", ["en"], 80),
 ]
 
 # (share, primary category, extra categories sometimes chosen, [(language, share)])
@@ -229,8 +238,10 @@ class Command(BaseCommand):
         for code, name in CLINICS:
             clinic, _ = Clinic.objects.get_or_create(code=code, defaults={"name": name})
             clinics.append(clinic)
-        for username, first, last, languages, capacity in NAVIGATORS:
-            user = self._user(username, first, last, Role.NAVIGATOR)
+        staff = [(*row, Role.NAVIGATOR, "navigator") for row in NAVIGATORS]
+        staff += [(*row, Role.COACH, "health coach") for row in COACHES]
+        for username, first, last, languages, capacity, role, role_words in staff:
+            user = self._user(username, first, last, role)
             profile, created = NavigatorProfile.objects.get_or_create(
                 user=user, defaults={"languages": languages, "caseload_capacity": capacity}
             )
@@ -238,7 +249,7 @@ class Command(BaseCommand):
                 profile.clinics.set(
                     [c for c in clinics if c.code in NAVIGATOR_CLINICS.get(username, [])]
                 )
-            logins.append(DemoLogin(username, "navigator", ", ".join(languages)))
+            logins.append(DemoLogin(username, role_words, ", ".join(languages)))
         self._user("manager", "Grace", "Lee", Role.MANAGER)
         logins.append(DemoLogin("manager", "program manager", "every case, reports"))
         for clinic in clinics:
