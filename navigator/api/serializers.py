@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
+from navigator.cases import manual_targets
 from navigator.models import (
     Appointment,
     AppointmentPurpose,
@@ -355,16 +356,25 @@ class CaseDetailSerializer(serializers.ModelSerializer):
     screenings = ScreeningEventSerializer(many=True)
     follow_ups = ResultFollowUpSerializer(many=True)
     timeline = CaseEventSerializer(source="events", many=True)
+    next_statuses = serializers.SerializerMethodField(
+        help_text="The statuses this case may be moved to by POST .../transition/ now "
+        "(its programme's rules: a control programme's case is never completed by a lab); "
+        "any other is refused with 400."
+    )
 
     class Meta:
         model = NavigationCase
         fields = [
-            "id", "patient", "program", "navigator", "status", "status_label",
+            "id", "patient", "program", "navigator", "status", "status_label", "next_statuses",
             "needs_interpreter", "next_follow_up", "next_channel", "unreachable_proposed_at",
             "opened_at", "completed_at", "closed_at",
             "version", "barriers", "appointments", "attempts", "interpreter_requests",
             "screenings", "follow_ups", "timeline",
         ]  # fmt: skip
+
+    def get_next_statuses(self, case: NavigationCase) -> list[str]:
+        allowed = manual_targets(case)
+        return [value for value in CaseStatus.values if value in allowed]
 
 
 # --- Input -------------------------------------------------------------------------
