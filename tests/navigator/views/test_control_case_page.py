@@ -24,8 +24,8 @@ from navigator.models import (
 )
 from navigator.selectors import cases as case_selectors
 from navigator.services.coaching import coaching_goal_set
-from navigator.views.control_case import control_case_context
 from navigator.services.group_classes import group_attendance_record
+from navigator.views.control_case import control_case_context
 from outreach.models import InterpreterRequest, InterpreterRequestStatus
 from patients.models import CareGap, ClinicalResource, Patient
 from patients.services import care_gaps
