@@ -175,9 +175,7 @@ def test_a_control_case_makes_each_legal_move_and_records_it(cases, from_status,
 
 
 @pytest.mark.parametrize(("from_status", "to_status"), CONTROL_ILLEGAL)
-def test_a_control_case_refuses_every_other_move_and_changes_nothing(
-    cases, from_status, to_status
-):
+def test_a_control_case_refuses_every_other_move_and_changes_nothing(cases, from_status, to_status):
     # Given a control case, with an appointment and even a screening on record
     case = case_from(cases, from_status)
     satisfy_preconditions(case, to_status)

@@ -96,9 +96,7 @@ def test_a_completed_screening_case_is_still_offered_closing_as_screened(client)
     assert menu(client, case) == ["closed"]
 
 
-@pytest.mark.parametrize(
-    "status", [CaseStatus.COMPLETED, CaseStatus.CLOSED, CaseStatus.TREATMENT]
-)
+@pytest.mark.parametrize("status", [CaseStatus.COMPLETED, CaseStatus.CLOSED, CaseStatus.TREATMENT])
 def test_a_screening_status_posted_for_a_control_case_is_refused_on_the_page(client, status):
     # Given a diabetes case being contacted
     case = diabetes_case(CaseStatus.CONTACTING)
