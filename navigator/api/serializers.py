@@ -356,25 +356,20 @@ class CaseDetailSerializer(serializers.ModelSerializer):
     screenings = ScreeningEventSerializer(many=True)
     follow_ups = ResultFollowUpSerializer(many=True)
     timeline = CaseEventSerializer(source="events", many=True)
-    next_statuses = serializers.SerializerMethodField(
-        help_text="The statuses this case may be moved to by POST .../transition/ now "
-        "(its programme's rules: a control programme's case is never completed by a lab); "
-        "any other is refused with 400."
-    )
+    next_statuses = serializers.SerializerMethodField()
 
     class Meta:
         model = NavigationCase
         fields = [
             "id", "patient", "program", "navigator", "status", "status_label", "next_statuses",
             "needs_interpreter", "next_follow_up", "next_channel", "unreachable_proposed_at",
-            "opened_at", "completed_at", "closed_at",
-            "version", "barriers", "appointments", "attempts", "interpreter_requests",
-            "screenings", "follow_ups", "timeline",
+            "opened_at", "completed_at", "closed_at", "version", "barriers", "appointments",
+            "attempts", "interpreter_requests", "screenings", "follow_ups", "timeline",
         ]  # fmt: skip
 
     def get_next_statuses(self, case: NavigationCase) -> list[str]:
-        allowed = manual_targets(case)
-        return [value for value in CaseStatus.values if value in allowed]
+        """The statuses POST .../transition/ accepts by hand now (by programme kind)."""
+        return [value for value in CaseStatus.values if value in manual_targets(case)]
 
 
 # --- Input -------------------------------------------------------------------------
