@@ -414,6 +414,15 @@ SPECTACULAR_SETTINGS = {
         # Race and language answers share one set of sources.
         "DemographicSourceEnum": "patients.models.DemographicSource",
         "FhirBulkImportStatusEnum": "patients.models.FhirBulkImport.Status",
+        # Coaching (navigator.api.coaching).
+        "CoachingSessionStatusEnum": "navigator.models.CoachingSessionStatus",
+        "CoachingSessionOutcomeEnum": "navigator.api.coaching_serializers.SESSION_OUTCOMES",
+        "SelfCareBehaviourEnum": "navigator.models.SelfCareBehaviour",
+        "GoalOutcomeEnum": "navigator.models.GoalOutcome",
+        "EnrolmentStatusEnum": "navigator.models.EnrolmentStatus",
+        "AttendanceStatusEnum": "navigator.models.AttendanceStatus",
+        "OutcomeEnum": "outreach.models.Outcome",
+        "ModalityEnum": "outreach.models.InterpreterModality",
     },
 }
 

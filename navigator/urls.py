@@ -4,6 +4,7 @@ from navigator.views import (
     case_actions,
     case_page,
     coaching,
+    control_dashboard,
     equity,
     follow_ups,
     group_classes,
@@ -11,6 +12,7 @@ from navigator.views import (
     reports,
     right_of_access,
     team,
+    worklist_enrol,
 )
 
 app_name = "navigator"
@@ -20,6 +22,11 @@ urlpatterns = [
     path("cases/", lists.case_list, name="case_list"),
     path("cases/<int:pk>/", case_page.case_detail, name="case_detail"),
     path("cases/<int:pk>/attempts/", case_actions.attempt_create, name="attempt_create"),
+    path(
+        "cases/<int:pk>/enrol-next-series/",
+        worklist_enrol.worklist_group_enrol,
+        name="worklist_group_enrol",
+    ),
     path("cases/<int:pk>/notes/", case_actions.note_create, name="note_create"),
     path("cases/<int:pk>/barriers/", case_actions.barrier_create, name="barrier_create"),
     path(
@@ -91,6 +98,8 @@ urlpatterns = [
     path("reports/equity/quality/", equity.data_quality_page, name="equity_quality"),
     path("reports/equity/quality.csv", equity.data_quality_csv, name="equity_quality_csv"),
     path("reports/equity.pdf", equity.dashboard_pdf, name="equity_pdf"),
+    path("reports/equity/control/", control_dashboard.page, name="equity_control"),
+    path("reports/equity/control.csv", control_dashboard.csv_export, name="equity_control_csv"),
     path(
         "patients/<int:pk>/right-of-access/fhir/",
         right_of_access.patient_export,

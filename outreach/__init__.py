@@ -10,6 +10,8 @@
   callbacks, SMS backends): `outreach.messaging`;
 - printed letters (a case's letter as a PDF, the mail room's daily batch):
   `outreach.letters`;
+- what staff-facing text calls a programme's work ("colorectal cancer screening",
+  "diabetes control"): `outreach.wording`;
 - a program's call guides (what navigators say on a first, prep, abnormal result or
   reminder call, per language, versioned): writes `outreach.services.call_guides`;
   which guide a case is at (`call_guide_for`) `outreach.selectors`; managers' pages

@@ -164,6 +164,8 @@ class ReminderRuleForm(EquiNavForm):
                 TemplateKind.PREP_INSTRUCTIONS,
                 TemplateKind.KIT_RETURN,
                 TemplateKind.RECALL,
+                TemplateKind.COACHING_REMINDER,
+                TemplateKind.GROUP_CLASS_REMINDER,
             )
         ],
         label="Message",

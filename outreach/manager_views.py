@@ -20,10 +20,10 @@ from navigator.permissions import AuthedRequest, role_required
 from outreach import selectors
 from outreach.forms import LanguageAccessForm, ReminderRuleForm, TaskRuleForm
 from outreach.messaging import manager_actions
-from outreach.models import MessageState, TaskKind
+from outreach.models import MessageState, ReminderTrigger, TaskKind
 from outreach.services import rules
 from outreach.services.navigator_tasks import RULED_KINDS
-from patients.models import ScreeningProgram
+from patients.models import ProgramKind, ScreeningProgram
 
 PAGE_SIZE = 50
 PROBLEM_STATES = {
@@ -145,16 +145,26 @@ def message_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
 # --- Rules -----------------------------------------------------------------------------------
 
 
-def _rule_forms(program: ScreeningProgram, bound: dict[str, object]):
-    rules = selectors.reminder_rules_of(program)
-    rule_rows = [
-        (
-            rule,
-            bound.get(f"rule:{rule.pk}")
-            or ReminderRuleForm.for_rule(rule, prefix=f"rule{rule.pk}"),
+def _rule_groups(program: ScreeningProgram, bound: dict[str, object]) -> list[dict[str, object]]:
+    """The reminder rules by trigger, in the triggers' order, each rule with its form. A
+    control programme's page always has the coaching triggers (its sessions and
+    classes), saying so when none of its rules sends anything before them."""
+    rows_by_trigger: dict[str, list] = {}
+    for rule in selectors.reminder_rules_of(program):
+        form = bound.get(f"rule:{rule.pk}") or ReminderRuleForm.for_rule(
+            rule, prefix=f"rule{rule.pk}"
         )
-        for rule in rules
+        rows_by_trigger.setdefault(rule.trigger, []).append((rule, form))
+    always = rules.COACHING_TRIGGERS if program.kind == ProgramKind.CONTROL else ()
+    return [
+        {"trigger": trigger, "rows": rows_by_trigger.get(trigger, [])}
+        for trigger in ReminderTrigger
+        if trigger in rows_by_trigger or trigger in always
     ]
+
+
+def _rule_forms(program: ScreeningProgram, bound: dict[str, object]):
+    rule_groups = _rule_groups(program, bound)
     task_rules = selectors.task_rules_by_kind(program)
     task_rows = []
     for kind in RULED_KINDS:
@@ -166,7 +176,7 @@ def _rule_forms(program: ScreeningProgram, bound: dict[str, object]):
         form = bound.get(f"task:{kind}") or TaskRuleForm(prefix=f"task-{kind}", initial=initial)
         task_rows.append((TaskKind(kind), existing, form))
     new_form = bound.get("new") or ReminderRuleForm(prefix="new", program=program)
-    return rule_rows, task_rows, new_form
+    return rule_groups, task_rows, new_form
 
 
 @require_http_methods(["GET", "POST"])
@@ -193,13 +203,13 @@ def program_rules(request: AuthedRequest, code: str) -> HttpResponse:
                 messages.success(request, saved)
                 return redirect(reverse("outreach:program_rules", args=[code]))
             status = 400
-    rule_rows, task_rows, new_form = _rule_forms(program, bound)
+    rule_groups, task_rows, new_form = _rule_forms(program, bound)
     return render(
         request,
         "outreach/program_rules.html",
         {
             "program": program,
-            "rule_rows": rule_rows,
+            "rule_groups": rule_groups,
             "task_rows": task_rows,
             "new_form": new_form,
             "history": selectors.rule_history(program),

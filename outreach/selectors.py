@@ -50,6 +50,7 @@ from outreach.models import (
     ReminderRule,
     TaskRule,
 )
+from outreach.wording import program_work
 from patients.languages import language_name
 from patients.models import LIMITED_ENGLISH_LEVELS, ScreeningProgram, ScreeningResult
 
@@ -575,7 +576,7 @@ def call_guide_for(
                 "Use an interpreter if the patient needs one."
             )
         else:
-            note = f"No {label} guide for {case.program.name.lower()} screening yet."
+            note = f"No {label} guide for {program_work(case.program)} yet."
     languages = sorted({guide.language for guide in guides}, key=lambda code: (code != "en", code))
     return CallGuidePick(
         guide=guide,

@@ -32,7 +32,9 @@ To change:
   `templates/patients/`; the REST API: `api/`;
 - the admin: `admin.py`; languages (ISO 639): `languages.py`; the demo EHR feed:
   `demo_ehr.py`, and the equity dashboard's demo population (race and ethnicity, a
-  dated screening history that tells the story): `demo_population.py`; management
+  dated screening history that tells the story): `demo_population.py`, and its
+  diabetes (HbA1c/GMI over the story's quarters, CMS122's narrowing gap):
+  `demo_diabetes.py`; management
   commands (`import_fhir`, `import_referrals`, `load_valuesets`, `measure_report`,
   `measure_populations`, `find_duplicate_patients`): `management/commands/`.
 """

@@ -45,6 +45,14 @@ from faker import Faker
 
 from patients.caregaps.dates import add_months
 from patients.caregaps.periods import last_complete_quarter_end, quarter_periods
+from patients.demo_diabetes import (
+    OTHER,
+    SPANISH,
+    DiabetesPlan,
+    diabetes_plans,
+    diabetes_resources,
+    story_dates,
+)
 from patients.demo_ehr import LAB, NEGATIVE
 
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
@@ -118,6 +126,7 @@ class PopulationPatient:
     group: str  # the race or ethnicity the story counts them in
     race_sent: bool  # False: the feed leaves their race and ethnicity out
     navigation: Navigation | None = None
+    diabetes: DiabetesPlan | None = None  # its story: patients.demo_diabetes
 
 
 @dataclass(frozen=True)
@@ -205,17 +214,31 @@ def population_bundles(
             stratum = [p for p in people if p.group is group and p.race_sent is sent]
             _histories(stratum, rng, calendar, navigate=group.hispanic and sent)
     fakers: dict[str, Faker] = {}
-    entries: dict[str, list[list[dict[str, Any]]]] = {code: [] for code in clinics}
-    patients: dict[str, list[PopulationPatient]] = {code: [] for code in clinics}
+    made: list[tuple[_Person, list[dict[str, Any]]]] = []
     for person in people:
         if person.group.locale not in fakers:
             fakers[person.group.locale] = Faker(person.group.locale)
             fakers[person.group.locale].seed_instance(seed + len(fakers))
-        faker = fakers[person.group.locale]
-        entries[person.clinic].append(_entries(person, rng, faker, calendar))
+        made.append((person, _entries(person, rng, fakers[person.group.locale], calendar)))
+    # Diabetes and its labs (patients.demo_diabetes), drawn apart: the screening story
+    # above is the same with or without it.
+    plans = diabetes_plans(
+        [(_feed_id(person), _cohort(person, own[0]["resource"])) for person, own in made],
+        story=story_dates(calendar.ends, today),
+        seed=seed + 122,
+    )
+    entries: dict[str, list[list[dict[str, Any]]]] = {code: [] for code in clinics}
+    patients: dict[str, list[PopulationPatient]] = {code: [] for code in clinics}
+    for person, own in made:
+        plan = plans.get(_feed_id(person))
+        if plan is not None:
+            own.extend(_entry(_feed_id(person), f"dm{number}", resource)
+                       for number, resource in enumerate(diabetes_resources(
+                           plan, _feed_id(person), today)))  # fmt: skip
+        entries[person.clinic].append(own)
         patients[person.clinic].append(
             PopulationPatient(
-                _feed_id(person), person.group.key, person.race_sent, person.navigation
+                _feed_id(person), person.group.key, person.race_sent, person.navigation, plan
             )
         )
     bundles = []
@@ -391,6 +414,20 @@ def _feed_id(person: _Person) -> str:
     return f"pop-{person.index:04d}"
 
 
+def _cohort(person: _Person, patient: dict[str, Any]) -> str:
+    """The diabetes story's cohort: Hispanic or Latino patients who prefer Spanish."""
+    language = patient["communication"][0]["language"]["coding"][0]["code"]
+    return SPANISH if person.group.hispanic and language == "es" else OTHER
+
+
+def _entry(patient_id: str, suffix: str, resource: dict[str, Any]) -> dict[str, Any]:
+    resource["id"] = f"{patient_id}-{suffix}"
+    return {
+        "resource": resource,
+        "request": {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"},
+    }
+
+
 def _entries(
     person: _Person, rng: random.Random, faker: Faker, calendar: _Calendar
 ) -> list[dict[str, Any]]:
@@ -438,14 +475,9 @@ def _entries(
                 "subject": subject,
             }
         )
-    entries = []
-    for number, resource in enumerate(resources):
-        if resource["resourceType"] != "Patient":
-            resource["id"] = f"{patient_id}-{number}"
-        entries.append(
-            {
-                "resource": resource,
-                "request": {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"},
-            }
-        )
-    return entries
+    return [
+        _entry(patient_id, str(number), resource)
+        if resource["resourceType"] != "Patient"
+        else {"resource": resource, "request": {"method": "PUT", "url": f"Patient/{patient_id}"}}
+        for number, resource in enumerate(resources)
+    ]

@@ -6,6 +6,9 @@ To change:
   `views.py`, routed in `urls.py`; each action validates and calls one service;
 - what a case, worklist row or navigator looks like in JSON, and the inputs of
   the case actions: `serializers.py`;
+- the coaching API (`/api/coaching-sessions/`, `/api/coaching-goals/`,
+  `/api/group-series/`, `/api/group-enrolments/`, `/api/group-sessions/<id>/attendance/`):
+  `coaching.py`, its JSON and inputs `coaching_serializers.py`;
 - the equity API (`/api/equity/`): `equity.py`;
 - a patient's right-of-access export (`POST /api/patients/<id>/right-of-access/{fhir,pdf}/`,
   managers only): `right_of_access.py`; `/api/reports/completion/` is

@@ -1,12 +1,17 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from navigator.api import equity, right_of_access, views
+from navigator.api import coaching, equity, right_of_access, views
 
 router = SimpleRouter()
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("navigators", views.NavigatorViewSet, basename="navigator")
 router.register("barrier-types", views.BarrierTypeViewSet, basename="barrier-type")
+router.register("coaching-sessions", coaching.CoachingSessionViewSet, basename="coaching-session")
+router.register("coaching-goals", coaching.CoachingGoalViewSet, basename="coaching-goal")
+router.register("group-series", coaching.GroupSeriesViewSet, basename="group-series")
+router.register("group-enrolments", coaching.GroupEnrolmentViewSet, basename="group-enrolment")
+router.register("group-sessions", coaching.GroupSessionViewSet, basename="group-session")
 
 urlpatterns = [
     path("worklist/", views.WorklistView.as_view(), name="worklist"),

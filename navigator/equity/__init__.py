@@ -63,6 +63,16 @@ To change:
   within 180 days, by group (observational): `navigated.py`;
 - `GET /api/reports/completion/` computed from the navigation figures, per
   programme: `completion_report.py`;
+- a control programme's dashboard (issue 16, item 5; `/reports/equity/control/`):
+  its population (the care gap's control statuses), enrolment, coaching, group and
+  individual attendance, education hours against Medicare's DSMT allowance, tested
+  this year and CMS122's numerator (lower is better), by group in one grouped query,
+  with their one-sentence rules: `control_figures.py`; the change in HbA1c/GMI after
+  coaching (baseline before the first session, follow-up 3 months on, paired t
+  interval, Welch against the reference, small groups hidden): `control_change.py`;
+  what is asked (`ControlQuery`) and every section as the role may see it,
+  suppressed (`control_page`): `control_page.py`; its tables as text for the page
+  and `/reports/equity/control.csv`: `control_export.py`;
 - days between two moments, the median (and SQLite's `equinav_median`, registered by
   `navigator.apps`), months later: `sql.py`;
 - how complete the race, ethnicity and language data are per clinic and month

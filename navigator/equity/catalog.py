@@ -31,6 +31,10 @@ class MeasureInfo:
     denominator_label: str = "Eligible"
     # How a sentence names it: "the gap … in colorectal screening narrowed …".
     story_label: str = ""
+    # The verb of a reversed gap's sentence ("… are now screened more often than …");
+    # None where no verb is true (an inverse measure counts a bad outcome, navigation
+    # counts closed loops): the sentence then compares the rates in plain words.
+    action: str | None = "screened"
 
 
 def _population(entry: PopulationMeasure) -> MeasureInfo:
@@ -44,6 +48,7 @@ def _population(entry: PopulationMeasure) -> MeasureInfo:
         favorable=entry.favorable == "higher",
         numerator_label=entry.numerator_label,
         story_label=entry.topic,
+        action=None if entry.inverse else "screened",
     )
 
 

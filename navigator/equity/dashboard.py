@@ -551,7 +551,7 @@ def _story(result: EquityResult) -> list[str]:
                 reference_label=plain_label(result.reference_label or ""),
                 measure_label=result.measure.story_label,
                 favorable=result.measure.favorable,
-                action="screened" if result.measure.kind != "navigation" else None,
+                action=result.measure.action if result.measure.kind != "navigation" else None,
             )
         )
     return sentences

@@ -14,7 +14,7 @@ read `suppression.hidden_text()` ("Suppressed") and never carry their number.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 from navigator.equity.chart_marks import count, interval_points, percent, points
@@ -58,10 +58,13 @@ def joint_statistics(
     reference: Hashable | None,
     favorable: bool = True,
     compare: bool = True,
+    inverse: Collection[str] = (),
 ) -> JointTables:
     """Each table's rows, small cells and their complements hidden jointly (see the
     module docstring). With `compare`, shown groups are compared with `reference`
-    (no comparison when it is hidden or None); without, rates and intervals only."""
+    (no comparison when it is hidden or None); without, rates and intervals only.
+    Tables named in `inverse` are better lower (CMS122): AHRQ's "meaningful" reads
+    their rates the other way."""
     hidden: set[Hashable] = set()
     total_hidden = False
     for groups in tables.values():
@@ -78,7 +81,10 @@ def joint_statistics(
         if compare and reference is not None:
             # The hiding is done: no total line is claimed, so nothing more is hidden.
             statistics = stratified_statistics(
-                shown, reference, total_shown=False, favorable=favorable
+                shown,
+                reference,
+                total_shown=False,
+                favorable=favorable and name not in inverse,
             )
         else:
             statistics = overlapping_statistics(shown)
@@ -112,9 +118,11 @@ class GroupLine:
     is_total: bool = False
 
 
-def group_lines(tables: JointTables, names: Sequence[str]) -> list[GroupLine]:
-    """The section's groups line by line (in the tables' order), then "All cases"
-    unless the section's total is hidden."""
+def group_lines(
+    tables: JointTables, names: Sequence[str], *, total_label: str = "All cases"
+) -> list[GroupLine]:
+    """The section's groups line by line (in the tables' order), then the total
+    ("All cases") unless the section's total is hidden."""
     first = tables.tables[names[0]]
     lines = []
     for index, group in enumerate(first):
@@ -122,7 +130,7 @@ def group_lines(tables: JointTables, names: Sequence[str]) -> list[GroupLine]:
         lines.append(GroupLine(group.label, rows[0].denominator, rows, group.is_reference))
     if not tables.total_hidden:
         rows = [table_row(tables.totals[name]) for name in names]  # type: ignore[arg-type]
-        lines.append(GroupLine("All cases", rows[0].denominator, rows, is_total=True))
+        lines.append(GroupLine(total_label, rows[0].denominator, rows, is_total=True))
     return lines
 
 

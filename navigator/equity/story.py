@@ -84,7 +84,7 @@ def gap_sentence(
 
     `action` is the verb of the measure for a reversed gap, e.g. "screened" gives
     "Hispanic or Latino patients are now screened more often than White patients";
-    without it the sentence says "now have a higher <measure> rate than"."""
+    without it the sentence says "now have a higher rate of <measure> than"."""
     between = f"{group_label} and {reference_label} patients in {measure_label}"
     points = trend_points(series, favorable=favorable)
     shown = [
@@ -117,7 +117,7 @@ def gap_sentence(
         now = (
             f"are now {action} {'more' if more else 'less'} often than"
             if action
-            else f"now have a {'higher' if more else 'lower'} {measure_label} rate than"
+            else f"now have a {'higher' if more else 'lower'} rate of {measure_label} than"
         )
         return (
             f"The gap between {between} reversed between {first_period} and "

@@ -159,3 +159,27 @@ class NavigationForm(EquiNavForm):
             (k, v) for k, v in DIMENSION_LABELS.items() if k != "navigated" and scope.allows(k)
         ]
         self.fields["overdue_measure"].choices = [("", "EquiNav's rules"), *overdue]  # type: ignore[attr-defined]
+
+
+class ControlForm(EquiNavForm):
+    """The control programme dashboard's menus: one control programme and one
+    dimension. `ControlQuery.from_params` checks the values; its errors show here."""
+
+    program = forms.ChoiceField(label="Programme")
+    stratify = forms.ChoiceField(label="By")
+
+    def __init__(
+        self,
+        data: Mapping[str, str] | None,
+        *,
+        scope: EquityScope,
+        programs: Sequence[tuple[str, str]],
+        **kwargs,
+    ):
+        super().__init__(data, **kwargs)
+        self.fields["program"].choices = list(programs)  # type: ignore[attr-defined]
+        self.fields["stratify"].choices = [  # type: ignore[attr-defined]
+            (k, v)
+            for k, v in DIMENSION_LABELS.items()
+            if k not in ("navigated", "navigator") and scope.allows(k)
+        ]

@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from navigator import cases
+from navigator.management.demo_diabetes import diabetes_story
 from navigator.management.demo_results import category_drawn
 from navigator.models import CaseEvent, CaseStatus, NavigationCase, NavigatorProfile, User
 from navigator.services import assignment, case_opening, screenings
@@ -59,11 +60,12 @@ QUARTERS_SHOWN = 8  # navigator.equity.dashboard.SERIES_QUARTERS
 class PopulationStory:
     patients: int
     navigated: int
+    diabetes: str = ""
 
     def __str__(self) -> str:
         return (
             f"{self.patients} patients from the clinics' feeds ({self.navigated} navigated) "
-            "for the equity dashboard"
+            f"for the equity dashboard; {self.diabetes}"
         )
 
 
@@ -119,7 +121,18 @@ def population_story(
     patient_ids = sorted(patient_of.values())
     for start in range(0, len(patient_ids), 500):
         care_gaps_recompute(patient_ids=patient_ids[start : start + 500], as_of=today)
-    return PopulationStory(len(patient_ids), len(navigated))
+    # Diabetes control (issue 16): cases, coaching and classes (demo_diabetes).
+    diabetes = diabetes_story(
+        plans={
+            patient_of[(sources[bundle.clinic].pk, patient.patient_id)]: patient.diabetes
+            for bundle in bundles
+            for patient in bundle.patients
+            if patient.diabetes is not None
+        },
+        today=today,
+        seed=seed,
+    )
+    return PopulationStory(len(patient_ids), len(navigated), diabetes)
 
 
 def story_periods(today: dt.date) -> list[Period]:
@@ -131,10 +144,11 @@ def story_periods(today: dt.date) -> list[Period]:
 
 
 def populations_compute(*, today: dt.date) -> None:
-    """CMS130 over the EHR-linked patients and the colorectal care gap over everyone,
-    stored for the story's periods through the refresh services (as the task does)."""
+    """CMS130 and CMS122 over the EHR-linked patients and the colorectal care gap over
+    everyone, stored for the story's periods through the refresh services (as the task
+    does)."""
     periods = story_periods(today)
-    measure_populations_refresh(measure_ids=["CMS130"], periods=periods)
+    measure_populations_refresh(measure_ids=["CMS130", "CMS122"], periods=periods)
     care_gap_populations_refresh(program_codes=["colorectal"], periods=periods)
 
 

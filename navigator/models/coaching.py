@@ -18,6 +18,7 @@ from django.db import models
 from django.utils import timezone
 
 from navigator.audit.history import history_track, never_deleted
+from navigator.audit.recording import AuditedRead
 from patients.languages import language_name
 
 
@@ -61,7 +62,7 @@ COACHING_SESSION_MOVES: dict[str, frozenset[str]] = {
 MAX_SESSION_MINUTES = 240
 
 
-class CoachingSession(models.Model):
+class CoachingSession(AuditedRead, models.Model):
     """One individual coaching session of a case's patient."""
 
     case = models.ForeignKey(
@@ -140,7 +141,7 @@ class GoalOutcome(models.TextChoices):
     NOT_MET = "not_met", "Not met"
 
 
-class CoachingGoal(models.Model):
+class CoachingGoal(AuditedRead, models.Model):
     """A goal the patient set in a session, reviewed in a later one with its outcome."""
 
     case = models.ForeignKey(
@@ -277,7 +278,7 @@ ENROLMENT_MOVES: dict[str, frozenset[str]] = {
 }
 
 
-class GroupEnrolment(models.Model):
+class GroupEnrolment(AuditedRead, models.Model):
     """A patient (through their case) on a series' roster."""
 
     series = models.ForeignKey(GroupSeries, on_delete=models.PROTECT, related_name="enrolments")
@@ -313,7 +314,7 @@ class AttendanceStatus(models.TextChoices):
     EXCUSED = "excused", "Excused"
 
 
-class GroupAttendance(models.Model):
+class GroupAttendance(AuditedRead, models.Model):
     """Whether an enrolled patient came to a session.
 
     A make-up names the session of the patient's own series it makes up
@@ -366,7 +367,8 @@ class GroupAttendance(models.Model):
         return f"Attendance {self.status} at session {self.session_id}"
 
 
-# Patients' records: never deleted, every change kept by the database (navigator.audit).
+# Patients' records: never deleted, every change kept by the database, every row read
+# in a request noted in the access trail (AuditedRead; navigator.audit).
 for _record in (CoachingSession, CoachingGoal, GroupEnrolment, GroupAttendance):
     history_track(never_deleted(_record), patient_via="patient_id")
 # Not tracked: GroupSeries and GroupSession are a class timetable (name, place, times,

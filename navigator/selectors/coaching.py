@@ -1,7 +1,8 @@
 """Reads of coaching (issue 16): who may see which sessions, goals, series and rosters;
 the group class pages' lists (series with their seats, sessions, the cases one may
-enrol, make-up sessions); the next series with room in a patient's language; a
-patient's education hours against Medicare's DSMT allowance.
+enrol, make-up sessions); the next series with room in a patient's language, and the
+series the patient is on; a patient's education hours against Medicare's DSMT
+allowance.
 
 Scoping follows the appointments' (`cases_visible_to`): managers and administrators
 everything; a navigator or coach the sessions, goals and roster rows of their
@@ -154,6 +155,26 @@ def next_group_series_with_room(
         )
         .filter(first_start__gt=now, seats_taken__lt=F("capacity"))
         .order_by("first_start", "pk")
+        .first()
+    )
+
+
+def group_enrolment_current(
+    *, case: NavigationCase, now: dt.datetime | None = None
+) -> GroupEnrolment | None:
+    """The patient's enrolment in a series of the case's programme that is not over
+    (a session still ahead), if any: "enrol in the next series" says so rather than
+    putting the patient in a second one. One query."""
+    now = now or timezone.now()
+    return (
+        GroupEnrolment.objects.filter(
+            patient_id=case.patient_id,
+            series__program_id=case.program_id,
+            status=EnrolmentStatus.ENROLLED,
+            series__sessions__starts_at__gt=now,
+        )
+        .select_related("series")
+        .order_by("pk")
         .first()
     )
 

@@ -16,6 +16,8 @@ To change:
   interpreter; attended with its minutes, missed, cancelled) and the goals set and
   reviewed in sessions: `coaching.py`; group class series, their sessions, enrolment
   (capacity under the series' lock) and attendance with make-ups: `group_classes.py`;
+  a control case's patient enrolled in the next series in a language with room (the
+  worklist's "enrol in the next Spanish-language series"): `group_placement.py`;
 - a control case's lab (HbA1c, GMI) copied from an outside report, with the care gaps
   recomputed: `labs.py` (its Observation: `patients.services.labs`);
 - a home test kit mailed, or a test recorded in its result category (which completes

@@ -19,11 +19,14 @@ To change:
 - the equity dashboard, its CSV and PDF, the navigation outcomes page
   (`/reports/equity/navigation/`) and the data-quality page, each with its CSV:
   `equity.py`; the old completion report's address,
-  now a redirect to the navigation page: `reports.py`;
+  now a redirect to the navigation page: `reports.py`; a control programme's
+  dashboard (diabetes: enrolment, attendance, hours, tested, CMS122, the change in
+  HbA1c after coaching, by group) and its CSV: `control_dashboard.py`;
 - the team view, rebalancing and covering: `team.py`;
 - group classes (the series list, a manager's new series and sessions, a series'
   roster and enrolment, attendance per session over HTMX with make-ups, the printable
-  roster): `group_classes.py`;
+  roster): `group_classes.py`; a control case's worklist row enrolling the patient in
+  the next series in their language with room: `worklist_enrol.py`;
 - a patient's right-of-access downloads (FHIR and PDF, managers only, from the
   patient page): `right_of_access.py`;
 - the user's own security pages (two-factor enrolment and code, "Your API tokens"):

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -130,7 +131,7 @@ def worklist(request: AuthedRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "cases": rows,
-        "rows_html": rows_html(rows),
+        "rows_html": rows_html(rows, csrf_token=get_token(request)),
         "owner": owner,
         "own_list": own_list,
         "sort": SORTS[sort],

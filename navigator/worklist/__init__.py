@@ -11,7 +11,10 @@ yet tried today, in the same query, so that pages stay right.
 
 To change:
 - a ranking rule, its priority or the words a row says for it: `rules.py`
-  (`RULES`; also `Moment`, the one clock the rules read, and "tried today");
+  (`RULES`, the order of them all; the screening and contact rules and "tried
+  today"), a control programme's rules (a coaching session missed, the HbA1c/GMI
+  overdue or above target): `control_rules.py`; what a rule is, and `Moment`, the
+  one clock the rules read: `rule_base.py`;
 - what the query annotates besides the rules, or the sort orders: `query.py`;
 - the filters and the one search box (name, MRN, phone, date of birth): `filters.py`;
 - what each row carries once fetched (reasons, summary, "covering for", the

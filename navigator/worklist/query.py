@@ -32,6 +32,7 @@ from navigator.models import (
     AppointmentStatus,
     BarrierStatus,
     CaseBarrier,
+    GroupSeries,
     NavigationCase,
 )
 from navigator.worklist.rules import NO_REASON_PRIORITY, RULES, Moment, tried_today
@@ -107,6 +108,12 @@ def _timeless_row_facts() -> tuple[tuple[str, Any], ...]:
         (
             "has_pending_reminder",
             Exists(FollowUpReminder.objects.filter(case=OuterRef("pk"), dismissed_at=None)),
+        ),
+        # Whether the case's programme runs group class series: a control case's row
+        # offers to enrol the patient in the next one (navigator.views.worklist_enrol).
+        (
+            "program_has_series",
+            Exists(GroupSeries.objects.filter(program=OuterRef("program"))),
         ),
     )
 

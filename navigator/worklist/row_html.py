@@ -58,9 +58,11 @@ class Writer:
     (ages, counts; localised alike for the page) kept after their first writing.
     Make one per page; keep it no longer."""
 
-    def __init__(self) -> None:
+    def __init__(self, csrf_token: str = "") -> None:
         self._dates = DateWriter()
         self._numbers: dict[int, str] = {}
+        # For the rows' forms (enrol in the next group series), as `{{ csrf_token }}`.
+        self.csrf_token = html.escape(str(csrf_token))
 
     def text(self, value: Any) -> str:
         kind = type(value)
@@ -87,6 +89,33 @@ def case_url(pk: int) -> str:
         _URL_PARTS[prefix] = (before, after)
     before, after = _URL_PARTS[prefix]
     return f"{before}{int(pk)}{after}"
+
+
+def enrol_url(pk: int) -> str:
+    """Where a control case's row posts to enrol the patient in the next group series
+    (navigator.views.worklist_enrol), reversed once per process and prefix as `case_url`."""
+    prefix = get_script_prefix()
+    key = f"enrol:{prefix}"
+    if key not in _URL_PARTS:
+        url = reverse("navigator:worklist_group_enrol", args=[_PK_MARK])
+        _URL_PARTS[key] = tuple(url.split(str(_PK_MARK), 1))  # type: ignore[assignment]
+    before, after = _URL_PARTS[key]
+    return f"{before}{int(pk)}{after}"
+
+
+def _enrol(case: Any, w: Writer) -> str:
+    if not case.enrol_series_label:
+        return ""
+    url = w.text(enrol_url(case.pk))
+    return (
+        f'<form class="worklist-enrol" method="post" action="{url}" hx-post="{url}" '
+        'hx-swap="outerHTML" data-testid="enrol-next-series">'
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{w.csrf_token}">'
+        '<input type="hidden" name="language" '
+        f'value="{w.text(case.patient.preferred_language)}">'
+        '<button type="submit" class="button button--small">'
+        f"{w.text(case.enrol_series_label)}</button></form>"
+    )
 
 
 def _patient(case: Any, w: Writer) -> str:
@@ -211,6 +240,7 @@ def _next_step(case: Any, w: Writer) -> str:
         '\n            <td data-label="Next step" class="worklist-small">'
         f"\n              {follow_up}"
         f"\n              {appointment}"
+        f"\n              {_enrol(case, w)}"
         "\n            </td>"
     )
 
@@ -248,8 +278,8 @@ def row_html(case: NavigationCase, w: Writer | None = None) -> SafeString:
     )
 
 
-def rows_html(cases: Iterable[NavigationCase]) -> SafeString:
-    """The page's rows, one after another."""
+def rows_html(cases: Iterable[NavigationCase], *, csrf_token: str = "") -> SafeString:
+    """The page's rows, one after another (`csrf_token`: the page's, for the rows' forms)."""
     # Each row is safe: every value in it was escaped.
-    w = Writer()
+    w = Writer(csrf_token)
     return mark_safe(ROW_SEPARATOR.join(row_html(case, w) for case in cases))  # noqa: S308

@@ -1,6 +1,7 @@
 """What each fetched worklist row carries: its reasons, its one-line summary,
 whom the case is covered for, the patient's age, the next step in words, the
-"tried today" mark and the number to call (no queries)."""
+"tried today" mark, the number to call and, on a control case's row, the offer to
+enrol the patient in the next group series (no queries)."""
 
 from __future__ import annotations
 
@@ -87,4 +88,13 @@ def rows(
         tried_at = case.tried_today_at  # type: ignore[attr-defined]
         case.tried_today_label = tried_today_label(tried_at) if tried_at else ""  # type: ignore[attr-defined]
         case.phone_to_call = phone(case.best_phone)  # type: ignore[attr-defined]
+        case.enrol_series_label = enrol_series_label(case)  # type: ignore[attr-defined]
     return result
+
+
+def enrol_series_label(case: NavigationCase) -> str:
+    """ "Enrol in the next Spanish-language series", on a control case's row whose
+    programme runs group series (in the patient's language); else nothing."""
+    if not (case.program.is_control and case.program_has_series):  # type: ignore[attr-defined]
+        return ""
+    return f"Enrol in the next {case.patient.language_name}-language series"

@@ -13,9 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import (
     Case,
@@ -41,6 +38,15 @@ from navigator.models import (
     NavigationCase,
     ResultFollowUp,
 )
+from navigator.worklist.control_rules import (
+    ABOVE_TARGET,
+    LAB_OVERDUE,
+    POOR_CONTROL,
+    SESSION_MISSED,
+)
+from navigator.worklist.rule_base import Moment, Reason, Rule, annotation, day_label
+
+__all__ = ["RULES", "Moment", "Reason", "Rule", "day_label"]
 from outreach.models import (
     UNSUCCESSFUL_OUTCOMES,
     Channel,
@@ -52,87 +58,6 @@ from outreach.models import (
 
 # An appointment this close needs its prep call (bowel prep, directions, a ride).
 PREP_CALL_WINDOW = dt.timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class Moment:
-    """When the worklist is drawn. Rules read "today" and "now" from here only, so
-    that a test (or a page) ranks and labels with one clock."""
-
-    today: dt.date
-    now: dt.datetime
-
-    @classmethod
-    def current(cls) -> Moment:
-        return cls(today=timezone.localdate(), now=timezone.now())
-
-    @property
-    def day_starts(self) -> dt.datetime:
-        """The first instant of `today`, in the site's time zone (as `today` is read)."""
-        return timezone.make_aware(dt.datetime.combine(self.today, dt.time.min))
-
-    @property
-    def day_ends(self) -> dt.datetime:
-        """The first instant of tomorrow: today is [day_starts, day_ends)."""
-        tomorrow = self.today + dt.timedelta(days=1)
-        return timezone.make_aware(dt.datetime.combine(tomorrow, dt.time.min))
-
-
-@dataclass(frozen=True)
-class Reason:
-    code: str
-    priority: int
-    label: str
-
-
-def _no_details(moment: Moment) -> dict[str, Any]:
-    return {}
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One reason a case needs doing today.
-
-    `fact` is an expression over a case (``OuterRef("pk")`` is the case): the
-    date the rule is about when it applies, else NULL. It is also the tiebreak
-    within the rule's priority, earliest first, and the date the label shows.
-    `details` are further annotations that only the label reads.
-    """
-
-    code: str
-    priority: int
-    title: str
-    fact: Callable[[Moment], Any]
-    label: Callable[[NavigationCase, Moment], str]
-    details: Callable[[Moment], dict[str, Any]] = _no_details
-
-    @property
-    def fact_name(self) -> str:
-        return f"wl_{self.code}"
-
-    @property
-    def flag_name(self) -> str:
-        return f"reason_{self.code}"
-
-    def detail(self, name: str) -> str:
-        return f"{self.fact_name}_{name}"
-
-
-def _annotation(case: NavigationCase, name: str) -> Any:
-    # What the worklist's query annotated the case with (see `annotate`).
-    return getattr(case, name)
-
-
-# --- How the rows speak ---------------------------------------------------------------
-
-
-def day_label(value: dt.date | dt.datetime, moment: Moment) -> str:
-    """ "3 Nov", with the year only when it is not this year's."""
-    if isinstance(value, dt.datetime):
-        value = timezone.localtime(value).date()
-    # As dateformat.format(value, "j M"), at a fraction of its cost (config.date_format).
-    text = format_date(value, "j M")
-    return text if value.year == moment.today.year else f"{text} {value.year}"
 
 
 def _short_test_name(name: str) -> str:
@@ -258,7 +183,7 @@ def _prep_call_fact(moment: Moment) -> Subquery:
 
 
 def _prep_call_label(case: NavigationCase, moment: Moment) -> str:
-    day = day_label(_annotation(case, "wl_prep_call"), moment)
+    day = day_label(annotation(case, "wl_prep_call"), moment)
     return f"Appointment on {day}, no prep call logged"
 
 
@@ -297,8 +222,8 @@ def _called_back_channel() -> Subquery:
 
 
 def _called_back_label(case: NavigationCase, moment: Moment) -> str:
-    words = INBOUND_WORDS.get(_annotation(case, "wl_called_back_channel"), "contact")
-    day = day_label(_annotation(case, "wl_called_back"), moment)
+    words = INBOUND_WORDS.get(annotation(case, "wl_called_back_channel"), "contact")
+    day = day_label(annotation(case, "wl_called_back"), moment)
     return f"Patient called back (inbound {words} on {day})"
 
 
@@ -343,14 +268,29 @@ def _never_contacted_fact() -> Case:
 
 NEVER_CONTACTED = Rule(
     code="never_contacted",
-    priority=5,
+    priority=6,
     title="Newly assigned, never contacted",
     # No attempt at all, either way: nobody has spoken to the patient about this case.
     fact=lambda moment: _never_contacted_fact(),
     label=lambda case, moment: "Newly assigned, never contacted",
 )
 
-RULES: tuple[Rule, ...] = (ABNORMAL_RESULT, PREP_CALL, CALLED_BACK, FOLLOW_UP_DUE, NEVER_CONTACTED)
+# A control programme's rules (control_rules.py) among them: a missed coaching session
+# is an event to act on, after what the navigator promised (a follow-up due) and
+# before a new case's first call; the standing state of the patient's labs comes after
+# the first call, worst first: poor control (CMS122's numerator), the lab overdue
+# (getting the patient tested is what improves CMS122), then merely above target.
+RULES: tuple[Rule, ...] = (
+    ABNORMAL_RESULT,
+    PREP_CALL,
+    CALLED_BACK,
+    FOLLOW_UP_DUE,
+    SESSION_MISSED,
+    NEVER_CONTACTED,
+    POOR_CONTROL,
+    LAB_OVERDUE,
+    ABOVE_TARGET,
+)
 RULES_BY_CODE = {rule.code: rule for rule in RULES}
 # Cases no rule picks come after every case some rule does.
 NO_REASON_PRIORITY = max(rule.priority for rule in RULES) + 1

@@ -31,7 +31,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 from navigator.models import NavigationCase
 from outreach.models import MessageTemplate, TemplateKind
 from patients.languages import language_name
-from patients.models import Patient
+from patients.models import Patient, ProgramKind
 
 PLACEHOLDERS = {
     "patient_name": "the patient's full name",
@@ -56,6 +56,7 @@ PROGRAM_NAMES: dict[str, dict[str, str]] = {
         "pt": "câncer do colo do útero",
     },
     "lung": {"en": "lung cancer", "es": "cáncer de pulmón", "pt": "câncer de pulmão"},
+    "diabetes": {"en": "diabetes", "es": "diabetes", "pt": "diabetes"},
 }
 
 MONTHS = {
@@ -126,7 +127,16 @@ def letter_template_for(case: NavigationCase) -> MessageTemplate:
             language=language,
         )
     }
-    template = templates.get(case.program_id) or templates.get(None)
+    template = templates.get(case.program_id)
+    if template is None and case.program.kind != ProgramKind.CONTROL:
+        template = templates.get(None)
+    if template is None and case.program.kind == ProgramKind.CONTROL:
+        # The default letter invites to a screening: a control programme's patient is
+        # asked to a lab check and coaching, in the programme's own letter.
+        raise LetterError(
+            f"No {case.program.name} letter in {language_name(language)}: the default letter "
+            "is about a screening. Add this programme's letter, or call."
+        )
     if template is None:
         raise LetterError(
             f"No letter in {language_name(language)}: add a template or call with an interpreter."

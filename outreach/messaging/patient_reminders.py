@@ -318,6 +318,8 @@ def recall_messages_schedule(*, today: dt.date) -> list[PatientMessage]:
                 },
                 priority=rule.priority,
                 slot=meant_for,
+                # The programme's own recall ("your HbA1c check"), else the default.
+                program_id=rule.program_id,
             )
             if created:
                 made.append(message)

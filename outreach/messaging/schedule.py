@@ -66,6 +66,7 @@ def message_schedule(
     priority: int = 5,
     slot: dt.date | None = None,
     reply_to: str = "",
+    program_id: int | None = None,
 ) -> tuple[PatientMessage, bool]:
     """Schedule one message to a patient: (message, created).
 
@@ -80,7 +81,8 @@ def message_schedule(
 
     `slot` is the local day the message belongs to where that is not the day it
     goes out (a recall caught up late keeps its day, so a rerun finds it). A
-    `reply_to` number makes it an answer to the patient's own text (STOP, HELP):
+    `program_id` names the programme whose own template wins where there is no case (a
+    recall). A `reply_to` number makes it an answer to the patient's own text (STOP, HELP):
     sent to that number at once, whatever the consent, quiet hours or caps. A
     message due now is handed to a worker as soon as this transaction commits.
     """
@@ -104,7 +106,7 @@ def message_schedule(
             composed = message_compose(
                 kind=kind,
                 language=patient.written_language_effective,
-                program_id=case.program_id if case else None,
+                program_id=case.program_id if case else program_id,
                 context=context,
             )
         except NoTemplateInLanguage as missing:

@@ -211,9 +211,13 @@ class TemplateKind(models.TextChoices):
     APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminder"
     PREP_INSTRUCTIONS = "prep_instructions", "Preparation instructions"
     KIT_RETURN = "kit_return", "Mailed kit return reminder"
-    RECALL = "recall", "Screening due again"
+    RECALL = "recall", "Test due again (recall)"
     OPT_OUT_CONFIRMATION = "opt_out_confirmation", "Opt-out confirmation"
     HELP_REPLY = "help_reply", "Reply to HELP"
+    # Control programmes (issue 16): reminders before a coaching session or a group
+    # class, worded as what they are (not "your appointment").
+    COACHING_REMINDER = "coaching_reminder", "Coaching session reminder"
+    GROUP_CLASS_REMINDER = "group_class_reminder", "Group class reminder"
 
 
 class MessageTemplate(models.Model):

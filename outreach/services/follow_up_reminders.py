@@ -15,6 +15,7 @@ from config.enqueue import enqueue_on_commit
 from navigator.cases import event_record
 from navigator.models import OPEN_STATUSES, CaseEventKind, Coverage, NavigationCase, User
 from outreach.models import FollowUpReminder
+from outreach.wording import program_work
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def follow_up_reminder_send_email(*, reminder_id: int) -> bool:
             subject=f"EquiNav: follow-up due on case #{reminder.case_id}",
             message=(
                 f"A follow-up has come due ({reminder.due_on:%Y-%m-%d}) on "
-                f"{reminder.case.program.name.lower()} screening case #{reminder.case_id}.\n\n"
+                f"{program_work(reminder.case.program)} case #{reminder.case_id}.\n\n"
                 f"Open it: {case_url}\n"
             ),
             from_email=None,

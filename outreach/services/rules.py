@@ -35,11 +35,20 @@ TRIGGER_KINDS: dict[str, tuple[str, ...]] = {
     ),
     ReminderTrigger.AFTER_KIT_MAILED: (TemplateKind.KIT_RETURN,),
     ReminderTrigger.BEFORE_NEXT_DUE: (TemplateKind.RECALL,),
-    # A coaching session is an appointment to the patient: the same message, its day,
-    # time and place.
-    ReminderTrigger.BEFORE_COACHING_SESSION: (TemplateKind.APPOINTMENT_REMINDER,),
-    ReminderTrigger.BEFORE_GROUP_SESSION: (TemplateKind.APPOINTMENT_REMINDER,),
+    # A coaching session or class is an appointment to the patient: its own message
+    # (what it is, its day and time), or the appointment reminder.
+    ReminderTrigger.BEFORE_COACHING_SESSION: (
+        TemplateKind.COACHING_REMINDER,
+        TemplateKind.APPOINTMENT_REMINDER,
+    ),
+    ReminderTrigger.BEFORE_GROUP_SESSION: (
+        TemplateKind.GROUP_CLASS_REMINDER,
+        TemplateKind.APPOINTMENT_REMINDER,
+    ),
 }
+# The triggers a control programme's rules page always shows (issue 16), each with its
+# rules or, without any, a line saying that nothing is sent.
+COACHING_TRIGGERS = (ReminderTrigger.BEFORE_COACHING_SESSION, ReminderTrigger.BEFORE_GROUP_SESSION)
 # Triggers about the program as a whole, never one test.
 _NO_MODALITY_TRIGGERS = frozenset(
     {

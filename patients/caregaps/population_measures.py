@@ -50,7 +50,12 @@ def care_gap_measure_key(program_code: str) -> str:
 
 # What an inverse eCQM's numerator counts, and its topic in a sentence.
 _INVERSE_WORDS = {
-    "CMS122": ("HbA1c/GMI above 9% or not tested", "diabetes control"),
+    # The topic names what the rate counts, a bad outcome: "the gap … in poor diabetes
+    # control … narrowed", "… now have a lower rate of poor diabetes control …".
+    "CMS122": (
+        "HbA1c/GMI above 9% or not tested",
+        "poor diabetes control (HbA1c/GMI above 9% or not tested)",
+    ),
 }
 
 

@@ -20,6 +20,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -32,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from navigator.models import CoachingGoal
 from outreach.models import CaseTask, FollowUpReminder, TaskKind
 from patients.models import Referral
 from tests import factories
@@ -104,6 +106,23 @@ def seeded(manager) -> dict:
     )
     barrier = factories.CaseBarrierFactory(case=case)
     appointment = factories.AppointmentFactory(case=case)
+    # Coaching: a session ahead, a goal set in one attended, a series the navigator
+    # leads with a session begun (attendance can be taken), the patient on its roster.
+    coaching_session = factories.CoachingSessionFactory(case=case)
+    attended = factories.CoachingSessionFactory(
+        case=case,
+        scheduled_at=timezone.now() - datetime.timedelta(days=7),
+        status="attended",
+        minutes_spent=60,
+    )
+    goal = CoachingGoal.objects.create(
+        case=case, patient=case.patient, text="Walk", behaviour="being_active", set_in=attended
+    )
+    series = factories.GroupSeriesFactory(program=case.program, facilitator=navigator.user)
+    group_session = factories.GroupSessionFactory(
+        series=series, number=1, starts_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    enrolment = factories.GroupEnrolmentFactory(series=series, case=case)
     return {
         "users": {
             "manager": manager,
@@ -118,6 +137,11 @@ def seeded(manager) -> dict:
             "/api/referrals/": referral.pk,
             "/api/tasks/": task.pk,
             "/api/reminders/": reminder.pk,
+            "/api/coaching-sessions/": coaching_session.pk,
+            "/api/coaching-goals/": goal.pk,
+            "/api/group-series/": series.pk,
+            "/api/group-sessions/": group_session.pk,
+            "/api/group-enrolments/": enrolment.pk,
         },
         "barrier_id": barrier.pk,
         "appointment_id": appointment.pk,

@@ -514,14 +514,15 @@ def measure(*, user, scale: Scale, result: PartResult) -> PartResult:
     )
     result.notes.append(
         "pgbench runs the literal SQL over the simple protocol, so the floor plans every "
-        "query on every run; the app plans its rows query once per connection (a prepared "
-        "statement on the generic plan, navigator.worklist.compiled) and the others on "
-        "every run. The SQL figure is what a request pays in PostgreSQL: the rows query "
-        "as EXPLAIN (ANALYZE, BUFFERS) EXECUTE of the statement the app prepared on the "
-        "connection (generic plan; its one-off planning per connection left out), plus "
-        "EXPLAIN ANALYZE of the other queries' literal SQL, planning included; medians of "
-        "planning + execution, summed. The literal-SQL figure plans every query every "
-        "time, as the floor does."
+        "query on every run; the app plans each of its worklist queries once per "
+        "connection (prepared statements on the generic plan, navigator.worklist.prepared: "
+        "the ranked rows, whose cases, the count) and the rest (session, user, the "
+        "navigator's profile) on every run. The SQL figure is what a request pays in "
+        "PostgreSQL: the prepared queries as EXPLAIN (ANALYZE, BUFFERS) EXECUTE of the "
+        "statements the app prepared on the connection (generic plan; the one-off planning "
+        "per connection left out), plus EXPLAIN ANALYZE of the other queries' literal SQL, "
+        "planning included; medians of planning + execution, summed. The literal-SQL "
+        "figure plans every query every time, as the floor does."
     )
     return result
 

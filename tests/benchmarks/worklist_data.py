@@ -249,7 +249,130 @@ def worklist_data(*, clinic, rng: random.Random, total: int, caseload: int, navi
         ]
     )
     FollowUpReminder.objects.bulk_create(reminders)
+    control_data(rng=rng, facilitator_id=users[-1].pk)
     with connection.cursor() as cursor:
         # Fresh bulk loads have no planner statistics yet; a live database would.
         cursor.execute("ANALYZE")
     return me, kinds
+
+
+def control_data(*, rng: random.Random, facilitator_id: int) -> None:
+    """The diabetes control cases' facts the worklist's control rules read (issue 16):
+    a care gap for nine in ten of the programme's patients (untested, poor control,
+    above target, at target; labs over the last 18 months), individual coaching
+    sessions for a third of the cases, and a group series per language with a roster
+    and attendance for a quarter of them."""
+    from django.utils import timezone
+
+    from navigator.models import (
+        CoachingSession,
+        GroupAttendance,
+        GroupEnrolment,
+        GroupSeries,
+        GroupSession,
+        NavigationCase,
+    )
+    from patients.models import CareGap, ScreeningProgram
+
+    now = timezone.now()
+    today = timezone.localdate()
+    diabetes = ScreeningProgram.objects.filter(code="diabetes").first()
+    if diabetes is None:  # pragma: no cover - seeded by patients' migration 0031
+        return
+    cases = list(
+        NavigationCase.objects.filter(program=diabetes).values_list(
+            "pk", "patient_id", "navigator__user_id", "patient__preferred_language"
+        )
+    )
+    gaps, sessions = [], []
+    for case_id, patient_id, user_id, language in cases:
+        if rng.random() < 0.9:
+            last = today - dt.timedelta(days=rng.randint(5, 540))
+            value = rng.choice([6.8, 7.4, 8.3, 8.9, 9.6, 11.2])
+            if last.year < today.year:
+                status = "untested"
+            else:
+                status = (
+                    "poor_control" if value > 9 else "above_target" if value >= 8 else "at_target"
+                )
+            months = 6 if value < 8 else 3
+            gaps.append(
+                CareGap(
+                    patient_id=patient_id,
+                    program=diabetes,
+                    status=status,
+                    as_of=today,
+                    summary="bench",
+                    evidence=[{"what": "lab", "value": f"{value}", "unit": "%"}],
+                    last_screening_on=last,
+                    next_due_on=last + dt.timedelta(days=30 * months),
+                    rule_version=1,
+                )
+            )
+        if rng.random() < 0.33:
+            for _ in range(rng.randint(1, 4)):
+                sessions.append(
+                    CoachingSession(
+                        case_id=case_id,
+                        patient_id=patient_id,
+                        coach_id=user_id,
+                        created_by_id=user_id,
+                        scheduled_at=now + dt.timedelta(hours=rng.randint(-24 * 120, 24 * 30)),
+                        status=rng.choice(["attended", "attended", "missed", "cancelled"]),
+                        language=language,
+                    )
+                )
+    CareGap.objects.bulk_create(gaps, ignore_conflicts=True)
+    CoachingSession.objects.bulk_create(sessions)
+
+    series = {
+        language: GroupSeries.objects.create(
+            program=diabetes,
+            name=f"Bench series {language}",
+            curriculum="bench",
+            language=language,
+            facilitator_id=facilitator_id,
+            location="Bench room",
+            capacity=20,
+            created_by_id=facilitator_id,
+        )
+        for language in sorted({case[3] for case in cases})
+    }
+    meetings = {
+        language: GroupSession.objects.bulk_create(
+            [
+                GroupSession(series=one, number=n, starts_at=now + dt.timedelta(days=7 * n - 28))
+                for n in range(1, 9)
+            ]
+        )
+        for language, one in series.items()
+    }
+    enrolled = [case for case in cases if rng.random() < 0.25]
+    enrolments = GroupEnrolment.objects.bulk_create(
+        [
+            GroupEnrolment(
+                series=series[language],
+                case_id=case_id,
+                patient_id=patient_id,
+                enrolled_by_id=facilitator_id,
+            )
+            for case_id, patient_id, _, language in enrolled
+        ]
+    )
+    marks = []
+    for enrolment, (_, _, _, language) in zip(enrolments, enrolled, strict=True):
+        for meeting in meetings[language]:
+            if meeting.starts_at > now:
+                break
+            status = rng.choice(["attended", "attended", "attended", "absent", "excused"])
+            marks.append(
+                GroupAttendance(
+                    session=meeting,
+                    enrolment=enrolment,
+                    patient_id=enrolment.patient_id,
+                    status=status,
+                    minutes=90 if status == "attended" else 0,
+                    recorded_by_id=facilitator_id,
+                )
+            )
+    GroupAttendance.objects.bulk_create(marks)

@@ -412,7 +412,7 @@ def test_the_dashboard_reads_cms122_as_lower_is_better():
     assert "lower is better" in entry.label
     info = measure_info("CMS122")
     assert info.favorable is False
-    assert info.story_label == "diabetes control"
+    assert info.story_label == "poor diabetes control (HbA1c/GMI above 9% or not tested)"
     assert info.numerator_label == "HbA1c/GMI above 9% or not tested"
     assert measure_info("CMS130").favorable is True
 

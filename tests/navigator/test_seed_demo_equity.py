@@ -1,7 +1,9 @@
 """The demo tells the disparities dashboard's story on purpose (issue 13's acceptance):
 a significant, meaningful gap for Hispanic or Latino patients in colorectal screening
 in the early quarters that narrows after navigation starts, a suppressed cell, and one
-clinic with incomplete race data; and a second run of the demo changes nothing.
+clinic with incomplete race data; its diabetes control story (issue 16), a gap in
+CMS122 for Spanish-speaking patients that narrows as coaching starts; and a second run
+of the demo changes nothing.
 
 The demo is seeded once for the module (the population at its full size, the rest of
 the demo small), inside a transaction rolled back at the end.
@@ -22,7 +24,7 @@ from django.test import override_settings
 from navigator.equity.dashboard import EquityResult, equity_dashboard
 from navigator.equity.query import EquityQuery
 from navigator.equity.stats import compare_to_reference
-from navigator.models import CaseStatus, NavigationCase, User
+from navigator.models import CaseStatus, CoachingSession, NavigationCase, User
 from patients.models import (
     ClinicalResource,
     FhirImport,
@@ -143,7 +145,9 @@ def test_dorchesters_feed_short_of_race_data_shows_the_completeness_warning(mana
 def test_navigated_patients_were_screened_within_180_days_far_more_often(manager):
     # Given the cases the demo opened from the care-gap list for overdue patients
     cases = NavigationCase.objects.filter(
-        patient__source_links__source__key__startswith="demo-population-"
+        patient__source_links__source__key__startswith="demo-population-",
+        # (their diabetes control cases: test_the_demo_coaches_patients_with_diabetes_...)
+        program__code="colorectal",
     )
     assert cases.count() >= 30
     # Then each opened before the test it led to, most within 180 days, and none is open
@@ -160,6 +164,73 @@ def test_navigated_patients_were_screened_within_180_days_far_more_often(manager
     # screened more often than the rest
     groups = by_key(dashboard(manager, stratify=("navigated",)).groups)
     assert groups["navigated"].rate > groups["not_navigated"].rate + 0.2
+
+
+def cms122(user: User, dimension: str) -> EquityResult:
+    return equity_dashboard(
+        user=user, query=EquityQuery(measure="CMS122", stratify=(dimension,), quarters=True)
+    )
+
+
+def test_cms122s_gap_for_spanish_speaking_patients_is_wide_at_first_and_narrows(manager):
+    # When the manager looks at diabetes control (CMS122: HbA1c/GMI above 9% or not
+    # tested; lower is better) by preferred language over the quarters
+    result = cms122(manager, "language")
+
+    # Then at the first quarter patients who prefer Spanish are poorly controlled about
+    # twice as often as those who prefer English (the reference), significantly
+    assert result.reference == "en"
+    first = by_key(result.quarters[0].groups)
+    spanish, english = first["es"], first["en"]
+    assert spanish.denominator >= 55 and english.denominator >= 60
+    assert 0.45 <= spanish.rate <= 0.52 and 0.2 <= english.rate <= 0.3
+    assert spanish.difference >= 0.18 and spanish.significant
+    # and by the last complete quarter the gap is under 8 points, no longer significant,
+    # having narrowed as coaching started (never widening by more than a point)
+    last = by_key(result.quarters[-1].groups)["es"]
+    assert last.difference <= 0.08 and not last.significant
+    gaps = [by_key(row.groups)["es"].difference for row in result.quarters]
+    assert all(later <= earlier + 0.01 for earlier, later in zip(gaps, gaps[1:], strict=False))
+    assert any("narrowed" in sentence and "Spanish" in sentence for sentence in result.story)
+
+
+def test_cms122_counts_the_story_s_figures_for_spanish_speaking_hispanic_patients(manager):
+    # CMS122 as the engine stored it, Hispanic or Latino patients who prefer Spanish
+    # against everyone else, at the first and the last quarter (patients.demo_diabetes
+    # states 49% against 24%, then 31% against 24%)
+    def shares(period_end: dt.date) -> tuple[float, float]:
+        rows = MeasurePopulation.objects.filter(
+            measure="CMS122", period_end=period_end, denominator_exclusion=False
+        )
+        cohort = rows.filter(
+            patient__preferred_language="es", patient__race_ethnicities__category="hispanic"
+        )
+        others = rows.exclude(pk__in=cohort.values("pk"))
+        return tuple(q.filter(numerator=True).count() / q.count() for q in (cohort, others))
+
+    first_spanish, first_others = shares(dt.date(2024, 12, 31))
+    last_spanish, last_others = shares(dt.date(2026, 9, 30))
+    assert 0.45 <= first_spanish <= 0.52 and 0.2 <= first_others <= 0.28
+    assert 0.27 <= last_spanish <= 0.34 and 0.2 <= last_others <= 0.28
+    assert last_spanish - last_others < (first_spanish - first_others) - 0.15
+
+
+def test_the_demo_coaches_patients_with_diabetes_from_cases_the_care_gaps_opened(manager):
+    # Given the diabetes control cases the demo opened from the care-gap list
+    cases = NavigationCase.objects.filter(program__code="diabetes")
+    assert all(case.events.order_by("at", "pk")[0].summary.startswith("Case opened (care gap: ")
+               for case in cases)  # fmt: skip
+    coached = cases.filter(coaching_sessions__isnull=False).distinct()
+    assert coached.count() >= 25
+    # Then each coached case opened from the gap before its first session, over a year ago
+    for case in coached:
+        first = case.coaching_sessions.order_by("scheduled_at").first()
+        assert case.opened_at < first.scheduled_at < NOW
+        assert case.opened_at.date() < NOW.date() - dt.timedelta(days=300)
+    # and patients coached in Spanish were coached in Spanish by a Spanish speaker
+    spanish = CoachingSession.objects.filter(patient__preferred_language="es")
+    assert spanish.exists() and set(spanish.values_list("language", flat=True)) == {"es"}
+    assert {s.coach.username for s in spanish} == {"maria"}
 
 
 def test_running_the_demo_again_changes_nothing(manager):

@@ -1,6 +1,7 @@
 """What the demo holds however few patients it makes at random: a second run changes
-nothing, María's worklist has a case for every reason and reads as a morning plan, and
-language access shows interpreter requests in every status and who interpreted.
+nothing, María's worklist has a case for every reason and reads as a morning plan,
+language access shows interpreter requests in every status and who interpreted, and
+the diabetes programme has coaching sessions, group series and attendance.
 
 The demo's structure without its size: as many random patients as these tests always
 checked, the EHR feed's every scenario once (not three times), and a small equity
@@ -24,13 +25,25 @@ import time_machine
 from django.core.management import call_command
 from django.db import transaction
 from django.test import TestCase, override_settings
+from django.utils import timezone
 
-from navigator.models import CaseEvent, NavigationCase, User
+from navigator.models import (
+    OPEN_STATUSES,
+    CaseEvent,
+    CoachingGoal,
+    CoachingSession,
+    GroupAttendance,
+    GroupEnrolment,
+    GroupSeries,
+    NavigationCase,
+    SelfCareBehaviour,
+    User,
+)
 from navigator.selectors.worklist import worklist_for, worklist_rows
 from navigator.worklist import rules as worklist
 from outreach.messaging.sms_backends import ConsoleBackend
 from outreach.models import ContactAttempt, InterpretedBy, InterpreterRequest
-from patients.models import Patient
+from patients.models import GAP_STATUSES, CareGap, Patient
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +137,64 @@ def test_the_demo_shows_interpreter_requests_and_who_interpreted(demo):
     assert answers.count(InterpretedBy.AD_HOC) == 2
     # María's worklist shows one interpreter arranged (the confirmed request ahead)
     assert sum(row.interpreter_arranged for row in maria_worklist()) == 1
+
+
+def test_the_demo_has_individual_coaching_sessions_of_every_outcome_with_goals(demo):
+    # Given the diabetes control programme's coached patients
+    sessions = CoachingSession.objects.filter(case__program__code="diabetes")
+
+    # Then their sessions were attended, missed or cancelled, and some are ahead
+    statuses = set(sessions.values_list("status", flat=True))
+    assert {"attended", "missed"} <= statuses <= {"attended", "missed", "cancelled", "scheduled"}
+    now = timezone.now()
+    assert not sessions.filter(status="scheduled", scheduled_at__lte=now).exists()
+    assert not sessions.exclude(status="scheduled").filter(scheduled_at__gt=now).exists()
+    # each on ADCES7 self-care behaviours, attended ones with the minutes given
+    assert all(s.topics and set(s.topics) <= set(SelfCareBehaviour.values) for s in sessions)
+    assert all(s.minutes_spent for s in sessions.filter(status="attended"))
+    # and goals set in one session and reviewed in a later one
+    reviewed = CoachingGoal.objects.exclude(outcome="")
+    assert reviewed.exists() and CoachingGoal.objects.filter(outcome="").exists()
+    assert all(g.reviewed_in.scheduled_at > g.set_in.scheduled_at for g in reviewed)
+
+
+def test_the_demo_has_a_spanish_group_series_with_attendance_and_a_make_up(demo):
+    # Given the demo's group classes of one curriculum
+    series = {s.name: s for s in GroupSeries.objects.all()}
+    autumn = series["Diabetes: tomando el control (otoño)"]
+    spring = series["Diabetes: tomando el control (primavera)"]
+    english = series["Living well with diabetes"]
+    assert (autumn.language, spring.language, english.language) == ("es", "es", "en")
+    assert "es" in autumn.facilitator.navigator_profile.languages
+
+    # Then this autumn's Spanish series has sessions past and ahead
+    now = timezone.now()
+    assert autumn.sessions.filter(starts_at__lt=now).count() == 4
+    assert autumn.sessions.filter(starts_at__gt=now).count() == 2
+    # attendance taken at each past session (some absent), none at those ahead
+    taken = GroupAttendance.objects.filter(session__series=autumn)
+    assert set(taken.values_list("session__number", flat=True)) == {1, 2, 3, 4}
+    assert taken.filter(status="attended").exists()
+    spring_attendance = GroupAttendance.objects.filter(session__series=spring)
+    assert {"attended", "absent"} <= set(spring_attendance.values_list("status", flat=True))
+    # and a spring patient who missed session 4 made it up in the autumn series
+    makeup = GroupAttendance.objects.get(makeup_for__isnull=False)
+    assert makeup.session.series == autumn and makeup.makeup_for.series == spring
+    assert makeup.session.number == makeup.makeup_for.number == 4
+    assert spring_attendance.get(enrolment=makeup.enrolment, session__number=4).status == "absent"
+    # spring's roster completed the series; every enrolled patient has a diabetes case
+    assert set(spring.enrolments.values_list("status", flat=True)) == {"completed"}
+    assert all(e.case.program.code == "diabetes" for e in GroupEnrolment.objects.all())
+    # and the English series runs as well
+    assert english.sessions.count() == 6
+
+
+def test_todays_diabetes_gaps_have_cases_assigned_by_language(demo):
+    # Every patient in a diabetes gap today has an open case, from the care-gap list
+    gaps = CareGap.objects.filter(program__code="diabetes", status__in=GAP_STATUSES)
+    assert gaps.exists()
+    cases = NavigationCase.objects.filter(program__code="diabetes", status__in=OPEN_STATUSES)
+    assert set(gaps.values_list("patient_id", flat=True)) <= set(
+        cases.values_list("patient_id", flat=True)
+    )
+    assert not cases.filter(navigator__isnull=True).exists()

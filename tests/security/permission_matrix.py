@@ -279,6 +279,14 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
     "Enrol a patient in a group series (a navigator: from their caseload)": [
         ("navigator:group_enrol", "POST", "login | 400 | 403 | 400 | 400 | 403"),
     ],
+    "Enrol a control case's patient in the next series in a language, from the worklist "
+    "(own and covered cases)": [
+        (
+            "navigator:worklist_group_enrol",
+            "POST",
+            "login | 400 400 404 404 | 403 | 400 | 400 | 403",
+        ),
+    ],
     "Withdraw a patient from a group series, or mark it completed": [
         (
             "navigator:group_enrolment_status",
@@ -290,6 +298,39 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("navigator:group_attendance", "GET", "login | 404 | 403 | 200 | 200 | 403"),
         ("navigator:group_attendance", "POST", "login | 404 | 403 | 400 | 400 | 403"),
     ],
+    "Coaching API: list and open a case's individual sessions and goals (own and covered)": [
+        ("api:coaching-session-list", "GET", "401 | 200 | 403 | 200 | 200 | 403"),
+        ("api:coaching-session-detail", "GET", "401 | 200 200 404 404 | 403 | 200 | 200 | 403"),
+        ("api:coaching-goal-list", "GET", "401 | 200 | 403 | 200 | 200 | 403"),
+        ("api:coaching-goal-detail", "GET", "401 | 200 200 404 404 | 403 | 200 | 200 | 403"),
+    ],
+    "Coaching API: book a session (a case of one's own or covered caseload, in the body)": [
+        ("api:coaching-session-list", "POST", "401 | 400 | 403 | 400 | 400 | 403"),
+    ],
+    "Coaching API: record what became of a session, set a goal in it, review a goal": [
+        (
+            "api:coaching-session-set-status",
+            "POST",
+            "401 | 400 400 404 404 | 403 | 400 | 400 | 403",
+        ),
+        ("api:coaching-session-goals", "POST", "401 | 400 400 404 404 | 403 | 400 | 400 | 403"),
+        ("api:coaching-goal-review", "POST", "401 | 400 400 404 404 | 403 | 400 | 400 | 403"),
+    ],
+    "Coaching API: the group class series and their sessions (a timetable)": [
+        ("api:group-series-list", "GET", "401 | 200 | 403 | 200 | 200 | 403"),
+        ("api:group-series-detail", "GET", "401 | 200 | 403 | 200 | 200 | 403"),
+        ("api:group-session-detail", "GET", "401 | 200 | 403 | 200 | 200 | 403"),
+    ],
+    "Coaching API: roster rows (own and covered patients'), enrol, withdraw": [
+        ("api:group-enrolment-list", "GET", "401 | 200 | 403 | 200 | 200 | 403"),
+        ("api:group-enrolment-detail", "GET", "401 | 200 200 404 404 | 403 | 200 | 200 | 403"),
+        ("api:group-enrolment-list", "POST", "401 | 400 | 403 | 400 | 400 | 403"),
+        # Withdrawing needs nothing in the body: the empty request does it.
+        ("api:group-enrolment-withdraw", "POST", "401 | 200 200 404 404 | 403 | 200 | 200 | 403"),
+    ],
+    "Coaching API: record attendance (the series' facilitator or a manager; to others not found)": [
+        ("api:group-session-attendance", "POST", "401 | 404 | 403 | 400 | 400 | 403"),
+    ],
     "Read equity reports": [
         ("api:equity", "GET", "401 | 200 | 200 | 200 | 200 | 403"),
         ("navigator:equity", "GET", "login | 200 | 200 | 200 | 200 | 403"),
@@ -297,6 +338,8 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("navigator:equity_navigation", "GET", "login | 200 | 200 | 200 | 200 | 403"),
         ("navigator:equity_navigation_csv", "GET", "login | 200 | 200 | 200 | 200 | 403"),
         ("navigator:equity_pdf", "GET", "login | 200 | 200 | 200 | 200 | 403"),
+        ("navigator:equity_control", "GET", "login | 200 | 200 | 200 | 200 | 403"),
+        ("navigator:equity_control_csv", "GET", "login | 200 | 200 | 200 | 200 | 403"),
     ],
     "Ask for an equity report period": [
         ("api:equity-periods", "POST", "401 | 403 | 403 | 400 | 400 | 403"),
@@ -398,6 +441,8 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("navigator:equity_navigation", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:equity_navigation_csv", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:equity_pdf", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:equity_control", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:equity_control_csv", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:equity_quality", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:equity_quality_csv", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:follow_up_close_confirm", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
@@ -406,6 +451,7 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("navigator:follow_up_list", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:follow_up_set", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:group_enrol", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:worklist_group_enrol", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:group_enrolment_status", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:group_roster_print", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:group_series_detail", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
@@ -455,6 +501,13 @@ RULES: list[Rule] = [
 
 # Routes whose URL names an object that belongs to someone: walked once per owner.
 OWNED_ROUTES: set[str] = {
+    "api:coaching-goal-detail",
+    "api:coaching-goal-review",
+    "api:coaching-session-detail",
+    "api:coaching-session-goals",
+    "api:coaching-session-set-status",
+    "api:group-enrolment-detail",
+    "api:group-enrolment-withdraw",
     "api:patient-right-of-access-fhir",
     "api:patient-right-of-access-pdf",
     "navigator:patient_export_fhir",
@@ -512,6 +565,7 @@ OWNED_ROUTES: set[str] = {
     "navigator:note_create",
     "navigator:screening_create",
     "navigator:task_done",
+    "navigator:worklist_group_enrol",
     "outreach:case_letter",
     "outreach:case_letter_mark",
     "outreach:message_cancel",

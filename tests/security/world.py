@@ -74,8 +74,17 @@ PK_KINDS = {
     "reminders": "reminder",
     "navigators": "navigator",
     "call-guides": "call_guide",
+    "coaching-sessions": "coaching",
+    "coaching-goals": "goal",
+    "group-enrolments": "enrolment",
+    # A timetable, nobody's: the world's one series and its session that has begun.
+    "group-series": "group_series",
+    "group-sessions": "group_session",
 }
-OWNED_KINDS = {"case", "referral", "patient", "message", "task", "reminder", "navigator"}
+OWNED_KINDS = {
+    "case", "referral", "patient", "message", "task", "reminder", "navigator",
+    "coaching", "goal", "enrolment",
+}  # fmt: skip
 OWNED_PARAMS = {
     "barrier_id",
     "appointment_id",
@@ -146,6 +155,10 @@ class World:
                 kind = route.pk_kind
                 if kind == "call_guide":
                     values[param] = self.call_guide_pk
+                elif kind == "group_series":
+                    values[param] = self.group_series_pk
+                elif kind == "group_session":
+                    values[param] = self.group_session_pk
                 else:
                     assert corner is not None, f"{route.name}: pk of {kind} needs an owner"
                     values[param] = corner.objects[kind].pk  # type: ignore[attr-defined]

@@ -1,7 +1,9 @@
 """Create a demo program: clinics, staff of every role, and a few hundred synthetic
 patients whose cases stand at every stage of navigation; then each clinic's EHR feed
 of colorectal-age patients, whose screening tells the equity dashboard's story
-(`demo_equity`), with CMS130 stored for the last eight quarters.
+(`demo_equity`), with CMS130 stored for the last eight quarters; and among them
+patients with diabetes, coached alone and in groups, whose CMS122 gap narrows
+(`demo_diabetes`, with CMS122 stored for the same quarters).
 
 Idempotent: once the demo clinics have patients, a second run changes nothing
 and only prints the logins again. Everything is synthetic (Faker, fixed seed).
@@ -25,6 +27,7 @@ from navigator import cases
 from navigator.intake.referrals import referral_create
 from navigator.management import (
     demo_clinic,
+    demo_control,
     demo_equity,
     demo_interpreters,
     demo_outreach,
@@ -420,7 +423,7 @@ class Command(BaseCommand):
     # --- the demo navigator's worklist ----------------------------------------------------
 
     def _worklist_reasons(self, clinic, programs, referrer: User, today: dt.date) -> None:
-        """Five more of María's patients, one for each reason a case tops the worklist
+        """Nine more of María's patients, one for each reason a case tops the worklist
         (navigator/worklist/rules.py), so that the demo shows every one of them whatever
         the random mix above gave her. Each is walked there through the services."""
         maria = NavigatorProfile.objects.get(user__username="maria")
@@ -507,6 +510,15 @@ class Command(BaseCommand):
         # (e) Assigned this morning; the first call is planned for tomorrow.
         case = referred(5)
         follow_up.case_set_follow_up(case=case, on=today + dt.timedelta(days=1), actor=actor)
+        # (f)-(i) A diabetes control case topped by each of its reasons.
+        demo_control.control_reasons(
+            referred=referred,
+            clinic=clinic,
+            diabetes=programs["diabetes"],
+            maria=actor,
+            today=today,
+            first_index=6,
+        )
 
     def _messages(self, clinic, programs, referrer: User, today: dt.date) -> None:
         """Two more of María's patients for the messages: a FIT kit mailed two weeks ago

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from navigator.equity.catalog import POPULATION
 from navigator.equity.stats import stratified_statistics
 from navigator.equity.story import GapPoint, gap_sentence, trend_points
 
@@ -134,7 +135,7 @@ def test_a_gap_that_reversed_says_who_is_now_ahead():
     )
     # Without a verb, the rate is named
     assert (
-        ": Hispanic or Latino patients now have a higher colorectal screening rate than "
+        ": Hispanic or Latino patients now have a higher rate of colorectal screening than "
         "White patients, by 1.3 points"
     ) in sentence(series)
 
@@ -183,3 +184,27 @@ def test_trend_points_carry_each_quarters_gap_and_interval_and_hide_hidden_ones(
     assert points[1].shortfall == approx(0.142)  # worse off in being screened
     assert trend_points(series, favorable=False)[1].shortfall == approx(-0.142)
     assert points[1].significant is True and points[1].hidden is False
+
+
+def test_a_reversed_gap_in_an_inverse_measure_compares_rates_not_screening():
+    # Given CMS122 (HbA1c above 9% or untested: lower is better) and a screening measure
+    by_key = {measure.key: measure for measure in POPULATION}
+    # Then only the screening measure lends its sentences the verb "screened": a
+    # group with more poor control is not "screened more often"
+    assert by_key["CMS130"].action == "screened"
+    assert by_key["CMS122"].action is None
+    series = [
+        quarter("2025 Q1", (300, 1000), (250, 1000)),
+        quarter("2026 Q3", (240, 1000), (250, 1000)),
+    ]
+    said = sentence(
+        series,
+        measure_label=by_key["CMS122"].story_label,
+        favorable=False,
+        action=by_key["CMS122"].action,
+    )
+    assert "screened" not in said
+    assert (
+        "now have a lower rate of poor diabetes control (HbA1c/GMI above 9% or not tested) "
+        "than White patients"
+    ) in said
