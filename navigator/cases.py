@@ -6,7 +6,8 @@ Every write on a case, whatever app it comes from, goes through here:
 - `case_lock` locks the row (and, given the version a form was drawn from,
   refuses with `StaleCaseError` when the case changed since);
 - `case_transition` is the only function that changes `status`, checked
-  against `ALLOWED_TRANSITIONS`;
+  against its programme kind's table (`TRANSITIONS_BY_KIND`: a screening loop,
+  or a control programme's enrolment that no lab closes);
 - `event_record` writes a timeline entry and bumps the case's version;
   `case_save_and_record` saves changed fields and records their event together.
 
@@ -27,6 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from navigator.models import (
+    CLOSED_STATUSES,
     OPEN_STATUSES,
     AppointmentStatus,
     CaseEvent,
@@ -37,8 +39,10 @@ from navigator.models import (
     User,
 )
 from outreach.messaging.stops import messages_cancel_pending
+from patients.models import ProgramKind, ScreeningProgram
 
-# The only legal moves. Anything not listed is refused, from every page and API.
+# The only legal moves of a screening programme's case. Anything not listed is
+# refused, from every page and API.
 # What recording a test's result may lead to, from any status before the result.
 _RESULT_TARGETS = frozenset(
     {
@@ -50,10 +54,9 @@ _RESULT_TARGETS = frozenset(
 )
 _GIVING_UP = frozenset({CaseStatus.CLOSED_UNREACHABLE, CaseStatus.DECLINED, CaseStatus.INELIGIBLE})
 
-# The only legal moves. Anything not listed is refused, from every page and API.
 # A case waiting on a follow-up leaves only through its result (complete, another
 # follow-up, treatment) or the safety net (closed without it, a manager confirming).
-ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+SCREENING_TRANSITIONS: dict[str, frozenset[str]] = {
     CaseStatus.NEW: frozenset({CaseStatus.ASSIGNED, *_GIVING_UP}),
     CaseStatus.ASSIGNED: frozenset(
         {CaseStatus.CONTACTING, CaseStatus.SCHEDULED, *_RESULT_TARGETS, *_GIVING_UP}
@@ -74,6 +77,63 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     CaseStatus.DECLINED: frozenset(),
     CaseStatus.INELIGIBLE: frozenset(),
 }
+# The name the outreach services read (closing as unreachable): on every status a
+# control case can hold, the two tables agree about it.
+ALLOWED_TRANSITIONS = SCREENING_TRANSITIONS
+
+# The statuses of the screening loop's result and its closing: they say a test was
+# done and what it found, so they mean nothing for a control programme.
+SCREENING_LOOP_STATUSES = frozenset(
+    {
+        *_RESULT_TARGETS,
+        CaseStatus.CLOSED,  # "Closed: screening complete"
+        CaseStatus.FOLLOW_UP_CLOSED,  # "Closed: follow-up not done" (a result unresolved)
+    }
+)
+
+# A control programme's case (diabetes; ProgramKind.CONTROL) is never closed by a lab.
+# ADA Standards of Care in Diabetes—2025, §6 (Glycemic Goals and Hypoglycemia): glycemic
+# status (HbA1c, or a GMI) is assessed at least twice a year in a patient meeting their
+# goals and at least quarterly in one who is not or whose therapy changed; monitoring
+# goes on for as long as the diabetes does, so no value, however good, ends the work:
+# the next lab is simply due later (lab_interval_months). §5 (Facilitating Positive
+# Health Behaviors) and the National DSMES Standards make self-management education
+# and support an ongoing service, reassessed at diagnosis, yearly or when goals are not
+# met, when complications arise and at transitions of care. So none of the screening
+# loop's statuses is true of a control case: no test "completes" it, no result calls
+# for a diagnostic "follow-up" or a "repeat", nobody is "handed to treatment" by it.
+# It stays open, and closes only for a reason outside the lab: the patient declines
+# (declined), cannot be reached (closed: unreachable, a manager's call as for
+# screening), or is no longer the programme's patient: moved or transferred care,
+# deceased, no longer has the condition (ineligible, the reason on the timeline).
+# The programmes have no graduation rule (no field says when a patient at target
+# leaves coaching); until one exists, nothing else closes a control case.
+# "Scheduled" is a lab draw or clinic visit booked (navigator.services.appointments);
+# a no-show or cancellation takes the case back to contacting, as for screening.
+# A control case found in a screening-loop status (only data written before this
+# table could be) may go back to contacting or close for a reason: never further.
+CONTROL_TRANSITIONS: dict[str, frozenset[str]] = {
+    CaseStatus.NEW: frozenset({CaseStatus.ASSIGNED, *_GIVING_UP}),
+    CaseStatus.ASSIGNED: frozenset({CaseStatus.CONTACTING, CaseStatus.SCHEDULED, *_GIVING_UP}),
+    CaseStatus.CONTACTING: frozenset({CaseStatus.SCHEDULED, *_GIVING_UP}),
+    CaseStatus.SCHEDULED: frozenset({CaseStatus.CONTACTING, *_GIVING_UP}),
+    **{
+        status: frozenset({CaseStatus.CONTACTING, *_GIVING_UP})
+        for status in SCREENING_LOOP_STATUSES & OPEN_STATUSES
+    },
+    **{status: frozenset() for status in CLOSED_STATUSES},
+}
+
+TRANSITIONS_BY_KIND: dict[str, dict[str, frozenset[str]]] = {
+    ProgramKind.SCREENING: SCREENING_TRANSITIONS,
+    ProgramKind.CONTROL: CONTROL_TRANSITIONS,
+}
+
+
+def allowed_targets(*, kind: str, status: str) -> frozenset[str]:
+    """The statuses a case of a programme of `kind` may move to from `status`."""
+    return TRANSITIONS_BY_KIND[kind][status]
+
 
 # Dates further ahead than this are almost always typing mistakes (2062 for 2026).
 MAX_DAYS_AHEAD = 2 * 366
@@ -100,6 +160,12 @@ MANUAL_TARGETS = frozenset(
         CaseStatus.INELIGIBLE,
     }
 )
+
+
+def manual_targets(case: NavigationCase) -> frozenset[str]:
+    """The statuses a person may choose for `case` now: what the status menu and the
+    API offer (its programme is read: select it with the case)."""
+    return allowed_targets(kind=case.program.kind, status=case.status) & MANUAL_TARGETS
 
 
 def event_record(
@@ -169,8 +235,16 @@ NEVER_CONFLICTING = frozenset(
 )
 
 
-def case_lock(case: NavigationCase | int, *, expected_version: int | None = None) -> NavigationCase:
+def case_lock(
+    case: NavigationCase | int,
+    *,
+    expected_version: int | None = None,
+    with_program: bool = False,
+) -> NavigationCase:
     """Lock a case row for the rest of the transaction.
+
+    `with_program` reads the case's programme in the same statement (its kind decides
+    the legal moves), locking the case's row only.
 
     With `expected_version` (the version the submitted form was drawn from), a
     case changed since by anyone refuses with a StaleCaseError that says what
@@ -179,7 +253,12 @@ def case_lock(case: NavigationCase | int, *, expected_version: int | None = None
     overwrite, and do not refuse it.
     """
     case_id = case if isinstance(case, int) else case.pk
-    locked = NavigationCase.objects.select_for_update().get(pk=case_id)
+    rows = NavigationCase.objects.all()
+    if with_program:
+        rows = rows.select_related("program").select_for_update(of=("self",))
+    else:
+        rows = rows.select_for_update()
+    locked = rows.get(pk=case_id)
     if expected_version is not None and locked.version != expected_version:
         changes = case_changes_since(locked, expected_version)
         conflicting = [event for event in changes if event.kind not in NEVER_CONFLICTING]
@@ -228,20 +307,16 @@ def case_transition(
     (and the EHR's report of a test) pass `by_result`; chosen by hand, it would say
     something nobody found."""
     with transaction.atomic():
-        case = case_lock(case, expected_version=expected_version)
+        case = case_lock(case, expected_version=expected_version, with_program=True)
         from_status = case.status
         if to_status not in CaseStatus.values:
             raise ValidationError({"status": f"“{to_status}” is not a case status."})
         if to_status == from_status:
             return case
-        if to_status not in ALLOWED_TRANSITIONS[from_status]:
+        program = case.program
+        if to_status not in allowed_targets(kind=program.kind, status=from_status):
             raise ValidationError(
-                {
-                    "status": (
-                        f"A case cannot move from {CaseStatus(from_status).label.lower()} "
-                        f"to {CaseStatus(to_status).label.lower()}."
-                    )
-                },
+                {"status": _refusal(program=program, from_status=from_status, to_status=to_status)},
                 code="illegal_transition",
             )
         if (
@@ -313,6 +388,44 @@ def case_transition(
             data={"from": from_status, "to": to_status, "note": note},
         )
         return case
+
+
+def _refusal(*, program: ScreeningProgram, from_status: str, to_status: str) -> str:
+    """Why a move is not in its programme's table, in words that name the programme."""
+    to_label = CaseStatus(to_status).label.lower()
+    if program.is_control and to_status in SCREENING_LOOP_STATUSES:
+        return (
+            f"{program.label} is not a screening: no test or result ends it, so its case is "
+            f"never “{to_label}”. The patient stays enrolled; the case closes only as "
+            "declined, ineligible (moved, care transferred, deceased) or unreachable."
+        )
+    return f"A case cannot move from {CaseStatus(from_status).label.lower()} to {to_label}."
+
+
+def case_result_recorded_refusal(case: NavigationCase) -> str:
+    """Why nothing more is booked, mailed or recorded on a case whose result is in
+    (status completed), naming its programme truthfully."""
+    program = case.program
+    if program.is_control:
+        # Only data written before CONTROL_TRANSITIONS could be so: no result ends control.
+        return (
+            f"{program.label} has no result that ends it, yet this case is marked "
+            f"“{case.get_status_display().lower()}”: move it back to contacting to go on."
+        )
+    return f"The {program.label.lower()} is already recorded on this case."
+
+
+def case_refuse_screening_work(case: NavigationCase, field: str = "modality") -> None:
+    """Refuse a screening test, kit or result on a control programme's case: its work is
+    a lab value over time and coaching (navigator.services.labs, coaching)."""
+    if case.program.is_control:
+        raise ValidationError(
+            {
+                field: f"{case.program.label} has no screening test, kit or result: "
+                "record its lab value (HbA1c or GMI) instead."
+            },
+            code="control_programme",
+        )
 
 
 def actor_name(user: User | None) -> str:

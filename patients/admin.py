@@ -351,8 +351,8 @@ class RuleVersionAdmin(ReadOnlyAdmin):
 
 @admin.register(FhirSource)
 class FhirSourceAdmin(admin.ModelAdmin):
-    list_display = ["name", "key", "clinic", "mrn_system", "created_at"]
-    list_filter = ["clinic"]
+    list_display = ["name", "key", "kind", "clinic", "mrn_system", "created_at"]
+    list_filter = ["kind", "clinic"]
     search_fields = ["name", "key"]
     list_select_related = ["clinic"]
 

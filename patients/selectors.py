@@ -38,6 +38,7 @@ from patients.models import (
     ClinicalResource,
     CodeConcept,
     FhirSource,
+    FhirSourceKind,
     Patient,
     PatientSourceLink,
     Referral,
@@ -232,8 +233,25 @@ def care_gaps_for(patient: Patient) -> QuerySet[CareGap]:
 
 
 def fhir_source_by_key(key: str) -> FhirSource | None:
-    """The EHR feed with this key, with its clinic."""
-    return FhirSource.objects.select_related("clinic").filter(key=key).first()
+    """The EHR feed with this key, with its clinic (a clinic's staff-entry source is
+    not a feed: it is never imported into)."""
+    return FhirSource.objects.ehr_feeds().select_related("clinic").filter(key=key).first()
+
+
+def fhir_feed_missing(key: str) -> str:
+    """Why no EHR feed has this key, in words (once `fhir_source_by_key` found none)."""
+    key = key[:64]
+    if FhirSource.objects.filter(key=key, kind=FhirSourceKind.STAFF_ENTRY).exists():
+        return (
+            f"No feed “{key}”: that source holds the labs staff enter from outside reports, "
+            "not an EHR feed's data; nothing is imported into it."
+        )
+    return f"No feed “{key}”."
+
+
+def fhir_feed_keys() -> list[str]:
+    """The EHR feeds' keys, for the lists commands print."""
+    return list(FhirSource.objects.ehr_feeds().values_list("key", flat=True))
 
 
 def feed_ids_for(patient: Patient) -> QuerySet[PatientSourceLink]:

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
+from navigator.cases import manual_targets
 from navigator.models import (
     Appointment,
     AppointmentPurpose,
@@ -358,16 +359,20 @@ class CaseDetailSerializer(serializers.ModelSerializer):
     screenings = ScreeningEventSerializer(many=True)
     follow_ups = ResultFollowUpSerializer(many=True)
     timeline = CaseEventSerializer(source="events", many=True)
+    next_statuses = serializers.SerializerMethodField()
 
     class Meta:
         model = NavigationCase
         fields = [
-            "id", "patient", "program", "navigator", "status", "status_label",
+            "id", "patient", "program", "navigator", "status", "status_label", "next_statuses",
             "needs_interpreter", "next_follow_up", "next_channel", "unreachable_proposed_at",
-            "opened_at", "completed_at", "closed_at",
-            "version", "barriers", "appointments", "attempts", "interpreter_requests",
-            "screenings", "follow_ups", "timeline",
+            "opened_at", "completed_at", "closed_at", "version", "barriers", "appointments",
+            "attempts", "interpreter_requests", "screenings", "follow_ups", "timeline",
         ]  # fmt: skip
+
+    def get_next_statuses(self, case: NavigationCase) -> list[str]:
+        """The statuses POST .../transition/ accepts by hand now (by programme kind)."""
+        return [value for value in CaseStatus.values if value in manual_targets(case)]
 
 
 # --- Input -------------------------------------------------------------------------

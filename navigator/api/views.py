@@ -98,6 +98,7 @@ def case_change(request_serializer, *, created: bool = False, **kwargs):
 
 
 def _modality_for(case: NavigationCase, code: str) -> ScreeningModality:
+    cases.case_refuse_screening_work(case)
     modality = next((m for m in case.program.modalities.all() if m.code == code and m.active), None)
     if modality is None:
         known = ", ".join(m.code for m in case.program.modalities.all())

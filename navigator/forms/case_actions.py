@@ -9,7 +9,7 @@ from django import forms
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from navigator.cases import ALLOWED_TRANSITIONS, MANUAL_TARGETS
+from navigator.cases import manual_targets
 from navigator.forms.base import (
     CaseForm,
     DateInput,
@@ -392,9 +392,10 @@ class InterpreterUpdateForm(CaseForm):
         ]
 
 
-def manual_targets(status: str) -> list[tuple[str, str]]:
-    """The statuses a person may move a case to from `status`, in the usual order."""
-    allowed = ALLOWED_TRANSITIONS.get(status, frozenset()) & MANUAL_TARGETS
+def manual_target_choices(case: NavigationCase) -> list[tuple[str, str]]:
+    """The statuses a person may move `case` to (its programme kind's table), in the
+    usual order."""
+    allowed = manual_targets(case)
     return [(value, label) for value, label in CaseStatus.choices if value in allowed]
 
 
@@ -413,7 +414,7 @@ class CaseTransitionForm(CaseForm):
         super().__init__(*args, **kwargs)
         choice(self, "status").widget.choices = [
             ("", "Choose a status…"),
-            *manual_targets(case.status),
+            *manual_target_choices(case),
         ]
 
     @property

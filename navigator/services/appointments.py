@@ -14,6 +14,7 @@ from navigator.cases import (
     TOO_FAR_AHEAD,
     case_ensure_open,
     case_lock,
+    case_result_recorded_refusal,
     case_transition,
     event_record,
     too_far_ahead,
@@ -68,7 +69,7 @@ def appointment_book(
                 }
             )
         elif case.status == CaseStatus.COMPLETED:
-            raise ValidationError({"case": "The screening is already recorded on this case."})
+            raise ValidationError({"case": case_result_recorded_refusal(case)})
         if scheduled_at <= timezone.now():
             raise ValidationError({"scheduled_at": "An appointment must be in the future."})
         if too_far_ahead(timezone.localtime(scheduled_at).date()):

@@ -15,6 +15,8 @@ from navigator.cases import (
     MAX_DAYS_LATE,
     case_ensure_open,
     case_lock,
+    case_refuse_screening_work,
+    case_result_recorded_refusal,
     case_transition,
     event_record,
 )
@@ -56,8 +58,9 @@ def kit_mail(
     """Record a home test kit mailed to the patient; its return reminders are scheduled
     in the same transaction and stop when the result is recorded."""
     with transaction.atomic():
-        case = case_lock(case, expected_version=expected_version)
+        case = case_lock(case, expected_version=expected_version, with_program=True)
         case_ensure_open(case)
+        case_refuse_screening_work(case)
         errors: dict[str, str] = {}
         if modality.program_id != case.program_id:
             errors["modality"] = f"{modality} is not a {case.program} test."
@@ -69,7 +72,7 @@ def kit_mail(
         elif mailed_on < today - dt.timedelta(days=MAX_DAYS_LATE):
             errors["mailed_on"] = f"This is more than {MAX_DAYS_LATE} days ago."
         if case.status == CaseStatus.COMPLETED:
-            errors["case"] = "The screening is already recorded on this case."
+            errors["case"] = case_result_recorded_refusal(case)
         follow_up = open_follow_up(case)
         if (
             follow_up is not None
@@ -123,10 +126,11 @@ def case_record_screening(
     follow-up marks it done first.
     """
     with transaction.atomic():
-        case = case_lock(case, expected_version=expected_version)
+        case = case_lock(case, expected_version=expected_version, with_program=True)
         case_ensure_open(case)
+        case_refuse_screening_work(case)
         if case.status == CaseStatus.COMPLETED:
-            raise ValidationError({"case": "The screening is already recorded on this case."})
+            raise ValidationError({"case": case_result_recorded_refusal(case)})
         follow_up = (
             ResultFollowUp.objects.select_for_update()
             .select_related("screening__modality", "next_modality")

@@ -104,7 +104,9 @@ class FhirImportView(APIView):
         key = request.query_params.get("source", "")
         source = selectors.fhir_source_by_key(key) if key else None
         if source is None:
-            message = "Name the EHR feed: ?source=<key>." if not key else f"No feed “{key[:64]}”."
+            message = (
+                "Name the EHR feed: ?source=<key>." if not key else selectors.fhir_feed_missing(key)
+            )
             code = "required" if not key else "not-found"
             return self._answer([issue(message, "source", code=code)], 400)
         content_type = (request.content_type or "").split(";")[0].strip().lower()

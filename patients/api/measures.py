@@ -47,7 +47,7 @@ class MeasureReportQuery(serializers.Serializer):
         if (end - start).days > 366 * 5:
             raise serializers.ValidationError({"period_end": "A period is at most five years."})
         if "source" in attrs:
-            source = FhirSource.objects.filter(key=attrs["source"]).first()
+            source = FhirSource.objects.ehr_feeds().filter(key=attrs["source"]).first()
             if source is None:
                 raise serializers.ValidationError({"source": "No EHR feed has this key."})
             attrs["source"] = source

@@ -28,6 +28,7 @@ from config.enqueue import enqueue_on_commit
 from navigator.models import User
 from patients.fhir.bulk_read import (
     MAX_LINE_BYTES,
+    BulkSourceError,
     LineRejection,
     chunk_lines,
     export_files,
@@ -35,6 +36,7 @@ from patients.fhir.bulk_read import (
     line_read,
 )
 from patients.fhir.bulk_write import BatchOutcome, batch_write
+from patients.fhir.outcome import NOT_A_FEED
 from patients.fhir.parse import BundleItem
 from patients.models import (
     FhirBulkChunk,
@@ -73,7 +75,10 @@ def fhir_bulk_import_create(
     Raises `BulkSourceError` when the location cannot be read (nothing is created). A
     file that is not NDJSON, or of a type we do not import, is listed with the
     reason and skipped. `start` queues the workers when the transaction commits.
+    A clinic's staff-entry source is not a feed: it raises `BulkSourceError` too.
     """
+    if source.is_staff_entry:
+        raise BulkSourceError(NOT_A_FEED.format(key=source.key))
     files = export_files(location)
     cut = [(f, *file_chunks(f.path, batch_size)) if not f.skipped_reason else (f, [], "")
            for f in files]  # fmt: skip

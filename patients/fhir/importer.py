@@ -19,7 +19,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from navigator.models import User
-from patients.fhir.outcome import FhirImportError, issue
+from patients.fhir.outcome import NOT_A_FEED, FhirImportError, issue
 from patients.fhir.validate import bundle_read
 from patients.fhir.write import FhirImportResult, import_write
 from patients.models import FhirSource
@@ -32,7 +32,10 @@ def fhir_import(
 
     Raises FhirImportError (nothing written) when the input cannot be imported.
     The same bundle again writes nothing at all, not even an import record.
+    A clinic's staff-entry source is not a feed: nothing is imported into it.
     """
+    if source.is_staff_entry:
+        raise FhirImportError([issue(NOT_A_FEED.format(key=source.key), "source")])
     patient_items, clinical_items, skipped, warnings = bundle_read(source, payload)
     now = timezone.now()
     for attempt in (1, 2):

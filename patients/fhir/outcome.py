@@ -7,6 +7,13 @@ from typing import Any
 Issue = dict[str, Any]
 
 
+# The refusal of an import into a clinic's staff-entry source (FhirSource.kind).
+NOT_A_FEED = (
+    "“{key}” holds the labs staff enter from outside reports, not an EHR feed's data; "
+    "nothing is imported into it."
+)
+
+
 def issue(
     diagnostics: str,
     expression: str | None = None,

@@ -17,9 +17,10 @@ To change:
 - result categories and the follow-up pathways a result calls for: `results.py`;
 - referrals, CSV uploads, and the words a clinic sees for a case's stage: `referrals.py`;
 - code concepts, starter codes and official value sets: `codes.py`;
-- EHR feeds: sources, patient links, clinical resources, imports, data-quality warnings:
-  `fhir.py`; FHIR Bulk Data import jobs, their files, batches, rejected lines and
-  touched patients: `fhir_bulk.py`;
+- EHR feeds: sources (`FhirSourceKind`: an EHR feed, or a clinic's labs entered by staff,
+  never imported into; `FhirSource.objects.ehr_feeds()`), patient links, clinical
+  resources, imports, data-quality warnings: `fhir.py`; FHIR Bulk Data import jobs,
+  their files, batches, rejected lines and touched patients: `fhir_bulk.py`;
 - care gaps, their statuses (a control programme's too) and which of them are a gap
   (`GAP_STATUSES`), and each patient's stamp of when they were last computed
   (`CareGapStamp`): `care_gaps.py`;
@@ -31,10 +32,12 @@ from patients.models.care_gaps import GAP_STATUSES, CareGap, CareGapStamp, CareG
 from patients.models.clinics import Clinic
 from patients.models.codes import CodeConcept, ConceptCode, ConceptKind, ValueSet, ValueSetCode
 from patients.models.fhir import (
+    STAFF_ENTRY_KEY_PREFIX,
     ClinicalResource,
     DataQualityWarning,
     FhirImport,
     FhirSource,
+    FhirSourceKind,
     PatientSourceLink,
 )
 from patients.models.fhir_bulk import (
@@ -143,6 +146,8 @@ __all__ = [
     "ClinicDigestPreference",
     "CLINIC_STATUS_LABELS",
     "FhirSource",
+    "FhirSourceKind",
+    "STAFF_ENTRY_KEY_PREFIX",
     "PatientSourceLink",
     "ClinicalResource",
     "FhirImport",

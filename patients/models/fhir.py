@@ -10,11 +10,38 @@ from django.utils import timezone
 from patients.models.clinics import Clinic
 from patients.models.people import Patient
 
+# The key prefix of a clinic's staff-entry source (`staff-entry-<clinic id>`), reserved:
+# no EHR feed may take it, so that the lab service never files labs under a feed.
+STAFF_ENTRY_KEY_PREFIX = "staff-entry-"
+
+
+class FhirSourceKind(models.TextChoices):
+    # An EHR (or lab system) that sends FHIR: imported into, listed, monitored.
+    EHR = "ehr", "EHR feed"
+    # Where a clinic's labs copied by hand from outside reports are kept
+    # (patients.services.labs): made on first use, never imported into, not a feed.
+    STAFF_ENTRY = "staff_entry", "Entered by staff"
+
+
+class FhirSourceQuerySet(models.QuerySet["FhirSource"]):
+    def ehr_feeds(self) -> FhirSourceQuerySet:
+        """The EHR feeds only: what import targets, feed lists and feed-health pages
+        read (a clinic's staff-entry source is none of them)."""
+        return self.filter(kind=FhirSourceKind.EHR)
+
 
 class FhirSource(models.Model):
-    """An EHR feed. A patient's identity is its resource id within its feed."""
+    """An EHR feed (`kind` ehr), or a clinic's staff-entry source: where labs copied by
+    hand from outside reports are kept as the same FHIR resources (`kind` staff_entry).
+    A patient's identity is its resource id within its feed."""
 
     key = models.SlugField(max_length=64, unique=True)
+    kind = models.CharField(
+        max_length=16,
+        choices=FhirSourceKind.choices,
+        default=FhirSourceKind.EHR,
+        help_text="An EHR feed, or the clinic's labs entered by staff (never imported into).",
+    )
     name = models.CharField(max_length=200)
     clinic = models.ForeignKey(
         Clinic,
@@ -29,11 +56,33 @@ class FhirSource(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = FhirSourceQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind=FhirSourceKind.STAFF_ENTRY)
+                | ~models.Q(key__startswith=STAFF_ENTRY_KEY_PREFIX),
+                name="fhir_source_staff_entry_key_reserved",
+                violation_error_message=(
+                    f"Keys starting “{STAFF_ENTRY_KEY_PREFIX}” are kept for the labs staff "
+                    "enter; give the EHR feed another key."
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["clinic"],
+                condition=models.Q(kind=FhirSourceKind.STAFF_ENTRY),
+                name="fhir_source_one_staff_entry_per_clinic",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_staff_entry(self) -> bool:
+        return self.kind == FhirSourceKind.STAFF_ENTRY
 
 
 class PatientSourceLink(models.Model):

@@ -3,8 +3,9 @@ management indicator that reached the clinic on paper or by fax, from a lab whos
 results do not flow in through an EHR feed).
 
 It is stored the way an imported lab is: a FHIR R4 laboratory Observation, a
-`ClinicalResource` under a feed of the patient's clinic (here the clinic's own
-"entered by staff" feed, made on first use), coded in LOINC with a UCUM quantity, so
+`ClinicalResource` under a source of the patient's clinic (the clinic's own
+staff-entry source, `FhirSource.kind` staff_entry, made on first use: not an EHR
+feed, never listed or imported into as one), coded in LOINC with a UCUM quantity, so
 that the care-gap engine and CMS122 (`patients.caregaps.control`, `glycemic.py`) and
 the case page's trend read it exactly as they read an EHR's. Its provenance stays on
 the resource: `meta.tag` says it was entered by staff, `performer` names the
@@ -27,7 +28,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from navigator.models import User
-from patients.models import ClinicalResource, FhirSource, Patient
+from patients.models import (
+    STAFF_ENTRY_KEY_PREFIX,
+    ClinicalResource,
+    FhirSource,
+    FhirSourceKind,
+    Patient,
+)
 
 # The tag on every Observation staff entered (meta.tag): the trend and any export can
 # tell an outside report copied by hand from a feed's result.
@@ -38,7 +45,6 @@ ENTERED_BY_STAFF_TAG = {
     "code": ENTERED_BY_STAFF_CODE,
     "display": "Entered by staff from an outside report",
 }
-STAFF_FEED_PREFIX = "staff-entry-"
 LAB_CATEGORY = {
     "coding": [
         {
@@ -128,9 +134,15 @@ def lab_entry_errors(
 
 
 def _staff_feed(patient: Patient) -> FhirSource:
+    """The clinic's staff-entry source, made on first use: marked as such (`kind`), so
+    that no feed list, feed-health page or import takes it for an EHR feed."""
     source, _ = FhirSource.objects.get_or_create(
-        key=f"{STAFF_FEED_PREFIX}{patient.clinic_id}",
-        defaults={"name": "Entered by staff from outside reports", "clinic_id": patient.clinic_id},
+        clinic_id=patient.clinic_id,
+        kind=FhirSourceKind.STAFF_ENTRY,
+        defaults={
+            "key": f"{STAFF_ENTRY_KEY_PREFIX}{patient.clinic_id}",
+            "name": "Entered by staff from outside reports",
+        },
     )
     return source
 

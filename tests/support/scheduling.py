@@ -33,6 +33,8 @@ import pytest
 MEASURED_SECONDS: dict[str, float] = {
     "tests/security/test_route_matrix.py": 99.0,
     "tests/navigator/test_case_transitions.py": 65.0,
+    # 241 moves on cases built once for the module (about 4 s; the guess says 24).
+    "tests/navigator/test_case_transitions_control.py": 6.0,
     "tests/navigator/test_seed_demo.py": 80.0,  # + diabetes (issue 16): ~20% by cProfile
     "tests/navigator/test_seed_demo_small.py": 21.0,
     "tests/api/test_fuzz_api.py": 52.0,

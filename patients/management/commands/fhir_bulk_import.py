@@ -77,7 +77,7 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be between 1 and 10,000 lines.")
         source = selectors.fhir_source_by_key(options["source"])
         if source is None:
-            raise CommandError(f"No feed “{options['source'][:64]}”.")
+            raise CommandError(selectors.fhir_feed_missing(options["source"]))
         try:
             job = fhir_bulk_import_create(
                 source=source,

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from patients import selectors
 from patients.fhir.importer import fhir_import
 from patients.fhir.outcome import FhirImportError, Issue, issue
 from patients.fhir.parse import MAX_BYTES
@@ -84,7 +85,7 @@ class Command(BaseCommand):
     @staticmethod
     def _source(options) -> FhirSource:
         key = options["source"]
-        source = FhirSource.objects.select_related("clinic").filter(key=key).first()
+        source = selectors.fhir_source_by_key(key)
         if source is not None:
             if options["clinic"] and source.clinic.code != options["clinic"]:
                 raise CommandError(
@@ -92,8 +93,11 @@ class Command(BaseCommand):
                     f"not “{options['clinic']}”."
                 )
             return source
+        if FhirSource.objects.filter(key=key).exists():
+            # A clinic's staff-entry source: not a feed, never imported into.
+            raise CommandError(selectors.fhir_feed_missing(key))
         if not options["clinic"]:
-            known = ", ".join(FhirSource.objects.values_list("key", flat=True)) or "none yet"
+            known = ", ".join(selectors.fhir_feed_keys()) or "none yet"
             raise CommandError(
                 f"No feed “{key}” (known: {known}). Give --clinic CODE to create it."
             )

@@ -7,9 +7,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from patients import selectors
 from patients.caregaps.measures.registry import MEASURES
 from patients.caregaps.measures.reports import measure_report
-from patients.models import FhirSource
 
 
 def _date(value: str, option: str) -> dt.date:
@@ -39,10 +39,11 @@ class Command(BaseCommand):
             raise CommandError("--period-end is before --period-start.")
         source = None
         if options["source"]:
-            source = FhirSource.objects.filter(key=options["source"]).first()
+            source = selectors.fhir_source_by_key(options["source"])
             if source is None:
-                known = ", ".join(FhirSource.objects.values_list("key", flat=True)) or "none"
-                raise CommandError(f"No feed “{options['source']}”. Known feeds: {known}.")
+                known = ", ".join(selectors.fhir_feed_keys()) or "none"
+                missing = selectors.fhir_feed_missing(options["source"])
+                raise CommandError(f"{missing} Known feeds: {known}.")
         report = measure_report(
             measure_id=options["measure"], period_start=start, period_end=end, source=source
         )
