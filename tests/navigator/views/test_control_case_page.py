@@ -101,6 +101,8 @@ def test_a_control_case_offers_coaching_groups_hours_and_labs_not_a_screening(cl
     assert 'id="screenings"' not in html
     assert 'id="appointment_modality"' not in html
     assert "Record the screening result" not in html
+    assert "Screening status and EHR data" not in html
+    assert "Care gaps, labs and EHR data" in html
 
 
 def test_a_screening_case_keeps_its_screening_forms_and_has_no_coaching(client):
@@ -112,6 +114,7 @@ def test_a_screening_case_keeps_its_screening_forms_and_has_no_coaching(client):
     assert 'data-testid="screening-form"' in html
     assert 'data-testid="coaching-panel"' not in html
     assert 'data-testid="lab-form"' not in html
+    assert "Screening status and EHR data" in html
 
 
 # --- Individual coaching -------------------------------------------------------------------
