@@ -19,7 +19,7 @@ from patients.models import CareGap, CareGapStatus
 from patients.services import care_gaps
 from tests import factories
 from tests.support.api import api_as
-from tests.support.fhir import diabetes, ehr_resource, hba1c
+from tests.support.fhir import diabetes, ehr_resource, gmi, hba1c
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +167,21 @@ def test_an_initial_training_that_ended_says_so_and_offers_no_hours_left(client)
     assert "covered from 2027" in section
     rows = section.split('data-testid="hours-row"')[1:]
     assert all('<td class="num">—</td></tr>' in row for row in rows), rows
+
+
+# --- A GMI is not an HbA1c ------------------------------------------------------------------
+
+
+def test_the_last_result_names_its_test_when_it_is_a_gmi(client):
+    # Given a patient whose last value is a GMI from their glucose monitor, after a
+    # lab HbA1c
+    case = control_case(labs=(hba1c("2026-01-10", 9.4), gmi("2026-05-10", 7.4)))
+    client.force_login(case.navigator.user)
+
+    # When the navigator opens the case
+    html = client.get(reverse("navigator:case_detail", args=[case.pk])).content.decode()
+
+    # Then "Last result" and the chart's description say it is a GMI, not a bare 7.4 %
+    # a clinician would read as an HbA1c
+    assert 'data-testid="lab-last">GMI 7.4 % on May 10, 2026<' in html
+    assert "The last, GMI 7.4 % on May 10, 2026" in html
