@@ -12,7 +12,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from navigator.models import CaseEvent, CoachingSession
+from navigator.models import CaseEvent, CoachingSession, GroupSeries
 from navigator.services.coaching import coaching_session_book
 from navigator.services.labs import case_lab_record
 from patients.models import CareGap, CareGapStatus
@@ -185,3 +185,30 @@ def test_the_last_result_names_its_test_when_it_is_a_gmi(client):
     # a clinician would read as an HbA1c
     assert 'data-testid="lab-last">GMI 7.4 % on May 10, 2026<' in html
     assert "The last, GMI 7.4 % on May 10, 2026" in html
+
+
+# --- Group classes belong to control programmes ----------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="REVIEW16: the series form offers every active programme and "
+    "group_series_create checks no kind: a 'DSMT' class series of the colorectal "
+    "screening programme is created, its screening cases enrolled (group_enrol checks "
+    "only series.program == case.program), and its attendance counts in the patient's "
+    "DSMT hours (education_hours reads every programme's attendance).",
+)
+def test_a_class_series_cannot_be_set_up_for_a_screening_programme(client, manager, navigator):
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("navigator:group_series_create"),
+        {
+            "program": factories.program("colorectal").pk, "name": "Vivir bien",
+            "curriculum": "dsmes-basics", "language": "es",
+            "facilitator": navigator.user.pk, "capacity": 10, "location": "Sala 2",
+        },
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert not GroupSeries.objects.exists()
