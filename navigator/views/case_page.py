@@ -359,6 +359,8 @@ def _lab_trend_context(user, case: NavigationCase, care_gap) -> dict[str, Any]:
         "lab_last_words": f"{lab_test_name(trend.last)} {value_words(trend.last)}"
         if trend.last
         else "",
+        # A due date passed: overdue, not a date ahead (due today is due, not late).
+        "lab_overdue": trend.next_due_on is not None and trend.next_due_on < timezone.localdate(),
         "lab_target_words": f"{trend.target.normalize():f} {trend.unit}",
         "lab_poor_words": f"{trend.poor_control.normalize():f} {trend.unit}",
     }

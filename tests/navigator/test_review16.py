@@ -212,3 +212,22 @@ def test_a_class_series_cannot_be_set_up_for_a_screening_programme(client, manag
 
     assert response.status_code == 400
     assert not GroupSeries.objects.exists()
+
+
+# --- A lab due in the past is overdue -------------------------------------------------------
+
+
+def test_a_next_lab_due_in_the_past_says_overdue(client):
+    # Given a patient at target in January 2025 (next HbA1c due 6 months on, ADA),
+    # not tested since (read in June 2026)
+    case = control_case(labs=(hba1c("2025-01-10", 7.0),))
+    client.force_login(case.navigator.user)
+
+    html = client.get(reverse("navigator:case_detail", args=[case.pk])).content.decode()
+
+    # Then "Next lab due" says the date has passed, not a bare date a reader takes as
+    # the next appointment
+    start = html.index('data-testid="lab-next-due">')
+    due = html[start : html.index("</dd>", start)]
+    assert "Jul 10, 2025" in due
+    assert "overdue" in due
