@@ -102,6 +102,12 @@ def coaching_session_book(
     with transaction.atomic():
         case = case_lock(case, expected_version=expected_version)
         case_ensure_open(case)
+        if not case.program.is_control:
+            # A screening case has no coaching (the case page refuses it too): through
+            # the API it would count as DSMT hours of a programme that has none.
+            raise ValidationError(
+                {"case": f"{case.program.label} has no coaching; book it on a control case."}
+            )
         patient = case.patient
         session = CoachingSession.objects.create(
             case=case,

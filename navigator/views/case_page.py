@@ -53,7 +53,7 @@ from navigator.selectors.cases import barrier_types_active, open_follow_up
 from navigator.selectors.labs import case_lab_trend
 from navigator.selectors.visibility import navigators_visible_to
 from navigator.views.control_case import control_case_context
-from navigator.views.lab_chart import lab_trend_chart
+from navigator.views.lab_chart import lab_test_name, lab_trend_chart
 from navigator.worklist.rules import PREP_CALL_WINDOW
 from outreach import selectors as outreach_selectors
 from outreach.models import CaseTask, Channel, InterpreterRequest, Purpose
@@ -357,7 +357,11 @@ def _lab_trend_context(user, case: NavigationCase, care_gap) -> dict[str, Any]:
     return {
         "lab_trend": trend,
         "lab_chart": render_chart(chart, chart_id="lab-trend-chart") if chart else "",
-        "lab_last_words": value_words(trend.last) if trend.last else "",
+        "lab_last_words": f"{lab_test_name(trend.last)} {value_words(trend.last)}"
+        if trend.last
+        else "",
+        # A due date passed: overdue, not a date ahead (due today is due, not late).
+        "lab_overdue": trend.next_due_on is not None and trend.next_due_on < timezone.localdate(),
         "lab_target_words": f"{trend.target.normalize():f} {trend.unit}",
         "lab_poor_words": f"{trend.poor_control.normalize():f} {trend.unit}",
     }

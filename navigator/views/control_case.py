@@ -7,6 +7,7 @@ in; the actions are `views/coaching.py`."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.utils import timezone
@@ -48,8 +49,11 @@ def hours_words(minutes: int) -> str:
     return f"{hours} h {rest} min" if hours else f"{rest} min"
 
 
-def education_rows(hours: EducationHours) -> list[tuple[str, str, str, str]]:
-    """(kind, used, allowed, left) for the hours table."""
+def education_rows(
+    hours: EducationHours, *, ended: bool = False
+) -> list[tuple[str, str, str, str]]:
+    """(kind, used, allowed, left) for the hours table; an initial training whose 12
+    months `ended` has nothing left (its hours not used are not carried over)."""
     initial = hours.kind == "initial"
     rows = [
         (
@@ -71,6 +75,8 @@ def education_rows(hours: EducationHours) -> list[tuple[str, str, str, str]]:
             hours_words(hours.total_remaining),
         ),
     ]
+    if ended:
+        rows = [(kind, used, allowed, "") for kind, used, allowed, _ in rows]
     return rows
 
 
@@ -138,7 +144,11 @@ def control_case_context(
     is_open = case.is_open
     now = timezone.now()
     coaching = case_coaching(user=user, case=case, now=now)
-    hours = education_hours(patient=case.patient, year=timezone.localdate().year)
+    today = timezone.localdate()
+    hours = education_hours(patient=case.patient, year=today.year)
+    # The initial training's 12 months may have ended this year (42 CFR 410.141(c)):
+    # follow-up training is covered from the next calendar year, not the rest of this.
+    ended = hours.kind == "initial" and hours.ends_on <= today
     enrolment_rows = []
     for enrolment in coaching.enrolments:
         marks = list(enrolment.attendance.all())
@@ -159,7 +169,9 @@ def control_case_context(
             (goal, _review_form(goal, coaching.sessions, bound, is_open)) for goal in coaching.goals
         ],
         "education": hours,
-        "education_rows": education_rows(hours),
+        "education_rows": education_rows(hours, ended=ended),
+        "education_last_day": hours.ends_on - dt.timedelta(days=1) if ended else None,
+        "education_follow_up_year": hours.ends_on.year + 1 if ended else None,
         "enrolment_rows": enrolment_rows,
         "now": now,
     }

@@ -52,13 +52,21 @@ def _judge(trend: LabTrend, reading: Reading) -> str:
     )
 
 
-def _test_name(reading: Reading) -> str:
-    observation = reading.assessment.observation
-    codes = observation.get("code") or {}
+def lab_test_name(reading: Reading) -> str:
+    """ "GMI" or "HbA1c": a GMI (from continuous glucose monitoring) is not a lab
+    HbA1c and may differ from it (Bergenstal, Diabetes Care 2018;41:2275), so a
+    value is never shown without its name."""
+    codes = reading.assessment.observation.get("code") or {}
     loinc = {c.get("code") for c in codes.get("coding") or [] if isinstance(c, dict)}
-    name = "GMI" if "97506-0" in loinc else "HbA1c"
+    return "GMI" if "97506-0" in loinc else "HbA1c"
+
+
+def _test_name(reading: Reading) -> str:
+    name = lab_test_name(reading)
     # Provenance: a value copied by staff from an outside report says so.
-    return f"{name} (entered by staff)" if is_staff_entered(observation) else name
+    return (
+        f"{name} (entered by staff)" if is_staff_entered(reading.assessment.observation) else name
+    )
 
 
 def lab_trend_chart(trend: LabTrend) -> Chart | None:
@@ -125,7 +133,8 @@ def lab_trend_chart(trend: LabTrend) -> Chart | None:
     due = f" Next lab due {trend.next_due_on:%b %-d, %Y}." if trend.next_due_on is not None else ""
     desc = (
         f"{len(trend.readings)} result{'s' if len(trend.readings) != 1 else ''} from "
-        f"{first_day:%b %-d, %Y} to {last_day:%b %-d, %Y}. The last, {value_words(newest)} "
+        f"{first_day:%b %-d, %Y} to {last_day:%b %-d, %Y}. The last, {lab_test_name(newest)} "
+        f"{value_words(newest)} "
         f"on {last_day:%b %-d, %Y}, is {judgement}. Target below {_number(target)}{unit}; "
         f"poor control above {_number(poor)}{unit}.{due}"
     )

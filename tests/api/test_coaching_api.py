@@ -38,6 +38,12 @@ def case(navigator):
 
 
 @pytest.fixture
+def control_case(navigator):
+    """A diabetes control case of the navigator's (a screening case has no coaching)."""
+    return factories.CaseFactory(navigator=navigator, program=factories.program("diabetes"))
+
+
+@pytest.fixture
 def client(navigator):
     return api_as(navigator.user)
 
@@ -141,7 +147,10 @@ def test_only_the_facilitator_or_a_manager_records_attendance(navigator, client)
 # --- Individual sessions and goals -------------------------------------------------------
 
 
-def test_a_navigator_books_a_session_records_it_attended_and_sets_and_reviews_a_goal(case, client):
+def test_a_navigator_books_a_session_records_it_attended_and_sets_and_reviews_a_goal(
+    control_case, client
+):
+    case = control_case
     # Given a session booked for tomorrow, in Spanish, on healthy eating
     response = client.post(
         "/api/coaching-sessions/",

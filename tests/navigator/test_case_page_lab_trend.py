@@ -98,7 +98,7 @@ def test_the_chart_has_a_title_a_description_and_a_table_with_every_result(clien
     assert svg.find(f"{SVG}title").text == "HbA1c/GMI trend"
     desc = svg.find(f"{SVG}desc").text
     assert desc == (
-        "4 results from Nov 2, 2024 to Apr 10, 2026. The last, 7.4 % on Apr 10, 2026, "
+        "4 results from Nov 2, 2024 to Apr 10, 2026. The last, GMI 7.4 % on Apr 10, 2026, "
         "is at target. Target below 8%; poor control above 9%. Next lab due Oct 10, 2026."
     )
     labelled = svg.get("aria-labelledby").split()
@@ -122,7 +122,7 @@ def test_the_page_says_the_last_result_its_date_and_the_next_lab_due(client):
 
     page = page_of(client, navigator.user, case)
 
-    assert re.search(r'data-testid="lab-last">9.4 % on Apr 10, 2026<', page)
+    assert re.search(r'data-testid="lab-last">HbA1c 9.4 % on Apr 10, 2026<', page)
     # Above target: the next lab in 3 months (ADA).
     assert re.search(r'data-testid="lab-next-due">Jul 10, 2026<', page)
     assert "Poor control (above threshold)" in page

@@ -24,13 +24,18 @@ pytestmark = pytest.mark.django_db
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
+def control_case(**kwargs):
+    """A diabetes control case (a screening case has no coaching)."""
+    return factories.CaseFactory(program=factories.program("diabetes"), **kwargs)
+
+
 def _events(case, kind):
     return list(CaseEvent.objects.filter(case=case, kind=kind))
 
 
 def test_booking_a_session_takes_the_patients_language_and_puts_it_on_the_timeline():
     # Given a Spanish-speaking patient's case
-    case = factories.CaseFactory(patient__preferred_language="es")
+    case = control_case(patient__preferred_language="es")
     coach = case.navigator.user
 
     # When a session on healthy eating and monitoring is booked
@@ -52,7 +57,7 @@ def test_booking_a_session_takes_the_patients_language_and_puts_it_on_the_timeli
 
 
 def test_a_topic_that_is_not_an_adces7_behaviour_is_refused():
-    case = factories.CaseFactory()
+    case = control_case()
 
     with pytest.raises(ValidationError) as refused:
         coaching_session_book(
@@ -67,7 +72,7 @@ def test_a_topic_that_is_not_an_adces7_behaviour_is_refused():
 
 def test_a_patient_who_needs_an_interpreter_gets_one_requested_for_the_session():
     # Given a patient who needs an interpreter
-    case = factories.CaseFactory(patient__preferred_language="pt", patient__interpreter_needed=True)
+    case = control_case(patient__preferred_language="pt", patient__interpreter_needed=True)
 
     # When a session is booked
     session = coaching_session_book(
@@ -87,7 +92,7 @@ def test_a_patient_who_needs_an_interpreter_gets_one_requested_for_the_session()
 
 def test_a_coach_who_speaks_the_patients_language_needs_no_interpreter():
     # Given a Portuguese speaker who needs an interpreter, and a coach who speaks Portuguese
-    case = factories.CaseFactory(
+    case = control_case(
         patient__preferred_language="pt", patient__interpreter_needed=True,
         navigator__languages=["en", "pt"],
     )  # fmt: skip
@@ -105,7 +110,7 @@ def test_a_coach_who_speaks_the_patients_language_needs_no_interpreter():
 
 
 def test_a_patient_who_needs_no_interpreter_gets_none():
-    case = factories.CaseFactory()
+    case = control_case()
 
     coaching_session_book(
         case=case, scheduled_at=timezone.now() + dt.timedelta(days=2), actor=case.navigator.user

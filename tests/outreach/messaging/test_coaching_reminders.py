@@ -19,9 +19,12 @@ pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 4, 6, 14, 0, tzinfo=dt.UTC)
 
 
-def _rule(trigger):
+def _rule(trigger, program_code="colorectal"):
+    # The rule the test relies on, in place of any the migrations seeded for it.
+    program = factories.program(program_code)
+    ReminderRule.objects.filter(program=program, trigger=trigger).delete()
     return ReminderRule.objects.create(
-        program=factories.program("colorectal"), kind="appointment_reminder", trigger=trigger,
+        program=program, kind="appointment_reminder", trigger=trigger,
         days=1, at_time=dt.time(10, 0), channel="sms",
     )  # fmt: skip
 
@@ -34,8 +37,8 @@ def _texting_case(language="es", **kwargs):
 
 
 def test_booking_a_session_schedules_its_reminder_in_the_patients_language():
-    _rule(ReminderTrigger.BEFORE_COACHING_SESSION)
-    case = _texting_case()
+    _rule(ReminderTrigger.BEFORE_COACHING_SESSION, "diabetes")
+    case = _texting_case(program=factories.program("diabetes"))
 
     with time_machine.travel(NOW, tick=False):
         session = coaching_session_book(
@@ -49,8 +52,8 @@ def test_booking_a_session_schedules_its_reminder_in_the_patients_language():
 
 
 def test_cancelling_the_session_cancels_its_reminder():
-    _rule(ReminderTrigger.BEFORE_COACHING_SESSION)
-    case = _texting_case()
+    _rule(ReminderTrigger.BEFORE_COACHING_SESSION, "diabetes")
+    case = _texting_case(program=factories.program("diabetes"))
     with time_machine.travel(NOW, tick=False):
         session = coaching_session_book(
             case=case, scheduled_at=NOW + dt.timedelta(days=3), actor=case.navigator.user
@@ -62,8 +65,9 @@ def test_cancelling_the_session_cancels_its_reminder():
 
 
 def test_a_patient_without_consent_gets_the_reminder_kept_as_suppressed():
-    _rule(ReminderTrigger.BEFORE_COACHING_SESSION)
+    _rule(ReminderTrigger.BEFORE_COACHING_SESSION, "diabetes")
     case = factories.CaseFactory(
+        program=factories.program("diabetes"),
         patient__preferred_language="es", patient__sms_consent=False,
         patient__time_zone="America/New_York",
     )  # fmt: skip
