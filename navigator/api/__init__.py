@@ -4,8 +4,8 @@
 To change:
 - an endpoint, its filters or the case actions (`/api/cases/<id>/<action>/`):
   `views.py`, routed in `urls.py`; each action validates and calls one service;
-- what a case, worklist row or navigator looks like in JSON, and the inputs of
-  the case actions: `serializers.py`;
+- what a case or navigator looks like in JSON, and the inputs of the case actions:
+  `serializers.py`; a worklist row, its search body and page: `worklist_serializers.py`;
 - the coaching API (`/api/coaching-sessions/`, `/api/coaching-goals/`,
   `/api/group-series/`, `/api/group-enrolments/`, `/api/group-sessions/<id>/attendance/`):
   `coaching.py`, its JSON and inputs `coaching_serializers.py`;

@@ -18,6 +18,7 @@ from config.api_schema import CONFLICT
 from config.db_router import reads_from_replica
 from navigator import cases
 from navigator.api import serializers as s
+from navigator.api import worklist_serializers as ws
 from navigator.equity.completion_report import completion_report
 from navigator.equity.scope import equity_scope
 from navigator.forms.lists import WorklistFilterForm
@@ -399,7 +400,7 @@ SEARCH_IN_URL = (
 class _WorklistBase(generics.GenericAPIView):
     """The worklist of `worklist_data()`: checked by the worklist's form, scoped, ranked."""
 
-    serializer_class = s.WorklistRowSerializer
+    serializer_class = ws.WorklistRowSerializer
     permission_classes = [CASE_ROLES]
     filter_backends: list = []
     refuse_search = SEARCH_IN_URL
@@ -432,12 +433,12 @@ class _WorklistBase(generics.GenericAPIView):
         return worklist_rows(page, user=self.request.user, navigator=self.owner, moment=self.moment)
 
     def list(self, request, *args, **kwargs):
-        # Plain values, not a serializer per row (s.worklist_row_data; the same JSON).
+        # Plain values, not a serializer per row (ws.worklist_row_data; the same JSON).
         # The views name this class before ListModelMixin (kept for the schema: a
         # paginated list), else the mixin's `list` shadowed this one and every row
         # went through the serializer after all.
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([s.worklist_row_data(case) for case in page])
+        return self.get_paginated_response([ws.worklist_row_data(case) for case in page])
 
 
 @extend_schema(parameters=WORKLIST_FILTERS)
@@ -457,8 +458,8 @@ class WorklistView(_WorklistBase, mixins.ListModelMixin):
 
 
 @extend_schema(
-    request=s.WorklistSearchSerializer,
-    responses=s.WorklistPageSerializer,
+    request=ws.WorklistSearchSerializer,
+    responses=ws.WorklistPageSerializer,
     parameters=[
         OpenApiParameter("page", int, description="Which page of the matches"),
         OpenApiParameter("page_size", int, description="Matches a page (at most 200)"),
@@ -475,7 +476,7 @@ class WorklistSearchView(_WorklistBase, mixins.ListModelMixin):
     refuse_search = ""
 
     def worklist_data(self):
-        serializer = s.WorklistSearchSerializer(data=self.request.data)
+        serializer = ws.WorklistSearchSerializer(data=self.request.data)
         serializer.is_valid(raise_exception=True)
         # The form reads text, as from a query string: it says what is wrong with a value.
         return {

@@ -1,6 +1,6 @@
 """The worklist's query compiled once per shape and run again
 (navigator/worklist/compiled.py), and its API rows written without a serializer per
-row (navigator.api.serializers.worklist_row_data): the same answers as before.
+row (navigator.api.worklist_serializers.worklist_row_data): the same answers as before.
 
 The clock stands still at 2 pm in Boston on Tuesday 24 November 2026.
 """
@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone, translation
 from rest_framework import serializers
 
-from navigator.api.serializers import WorklistRowSerializer, _datetime, worklist_row_data
+from navigator.api.worklist_serializers import WorklistRowSerializer, _datetime, worklist_row_data
 from navigator.models import CaseStatus, NavigationCase
 from navigator.selectors.worklist import (
     worklist_cases,
