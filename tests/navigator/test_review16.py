@@ -190,14 +190,6 @@ def test_the_last_result_names_its_test_when_it_is_a_gmi(client):
 # --- Group classes belong to control programmes ----------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="REVIEW16: the series form offers every active programme and "
-    "group_series_create checks no kind: a 'DSMT' class series of the colorectal "
-    "screening programme is created, its screening cases enrolled (group_enrol checks "
-    "only series.program == case.program), and its attendance counts in the patient's "
-    "DSMT hours (education_hours reads every programme's attendance).",
-)
 def test_a_class_series_cannot_be_set_up_for_a_screening_programme(client, manager, navigator):
     client.force_login(manager)
 
