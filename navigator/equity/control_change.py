@@ -215,9 +215,7 @@ def change_pairs(
     )
     if not rows:
         return []
-    keys = list(
-        program.lab_concepts.filter(key=CHANGE_LAB_CONCEPT).values_list("key", flat=True)
-    )
+    keys = list(program.lab_concepts.filter(key=CHANGE_LAB_CONCEPT).values_list("key", flat=True))
     codes = frozenset().union(*concept_codes(keys).values()) if keys else frozenset()
     resources: dict[int, list[tuple[int, dict]]] = defaultdict(list)
     observations = ClinicalResource.objects.filter(
