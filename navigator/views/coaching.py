@@ -260,6 +260,10 @@ def lab_fix(request: AuthedRequest, pk: int, resource_pk: int) -> HttpResponse:
         key=f"labfix:{resource_pk}",
         form=LabFixForm(request.POST, id_prefix=f"labfix{resource_pk}"),
         perform=control_only(case, perform),
-        notice="Lab corrected; the trend and the care gap follow.",
+        notice=(
+            "Lab marked entered in error; it no longer counts for the care gap."
+            if request.POST.get("action") == "entered_in_error"
+            else "Lab corrected; the trend and the care gap follow."
+        ),
         anchor="lab-trend",
     )

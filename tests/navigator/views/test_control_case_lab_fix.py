@@ -131,6 +131,7 @@ def test_a_lab_entered_in_error_no_longer_counts(client):
 
     # Then it is kept, withdrawn, and the gap reads the February value again
     assert response.status_code == 200
+    assert "Lab marked entered in error" in response.content.decode()
     wrong.refresh_from_db()
     assert wrong.resource["status"] == ENTERED_IN_ERROR
     assert "Marked entered in error by" in wrong.resource["note"][-1]["text"]
