@@ -8,7 +8,8 @@ To change:
   the timeline: `cases.py` (the case kernel: every write on a case goes through it);
 - a write on a case or a navigator (assigning, rebalancing, follow-up, notes,
   barriers, appointments, kits and screenings, covering, coaching sessions and goals,
-  group classes, a control case's lab from an outside report: `labs.py`): `services/`,
+  group classes, a control case's lab from an outside report and its correction or
+  withdrawal as entered in error: `labs.py`): `services/`,
   one module per entity or workflow;
 - who should work a case, and why (language, coach or navigator, continuity, clinic,
   capacity): `assignment_rules.py`; which roles work a caseload (navigator and

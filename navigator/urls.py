@@ -90,6 +90,7 @@ urlpatterns = [
     ),
     path("cases/<int:pk>/groups/enrol/", coaching.group_enrol_next, name="case_group_enrol"),
     path("cases/<int:pk>/labs/", coaching.lab_create, name="lab_create"),
+    path("cases/<int:pk>/labs/<int:resource_pk>/fix/", coaching.lab_fix, name="lab_fix"),
     path("reports/completion/", reports.report, name="report"),
     path("reports/equity/", equity.dashboard, name="equity"),
     path("reports/equity/navigation/", equity.navigation, name="equity_navigation"),

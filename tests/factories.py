@@ -118,6 +118,12 @@ class CaseFactory(factory.django.DjangoModelFactory):
     next_follow_up = factory.LazyFunction(timezone.localdate)
 
 
+class ControlCaseFactory(CaseFactory):
+    """A case of the diabetes control programme (coaching and group classes)."""
+
+    program = factory.LazyFunction(lambda: program("diabetes"))
+
+
 class FhirSourceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "patients.FhirSource"
@@ -269,7 +275,7 @@ class CoachingSessionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "navigator.CoachingSession"
 
-    case = factory.SubFactory(CaseFactory)
+    case = factory.SubFactory(ControlCaseFactory)
     patient = factory.LazyAttribute(lambda session: session.case.patient)
     coach = factory.LazyAttribute(lambda session: session.case.navigator.user)
     scheduled_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=2))
@@ -282,7 +288,8 @@ class GroupSeriesFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "navigator.GroupSeries"
 
-    program = factory.LazyFunction(lambda: program("colorectal"))
+    # Group classes belong to control programmes (DSMT): diabetes by default.
+    program = factory.LazyFunction(lambda: program("diabetes"))
     name = factory.Sequence(lambda n: f"Living well with diabetes {n}")
     curriculum = "dsmes-basics"
     language = "es"
@@ -307,6 +314,6 @@ class GroupEnrolmentFactory(factory.django.DjangoModelFactory):
         model = "navigator.GroupEnrolment"
 
     series = factory.SubFactory(GroupSeriesFactory)
-    case = factory.SubFactory(CaseFactory)
+    case = factory.SubFactory(ControlCaseFactory)
     patient = factory.LazyAttribute(lambda enrolment: enrolment.case.patient)
     enrolled_by = factory.LazyAttribute(lambda enrolment: enrolment.case.navigator.user)

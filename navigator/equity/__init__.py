@@ -67,9 +67,10 @@ To change:
   its population (the care gap's control statuses), enrolment, coaching, group and
   individual attendance, education hours against Medicare's DSMT allowance, tested
   this year and CMS122's numerator (lower is better), by group in one grouped query,
-  with their one-sentence rules: `control_figures.py`; the change in HbA1c/GMI after
-  coaching (baseline before the first session, follow-up 3 months on, paired t
-  interval, Welch against the reference, small groups hidden): `control_change.py`;
+  with their one-sentence rules: `control_figures.py`; the change in HbA1c after
+  coaching (laboratory HbA1c only; baseline in the 12 months before the first session,
+  follow-up 3 months on, paired t interval, Welch against the reference, small groups
+  hidden): `control_change.py`;
   what is asked (`ControlQuery`) and every section as the role may see it,
   suppressed (`control_page`): `control_page.py`; its tables as text for the page
   and `/reports/equity/control.csv`: `control_export.py`;

@@ -1,12 +1,21 @@
-"""The change in HbA1c/GMI after coaching (issue 16, item 5), by group.
+"""The change in HbA1c after coaching (issue 16, item 5), by group.
 
 For each patient of the programme's population (`control_figures`) with at least
 one coaching session attended (individual or group, ever): the baseline is the last
-value before the day of the first session attended, the follow-up the most recent
-value on a day at least 3 months after that day (up to today); the change is
-follow-up minus baseline, in percentage points. Of a day with several readings the
-lowest counts, as CMS122 reads "the most recent" (`patients.caregaps.glycemic`).
-Only numbers in the programme's scale (%, no comparator such as "> 14") are paired.
+laboratory HbA1c in the 12 months before the day of the first session attended (an
+older value says nothing of the patient when coaching began), the follow-up the most
+recent laboratory HbA1c on a day at least 3 months after that day (up to today); the
+change is follow-up minus baseline, in percentage points. Of a day with several
+HbA1c readings the lowest counts, as CMS122 reads "the most recent"
+(`patients.caregaps.glycemic`). Only numbers in the programme's scale (%, no
+comparator such as "> 14") are paired.
+
+Like is paired with like: the GMI, which counts for CMS122's status, is left out of
+the change. It is an estimate from a continuous glucose monitor's mean glucose and
+can differ from the same patient's laboratory A1C by a point or more (ADA Standards
+of Care 2025, §6 "Glycemic Goals": "GMI ... may not match the laboratory-measured
+A1C"), so a GMI after an HbA1c (or before it) would measure the two tests'
+disagreement as much as any change.
 
 Each group's mean change has a paired t 95% interval; a group's mean is compared
 with the reference group's by Welch's t-test, the p-values adjusted with Holm's
@@ -56,14 +65,25 @@ from patients.models import ClinicalResource, Patient, ScreeningProgram
 from patients.selectors import concept_codes
 
 FOLLOW_UP_MONTHS = 3
+BASELINE_LOOKBACK_MONTHS = 12
+# The one lab concept the change reads (`LabConcept.key`): the laboratory HbA1c, not
+# the GMI (see the module's docstring).
+CHANGE_LAB_CONCEPT = "hba1c"
 
 METHODS: dict[str, str] = {
     "definition": (
         "Change after coaching: for each patient with at least one coaching session "
-        "attended (individual or group), the most recent HbA1c/GMI on a day at least 3 "
-        "months after the first session attended, minus the last one before that session "
-        "(of a day's readings the lowest, as CMS122 reads them). Patients without both "
-        "values are not counted; n is the number of patients with both."
+        "attended (individual or group), the most recent laboratory HbA1c on a day at "
+        "least 3 months after the first session attended, minus the last one in the 12 "
+        "months before that session (of a day's readings the lowest, as CMS122 reads "
+        "them). Patients without both values are not counted; n is the number of "
+        "patients with both."
+    ),
+    "lab_only": (
+        "Only laboratory HbA1c values are paired: a GMI (glucose management indicator, "
+        "estimated from a glucose monitor) can differ from the laboratory A1C (ADA "
+        "Standards of Care 2025, section 6), so it is not used for a before and after "
+        "change, though it counts for CMS122."
     ),
     "interval": (
         "Each mean change has a 95% paired t interval; a group is compared with the "
@@ -130,7 +150,8 @@ def pair_of(
     """(baseline, follow-up) of one patient, or None when either is missing."""
     values = [(r.day, v) for r in readings if (v := _value(r, unit)) is not None]
     after = add_months(first_session, FOLLOW_UP_MONTHS)
-    baseline = _lowest_on_last_day((d, v) for d, v in values if d < first_session)
+    since = add_months(first_session, -BASELINE_LOOKBACK_MONTHS)
+    baseline = _lowest_on_last_day((d, v) for d, v in values if since <= d < first_session)
     follow_up = _lowest_on_last_day((d, v) for d, v in values if after <= d <= today)
     if baseline is None or follow_up is None:
         return None
@@ -183,9 +204,9 @@ def change_pairs(
     today: dt.date,
     now: dt.datetime,
 ) -> list[Pair]:
-    """Every coached patient's pair, keyed by group (keys outside `groups` are
-    "Other", as the main table folds them). Four queries: the cohort, the
-    programme's lab concepts, their codes (2)... then the Observations (1)."""
+    """Every coached patient's pair of laboratory HbA1c values, keyed by group (keys
+    outside `groups` are "Other", as the main table folds them). Four queries: the
+    cohort, the programme's HbA1c concept, its codes (2)... then the Observations (1)."""
     cohort = coached_cohort(patients, program, now=now)
     rows = list(
         cohort.annotate(group=dimension.expression("", today)).values_list(
@@ -194,7 +215,7 @@ def change_pairs(
     )
     if not rows:
         return []
-    keys = list(program.lab_concepts.values_list("key", flat=True))
+    keys = list(program.lab_concepts.filter(key=CHANGE_LAB_CONCEPT).values_list("key", flat=True))
     codes = frozenset().union(*concept_codes(keys).values()) if keys else frozenset()
     resources: dict[int, list[tuple[int, dict]]] = defaultdict(list)
     observations = ClinicalResource.objects.filter(

@@ -120,7 +120,7 @@ def csv_rows(page: ControlPage) -> Iterator[list[str]]:
                c.individual_attended, c.individual_missed, c.individual_share, c.coached,
                c.mean_hours, c.median_hours, c.reached, c.reached_share]  # fmt: skip
     yield []
-    yield ["Change in HbA1c/GMI after coaching (before and after, not causal)"]
+    yield ["Change in laboratory HbA1c after coaching (before and after, not causal)"]
     yield list(CHANGE_HEADERS)
     for change in change_lines(page):
         yield change.cells()

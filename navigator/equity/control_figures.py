@@ -104,7 +104,10 @@ METHODS: dict[str, str] = {
         "Coached this year: at least one individual session or group session attended "
         "since 1 January."
     ),
-    "tested": "Tested this year: at least one HbA1c or GMI result since 1 January.",
+    "tested": (
+        "Tested this year: an HbA1c or GMI lab on record since 1 January, with or without "
+        "a usable value."
+    ),
     "poor": (
         "HbA1c/GMI above 9% or none (CMS122's numerator, as EquiNav's care gap reads it): "
         "no HbA1c or GMI this year, the most recent without a usable result, or the most "

@@ -194,3 +194,27 @@ class LabRecordForm(CaseForm):
         if day > timezone.localdate():
             raise forms.ValidationError("The sample cannot have been collected after today.")
         return day
+
+
+class LabFixForm(CaseForm):
+    """A staff-entered lab mistyped: correct it to the report's value, or withdraw it as
+    entered in error (the button pressed says which)."""
+
+    value = forms.DecimalField(
+        label="Value on the report",
+        max_digits=3,
+        decimal_places=1,
+        min_value=Decimal("0.1"),
+        required=False,
+        help_text="For a correction: the value the report says, in %.",
+    )
+    action = forms.ChoiceField(
+        label="What to do",
+        choices=[("correct", "Correct"), ("entered_in_error", "Entered in error")],
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("action") == "correct" and data.get("value") is None:
+            self.add_error("value", "Enter the value the report says.")
+        return data

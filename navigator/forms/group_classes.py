@@ -30,7 +30,7 @@ from navigator.models import (
     User,
 )
 from patients.languages import common_language_choices
-from patients.models import ScreeningProgram
+from patients.models import ProgramKind, ScreeningProgram
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -50,7 +50,15 @@ class SessionChoiceField(forms.ModelChoiceField):
 
 class GroupSeriesForm(EquiNavForm):
     program = forms.ModelChoiceField(
-        label="Programme", queryset=ScreeningProgram.objects.none(), empty_label=None
+        label="Programme",
+        queryset=ScreeningProgram.objects.none(),
+        empty_label=None,
+        help_text="A control programme (such as diabetes): group classes are "
+        "self-management education.",
+        error_messages={
+            "invalid_choice": "Choose an active control programme (such as diabetes): "
+            "group classes are for control programmes only."
+        },
     )
     name = forms.CharField(label="Name", max_length=120)
     curriculum = forms.SlugField(
@@ -81,7 +89,10 @@ class GroupSeriesForm(EquiNavForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        model_choice(self, "program").queryset = ScreeningProgram.objects.filter(active=True)
+        # Control programmes only: a screening programme has no class series.
+        model_choice(self, "program").queryset = ScreeningProgram.objects.filter(
+            active=True, kind=ProgramKind.CONTROL
+        )
         # Who may lead a class: the care team (navigators and coaches, managers).
         model_choice(self, "facilitator").queryset = User.objects.filter(
             is_active=True, role__in=(*CASEWORK_ROLES, Role.MANAGER)

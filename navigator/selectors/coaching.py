@@ -36,7 +36,7 @@ from navigator.models import (
     User,
 )
 from navigator.selectors.visibility import cases_visible_to
-from patients.models import Patient
+from patients.models import Patient, ProgramKind
 
 
 def coaching_sessions_visible_to(user: User) -> QuerySet[CoachingSession]:
@@ -239,12 +239,18 @@ def _add_year(day: dt.date) -> dt.date:
 
 
 def _minutes_by_day(patient: Patient) -> list[tuple[dt.date, int, int]]:
-    """(local day, individual minutes, group minutes) of each attended session."""
+    """(local day, individual minutes, group minutes) of each attended session of a
+    control programme's (DSMT is diabetes self-management education: a screening
+    programme's class, set up before series were refused for them, counts no hours)."""
     individual = CoachingSession.objects.filter(
-        patient=patient, status=CoachingSessionStatus.ATTENDED
+        patient=patient,
+        status=CoachingSessionStatus.ATTENDED,
+        case__program__kind=ProgramKind.CONTROL,
     ).values_list("scheduled_at", "minutes_spent")
     group = GroupAttendance.objects.filter(
-        patient=patient, status=AttendanceStatus.ATTENDED
+        patient=patient,
+        status=AttendanceStatus.ATTENDED,
+        enrolment__series__program__kind=ProgramKind.CONTROL,
     ).values_list("session__starts_at", "minutes")
     rows = [(timezone.localdate(at), minutes or 0, 0) for at, minutes in individual]
     rows += [(timezone.localdate(at), 0, minutes) for at, minutes in group]

@@ -60,6 +60,8 @@ def group_series_create(
     DSMT (42 CFR 410.141(c)(1)(ii)); a place or a video link, or both."""
     ensure_manager(actor, "set up a group class series")
     errors = {}
+    if not program.is_control:
+        errors["program"] = not_a_control_programme(program)
     if not name.strip():
         errors["name"] = "Name the series."
     if not is_language_code(language):
@@ -85,6 +87,16 @@ def group_series_create(
         video_link=video_link.strip(),
         capacity=capacity,
         created_by=actor,
+    )
+
+
+def not_a_control_programme(program: ScreeningProgram) -> str:
+    """Why a screening programme has no class series: group classes are diabetes
+    self-management education, a control programme's work (a screening loop closes
+    with one test, and its cases have no DSMT hours)."""
+    return (
+        f"{program.label} is a screening programme: group classes are for control "
+        "programmes (such as diabetes) only."
     )
 
 
@@ -142,6 +154,8 @@ def group_enrol(
         series = GroupSeries.objects.select_for_update().get(pk=series_id)
         if series.program_id != case.program_id:
             raise ValidationError({"series": f"This series is not one of {case.program}'s."})
+        if not case.program.is_control:
+            raise ValidationError({"series": not_a_control_programme(case.program)})
         enrolment = GroupEnrolment.objects.filter(series=series, patient_id=case.patient_id).first()
         if enrolment is not None and enrolment.status == EnrolmentStatus.ENROLLED:
             return enrolment

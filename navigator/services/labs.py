@@ -2,7 +2,9 @@
 outside report, stored as the patient's lab Observation (`patients.services.labs`),
 the patient's care gaps recomputed in the same transaction (as recording a
 screening does, so the page never shows the old status beside the new value), and
-the case's timeline saying who entered what from which report.
+the case's timeline saying who entered what from which report. A staff-entered value
+mistyped is corrected or withdrawn the same way (`case_lab_correct`,
+`case_lab_enter_in_error`), with the old and new values on the timeline.
 
 Lock order: the case (the kernel), then the patient's row (its
 `clinical_data_changed_at`), as recording a screening does."""
@@ -20,7 +22,13 @@ from navigator.cases import case_ensure_open, case_lock, event_record
 from navigator.models import CaseEventKind, NavigationCase, User
 from patients.models import ClinicalResource
 from patients.services.care_gaps import care_gaps_recompute
-from patients.services.labs import LAB_TESTS, UNIT, lab_result_record
+from patients.services.labs import (
+    LAB_TESTS,
+    UNIT,
+    lab_result_correct,
+    lab_result_enter_in_error,
+    lab_result_record,
+)
 
 
 def case_lab_record(
@@ -69,3 +77,84 @@ def case_lab_record(
             },
         )
         return resource
+
+
+def _lock_control_case(case: NavigationCase | int, expected_version: int | None) -> NavigationCase:
+    case = case_lock(case, expected_version=expected_version)
+    case_ensure_open(case)
+    if not case.program.is_control:
+        raise ValidationError({"lab": f"{case.program.label} follows no lab value."})
+    return case
+
+
+def _words(resource: dict) -> str:
+    code = (((resource.get("code") or {}).get("coding") or [{}])[0]).get("code")
+    label = next((lab.label for lab in LAB_TESTS.values() if lab.loinc == code), "Lab")
+    value = (resource.get("valueQuantity") or {}).get("value")
+    return f"{label} {value} {UNIT} collected {str(resource.get('effectiveDateTime'))[:10]}"
+
+
+def case_lab_enter_in_error(
+    *,
+    case: NavigationCase | int,
+    resource_pk: int,
+    actor: User,
+    expected_version: int | None = None,
+) -> ClinicalResource:
+    """Withdraw a staff-entered lab of the case's patient as entered in error; the care
+    gaps recomputed in the same transaction. Already withdrawn: nothing changes."""
+    with transaction.atomic():
+        case = _lock_control_case(case, expected_version)
+        row, before, changed = lab_result_enter_in_error(
+            patient=case.patient, resource_pk=resource_pk, actor=actor
+        )
+        if not changed:
+            return row
+        care_gaps_recompute(patient_ids=[case.patient_id], as_of=timezone.localdate())
+        event_record(
+            case=case,
+            kind=CaseEventKind.LAB_RECORDED,
+            actor=actor,
+            summary=f"{_words(before)} marked entered in error",
+            data={
+                "clinical_resource": row.pk,
+                "from": str((before.get("valueQuantity") or {}).get("value")),
+                "to": None,
+                "status_from": before.get("status"),
+                "status_to": row.resource.get("status"),
+            },
+        )
+        return row
+
+
+def case_lab_correct(
+    *,
+    case: NavigationCase | int,
+    resource_pk: int,
+    value: Decimal,
+    actor: User,
+    expected_version: int | None = None,
+) -> ClinicalResource:
+    """Correct a staff-entered lab of the case's patient: the mistyped one marked
+    entered in error, the right value stored (same test, day and report); the care
+    gaps recomputed in the same transaction. Returns the new Observation."""
+    with transaction.atomic():
+        case = _lock_control_case(case, expected_version)
+        old, new = lab_result_correct(
+            patient=case.patient, resource_pk=resource_pk, value=value, actor=actor
+        )
+        care_gaps_recompute(patient_ids=[case.patient_id], as_of=timezone.localdate())
+        old_value = str((old.resource.get("valueQuantity") or {}).get("value"))
+        event_record(
+            case=case,
+            kind=CaseEventKind.LAB_RECORDED,
+            actor=actor,
+            summary=f"{_words(old.resource)} corrected to {value} {UNIT}",
+            data={
+                "clinical_resource": new.pk,
+                "corrects": old.pk,
+                "from": old_value,
+                "to": str(value),
+            },
+        )
+        return new

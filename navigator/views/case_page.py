@@ -34,6 +34,7 @@ from navigator.forms.case_actions import (
     ScreeningForm,
     TaskDoneForm,
 )
+from navigator.forms.coaching import LabFixForm
 from navigator.forms.follow_ups import FollowUpCloseDecisionForm, FollowUpCloseProposeForm
 from navigator.models import (
     CASEWORK_ROLES,
@@ -61,6 +62,7 @@ from outreach.services.interpreters import INTERPRETER_MOVES
 from patients.caregaps.control import value_words
 from patients.models import PreferredChannel
 from patients.selectors import care_gaps_for
+from patients.services.labs import is_staff_entered
 
 CASE_ROLES = (*CASEWORK_ROLES, Role.MANAGER)
 
@@ -269,7 +271,7 @@ def case_page_context(
         "can_act": is_open,
         "can_assign": is_open and has_role(user, Role.MANAGER),
     }
-    context |= _lab_trend_context(user, case, context["care_gap"])
+    context |= _lab_trend_context(user, case, context["care_gap"], bound, is_open)
     # A control programme (diabetes) has no screening test, kit or result to record:
     # its work is labs over time and coaching (views/control_case.py).
     is_control = case.program.is_control
@@ -346,14 +348,27 @@ def case_page_context(
     return context
 
 
-def _lab_trend_context(user, case: NavigationCase, care_gap) -> dict[str, Any]:
-    """A control programme's case: the lab trend, its chart, and its numbers in words."""
+def _lab_trend_context(
+    user, case: NavigationCase, care_gap, bound: dict[str, EquiNavForm], is_open: bool
+) -> dict[str, Any]:
+    """A control programme's case: the lab trend, its chart, its numbers in words, and
+    (open case) the staff-entered labs, newest first, each with its correction form."""
     trend = case_lab_trend(
         user=user, case=case, next_due_on=care_gap.next_due_on if care_gap else None
     )
     if trend is None:
         return {"lab_trend": None}
     chart = lab_trend_chart(trend)
+    fix_rows = [
+        (
+            reading,
+            f"{lab_test_name(reading)} {value_words(reading)}",
+            bound.get(f"labfix:{reading.pk}") or LabFixForm(id_prefix=f"labfix{reading.pk}"),
+        )
+        for reading in reversed(trend.readings)
+        if is_open and is_staff_entered(reading.assessment.observation)
+    ]
+    shown = {f"labfix:{reading.pk}" for reading, _, _ in fix_rows}
     return {
         "lab_trend": trend,
         "lab_chart": render_chart(chart, chart_id="lab-trend-chart") if chart else "",
@@ -364,6 +379,16 @@ def _lab_trend_context(user, case: NavigationCase, care_gap) -> dict[str, Any]:
         "lab_overdue": trend.next_due_on is not None and trend.next_due_on < timezone.localdate(),
         "lab_target_words": f"{trend.target.normalize():f} {trend.unit}",
         "lab_poor_words": f"{trend.poor_control.normalize():f} {trend.unit}",
+        "lab_fix_rows": fix_rows,
+        # A correction refused for a lab with no row here (an EHR feed's, another
+        # patient's, one withdrawn meanwhile): its errors, above the table.
+        "lab_fix_errors": [
+            message
+            for key, form in bound.items()
+            if key.startswith("labfix:") and key not in shown
+            for errors in form.errors.values()
+            for message in errors
+        ],
     }
 
 

@@ -1,6 +1,7 @@
 """A control case's actions (issue 16): book an individual coaching session, record
 what became of it, set a goal in it and review one in a later session, enrol in the
-next group series, and record a lab from an outside report. Each finds its objects
+next group series, record a lab from an outside report and correct or withdraw one
+mistyped. Each finds its objects
 through the scoping selectors (a session, goal or series out of reach is not found:
 404), validates its form, calls one service (refused on a screening case: it has
 none of these) and answers through
@@ -21,6 +22,7 @@ from navigator.forms.coaching import (
     CoachingGoalReviewForm,
     CoachingOutcomeForm,
     GroupEnrolNextForm,
+    LabFixForm,
     LabRecordForm,
 )
 from navigator.models import CoachingSessionStatus, NavigationCase
@@ -229,5 +231,39 @@ def lab_create(request: AuthedRequest, pk: int) -> HttpResponse:
             ),
         ),
         notice="Lab recorded; the trend and the care gap include it.",
+        anchor="lab-trend",
+    )
+
+
+@require_POST
+@role_required(*CASE_ROLES)
+def lab_fix(request: AuthedRequest, pk: int, resource_pk: int) -> HttpResponse:
+    """Correct a staff-entered lab, or withdraw it as entered in error. The case is
+    found in the user's scope (404 outside it); the service finds the lab among its
+    patient's staff-entered ones (an EHR feed's is refused)."""
+    case = case_or_404(request, pk)
+
+    def perform(data: dict[str, Any]) -> object:
+        if data["action"] == "correct":
+            return labs.case_lab_correct(
+                case=case, resource_pk=resource_pk, value=data["value"],
+                actor=request.user, expected_version=data["version"],
+            )  # fmt: skip
+        return labs.case_lab_enter_in_error(
+            case=case, resource_pk=resource_pk, actor=request.user,
+            expected_version=data["version"],
+        )  # fmt: skip
+
+    return case_action_run(
+        request,
+        case,
+        key=f"labfix:{resource_pk}",
+        form=LabFixForm(request.POST, id_prefix=f"labfix{resource_pk}"),
+        perform=control_only(case, perform),
+        notice=(
+            "Lab marked entered in error; it no longer counts for the care gap."
+            if request.POST.get("action") == "entered_in_error"
+            else "Lab corrected; the trend and the care gap follow."
+        ),
         anchor="lab-trend",
     )

@@ -38,7 +38,7 @@ from navigator.selectors.coaching import (
 from patients.languages import language_name
 
 # The case page's keys of the forms this module draws (`bound`'s keys, before any ":").
-CONTROL_FORM_KEYS = frozenset({"coaching", "goal", "review", "enrol", "lab"})
+CONTROL_FORM_KEYS = frozenset({"coaching", "goal", "review", "enrol", "lab", "labfix"})
 
 
 def hours_words(minutes: int) -> str:

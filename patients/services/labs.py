@@ -14,6 +14,11 @@ reporting lab, and a note says who entered it from which report. The patient's
 
 Only percentages (NGSP/DCCT units) are entered: an IFCC result in mmol/mol is not
 on the same scale (CMS122 compares % with 9 %), and converting it is the lab's work.
+
+A value mistyped is withdrawn (`lab_result_enter_in_error`: its FHIR status becomes
+"entered-in-error", which QI-Core's Status.cql and so the engine no longer count) or
+corrected (`lab_result_correct`: the same, and the right value stored beside it).
+Only staff-entered Observations: an EHR feed's result is its sender's to correct.
 """
 
 from __future__ import annotations
@@ -94,6 +99,12 @@ LAB_TESTS = {
 }
 UNIT = "%"
 
+# FHIR R4 Observation.status: the value should never have been recorded (mistyped,
+# or the wrong patient's). QI-Core's Status.cql counts only final, amended and
+# corrected results, so the engine and CMS122 read it no more
+# (`patients.caregaps.fhirdata.RESULTED`); the resource is kept, not deleted.
+ENTERED_IN_ERROR = "entered-in-error"
+
 
 def is_staff_entered(resource: dict) -> bool:
     """Whether an Observation was copied in by staff (its meta.tag)."""
@@ -159,7 +170,8 @@ def lab_result_record(
 ) -> tuple[ClinicalResource, bool]:
     """Store a lab value copied from an outside report as a laboratory Observation of
     the patient's; (the resource, whether it is new). The same test, day and value
-    already entered by staff: nothing changes (a form sent twice). The patient's
+    already entered by staff (and not withdrawn as entered in error): nothing changes
+    (a form sent twice). The patient's
     care gaps are stale after it: the caller recomputes them."""
     errors = lab_entry_errors(
         patient=patient, test=test, value=value, unit=unit, collected_on=collected_on,
@@ -177,7 +189,8 @@ def lab_result_record(
             resource = row.resource
             same_code = (resource.get("code") or {}).get("coding", [{}])[0].get("code")
             if (
-                same_code == lab.loinc
+                resource.get("status") != ENTERED_IN_ERROR
+                and same_code == lab.loinc
                 and resource.get("effectiveDateTime") == collected_on.isoformat()
                 and Decimal(str((resource.get("valueQuantity") or {}).get("value"))) == value
             ):
@@ -227,3 +240,87 @@ def lab_result_record(
         )
         Patient.objects.filter(pk=patient.pk).update(clinical_data_changed_at=now)
         return row, True
+
+
+def _staff_lab_locked(*, patient: Patient, resource_pk: int) -> ClinicalResource:
+    """The staff-entered lab Observation of the patient's, locked; refused for any
+    other resource (an EHR feed's result is the feed's to correct, never ours)."""
+    row = (
+        ClinicalResource.objects.select_for_update(of=("self",))
+        .select_related("source")
+        .filter(pk=resource_pk, patient=patient, resource_type="Observation")
+        .first()
+    )
+    if row is None:
+        raise ValidationError({"lab": "This lab is not one of the patient's."})
+    if row.source.kind != FhirSourceKind.STAFF_ENTRY or not is_staff_entered(row.resource):
+        raise ValidationError(
+            {"lab": "This result came from the EHR: only its sender can correct it."}
+        )
+    return row
+
+
+def _lab_key(resource: dict) -> str | None:
+    coding = ((resource.get("code") or {}).get("coding") or [{}])[0]
+    code = coding.get("code")
+    return next((key for key, lab in LAB_TESTS.items() if lab.loinc == code), None)
+
+
+def lab_result_enter_in_error(
+    *, patient: Patient, resource_pk: int, actor: User, replaced_by: str = ""
+) -> tuple[ClinicalResource, dict, bool]:
+    """Mark a staff-entered lab entered in error: (the row, the resource as it was,
+    whether it changed). Already so: nothing changes. The patient's care gaps are
+    stale after it: the caller recomputes them."""
+    with transaction.atomic():
+        row = _staff_lab_locked(patient=patient, resource_pk=resource_pk)
+        before = dict(row.resource)
+        if before.get("status") == ENTERED_IN_ERROR:
+            return row, before, False
+        now = timezone.now()
+        who = actor.get_full_name() or actor.get_username()
+        text = f"Marked entered in error by {who}."
+        if replaced_by:
+            text = f"Marked entered in error by {who}: replaced by Observation/{replaced_by}."
+        resource = {
+            **before,
+            "status": ENTERED_IN_ERROR,
+            "note": [*(before.get("note") or []), {"authorString": who, "time": now.isoformat(),
+                                                    "text": text}],
+        }  # fmt: skip
+        row.resource = resource
+        row.content_hash = f"{row.resource_id}:{ENTERED_IN_ERROR}"
+        row.updated_at = now
+        row.save(update_fields=["resource", "content_hash", "updated_at"])
+        Patient.objects.filter(pk=patient.pk).update(clinical_data_changed_at=now)
+        return row, before, True
+
+
+def lab_result_correct(
+    *, patient: Patient, resource_pk: int, value: Decimal, actor: User
+) -> tuple[ClinicalResource, ClinicalResource]:
+    """Correct a mistyped staff-entered lab: the new value of the same test, day and
+    report is stored as a new Observation, and the one mistyped is marked entered in
+    error, pointing at it; (the old row, the new row). The same value: refused (nothing
+    to correct). The caller recomputes the care gaps."""
+    with transaction.atomic():
+        row = _staff_lab_locked(patient=patient, resource_pk=resource_pk)
+        resource = row.resource
+        if resource.get("status") == ENTERED_IN_ERROR:
+            raise ValidationError({"lab": "This lab was already marked entered in error."})
+        test = _lab_key(resource)
+        old_value = (resource.get("valueQuantity") or {}).get("value")
+        if test is None:
+            raise ValidationError({"lab": "This Observation is not an HbA1c or GMI."})
+        if old_value is not None and Decimal(str(old_value)) == value:
+            raise ValidationError({"value": f"The lab already reads {value} %."})
+        performer = ((resource.get("performer") or [{}])[0]).get("display") or "outside report"
+        new, _ = lab_result_record(
+            patient=patient, test=test, value=value,
+            collected_on=dt.date.fromisoformat(str(resource.get("effectiveDateTime"))[:10]),
+            source=performer, actor=actor,
+        )  # fmt: skip
+        old, _, _ = lab_result_enter_in_error(
+            patient=patient, resource_pk=row.pk, actor=actor, replaced_by=new.resource_id
+        )
+        return old, new

@@ -34,7 +34,8 @@ def in_days(days: float) -> str:
 
 @pytest.fixture
 def case(navigator):
-    return factories.CaseFactory(navigator=navigator)
+    """A case of the navigator's that takes coaching and group classes (diabetes)."""
+    return factories.ControlCaseFactory(navigator=navigator)
 
 
 @pytest.fixture

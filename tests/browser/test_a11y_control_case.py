@@ -6,6 +6,7 @@ series"; and the page with a refused lab (its errors shown)."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -13,6 +14,7 @@ from playwright.sync_api import Page
 
 from navigator.services.coaching import coaching_goal_set
 from navigator.services.group_classes import group_attendance_record
+from navigator.services.labs import case_lab_record
 from patients.services import care_gaps
 from tests import factories
 from tests.browser.test_a11y import axe_core, check  # noqa: F401  (axe_core: autouse)
@@ -70,6 +72,12 @@ def a_coached_control_case(navigator):
         name="Vivir bien (otoño)", program=case.program, language="es"
     )
     factories.GroupSessionFactory(series=following, starts_at=now + dt.timedelta(days=40))
+    # A lab copied from an outside report: its row offers a correction.
+    case_lab_record(
+        case=case, test="hba1c", value=Decimal("8.1"),
+        collected_on=(now - dt.timedelta(days=10)).date(), source="Quest",
+        actor=navigator.user,
+    )  # fmt: skip
     return case
 
 
@@ -85,6 +93,9 @@ def test_a_control_case_page_has_no_accessibility_violations(browser, live_serve
         form.get_by_label("Reporting lab or report").fill("Quest")
         form.get_by_role("button", name="Record lab").click()
         page.get_by_role("alert").first.wait_for()
-        return "a lab refused"
+        # And the staff-entered labs' corrections, opened
+        page.get_by_text("Correct a lab entered by staff").click()
+        page.get_by_test_id("lab-fix-form").first.wait_for()
+        return "a lab refused, corrections open"
 
     check(browser, live_server, navigator.user, f"/cases/{case.pk}/", then=refuse_a_lab)

@@ -36,7 +36,7 @@ def test_a_series_is_set_up_filled_attended_and_its_roster_printed(browser, live
     manager = factories.ManagerFactory()
     facilitator = factories.NavigatorFactory(user__first_name="Rosa", user__last_name="Facil")
     navigator = factories.NavigatorFactory(languages=["en", "es"])
-    case = factories.CaseFactory(
+    case = factories.ControlCaseFactory(  # group classes are a control programme's
         navigator=navigator,
         patient__given_name="Lucia",
         patient__family_name="Quintana",

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from navigator.models import CaseEvent, CoachingSession, GroupSeries
 from navigator.services.coaching import coaching_session_book
-from navigator.services.labs import case_lab_record
+from navigator.services.labs import case_lab_correct, case_lab_record
 from patients.models import CareGap, CareGapStatus
 from patients.services import care_gaps
 from tests import factories
@@ -83,25 +83,19 @@ def test_the_booking_service_refuses_a_screening_case(navigator):
 # --- A mistyped lab cannot be corrected ------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="REVIEW16: a staff-entered lab cannot be corrected or withdrawn; a corrected "
-    "value for the same day is stored beside the typo and CMS122's 'lowest of the day' "
-    "keeps reading the typo (needs an entered-in-error service).",
-)
 def test_a_corrected_lab_of_the_same_day_is_what_the_gap_reads(navigator):
     # Given a case whose navigator copied 7.1 % from a report that said 9.1 %
     case = control_case(navigator=navigator, labs=())
     day = NOW.date() - dt.timedelta(days=3)
-    case_lab_record(
+    typo = case_lab_record(
         case=case, test="hba1c", value=Decimal("7.1"), collected_on=day,
         source="Quest", actor=navigator.user,
     )  # fmt: skip
 
-    # When they enter the report's true value for the same test and day
-    case_lab_record(
-        case=case, test="hba1c", value=Decimal("9.1"), collected_on=day,
-        source="Quest (corrected)", actor=navigator.user,
+    # When they correct it to the report's true value (the decided door: a correction
+    # withdraws the typo as entered in error, rather than a second value of the day)
+    case_lab_correct(
+        case=case, resource_pk=typo.pk, value=Decimal("9.1"), actor=navigator.user
     )  # fmt: skip
 
     # Then the care gap reads the patient as poorly controlled, not at target
@@ -190,14 +184,6 @@ def test_the_last_result_names_its_test_when_it_is_a_gmi(client):
 # --- Group classes belong to control programmes ----------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="REVIEW16: the series form offers every active programme and "
-    "group_series_create checks no kind: a 'DSMT' class series of the colorectal "
-    "screening programme is created, its screening cases enrolled (group_enrol checks "
-    "only series.program == case.program), and its attendance counts in the patient's "
-    "DSMT hours (education_hours reads every programme's attendance).",
-)
 def test_a_class_series_cannot_be_set_up_for_a_screening_programme(client, manager, navigator):
     client.force_login(manager)
 

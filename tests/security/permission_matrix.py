@@ -137,6 +137,7 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ),
         ("navigator:coaching_update", "POST", "login | 400 400 404 404 | 403 | 400 | 400 | 403"),
         ("navigator:lab_create", "POST", "login | 400 400 404 404 | 403 | 400 | 400 | 403"),
+        ("navigator:lab_fix", "POST", "login | 400 400 404 404 | 403 | 400 | 400 | 403"),
         (
             "navigator:follow_up_close_propose",
             "POST",
@@ -435,6 +436,7 @@ BY_ACTION: dict[str, list[tuple[str, str, str]]] = {
         ("navigator:coaching_goal_review", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:coaching_update", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:lab_create", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
+        ("navigator:lab_fix", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:case_detail", "POST", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:case_transition", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
         ("navigator:coverage_cancel", "GET", "405 | 405 | 405 | 405 | 405 | 405"),
@@ -553,6 +555,7 @@ OWNED_ROUTES: set[str] = {
     "navigator:coaching_goal_review",
     "navigator:coaching_update",
     "navigator:lab_create",
+    "navigator:lab_fix",
     "navigator:case_detail",
     "navigator:case_transition",
     "navigator:coverage_cancel",

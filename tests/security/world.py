@@ -199,6 +199,10 @@ class World:
                 values[param] = self.group_series_pk
             elif param == "session_id":
                 values[param] = self.group_session_pk
+            elif param == "resource_pk":
+                # Nobody's lab: the case in the URL decides who may post (404 outside
+                # one's scope); the lab itself is refused by the service (400).
+                values[param] = 0
             elif param == "measure":
                 values[param] = "CMS130"
             elif param == "day":

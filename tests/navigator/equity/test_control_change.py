@@ -52,19 +52,41 @@ def pairs_by_sex():
 
 
 def test_the_baseline_is_the_last_value_before_the_first_session_and_the_follow_up_3_months_on():
-    # Given labs before, during the first 3 months, and after
+    # Given labs before, during the first 3 months, and after (two HbA1c on 1 August,
+    # and a GMI that day, which the change leaves out: lab HbA1c only)
     patient = coached(
         "2026-02-01",
         [hba1c("2025-10-01", 10.4), hba1c("2026-01-20", 9.8), hba1c("2026-03-15", 8.0),
-         hba1c("2026-06-10", 8.6), gmi("2026-08-01", 7.9), hba1c("2026-08-01", 8.1)],
+         hba1c("2026-06-10", 8.6), gmi("2026-08-01", 7.9), hba1c("2026-08-01", 8.4),
+         hba1c("2026-08-01", 8.1)],
     )  # fmt: skip
 
     (pair,) = pairs_by_sex()
 
-    # Then 9.8 (last before) and the lowest of 1 August (7.9): -1.9
+    # Then 9.8 (last before) and the lowest HbA1c of 1 August (8.1): -1.7
     assert pair.patient_id == patient.pk
-    assert (pair.baseline, pair.follow_up) == (Decimal("9.8"), Decimal("7.9"))
-    assert pair.change == pytest.approx(-1.9)
+    assert (pair.baseline, pair.follow_up) == (Decimal("9.8"), Decimal("8.1"))
+    assert pair.change == pytest.approx(-1.7)
+
+
+def test_a_gmi_is_never_a_baseline_or_a_follow_up():
+    # Given one patient with a GMI baseline and a lab follow-up, another the reverse
+    coached("2026-02-01", [gmi("2026-01-20", 9.8), hba1c("2026-07-01", 8.0)])
+    coached("2026-02-01", [hba1c("2026-01-20", 9.8), gmi("2026-07-01", 8.0)])
+
+    # Then neither is paired
+    assert pairs_by_sex() == []
+
+
+def test_the_baseline_is_within_12_months_before_the_first_session():
+    # Given one patient whose last HbA1c before was 12 months and a day before the first
+    # session, another's exactly 12 months before
+    coached("2026-02-01", [hba1c("2025-01-31", 9.9), hba1c("2026-07-01", 8.0)])
+    inside = coached("2026-02-01", [hba1c("2025-02-01", 9.5), hba1c("2026-07-01", 8.0)])
+
+    # Then only the second is paired
+    (pair,) = pairs_by_sex()
+    assert (pair.patient_id, pair.baseline) == (inside.pk, Decimal("9.5"))
 
 
 def test_a_patient_without_a_value_3_months_on_or_before_is_not_paired():

@@ -1,6 +1,7 @@
 """Review of issue 16 (REVIEW16): the change in HbA1c/GMI after coaching
-(navigator/equity/control_change.py). Each test shows a defect found in review and is
-marked xfail (strict) with the proposed rule until the definition is decided."""
+(navigator/equity/control_change.py). Each test shows a defect found in review and
+was marked xfail (strict) until the definition was decided: the baseline within 12
+months before the first session, and lab HbA1c paired with lab HbA1c only."""
 
 from __future__ import annotations
 
@@ -47,12 +48,6 @@ def pairs():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="REVIEW16: the baseline is 'the last value before the first session' with no "
-    "look-back: an HbA1c from years before coaching is paired as its baseline "
-    "(proposed: within 12 months before the first session).",
-)
 def test_a_value_years_before_coaching_is_not_its_baseline():
     # Given a patient coached from February 2026 whose last value before was in 2019
     coached("2026-02-01", [hba1c("2019-03-01", 6.4), hba1c("2026-07-01", 9.9)])
@@ -61,12 +56,6 @@ def test_a_value_years_before_coaching_is_not_its_baseline():
     assert pairs() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="REVIEW16: a same-day GMI beats the lab HbA1c (CMS122's lowest-of-the-day rule "
-    "reused for a clinical change): the 'change in HbA1c' pairs an HbA1c baseline with a "
-    "GMI (proposed: pair the same test, or prefer the lab HbA1c on a day with both).",
-)
 def test_a_change_pairs_an_hba1c_with_an_hba1c_when_both_were_measured():
     # Given an HbA1c baseline, and 5 months on a lab HbA1c of 8.6 % and, the same day,
     # a GMI of 7.1 % from the patient's monitor

@@ -117,7 +117,7 @@ def test_the_next_series_with_room_is_the_soonest_in_the_patients_language(
 ):
     with time_machine.travel(NOW, tick=False):
         # Given a Spanish speaker, and series: full, English, started, later and sooner
-        case = factories.CaseFactory(patient__preferred_language="es")
+        case = factories.ControlCaseFactory(patient__preferred_language="es")
         full = _series_starting(3, capacity=2)
         for _ in range(2):
             factories.GroupEnrolmentFactory(series=full)
@@ -138,7 +138,7 @@ def test_the_next_series_with_room_is_the_soonest_in_the_patients_language(
 
 def test_a_patient_already_on_a_series_is_offered_the_next_one():
     with time_machine.travel(NOW, tick=False):
-        case = factories.CaseFactory(patient__preferred_language="es")
+        case = factories.ControlCaseFactory(patient__preferred_language="es")
         sooner, later = _series_starting(5), _series_starting(20)
         factories.GroupEnrolmentFactory(series=sooner, case=case)
 
@@ -165,7 +165,7 @@ def test_the_first_years_hours_count_against_one_individual_and_nine_group_hours
     django_assert_num_queries,
 ):
     # Given an hour and a half of individual coaching and four group classes of 90 minutes
-    case = factories.CaseFactory()
+    case = factories.ControlCaseFactory()
     enrolment = factories.GroupEnrolmentFactory(case=case)
     first = dt.datetime(2026, 2, 10, 15, 0, tzinfo=dt.UTC)
     _attended_session(case, first, 60)
@@ -191,7 +191,7 @@ def test_the_first_years_hours_count_against_one_individual_and_nine_group_hours
 
 
 def test_after_the_first_twelve_months_a_year_allows_two_hours_of_either_kind():
-    case = factories.CaseFactory()
+    case = factories.ControlCaseFactory()
     enrolment = factories.GroupEnrolmentFactory(case=case)
     _attended_session(case, dt.datetime(2025, 3, 1, 15, 0, tzinfo=dt.UTC), 60)
     _attended_class(enrolment, dt.datetime(2027, 5, 1, 15, 0, tzinfo=dt.UTC), 90)
@@ -204,7 +204,7 @@ def test_after_the_first_twelve_months_a_year_allows_two_hours_of_either_kind():
 
 
 def test_the_initial_twelve_months_reaching_into_a_year_still_count_as_initial():
-    case = factories.CaseFactory()
+    case = factories.ControlCaseFactory()
     _attended_session(case, dt.datetime(2025, 9, 1, 15, 0, tzinfo=dt.UTC), 45)
 
     hours = education_hours(patient=case.patient, year=2026)
@@ -212,6 +212,23 @@ def test_the_initial_twelve_months_reaching_into_a_year_still_count_as_initial()
     assert (hours.kind, hours.starts_on, hours.individual_used) == (
         "initial", dt.date(2025, 9, 1), 45,
     )  # fmt: skip
+
+
+def test_a_screening_programmes_classes_count_no_education_hours():
+    # Given a patient's 90-minute class in a screening programme's series (stored before
+    # such series were refused) beside an hour of diabetes coaching
+    case = factories.ControlCaseFactory()
+    screening = factories.CaseFactory(patient=case.patient)
+    enrolment = factories.GroupEnrolmentFactory(
+        case=screening, series=factories.GroupSeriesFactory(program=screening.program)
+    )
+    _attended_class(enrolment, dt.datetime(2026, 2, 10, 15, 0, tzinfo=dt.UTC), 90)
+    _attended_session(case, dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.UTC), 60)
+
+    hours = education_hours(patient=case.patient, year=2026)
+
+    # Then only the diabetes hour counts
+    assert (hours.individual_used, hours.group_used) == (60, 0)
 
 
 def test_a_patient_with_no_education_has_the_whole_initial_allowance():

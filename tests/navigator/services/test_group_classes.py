@@ -27,7 +27,7 @@ START = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
 def test_a_manager_sets_up_a_series_and_a_navigator_may_not(manager, navigator):
     # Given the fields of a Spanish-language series
     fields = {
-        "program": factories.program("colorectal"), "name": "Vivir bien",
+        "program": factories.program("diabetes"), "name": "Vivir bien",
         "curriculum": "dsmes-basics", "language": "es", "facilitator": navigator.user,
         "capacity": 12, "location": "Sala 2",
     }  # fmt: skip
@@ -45,7 +45,7 @@ def test_a_manager_sets_up_a_series_and_a_navigator_may_not(manager, navigator):
 def test_a_series_holds_two_to_twenty_patients(manager, capacity):
     with pytest.raises(ValidationError) as refused:
         group_series_create(
-            program=factories.program("colorectal"), name="Too big or small",
+            program=factories.program("diabetes"), name="Too big or small",
             curriculum="x", language="en", facilitator=manager, capacity=capacity,
             location="Room", actor=manager,
         )  # fmt: skip
@@ -63,7 +63,7 @@ def test_the_database_refuses_a_capacity_outside_two_to_twenty_and_a_series_nowh
 def test_a_series_needs_a_place_or_a_video_link(manager):
     with pytest.raises(ValidationError) as refused:
         group_series_create(
-            program=factories.program("colorectal"), name="Nowhere", curriculum="x",
+            program=factories.program("diabetes"), name="Nowhere", curriculum="x",
             language="en", facilitator=manager, capacity=8, actor=manager,
         )  # fmt: skip
 
@@ -72,7 +72,7 @@ def test_a_series_needs_a_place_or_a_video_link(manager):
 
 def test_enrolling_puts_the_patient_on_the_roster_once(navigator):
     # Given a case and a series of its program
-    case = factories.CaseFactory(navigator=navigator)
+    case = factories.ControlCaseFactory(navigator=navigator)
     series = factories.GroupSeriesFactory()
 
     # When the patient is enrolled twice
@@ -87,7 +87,7 @@ def test_enrolling_puts_the_patient_on_the_roster_once(navigator):
 def test_a_full_series_refuses_one_more_and_a_withdrawal_frees_the_seat(navigator):
     # Given a series of two, full
     series = factories.GroupSeriesFactory(capacity=2)
-    cases = [factories.CaseFactory(navigator=navigator) for _ in range(3)]
+    cases = [factories.ControlCaseFactory(navigator=navigator) for _ in range(3)]
     first = group_enrol(case=cases[0], series=series, actor=navigator.user)
     group_enrol(case=cases[1], series=series, actor=navigator.user)
 
@@ -104,7 +104,7 @@ def test_a_full_series_refuses_one_more_and_a_withdrawal_frees_the_seat(navigato
 
 
 def test_a_series_of_another_program_is_refused(navigator):
-    case = factories.CaseFactory(navigator=navigator)
+    case = factories.ControlCaseFactory(navigator=navigator)
     series = factories.GroupSeriesFactory(program=factories.program("breast"))
 
     with pytest.raises(ValidationError):
@@ -227,3 +227,25 @@ def test_a_completed_enrolment_does_not_enrol_again(navigator):
     with pytest.raises(ValidationError):
         group_enrol(case=enrolment.case, series=enrolment.series, actor=navigator.user)
     assert GroupEnrolment.objects.get(pk=enrolment.pk).status == "completed"
+
+
+def test_a_screening_programme_has_no_series_and_its_cases_no_enrolment(manager, navigator):
+    # Given a colorectal screening case, and a series of that programme stored before
+    # series were refused for screening programmes
+    case = factories.CaseFactory(navigator=navigator)
+    legacy = factories.GroupSeriesFactory(program=case.program)
+
+    # When a manager sets one up for it, and the navigator enrols the case in the old one
+    with pytest.raises(ValidationError) as series_refused:
+        group_series_create(
+            program=case.program, name="Colon class", curriculum="x", language="en",
+            facilitator=navigator.user, capacity=8, location="Room", actor=manager,
+        )  # fmt: skip
+    with pytest.raises(ValidationError) as enrol_refused:
+        group_enrol(case=case, series=legacy, actor=navigator.user)
+
+    # Then both are refused, saying group classes are a control programme's
+    assert "control programmes" in series_refused.value.message_dict["program"][0]
+    assert "control programmes" in enrol_refused.value.message_dict["series"][0]
+    assert list(GroupSeries.objects.all()) == [legacy]
+    assert not GroupEnrolment.objects.exists()

@@ -21,7 +21,7 @@ def test_two_enrolments_at_once_never_take_more_seats_than_the_series_has(at_onc
     # Given a series of two with one seat taken, and two patients' cases
     series = factories.GroupSeriesFactory(capacity=2)
     factories.GroupEnrolmentFactory(series=series)
-    first, second = factories.CaseFactory(), factories.CaseFactory()
+    first, second = factories.ControlCaseFactory(), factories.ControlCaseFactory()
 
     # When both are enrolled from two threads released together
     outcomes = at_once(

@@ -368,7 +368,9 @@ def test_the_page_enrols_the_patient_in_the_next_series_in_their_language(client
 
 def test_enrolling_in_another_programmes_series_is_refused(client):
     case = control_case()
-    other = factories.GroupSeriesFactory()  # colorectal
+    # another programme's series (a screening one, as stored before series were
+    # refused for screening programmes)
+    other = factories.GroupSeriesFactory(program=factories.program("colorectal"))
     client.force_login(case.navigator.user)
 
     response = post(client, "case_group_enrol", case, htmx=False, series=other.pk)

@@ -88,7 +88,7 @@ def test_a_manager_sets_up_a_series_and_is_sent_to_its_page(client, manager, nav
     response = client.post(
         reverse("navigator:group_series_create"),
         {
-            "program": factories.program("colorectal").pk, "name": "Vivir bien",
+            "program": factories.program("diabetes").pk, "name": "Vivir bien",
             "curriculum": "dsmes-basics", "language": "es",
             "facilitator": navigator.user.pk, "capacity": 10, "location": "Sala 2",
         },
@@ -107,7 +107,7 @@ def test_a_series_with_no_place_or_too_many_seats_is_refused_on_its_fields(clien
     # Given a manager's form with 21 seats, then one with no place or link
     client.force_login(manager)
     fields = {
-        "program": factories.program("colorectal").pk, "name": "Nowhere",
+        "program": factories.program("diabetes").pk, "name": "Nowhere",
         "curriculum": "dsmes-basics", "language": "en", "facilitator": manager.pk,
         "capacity": 21,
     }  # fmt: skip
@@ -158,7 +158,7 @@ def test_a_manager_adds_a_session_and_one_in_the_past_is_refused(client, manager
 
 def test_a_navigator_enrols_a_patient_of_their_caseload(client, navigator, series):
     # Given an open case of the navigator's
-    case = factories.CaseFactory(navigator=navigator, patient__family_name="Lopez")
+    case = factories.ControlCaseFactory(navigator=navigator, patient__family_name="Lopez")
     client.force_login(navigator.user)
 
     # When they enrol the patient from the series page
@@ -176,7 +176,7 @@ def test_a_navigator_enrols_a_patient_of_their_caseload(client, navigator, serie
 def test_a_full_series_says_so_on_the_enrol_form(client, navigator, series):
     # Given a series of two seats, both taken
     factories.GroupEnrolmentFactory.create_batch(2, series=series)
-    case = factories.CaseFactory(navigator=navigator)
+    case = factories.ControlCaseFactory(navigator=navigator)
     client.force_login(navigator.user)
 
     response = client.post(reverse("navigator:group_enrol", args=[series.pk]), {"case": case.pk})
@@ -187,7 +187,7 @@ def test_a_full_series_says_so_on_the_enrol_form(client, navigator, series):
 
 
 def test_a_navigator_cannot_enrol_another_caseloads_patient(client, navigator, series):
-    others = factories.CaseFactory()
+    others = factories.ControlCaseFactory()
     client.force_login(navigator.user)
 
     response = client.post(reverse("navigator:group_enrol", args=[series.pk]), {"case": others.pk})
@@ -276,7 +276,7 @@ def test_the_series_page_costs_these_queries(client, navigator, series, django_a
         group_attendance_record(
             session=sessions[0], enrolment=enrolment, status="attended", actor=series.facilitator
         )
-    factories.CaseFactory(navigator=navigator)
+    factories.ControlCaseFactory(navigator=navigator)
     client.force_login(navigator.user)
 
     # 1 session, 2 user, 3 the series (with facilitator and programme), 4 the roster
@@ -412,7 +412,7 @@ def test_the_printable_roster_says_it_holds_phi_and_lists_the_marks(client, mana
 
 
 def test_a_closed_case_is_not_offered_for_enrolment(client, navigator, series):
-    closed = factories.CaseFactory(navigator=navigator, status=CaseStatus.CLOSED)
+    closed = factories.ControlCaseFactory(navigator=navigator, status=CaseStatus.CLOSED)
     client.force_login(navigator.user)
 
     page = client.get(series_url(series))
@@ -423,7 +423,7 @@ def test_a_closed_case_is_not_offered_for_enrolment(client, navigator, series):
 def test_the_flash_messages_name_no_patient(client, navigator, series):
     # Given a patient whose name is found nowhere else (a flash message may travel in a
     # cookie, which must carry no PHI)
-    case = factories.CaseFactory(navigator=navigator, patient__family_name="Qzflashq")
+    case = factories.ControlCaseFactory(navigator=navigator, patient__family_name="Qzflashq")
     client.force_login(navigator.user)
 
     enrolled = client.post(
@@ -448,8 +448,8 @@ def test_a_manager_enrols_by_case_number_rather_than_from_a_menu_of_every_case(
     client, manager, series
 ):
     # Given an open case and a closed one of the programme
-    case = factories.CaseFactory()
-    closed = factories.CaseFactory(status=CaseStatus.CLOSED)
+    case = factories.ControlCaseFactory()
+    closed = factories.ControlCaseFactory(status=CaseStatus.CLOSED)
     client.force_login(manager)
     url = reverse("navigator:group_enrol", args=[series.pk])
 
@@ -467,3 +467,13 @@ def test_a_manager_enrols_by_case_number_rather_than_from_a_menu_of_every_case(
     ]
     assert enrolled.status_code == 302
     assert GroupEnrolment.objects.get().case == case
+
+
+def test_the_series_form_offers_control_programmes_only(client, manager):
+    client.force_login(manager)
+
+    response = client.get(reverse("navigator:group_series_create"))
+
+    # Then diabetes is offered, and no screening programme
+    offered = list(response.context["form"].fields["program"].queryset)
+    assert offered == [factories.program("diabetes")]

@@ -30,7 +30,7 @@ def _rule(trigger, program_code="colorectal"):
 
 
 def _texting_case(language="es", **kwargs):
-    return factories.CaseFactory(
+    return factories.ControlCaseFactory(
         patient__preferred_language=language, patient__sms_consent=True,
         patient__phone="+16175550123", patient__time_zone="America/New_York", **kwargs,
     )  # fmt: skip
@@ -66,7 +66,7 @@ def test_cancelling_the_session_cancels_its_reminder():
 
 def test_a_patient_without_consent_gets_the_reminder_kept_as_suppressed():
     _rule(ReminderTrigger.BEFORE_COACHING_SESSION, "diabetes")
-    case = factories.CaseFactory(
+    case = factories.ControlCaseFactory(
         program=factories.program("diabetes"),
         patient__preferred_language="es", patient__sms_consent=False,
         patient__time_zone="America/New_York",
