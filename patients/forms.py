@@ -28,6 +28,7 @@ from patients.models import (
     validate_not_in_future,
     validate_time_zone,
 )
+from patients.selectors import ANY_GAP
 from patients.services.patients import PatientInput, PhoneInput
 from patients.services.program_rules import ExclusionRuleChange, ModalityRuleChange
 
@@ -476,7 +477,16 @@ class ProgramRulesForm(forms.Form):
 
 class CareGapFilterForm(forms.Form):
     program = forms.ChoiceField(required=False)
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *CareGapStatus.choices])
+    status = forms.ChoiceField(
+        required=False,
+        choices=[
+            # The list opens on every gap, a control programme's too (untested, no
+            # usable result, poor control), not on "overdue" alone, a screening's.
+            (ANY_GAP, "Any care gap (overdue, untested, no result, poor control)"),
+            ("", "Any status"),
+            *CareGapStatus.choices,
+        ],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

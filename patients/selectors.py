@@ -32,6 +32,7 @@ from navigator.models import (
 from patients.caregaps.codes import normalise_system
 from patients.caregaps.engine import PatientFacts, RecordedScreening
 from patients.models import (
+    GAP_STATUSES,
     CareGap,
     CareGapStamp,
     Clinic,
@@ -388,12 +389,18 @@ def care_gaps_stale(patient: Patient) -> bool:
     return patient.clinical_data_changed_at != stamp.data_changed_at_seen
 
 
+# The care-gap list's filter for every status that is a gap (GAP_STATUSES).
+ANY_GAP = "gap"
+
+
 def care_gap_list(*, user: User, program: str = "", status: str = "") -> QuerySet[CareGap]:
     """Care gaps of the patients this user may see, most overdue first."""
     gaps = CareGap.objects.filter(patient__in=patients_visible_to(user))
     if program:
         gaps = gaps.filter(program__code=program)
-    if status:
+    if status == ANY_GAP:
+        gaps = gaps.filter(status__in=GAP_STATUSES)
+    elif status:
         gaps = gaps.filter(status=status)
     return with_open_loop(
         gaps.select_related("patient__clinic", "program", "last_modality").order_by(

@@ -34,7 +34,7 @@ from patients.forms import (
     ReferralForm,
     ReferralUploadForm,
 )
-from patients.models import CareGapStatus, Patient, Referral
+from patients.models import Patient, Referral
 from patients.services.program_rules import program_rules_update
 from patients.services.referrals import referral_seen_record
 from patients.uploads.parse import MAX_BYTES, MAX_ROWS, UploadRejected
@@ -197,7 +197,7 @@ def patient_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 @role_required(Role.MANAGER)
 def care_gap_list(request: AuthedRequest) -> HttpResponse:
     """Who is overdue, due soon, excluded or up to date, per program, with the reason."""
-    form = CareGapFilterForm(request.GET or {"status": CareGapStatus.OVERDUE})
+    form = CareGapFilterForm(request.GET or {"status": selectors.ANY_GAP})
     filters = form.cleaned_data if form.is_valid() else {}
     gaps = selectors.care_gap_list(
         user=request.user, program=filters.get("program", ""), status=filters.get("status", "")

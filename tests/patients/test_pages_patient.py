@@ -18,7 +18,7 @@ from tests.factories import (
     program,
 )
 from tests.support.api import api_as
-from tests.support.fhir import ehr_resource, fit
+from tests.support.fhir import diabetes, ehr_resource, fit, hba1c
 
 pytestmark = pytest.mark.django_db
 
@@ -127,6 +127,24 @@ def test_managers_list_overdue_patients_first_and_can_filter(client):
 
     assert "Overdue, " in default and "Screened, " not in default
     assert "Screened, " in up_to_date and "Overdue, " not in up_to_date
+
+
+def test_the_care_gap_list_opens_on_every_gap_a_control_programmes_too(client):
+    # Given a patient overdue for colorectal screening, and one with diabetes whose last
+    # HbA1c this year was 10.2% (poor control: a gap, not "overdue")
+    overdue = PatientFactory(birth_date=dt.date(1960, 1, 1), sex="male", family_name="Overdue")
+    poor = PatientFactory(birth_date=dt.date(1960, 1, 1), sex="male", family_name="Poorcontrol")
+    ehr_resource(poor, diabetes("2015-01-01"))
+    ehr_resource(poor, hba1c("2026-03-02", 10.2))
+    ehr_resource(poor, fit("2026-05-01"))
+    care_gaps.care_gaps_recompute(patient_ids=[overdue.pk, poor.pk], as_of=dt.date(2026, 6, 1))
+    login(client, ManagerFactory())
+    # When the manager opens the list
+    default = client.get(reverse("patients:care_gap_list")).content.decode()
+    # Then both gaps are on it, and the filter says what it shows
+    assert "Overdue, " in default and "Poorcontrol, " in default
+    assert "Poor control" in default
+    assert 'value="gap" selected' in default
 
 
 def test_navigators_and_clinic_staff_cannot_open_the_care_gap_list(client):
