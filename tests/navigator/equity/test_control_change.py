@@ -179,3 +179,25 @@ def test_first_session_is_the_earliest_of_individual_and_group():
 
     # Then the baseline is the value before 1 December, not the January one
     assert pair.baseline == Decimal("10.5")
+
+
+def test_a_value_years_before_coaching_is_not_its_baseline():
+    # Given a patient coached from February 2026 whose last value before was in 2019
+    coached("2026-02-01", [hba1c("2019-03-01", 6.4), hba1c("2026-07-01", 9.9)])
+
+    # Then no change is computed for them (a 2019 value says nothing of February 2026)
+    assert pairs_by_sex() == []
+
+
+def test_a_change_pairs_an_hba1c_with_an_hba1c_when_both_were_measured():
+    # Given an HbA1c baseline, and 5 months on a lab HbA1c of 8.6 % and, the same day,
+    # a GMI of 7.1 % from the patient's monitor
+    coached(
+        "2026-02-01",
+        [hba1c("2026-01-20", 9.8), hba1c("2026-07-01", 8.6), gmi("2026-07-01", 7.1)],
+    )
+
+    (pair,) = pairs_by_sex()
+
+    # Then the follow-up is the HbA1c (a fall of 1.2 points, not 2.7)
+    assert pair.change == pytest.approx(-1.2)

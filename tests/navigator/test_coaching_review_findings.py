@@ -1,6 +1,8 @@
-"""Adversarial review of issue 16 (diabetes control programmes with coaching): each
-test shows a defect found in review (REVIEW16). Those still failing are marked
-`xfail(strict=True)` with the finding; a fix removes the mark."""
+"""Findings of the adversarial review of the diabetes control programmes with coaching
+(issue 16), each a test that failed before its fix: coaching only on a control case
+(API and service), a mistyped staff-entered lab corrected, the dashboard refusing a
+screening programme, the DSMT hours' period and its end, a GMI named as such, group
+series only for control programmes, a past lab due said to be overdue."""
 
 from __future__ import annotations
 
