@@ -477,15 +477,10 @@ class ProgramRulesForm(forms.Form):
 
 class CareGapFilterForm(forms.Form):
     program = forms.ChoiceField(required=False)
+    # The list opens on every gap, a control programme's too, not on "overdue" alone.
+    any_gap = (ANY_GAP, "Any care gap (overdue, untested, no result, poor control)")
     status = forms.ChoiceField(
-        required=False,
-        choices=[
-            # The list opens on every gap, a control programme's too (untested, no
-            # usable result, poor control), not on "overdue" alone, a screening's.
-            (ANY_GAP, "Any care gap (overdue, untested, no result, poor control)"),
-            ("", "Any status"),
-            *CareGapStatus.choices,
-        ],
+        required=False, choices=[any_gap, ("", "Any status"), *CareGapStatus.choices]
     )
 
     def __init__(self, *args, **kwargs):
