@@ -38,8 +38,8 @@ run: $(VENV)/.installed
 # Any order is safe: a transactional test's flush is followed at once by the migrations'
 # seed data put back (tests/fixtures/seed_data.py). PYTEST_XDIST= (empty) runs it in one
 # process; PYTEST_ARGS adds options (e.g. PYTEST_ARGS="tests/project -x"). The modules are
-# handed out longest first (tests/support/scheduling.py). Last measured whole run: 12 min 10 s
-# (before that order), over the 10-minute aim.
+# handed out longest first (tests/support/scheduling.py). Last measured whole run: README,
+# "make test" (10 min 28 s on 2026-12-05, over the 10-minute aim).
 PYTEST_XDIST ?= -n 2 --dist loadfile
 
 test: $(VENV)/.installed-dev
