@@ -48,13 +48,15 @@ RESULT_STATUSES = {
 }
 
 
-def case_in(status: str) -> NavigationCase:
-    """A case in a status, with whatever that status presupposes (test setup only)."""
-    case = factories.CaseFactory(status=status)
+def case_in(status: str, *, program=None, site: str = "Endoscopy") -> NavigationCase:
+    """A case in a status (of `program`, colorectal by default), with whatever that status
+    presupposes: a scheduled case has its appointment at `site` (test setup only)."""
+    extra = {"program": program} if program is not None else {}
+    case = factories.CaseFactory(status=status, **extra)
     if status in {CaseStatus.SCHEDULED}:
         case.appointments.create(
             scheduled_at=timezone.now() + dt.timedelta(days=3),
-            site="Endoscopy",
+            site=site,
             created_by=case.navigator.user,
         )
     return case

@@ -37,10 +37,10 @@ from navigator.models import (
     CaseEventKind,
     CaseStatus,
     NavigationCase,
-    User,
 )
 from patients.models import ProgramKind
 from tests import factories
+from tests.navigator.test_case_transitions import case_from, case_in, manager_from
 from tests.support.api import api_as
 
 pytestmark = pytest.mark.django_db
@@ -62,14 +62,7 @@ CONTROL_STATUSES = {
 
 def control_case_in(status: str) -> NavigationCase:
     """A diabetes case in a status (set directly: test setup only)."""
-    case = factories.CaseFactory(status=status, program=factories.program("diabetes"))
-    if status == CaseStatus.SCHEDULED:
-        case.appointments.create(
-            scheduled_at=timezone.now() + dt.timedelta(days=3),
-            site="Lab draw",
-            created_by=case.navigator.user,
-        )
-    return case
+    return case_in(status, program=factories.program("diabetes"), site="Lab draw")
 
 
 @pytest.fixture(scope="module")
@@ -78,16 +71,6 @@ def cases(django_db_setup, django_db_blocker) -> Iterator[dict[str, int]]:
         built = {status: control_case_in(status).pk for status in CaseStatus.values}
         yield {**built, "manager": factories.ManagerFactory().pk}
         transaction.set_rollback(True)
-
-
-def case_from(cases: dict[str, int], status: str) -> NavigationCase:
-    return NavigationCase.objects.select_related("navigator__user", "patient", "program").get(
-        pk=cases[status]
-    )
-
-
-def manager_from(cases: dict[str, int]) -> User:
-    return User.objects.get(pk=cases["manager"])
 
 
 def satisfy_preconditions(case: NavigationCase, to_status: str) -> None:
