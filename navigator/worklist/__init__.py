@@ -30,7 +30,9 @@ To change:
   (whose cases, counts, menus, reminders, tasks) kept as SQL: `replayed.py`; both
   run as prepared statements on PostgreSQL: `prepared.py`;
 - the statement they run: every case ranked on its facts worked out once each, then
-  what a row shows for the page's cases only (SQL composed around the ORM's): `paged.py`.
+  what a row shows for the page's cases only (SQL composed around the ORM's): `paged.py`;
+  on PostgreSQL the facts that read the same rows (a case's contact attempts, a control
+  case's care gap) read them once, joined LATERAL: `laterals.py`.
 
 `navigator.selectors.worklist.worklist_for` puts them together (`worklist_cases`, as
 the page and the API read it)

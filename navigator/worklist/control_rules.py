@@ -70,7 +70,7 @@ def _for_control(fact: Any, output_field: Any) -> Case:
     return Case(When(program__in=control, then=fact), default=None, output_field=output_field)
 
 
-def _year_start(moment: Moment) -> dt.date:
+def year_start(moment: Moment) -> dt.date:
     return dt.date(moment.today.year, 1, 1)
 
 
@@ -180,7 +180,7 @@ SESSION_MISSED: Rule = Rule(
 
 
 def _value_gap(status: str, moment: Moment) -> QuerySet[CareGap]:
-    return _gap().filter(status=status, last_screening_on__gte=_year_start(moment))
+    return _gap().filter(status=status, last_screening_on__gte=year_start(moment))
 
 
 def _value_fact(status: str, moment: Moment) -> Case:
@@ -266,11 +266,11 @@ ABOVE_TARGET: Rule = Rule(
 
 def _lab_overdue_gap(moment: Moment) -> QuerySet[CareGap]:
     """The case's gap with the day its lab fell due (`due`), where it has."""
-    year_start = _year_start(moment)
-    none_this_year = Q(last_screening_on__isnull=True) | Q(last_screening_on__lt=year_start)
+    began = year_start(moment)
+    none_this_year = Q(last_screening_on__isnull=True) | Q(last_screening_on__lt=began)
     due = Case(
-        When(last_screening_on__lt=year_start, next_due_on__lt=year_start, then=F("next_due_on")),
-        When(none_this_year, then=Value(year_start, output_field=DateField())),
+        When(last_screening_on__lt=began, next_due_on__lt=began, then=F("next_due_on")),
+        When(none_this_year, then=Value(began, output_field=DateField())),
         When(next_due_on__lte=moment.today, then=F("next_due_on")),
         default=None,
         output_field=DateField(),
@@ -288,7 +288,7 @@ def _lab_overdue_label(case: NavigationCase, moment: Moment) -> str:
     if last is None:
         return f"{LAB} overdue: none on record"
     last_words = f"last {day_label(last, moment)}"
-    if last < _year_start(moment):
+    if last < year_start(moment):
         return f"{LAB} overdue: none this year ({last_words})"
     due = annotation(case, LAB_OVERDUE.fact_name)
     if due >= moment.today:

@@ -16,8 +16,9 @@ table), so the statement is composed here, from SQL the ORM compiles
             SELECT facts.*, <flags, priority, tried-today, over plain columns>,
                    ROW_NUMBER() OVER (ORDER BY <the sort, over plain columns>) AS wl_rank
             FROM (<the listed cases with their facts and sort keys> OFFSET 0) facts
-            -- on PostgreSQL, the facts read the case's contact attempts once:
-            -- ..., LATERAL (<one aggregate over them>) wl_attempts
+            -- on PostgreSQL, the facts read the case's contact attempts and a
+            -- control case's care gap once each (laterals.py):
+            -- ..., LATERAL (<one aggregate over them>) wl_attempts, LATERAL (...) wl_gap
         ) ranked ORDER BY wl_rank LIMIT <page>) wl_page
     WHERE wl_page.pk = navigator_navigationcase.id ORDER BY wl_page.wl_rank
 
@@ -45,7 +46,6 @@ from django.db import connections
 from django.db.models import (
     BooleanField,
     Case,
-    DateTimeField,
     F,
     FilteredRelation,
     IntegerField,
@@ -60,18 +60,16 @@ from django.db.models.expressions import RawSQL
 from django.db.models.sql.compiler import SQLCompiler
 
 from navigator.models import FollowUpState, NavigationCase
+from navigator.worklist.laterals import laterals
 from navigator.worklist.query import ordering, row_facts
 from navigator.worklist.rules import (
     ABNORMAL_RESULT,
-    CALLED_BACK,
-    NEVER_CONTACTED,
     NO_REASON_PRIORITY,
     RULES,
     Moment,
     Rule,
     tried_today,
 )
-from outreach.models import UNSUCCESSFUL_OUTCOMES, ContactAttempt, Direction, Outcome
 from patients.models import ScreeningEvent
 
 PAGE = "wl_page"
@@ -113,30 +111,30 @@ class Page:
         """The statement: `rows`' SQL (`sql`, `params`, as `compiler` compiled them)
         with the ranking in place of the bare `wl_page` in its FROM clause."""
         ranked = f"({self.ranked_sql})"
-        return _splice(compiler, sql, params, PAGE, ranked, self.ranked_params)
+        return _splice(compiler, sql, params, [(PAGE, ranked, self.ranked_params)])
 
 
 def _splice(
     compiler: SQLCompiler,
     sql: str,
     params: tuple[Any, ...],
-    name: str,
-    item_sql: str,
-    item_params: tuple[Any, ...],
+    items: list[tuple[str, str, tuple[Any, ...]]],
 ) -> tuple[str, tuple[Any, ...]]:
-    """`sql` (as `compiler` compiled it, with `params`) with `item_sql` in place of the
-    bare FROM item `name` (an `extra(tables=[name])`, last in FROM): its parameters
-    after those of the SELECT list and of the joins, before the WHERE clause's."""
-    found = list(re.finditer(rf", {re.escape(_q(name))}(?!\.)", sql))
-    if len(found) != 1:  # pragma: no cover - the queryset names it once
-        raise ValueError(f"The worklist's query should name {name} once in its FROM.")
+    """`sql` (as `compiler` compiled it, with `params`) with each item's SQL in place of
+    its bare FROM item (`name, item_sql, item_params`: an `extra(tables=[...])`, last in
+    FROM, in that order): their parameters after those of the SELECT list and of the
+    joins, before the WHERE clause's."""
     _, from_params = compiler.get_from_clause()
     before = sum(len(p) for _, (_, p), _ in compiler.select) + len(from_params)
-    where = found[0]
-    return (
-        f"{sql[: where.start()]}, {item_sql} {_q(name)}{sql[where.end() :]}",
-        (*params[:before], *item_params, *params[before:]),
-    )
+    spliced: tuple[Any, ...] = ()
+    for name, item_sql, item_params in items:
+        found = list(re.finditer(rf", {re.escape(_q(name))}(?!\.)", sql))
+        if len(found) != 1:  # pragma: no cover - the queryset names it once
+            raise ValueError(f"The worklist's query should name {name} once in its FROM.")
+        where = found[0]
+        sql = f"{sql[: where.start()]}, {item_sql} {_q(name)}{sql[where.end() :]}"
+        spliced += item_params
+    return sql, (*params[:before], *spliced, *params[before:])
 
 
 # Where the abnormal result rule holds, the case's follow-up left unbooked is its one
@@ -173,82 +171,6 @@ def _held_details(rule: Rule) -> dict[str, Any]:
     }
 
 
-# --- Contact attempts, read once per case (PostgreSQL) -----------------------------
-# Three facts read a case's contact attempts: "called back", "never contacted" and
-# "tried today", each a subquery of its own (rules.py), so the attempts were looked
-# up three times per case, two thirds of the ranking's work. On PostgreSQL they are
-# read once, by an aggregate over the case's attempts joined LATERAL (which SQLite
-# lacks: there the rules' own subqueries stay), and the three facts derived from it:
-# - called back: the latest inbound contact, when no outbound attempt came at or
-#   after it (if the latest is answered, so is every earlier one);
-# - never contacted: no attempt at all;
-# - tried today: the latest unsuccessful outbound attempt today T, when no attempt
-#   today reached the patient and no inbound contact today came at or after T
-#   (one that did reopens every earlier attempt too), while the follow-up is not
-#   overdue.
-ATTEMPTS = "wl_attempts"
-
-
-def _attempts_lateral(moment: Moment) -> tuple[str, tuple[Any, ...]]:
-    today = "attempted_at >= %s AND attempted_at < %s"
-    day = (moment.day_starts, moment.day_ends)
-    unsuccessful = sorted(UNSUCCESSFUL_OUTCOMES)
-    sql = (
-        "LATERAL (SELECT COUNT(*) AS attempts, "
-        "MAX(attempted_at) FILTER (WHERE direction = %s) AS last_inbound, "
-        "MAX(attempted_at) FILTER (WHERE direction = %s) AS last_outbound, "
-        f"COUNT(*) FILTER (WHERE {today} AND outcome = %s) AS reached_today, "
-        f"MAX(attempted_at) FILTER (WHERE {today} AND direction = %s "
-        f"AND outcome IN ({', '.join(['%s'] * len(unsuccessful))})) AS tried_today, "
-        f"MAX(attempted_at) FILTER (WHERE {today} AND direction = %s) AS inbound_today "
-        f"FROM {_q(ContactAttempt._meta.db_table)} "
-        f"WHERE case_id = {_q(NavigationCase._meta.db_table)}.{_q('id')})"
-    )
-    params = (
-        Direction.INBOUND,
-        Direction.OUTBOUND,
-        *day,
-        Outcome.REACHED,
-        *day,
-        Direction.OUTBOUND,
-        *unsuccessful,
-        *day,
-        Direction.INBOUND,
-    )
-    return sql, tuple(str(p) if isinstance(p, str) else p for p in params)
-
-
-def _attempt_facts(moment: Moment) -> dict[str, Any]:
-    def column(name: str) -> str:
-        return f"{_q(ATTEMPTS)}.{_q(name)}"
-
-    case = _q(NavigationCase._meta.db_table)
-    when: DateTimeField[Any, Any] = DateTimeField()
-    return {
-        CALLED_BACK.fact_name: RawSQL(
-            f"CASE WHEN {column('last_outbound')} >= {column('last_inbound')} THEN NULL "
-            f"ELSE {column('last_inbound')} END",
-            (),
-            output_field=when,
-        ),
-        NEVER_CONTACTED.fact_name: RawSQL(
-            f"CASE WHEN {column('attempts')} = 0 THEN {case}.{_q('opened_at')} END",
-            (),
-            output_field=when,
-        ),
-        "tried_today_at": RawSQL(
-            f"CASE WHEN ({case}.{_q('next_follow_up')} IS NULL "
-            f"OR {case}.{_q('next_follow_up')} >= %s) "
-            f"AND {column('reached_today')} = 0 "
-            f"AND ({column('inbound_today')} IS NULL "
-            f"OR {column('inbound_today')} < {column('tried_today')}) "
-            f"THEN {column('tried_today')} END",
-            (moment.today,),
-            output_field=when,
-        ),
-    }
-
-
 def page_query(
     listed: QuerySet[NavigationCase],
     *,
@@ -281,17 +203,21 @@ def page_query(
             column = _q(key)
         order_by.append(_order_sql(column, order))
 
-    lateral = connection.vendor == "postgresql"
-    if lateral:
-        facts.update(_attempt_facts(moment))
-    # On PostgreSQL the attempts' aggregate is a bare FROM item here, spliced in below.
-    cases = listed.extra(tables=[ATTEMPTS]) if lateral else listed
+    # On PostgreSQL some facts are read from rows joined LATERAL (laterals.py): each a
+    # bare FROM item here, spliced in below.
+    joined = laterals(moment) if connection.vendor == "postgresql" else ()
+    for lateral in joined:
+        facts.update(lateral.facts)
+    cases = listed.extra(tables=[lateral.name for lateral in joined]) if joined else listed
     inner = cases.annotate(**facts, **keys).order_by().values_list("pk", *facts, *keys)
     compiler = inner.query.get_compiler(using=db)
     inner_sql, inner_params = compiler.as_sql()
-    if lateral:
+    if joined:
         inner_sql, inner_params = _splice(
-            compiler, inner_sql, tuple(inner_params), ATTEMPTS, *_attempts_lateral(moment)
+            compiler,
+            inner_sql,
+            tuple(inner_params),
+            [(lateral.name, lateral.sql, lateral.params) for lateral in joined],
         )
     # The optimisation fence (see the module's docstring); SQLite has no such folding
     # to fear, and no OFFSET without LIMIT.

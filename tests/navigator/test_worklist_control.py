@@ -1,8 +1,8 @@
 """A control programme's worklist reasons (navigator/worklist/control_rules.py): a
 coaching session missed, the HbA1c/GMI overdue, the last one above target or in poor
 control. Each pinned on both sides of its boundary, ranked among the screening
-reasons, read the same by the two-step page query as by the ranked queryset, and
-worked out inside the worklist's one query (no query more).
+reasons, read the same by the two-step page query as by the ranked queryset (every
+test reads both), and worked out inside the worklist's one query (no query more).
 
 The labs go through the care-gap engine as an EHR delivers them (the gap is what the
 rules read). The clock stands still at 2 pm in Boston on Tuesday 24 November 2026,
@@ -33,8 +33,6 @@ from tests.navigator.test_worklist import (
     boston,
     caseload,
     quiet_case,
-    reasons,
-    rows_for,
 )
 from tests.navigator.test_worklist_paged import expected, paged, said
 from tests.support.api import api_as
@@ -57,6 +55,22 @@ def control_case(navigator, *labs, as_of: dt.date = TODAY, **kwargs) -> Navigati
         ehr_resource(patient, lab)
     care_gaps.care_gaps_recompute(patient_ids=[patient.pk], as_of=as_of)
     return quiet_case(navigator, patient=patient, program=factories.program("diabetes"), **kwargs)
+
+
+def rows_for(user) -> list[NavigationCase]:
+    """The rows as the ORM's one ranked queryset reads them, after checking that the
+    two-step page (on PostgreSQL its lab facts read the care gap once, joined LATERAL:
+    navigator/worklist/laterals.py) says the same of every case, page by page."""
+    moment = rules.Moment.current()
+    ranked = expected(user, Filters(), moment)
+    assert [said(row) for row in paged(user, Filters(), moment, size=3)] == [
+        said(row) for row in ranked
+    ]
+    return ranked
+
+
+def reasons(user, case) -> list[str]:
+    return [reason.code for reason in row_of(user, case).reasons]
 
 
 def control_labels(user, case) -> list[str]:
