@@ -113,8 +113,12 @@ def follow_up_booked() -> Q:
 def _follow_up_unbooked() -> QuerySet[ResultFollowUp]:
     """The case's open follow-up (navigator.models.ResultFollowUp), when its test is not
     booked yet."""
-    return ResultFollowUp.objects.filter(case=OuterRef("pk"), state=FollowUpState.OPEN).filter(
-        ~follow_up_booked()
+    # Unordered: a case has at most one open follow-up (one_open_follow_up_per_case),
+    # and the model's ordering would sort that one row for every case on the list.
+    return (
+        ResultFollowUp.objects.filter(case=OuterRef("pk"), state=FollowUpState.OPEN)
+        .filter(~follow_up_booked())
+        .order_by()
     )
 
 
