@@ -19,7 +19,9 @@ To change:
 - many new rows at once, by COPY on PostgreSQL (`bulk_create`'s result; the bulk
   referral import's patients, cases, referrals and events): `bulk_copy.py`; a
   batch's "one of these values" lookup as one array parameter on PostgreSQL
-  (the FHIR bulk import's, the care-gap facts'): `any_of.py`;
+  (the FHIR bulk import's, the care-gap facts'): `any_of.py`; Python's cyclic
+  garbage collector paused around such a batch (the FHIR bulk import's chunks, a
+  care-gap recompute): `collector.py`;
 - headers on every response (no-store on anything that may carry PHI):
   `middleware.py`; the Content Security Policy and Permissions-Policy: settings;
   the API docs page, without inline script or style: `templates/api/swagger_ui.html`;

@@ -12,11 +12,8 @@ hands the touched patients to the care-gap recompute (`navigator.intake.fhir_bul
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +21,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
+from config.collector import collector_paused
 from config.enqueue import enqueue_on_commit
 from navigator.models import User
 from patients.fhir.bulk_read import (
@@ -168,7 +166,8 @@ def _batch_import(job: FhirBulkImport, claimed: list[FhirBulkChunk]) -> BatchDon
         if chunk is None:
             return None
         claimed.append(chunk)
-        with _collector_paused():
+        # The collector off for the batch: see config/collector.py.
+        with collector_paused():
             outcome = _chunk_import(job, chunk)
         if outcome.rejections:
             FhirBulkRejection.objects.bulk_create(
@@ -186,25 +185,6 @@ def _batch_import(job: FhirBulkImport, claimed: list[FhirBulkChunk]) -> BatchDon
         chunk.save(update_fields=["done", "done_at", "created", "updated", "unchanged",
                                   "rejected", "warnings", "queries"])  # fmt: skip
     return BatchDone(chunk.pk, chunk.lines, chunk.queries)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a batch is read and written.
-
-    A batch allocates tens of thousands of objects (each line's parsed resource, its
-    patient, its row), which set off collections that walk the worker's whole heap
-    (Django and every module loaded): ~20% of a batch's Python time, for garbage that
-    reference counting frees anyway. Cycles made meanwhile are collected after the
-    batch, and the batch's memory is bounded by its size (lines × MAX_LINE_BYTES) as
-    before."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _touched_record(job_id: int, patient_ids: list[int]) -> None:
