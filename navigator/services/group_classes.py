@@ -196,7 +196,7 @@ def group_enrol(
 
 
 # Why an enrolment already ended one way cannot end the other (the status asked for).
-ENDED_ALREADY = {
+ENDED_ALREADY: dict[str, str] = {
     EnrolmentStatus.WITHDRAWN: "The patient already completed the series; it cannot be "
     "withdrawn from now.",
     EnrolmentStatus.COMPLETED: "The patient was withdrawn from the series; it cannot be "
