@@ -8,7 +8,8 @@ To change:
   `serializers.py`; a worklist row, its search body and page: `worklist_serializers.py`;
 - the coaching API (`/api/coaching-sessions/`, `/api/coaching-goals/`,
   `/api/group-series/`, `/api/group-enrolments/`, `/api/group-sessions/<id>/attendance/`):
-  `coaching.py`, its JSON and inputs `coaching_serializers.py`;
+  `coaching.py` (a booking sent again: 409 naming the session booked), its JSON and
+  inputs `coaching_serializers.py`;
 - the equity API (`/api/equity/`): `equity.py`;
 - a patient's right-of-access export (`POST /api/patients/<id>/right-of-access/{fhir,pdf}/`,
   managers only): `right_of_access.py`; `/api/reports/completion/` is

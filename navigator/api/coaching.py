@@ -11,6 +11,11 @@ facilitator or a manager: to anyone else the session is not found (404). Each ch
 validates its input (`coaching_serializers`) and calls one service; a service's refusal
 is a 400 naming the field, a change from a stale case version a 409, and nothing is
 saved either way.
+
+A request sent again (a client retrying after a timeout) changes nothing more: a
+booking of the case's time already booked is a 409 naming that session
+(`existing_session`); an enrolment already made answers it with 200; attendance
+recorded again with the same values changes nothing.
 """
 
 from __future__ import annotations
@@ -18,16 +23,18 @@ from __future__ import annotations
 from django import forms
 from django.db.models import Prefetch
 from django.http import Http404
+from django.urls import reverse
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.fields import DateTimeField
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
 from config.api import roles_allowed
-from config.api_schema import CONFLICT
+from config.api_schema import CONFLICT, FIELD_ERRORS_REF
 from navigator.api import coaching_serializers as s
 from navigator.cases import StaleCaseError
 from navigator.models import (
@@ -53,13 +60,30 @@ from navigator.services import coaching, group_classes
 COACHING_ROLES = roles_allowed(*CASEWORK_ROLES, Role.MANAGER)
 
 
-def change(request_serializer, response_serializer, *, created: bool = False, **kwargs):
+def change(
+    request_serializer,
+    response_serializer,
+    *,
+    created: bool = False,
+    conflict=CONFLICT,
+    responses_also: dict | None = None,
+    **kwargs,
+):
     """The schema of a change: the object changed (201 when one was added); with a
-    `version` in the request, 409 when the case changed since."""
-    responses: dict = {201 if created else 200: response_serializer}
+    `version` in the request, 409 when the case changed since (`conflict`: its own
+    description where the operation has more conflicts)."""
+    responses: dict = {201 if created else 200: response_serializer, **(responses_also or {})}
     if "version" in request_serializer().fields:
-        responses[409] = CONFLICT
+        responses[409] = conflict
     return extend_schema(request=request_serializer, responses=responses, **kwargs)
+
+
+BOOKING_CONFLICT = OpenApiResponse(
+    FIELD_ERRORS_REF,
+    description="The case changed since `version`; or it already has a session (not "
+    "cancelled) at `scheduled_at`, the same booking sent again: `existing_session` names "
+    "it (`id`, `url`, `status`, `scheduled_at`). Nothing was booked.",
+)
 
 
 class _CoachingViewSet(viewsets.GenericViewSet):
@@ -67,6 +91,20 @@ class _CoachingViewSet(viewsets.GenericViewSet):
     lookup_value_regex = r"[0-9]+"
 
     def handle_exception(self, exc):
+        # A booking sent again (a retry): a conflict with the session it booked, which
+        # the answer names so that the client can carry on with it.
+        if isinstance(exc, coaching.DuplicateCoachingSessionError):
+            existing = exc.existing
+            body = {
+                **as_serializer_error(exc),
+                "existing_session": {
+                    "id": existing.pk,
+                    "url": reverse("api:coaching-session-detail", args=[existing.pk]),
+                    "status": existing.status,
+                    "scheduled_at": DateTimeField().to_representation(existing.scheduled_at),
+                },
+            }
+            return Response(body, status=status.HTTP_409_CONFLICT)
         # A change made from an older version of the case: a conflict, not a bad request.
         if isinstance(exc, StaleCaseError):
             return Response(as_serializer_error(exc), status=status.HTTP_409_CONFLICT)
@@ -123,10 +161,17 @@ class CoachingSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _
     def _visible(self, pk) -> CoachingSession:
         return get_object_or_404(coaching_sessions_visible_to(self.request.user), pk=pk)
 
-    @change(s.CoachingSessionBookSerializer, s.CoachingSessionDetailSerializer, created=True)
+    @change(
+        s.CoachingSessionBookSerializer,
+        s.CoachingSessionDetailSerializer,
+        created=True,
+        conflict=BOOKING_CONFLICT,
+    )
     def create(self, request):
         """Book a session; an interpreter is requested with it where the patient needs one,
-        and the programme's reminders are scheduled."""
+        and the programme's reminders are scheduled. The same booking sent again (the
+        case's session at that time, not cancelled) is a 409 naming that session: a
+        client may retry a booking safely."""
         data = self._valid(s.CoachingSessionBookSerializer)
         session = coaching.coaching_session_book(
             case=data["case"],
@@ -270,18 +315,32 @@ class GroupEnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _C
         enrolment = get_object_or_404(self.get_queryset(), pk=pk)
         return Response(s.GroupEnrolmentSerializer(enrolment).data, status=code)
 
-    @change(s.GroupEnrolSerializer, s.GroupEnrolmentSerializer, created=True)
+    @change(
+        s.GroupEnrolSerializer,
+        s.GroupEnrolmentSerializer,
+        created=True,
+        responses_also={200: s.GroupEnrolmentSerializer},
+    )
     def create(self, request):
         """Enrol a case's patient in a series (refused when it is full); their reminders
-        for its sessions ahead are scheduled."""
+        for its sessions ahead are scheduled. Already enrolled (the same request sent
+        again): the enrolment, unchanged, with 200."""
         data = self._valid(s.GroupEnrolSerializer)
+        case, series = data["case"], data["series"]
+        # Only the answer's code depends on it: the service (under the series' lock)
+        # decides, and enrols nobody twice (one enrolment per patient and series).
+        already = GroupEnrolment.objects.filter(
+            series=series, patient_id=case.patient_id, status=EnrolmentStatus.ENROLLED
+        ).exists()
         enrolment = group_classes.group_enrol(
-            case=data["case"],
-            series=data["series"],
+            case=case,
+            series=series,
             actor=request.user,
             expected_version=data.get("version"),
         )
-        return self._answer(enrolment.pk, status.HTTP_201_CREATED)
+        return self._answer(
+            enrolment.pk, status.HTTP_200_OK if already else status.HTTP_201_CREATED
+        )
 
     @change(s.GroupWithdrawSerializer, s.GroupEnrolmentSerializer)
     @action(detail=True, methods=["post"])

@@ -270,6 +270,10 @@ class CaseEventKind(models.TextChoices):
     GROUP_ENROLMENT_UPDATED = "group_enrolment_updated", "Group class enrolment updated"
     GROUP_ATTENDANCE = "group_attendance", "Group class attendance"
     LAB_RECORDED = "lab_recorded", "Lab result entered"
+    # A staff-entered lab put right: its own kinds, so that the timeline (and whoever
+    # audits it) never reads a correction or a withdrawal as a new result.
+    LAB_CORRECTED = "lab_corrected", "Lab result corrected"
+    LAB_ENTERED_IN_ERROR = "lab_entered_in_error", "Lab result entered in error"
 
 
 class CaseEvent(models.Model):

@@ -13,13 +13,16 @@ To change:
 - barriers (adding one, moving it on to resolved): `barriers.py`;
 - booking an appointment or recording what became of it: `appointments.py`;
 - an individual coaching session (booked with its reminders and, where needed, its
-  interpreter; attended with its minutes, missed, cancelled) and the goals set and
-  reviewed in sessions: `coaching.py`; group class series, their sessions, enrolment
-  (capacity under the series' lock) and attendance with make-ups: `group_classes.py`;
+  interpreter, the same booking sent again refused under the case's lock; attended with
+  its minutes, missed, cancelled) and the goals set and reviewed in sessions:
+  `coaching.py`; group class series, their sessions, enrolment (capacity under the
+  series' lock), its end (withdrawn, completed; a closed case's patient withdrawn only)
+  and attendance with make-ups: `group_classes.py`;
   a control case's patient enrolled in the next series in a language with room (the
   worklist's "enrol in the next Spanish-language series"): `group_placement.py`;
 - a control case's lab (HbA1c, GMI) copied from an outside report, with the care gaps
-  recomputed: `labs.py` (its Observation: `patients.services.labs`);
+  recomputed, and its correction or withdrawal as entered in error (each its own kind of
+  timeline entry): `labs.py` (its Observation: `patients.services.labs`);
 - a home test kit mailed, or a test recorded in its result category (which completes
   the case, opens the follow-up its pathway calls for, or hands a diagnosis to
   treatment): `screenings.py`;

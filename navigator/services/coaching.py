@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from navigator.cases import (
     TOO_FAR_AHEAD,
+    StaleCaseError,
     actor_name,
     case_ensure_open,
     case_lock,
@@ -71,6 +72,37 @@ def _needs_interpreter(case: NavigationCase, session: CoachingSession) -> bool:
     return not (coach_speaks and session.language == patient.preferred_language)
 
 
+class DuplicateCoachingSessionError(ValidationError):
+    """The case already has a session (not cancelled) at that very time: the booking
+    is the same one sent again (a client's retry, a form submitted twice), and
+    `existing` is the session it booked. The API answers it as a conflict (409)."""
+
+    def __init__(self, existing: CoachingSession) -> None:
+        local = timezone.localtime(existing.scheduled_at)
+        super().__init__(
+            {
+                "scheduled_at": (
+                    f"This case already has a coaching session at {local:%Y-%m-%d %H:%M} "
+                    f"(session #{existing.pk}, {existing.get_status_display().lower()}); "
+                    "nothing was booked. Open that session, or choose another time."
+                )
+            },
+            code="duplicate",
+        )
+        self.existing = existing
+
+
+def _same_booking(case_id: int, scheduled_at: dt.datetime) -> CoachingSession | None:
+    """The case's session at exactly that time, unless cancelled (a cancelled one's
+    time may be booked again)."""
+    return (
+        CoachingSession.objects.filter(case_id=case_id, scheduled_at=scheduled_at)
+        .exclude(status=CoachingSessionStatus.CANCELLED)
+        .order_by("pk")
+        .first()
+    )
+
+
 def coaching_session_book(
     *,
     case: NavigationCase | int,
@@ -89,7 +121,11 @@ def coaching_session_book(
     the case) needs an interpreter, one in the patient's language is requested with
     it (`interpreter_modality`), through the same service as for an appointment -
     unless the session is in that language and the coach speaks it (their navigator
-    profile's languages)."""
+    profile's languages).
+
+    The same booking again (the case's session at that very time, not cancelled) is
+    refused with DuplicateCoachingSessionError naming it, and writes nothing: checked
+    under the case's row lock, so two copies sent at once cannot both book."""
     topics = coaching_topics_clean(topics)
     session_minutes_check(duration_minutes, "duration_minutes")
     language = (language or "").strip().lower()
@@ -100,8 +136,20 @@ def coaching_session_book(
     if too_far_ahead(timezone.localtime(scheduled_at).date()):
         raise ValidationError({"scheduled_at": TOO_FAR_AHEAD})
     with transaction.atomic():
-        case = case_lock(case, expected_version=expected_version)
+        case_id = case if isinstance(case, int) else case.pk
+        try:
+            case = case_lock(case, expected_version=expected_version)
+        except StaleCaseError:
+            # The row is locked now. A retry carrying the version the first copy was
+            # sent with is stale because that copy booked: say which session it booked.
+            existing = _same_booking(case_id, scheduled_at)
+            if existing is not None:
+                raise DuplicateCoachingSessionError(existing) from None
+            raise
         case_ensure_open(case)
+        existing = _same_booking(case.pk, scheduled_at)
+        if existing is not None:
+            raise DuplicateCoachingSessionError(existing)
         if not case.program.is_control:
             # A screening case has no coaching (the case page refuses it too): through
             # the API it would count as DSMT hours of a programme that has none.

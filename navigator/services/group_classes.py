@@ -195,6 +195,15 @@ def group_enrol(
         return enrolment
 
 
+# Why an enrolment already ended one way cannot end the other (the status asked for).
+ENDED_ALREADY: dict[str, str] = {
+    EnrolmentStatus.WITHDRAWN: "The patient already completed the series; it cannot be "
+    "withdrawn from now.",
+    EnrolmentStatus.COMPLETED: "The patient was withdrawn from the series; it cannot be "
+    "completed. Enrol them again to take a seat in it.",
+}
+
+
 def group_enrolment_set_status(
     *,
     enrolment: GroupEnrolment | int,
@@ -202,7 +211,19 @@ def group_enrolment_set_status(
     actor: User,
     expected_version: int | None = None,
 ) -> GroupEnrolment:
-    """Withdraw a patient (their pending reminders stop) or mark the series completed."""
+    """Withdraw a patient (their pending reminders stop) or mark the series completed.
+    The same end again changes nothing (a second click, a retry); the other end of an
+    enrolment already ended is refused, saying why.
+
+    A closed case (declined, unreachable, ineligible: moved, care transferred, died)
+    keeps its patient's seat until someone ends the enrolment. Withdrawing them is
+    allowed: in a class of 2 to 20 the seat is scarce, and freeing it for a patient
+    who is being followed matters more than the closed case's stillness (the end is
+    on its timeline, and any reminder left stops). Marking them as having completed
+    the series is refused: completion is the programme's record that a patient it
+    follows finished the education, and a case closed as declined, unreachable or
+    ineligible is one the programme stopped following; the hours they attended stay
+    counted from their attendance either way."""
     if status not in (EnrolmentStatus.WITHDRAWN, EnrolmentStatus.COMPLETED):
         raise ValidationError({"status": f"“{status}” is not an end of an enrolment."})
     with transaction.atomic():
@@ -212,11 +233,23 @@ def group_enrolment_set_status(
         enrolment = (
             GroupEnrolment.objects.select_for_update().select_related("series").get(pk=enrolment_id)
         )
+        if enrolment.case_id != case.pk:
+            # Enrolled again through another case between the read and the lock.
+            raise ValidationError(
+                {"status": "This enrolment moved to another case meanwhile; reload the roster."}
+            )
         if enrolment.status == status:
             return enrolment
         if status not in ENROLMENT_MOVES[enrolment.status]:
+            raise ValidationError({"status": ENDED_ALREADY[status]}, code="illegal_transition")
+        if status == EnrolmentStatus.COMPLETED and not case.is_open:
             raise ValidationError(
-                {"status": f"This enrolment is already {enrolment.get_status_display().lower()}."}
+                {
+                    "status": f"Case #{case.pk} is {case.get_status_display().lower()}: a "
+                    "patient whose case has closed is withdrawn from the series (which "
+                    "frees the seat), not marked as having completed it."
+                },
+                code="case_closed",
             )
         old = enrolment.status
         enrolment.status, enrolment.ended_at = status, timezone.now()

@@ -4,7 +4,9 @@ the patient's care gaps recomputed in the same transaction (as recording a
 screening does, so the page never shows the old status beside the new value), and
 the case's timeline saying who entered what from which report. A staff-entered value
 mistyped is corrected or withdrawn the same way (`case_lab_correct`,
-`case_lab_enter_in_error`), with the old and new values on the timeline.
+`case_lab_enter_in_error`), each with its own kind of timeline entry (lab corrected,
+lab entered in error: never read as a new result) holding the Observations' ids and
+the old and new values.
 
 Lock order: the case (the kernel), then the patient's row (its
 `clinical_data_changed_at`), as recording a screening does."""
@@ -87,6 +89,20 @@ def _lock_control_case(case: NavigationCase | int, expected_version: int | None)
     return case
 
 
+def _value(resource: dict) -> str:
+    return str((resource.get("valueQuantity") or {}).get("value"))
+
+
+def _what(resource: dict) -> dict[str, str | None]:
+    """Which lab of which day (as the entry's event says it), for a fix's event."""
+    code = (((resource.get("code") or {}).get("coding") or [{}])[0]).get("code")
+    return {
+        "test": next((key for key, lab in LAB_TESTS.items() if lab.loinc == code), None),
+        "unit": UNIT,
+        "collected_on": str(resource.get("effectiveDateTime"))[:10],
+    }
+
+
 def _words(resource: dict) -> str:
     code = (((resource.get("code") or {}).get("coding") or [{}])[0]).get("code")
     label = next((lab.label for lab in LAB_TESTS.values() if lab.loinc == code), "Lab")
@@ -113,12 +129,13 @@ def case_lab_enter_in_error(
         care_gaps_recompute(patient_ids=[case.patient_id], as_of=timezone.localdate())
         event_record(
             case=case,
-            kind=CaseEventKind.LAB_RECORDED,
+            kind=CaseEventKind.LAB_ENTERED_IN_ERROR,
             actor=actor,
             summary=f"{_words(before)} marked entered in error",
             data={
                 "clinical_resource": row.pk,
-                "from": str((before.get("valueQuantity") or {}).get("value")),
+                **_what(before),
+                "from": _value(before),
                 "to": None,
                 "status_from": before.get("status"),
                 "status_to": row.resource.get("status"),
@@ -144,16 +161,18 @@ def case_lab_correct(
             patient=case.patient, resource_pk=resource_pk, value=value, actor=actor
         )
         care_gaps_recompute(patient_ids=[case.patient_id], as_of=timezone.localdate())
-        old_value = str((old.resource.get("valueQuantity") or {}).get("value"))
+        # Saved with the mistyped value's Observation (`corrects`, now entered in error)
+        # and the new one: what changed, never the report's text (the entry has it).
         event_record(
             case=case,
-            kind=CaseEventKind.LAB_RECORDED,
+            kind=CaseEventKind.LAB_CORRECTED,
             actor=actor,
             summary=f"{_words(old.resource)} corrected to {value} {UNIT}",
             data={
                 "clinical_resource": new.pk,
                 "corrects": old.pk,
-                "from": old_value,
+                **_what(old.resource),
+                "from": _value(old.resource),
                 "to": str(value),
             },
         )

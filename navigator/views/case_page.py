@@ -183,6 +183,8 @@ TIMELINE_KINDS: dict[str, tuple[str, str]] = {
     CaseEventKind.GROUP_ENROLMENT_UPDATED: ("⇄", "case"),
     CaseEventKind.GROUP_ATTENDANCE: ("✓", "contact"),
     CaseEventKind.LAB_RECORDED: ("✓", "appointment"),
+    CaseEventKind.LAB_CORRECTED: ("✎", "appointment"),
+    CaseEventKind.LAB_ENTERED_IN_ERROR: ("☒", "barrier"),
 }
 
 

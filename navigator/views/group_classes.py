@@ -216,6 +216,7 @@ def group_enrolment_status(request: AuthedRequest, enrolment_id: int) -> HttpRes
     form = GroupEnrolmentStatusForm(request.POST)
     error = ""
     if form.is_valid():
+        was = enrolment.status
         try:
             services.group_enrolment_set_status(
                 enrolment=enrolment,
@@ -227,10 +228,14 @@ def group_enrolment_status(request: AuthedRequest, enrolment_id: int) -> HttpRes
             error = " ".join(_as_validation_error(refused).messages)
         else:
             enrolment.refresh_from_db(fields=["status"])
-            messages.success(
-                request,
-                f"Case #{enrolment.case_id}'s enrolment: {enrolment.get_status_display().lower()}.",
+            ended = enrolment.get_status_display().lower()
+            # The same end sent again (a second click) changed nothing: say so.
+            said = (
+                f"Case #{enrolment.case_id}'s enrolment was already {ended}; nothing changed."
+                if was == enrolment.status
+                else f"Case #{enrolment.case_id}'s enrolment: {ended}."
             )
+            messages.success(request, said)
             return redirect("navigator:group_series_detail", series_id=series.pk)
     else:
         error = " ".join(_messages_of(form))

@@ -32,8 +32,8 @@ def test_a_manager_lists_every_active_guide_and_guides_switched_off_are_left_out
     body = api_as(manager).get("/api/call-guides/", {"page_size": 200}).json()
 
     # 4 screening programmes × 4 steps × 2 languages, less lung's 4 in Spanish; and the
-    # diabetes programme's 3 steps × 2 languages (outreach migration 0020).
-    assert body["count"] == CallGuide.objects.filter(active=True).count() == 28 + 6
+    # diabetes programme's 3 steps × 3 languages (outreach migrations 0020 and 0021).
+    assert body["count"] == CallGuide.objects.filter(active=True).count() == 28 + 9
     assert not any(g["program"] == "lung" and g["language"] == "es" for g in body["results"])
 
 

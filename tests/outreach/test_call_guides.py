@@ -288,7 +288,8 @@ def test_only_a_manager_may_edit_or_add_a_guide(role):
             program=existing.program, step="first_call", language="pt",
             text=text_of(existing), summary="x", actor=user,
         )  # fmt: skip
-    assert guide().title == existing.title and not CallGuide.objects.filter(language="pt")
+    assert guide().title == existing.title
+    assert not CallGuide.objects.filter(program=existing.program, language="pt")
 
 
 def test_a_manager_adds_a_guide_in_a_new_language_as_version_one():

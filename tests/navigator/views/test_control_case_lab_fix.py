@@ -107,14 +107,16 @@ def test_a_mistyped_lab_is_corrected_and_the_gap_follows(client):
     # And the care gap reads it at once, the patient's data moved
     assert gap_status(case) == "poor_control"
     assert Patient.objects.get(pk=case.patient_id).clinical_data_changed_at == NOW
-    # And the timeline says who corrected what, from and to
-    event = CaseEvent.objects.filter(case=case, kind="lab_recorded").latest("pk")
+    # And the timeline says who corrected what, from and to, as a correction
+    event = CaseEvent.objects.filter(case=case, kind="lab_corrected").latest("pk")
     assert event.actor == case.navigator.user
     assert (event.data["from"], event.data["to"], event.data["corrects"]) == (
         "7.1", "9.1", old.pk,
     )  # fmt: skip
     assert "corrected to 9.1 %" in event.summary
     assert "9.1 % on May 20, 2026" in response.content.decode()
+    assert 'data-kind="lab_corrected"' in response.content.decode()
+    assert "Lab result corrected" in response.content.decode()
 
 
 def test_a_lab_entered_in_error_no_longer_counts(client):
@@ -137,6 +139,8 @@ def test_a_lab_entered_in_error_no_longer_counts(client):
     assert "Marked entered in error by" in wrong.resource["note"][-1]["text"]
     assert gap_status(case) == "poor_control"
     [event] = CaseEvent.objects.filter(case=case, summary__contains="entered in error")
+    assert event.kind == "lab_entered_in_error"
+    assert "Lab result entered in error" in response.content.decode()
     assert (event.actor, event.data["from"], event.data["to"]) == (
         case.navigator.user, "7.1", None,
     )  # fmt: skip
