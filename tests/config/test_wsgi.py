@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -27,6 +28,19 @@ print(json.dumps({
 
 def test_gunicorn_loads_the_app_once_in_its_master():
     assert gunicorn_conf.preload_app is True
+
+
+def test_gunicorn_freezes_the_masters_objects_before_each_fork():
+    # Given the master's objects, tracked by the garbage collector
+    gc.unfreeze()
+    try:
+        # When gunicorn is about to fork a worker
+        gunicorn_conf.pre_fork(server=None, worker=None)
+
+        # Then they are in the permanent generation, which no collection walks
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_importing_the_wsgi_app_loads_every_url_and_opens_no_database_connection():
