@@ -22,8 +22,9 @@ To change:
   (the FHIR bulk import's, the care-gap facts'): `any_of.py`; Python's cyclic
   garbage collector paused around such a batch (the FHIR bulk import's chunks, a
   care-gap recompute): `collector.py`;
-- headers on every response (no-store on anything that may carry PHI):
-  `middleware.py`; the Content Security Policy and Permissions-Policy: settings;
+- headers on every response (no-store on anything that may carry PHI), and an API
+  view's page and response freed once its answer is sent: `middleware.py`; the
+  Content Security Policy and Permissions-Policy: settings;
   the API docs page, without inline script or style: `templates/api/swagger_ui.html`;
 - the API's shared base (pagination, error shape, role permissions): `api.py`;
   its token check (knox's, one query: no sweep of the caller's other tokens):

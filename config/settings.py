@@ -92,6 +92,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every later middleware's log lines, and the answer, carry the request's id.
     "config.request_id.RequestIdMiddleware",
+    # An API view lets go of its page and response once the answer is sent (freed then,
+    # not by the garbage collector later); where it stands does not matter.
+    "config.middleware.ApiViewReleaseMiddleware",
     # Health checks (config.health): answered before the host check and the HTTPS
     # redirect, since probes reach a pod by its address over plain HTTP.
     "config.health.HealthCheckMiddleware",
