@@ -73,10 +73,11 @@ def query_reader(queryset: QuerySet[Any]) -> tuple[Any, str, tuple[Any, ...], An
         compiler.connection = connections[using]
         make = instance_maker(model)  # per read: a signal receiver connected since counts
         cases = []
+        seen: dict[Any, Any] = {}  # the related instances made in this read
         for row in compiler.results_iter([raw]):
             case = make(using, init_list, row[start:end])
             for populate in populators:
-                populate(row, case)
+                populate(row, case, seen)
             for name, position in annotations:
                 setattr(case, name, row[position])
             cases.append(case)

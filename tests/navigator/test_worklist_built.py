@@ -90,6 +90,27 @@ def test_instances_agree_with_from_db(navigator, name):
     assert fast_noted == orm_noted
 
 
+def test_a_related_row_met_again_in_one_read_is_one_instance(navigator):
+    # Given a navigator with several cases in one programme
+    caseload(navigator, 6)
+    queryset = (
+        NavigationCase.objects.filter(navigator=navigator)
+        .select_related("patient", "program", "navigator__user")
+        .order_by("pk")
+    )
+
+    # When their cases are read with their patients, programme, navigator and user
+    (fast, _), (orm, _) = _both(queryset)
+
+    # Then the navigator and their user are one instance on every row (each other's
+    # too), the patients one each, and every row holds what Django's holds
+    assert len(fast) == 6
+    assert len({id(case.navigator) for case in fast}) == 1
+    assert fast[0].navigator.user.navigator_profile is fast[0].navigator
+    assert len({id(case.patient) for case in fast}) == len({case.patient_id for case in fast})
+    assert [_state(i) for i in fast] == [_state(i) for i in orm]
+
+
 def test_a_phone_is_converted_as_its_descriptor_converts(navigator):
     NavigatorProfile.objects.filter(pk=navigator.pk).update(work_phone="+16175550123")
     (fast, _), (orm, _) = _both(NavigatorProfile.objects.filter(pk=navigator.pk))
