@@ -8,6 +8,12 @@ again on every request: for the small ones, planning took longer than running
 (0.5 to 0.7 ms of 0.7 to 1.1). Prepared on the connection, each is planned once
 per connection and shape. `prepared_sql` lists what this thread has prepared, so
 that the bench measures those statements as the app runs them.
+
+psycopg turns each statement's `%s` into `$1, $2...` (a scan of the whole text) and
+keeps the answer only for statements under 4 kB and 50 values; the ranked page's is
+longer, so it was scanned again on every request (7% of the worklist API's Python).
+The statements here are few and kept per process anyway: their conversion is kept
+beside them (`_KeptQuery`).
 """
 
 from __future__ import annotations
@@ -16,8 +22,12 @@ import threading
 from typing import Any
 
 from django.db import connections
+from psycopg import Cursor
+from psycopg._queries import PostgresQuery, _query2pg_nocache
 
 _PREPARED_LIMIT = 512
+# statement -> psycopg's conversion of it, for the statements this module runs.
+_CONVERTED: dict[tuple[str, str], Any] = {}
 
 
 class _Local(threading.local):
@@ -31,6 +41,32 @@ _SEEN = _Local()
 def prepared_sql() -> frozenset[str]:
     """The SQL this thread has run through `run_prepared` (on PostgreSQL: prepared)."""
     return frozenset(_SEEN.sql)
+
+
+class _KeptQuery(PostgresQuery):
+    """psycopg's own conversion of a statement (`%s` to `$n`), kept for the process
+    whatever the statement's length (psycopg keeps those under 4 kB); the values are
+    dumped for every execution as psycopg does."""
+
+    __slots__ = ()
+
+    def convert(self, query: Any, vars: Any) -> None:
+        if type(query) is not str or vars is None:
+            super().convert(query, vars)
+            return
+        encoding = self._tx.encoding
+        key = (query, encoding)
+        converted = _CONVERTED.get(key)
+        if converted is None:
+            converted = _query2pg_nocache(query.encode(encoding), encoding)
+            if len(_CONVERTED) < _PREPARED_LIMIT:
+                _CONVERTED[key] = converted
+        self.query, self._want_formats, self._order, self._parts = converted
+        self.dump(vars)
+
+
+class _KeptQueryCursor(Cursor):
+    _query_cls = _KeptQuery
 
 
 class _PreparedCursor:
@@ -60,8 +96,6 @@ def run_prepared(sql: str, params: Any, using: str) -> list[tuple[Any, ...]]:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
-    import psycopg
-
     connection.ensure_connection()
     pg = connection.connection
     if pg.prepare_threshold is None:
@@ -77,7 +111,7 @@ def run_prepared(sql: str, params: Any, using: str) -> list[tuple[Any, ...]]:
         # the setting, and only this module prepares (Django binds on the client).
         # Once per connection, as a session setting: not a query of the request's.
         pg.execute("SET plan_cache_mode = force_generic_plan")
-    raw = _PreparedCursor(psycopg.Cursor(pg))
+    raw = _PreparedCursor(_KeptQueryCursor(pg))
     with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]  # noqa: SLF001
         cursor.execute(sql, params)
         return cursor.fetchall()

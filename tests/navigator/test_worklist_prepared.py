@@ -74,3 +74,29 @@ def test_a_prepared_read_sees_a_write_made_since(require_postgres, navigator):
     # Then the prepared count says so: a plan is kept, never an answer
     after = worklist_cases(user=navigator.user, navigators=whose, moment=moment).count()
     assert after == before + 1
+
+
+def test_each_statement_is_converted_for_psycopg_once_however_long(
+    require_postgres, navigator, monkeypatch
+):
+    # Given a navigator's worklist, and psycopg's conversion of `%s` to `$n` counted
+    due_case(navigator)
+    prepared._CONVERTED.clear()  # noqa: SLF001 - the test empties the process's cache
+    converted: list[bytes] = []
+    convert = prepared._query2pg_nocache  # noqa: SLF001
+
+    def counted(query, encoding):
+        converted.append(query)
+        return convert(query, encoding)
+
+    monkeypatch.setattr(prepared, "_query2pg_nocache", counted)
+
+    # When it is read three times
+    for _ in range(3):
+        _read_the_worklist(navigator.user)
+
+    # Then each prepared statement, the ranked page's (past psycopg's 4 kB) included, was
+    # converted once, not on every read
+    assert converted
+    assert len(converted) == len(set(converted))
+    assert max(len(query) for query in converted) > 4096
