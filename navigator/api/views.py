@@ -433,12 +433,12 @@ class _WorklistBase(generics.GenericAPIView):
         return worklist_rows(page, user=self.request.user, navigator=self.owner, moment=self.moment)
 
     def list(self, request, *args, **kwargs):
-        # Plain values, not a serializer per row (ws.worklist_row_data; the same JSON).
+        # Plain values, not a serializer per row (ws.worklist_page_data; the same JSON).
         # The views name this class before ListModelMixin (kept for the schema: a
         # paginated list), else the mixin's `list` shadowed this one and every row
         # went through the serializer after all.
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([ws.worklist_row_data(case) for case in page])
+        return self.get_paginated_response(ws.worklist_page_data(page))
 
 
 @extend_schema(parameters=WORKLIST_FILTERS)

@@ -1,11 +1,13 @@
 """The worklist's API serializers: a row (reasons, summary, the navigator), its plain-values
 writer `worklist_row_data` (the same JSON as `WorklistRowSerializer`, without a
-serializer per row: an agreement test holds them equal), the search body and a page.
-Split from `serializers.py`, whose case serializers a row builds on."""
+serializer per row: an agreement test holds them equal; a page's rows:
+`worklist_page_data`), the search body and a page. Split from `serializers.py`, whose
+case serializers a row builds on."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
@@ -100,11 +102,22 @@ def _navigator_brief(navigator: NavigatorProfile | None) -> dict[str, object] | 
     return None if navigator is None else {"id": navigator.pk, "name": str(navigator)}
 
 
-def worklist_row_data(case: NavigationCase) -> dict[str, object]:
-    """What WorklistRowSerializer(case).data says, for a row of `worklist_rows`."""
+def worklist_page_data(cases: list[NavigationCase]) -> list[dict[str, object]]:
+    """`worklist_row_data` of each row of a page, the current time zone read once for
+    the page (a context-local look-up: about 5 us, 50 a page)."""
+    tz = _DATETIME.default_timezone()
+    return [worklist_row_data(case, tz=tz) for case in cases]
+
+
+_LOOK_UP = object()
+
+
+def worklist_row_data(case: NavigationCase, *, tz: object = _LOOK_UP) -> dict[str, object]:
+    """What WorklistRowSerializer(case).data says, for a row of `worklist_rows`; `tz`
+    the current time zone (DRF's `default_timezone()`), looked up when not given."""
     patient = case.patient
     a = case.__dict__  # the query's annotations and the row's words (navigator.worklist)
-    tz = _DATETIME.default_timezone()
+    zone = _DATETIME.default_timezone() if tz is _LOOK_UP else cast("dt.tzinfo | None", tz)
     return {
         "id": case.pk,
         "patient": {
@@ -124,11 +137,11 @@ def worklist_row_data(case: NavigationCase) -> dict[str, object]:
         "next_follow_up": _date(case.next_follow_up),
         "follow_up_overdue": bool(a["follow_up_is_overdue"]),
         "open_barrier_count": int(a["open_barrier_count"]),
-        "last_attempt_at": _datetime(a["last_attempt_at"], tz),
+        "last_attempt_at": _datetime(a["last_attempt_at"], zone),
         "has_pending_reminder": bool(a["has_pending_reminder"]),
-        "opened_at": _datetime(case.opened_at, tz),
-        "completed_at": _datetime(case.completed_at, tz),
-        "closed_at": _datetime(case.closed_at, tz),
+        "opened_at": _datetime(case.opened_at, zone),
+        "completed_at": _datetime(case.completed_at, zone),
+        "closed_at": _datetime(case.closed_at, zone),
         "priority": int(a["wl_priority"]),
         "reasons": [
             {"code": r.code, "priority": r.priority, "label": r.label} for r in a["reasons"]
@@ -136,9 +149,9 @@ def worklist_row_data(case: NavigationCase) -> dict[str, object]:
         "summary": a["summary"],
         "covering_for": _navigator_brief(a["covering_for"]),
         "next_channel": case.next_channel,
-        "next_appointment_at": _datetime(a["next_appointment_at"], tz),
+        "next_appointment_at": _datetime(a["next_appointment_at"], zone),
         "interpreter_arranged": bool(a["interpreter_arranged"]),
-        "tried_today_at": _datetime(a["tried_today_at"], tz),
+        "tried_today_at": _datetime(a["tried_today_at"], zone),
         "best_phone": a["phone_to_call"].e164 if a["phone_to_call"] else None,
         "best_contact_times": patient.best_contact_times,
     }

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 from navigator.models import CaseStatus, NavigationCase
+from navigator.worklist.rule_base import days_of_one_page
 from navigator.worklist.rules import RULES, Moment, Reason, day_label, tried_today_label
 from outreach.models import Channel
 
@@ -77,18 +78,19 @@ def rows(
     """Give each annotated case its reasons, its one-line summary and, where the
     person working the list covers it for a colleague, whom for (no queries)."""
     result = list(cases)
-    for case in result:
-        case.reasons = reasons(case, moment)  # type: ignore[attr-defined]
-        case.summary = (  # type: ignore[attr-defined]
-            case.reasons[0].label if case.reasons else quiet_label(case, moment)  # type: ignore[attr-defined]
-        )
-        case.covering_for = case.navigator if covering(case) else None  # type: ignore[attr-defined]
-        case.patient_age = case.patient.age_on(moment.today)  # type: ignore[attr-defined]
-        case.next_channel_label = NEXT_CHANNEL_WORDS.get(case.next_channel, "")  # type: ignore[attr-defined]
-        tried_at = case.tried_today_at  # type: ignore[attr-defined]
-        case.tried_today_label = tried_today_label(tried_at) if tried_at else ""  # type: ignore[attr-defined]
-        case.phone_to_call = phone(case.best_phone)  # type: ignore[attr-defined]
-        case.enrol_series_label = enrol_series_label(case)  # type: ignore[attr-defined]
+    with days_of_one_page():  # the reasons' days: language and time zone read once
+        for case in result:
+            case.reasons = reasons(case, moment)  # type: ignore[attr-defined]
+            case.summary = (  # type: ignore[attr-defined]
+                case.reasons[0].label if case.reasons else quiet_label(case, moment)  # type: ignore[attr-defined]
+            )
+            case.covering_for = case.navigator if covering(case) else None  # type: ignore[attr-defined]
+            case.patient_age = case.patient.age_on(moment.today)  # type: ignore[attr-defined]
+            case.next_channel_label = NEXT_CHANNEL_WORDS.get(case.next_channel, "")  # type: ignore[attr-defined]
+            tried_at = case.tried_today_at  # type: ignore[attr-defined]
+            case.tried_today_label = tried_today_label(tried_at) if tried_at else ""  # type: ignore[attr-defined]
+            case.phone_to_call = phone(case.best_phone)  # type: ignore[attr-defined]
+            case.enrol_series_label = enrol_series_label(case)  # type: ignore[attr-defined]
     return result
 
 

@@ -1,5 +1,6 @@
 """What a worklist rule is (`Rule`), the one clock the rules read (`Moment`), the
-reason a row gives (`Reason`) and how a row writes a day (`day_label`).
+reason a row gives (`Reason`) and how a row writes a day (`day_label`; a page's rows
+inside `days_of_one_page`).
 
 Apart from the rules themselves (`navigator.worklist.rules`, the screening and
 contact rules; `navigator.worklist.control_rules`, a control programme's) so that
@@ -10,13 +11,15 @@ cycle.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
 
-from config.date_format import format_date
+from config.date_format import DateWriter, format_date
 from navigator.models import NavigationCase
 
 
@@ -92,10 +95,33 @@ def annotation(case: NavigationCase, name: str) -> Any:
 # --- How the rows speak ---------------------------------------------------------------
 
 
+# The days of the rows being labelled (`days_of_one_page`): the language and time zone
+# read once for them, not twice a day written (each a context-local look-up).
+_PAGE_DAYS: ContextVar[DateWriter | None] = ContextVar("equinav_worklist_days", default=None)
+
+
+@contextmanager
+def days_of_one_page() -> Iterator[None]:
+    """Inside the block, `day_label` writes with one `DateWriter` (the language and time
+    zone read on entering, a day's words kept for its next use): for a page's rows,
+    drawn under one language and time zone."""
+    token = _PAGE_DAYS.set(DateWriter())
+    try:
+        yield
+    finally:
+        _PAGE_DAYS.reset(token)
+
+
 def day_label(value: dt.date | dt.datetime, moment: Moment) -> str:
     """ "3 Nov", with the year only when it is not this year's."""
-    if isinstance(value, dt.datetime):
-        value = timezone.localtime(value).date()
-    # As dateformat.format(value, "j M"), at a fraction of its cost (config.date_format).
-    text = format_date(value, "j M")
+    writer = _PAGE_DAYS.get()
+    if writer is None or writer.zone is None:
+        if isinstance(value, dt.datetime):
+            value = timezone.localtime(value).date()
+        # As dateformat.format(value, "j M"), at a fraction of its cost (config.date_format).
+        text = format_date(value, "j M")
+    else:
+        if isinstance(value, dt.datetime):
+            value = value.astimezone(writer.zone).date()  # timezone.localtime's, zone read once
+        text = writer(value, "j M")
     return text if value.year == moment.today.year else f"{text} {value.year}"
