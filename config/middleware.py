@@ -75,5 +75,5 @@ class ApiViewReleaseMiddleware:
         response = self.get_response(request)
         if getattr(response, "renderer_context", None) is not None:
             # Django's own list of what `close()` runs (FileResponse closes its file so).
-            response._resource_closers.append(partial(_release, response))  # noqa: SLF001
+            response._resource_closers.append(partial(_release, response))  # type: ignore[attr-defined]  # noqa: SLF001
         return response
