@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.celery_worker",
     "tests.fixtures.clock",
+    "tests.fixtures.flush",
     "tests.fixtures.postgres",
     "tests.fixtures.seed_data",
     "tests.fixtures.sms_provider",
