@@ -8,7 +8,9 @@ To change:
   required outside DEBUG, as for the schema: `api.SignedInOutsideDebug`), and the
   400 and 404 that Django answers before any view (JSON under /api/): `views.py`;
 - the embedded default (no DATABASE_URL, no REDIS_URL): SQLite's options and the
-  SQLite broker's connections, and why: `embedded.py` (used by settings);
+  SQLite broker's connections, and why: `embedded.py` (used by settings); the
+  options every PostgreSQL connection starts with (JIT off), and why:
+  `postgres_options.py`;
 - the Celery app: `celery.py`; what beat enqueues and when: `celery_beat.py`;
   handing work to a task after the transaction commits: `enqueue.py` (services
   name a task; they never import a task module); which queue each task goes to

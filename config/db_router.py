@@ -37,6 +37,8 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 from django.db.models import Model
 
+from config.postgres_options import with_startup_options
+
 REPLICA = "replica"
 # App labels whose rows are read from the primary even inside a report view.
 PRIMARY_ONLY_APPS = frozenset({"audit", "sessions", "axes", "knox", "otp_totp", "django_otp"})
@@ -78,7 +80,7 @@ def replica_database(url: str, *, primary: dict[str, Any]) -> dict[str, Any]:
     # Behind the same pooler as the primary, or not.
     database["DISABLE_SERVER_SIDE_CURSORS"] = primary.get("DISABLE_SERVER_SIDE_CURSORS", False)
     if "postgresql" in database["ENGINE"]:
-        options = dict(database.get("OPTIONS") or {})
+        options = with_startup_options(database.get("OPTIONS"))
         options.setdefault("connect_timeout", REPLICA_CONNECT_TIMEOUT)
         database["OPTIONS"] = options
     return database

@@ -21,6 +21,7 @@ from config import celery_beat, celery_queues
 from config.db_router import REPLICA, replica_database
 from config.embedded import BROKER_FILENAME, broker_connection, sqlite_options
 from config.log_format import logging_settings
+from config.postgres_options import with_startup_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = Path(os.environ.get("EQUINAV_RUN_DIR", BASE_DIR / ".run"))
@@ -163,6 +164,10 @@ DATABASES: dict[str, dict[str, Any]] = {
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = (
     os.environ.get("DATABASE_DISABLE_SERVER_SIDE_CURSORS", "") == "1"
 )
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    # JIT off (config/postgres_options.py: it compiled for longer than the care-gap
+    # upsert ran).
+    DATABASES["default"]["OPTIONS"] = with_startup_options(DATABASES["default"].get("OPTIONS"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several users, the worker and beat write at once: WAL, BEGIN IMMEDIATE and a busy
     # timeout turn "database is locked" into a short wait (config/embedded.py).
