@@ -65,12 +65,15 @@ class RefreshResult:
 
 
 def care_gaps_refresh(
-    *, as_of: dt.date, patient_ids: list[int] | None = None, batch_size: int = 1000
+    *, as_of: dt.date, patient_ids: list[int] | None = None, batch_size: int = REFRESH_BATCH
 ) -> RefreshResult:
-    """Recompute what may have changed; open and close cases from it.
+    """Recompute what may have changed; open and close cases from it, a transaction
+    per `batch_size` patients.
 
-    The nightly run looks at every patient due (`care_gap_patients_due`); an
-    import names the patients it touched, so that their pages are current at once.
+    An import names the patients it touched, so that their pages are current at once,
+    as does a nightly batch (`care_gaps_refresh_batch`). Without names, every patient
+    due (`care_gap_patients_due`), here in this process, one batch after another: what
+    the nightly run did before it was split across the `caregaps` workers.
     """
     programs = program_rules_list()
     result = RefreshResult()
