@@ -5,7 +5,8 @@ Past one machine each kind of work has its own queue and its own workers
 run must not hold up the patient messages due this minute.
 
 - `messaging`: patient messages, reminders and their e-mails (time-sensitive, many and small);
-- `caregaps`: care-gap refresh and recompute (nightly, and after an import);
+- `caregaps`: care-gap refresh and recompute (the nightly run's batches, and after an
+  import);
 - `imports`: referral upload jobs and FHIR bulk imports (long, heavy on writes);
 - `reports`: digests and what the dashboards read (stored population measures);
 - `celery`: Celery's default queue, for the housekeeping named below.
@@ -45,8 +46,10 @@ TASK_QUEUES: dict[str, str] = {
     "outreach.tasks.sweep_patient_messages": MESSAGING,
     "outreach.tasks.schedule_recall_messages": MESSAGING,
     "outreach.tasks.schedule_group_reminders": MESSAGING,
-    # Care gaps: the nightly refresh, after an import, after a FHIR bulk import.
+    # Care gaps: the nightly refresh and its batches, after an import, after a FHIR
+    # bulk import.
     "patients.tasks.refresh_care_gaps": CAREGAPS,
+    "patients.tasks.refresh_care_gaps_batch": CAREGAPS,
     "patients.tasks.refresh_care_gaps_for": CAREGAPS,
     "patients.tasks.fhir_bulk_import_care_gaps": CAREGAPS,
     # Imports (issue 15): the referral upload job and the FHIR bulk import's batches.

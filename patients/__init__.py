@@ -23,7 +23,9 @@ To change:
   CMS124, CMS122) and their reports, codes and value sets: `caregaps/` (its `__init__` walks
   from a `CareGap` row to the rule that produced it);
 - storing care gaps: `services/care_gaps.py`; the nightly refresh that opens and closes
-  cases from them: `navigator/intake/care_gaps.py` (Celery tasks: `tasks.py`);
+  cases from them, fanned out one `caregaps` task per 1,000 patients due:
+  `navigator/intake/care_gaps.py` (Celery tasks: `tasks.py`, `refresh_care_gaps` and
+  `refresh_care_gaps_batch`);
 - importing FHIR bundles from EHR feeds: `fhir/` (its `__init__` maps the phases);
 - the CSV of referrals: `uploads/` (template, parsing); importing its rows as a job:
   `navigator/intake/referral_import.py` (its task: `tasks.py`; its page and progress

@@ -3,6 +3,7 @@ calls one service."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from celery import Task, shared_task
@@ -24,9 +25,6 @@ from patients.services import measure_populations
 
 logger = logging.getLogger(__name__)
 
-# Patients per task when stored population measures follow a care-gap run: about
-# 30 evaluations each (3 measures × 10 periods), well inside the task time limit.
-POPULATIONS_PER_TASK = 1000
 # A database that went away for a moment; anything else is a bug, not retried. The
 # FHIR bulk import's tasks retry the same way (a retried batch was rolled back whole).
 POPULATION_RETRY = {
@@ -40,21 +38,31 @@ POPULATION_RETRY = {
 
 @shared_task
 def refresh_care_gaps() -> dict[str, int]:
-    """Nightly: recompute the gaps that may have changed; open and close cases from them.
+    """Nightly: hand the patients whose gaps may have changed to `refresh_care_gaps_batch`,
+    a thousand a task, so that every `caregaps` worker process takes a share.
 
-    Safe to run twice: a second run finds nothing due (each stale patient's
-    stamp, `CareGapStamp`, now holds the data change its facts saw) and case opening
-    skips open cases.
+    Safe to run twice: a batch run twice writes the same gaps and opens no second case,
+    and once a batch has run its patients are no longer due (each stale patient's stamp,
+    `CareGapStamp`, now holds the data change its facts saw).
     """
-    result = care_gaps.care_gaps_refresh(as_of=timezone.localdate())
-    # Their data (or the rules) changed: so may their stored population measures.
-    for start in range(0, len(result.patient_ids), POPULATIONS_PER_TASK):
-        refresh_measure_populations_for.delay(
-            result.patient_ids[start : start + POPULATIONS_PER_TASK]
-        )
+    batches = care_gaps.care_gaps_refresh_enqueue(as_of=timezone.localdate())
+    patients = sum(len(batch) for batch in batches)
+    # Counts only: no patient details in logs.
+    logger.info("care gaps refresh: %d patients due, %d batch tasks", patients, len(batches))
+    return {"patients": patients, "batches": len(batches)}
+
+
+@shared_task(**POPULATION_RETRY)
+def refresh_care_gaps_batch(patient_ids: list[int], as_of: str) -> dict[str, int]:
+    """`caregaps` queue: one batch of the nightly run (`as_of`: its day, "2026-06-01"):
+    recompute, open and close cases, then queue the batch's stored population measures.
+    Safe to run twice; a database error rolls the batch back whole and is retried."""
+    result = care_gaps.care_gaps_refresh_batch(
+        patient_ids=patient_ids, as_of=dt.date.fromisoformat(as_of)
+    )
     # Counts only: no patient details in logs.
     logger.info(
-        "care gaps refreshed: %d patients, %d cases opened, %d closed",
+        "care gaps batch refreshed: %d patients, %d cases opened, %d closed",
         result.patients,
         result.cases_opened,
         result.cases_closed,

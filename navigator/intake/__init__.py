@@ -19,7 +19,9 @@ To change:
 - an import job whose task was lost (queued or running for ever on the embedded
   broker), re-enqueued by beat: `import_sweep.py` (`imports_resume_stuck`);
 - the care-gap refresh (batches; cases opened for newly overdue patients, closed for
-  those the EHR shows screened): `care_gaps.py` (`care_gaps_refresh`);
+  those the EHR shows screened): `care_gaps.py` (`care_gaps_refresh`); the nightly run
+  split into one `caregaps` task per 1,000 patients due (`care_gaps_refresh_enqueue`)
+  and one such batch (`care_gaps_refresh_batch`);
 - the care gaps of the patients a FHIR bulk import touched, in batches recorded on the
   job: `fhir_bulk.py` (`fhir_bulk_care_gaps_work`);
 - merging a likely duplicate into the record kept (what moves, what is refused):

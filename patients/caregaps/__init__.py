@@ -37,7 +37,9 @@ From a `CareGap` row (patients.models) back to the rule that produced it:
 - When gaps are recomputed and stored (a batch of patients, the nightly run,
   after an EHR feed changes a patient's data): `patients.services.care_gaps`
   (`care_gaps_recompute`), and the cases opened or closed from them:
-  `navigator.intake.care_gaps` (`care_gaps_refresh`), run by `patients.tasks`.
+  `navigator.intake.care_gaps` (`care_gaps_refresh`; the nightly run's batches,
+  one task each: `care_gaps_refresh_enqueue`, `care_gaps_refresh_batch`), run by
+  `patients.tasks`.
 
 The eCQMs (CMS130, CMS125, CMS124 and the inverse CMS122), computed over the
 same FHIR data for measure reports, are in `measures/` (its `__init__` is their

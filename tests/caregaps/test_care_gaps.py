@@ -20,7 +20,6 @@ from patients.models import (
     ScreeningModality,
 )
 from patients.services import care_gaps, program_rules
-from patients.tasks import refresh_care_gaps
 from tests.factories import (
     CaseFactory,
     ClinicFactory,
@@ -29,6 +28,7 @@ from tests.factories import (
     PatientFactory,
     program,
 )
+from tests.support.care_gap_runs import nightly_care_gaps_run
 from tests.support.fhir import ehr_resource, fit
 
 pytestmark = pytest.mark.django_db
@@ -370,44 +370,49 @@ def test_the_nightly_run_opens_a_case_for_a_newly_overdue_patient_once(
     NavigatorFactory()
     patient = PatientFactory(birth_date=dt.date(1960, 1, 1))
 
-    with django_capture_on_commit_callbacks(execute=True):
-        first = refresh_care_gaps()
-    second = refresh_care_gaps()
+    first = nightly_care_gaps_run(django_capture_on_commit_callbacks)
+    second = nightly_care_gaps_run(django_capture_on_commit_callbacks)
 
     case = NavigationCase.objects.get(patient=patient, program__code="colorectal")
     assert case.is_open
     assert "care gap" in case.events.get(kind="opened").summary
-    assert first["cases_opened"] >= 1
-    assert second == {"patients": 0, "cases_opened": 0, "cases_closed": 0}
+    assert first.nightly == {"patients": 1, "batches": 1}
+    assert first.total("cases_opened") >= 1
+    # The second night finds nobody due: no batch, nothing opened
+    assert second.nightly == {"patients": 0, "batches": 0}
+    assert second.batches == []
     assert NavigationCase.objects.filter(patient=patient, program__code="colorectal").count() == 1
 
 
 @time_machine.travel(dt.datetime(2026, 6, 1, 7, 0, tzinfo=dt.UTC), tick=False)
-def test_the_nightly_run_leaves_inactive_programs_alone():
+def test_the_nightly_run_leaves_inactive_programs_alone(django_capture_on_commit_callbacks):
     colorectal = program("colorectal")
     program_rules.program_rules_update(
         program=colorectal, actor=ManagerFactory(), summary="Paused", fields={"active": False}
     )
     patient = PatientFactory(birth_date=dt.date(1960, 1, 1))
 
-    refresh_care_gaps()
+    run = nightly_care_gaps_run(django_capture_on_commit_callbacks)
 
+    assert run.total("patients") == 1
     assert not NavigationCase.objects.filter(patient=patient, program=colorectal).exists()
 
 
 @time_machine.travel(dt.datetime(2026, 6, 1, 7, 0, tzinfo=dt.UTC))
-def test_a_screening_arriving_from_the_ehr_closes_the_open_case_as_screened():
+def test_a_screening_arriving_from_the_ehr_closes_the_open_case_as_screened(
+    django_capture_on_commit_callbacks,
+):
     navigator = NavigatorFactory()
     patient = PatientFactory(birth_date=dt.date(1960, 1, 1), clinic=ClinicFactory())
     case = CaseFactory(patient=patient, program=program("colorectal"), navigator=navigator)
-    refresh_care_gaps()
+    nightly_care_gaps_run(django_capture_on_commit_callbacks)
     assert NavigationCase.objects.get(pk=case.pk).is_open
 
     ehr_resource(patient, colonoscopy("2026-05-20"))
-    result = refresh_care_gaps()
+    run = nightly_care_gaps_run(django_capture_on_commit_callbacks)
 
     case.refresh_from_db()
-    assert result["cases_closed"] == 1
+    assert run.total("cases_closed") == 1
     assert case.status == CaseStatus.CLOSED
     screening = ScreeningEvent.objects.get(case=case)
     assert (screening.modality.code, screening.performed_on) == (

@@ -22,10 +22,10 @@ from patients.services.measure_populations import (
 )
 from patients.tasks import (
     compute_last_quarter_populations,
-    refresh_care_gaps,
     refresh_measure_populations,
 )
 from tests.factories import ClinicFactory, ManagerFactory, PatientFactory, modality
+from tests.support.care_gap_runs import nightly_care_gaps_run
 
 pytestmark = pytest.mark.django_db
 
@@ -160,7 +160,7 @@ def test_the_nightly_care_gap_run_refreshes_the_stored_periods_of_the_patients_i
     # Given 2025 stored for the colorectal care-gap measure, and the nightly run done
     screened, unscreened = patients
     care_gap_populations_refresh(program_codes=["colorectal"], periods=[YEAR_2025])
-    refresh_care_gaps()
+    nightly_care_gaps_run(django_capture_on_commit_callbacks)
     assert MeasurePopulation.objects.get(patient=unscreened).numerator is False
 
     # When a FIT of June 2025 is recorded for the unscreened patient (new data)
@@ -171,11 +171,11 @@ def test_the_nightly_care_gap_run_refreshes_the_stored_periods_of_the_patients_i
         clinical_data_changed_at=dt.datetime(2026, 1, 5, 7, 30, tzinfo=dt.UTC)
     )
     computed_at = MeasurePopulation.objects.get(patient=screened).computed_at
-    with django_capture_on_commit_callbacks(execute=True):
-        result = refresh_care_gaps()
+    run = nightly_care_gaps_run(django_capture_on_commit_callbacks)
 
-    # Then that night's run recomputed only them, and their stored row follows
-    assert result["patients"] == 1
+    # Then that night's run recomputed only them (one batch), and their stored row follows
+    assert run.nightly == {"patients": 1, "batches": 1}
+    assert run.sent == [([unscreened.pk], "2026-01-05")]
     assert MeasurePopulation.objects.get(patient=unscreened).numerator is True
     # And the other patient's row was not written again
     assert MeasurePopulation.objects.get(patient=screened).computed_at == computed_at

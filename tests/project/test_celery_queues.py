@@ -57,6 +57,7 @@ def test_each_kind_of_work_goes_to_its_own_queue():
         "outreach.tasks.sweep_patient_messages": "messaging",
         "outreach.tasks.send_follow_up_reminder_email": "messaging",
         "patients.tasks.refresh_care_gaps": "caregaps",
+        "patients.tasks.refresh_care_gaps_batch": "caregaps",
         "patients.tasks.refresh_care_gaps_for": "caregaps",
         "patients.tasks.send_referral_digests": "reports",
         "patients.tasks.refresh_measure_populations": "reports",

@@ -17,6 +17,8 @@ To change...
 - FHIR resources and bundles to import, and EHR data already on a patient: support/fhir.py
 - the official CMS eCQM test cases imported as a feed, with their expected populations:
   support/ecqm.py (`official_cases_imported`)
+- the nightly care-gap run with its batch tasks, and what each was sent and answered:
+  support/care_gap_runs.py (`nightly_care_gaps_run`)
 - the stand-in for the SMS provider's HTTP API: support/sms_provider.py
 - the order in which `make test`'s two processes get the modules (longest first):
   support/scheduling.py

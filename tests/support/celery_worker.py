@@ -178,8 +178,10 @@ def launch_worker(
     env: Mapping[str, str] | None = None,
     pool: str = "solo",
     concurrency: int = 1,
+    queues: str | None = None,
 ) -> Worker:
-    """Start `celery worker` on the test database and `redis_url` (see Worker.wait_ready)."""
+    """Start `celery worker` on the test database and `redis_url` (see Worker.wait_ready);
+    `queues`: its `-Q`, as a production worker names its own ("caregaps")."""
     node_name = f"equinav-{name}-{uuid.uuid4().hex[:8]}@localhost"
     mail_dir = directory / "mail"
     log_path = directory / f"worker-{name}.log"
@@ -205,13 +207,15 @@ def launch_worker(
         EQUINAV_LOG_FORMAT="text",
     )
     child_env.update(env or {})
-    # No -Q: the worker consumes every queue the settings declare (config/celery_queues.py),
-    # isolated by the Redis database number.
+    # No -Q unless asked: the worker consumes every queue the settings declare
+    # (config/celery_queues.py), isolated by the Redis database number.
     command = [
         sys.executable, "-m", "celery", "-A", "config", "worker",
         f"--pool={pool}", f"--concurrency={concurrency}", "--loglevel=INFO",
         "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", node_name,
     ]  # fmt: skip
+    if queues is not None:
+        command += ["-Q", queues]
     with log_path.open("ab") as log_file:
         process = subprocess.Popen(  # noqa: S603
             command,
