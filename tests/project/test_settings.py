@@ -150,8 +150,9 @@ def test_it_uses_postgresql_when_the_database_url_says_so(tmp_path):
     assert loaded["ENGINE"] == "django.db.backends.postgresql"
     assert loaded["NAME"] == "equinav_prod"
     assert loaded["HOST"] == "db.example.internal"
-    # And none of SQLite's options
-    assert loaded["OPTIONS"] == {}
+    # And none of SQLite's options: only the startup options that turn JIT off
+    # (config/postgres_options.py)
+    assert loaded["OPTIONS"] == {"options": "-c jit=off"}
 
 
 # --- Celery broker ---------------------------------------------------------------------------
