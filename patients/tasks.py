@@ -76,8 +76,9 @@ def refresh_care_gaps_batch(patient_ids: list[int], as_of: str) -> dict[str, int
 
 @shared_task
 def refresh_care_gaps_for(patient_ids: list[int]) -> int:
-    """After an import: bring these patients' gaps (and cases) up to date now."""
-    result = care_gaps.care_gaps_refresh(as_of=timezone.localdate(), patient_ids=patient_ids)
+    """After an import: bring these patients' gaps (and cases) up to date now, then their
+    stored population measures (the nightly run will not see them as due any more)."""
+    result = care_gaps.care_gaps_refresh_batch(patient_ids=patient_ids, as_of=timezone.localdate())
     return result.patients
 
 

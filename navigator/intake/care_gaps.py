@@ -59,8 +59,8 @@ class RefreshResult:
     cases_opened: int = 0
     cases_closed: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
-    # The patients recomputed: their stored population measures follow (on the
-    # nightly run's: `care_gaps_refresh_batch`).
+    # The patients recomputed: their stored population measures follow
+    # (`care_gaps_refresh_batch`, the FHIR bulk import's care-gap step).
     patient_ids: list[int] = field(default_factory=list)
 
 
@@ -123,8 +123,9 @@ def care_gaps_refresh_enqueue(*, as_of: dt.date) -> list[list[int]]:
 
 
 def care_gaps_refresh_batch(*, patient_ids: list[int], as_of: dt.date) -> RefreshResult:
-    """One nightly batch: recompute and open and close cases (one transaction), then
-    refresh its patients' stored population measures (their data or the rules changed).
+    """One nightly batch, or the patients an import touched: recompute and open and close
+    cases (one transaction), then refresh their stored population measures (their data
+    or the rules changed; once their gaps are current the nightly no longer sees them).
 
     Safe to run twice: a recompute writes the same gaps, and case opening skips a
     patient x program with an open case. A record merged since the batch was planned is

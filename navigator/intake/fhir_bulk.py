@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.enqueue import enqueue_on_commit
-from navigator.intake.care_gaps import care_gaps_refresh
+from navigator.intake.care_gaps import POPULATIONS_TASK, care_gaps_refresh
 from patients.fhir.bulk import (
     BatchDone,
     fhir_bulk_advance,
@@ -42,11 +42,15 @@ def fhir_bulk_care_gaps_batch(*, job_id: int, batch_size: int = CARE_GAP_BATCH) 
         )
         if not rows:
             return 0
-        care_gaps_refresh(
+        refreshed = care_gaps_refresh(
             as_of=timezone.localdate(),
             patient_ids=[patient_id for _, patient_id in rows],
             batch_size=batch_size,
         )
+        # Their data changed, so may their stored population measures; the nightly run
+        # will not see them as due now that their gaps are current.
+        if refreshed.patient_ids:
+            enqueue_on_commit(POPULATIONS_TASK, refreshed.patient_ids)
         FhirBulkTouchedPatient.objects.filter(pk__in=[pk for pk, _ in rows]).update(recomputed=True)
         FhirBulkImport.objects.filter(pk=job_id).update(
             care_gaps_recomputed=F("care_gaps_recomputed") + len(rows)

@@ -1,6 +1,7 @@
 """What computes stored population measures: the command, the tasks (safe twice), the
-nightly care-gap run for the patients it recomputed, the quarterly beat entry, and a
-request for a period once its transaction commits, and a merge of two records."""
+nightly care-gap run and an import's recompute for the patients they recomputed, the
+quarterly beat entry, a request for a period once its transaction commits, and a merge
+of two records."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from patients.services.measure_populations import (
 )
 from patients.tasks import (
     compute_last_quarter_populations,
+    refresh_care_gaps_for,
     refresh_measure_populations,
 )
 from tests.factories import ClinicFactory, ManagerFactory, PatientFactory, modality
@@ -177,6 +179,33 @@ def test_the_nightly_care_gap_run_refreshes_the_stored_periods_of_the_patients_i
     assert run.nightly == {"patients": 1, "batches": 1}
     assert run.sent == [([unscreened.pk], "2026-01-05")]
     assert MeasurePopulation.objects.get(patient=unscreened).numerator is True
+    # And the other patient's row was not written again
+    assert MeasurePopulation.objects.get(patient=screened).computed_at == computed_at
+
+
+def test_a_recompute_after_an_import_refreshes_the_stored_periods_of_its_patients(
+    patients, django_capture_on_commit_callbacks
+):
+    # Given 2025 stored for the colorectal care-gap measure and the nightly run done
+    screened, unscreened = patients
+    care_gap_populations_refresh(program_codes=["colorectal"], periods=[YEAR_2025])
+    nightly_care_gaps_run(django_capture_on_commit_callbacks)
+    assert MeasurePopulation.objects.get(patient=unscreened).numerator is False
+    computed_at = MeasurePopulation.objects.get(patient=screened).computed_at
+
+    # When a feed brings a FIT of June 2025 for them and recomputes their gaps at once
+    ScreeningEvent.objects.create(
+        patient=unscreened, modality=modality("fit"), performed_on=dt.date(2025, 6, 1)
+    )
+    Patient.objects.filter(pk=unscreened.pk).update(
+        clinical_data_changed_at=dt.datetime(2026, 1, 5, 7, 30, tzinfo=dt.UTC)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        refresh_care_gaps_for([unscreened.pk])
+
+    # Then their stored row follows at once (the nightly run no longer sees them as due)
+    assert MeasurePopulation.objects.get(patient=unscreened).numerator is True
+    assert nightly_care_gaps_run(django_capture_on_commit_callbacks).nightly["patients"] == 0
     # And the other patient's row was not written again
     assert MeasurePopulation.objects.get(patient=screened).computed_at == computed_at
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from navigator.intake.fhir_bulk import fhir_bulk_run_inline
+from patients.caregaps.periods import calendar_year
 from patients.fhir.bulk import (
     fhir_bulk_advance,
     fhir_bulk_batch_next,
@@ -26,11 +28,14 @@ from patients.models import (
     FhirBulkImport,
     FhirBulkRejection,
     FhirSource,
+    MeasurePopulation,
     Patient,
     PatientPhone,
     PatientRaceEthnicity,
     PatientSourceLink,
 )
+from patients.selectors import care_gap_patients_due
+from patients.services.measure_populations import care_gap_populations_refresh
 from tests.factories import PatientFactory
 from tests.support.fhir import bundle, observation, patient_resource, row_counts
 
@@ -421,6 +426,25 @@ def test_the_care_gaps_of_the_patients_touched_are_recomputed_and_recorded(feed,
     assert not CareGap.objects.filter(patient=bystander).exists()
     assert (job.care_gap_patients, job.care_gaps_recomputed) == (2, 2)
     assert job.finished_at is not None
+
+
+def test_the_stored_population_measures_follow_the_patients_touched(
+    feed, tmp_path, django_capture_on_commit_callbacks
+):
+    # Given 2025 stored for the colorectal care-gap measure before the export arrives
+    care_gap_populations_refresh(program_codes=["colorectal"], periods=[calendar_year(2025)])
+    folder = write_export(tmp_path / "export", {"Patient": [person(1), person(2)]})
+
+    # When the export is imported and the work it queued runs once it commits
+    with django_capture_on_commit_callbacks(execute=True):
+        run_job(feed, folder)
+
+    # Then both patients (aged 59 in 2025) have their stored row for that year: their
+    # gaps are current, so the nightly run will not bring them up again
+    imported = set(PatientSourceLink.objects.values_list("patient_id", flat=True))
+    stored = MeasurePopulation.objects.filter(measure="caregap:colorectal", period_end__year=2025)
+    assert set(stored.values_list("patient_id", flat=True)) == imported
+    assert care_gap_patients_due(as_of=timezone.localdate()) == []
 
 
 def test_the_celery_workers_take_the_job_from_queued_to_done(
