@@ -330,13 +330,14 @@ def care_gaps_stored(patient_ids: list[int]) -> dict[tuple[int, int], tuple[int,
 
 
 def patients_unmerged(patient_ids: list[int]) -> list[int]:
-    """These patients but those merged into another record, in the order given."""
+    """These patients but those merged into another record, in the order given, each
+    once."""
     merged = set(
         Patient.objects.filter(pk__in=patient_ids, merged_into__isnull=False).values_list(
             "pk", flat=True
         )
     )
-    return [pk for pk in patient_ids if pk not in merged]
+    return [pk for pk in dict.fromkeys(patient_ids) if pk not in merged]
 
 
 # Patients whose gaps may be out of date: never computed (no stamp), or whose

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from config.enqueue import enqueue_many_on_commit, enqueue_on_commit
+from config.enqueue import enqueue_many_on_commit
 from navigator.cases import case_lock, case_transition, event_record
 from navigator.models import OPEN_STATUSES, CaseEventKind, CaseStatus, NavigationCase
 from navigator.services.case_opening import cases_open_many
@@ -132,8 +132,14 @@ def care_gaps_refresh_batch(*, patient_ids: list[int], as_of: dt.date) -> Refres
     left out (`care_gaps_refresh`: the merge refreshed its survivor).
     """
     result = care_gaps_refresh(as_of=as_of, patient_ids=patient_ids)
-    if result.patient_ids:
-        enqueue_on_commit(POPULATIONS_TASK, result.patient_ids)
+    # A thousand patients a task at most: an import can name several thousand, and a
+    # task past its time limit is not retried (its patients would stay stale).
+    size = REFRESH_BATCH
+    ids = result.patient_ids
+    if ids:
+        enqueue_many_on_commit(
+            POPULATIONS_TASK, [(ids[start : start + size],) for start in range(0, len(ids), size)]
+        )
     return result
 
 

@@ -32,7 +32,13 @@ from patients.services.measure_populations import (
     care_gap_populations_refresh,
     stored_populations_refresh,
 )
-from patients.tasks import POPULATION_RETRY, refresh_care_gaps, refresh_care_gaps_batch
+from patients.tasks import (
+    POPULATION_RETRY,
+    refresh_care_gaps,
+    refresh_care_gaps_batch,
+    refresh_care_gaps_for,
+    refresh_measure_populations_for,
+)
 from tests.factories import (
     CaseFactory,
     ClinicFactory,
@@ -331,6 +337,30 @@ def test_a_batch_leaves_out_a_record_merged_since_the_night_planned_it(
     assert answer["patients"] == 1
     assert set(CareGap.objects.values_list("patient_id", flat=True)) == {kept.pk}
     assert not NavigationCase.objects.filter(patient=duplicate).exists()
+
+
+@time_machine.travel(NIGHT, tick=False)
+def test_an_import_recompute_queues_their_population_measures_a_batch_at_a_time(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    # Given an import that touched 5 patients (one named twice), and batches of 2
+    touched = population(5)
+    monkeypatch.setattr(care_gaps, "REFRESH_BATCH", 2)
+    populations = refresh_measure_populations_for
+
+    # When its recompute runs and commits
+    with (
+        mock.patch.object(populations, "apply_async") as published,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        answer = refresh_care_gaps_for([*touched, touched[0]])
+
+    # Then each patient was recomputed once, and their population measures were queued
+    # in tasks of at most 2 (a task past its time limit is not retried)
+    assert answer == 5
+    sent = [call.args[0][0] for call in published.call_args_list]
+    assert [len(ids) for ids in sent] == [2, 2, 1]
+    assert [pk for ids in sent for pk in ids] == touched
 
 
 # --- Logs -------------------------------------------------------------------------------------
