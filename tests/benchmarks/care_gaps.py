@@ -244,6 +244,14 @@ def _recompute(ids: list[int], programs) -> tuple[float, list[int], float]:
     )
 
 
+def _connect(pause: float) -> None:
+    """In a worker: open its connection, then wait (so that each worker takes one)."""
+    from django.db import connection
+
+    connection.ensure_connection()
+    time.sleep(pause)
+
+
 def _recompute_in_workers(ids: list[int], programs) -> tuple[float, list[int], float]:
     """`_recompute` with the batches taken by WORKERS processes as they come (forked
     with Django set up, each with its own connection): wall seconds, the queries per
@@ -256,7 +264,7 @@ def _recompute_in_workers(ids: list[int], programs) -> tuple[float, list[int], f
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
         # Started and connected before the clock runs, as a worker pool is.
-        list(pool.map(time.sleep, [0.2] * WORKERS))
+        list(pool.map(_connect, [0.2] * WORKERS))
         started = time.perf_counter()
         done = list(pool.map(_recompute_batch, _batches(ids), [programs] * len(_batches(ids))))
         seconds = time.perf_counter() - started
