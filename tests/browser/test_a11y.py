@@ -219,6 +219,7 @@ def test_the_morning_worklist_searched_and_filtered_has_no_accessibility_violati
     a_worked_case(navigator)
     tried = factories.CaseFactory(
         navigator=navigator,
+        patient__given_name="Aminata",
         patient__family_name="Diallo",
         patient__phone="+16175550144",
         next_follow_up=timezone.localdate(),
@@ -226,7 +227,10 @@ def test_the_morning_worklist_searched_and_filtered_has_no_accessibility_violati
     attempt_log(case=tried, channel="phone", outcome="no_answer", actor=navigator.user)
     colleague = factories.NavigatorFactory(user__first_name="Ana", user__last_name="Ruiz")
     factories.CoverageFactory(absent=colleague, covering=navigator)
-    factories.CaseFactory(navigator=colleague, patient__family_name="Okafor")
+    # Named in full: a random given name ("Diana") would match the search below too.
+    factories.CaseFactory(
+        navigator=colleague, patient__given_name="Chidi", patient__family_name="Okafor"
+    )
 
     def search_and_unfold(page: Page) -> str:
         page.get_by_text("How counted").click()
