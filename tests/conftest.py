@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from celery._state import _set_task_join_will_block
 from rest_framework.test import APIClient
 
 from tests import factories
@@ -32,6 +33,19 @@ def pytest_configure(config):
     # longest-first order (pytest_collection_modifyitems below); as --no-loadscope-reorder.
     if config.getoption("dist", default="no") in ("loadfile", "loadscope"):
         config.option.loadscopereorder = False
+
+
+@pytest.fixture(autouse=True)
+def celery_join_guard_off():
+    """Each test ends with Celery's guard against waiting on a result inside a task off.
+
+    The guard is one process-wide flag, which an eager `apply_async` sets and then
+    restores to what it found. Two threads doing so at once (the concurrency tests'
+    requests, each queueing a task on commit) can restore each other's "on" and leave
+    it set, and every later `.get()` in that xdist process then fails with "Never call
+    result.get() within a task!" (seen in CI)."""
+    yield
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture(autouse=True)

@@ -48,7 +48,7 @@ from tests.factories import (
     program,
 )
 from tests.support.care_gap_runs import nightly_care_gaps_run
-from tests.support.fhir import ehr_resource, fit
+from tests.support.fhir import colonoscopy, ehr_resource, fit
 
 pytestmark = pytest.mark.django_db
 
@@ -57,15 +57,6 @@ NIGHT = dt.datetime(2026, 6, 1, 7, 0, tzinfo=dt.UTC)
 
 class RolledBack(Exception):
     """Raised inside a transaction to roll it back."""
-
-
-def colonoscopy(day: str) -> dict:
-    return {
-        "resourceType": "Procedure",
-        "status": "completed",
-        "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "45378"}]},
-        "performedDateTime": day,
-    }
 
 
 def population(count: int = 12) -> list[int]:
@@ -305,7 +296,9 @@ def test_a_batch_that_loses_the_database_is_rolled_back_and_retried_to_what_one_
         mock.patch.object(care_gaps, "cases_open_many", side_effect=flaky),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        answer = refresh_care_gaps_batch.apply((ids, day), throw=False).get()
+        answer = refresh_care_gaps_batch.apply((ids, day), throw=False).get(
+            disable_sync_subtasks=False
+        )
 
     # Then the retry left what one clean run leaves (the first try's gaps were undone)
     assert len(calls) == 2
