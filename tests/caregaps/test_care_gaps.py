@@ -29,18 +29,9 @@ from tests.factories import (
     program,
 )
 from tests.support.care_gap_runs import nightly_care_gaps_run
-from tests.support.fhir import ehr_resource, fit
+from tests.support.fhir import colonoscopy, ehr_resource, fit
 
 pytestmark = pytest.mark.django_db
-
-
-def colonoscopy(day: str, status: str = "completed") -> dict:
-    return {
-        "resourceType": "Procedure",
-        "status": status,
-        "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "45378"}]},
-        "performedDateTime": day,
-    }
 
 
 def gap_for(patient: Patient, code: str = "colorectal", on: str = "2026-06-01") -> CareGap:

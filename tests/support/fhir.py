@@ -85,6 +85,16 @@ def ehr_resource(patient: Patient, resource: dict) -> ClinicalResource:
     return stored
 
 
+def colonoscopy(day: str, status: str = "completed") -> dict:
+    """A colonoscopy Procedure (CPT 45378) the EHR reports, performed on `day`."""
+    return {
+        "resourceType": "Procedure",
+        "status": status,
+        "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "45378"}]},
+        "performedDateTime": day,
+    }
+
+
 def fit(day: str, status: str = "final") -> dict:
     return {
         "resourceType": "Observation",
