@@ -155,6 +155,16 @@ def test_the_refresh_task_retries_a_lost_database_a_bounded_number_of_times():
     assert task.retry_backoff_max <= 300
 
 
+def a_fit_of_june_2025_arrives(patient: Patient) -> None:
+    """New clinical data for `patient`: a FIT result, and the change marked on the record."""
+    ScreeningEvent.objects.create(
+        patient=patient, modality=modality("fit"), performed_on=dt.date(2025, 6, 1)
+    )
+    Patient.objects.filter(pk=patient.pk).update(
+        clinical_data_changed_at=dt.datetime(2026, 1, 5, 7, 30, tzinfo=dt.UTC)
+    )
+
+
 @pytest.mark.frozen_clock("2026-01-05 07:00:00+00:00")
 def test_the_nightly_care_gap_run_refreshes_the_stored_periods_of_the_patients_it_recomputed(
     patients, django_capture_on_commit_callbacks
@@ -166,12 +176,7 @@ def test_the_nightly_care_gap_run_refreshes_the_stored_periods_of_the_patients_i
     assert MeasurePopulation.objects.get(patient=unscreened).numerator is False
 
     # When a FIT of June 2025 is recorded for the unscreened patient (new data)
-    ScreeningEvent.objects.create(
-        patient=unscreened, modality=modality("fit"), performed_on=dt.date(2025, 6, 1)
-    )
-    Patient.objects.filter(pk=unscreened.pk).update(
-        clinical_data_changed_at=dt.datetime(2026, 1, 5, 7, 30, tzinfo=dt.UTC)
-    )
+    a_fit_of_june_2025_arrives(unscreened)
     computed_at = MeasurePopulation.objects.get(patient=screened).computed_at
     run = nightly_care_gaps_run(django_capture_on_commit_callbacks)
 
@@ -194,12 +199,7 @@ def test_a_recompute_after_an_import_refreshes_the_stored_periods_of_its_patient
     computed_at = MeasurePopulation.objects.get(patient=screened).computed_at
 
     # When a feed brings a FIT of June 2025 for them and recomputes their gaps at once
-    ScreeningEvent.objects.create(
-        patient=unscreened, modality=modality("fit"), performed_on=dt.date(2025, 6, 1)
-    )
-    Patient.objects.filter(pk=unscreened.pk).update(
-        clinical_data_changed_at=dt.datetime(2026, 1, 5, 7, 30, tzinfo=dt.UTC)
-    )
+    a_fit_of_june_2025_arrives(unscreened)
     with django_capture_on_commit_callbacks(execute=True):
         refresh_care_gaps_for([unscreened.pk])
 
